@@ -1,0 +1,32 @@
+# Everything a fresh machine needs goes through these targets: each installs what it uses.
+PYTHON ?= python3
+VENV   ?= venv
+STACK  ?= staging
+PY     := $(VENV)/bin/python
+
+.PHONY: install synth test lint fmt clean
+
+install: $(VENV)/.installed
+
+# The venv name matches Pulumi.yaml (runtime.options.virtualenv), so `pulumi up` reuses it.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## Offline main job: run the program for $(STACK) under the Pulumi mock runtime.
+synth: install
+	$(PY) tools/synth.py $(STACK)
+
+## The test suite (unit, property and whole-program tests).
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+fmt: install
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf build .pytest_cache .hypothesis .ruff_cache

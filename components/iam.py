@@ -1,0 +1,48 @@
+"""IAM policy documents as JSON, built locally.
+
+Local JSON (instead of the `get_policy_document` invoke) keeps documents visible in
+`make synth`, so tests and the policy pack can inspect every statement offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+
+
+def statement(
+    actions: Sequence[str],
+    resources: Sequence[Any] | Any = "*",
+    effect: str = "Allow",
+    conditions: Mapping[str, Mapping[str, Any]] | None = None,
+    sid: str | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"Effect": effect, "Action": list(actions), "Resource": resources}
+    if sid:
+        body["Sid"] = sid
+    if conditions:
+        body["Condition"] = {k: dict(v) for k, v in conditions.items()}
+    return body
+
+
+def policy_document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
+    """A policy JSON string; statements may hold Outputs (ARNs of resources made alongside)."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def service_trust_policy(
+    service: str,
+    source_account: pulumi.Input[str] | None = None,
+    actions: Sequence[str] = ("sts:AssumeRole",),
+) -> pulumi.Output[str]:
+    """Trust for an AWS service principal, scoped to our account against confused deputies."""
+    trust: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": list(actions) if len(actions) > 1 else actions[0],
+    }
+    if source_account is not None:
+        trust["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return policy_document([trust])

@@ -1,0 +1,218 @@
+"""Three-tier VPC: public (load balancers, NAT), private (EKS nodes and pods), isolated (RDS,
+ElastiCache; no route to the internet at all)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from .iam import policy_document, service_trust_policy, statement
+from .subnet_plan import SubnetSpec
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    cidr: str
+    availability_zones: Sequence[str]
+    #: One spec per tier and AZ, from `subnet_plan.plan_subnets`.
+    subnets: Sequence[SubnetSpec]
+    #: True: a NAT gateway per AZ (an AZ outage keeps egress elsewhere); False: one shared.
+    nat_gateway_per_az: bool
+    flow_log_retention_days: int
+    flow_log_traffic_type: str = "ALL"
+    #: Extra tags on private subnets, e.g. Karpenter's `karpenter.sh/discovery`.
+    private_subnet_tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class Network(pulumi.ComponentResource):
+    vpc_id: pulumi.Output[str]
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    isolated_subnet_ids: list[pulumi.Output[str]]
+    db_subnet_group_name: pulumi.Output[str]
+    cache_subnet_group_name: pulumi.Output[str]
+    nat_public_ips: list[pulumi.Output[str]]
+    flow_log_group_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("smartdairy:network:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        azs = list(args.availability_zones)
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": f"{name}-vpc"},
+            opts=child,
+        )
+        # FSBP EC2.2: the default security group must not allow any traffic.
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], opts=child
+        )
+
+        subnets: dict[str, list[aws.ec2.Subnet]] = {"public": [], "private": [], "isolated": []}
+        role_tags = {
+            "public": {"kubernetes.io/role/elb": "1"},
+            "private": {"kubernetes.io/role/internal-elb": "1", **args.private_subnet_tags},
+            "isolated": {},
+        }
+        for spec in args.subnets:
+            az = azs[spec.az_index]
+            subnets[spec.tier].append(
+                aws.ec2.Subnet(
+                    f"{name}-{spec.tier}-{az}",
+                    vpc_id=vpc.id,
+                    cidr_block=spec.cidr,
+                    availability_zone=az,
+                    map_public_ip_on_launch=False,
+                    tags={"Name": f"{name}-{spec.tier}-{az}", "Tier": spec.tier, **role_tags[spec.tier]},
+                    opts=child,
+                )
+            )
+
+        igw = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=child
+        )
+        public_rt = self._route_table(f"{name}-public", vpc, subnets["public"])
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=public_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=child,
+        )
+
+        nat_count = len(azs) if args.nat_gateway_per_az else 1
+        nats, nat_ips = [], []
+        for index in range(nat_count):
+            eip = aws.ec2.Eip(
+                f"{name}-nat-{azs[index]}", domain="vpc", tags={"Name": f"{name}-nat-{azs[index]}"}, opts=child
+            )
+            nats.append(
+                aws.ec2.NatGateway(
+                    f"{name}-nat-{azs[index]}",
+                    allocation_id=eip.id,
+                    subnet_id=subnets["public"][index].id,
+                    tags={"Name": f"{name}-nat-{azs[index]}"},
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+                )
+            )
+            nat_ips.append(eip.public_ip)
+
+        private_rts = []
+        for index, subnet in enumerate(subnets["private"]):
+            rt = self._route_table(f"{name}-private-{azs[index]}", vpc, [subnet])
+            aws.ec2.Route(
+                f"{name}-private-{azs[index]}-default",
+                route_table_id=rt.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nats[index % nat_count].id,
+                opts=child,
+            )
+            private_rts.append(rt)
+        isolated_rt = self._route_table(f"{name}-isolated", vpc, subnets["isolated"])
+
+        # Image pulls from ECR layers and S3 traffic skip the NAT gateways (cost and bandwidth).
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).apply(
+                lambda region: f"com.amazonaws.{region.region}.s3"
+            ),
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id for rt in [*private_rts, isolated_rt]],
+            tags={"Name": f"{name}-s3"},
+            opts=child,
+        )
+
+        self.flow_log_group_name = self._flow_logs(name, vpc, args)
+
+        isolated_ids = [s.id for s in subnets["isolated"]]
+        db_group = aws.rds.SubnetGroup(
+            f"{name}-db",
+            description="RDS on the isolated tier",
+            subnet_ids=isolated_ids,
+            opts=child,
+        )
+        cache_group = aws.elasticache.SubnetGroup(
+            f"{name}-cache",
+            description="ElastiCache on the isolated tier",
+            subnet_ids=isolated_ids,
+            opts=child,
+        )
+
+        self.vpc_id = vpc.id
+        self.vpc_cidr = vpc.cidr_block
+        self.availability_zones = azs
+        self.public_subnet_ids = [s.id for s in subnets["public"]]
+        self.private_subnet_ids = [s.id for s in subnets["private"]]
+        self.isolated_subnet_ids = isolated_ids
+        self.db_subnet_group_name = db_group.name
+        self.cache_subnet_group_name = cache_group.name
+        self.nat_public_ips = nat_ips
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "vpcCidr": self.vpc_cidr,
+                "availabilityZones": self.availability_zones,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+                "isolatedSubnetIds": self.isolated_subnet_ids,
+                "dbSubnetGroupName": self.db_subnet_group_name,
+                "cacheSubnetGroupName": self.cache_subnet_group_name,
+                "natPublicIps": self.nat_public_ips,
+                "flowLogGroupName": self.flow_log_group_name,
+            }
+        )
+
+    def _route_table(self, name: str, vpc: aws.ec2.Vpc, subnets: Sequence[aws.ec2.Subnet]) -> aws.ec2.RouteTable:
+        table = aws.ec2.RouteTable(name, vpc_id=vpc.id, tags={"Name": name}, opts=pulumi.ResourceOptions(parent=self))
+        for index, subnet in enumerate(subnets):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-{index}",
+                route_table_id=table.id,
+                subnet_id=subnet.id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return table
+
+    def _flow_logs(self, name: str, vpc: aws.ec2.Vpc, args: NetworkArgs) -> pulumi.Output[str]:
+        child = pulumi.ResourceOptions(parent=self)
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs", retention_in_days=args.flow_log_retention_days, opts=child
+        )
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            assume_role_policy=service_trust_policy("vpc-flow-logs.amazonaws.com", account),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=role.id,
+            policy=policy_document(
+                [
+                    statement(
+                        ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                        [group.arn, pulumi.Output.concat(group.arn, ":*")],
+                    )
+                ]
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=vpc.id,
+            traffic_type=args.flow_log_traffic_type,
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            opts=child,
+        )
+        return group.name

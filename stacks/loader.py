@@ -1,0 +1,124 @@
+"""Reads `Pulumi.<stack>.yaml` config into `PlatformConfig`, failing with one readable report.
+
+Pulumi hands a program its config as a flat map of `namespace:key` strings (structured values
+arrive JSON-encoded). We read that map directly rather than one `pulumi.Config.get` per key so
+that keys nobody reads, i.e. typos, are reported instead of ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pydantic import BaseModel, ValidationError
+
+from .schema import PlatformConfig
+
+#: Config fields that live outside the project namespace.
+EXTERNAL_KEYS = {"region": "aws:region"}
+
+
+class ConfigError(pulumi.RunError):
+    """Invalid stack config. A `RunError` so the Pulumi CLI prints the message, no traceback."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            "invalid stack config:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+def load_platform_config(project: str | None = None) -> PlatformConfig:
+    project = project or pulumi.get_project()
+    raw, problems = _collect(project)
+    try:
+        config = PlatformConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems += [_describe(err, project) for err in exc.errors()]
+        raise ConfigError(problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def config_key(project: str, field_alias: str) -> str:
+    return EXTERNAL_KEYS.get(field_alias, f"{project}:{field_alias}")
+
+
+def _collect(project: str) -> tuple[dict[str, Any], list[str]]:
+    known = {
+        config_key(project, field.alias or name): field.alias or name
+        for name, field in PlatformConfig.model_fields.items()
+    }
+    raw: dict[str, Any] = {}
+    for key, alias in known.items():
+        value = runtime_config.get_config(key)
+        if value is not None:
+            raw[alias] = _decode(value)
+    allowed = ", ".join(sorted(a for k, a in known.items() if k.startswith(f"{project}:")))
+    problems = [
+        f"{key}: unknown key; allowed keys: {allowed}"
+        for key in sorted(_configured_keys())
+        if key.startswith(f"{project}:") and key not in known
+    ]
+    return raw, problems
+
+
+def _configured_keys() -> set[str]:
+    """Every config key the engine passed in (explicit map plus the PULUMI_CONFIG environment)."""
+    return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _describe(err: dict[str, Any], project: str) -> str:
+    loc = [str(p) for p in err["loc"]]
+    key = config_key(project, loc[0]) if loc else f"{project}:<root>"
+    path = key + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
+    if err["type"] == "extra_forbidden":
+        allowed = ", ".join(_allowed_keys(PlatformConfig, loc[:-1])) or "none"
+        return f"{path}: unknown key; allowed keys: {allowed}"
+    if err["type"] == "missing":
+        return f"{path}: required key is missing"
+    message = err["msg"].removeprefix("Value error, ")
+    if isinstance(err.get("input"), dict):  # a whole-section rule: the message names the keys
+        return f"{path}: {message}"
+    return f"{path} = {_show(err.get('input'))}: {message}"
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _allowed_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
+    """Aliases of the model found at `loc`, for "did you mean" style messages."""
+    for part in loc:
+        field = next(
+            (f for n, f in model.model_fields.items() if (f.alias or n) == part), None
+        )
+        nested = _model_in(field.annotation) if field else None
+        if nested is None:
+            return []
+        model = nested
+    return sorted(f.alias or n for n, f in model.model_fields.items())
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,72 @@
+"""Shared fixtures: whole-program runs per stack under the Pulumi mock runtime.
+
+Mocks answer the invokes the program uses (tools/mock_outputs.py) and record every registered
+resource with its parent, provider and options (tools/mock_runtime.py): the same harness as
+`make synth`, so what the tests see is what synth writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools.mock_runtime import ProgramRun, run_program, stack_config  # noqa: E402
+
+STACKS = ("staging", "prod")
+_runs: dict[str, ProgramRun] = {}
+
+
+def program_run(stack: str) -> ProgramRun:
+    """One whole-program run per stack per session (runs are deterministic)."""
+    if stack not in _runs:
+        _runs[stack] = run_program(stack)
+    return _runs[stack]
+
+
+@pytest.fixture(params=STACKS)
+def run(request) -> ProgramRun:
+    return program_run(request.param)
+
+
+@pytest.fixture
+def prod() -> ProgramRun:
+    return program_run("prod")
+
+
+@pytest.fixture
+def staging() -> ProgramRun:
+    return program_run("staging")
+
+
+def stack_file_config(stack: str) -> dict[str, str]:
+    return stack_config(stack, ROOT)[0]
+
+
+def with_section(stack: str, key: str, value: Any) -> dict[str, str]:
+    """The stack's config with one key replaced (None removes it)."""
+    config = stack_file_config(stack)
+    if value is None:
+        config.pop(key, None)
+    else:
+        config[key] = value if isinstance(value, str) else json.dumps(value)
+    return config
+
+
+def section(stack: str, key: str) -> dict[str, Any]:
+    return json.loads(stack_file_config(stack)[f"smartdairy-platform:{key}"])
+
+
+def load_config(config: dict[str, str]):
+    """Validate a config map exactly as the program does at start-up."""
+    from stacks.loader import load_platform_config
+
+    pulumi.runtime.set_all_config(config, [])
+    return load_platform_config("smartdairy-platform")

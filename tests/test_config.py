@@ -1,0 +1,126 @@
+"""Stack config is validated before any resource exists, with one clear line per problem."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stacks.loader import ConfigError
+from tests.conftest import ROOT, STACKS, load_config, section, stack_file_config, with_section
+
+PROJECT = "smartdairy-platform"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_committed_stacks_are_valid(stack):
+    config = load_config(stack_file_config(stack))
+    assert config.environment == stack
+
+
+def test_environment_differences_live_in_config():
+    prod, staging = (load_config(stack_file_config(s)) for s in ("prod", "staging"))
+    assert (prod.network.nat_gateways, staging.network.nat_gateways) == ("per-az", "single")
+    assert prod.network.az_count == 3
+
+
+def problems_for(config: dict[str, str]) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    return caught.value.problems
+
+
+def test_misspelled_nested_key_names_key_and_allowed_keys():
+    network = section("prod", "network") | {"natGateway": "single"}
+    [problem] = problems_for(with_section("prod", f"{PROJECT}:network", network))
+    assert problem.startswith(f"{PROJECT}:network.natGateway: unknown key")
+    assert "natGateways" in problem and "azCount" in problem
+
+
+def test_misspelled_top_level_key_is_not_ignored():
+    config = stack_file_config("prod") | {f"{PROJECT}:netwrok": "{}"}
+    [problem] = problems_for(config)
+    assert problem.startswith(f"{PROJECT}:netwrok: unknown key; allowed keys: environment, network")
+
+
+def test_string_where_a_number_belongs():
+    network = section("prod", "network") | {"azCount": "three"}
+    [problem] = problems_for(with_section("prod", f"{PROJECT}:network", network))
+    assert problem == (
+        f"{PROJECT}:network.azCount = 'three': "
+        "Input should be a valid integer, unable to parse string as an integer"
+    )
+
+
+def test_wrong_choice_lists_the_allowed_values():
+    network = section("prod", "network") | {"natGateways": "two"}
+    [problem] = problems_for(with_section("prod", f"{PROJECT}:network", network))
+    assert "'single' or 'per-az'" in problem
+
+
+def test_subnets_that_cannot_fit_are_an_impossible_combination():
+    network = section("prod", "network") | {"cidr": "10.10.0.0/18"}
+    [problem] = problems_for(with_section("prod", f"{PROJECT}:network", network))
+    assert problem.startswith(f"{PROJECT}:network: subnetPrefixes x azSlots (4) do not fit in cidr 10.10.0.0/18")
+
+
+def test_az_slots_below_az_count_is_refused():
+    network = section("prod", "network") | {"azCount": 4, "azSlots": 3}
+    [problem] = problems_for(with_section("prod", f"{PROJECT}:network", network))
+    assert "azSlots (3) must be >= azCount (4)" in problem
+
+
+def test_every_problem_is_reported_at_once():
+    config = with_section("prod", f"{PROJECT}:environment", "Prod!")
+    network = section("prod", "network") | {"cidr": "8.8.8.0/24", "azCount": 9}
+    config[f"{PROJECT}:network"] = json.dumps(network)
+    config.pop("aws:region")
+    problems = problems_for(config)
+    keys = sorted(p.split(" ")[0].rstrip(":") for p in problems)
+    assert keys == ["aws:region", f"{PROJECT}:environment", f"{PROJECT}:network.azCount", f"{PROJECT}:network.cidr"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3),
+    max_leaves=8,
+)
+network_keys = st.sampled_from(
+    ["cidr", "azCount", "azSlots", "natGateways", "subnetPrefixes", "flowLogRetentionDays", "flowLogTrafficType", "x"]
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(network_keys, json_values, max_size=4), st.sampled_from(["network", "tags", "environment"]))
+def test_arbitrary_values_give_a_config_error_and_nothing_else(overrides, target):
+    """Whatever lands in the stack file, the program answers with ConfigError lines naming a key."""
+    base = section("prod", "network") if target == "network" else {}
+    value = base | overrides if target != "environment" else overrides
+    config = with_section("prod", f"{PROJECT}:{target}", value)
+    try:
+        load_config(config)
+    except ConfigError as exc:
+        assert exc.problems
+        assert all(p.startswith((f"{PROJECT}:", "aws:")) for p in exc.problems)
+
+
+def test_synth_reports_bad_config_without_a_traceback(tmp_path):
+    (ROOT / "Pulumi.cfgtest.yaml").write_text(
+        "config:\n  aws:region: eu-west-1\n  smartdairy-platform:environment: cfgtest\n"
+        "  smartdairy-platform:tags: {owner: a, costCenter: b}\n"
+        "  smartdairy-platform:network: {cidr: 10.0.0.0/16, natGateways: single, azCount: many}\n"
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "tools/synth.py", "cfgtest", "--out", str(tmp_path)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )
+    finally:
+        (ROOT / "Pulumi.cfgtest.yaml").unlink()
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"{PROJECT}:network.azCount = 'many'" in result.stderr

@@ -1,0 +1,62 @@
+"""What the mock engine answers: the provider-computed outputs and invoke results that the
+program reads. Values are shaped like AWS's (ARNs, endpoints) so downstream string handling is
+exercised; an invoke with no answer here fails loudly, so every new invoke is mocked on purpose.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ACCOUNT_ID = "123456789012"
+
+
+def computed_outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    if not type_.startswith("aws:"):
+        return {}
+    service = type_.split(":")[1].split("/")[0]
+    out: dict[str, Any] = {"arn": f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{name}"}
+    if "name" not in inputs:
+        out["name"] = name
+    specific = _SPECIFIC.get(type_)
+    if specific:
+        out.update(specific(name, inputs, region))
+    return out
+
+
+_SPECIFIC = {
+    "aws:ec2/eip:Eip": lambda name, inputs, region: {"publicIp": "203.0.113.10", "allocationId": f"eipalloc-{name}"},
+    "aws:ec2/vpc:Vpc": lambda name, inputs, region: {"defaultSecurityGroupId": f"sg-default-{name}"},
+}
+
+
+def _availability_zones(args: dict[str, Any], region: str) -> dict[str, Any]:
+    letters = "abcdef"
+    return {
+        "names": [f"{region}{letter}" for letter in letters],
+        "zoneIds": [f"{region[:3]}{region.split('-')[-1]}-az{i + 1}" for i in range(len(letters))],
+        "id": region,
+    }
+
+
+_INVOKES = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+    "aws:index/getRegion:getRegion": lambda args, region: {"region": region, "name": region, "id": region},
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda args, region: {
+        "accountId": ACCOUNT_ID,
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/synth",
+        "userId": "AIDASYNTH",
+        "id": ACCOUNT_ID,
+    },
+    "aws:index/getPartition:getPartition": lambda args, region: {
+        "partition": "aws",
+        "dnsSuffix": "amazonaws.com",
+        "id": "aws",
+    },
+}
+
+
+def invoke_result(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
+    try:
+        return _INVOKES[token](args, region)
+    except KeyError:
+        raise NotImplementedError(f"the mock engine has no answer for invoke {token}") from None

@@ -1,0 +1,274 @@
+"""Runs `__main__.py` under the Pulumi SDK's own mock runtime and records what it registers.
+
+This is what `make synth` and the tests share: the real program, real SDK resource classes and
+real serialization, with the engine replaced by `pulumi.runtime.set_mocks`. It needs no CLI,
+no plugins, no credentials and no network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.settings import set_root_resource
+from pulumi.runtime.stack import wait_for_rpcs
+from pulumi.runtime.sync_await import _sync_await
+
+from tools.mock_outputs import computed_outputs, invoke_result
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_MARKER = "[secret]"
+
+
+@dataclass
+class RegisteredResource:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    provider: str
+    providers: dict[str, str]
+    protect: bool
+    ignore_changes: list[str]
+    delete_before_replace: bool
+    retain_on_delete: bool
+    dependencies: list[str]
+    #: Inputs with every secret value replaced by SECRET_MARKER: safe to write and print.
+    inputs: dict[str, Any]
+    #: Property paths (dotted) whose values were secret.
+    secret_paths: list[str]
+    #: Inputs with secrets unwrapped; for assertions only, never written out.
+    plain_inputs: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "custom": self.custom,
+            "parent": self.parent,
+            "provider": self.provider,
+            "options": {
+                "protect": self.protect,
+                "ignoreChanges": self.ignore_changes,
+                "deleteBeforeReplace": self.delete_before_replace,
+                "retainOnDelete": self.retain_on_delete,
+                "dependsOn": self.dependencies,
+                "providers": self.providers,
+            },
+            "inputs": self.inputs,
+            "secretPaths": self.secret_paths,
+        }
+
+
+@dataclass
+class ProgramRun:
+    project: str
+    stack: str
+    config: dict[str, str]
+    resources: list[RegisteredResource]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+
+    def of_type(self, type_: str) -> list[RegisteredResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str) -> RegisteredResource:
+        found = self.of_type(type_)
+        assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
+        return found[0]
+
+    def named(self, name: str) -> RegisteredResource:
+        return next(r for r in self.resources if r.name == name)
+
+    def by_urn(self, urn: str) -> RegisteredResource:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def provider_of(self, resource: RegisteredResource) -> RegisteredResource | None:
+        if not resource.provider:
+            return None
+        return self.by_urn(resource.provider.rsplit("::", 1)[0])
+
+    def ancestors(self, resource: RegisteredResource) -> Iterator[RegisteredResource]:
+        while resource.parent and not resource.parent.endswith(f"pulumi:pulumi:Stack::{self.project}-{self.stack}"):
+            resource = self.by_urn(resource.parent)
+            yield resource
+
+    def component_of(self, resource: RegisteredResource) -> str:
+        """Type of the outermost smartdairy component holding the resource ('' if none)."""
+        outer = [a.type for a in self.ancestors(resource) if a.type.startswith("smartdairy:")]
+        return outer[-1] if outer else ""
+
+
+class _PlatformMocks(pulumi.runtime.Mocks):
+    def __init__(self, region: str):
+        self.region = region
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        state = dict(args.inputs)
+        state.update(computed_outputs(args.typ, args.name, args.inputs, self.region))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return invoke_result(args.token, args.args, self.region)
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[RegisteredResource] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = rpc.deserialize_properties(request.object)
+            secret_paths: list[str] = []
+            self.registrations.append(
+                RegisteredResource(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    custom=request.custom,
+                    parent=request.parent,
+                    provider=request.provider,
+                    providers=dict(request.providers),
+                    protect=bool(request.protect),
+                    ignore_changes=list(request.ignoreChanges),
+                    delete_before_replace=request.deleteBeforeReplace,
+                    retain_on_delete=bool(request.retainOnDelete),
+                    dependencies=list(request.dependencies),
+                    inputs=_mask_secrets(inputs, "", secret_paths),
+                    secret_paths=secret_paths,
+                    plain_inputs=_unwrap_secrets(inputs),
+                )
+            )
+        return response
+
+
+def _mask_secrets(value: Any, path: str, found: list[str]) -> Any:
+    if rpc.is_rpc_secret(value):
+        found.append(path)
+        return SECRET_MARKER
+    if isinstance(value, dict):
+        return {k: _mask_secrets(v, f"{path}.{k}" if path else k, found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_secrets(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def _unwrap_secrets(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return _unwrap_secrets(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: _unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap_secrets(v) for v in value]
+    return value
+
+
+def project_name(project_dir: Path = ROOT) -> str:
+    return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+
+
+def stack_config(stack: str, project_dir: Path = ROOT) -> tuple[dict[str, str], list[str]]:
+    """Config as the engine hands it to the program: Pulumi.yaml project values and defaults,
+    overlaid by Pulumi.<stack>.yaml; structured values JSON-encoded, keys namespaced.
+
+    `secure:` values cannot be decrypted offline; they become a placeholder marked secret.
+    """
+    project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    project = project_file["name"]
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+
+    def put(key: str, value: Any) -> None:
+        key = key if ":" in key else f"{project}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            config[key] = "offline-placeholder-secret"
+            secret_keys.append(key)
+        else:
+            config[key] = value if isinstance(value, str) else json.dumps(value)
+
+    for key, spec in (project_file.get("config") or {}).items():
+        if isinstance(spec, dict) and ("value" in spec or "default" in spec):
+            put(key, spec.get("value", spec.get("default")))
+        elif not isinstance(spec, dict):
+            put(key, spec)
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise FileNotFoundError(f"no stack file {stack_file.name} in {project_dir}")
+    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
+        put(key, value)
+    return config, secret_keys
+
+
+def run_program(
+    stack: str,
+    project_dir: Path = ROOT,
+    config: dict[str, str] | None = None,
+    preview: bool = False,
+) -> ProgramRun:
+    """Run `__main__.py` for `stack`. `config` replaces the stack file's config when given."""
+    secret_keys: list[str] = []
+    if config is None:
+        config, secret_keys = stack_config(stack, project_dir)
+
+    def program() -> None:
+        previous_cwd = os.getcwd()
+        sys.path.insert(0, str(project_dir))
+        try:
+            os.chdir(project_dir)
+            runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+        finally:
+            os.chdir(previous_cwd)
+            sys.path.remove(str(project_dir))
+
+    return run_callable(program, stack, config, secret_keys, preview, project_name(project_dir))
+
+
+def run_callable(
+    program: Callable[[], Any],
+    stack: str = "test",
+    config: dict[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    preview: bool = False,
+    project: str | None = None,
+) -> ProgramRun:
+    """Run any function as a Pulumi program (a component test builds one component here)."""
+    project = project or project_name()
+    config = dict(config or {})
+    mocks = _PlatformMocks(config.get("aws:region", "eu-west-1"))
+    monitor = _RecordingMonitor(mocks)
+
+    set_root_resource(None)  # each run gets a fresh root Stack resource
+    pulumi.runtime.set_all_config(config, secret_keys or [])
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    program()
+    _sync_await(wait_for_rpcs())
+    outputs, secret_outputs = _resolve_outputs()
+    return ProgramRun(project, stack, config, monitor.registrations, outputs, secret_outputs)
+
+
+def _resolve_outputs() -> tuple[dict[str, Any], set[str]]:
+    root = pulumi.runtime.get_root_resource()
+    outputs: dict[str, Any] = {}
+    secret: set[str] = set()
+    for name, value in root.outputs.items():
+        output = pulumi.Output.from_input(value)
+        outputs[name] = _sync_await(output.future())
+        if _sync_await(output.is_secret()):
+            secret.add(name)
+    return outputs, secret

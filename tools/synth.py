@@ -1,0 +1,84 @@
+"""`make synth STACK=<name>`: the offline main job.
+
+Runs the real program for one stack under the Pulumi mock runtime, prints what it registers and
+writes `build/<stack>/resources.json` and `build/<stack>/manifests/`. No Pulumi CLI, cloud
+credentials or network needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from stacks.loader import ConfigError
+from tools.mock_runtime import ROOT, SECRET_MARKER, ProgramRun, run_program
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stack", help="stack name; reads Pulumi.<stack>.yaml")
+    parser.add_argument("--out", type=Path, default=ROOT / "build", help="output directory")
+    args = parser.parse_args(argv)
+
+    try:
+        run = run_program(args.stack)
+    except ConfigError as exc:
+        print(f"error: stack {args.stack!r}: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    out = args.out / args.stack
+    write_artifacts(run, out)
+    print(summary(run, out))
+    return 0
+
+
+def write_artifacts(run: ProgramRun, out: Path) -> None:
+    if out.exists():
+        shutil.rmtree(out)
+    manifests = out / "manifests"
+    manifests.mkdir(parents=True)
+    (out / "resources.json").write_text(
+        json.dumps([r.to_json() for r in run.resources], indent=2, sort_keys=True) + "\n"
+    )
+    for resource in run.resources:
+        if resource.type.startswith("kubernetes:") and "kind" in resource.inputs:
+            meta = resource.inputs.get("metadata") or {}
+            parts = (resource.inputs["kind"].lower(), meta.get("namespace"), meta.get("name") or resource.name)
+            stem = "-".join(part for part in parts if part)
+            (manifests / f"{stem}.yaml").write_text(yaml.safe_dump(resource.inputs, sort_keys=False))
+
+
+def summary(run: ProgramRun, out: Path) -> str:
+    by_component: dict[str, Counter] = {}
+    for resource in run.resources:
+        if not resource.custom:
+            continue
+        component = run.component_of(resource) or "(stack)"
+        by_component.setdefault(component, Counter())[resource.type] += 1
+    lines = [f"stack {run.stack}: {sum(r.custom for r in run.resources)} resources, "
+             f"{sum(not r.custom for r in run.resources)} components"]
+    for component in sorted(by_component):
+        counts = by_component[component]
+        lines.append(f"  {component} ({sum(counts.values())})")
+        lines += [f"    {count:3d}  {type_}" for type_, count in sorted(counts.items())]
+    lines.append("outputs:")
+    for name in sorted(run.outputs):
+        value = SECRET_MARKER if name in run.secret_outputs else json.dumps(run.outputs[name])
+        lines.append(f"  {name}: {value}")
+    lines.append(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}/resources.json")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
