@@ -83,7 +83,9 @@ def _decode(value: Any) -> Any:
 
 def _describe(err: dict[str, Any], project: str) -> str:
     loc = [str(p) for p in err["loc"]]
-    key = config_key(project, loc[0]) if loc else f"{project}:<root>"
+    if not loc:  # a cross-section rule: its message starts with the key it is about
+        return f"{project}:{err['msg'].removeprefix('Value error, ')}"
+    key = config_key(project, loc[0])
     path = key + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
     if err["type"] == "extra_forbidden":
         allowed = ", ".join(_allowed_keys(PlatformConfig, loc[:-1])) or "none"

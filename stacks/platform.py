@@ -7,6 +7,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.cdn import Cdn, CdnArgs, SecurityHeaders
+from components.edge_certificate import EDGE_REGION
+from components.edge_firewall import EdgeFirewallArgs
 from components.network import Network, NetworkArgs
 
 from .loader import ConfigError, config_key
@@ -23,6 +26,8 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         region=config.region,
         default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
     )
+    # CloudFront's certificate and web ACL can only live in us-east-1.
+    edge = aws.Provider("aws-edge", region=EDGE_REGION, default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
 
     network = Network(
         prefix,
@@ -37,8 +42,38 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         opts=pulumi.ResourceOptions(providers=[regional]),
     )
 
+    cdn = config.cdn
+    edge_cdn = Cdn(
+        f"{prefix}-cdn",
+        CdnArgs(
+            domain=cdn.domain,
+            hosted_zone_id=cdn.hosted_zone_id,
+            api_origin_domain=cdn.api_origin_domain or f"origin.{cdn.domain}",
+            cache_policies=cdn.cache_policies(f"SmartDairy-{config.environment}"),
+            api_origin_request=cdn.api_origin_request(f"SmartDairy-{config.environment}"),
+            security_headers=SecurityHeaders(
+                content_security_policy=cdn.content_security_policy, frame_options=cdn.frame_options
+            ),
+            firewall=EdgeFirewallArgs(
+                rate_limit=cdn.waf.rate_limit,
+                managed_rule_groups=cdn.waf.managed_rule_groups,
+                count_only_rules={"AWSManagedRulesCommonRuleSet": ["SizeRestrictions_BODY"]},
+            ),
+            edge_provider=edge,
+            edge_provider_region=EDGE_REGION,
+            price_class=cdn.price_class,
+            origin_shield_region=config.region if cdn.origin_shield else None,
+            log_retention_days=cdn.access_log_retention_days if cdn.access_logs else None,
+            protect=config.protect_stateful_resources,
+        ),
+        opts=pulumi.ResourceOptions(providers=[regional]),
+    )
+
     return {
         "region": config.region,
+        "cdnDomainName": edge_cdn.domain_name,
+        "cdnDistributionId": edge_cdn.distribution_id,
+        "staticBucketName": edge_cdn.static_bucket_name,
         "vpcId": network.vpc_id,
         "availabilityZones": network.availability_zones,
         "privateSubnetIds": network.private_subnet_ids,

@@ -44,7 +44,9 @@ def test_misspelled_nested_key_names_key_and_allowed_keys():
 def test_misspelled_top_level_key_is_not_ignored():
     config = stack_file_config("prod") | {f"{PROJECT}:netwrok": "{}"}
     [problem] = problems_for(config)
-    assert problem.startswith(f"{PROJECT}:netwrok: unknown key; allowed keys: environment, network")
+    assert problem == (
+        f"{PROJECT}:netwrok: unknown key; allowed keys: cdn, environment, network, protectStatefulResources, tags"
+    )
 
 
 def test_string_where_a_number_belongs():

@@ -5,6 +5,7 @@ exercised; an invoke with no answer here fails loudly, so every new invoke is mo
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 ACCOUNT_ID = "123456789012"
@@ -23,9 +24,49 @@ def computed_outputs(type_: str, name: str, inputs: dict[str, Any], region: str)
     return out
 
 
+def _bucket(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    bucket = inputs.get("bucket") or f"{name}-0123abcd"
+    return {
+        "bucket": bucket,
+        "arn": f"arn:aws:s3:::{bucket}",
+        "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
+    }
+
+
+def _certificate(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    domains = [inputs["domainName"], *inputs.get("subjectAlternativeNames", [])]
+    return {
+        "arn": f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{name}",
+        "domainValidationOptions": [
+            {
+                "domainName": domain,
+                "resourceRecordName": f"_0123.{domain}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_4567.{domain}.acm-validations.aws.",
+            }
+            for domain in domains
+        ],
+    }
+
+
 _SPECIFIC = {
     "aws:ec2/eip:Eip": lambda name, inputs, region: {"publicIp": "203.0.113.10", "allocationId": f"eipalloc-{name}"},
     "aws:ec2/vpc:Vpc": lambda name, inputs, region: {"defaultSecurityGroupId": f"sg-default-{name}"},
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:acm/certificate:Certificate": _certificate,
+    "aws:acm/certificateValidation:CertificateValidation": lambda name, inputs, region: {
+        "certificateArn": inputs["certificateArn"]
+    },
+    "aws:route53/record:Record": lambda name, inputs, region: {"fqdn": str(inputs.get("name", name)).rstrip(".")},
+    "aws:cloudfront/distribution:Distribution": lambda name, inputs, region: {
+        "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/E{zlib.crc32(name.encode()):012d}",
+        "domainName": f"d{zlib.crc32(name.encode()):010d}.cloudfront.net",
+        "hostedZoneId": "Z2FDTNDATAQYW2",
+    },
+    "aws:wafv2/webAcl:WebAcl": lambda name, inputs, region: {
+        "arn": f"arn:aws:wafv2:us-east-1:{ACCOUNT_ID}:global/webacl/{name}/0123"
+    },
 }
 
 

@@ -50,6 +50,8 @@ class RegisteredResource:
     secret_paths: list[str]
     #: Inputs with secrets unwrapped; for assertions only, never written out.
     plain_inputs: dict[str, Any] = field(repr=False, default_factory=dict)
+    #: What the mock engine answered (inputs plus computed outputs such as ARNs); tests only.
+    state: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,8 +91,8 @@ class ProgramRun:
         assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
         return found[0]
 
-    def named(self, name: str) -> RegisteredResource:
-        return next(r for r in self.resources if r.name == name)
+    def named(self, name: str, type_: str | None = None) -> RegisteredResource:
+        return next(r for r in self.resources if r.name == name and type_ in (None, r.type))
 
     def by_urn(self, urn: str) -> RegisteredResource:
         return next(r for r in self.resources if r.urn == urn)
@@ -112,13 +114,20 @@ class ProgramRun:
 
 
 class _PlatformMocks(pulumi.runtime.Mocks):
+    """Answers like AWS would: ARNs and endpoints carry the region of the resource's provider."""
+
     def __init__(self, region: str):
         self.region = region
+        self._provider_regions: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        resource_id = f"{args.name}-id"
+        if args.typ == "pulumi:providers:aws":
+            self._provider_regions[resource_id] = args.inputs.get("region", self.region)
+        region = self._provider_regions.get((args.provider or "").rsplit("::", 1)[-1], self.region)
         state = dict(args.inputs)
-        state.update(computed_outputs(args.typ, args.name, args.inputs, self.region))
-        return f"{args.name}-id", state
+        state.update(computed_outputs(args.typ, args.name, args.inputs, region))
+        return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         return invoke_result(args.token, args.args, self.region)
@@ -151,6 +160,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     inputs=_mask_secrets(inputs, "", secret_paths),
                     secret_paths=secret_paths,
                     plain_inputs=_unwrap_secrets(inputs),
+                    state=_unwrap_secrets(self.resources[response.urn].state),
                 )
             )
         return response

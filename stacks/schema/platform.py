@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import Section
+from .cdn import ORIGIN_SHIELD_REGIONS, CdnConfig
 from .network import NetworkConfig
 
 
@@ -22,8 +23,22 @@ class PlatformConfig(Section):
     region: str = Field(
         pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$", description="AWS region (the `aws:region` key)."
     )
+    protect_stateful_resources: bool = Field(
+        description="Pulumi `protect` on databases, caches, buckets, keys and secrets (true in prod)."
+    )
     tags: TagsConfig
     network: NetworkConfig
+    cdn: CdnConfig
+
+    @model_validator(mode="after")
+    def _cross_section_rules(self) -> PlatformConfig:
+        # Messages from this validator start with the key they are about (see loader._describe).
+        if self.cdn.origin_shield and self.region not in ORIGIN_SHIELD_REGIONS:
+            raise ValueError(
+                f"cdn.originShield: CloudFront has no Origin Shield in {self.region} (aws:region); "
+                "set it to false or deploy to one of " + ", ".join(ORIGIN_SHIELD_REGIONS)
+            )
+        return self
 
     def required_tags(self, project: str) -> dict[str, str]:
         return {

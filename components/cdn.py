@@ -1,0 +1,369 @@
+"""CloudFront in front of the S3 static assets and the API origin (the seed's
+`infrastructure/cloudfront/distribution.yaml`, with Origin Access Control instead of the legacy
+OAI, and edge protection the seed leaves out)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from .cdn_policies import CachePolicySpec, OriginRequestSpec, oac_bucket_policy
+from .edge_certificate import EdgeCertificate, EdgeCertificateArgs
+from .edge_firewall import EdgeFirewall, EdgeFirewallArgs
+from .private_bucket import PrivateBucket, PrivateBucketArgs
+
+cf = aws.cloudfront
+
+S3_ORIGIN = "S3Origin"
+API_ORIGIN = "APIOrigin"
+CACHE_POLICY_ROLES = ("static", "long_cache", "image", "api")
+GET_HEAD = ["GET", "HEAD"]
+GET_HEAD_OPTIONS = ["GET", "HEAD", "OPTIONS"]
+ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+#: Route 53 alias target zone shared by every CloudFront distribution.
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+
+
+@dataclass(frozen=True)
+class SecurityHeaders:
+    content_security_policy: str
+    frame_options: str = "SAMEORIGIN"  # Odoo's website editor frames its own pages
+    referrer_policy: str = "strict-origin-when-cross-origin"
+    hsts_max_age_seconds: int = 31536000
+
+
+@dataclass(frozen=True)
+class CdnArgs:
+    domain: str
+    hosted_zone_id: str
+    #: Hostname of the API origin (the ALB in front of Odoo and the gateway).
+    api_origin_domain: pulumi.Input[str]
+    #: Keys: static, long_cache, image, api.
+    cache_policies: Mapping[str, CachePolicySpec]
+    api_origin_request: OriginRequestSpec
+    security_headers: SecurityHeaders
+    firewall: EdgeFirewallArgs
+    #: us-east-1 provider for the certificate and the CLOUDFRONT-scope web ACL.
+    edge_provider: aws.Provider
+    edge_provider_region: str
+    price_class: str = "PriceClass_200"
+    #: Origin Shield region (the origins' region); None disables it.
+    origin_shield_region: str | None = None
+    #: Days to keep standard access logs; None disables logging.
+    log_retention_days: int | None = 90
+    protect: bool = False
+
+
+class Cdn(pulumi.ComponentResource):
+    distribution_id: pulumi.Output[str]
+    distribution_arn: pulumi.Output[str]
+    domain_name: pulumi.Output[str]
+    static_bucket_name: pulumi.Output[str]
+    certificate_arn: pulumi.Output[str]
+    web_acl_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None):
+        _refuse_known_traps(name, args)
+        super().__init__("smartdairy:cdn:Cdn", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        edge = pulumi.ResourceOptions(parent=self, provider=args.edge_provider)
+
+        assets = PrivateBucket(
+            f"{name}-static",
+            PrivateBucketArgs(
+                cors_rules=[
+                    aws.s3.BucketCorsConfigurationCorsRuleArgs(
+                        allowed_headers=["*"], allowed_methods=GET_HEAD, allowed_origins=["*"], max_age_seconds=3600
+                    )
+                ],
+                attach_tls_only_policy=False,
+                protect=args.protect,
+            ),
+            opts=child,
+        )
+        logs = (
+            PrivateBucket(
+                f"{name}-logs",
+                PrivateBucketArgs(
+                    object_ownership="BucketOwnerPreferred",
+                    expiration_days=args.log_retention_days,
+                    noncurrent_version_expiration_days=1,
+                    protect=args.protect,
+                ),
+                opts=child,
+            )
+            if args.log_retention_days
+            else None
+        )
+        certificate = EdgeCertificate(
+            f"{name}-cert",
+            EdgeCertificateArgs(
+                domain=args.domain,
+                alternative_names=[f"www.{args.domain}"],
+                hosted_zone_id=args.hosted_zone_id,
+                provider_region=args.edge_provider_region,
+            ),
+            opts=edge,
+        )
+        firewall = EdgeFirewall(f"{name}-waf", args.firewall, opts=edge)
+
+        policies = {
+            role: self._cache_policy(f"{name}-{role.replace('_', '-')}", spec)
+            for role, spec in args.cache_policies.items()
+        }
+        api_request = self._origin_request_policy(f"{name}-api-origin-request", args.api_origin_request)
+        headers = self._headers_policy(f"{name}-security-headers", args.security_headers)
+        oac = cf.OriginAccessControl(
+            f"{name}-oac",
+            description="CloudFront reads the static bucket with SigV4",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=child,
+        )
+        shield = (
+            cf.DistributionOriginOriginShieldArgs(enabled=True, origin_shield_region=args.origin_shield_region)
+            if args.origin_shield_region
+            else None
+        )
+
+        def s3_behavior(pattern: str, role: str, compress: bool, **extra) -> cf.DistributionOrderedCacheBehaviorArgs:
+            return cf.DistributionOrderedCacheBehaviorArgs(
+                path_pattern=pattern,
+                target_origin_id=S3_ORIGIN,
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=GET_HEAD,
+                cached_methods=GET_HEAD,
+                cache_policy_id=policies[role].id,
+                response_headers_policy_id=headers.id,
+                compress=compress,
+                **extra,
+            )
+
+        distribution = cf.Distribution(
+            name,
+            enabled=True,
+            comment="Smart Dairy CDN",
+            default_root_object="index.html",
+            price_class=args.price_class,
+            http_version="http2and3",
+            is_ipv6_enabled=True,
+            aliases=[args.domain, f"www.{args.domain}"],
+            origins=[
+                cf.DistributionOriginArgs(
+                    origin_id=S3_ORIGIN,
+                    domain_name=assets.regional_domain_name,
+                    origin_access_control_id=oac.id,
+                    origin_shield=shield,
+                ),
+                cf.DistributionOriginArgs(
+                    origin_id=API_ORIGIN,
+                    domain_name=args.api_origin_domain,
+                    custom_origin_config=cf.DistributionOriginCustomOriginConfigArgs(
+                        http_port=80,
+                        https_port=443,
+                        origin_protocol_policy="https-only",
+                        origin_ssl_protocols=["TLSv1.2"],
+                        origin_keepalive_timeout=60,
+                        origin_read_timeout=60,
+                    ),
+                    origin_shield=shield,
+                ),
+            ],
+            default_cache_behavior=cf.DistributionDefaultCacheBehaviorArgs(
+                target_origin_id=S3_ORIGIN,
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=GET_HEAD_OPTIONS,
+                cached_methods=GET_HEAD,
+                compress=True,
+                cache_policy_id=policies["static"].id,
+                response_headers_policy_id=headers.id,
+            ),
+            ordered_cache_behaviors=[
+                cf.DistributionOrderedCacheBehaviorArgs(
+                    path_pattern="/api/*",
+                    target_origin_id=API_ORIGIN,
+                    viewer_protocol_policy="https-only",
+                    allowed_methods=ALL_METHODS,
+                    cached_methods=GET_HEAD,
+                    cache_policy_id=policies["api"].id,
+                    origin_request_policy_id=api_request.id,
+                    response_headers_policy_id=headers.id,
+                    compress=True,
+                ),
+                s3_behavior("/static/*", "long_cache", compress=True),
+                *(s3_behavior(pattern, "image", compress=False) for pattern in ("*.jpg", "*.png", "*.webp")),
+            ],
+            custom_error_responses=[
+                cf.DistributionCustomErrorResponseArgs(
+                    error_code=404, response_code=404, response_page_path="/404.html", error_caching_min_ttl=60
+                )
+            ],
+            restrictions=cf.DistributionRestrictionsArgs(
+                geo_restriction=cf.DistributionRestrictionsGeoRestrictionArgs(restriction_type="none")
+            ),
+            viewer_certificate=cf.DistributionViewerCertificateArgs(
+                acm_certificate_arn=certificate.certificate_arn,
+                ssl_support_method="sni-only",
+                minimum_protocol_version="TLSv1.2_2021",
+            ),
+            logging_config=(
+                cf.DistributionLoggingConfigArgs(bucket=logs.domain_name, prefix="cloudfront/", include_cookies=False)
+                if logs
+                else None
+            ),
+            web_acl_id=firewall.arn,
+            opts=child,
+        )
+
+        aws.s3.BucketPolicy(
+            f"{name}-static-policy",
+            bucket=assets.bucket,
+            policy=pulumi.Output.all(assets.arn, distribution.arn).apply(
+                lambda arns: json.dumps(oac_bucket_policy(*arns))
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[assets.public_access_block]),
+        )
+        # Cache hit rate and error-rate metrics in CloudWatch (seed target: hit rate > 80 %).
+        cf.MonitoringSubscription(
+            f"{name}-monitoring",
+            distribution_id=distribution.id,
+            monitoring_subscription=cf.MonitoringSubscriptionMonitoringSubscriptionArgs(
+                realtime_metrics_subscription_config=cf.MonitoringSubscriptionMonitoringSubscriptionRealtimeMetricsSubscriptionConfigArgs(
+                    realtime_metrics_subscription_status="Enabled"
+                )
+            ),
+            opts=edge,
+        )
+        for host in (args.domain, f"www.{args.domain}"):
+            for record_type in ("A", "AAAA"):
+                aws.route53.Record(
+                    f"{name}-{host}-{record_type.lower()}",
+                    zone_id=args.hosted_zone_id,
+                    name=host,
+                    type=record_type,
+                    aliases=[
+                        aws.route53.RecordAliasArgs(
+                            name=distribution.domain_name, zone_id=CLOUDFRONT_ZONE_ID, evaluate_target_health=False
+                        )
+                    ],
+                    opts=child,
+                )
+
+        self.distribution_id = distribution.id
+        self.distribution_arn = distribution.arn
+        self.domain_name = distribution.domain_name
+        self.static_bucket_name = assets.bucket
+        self.certificate_arn = certificate.certificate_arn
+        self.web_acl_arn = firewall.arn
+        self.register_outputs(
+            {
+                "distributionId": self.distribution_id,
+                "distributionArn": self.distribution_arn,
+                "domainName": self.domain_name,
+                "staticBucketName": self.static_bucket_name,
+                "certificateArn": self.certificate_arn,
+                "webAclArn": self.web_acl_arn,
+            }
+        )
+
+    def _cache_policy(self, name: str, spec: CachePolicySpec) -> cf.CachePolicy:
+        keys = cf.CachePolicyParametersInCacheKeyAndForwardedToOriginArgs
+        return cf.CachePolicy(
+            name,
+            name=spec.name,
+            comment=spec.comment,
+            min_ttl=spec.ttls.min,
+            default_ttl=spec.ttls.default,
+            max_ttl=spec.ttls.max,
+            parameters_in_cache_key_and_forwarded_to_origin=keys(
+                enable_accept_encoding_gzip=spec.compress,
+                enable_accept_encoding_brotli=spec.compress,
+                cookies_config=cf.CachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfigArgs(
+                    cookie_behavior=spec.cookies
+                ),
+                headers_config=cf.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigArgs(
+                    header_behavior="whitelist" if spec.headers else "none",
+                    headers=(
+                        cf.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigHeadersArgs(
+                            items=list(spec.headers)
+                        )
+                        if spec.headers
+                        else None
+                    ),
+                ),
+                query_strings_config=cf.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigArgs(
+                    query_string_behavior=spec.query_strings,
+                    query_strings=(
+                        cf.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigQueryStringsArgs(
+                            items=list(spec.query_string_names)
+                        )
+                        if spec.query_string_names
+                        else None
+                    ),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _origin_request_policy(self, name: str, spec: OriginRequestSpec) -> cf.OriginRequestPolicy:
+        return cf.OriginRequestPolicy(
+            name,
+            name=spec.name,
+            comment=spec.comment,
+            headers_config=cf.OriginRequestPolicyHeadersConfigArgs(
+                header_behavior=spec.header_behavior,
+                headers=(
+                    cf.OriginRequestPolicyHeadersConfigHeadersArgs(items=list(spec.headers)) if spec.headers else None
+                ),
+            ),
+            cookies_config=cf.OriginRequestPolicyCookiesConfigArgs(cookie_behavior=spec.cookies),
+            query_strings_config=cf.OriginRequestPolicyQueryStringsConfigArgs(query_string_behavior=spec.query_strings),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _headers_policy(self, name: str, spec: SecurityHeaders) -> cf.ResponseHeadersPolicy:
+        security = cf.ResponseHeadersPolicySecurityHeadersConfigArgs
+        return cf.ResponseHeadersPolicy(
+            name,
+            name=name,
+            comment="HSTS, CSP, nosniff, frame and referrer policy on every response",
+            security_headers_config=security(
+                strict_transport_security=cf.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
+                    access_control_max_age_sec=spec.hsts_max_age_seconds,
+                    include_subdomains=True,
+                    preload=True,
+                    override=True,
+                ),
+                content_type_options=cf.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(override=True),
+                frame_options=cf.ResponseHeadersPolicySecurityHeadersConfigFrameOptionsArgs(
+                    frame_option=spec.frame_options, override=True
+                ),
+                referrer_policy=cf.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
+                    referrer_policy=spec.referrer_policy, override=True
+                ),
+                content_security_policy=cf.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
+                    content_security_policy=spec.content_security_policy, override=True
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+def _refuse_known_traps(name: str, args: CdnArgs) -> None:
+    problems = [f"cache policy {role}: {p}" for role, spec in args.cache_policies.items() for p in spec.problems()]
+    problems += [f"origin request policy: {p}" for p in args.api_origin_request.problems()]
+    missing = sorted(set(CACHE_POLICY_ROLES) - set(args.cache_policies))
+    if missing:
+        problems.append(f"cache policies missing for {', '.join(missing)}")
+    if args.edge_provider_region != "us-east-1":
+        problems.append(
+            f"the edge provider is for {args.edge_provider_region}; CloudFront certificates and "
+            "CLOUDFRONT-scope web ACLs must be created in us-east-1"
+        )
+    if problems:
+        raise ValueError(f"{name}: " + "; ".join(problems))

@@ -1,0 +1,119 @@
+"""CloudFront cache and origin-request policy specs, and the traps they must avoid.
+
+Pure data and checks, free of Pulumi: config validation calls `problems()` to name the bad key
+before anything is registered, and the Cdn component refuses a spec with problems.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+#: CloudFront adds Authorization to the cache key only through a cache policy; it rejects the
+#: header in an origin request policy (aws-cdk#13408, #28883).
+CACHE_POLICY_ONLY_HEADERS = frozenset({"authorization", "accept-encoding"})
+
+DISTRIBUTION_ARN = re.compile(r"^arn:aws[a-z-]*:cloudfront::\d{12}:distribution/[A-Z0-9]+$")
+
+
+@dataclass(frozen=True)
+class Ttls:
+    min: int
+    default: int
+    max: int
+
+    def problems(self) -> list[str]:
+        if min(self.min, self.default, self.max) < 0:
+            return ["TTLs must not be negative"]
+        if not self.min <= self.default <= self.max:
+            return [f"needs minTtl <= defaultTtl <= maxTtl, got {self.min} / {self.default} / {self.max}"]
+        return []
+
+
+@dataclass(frozen=True)
+class CachePolicySpec:
+    """One cache policy. Header, cookie and query-string names are the cache key."""
+
+    name: str
+    comment: str
+    ttls: Ttls
+    headers: tuple[str, ...] = ()
+    cookies: str = "none"  # none | all
+    query_strings: str = "none"  # none | all | whitelist
+    query_string_names: tuple[str, ...] = ()
+    compress: bool = True
+
+    @property
+    def keys_on_request(self) -> bool:
+        return bool(self.headers) or self.cookies != "none" or self.query_strings != "none"
+
+    def problems(self) -> list[str]:
+        problems = self.ttls.problems()
+        if self.keys_on_request and self.ttls.max == 0:
+            # CloudFront rejects the policy: with max TTL 0 nothing is cached, so a cache key
+            # (and the forwarding that rides on it) is meaningless.
+            problems.append(
+                "puts headers, cookies or query strings in the cache key, so maxTtl must be > 0 "
+                "(use maxTtl 1 for pass-through with forwarding)"
+            )
+        if self.query_strings == "whitelist" and not self.query_string_names:
+            problems.append("query string whitelist is empty")
+        return problems
+
+
+@dataclass(frozen=True)
+class OriginRequestSpec:
+    """Values forwarded to the origin without entering the cache key."""
+
+    name: str
+    comment: str
+    header_behavior: str  # none | whitelist | allViewer | allViewerAndWhitelistCloudFront | allExcept
+    headers: tuple[str, ...] = ()
+    cookies: str = "all"
+    query_strings: str = "all"
+
+    def problems(self) -> list[str]:
+        forwarded = {h.lower() for h in self.headers} if self.header_behavior != "allExcept" else set()
+        misplaced = sorted(forwarded & CACHE_POLICY_ONLY_HEADERS)
+        if misplaced:
+            return [
+                f"origin request policies cannot forward {', '.join(misplaced)}; put it in the "
+                "cache policy's headers instead (aws-cdk#13408)"
+            ]
+        return []
+
+
+def oac_bucket_policy(bucket_arn: str, distribution_arn: str) -> dict[str, Any]:
+    """Bucket policy: CloudFront may read objects only on behalf of *this* distribution
+    (Origin Access Control), and nobody may talk to the bucket without TLS."""
+    if not DISTRIBUTION_ARN.match(distribution_arn or ""):
+        raise ValueError(
+            f"the OAC bucket policy must name the distribution by its ARN "
+            f"(arn:aws:cloudfront::<account>:distribution/<id>), got {distribution_arn!r}"
+        )
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowCloudFrontServicePrincipalReadOnly",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:GetObject",
+                "Resource": f"{bucket_arn}/*",
+                "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+            },
+            deny_insecure_transport(bucket_arn),
+        ],
+    }
+
+
+def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }

@@ -1,0 +1,126 @@
+"""An S3 bucket that is private by construction (pulumi-aws v7 split bucket resources)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from .cdn_policies import deny_insecure_transport
+
+
+@dataclass(frozen=True)
+class PrivateBucketArgs:
+    #: BucketOwnerEnforced disables ACLs (FSBP S3.12). CloudFront standard logging still
+    #: writes through an ACL grant, so its log bucket needs BucketOwnerPreferred.
+    object_ownership: str = "BucketOwnerEnforced"
+    noncurrent_version_expiration_days: int = 30
+    #: Expire current objects too (log buckets); None keeps them.
+    expiration_days: int | None = None
+    cors_rules: Sequence[aws.s3.BucketCorsConfigurationCorsRuleArgs] = field(default_factory=tuple)
+    #: False when the owner attaches its own policy (one policy per bucket); it must then
+    #: include `cdn_policies.deny_insecure_transport`.
+    attach_tls_only_policy: bool = True
+    protect: bool = False
+
+
+class PrivateBucket(pulumi.ComponentResource):
+    bucket: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    regional_domain_name: pulumi.Output[str]
+    domain_name: pulumi.Output[str]
+    public_access_block: aws.s3.BucketPublicAccessBlock
+
+    def __init__(self, name: str, args: PrivateBucketArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("smartdairy:private_bucket:PrivateBucket", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        bucket = aws.s3.Bucket(name, opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+        self.public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership=args.object_ownership),
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=[self._lifecycle_rule(args)],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+        if args.cors_rules:
+            aws.s3.BucketCorsConfiguration(
+                f"{name}-cors", bucket=bucket.id, cors_rules=list(args.cors_rules), opts=child
+            )
+        if args.attach_tls_only_policy:
+            aws.s3.BucketPolicy(
+                f"{name}-policy",
+                bucket=bucket.id,
+                policy=bucket.arn.apply(
+                    lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [deny_insecure_transport(arn)]})
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
+            )
+
+        self.bucket = bucket.bucket
+        self.arn = bucket.arn
+        self.regional_domain_name = bucket.bucket_regional_domain_name
+        self.domain_name = bucket.bucket_domain_name
+        self.register_outputs(
+            {
+                "bucket": self.bucket,
+                "arn": self.arn,
+                "regionalDomainName": self.regional_domain_name,
+                "domainName": self.domain_name,
+            }
+        )
+
+    @staticmethod
+    def _lifecycle_rule(args: PrivateBucketArgs) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+        return aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id="expire-old-versions",
+            status="Enabled",
+            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                noncurrent_days=args.noncurrent_version_expiration_days
+            ),
+            abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                days_after_initiation=7
+            ),
+            expiration=(
+                aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.expiration_days)
+                if args.expiration_days
+                else None
+            ),
+        )

@@ -1,0 +1,143 @@
+"""Config of the CDN. Defaults are the seed's values (`infrastructure/cloudfront/distribution.yaml`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from components.cdn_policies import CachePolicySpec, OriginRequestSpec, Ttls
+
+from .base import Section
+
+HOSTNAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+
+#: Regions where CloudFront offers Origin Shield.
+ORIGIN_SHIELD_REGIONS = (
+    "us-east-1", "us-east-2", "us-west-2", "ap-south-1", "ap-northeast-1", "ap-northeast-2",
+    "ap-southeast-1", "ap-southeast-2", "eu-central-1", "eu-west-1", "eu-west-2", "sa-east-1",
+)
+
+DEFAULT_CSP = (
+    "default-src 'self'; img-src 'self' data: https:; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; font-src 'self' data:; connect-src 'self' wss:; "
+    "frame-ancestors 'self'; object-src 'none'; base-uri 'self'"
+)
+
+
+class TtlConfig(Section):
+    """Seconds. CloudFront clamps origin Cache-Control max-age into [minTtl, maxTtl]."""
+
+    min_ttl: int = Field(ge=0, le=31536000)
+    default_ttl: int = Field(ge=0, le=31536000)
+    max_ttl: int = Field(ge=0, le=31536000)
+
+    def ttls(self) -> Ttls:
+        return Ttls(self.min_ttl, self.default_ttl, self.max_ttl)
+
+
+class CacheTtls(Section):
+    """Per cache policy. Defaults: the seed's static, long-cache and API policies; images ours."""
+
+    static: TtlConfig = TtlConfig(minTtl=3600, defaultTtl=86400, maxTtl=31536000)
+    long_cache: TtlConfig = TtlConfig(minTtl=86400, defaultTtl=604800, maxTtl=31536000)
+    image: TtlConfig = TtlConfig(minTtl=86400, defaultTtl=2592000, maxTtl=31536000)
+    api: TtlConfig = TtlConfig(minTtl=0, defaultTtl=0, maxTtl=1)
+
+
+class WafConfig(Section):
+    rate_limit: int = Field(2000, ge=10, le=2_000_000_000, description="Requests per IP per 5 minutes before blocking.")
+    managed_rule_groups: list[
+        Literal[
+            "AWSManagedRulesCommonRuleSet",
+            "AWSManagedRulesKnownBadInputsRuleSet",
+            "AWSManagedRulesAmazonIpReputationList",
+            "AWSManagedRulesSQLiRuleSet",
+            "AWSManagedRulesAnonymousIpList",
+            "AWSManagedRulesBotControlRuleSet",
+        ]
+    ] = Field(
+        default_factory=lambda: [
+            "AWSManagedRulesAmazonIpReputationList",
+            "AWSManagedRulesCommonRuleSet",
+            "AWSManagedRulesKnownBadInputsRuleSet",
+            "AWSManagedRulesSQLiRuleSet",
+        ],
+        min_length=1,
+    )
+
+
+class CdnConfig(Section):
+    """CloudFront, its S3 static origin, ACM certificate (us-east-1) and WAF."""
+
+    domain: str = Field(pattern=HOSTNAME, max_length=253, description="Apex served by CloudFront; www.<domain> too.")
+    hosted_zone_id: str = Field(pattern=r"^Z[A-Z0-9]{1,31}$", description="Route 53 zone of `domain`.")
+    api_origin_domain: str | None = Field(
+        None,
+        pattern=HOSTNAME,
+        max_length=253,
+        description="Hostname of the API origin (the ALB); default origin.<domain>.",
+    )
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_200"
+    content_security_policy: str = Field(DEFAULT_CSP, min_length=1, max_length=1783)
+    frame_options: Literal["DENY", "SAMEORIGIN"] = "SAMEORIGIN"
+    origin_shield: bool = Field(True, description="Origin Shield in the stack's region (raises the hit ratio).")
+    access_logs: bool = True
+    access_log_retention_days: int = Field(90, ge=1, le=3650)
+    ttls: CacheTtls = CacheTtls()
+    waf: WafConfig = WafConfig()
+
+    def cache_policies(self, prefix: str) -> dict[str, CachePolicySpec]:
+        t = self.ttls
+        return {
+            "static": CachePolicySpec(f"{prefix}-Static", "Static assets, no variation", t.static.ttls()),
+            "long_cache": CachePolicySpec(
+                f"{prefix}-LongCache",
+                "Fingerprinted assets under /static; ?v= busts the cache",
+                t.long_cache.ttls(),
+                query_strings="whitelist",
+                query_string_names=("v",),
+            ),
+            # Images are already compressed: an Accept-Encoding variant would only split the
+            # cache. ?v= busting as for /static so replaced images show up at once.
+            "image": CachePolicySpec(
+                f"{prefix}-Images",
+                "Images: long TTLs, no compression variants",
+                t.image.ttls(),
+                query_strings="whitelist",
+                query_string_names=("v",),
+                compress=False,
+            ),
+            "api": CachePolicySpec(
+                f"{prefix}-API",
+                "API pass-through: caller identity in the key, effectively uncached",
+                t.api.ttls(),
+                headers=("Authorization", "Accept", "Accept-Language"),
+                cookies="all",
+                query_strings="all",
+            ),
+        }
+
+    @staticmethod
+    def api_origin_request(prefix: str) -> OriginRequestSpec:
+        """Everything the viewer sent except Host, so the ALB's own certificate name matches.
+        Authorization already travels through the API cache policy."""
+        return OriginRequestSpec(
+            f"{prefix}-APIOriginRequest", "All viewer headers but Host", header_behavior="allExcept", headers=("host",)
+        )
+
+    @model_validator(mode="after")
+    def _no_cloudfront_traps(self) -> CdnConfig:
+        problems = [
+            f"ttls.{_camel(role)}: {problem}"
+            for role, spec in self.cache_policies("check").items()
+            for problem in spec.problems()
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(part.title() for part in rest)

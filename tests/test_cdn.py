@@ -1,0 +1,347 @@
+"""The CDN against the seed's distribution.yaml, for both stacks, and its known traps."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from components.cdn import Cdn, CdnArgs, SecurityHeaders
+from components.cdn_policies import CachePolicySpec, OriginRequestSpec, Ttls, oac_bucket_policy
+from components.edge_certificate import EdgeCertificate, EdgeCertificateArgs
+from components.edge_firewall import EdgeFirewallArgs
+from stacks.loader import ConfigError
+from stacks.schema.cdn import CdnConfig
+from tests.conftest import load_config, program_run, section, with_section
+from tools.mock_runtime import run_callable
+
+PROJECT = "smartdairy-platform"
+SEED_TTLS = {  # (min, default, max) from infrastructure/cloudfront/distribution.yaml
+    "Static": (3600, 86400, 31536000),
+    "LongCache": (86400, 604800, 31536000),
+    "API": (0, 0, 1),
+}
+
+
+def cache_policies(run):
+    return {p.inputs["name"].rsplit("-", 1)[1]: p.inputs for p in run.of_type("aws:cloudfront/cachePolicy:CachePolicy")}
+
+
+def distribution(run):
+    return run.one("aws:cloudfront/distribution:Distribution").inputs
+
+
+def behavior(run, pattern):
+    return next(b for b in distribution(run)["orderedCacheBehaviors"] if b["pathPattern"] == pattern)
+
+
+def policy_id(run, suffix):
+    policies = run.of_type("aws:cloudfront/cachePolicy:CachePolicy")
+    return next(f"{p.name}-id" for p in policies if p.inputs["name"].endswith(suffix))
+
+
+def test_seed_cache_policy_ttls(run):
+    policies = cache_policies(run)
+    assert set(policies) == {"Static", "LongCache", "API", "Images"}
+    for name, (low, default, high) in SEED_TTLS.items():
+        policy = policies[name]
+        assert (policy["minTtl"], policy["defaultTtl"], policy["maxTtl"]) == (low, default, high)
+    images = policies["Images"]
+    assert images["minTtl"] <= images["defaultTtl"] <= images["maxTtl"] and images["defaultTtl"] >= 86400
+
+
+def test_seed_cache_keys(run):
+    policies = cache_policies(run)
+    static = policies["Static"]["parametersInCacheKeyAndForwardedToOrigin"]
+    assert static["cookiesConfig"]["cookieBehavior"] == "none"
+    assert static["headersConfig"]["headerBehavior"] == "none"
+    assert static["queryStringsConfig"]["queryStringBehavior"] == "none"
+    assert static["enableAcceptEncodingGzip"] and static["enableAcceptEncodingBrotli"]
+
+    long_cache = policies["LongCache"]["parametersInCacheKeyAndForwardedToOrigin"]
+    assert long_cache["queryStringsConfig"] == {"queryStringBehavior": "whitelist", "queryStrings": {"items": ["v"]}}
+
+    api = policies["API"]["parametersInCacheKeyAndForwardedToOrigin"]
+    assert api["cookiesConfig"]["cookieBehavior"] == "all"
+    assert api["headersConfig"] == {
+        "headerBehavior": "whitelist",
+        "headers": {"items": ["Authorization", "Accept", "Accept-Language"]},
+    }
+    assert api["queryStringsConfig"]["queryStringBehavior"] == "all"
+
+    images = policies["Images"]["parametersInCacheKeyAndForwardedToOrigin"]
+    assert not images["enableAcceptEncodingGzip"] and not images["enableAcceptEncodingBrotli"]
+
+
+def test_distribution_top_level_as_seed(run):
+    d = distribution(run)
+    domain = section(run.stack, "cdn")["domain"]
+    assert d["enabled"] is True and d["comment"] == "Smart Dairy CDN"
+    assert d["defaultRootObject"] == "index.html"
+    assert d["httpVersion"] == "http2and3" and d["isIpv6Enabled"] is True
+    assert d["aliases"] == [domain, f"www.{domain}"]
+    assert d["priceClass"] == {"staging": "PriceClass_100", "prod": "PriceClass_200"}[run.stack]
+    assert d["viewerCertificate"] == {
+        "acmCertificateArn": d["viewerCertificate"]["acmCertificateArn"],
+        "sslSupportMethod": "sni-only",
+        "minimumProtocolVersion": "TLSv1.2_2021",
+    }
+    assert d["viewerCertificate"]["acmCertificateArn"].startswith("arn:aws:acm:us-east-1:")
+    assert d["customErrorResponses"] == [
+        {"errorCode": 404, "responseCode": 404, "responsePagePath": "/404.html", "errorCachingMinTtl": 60}
+    ]
+    assert d["webAclId"].startswith("arn:aws:wafv2:us-east-1:")
+    assert d["loggingConfig"]["bucket"].endswith(".s3.amazonaws.com")
+
+
+def test_origins(run):
+    s3, api = distribution(run)["origins"]
+    assert s3["originId"] == "S3Origin" and s3["originAccessControlId"].endswith("-oac-id")
+    assert ".s3.eu-west-1.amazonaws.com" in s3["domainName"] and "s3OriginConfig" not in s3
+    assert api["originId"] == "APIOrigin"
+    assert api["customOriginConfig"]["originProtocolPolicy"] == "https-only"
+    assert api["customOriginConfig"]["originSslProtocols"] == ["TLSv1.2"]
+    assert (api["customOriginConfig"]["httpPort"], api["customOriginConfig"]["httpsPort"]) == (80, 443)
+    shield = run.stack == "prod"
+    assert ("originShield" in s3) is shield and ("originShield" in api) is shield
+    if shield:
+        assert s3["originShield"] == {"enabled": True, "originShieldRegion": "eu-west-1"}
+
+
+def test_default_behavior(run):
+    default = distribution(run)["defaultCacheBehavior"]
+    assert default["targetOriginId"] == "S3Origin"
+    assert default["viewerProtocolPolicy"] == "redirect-to-https"
+    assert default["allowedMethods"] == ["GET", "HEAD", "OPTIONS"] and default["cachedMethods"] == ["GET", "HEAD"]
+    assert default["compress"] is True
+    assert default["cachePolicyId"] == policy_id(run, "-Static")
+    assert default["responseHeadersPolicyId"].endswith("-security-headers-id")
+
+
+def test_ordered_behaviors(run):
+    patterns = [b["pathPattern"] for b in distribution(run)["orderedCacheBehaviors"]]
+    assert patterns == ["/api/*", "/static/*", "*.jpg", "*.png", "*.webp"]
+    api = behavior(run, "/api/*")
+    assert api["targetOriginId"] == "APIOrigin" and api["viewerProtocolPolicy"] == "https-only"
+    assert api["allowedMethods"] == ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+    assert api["cachedMethods"] == ["GET", "HEAD"] and api["compress"] is True
+    assert api["cachePolicyId"] == policy_id(run, "-API")
+    assert api["originRequestPolicyId"].endswith("-api-origin-request-id")
+    static = behavior(run, "/static/*")
+    assert static["cachePolicyId"] == policy_id(run, "-LongCache") and static["compress"] is True
+    assert static["allowedMethods"] == ["GET", "HEAD"] and static["viewerProtocolPolicy"] == "redirect-to-https"
+    for pattern in ("*.jpg", "*.png", "*.webp"):
+        image = behavior(run, pattern)
+        assert image["cachePolicyId"] == policy_id(run, "-Images")
+        assert image["compress"] is False and image["viewerProtocolPolicy"] == "redirect-to-https"
+        assert image["targetOriginId"] == "S3Origin"
+
+
+def test_api_origin_request_policy_keeps_authorization_out(run):
+    orp = run.one("aws:cloudfront/originRequestPolicy:OriginRequestPolicy").inputs
+    assert orp["headersConfig"] == {"headerBehavior": "allExcept", "headers": {"items": ["host"]}}
+    assert "authorization" not in json.dumps(orp).lower()
+
+
+def test_security_headers(run):
+    headers = run.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs["securityHeadersConfig"]
+    assert headers["strictTransportSecurity"] == {
+        "accessControlMaxAgeSec": 31536000, "includeSubdomains": True, "preload": True, "override": True
+    }
+    assert headers["contentTypeOptions"] == {"override": True}
+    assert headers["frameOptions"]["frameOption"] == "SAMEORIGIN"
+    assert headers["referrerPolicy"]["referrerPolicy"] == "strict-origin-when-cross-origin"
+    csp = load_config(run.config).cdn.content_security_policy
+    assert headers["contentSecurityPolicy"]["contentSecurityPolicy"] == csp
+
+
+def test_static_bucket_hardening(run):
+    buckets = run.of_type("aws:s3/bucket:Bucket")
+    assert len(buckets) == 2
+    for bpa in run.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"):
+        flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        assert all(bpa.inputs[f] is True for f in flags)
+    controls = run.of_type("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    ownership = {o.name: o.inputs["rule"]["objectOwnership"] for o in controls}
+    assert ownership[f"sd-{run.stack}-cdn-static-ownership"] == "BucketOwnerEnforced"
+    # CloudFront standard logging writes through an ACL grant.
+    assert ownership[f"sd-{run.stack}-cdn-logs-ownership"] == "BucketOwnerPreferred"
+    for versioning in run.of_type("aws:s3/bucketVersioning:BucketVersioning"):
+        assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
+    for sse in run.of_type("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"):
+        assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    for lifecycle in run.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"):
+        assert lifecycle.inputs["rules"][0]["noncurrentVersionExpiration"]["noncurrentDays"] >= 1
+    [cors] = run.of_type("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")
+    assert cors.inputs["corsRules"] == [
+        {"allowedHeaders": ["*"], "allowedMethods": ["GET", "HEAD"], "allowedOrigins": ["*"], "maxAgeSeconds": 3600}
+    ]
+
+
+def test_bucket_policy_grants_only_this_distribution_over_tls(run):
+    dist = run.one("aws:cloudfront/distribution:Distribution")
+    static_bucket = run.named(f"sd-{run.stack}-cdn-static", "aws:s3/bucket:Bucket")
+    policy = json.loads(run.named(f"sd-{run.stack}-cdn-static-policy").inputs["policy"])
+    allow, deny = policy["Statement"]
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"} and allow["Action"] == "s3:GetObject"
+    assert allow["Resource"] == f"arn:aws:s3:::{static_bucket.state['bucket']}/*"
+    assert allow["Condition"] == {"StringEquals": {"AWS:SourceArn": dist.state["arn"]}}
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    log_policy = json.loads(run.named(f"sd-{run.stack}-cdn-logs-policy").inputs["policy"])
+    assert log_policy["Statement"][0]["Sid"] == "DenyInsecureTransport"
+
+
+def test_certificate_and_waf_use_the_us_east_1_provider(run):
+    for type_ in (
+        "aws:acm/certificate:Certificate",
+        "aws:acm/certificateValidation:CertificateValidation",
+        "aws:wafv2/webAcl:WebAcl",
+    ):
+        resource = run.one(type_)
+        assert run.provider_of(resource).inputs["region"] == "us-east-1", type_
+    assert run.provider_of(run.one("aws:cloudfront/distribution:Distribution")).inputs["region"] == "eu-west-1"
+
+
+def test_certificate_dns_validation_and_aliases(run):
+    domain = section(run.stack, "cdn")["domain"]
+    cert = run.one("aws:acm/certificate:Certificate").inputs
+    assert cert["domainName"] == domain and cert["subjectAlternativeNames"] == [f"www.{domain}"]
+    assert cert["validationMethod"] == "DNS"
+    records = run.of_type("aws:route53/record:Record")
+    validation = [r for r in records if "-validation-" in r.name]
+    assert sorted(r.inputs["name"] for r in validation) == sorted([f"_0123.{domain}.", f"_0123.www.{domain}."])
+    aliases = {(r.inputs["name"], r.inputs["type"]): r.inputs["aliases"][0] for r in records if "aliases" in r.inputs}
+    assert set(aliases) == {(h, t) for h in (domain, f"www.{domain}") for t in ("A", "AAAA")}
+    assert all(a["zoneId"] == "Z2FDTNDATAQYW2" for a in aliases.values())
+
+
+def test_waf_rate_limit_and_managed_rules(run):
+    acl = run.one("aws:wafv2/webAcl:WebAcl").inputs
+    assert acl["scope"] == "CLOUDFRONT" and "allow" in acl["defaultAction"]
+    rate, *managed = acl["rules"]
+    assert rate["statement"]["rateBasedStatement"] == {
+        "limit": {"staging": 1000, "prod": 2000}[run.stack], "aggregateKeyType": "IP", "evaluationWindowSec": 300
+    }
+    assert "block" in rate["action"]
+    names = [r["statement"]["managedRuleGroupStatement"]["name"] for r in managed]
+    assert "AWSManagedRulesCommonRuleSet" in names and "AWSManagedRulesAmazonIpReputationList" in names
+    common = next(r for r in managed if r["name"] == "AWSManagedRulesCommonRuleSet")
+    overrides = common["statement"]["managedRuleGroupStatement"]["ruleActionOverrides"]
+    assert overrides == [{"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}]
+    assert len({r["priority"] for r in acl["rules"]}) == len(acl["rules"])
+
+
+def test_monitoring_subscription_enables_cache_metrics(run):
+    sub = run.one("aws:cloudfront/monitoringSubscription:MonitoringSubscription").inputs
+    status = sub["monitoringSubscription"]["realtimeMetricsSubscriptionConfig"]["realtimeMetricsSubscriptionStatus"]
+    assert status == "Enabled"
+
+
+@pytest.mark.parametrize("stack,protected", [("staging", False), ("prod", True)])
+def test_buckets_protected_in_prod_only(stack, protected):
+    run = program_run(stack)
+    assert [b.protect for b in run.of_type("aws:s3/bucket:Bucket")] == [protected, protected]
+
+
+# --- known traps, each refused with a clear error ----------------------------------------------
+
+
+def cdn_problems(stack: str, **cdn_overrides) -> list[str]:
+    cdn = section(stack, "cdn") | cdn_overrides
+    with pytest.raises(ConfigError) as caught:
+        load_config(with_section(stack, f"{PROJECT}:cdn", cdn))
+    return caught.value.problems
+
+
+def test_trap_key_parameters_with_zero_max_ttl():
+    [problem] = cdn_problems("prod", ttls={"api": {"minTtl": 0, "defaultTtl": 0, "maxTtl": 0}})
+    assert problem.startswith(f"{PROJECT}:cdn: ttls.api: puts headers, cookies or query strings in the cache key")
+    assert "maxTtl must be > 0" in problem
+
+
+def test_ttl_overrides_must_be_ordered():
+    [problem] = cdn_problems("prod", ttls={"static": {"minTtl": 90000, "defaultTtl": 86400, "maxTtl": 31536000}})
+    assert "ttls.static: needs minTtl <= defaultTtl <= maxTtl, got 90000 / 86400 / 31536000" in problem
+
+
+def test_price_class_lists_the_three_valid_values():
+    [problem] = cdn_problems("prod", priceClass="PriceClass_300")
+    assert problem.startswith(f"{PROJECT}:cdn.priceClass = 'PriceClass_300'")
+    assert "'PriceClass_100', 'PriceClass_200' or 'PriceClass_All'" in problem
+
+
+def test_origin_shield_needs_a_region_that_has_it():
+    config = with_section("prod", "aws:region", "eu-north-1")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{PROJECT}:cdn.originShield: CloudFront has no Origin Shield in eu-north-1")
+
+
+def test_trap_authorization_in_an_origin_request_policy():
+    spec = OriginRequestSpec("x", "x", header_behavior="whitelist", headers=("Authorization", "Origin"))
+    assert spec.problems() == [
+        "origin request policies cannot forward authorization; put it in the cache policy's headers "
+        "instead (aws-cdk#13408)"
+    ]
+
+
+def test_trap_bucket_policy_must_name_the_distribution():
+    with pytest.raises(ValueError, match="must name the distribution"):
+        oac_bucket_policy("arn:aws:s3:::bucket", "arn:aws:s3:::bucket")
+    policy = oac_bucket_policy("arn:aws:s3:::b", "arn:aws:cloudfront::123456789012:distribution/EABC123")
+    assert policy["Statement"][0]["Condition"]["StringEquals"]["AWS:SourceArn"].endswith("/EABC123")
+
+
+def _cdn_args(edge, region="us-east-1", origin_request=None) -> CdnArgs:
+    config = CdnConfig.model_validate({"domain": "example.com", "hostedZoneId": "Z123"})
+    return CdnArgs(
+        domain="example.com",
+        hosted_zone_id="Z123",
+        api_origin_domain="origin.example.com",
+        cache_policies=config.cache_policies("T"),
+        api_origin_request=origin_request or config.api_origin_request("T"),
+        security_headers=SecurityHeaders(content_security_policy="default-src 'self'"),
+        firewall=EdgeFirewallArgs(rate_limit=100, managed_rule_groups=["AWSManagedRulesCommonRuleSet"]),
+        edge_provider=edge,
+        edge_provider_region=region,
+    )
+
+
+def test_trap_component_refuses_a_non_us_east_1_edge_provider():
+    def program():
+        Cdn("t", _cdn_args(aws.Provider("edge", region="eu-west-1"), region="eu-west-1"))
+
+    with pytest.raises(ValueError, match="must be created in us-east-1"):
+        run_callable(program)
+
+
+def test_trap_component_refuses_authorization_in_origin_request_policy():
+    bad = OriginRequestSpec("x", "x", header_behavior="whitelist", headers=("authorization",))
+
+    def program():
+        Cdn("t", _cdn_args(aws.Provider("edge", region="us-east-1"), origin_request=bad))
+
+    with pytest.raises(ValueError, match="origin request policy: origin request policies cannot forward authorization"):
+        run_callable(program)
+
+
+def test_trap_component_refuses_key_parameters_with_zero_ttl():
+    spec = CachePolicySpec("x", "x", Ttls(0, 0, 0), headers=("Accept",))
+    assert spec.problems() and "maxTtl must be > 0" in spec.problems()[0]
+
+
+def test_edge_certificate_refuses_other_regions():
+    def program():
+        EdgeCertificate(
+            "c",
+            EdgeCertificateArgs(
+                domain="example.com", alternative_names=[], hosted_zone_id="Z1", provider_region="eu-west-1"
+            ),
+            opts=pulumi.ResourceOptions(provider=aws.Provider("p", region="eu-west-1")),
+        )
+
+    with pytest.raises(ValueError, match="CloudFront only accepts ACM certificates from us-east-1"):
+        run_callable(program)
