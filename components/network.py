@@ -36,6 +36,7 @@ class Network(pulumi.ComponentResource):
     cache_subnet_group_name: pulumi.Output[str]
     nat_public_ips: list[pulumi.Output[str]]
     flow_log_group_name: pulumi.Output[str]
+    data_client_security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("smartdairy:network:Network", name, None, opts)
@@ -132,6 +133,26 @@ class Network(pulumi.ComponentResource):
 
         self.flow_log_group_name = self._flow_logs(name, vpc, args)
 
+        # Attached by the compute layer to whatever talks to the data tier (nodes, PgBouncer);
+        # the databases and caches admit their ports from this group only.
+        data_clients = aws.ec2.SecurityGroup(
+            f"{name}-data-clients",
+            vpc_id=vpc.id,
+            description="Clients of RDS and ElastiCache",
+            tags={"Name": f"{name}-data-clients"},
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-data-clients-to-vpc",
+            security_group_id=data_clients.id,
+            cidr_ipv4=args.cidr,
+            ip_protocol="tcp",
+            from_port=0,
+            to_port=65535,
+            description="Data-tier clients reach services inside the VPC",
+            opts=child,
+        )
+
         isolated_ids = [s.id for s in subnets["isolated"]]
         db_group = aws.rds.SubnetGroup(
             f"{name}-db",
@@ -155,6 +176,7 @@ class Network(pulumi.ComponentResource):
         self.db_subnet_group_name = db_group.name
         self.cache_subnet_group_name = cache_group.name
         self.nat_public_ips = nat_ips
+        self.data_client_security_group_id = data_clients.id
         self.register_outputs(
             {
                 "vpcId": self.vpc_id,
@@ -167,6 +189,7 @@ class Network(pulumi.ComponentResource):
                 "cacheSubnetGroupName": self.cache_subnet_group_name,
                 "natPublicIps": self.nat_public_ips,
                 "flowLogGroupName": self.flow_log_group_name,
+                "dataClientSecurityGroupId": self.data_client_security_group_id,
             }
         )
 

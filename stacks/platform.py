@@ -7,10 +7,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.cache import RedisCache, RedisCacheArgs
 from components.cdn import Cdn, CdnArgs, SecurityHeaders
+from components.database import PostgresDatabase, PostgresDatabaseArgs
 from components.edge_certificate import EDGE_REGION
 from components.edge_firewall import EdgeFirewallArgs
 from components.network import Network, NetworkArgs
+from components.redis_parameters import RedisTuning
 
 from .loader import ConfigError, config_key
 from .schema import PlatformConfig
@@ -69,8 +72,16 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         opts=pulumi.ResourceOptions(providers=[regional]),
     )
 
+    database = _database(prefix, config, network, regional)
+    caches = _caches(prefix, config, network, regional)
+
     return {
         "region": config.region,
+        "dbPrimaryEndpoint": database.primary_endpoint,
+        "dbReplicaEndpoints": database.replica_endpoints,
+        "dbSecretArn": database.secret_arn,
+        "dbMaxConnections": database.max_connections,
+        **{f"redis{role.title()}Endpoint": cache.primary_endpoint for role, cache in caches.items()},
         "cdnDomainName": edge_cdn.domain_name,
         "cdnDistributionId": edge_cdn.distribution_id,
         "staticBucketName": edge_cdn.static_bucket_name,
@@ -96,3 +107,72 @@ def _availability_zones(config: PlatformConfig, provider: aws.Provider, project:
             ]
         )
     return sorted(zones)[:wanted]
+
+
+def _database(prefix: str, config: PlatformConfig, network: Network, provider: aws.Provider) -> PostgresDatabase:
+    db = config.database
+    return PostgresDatabase(
+        f"{prefix}-db",
+        PostgresDatabaseArgs(
+            vpc_id=network.vpc_id,
+            subnet_group_name=network.db_subnet_group_name,
+            availability_zones=network.availability_zones,
+            client_security_groups={"data-clients": network.data_client_security_group_id},
+            engine_version=db.engine_version,
+            instance_class=db.instance_class,
+            tuning=db.tuning(),
+            allocated_storage_gb=db.allocated_storage_gb,
+            max_allocated_storage_gb=db.max_allocated_storage_gb,
+            iops=db.iops,
+            storage_throughput_mbps=db.storage_throughput_mbps,
+            replica_count=db.replicas,
+            replica_instance_class=db.replica_instance_class,
+            multi_az=db.multi_az,
+            backup_retention_days=db.backup_retention_days,
+            backup_window=db.backup_window,
+            maintenance_window=db.maintenance_window,
+            deletion_protection=db.deletion_protection,
+            final_snapshot=db.final_snapshot,
+            performance_insights_retention_days=db.performance_insights_retention_days,
+            monitoring_interval_s=db.monitoring_interval_s,
+            secret_recovery_window_days=db.secret_recovery_window_days,
+            protect=config.protect_stateful_resources,
+        ),
+        opts=pulumi.ResourceOptions(providers=[provider]),
+    )
+
+
+def _caches(prefix: str, config: PlatformConfig, network: Network, provider: aws.Provider) -> dict[str, RedisCache]:
+    """One group per role: `split` gives sessions their own noeviction group."""
+    cache = config.cache
+    roles = ("sessions", "cache") if cache.layout == "split" else ("shared",)
+    return {
+        role: RedisCache(
+            f"{prefix}-redis-{role}",
+            RedisCacheArgs(
+                vpc_id=network.vpc_id,
+                subnet_group_name=network.cache_subnet_group_name,
+                client_security_groups={"data-clients": network.data_client_security_group_id},
+                engine=cache.engine,
+                engine_version=cache.engine_version,
+                node_type=(cache.sessions_node_type or cache.node_type) if role == "sessions" else cache.node_type,
+                tuning=RedisTuning(
+                    role=role,
+                    idle_client_timeout_s=cache.idle_client_timeout_s,
+                    slowlog_threshold_us=cache.slowlog_threshold_us,
+                    cluster_mode=cache.shards > 1,
+                ),
+                shards=cache.shards,
+                replicas_per_shard=cache.replicas_per_shard,
+                snapshot_retention_days=cache.snapshot_retention_days,
+                snapshot_window=cache.snapshot_window,
+                maintenance_window=cache.maintenance_window,
+                log_retention_days=cache.log_retention_days,
+                final_snapshot=cache.final_snapshot,
+                secret_recovery_window_days=config.database.secret_recovery_window_days,
+                protect=config.protect_stateful_resources,
+            ),
+            opts=pulumi.ResourceOptions(providers=[provider]),
+        )
+        for role in roles
+    }

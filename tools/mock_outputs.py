@@ -13,7 +13,8 @@ ACCOUNT_ID = "123456789012"
 
 def computed_outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     if not type_.startswith("aws:"):
-        return {}
+        specific = _SPECIFIC.get(type_)
+        return specific(name, inputs, region) if specific else {}
     service = type_.split(":")[1].split("/")[0]
     out: dict[str, Any] = {"arn": f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{name}"}
     if "name" not in inputs:
@@ -50,7 +51,28 @@ def _certificate(name: str, inputs: dict[str, Any], region: str) -> dict[str, An
     }
 
 
+def _rds_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    host = f"{name}.abcdefghij.{region}.rds.amazonaws.com"
+    return {"identifier": f"{name}-0123", "address": host, "endpoint": f"{host}:5432", "port": 5432}
+
+
+def _replication_group(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    base = f"{name}.abc123.{region}.cache.amazonaws.com"
+    return {
+        "primaryEndpointAddress": f"master.{base}",
+        "readerEndpointAddress": f"replica.{base}",
+        "configurationEndpointAddress": f"clustercfg.{base}",
+    }
+
+
 _SPECIFIC = {
+    "random:index/randomPassword:RandomPassword": lambda name, inputs, region: {
+        "result": f"mock-secret-{name}-{'x' * 8}",
+        "bcryptHash": "$2a$10$mock",
+    },
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
+    "aws:kms/key:Key": lambda name, inputs, region: {"keyId": f"{name}-key-id"},
     "aws:ec2/eip:Eip": lambda name, inputs, region: {"publicIp": "203.0.113.10", "allocationId": f"eipalloc-{name}"},
     "aws:ec2/vpc:Vpc": lambda name, inputs, region: {"defaultSecurityGroupId": f"sg-default-{name}"},
     "aws:s3/bucket:Bucket": _bucket,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from .base import Section
+from .cache import CacheConfig
 from .cdn import ORIGIN_SHIELD_REGIONS, CdnConfig
+from .database import DatabaseConfig
 from .network import NetworkConfig
 
 
@@ -29,6 +31,8 @@ class PlatformConfig(Section):
     tags: TagsConfig
     network: NetworkConfig
     cdn: CdnConfig
+    database: DatabaseConfig
+    cache: CacheConfig
 
     @model_validator(mode="after")
     def _cross_section_rules(self) -> PlatformConfig:

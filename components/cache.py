@@ -1,0 +1,172 @@
+"""ElastiCache (Redis OSS or Valkey) replication group for one role: sessions, API cache, or both.
+
+Sessions must not be evicted to make room for API cache entries. Production runs two of these
+(`layout: split`): a "sessions" group with noeviction that also holds the rate-limit windows,
+and a "cache" group with allkeys-lru; their memory pressure cannot touch each other. Smaller
+stacks may share one group with volatile-ttl (`layout: shared`), which evicts the short-TTL
+cache entries long before the day-long sessions. See `redis_parameters.EVICTION_POLICIES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from .kms import rotating_key
+from .redis_parameters import RedisTuning, parameter_group_family, redis_parameters
+from .security_group import port_from_groups
+
+PORT = 6379
+#: ElastiCache AUTH tokens: 16-128 printable characters; of the specials only these.
+AUTH_TOKEN_SPECIALS = "!&#$^<>-"
+
+
+@dataclass(frozen=True)
+class RedisCacheArgs:
+    vpc_id: pulumi.Input[str]
+    subnet_group_name: pulumi.Input[str]
+    client_security_groups: Mapping[str, pulumi.Input[str]]
+    engine: str  # redis | valkey
+    engine_version: str
+    node_type: str
+    tuning: RedisTuning
+    shards: int = 1
+    replicas_per_shard: int = 1
+    snapshot_retention_days: int = 7
+    snapshot_window: str = "03:00-05:00"
+    maintenance_window: str = "sun:05:30-sun:06:30"
+    log_retention_days: int = 30
+    final_snapshot: bool = True
+    secret_recovery_window_days: int = 30
+    protect: bool = False
+
+
+class RedisCache(pulumi.ComponentResource):
+    primary_endpoint: pulumi.Output[str]
+    reader_endpoint: pulumi.Output[str]
+    port: int
+    auth_token: pulumi.Output[str]
+    url: pulumi.Output[str]
+    secret_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("smartdairy:cache:RedisCache", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        cluster_mode = args.shards > 1
+
+        key = rotating_key(f"{name}-key", "ElastiCache data at rest, snapshots and AUTH secret", self, args.protect)
+        group = port_from_groups(
+            f"{name}-sg", args.vpc_id, PORT, args.client_security_groups, f"{args.tuning.role} Redis clients", self
+        )
+        parameter_group = aws.elasticache.ParameterGroup(
+            f"{name}-params",
+            family=parameter_group_family(args.engine, args.engine_version),
+            description=f"Smart Dairy {args.tuning.role}: {redis_parameters(args.tuning)['maxmemory-policy']}",
+            parameters=[
+                aws.elasticache.ParameterGroupParameterArgs(name=param, value=value)
+                for param, value in redis_parameters(args.tuning).items()
+            ],
+            opts=child,
+        )
+        token = random.RandomPassword(
+            f"{name}-auth-token", length=64, special=True, override_special=AUTH_TOKEN_SPECIALS, opts=child
+        )
+        auth_token = pulumi.Output.secret(token.result)
+        logs = {
+            log_type: aws.cloudwatch.LogGroup(
+                f"{name}-{log_type}", retention_in_days=args.log_retention_days, opts=child
+            )
+            for log_type in ("slow-log", "engine-log")
+        }
+        failover = args.replicas_per_shard >= 1
+        sizing = (
+            {"num_node_groups": args.shards, "replicas_per_node_group": args.replicas_per_shard, "cluster_mode": "enabled"}
+            if cluster_mode
+            else {"num_cache_clusters": args.replicas_per_shard + 1, "cluster_mode": "disabled"}
+        )
+        replication_group = aws.elasticache.ReplicationGroup(
+            name,
+            description=f"Smart Dairy {args.tuning.role}",
+            engine=args.engine,
+            engine_version=args.engine_version,
+            node_type=args.node_type,
+            port=PORT,
+            parameter_group_name=parameter_group.name,
+            subnet_group_name=args.subnet_group_name,
+            security_group_ids=[group.id],
+            automatic_failover_enabled=failover,
+            multi_az_enabled=failover,
+            at_rest_encryption_enabled=True,
+            kms_key_id=key.arn,
+            transit_encryption_enabled=True,
+            transit_encryption_mode="required",
+            auth_token=auth_token,
+            # ROTATE keeps the old token valid until the new one is in every client, so a
+            # rotation is zero-downtime. Its trap (terraform-provider-aws#33439: passwordless
+            # access while moving a cluster *from no token*) cannot arise: the group is
+            # created with a token.
+            auth_token_update_strategy="ROTATE",
+            snapshot_retention_limit=args.snapshot_retention_days,
+            snapshot_window=args.snapshot_window,
+            maintenance_window=args.maintenance_window,
+            auto_minor_version_upgrade=True,
+            apply_immediately=False,
+            final_snapshot_identifier=f"{name}-final" if args.final_snapshot else None,
+            log_delivery_configurations=[
+                aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
+                    destination=logs[log_type].name,
+                    destination_type="cloudwatch-logs",
+                    log_format="json",
+                    log_type=log_type,
+                )
+                for log_type in ("slow-log", "engine-log")
+            ],
+            **sizing,
+            opts=stateful,
+        )
+        secret = aws.secretsmanager.Secret(
+            f"{name}-auth",
+            description=f"AUTH token of the {args.tuning.role} Redis",
+            kms_key_id=key.arn,
+            recovery_window_in_days=args.secret_recovery_window_days,
+            opts=stateful,
+        )
+        endpoint = (
+            replication_group.configuration_endpoint_address
+            if cluster_mode
+            else replication_group.primary_endpoint_address
+        )
+        url = pulumi.Output.secret(pulumi.Output.format("rediss://:{0}@{1}:{2}/0", auth_token, endpoint, PORT))
+        aws.secretsmanager.SecretVersion(
+            f"{name}-auth",
+            secret_id=secret.id,
+            secret_string=pulumi.Output.secret(
+                pulumi.Output.json_dumps({"host": endpoint, "port": PORT, "authToken": auth_token, "url": url})
+            ),
+            opts=child,
+        )
+
+        self.primary_endpoint = endpoint
+        self.reader_endpoint = replication_group.reader_endpoint_address
+        self.port = PORT
+        self.auth_token = auth_token
+        self.url = url
+        self.secret_arn = secret.arn
+        self.security_group_id = group.id
+        self.register_outputs(
+            {
+                "primaryEndpoint": self.primary_endpoint,
+                "readerEndpoint": self.reader_endpoint,
+                "port": self.port,
+                "authToken": self.auth_token,
+                "url": self.url,
+                "secretArn": self.secret_arn,
+                "securityGroupId": self.security_group_id,
+            }
+        )

@@ -1,0 +1,219 @@
+"""RDS PostgreSQL: an encrypted Multi-AZ primary, read replicas spread over the AZs and the
+tuned parameter group the seed's database audit needs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from .iam import service_trust_policy
+from .kms import rotating_key
+from .postgres_parameters import (
+    PostgresTuning,
+    apply_method,
+    parameter_group_family,
+    postgres_parameters,
+    preload_problems,
+)
+from .security_group import port_from_groups
+
+PORT = 5432
+ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+#: RDS refuses '/', '@', '"' and spaces in master passwords.
+PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
+
+
+@dataclass(frozen=True)
+class PostgresDatabaseArgs:
+    vpc_id: pulumi.Input[str]
+    subnet_group_name: pulumi.Input[str]
+    availability_zones: Sequence[str]
+    #: label -> security group id allowed to reach port 5432.
+    client_security_groups: Mapping[str, pulumi.Input[str]]
+    engine_version: str
+    instance_class: str
+    tuning: PostgresTuning
+    allocated_storage_gb: int
+    max_allocated_storage_gb: int
+    #: gp3 IOPS / throughput; RDS accepts them only from 400 GB up (None = gp3 baseline).
+    iops: int | None = None
+    storage_throughput_mbps: int | None = None
+    replica_count: int = 0
+    replica_instance_class: str | None = None
+    multi_az: bool = True
+    backup_retention_days: int = 7
+    backup_window: str = "02:00-03:00"
+    maintenance_window: str = "sun:03:30-sun:04:30"
+    deletion_protection: bool = True
+    final_snapshot: bool = True
+    performance_insights_retention_days: int = 7
+    monitoring_interval_s: int = 60
+    database_name: str = "odoo"
+    master_username: str = "sdadmin"
+    secret_recovery_window_days: int = 30
+    protect: bool = False
+
+
+class PostgresDatabase(pulumi.ComponentResource):
+    primary_endpoint: pulumi.Output[str]
+    replica_endpoints: list[pulumi.Output[str]]
+    port: int
+    max_connections: int
+    secret_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    master_username: str
+    master_password: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PostgresDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
+        parameters = postgres_parameters(args.tuning)
+        problems = preload_problems(parameters)
+        if problems:
+            raise ValueError(f"{name}: {'; '.join(problems)}")
+        super().__init__("smartdairy:database:PostgresDatabase", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+
+        key = rotating_key(f"{name}-key", "RDS storage, Performance Insights and secret", self, args.protect)
+        group = port_from_groups(
+            f"{name}-sg", args.vpc_id, PORT, args.client_security_groups, "PostgreSQL from data-tier clients", self
+        )
+        parameter_group = aws.rds.ParameterGroup(
+            f"{name}-params",
+            family=parameter_group_family(args.engine_version),
+            description="Smart Dairy PostgreSQL tuning: pg_stat_statements, slow-query and lock logging",
+            parameters=[
+                aws.rds.ParameterGroupParameterArgs(name=param, value=value, apply_method=apply_method(param))
+                for param, value in parameters.items()
+            ],
+            opts=child,
+        )
+        monitoring_role = aws.iam.Role(
+            f"{name}-monitoring",
+            assume_role_policy=service_trust_policy("monitoring.rds.amazonaws.com"),
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring", role=monitoring_role.name, policy_arn=ENHANCED_MONITORING_POLICY, opts=child
+        )
+        # A generated password rather than RDS-managed credentials: managed master passwords
+        # conflict with read replicas (terraform-aws-rds#512, #526).
+        password = random.RandomPassword(
+            f"{name}-master-password",
+            length=40,
+            special=True,
+            override_special=PASSWORD_SPECIALS,
+            min_lower=2,
+            min_upper=2,
+            min_numeric=2,
+            opts=child,
+        )
+        master_password = pulumi.Output.secret(password.result)
+
+        common = dict(
+            instance_class=args.instance_class,
+            parameter_group_name=parameter_group.name,
+            vpc_security_group_ids=[group.id],
+            kms_key_id=key.arn,
+            storage_encrypted=True,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=key.arn,
+            performance_insights_retention_period=args.performance_insights_retention_days,
+            monitoring_interval=args.monitoring_interval_s,
+            monitoring_role_arn=monitoring_role.arn,
+            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            iam_database_authentication_enabled=True,
+            auto_minor_version_upgrade=True,
+            publicly_accessible=False,
+            copy_tags_to_snapshot=True,
+            deletion_protection=args.deletion_protection,
+            ca_cert_identifier="rds-ca-rsa2048-g1",
+            apply_immediately=False,
+        )
+        primary = aws.rds.Instance(
+            f"{name}-primary",
+            engine="postgres",
+            engine_version=args.engine_version,
+            db_name=args.database_name,
+            username=args.master_username,
+            password=master_password,
+            db_subnet_group_name=args.subnet_group_name,
+            multi_az=args.multi_az,
+            storage_type="gp3",
+            allocated_storage=args.allocated_storage_gb,
+            max_allocated_storage=args.max_allocated_storage_gb,
+            iops=args.iops,
+            storage_throughput=args.storage_throughput_mbps,
+            backup_retention_period=args.backup_retention_days,
+            backup_window=args.backup_window,
+            maintenance_window=args.maintenance_window,
+            skip_final_snapshot=not args.final_snapshot,
+            final_snapshot_identifier=f"{name}-primary-final" if args.final_snapshot else None,
+            **common,
+            opts=stateful,
+        )
+        replicas = []
+        for index in range(args.replica_count):
+            replica_common = {**common, "instance_class": args.replica_instance_class or args.instance_class}
+            replicas.append(
+                aws.rds.Instance(
+                    f"{name}-replica-{index + 1}",
+                    replicate_source_db=primary.identifier,
+                    # Spread over the zones: an AZ outage takes at most one replica with it.
+                    availability_zone=args.availability_zones[index % len(args.availability_zones)],
+                    multi_az=False,
+                    backup_retention_period=0,
+                    skip_final_snapshot=True,
+                    **replica_common,
+                    opts=stateful,
+                )
+            )
+
+        secret = aws.secretsmanager.Secret(
+            f"{name}-master",
+            description="PostgreSQL master credentials (PgBouncer auth and administration)",
+            kms_key_id=key.arn,
+            recovery_window_in_days=args.secret_recovery_window_days,
+            opts=stateful,
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{name}-master",
+            secret_id=secret.id,
+            secret_string=pulumi.Output.secret(
+                pulumi.Output.json_dumps(
+                    {
+                        "engine": "postgres",
+                        "host": primary.address,
+                        "port": PORT,
+                        "dbname": args.database_name,
+                        "username": args.master_username,
+                        "password": master_password,
+                    }
+                )
+            ),
+            opts=child,
+        )
+
+        self.primary_endpoint = primary.address
+        self.replica_endpoints = [r.address for r in replicas]
+        self.port = PORT
+        self.max_connections = args.tuning.max_connections
+        self.secret_arn = secret.arn
+        self.security_group_id = group.id
+        self.master_username = args.master_username
+        self.master_password = master_password
+        self.register_outputs(
+            {
+                "primaryEndpoint": self.primary_endpoint,
+                "replicaEndpoints": self.replica_endpoints,
+                "port": self.port,
+                "maxConnections": self.max_connections,
+                "secretArn": self.secret_arn,
+                "securityGroupId": self.security_group_id,
+                "masterUsername": self.master_username,
+                "masterPassword": self.master_password,
+            }
+        )

@@ -1,0 +1,44 @@
+"""Config of ElastiCache."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .base import Section
+from .database import WEEKLY_WINDOW, WINDOW
+
+#: Engine major versions ElastiCache offers that this platform supports.
+ENGINE_VERSIONS = {"redis": ("7.0", "7.1"), "valkey": ("7.2", "8.0", "8.1")}
+
+
+class CacheConfig(Section):
+    """ElastiCache for sessions, the API cache and rate limiting."""
+
+    engine: Literal["redis", "valkey"] = "valkey"
+    engine_version: str = "8.0"
+    layout: Literal["split", "shared"] = Field(
+        description="split: a noeviction group for sessions + rate limits and an allkeys-lru group for the "
+        "API cache; shared: one volatile-ttl group."
+    )
+    node_type: str = Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$", description="e.g. cache.r7g.large.")
+    sessions_node_type: str | None = Field(None, pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+    shards: int = Field(1, ge=1, le=500, description="1 = cluster mode disabled (the seed's KEYS-based invalidation needs it).")
+    replicas_per_shard: int = Field(ge=0, le=5, description="0 disables automatic failover and Multi-AZ.")
+    idle_client_timeout_s: int = Field(300, ge=0, le=86400)
+    slowlog_threshold_us: int = Field(10000, ge=0, le=10_000_000, description="Slow-log threshold in microseconds.")
+    snapshot_retention_days: int = Field(ge=0, le=35)
+    snapshot_window: str = Field("03:00-05:00", pattern=WINDOW)
+    maintenance_window: str = Field("sun:05:30-sun:06:30", pattern=WEEKLY_WINDOW)
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365] = 30
+    final_snapshot: bool
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CacheConfig:
+        allowed = ENGINE_VERSIONS[self.engine]
+        if self.engine_version not in allowed:
+            raise ValueError(f"engineVersion {self.engine_version!r} is not offered for {self.engine}; allowed: {', '.join(allowed)}")
+        if self.final_snapshot and self.snapshot_retention_days == 0:
+            raise ValueError("finalSnapshot needs snapshotRetentionDays >= 1")
+        return self

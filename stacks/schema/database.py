@@ -1,0 +1,69 @@
+"""Config of RDS PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from components.postgres_parameters import PostgresTuning
+
+from .base import Section
+
+WINDOW = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
+WEEKLY_WINDOW = r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
+
+
+class DatabaseConfig(Section):
+    """RDS PostgreSQL primary, read replicas and parameter group."""
+
+    engine_version: str = Field("16.8", pattern=r"^(1[3-7])\.\d+$", description="PostgreSQL 13-17, major.minor.")
+    instance_class: str = Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$", description="e.g. db.r7g.xlarge.")
+    replica_instance_class: str | None = Field(None, pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    replicas: int = Field(ge=0, le=5, description="Read replicas, spread over the AZs (RDS allows 5 per source here).")
+    multi_az: bool
+    allocated_storage_gb: int = Field(100, ge=20, le=65536)
+    max_allocated_storage_gb: int = Field(500, ge=20, le=65536, description="Storage autoscaling ceiling.")
+    iops: int | None = Field(None, ge=12000, le=64000, description="gp3 IOPS; only from 400 GB up.")
+    storage_throughput_mbps: int | None = Field(None, ge=500, le=4000, description="gp3 MB/s; only from 400 GB up.")
+    max_connections: int = Field(ge=50, le=5000, description="Explicit: PgBouncer's pools are sized against 85 % of it.")
+    slow_query_ms: int = Field(250, ge=10, le=60000, description="log_min_duration_statement and auto_explain, ms.")
+    idle_in_transaction_timeout_ms: int = Field(60000, ge=1000, le=3600000)
+    work_mem_kb: int = Field(16384, ge=64, le=2097151)
+    maintenance_work_mem_kb: int = Field(524288, ge=1024, le=2097151)
+    backup_retention_days: int = Field(ge=1, le=35)
+    backup_window: str = Field("02:00-03:00", pattern=WINDOW)
+    maintenance_window: str = Field("sun:03:30-sun:04:30", pattern=WEEKLY_WINDOW)
+    deletion_protection: bool
+    final_snapshot: bool
+    performance_insights_retention_days: Literal[7, 31, 62, 93, 124, 155, 186, 217, 248, 279, 310, 341, 372, 403, 434, 465, 496, 527, 558, 589, 620, 651, 682, 713, 731] = 7  # noqa: E501
+    monitoring_interval_s: Literal[1, 5, 10, 15, 30, 60] = 60
+    secret_recovery_window_days: int = Field(30, description="0 deletes at once (staging); else 7-30.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DatabaseConfig:
+        problems = []
+        if self.max_allocated_storage_gb < self.allocated_storage_gb:
+            problems.append(
+                f"maxAllocatedStorageGb ({self.max_allocated_storage_gb}) must be >= allocatedStorageGb "
+                f"({self.allocated_storage_gb})"
+            )
+        if (self.iops or self.storage_throughput_mbps) and self.allocated_storage_gb < 400:
+            problems.append(
+                "iops/storageThroughputMbps need allocatedStorageGb >= 400 (below that gp3 runs at its "
+                "3000 IOPS / 125 MB/s baseline); remove them or raise allocatedStorageGb"
+            )
+        if self.secret_recovery_window_days != 0 and not 7 <= self.secret_recovery_window_days <= 30:
+            problems.append("secretRecoveryWindowDays must be 0 or 7 to 30")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def tuning(self) -> PostgresTuning:
+        return PostgresTuning(
+            max_connections=self.max_connections,
+            slow_query_ms=self.slow_query_ms,
+            idle_in_transaction_timeout_ms=self.idle_in_transaction_timeout_ms,
+            work_mem_kb=self.work_mem_kb,
+            maintenance_work_mem_kb=self.maintenance_work_mem_kb,
+        )
