@@ -4,7 +4,7 @@ VENV   ?= venv
 STACK  ?= staging
 PY     := $(VENV)/bin/python
 
-.PHONY: install synth test lint fmt clean
+.PHONY: install servers synth test lint fmt clean
 
 install: $(VENV)/.installed
 
@@ -14,12 +14,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+## PostgreSQL, PgBouncer and Redis from Debian packages, for the real-server tests.
+servers:
+	bash tools/install-servers.sh
+
 ## Offline main job: run the program for $(STACK) under the Pulumi mock runtime.
 synth: install
 	$(PY) tools/synth.py $(STACK)
 
-## The test suite (unit, property and whole-program tests).
-test: install
+## The test suite: unit, property and whole-program tests, and real-server proofs.
+test: install servers
 	$(PY) -m pytest
 
 lint: install

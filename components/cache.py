@@ -86,7 +86,11 @@ class RedisCache(pulumi.ComponentResource):
         }
         failover = args.replicas_per_shard >= 1
         sizing = (
-            {"num_node_groups": args.shards, "replicas_per_node_group": args.replicas_per_shard, "cluster_mode": "enabled"}
+            {
+                "num_node_groups": args.shards,
+                "replicas_per_node_group": args.replicas_per_shard,
+                "cluster_mode": "enabled",
+            }
             if cluster_mode
             else {"num_cache_clusters": args.replicas_per_shard + 1, "cluster_mode": "disabled"}
         )

@@ -45,7 +45,8 @@ def test_misspelled_top_level_key_is_not_ignored():
     config = stack_file_config("prod") | {f"{PROJECT}:netwrok": "{}"}
     [problem] = problems_for(config)
     assert problem == (
-        f"{PROJECT}:netwrok: unknown key; allowed keys: cdn, environment, network, protectStatefulResources, tags"
+        f"{PROJECT}:netwrok: unknown key; allowed keys: "
+        "cache, cdn, database, environment, network, protectStatefulResources, tags"
     )
 
 

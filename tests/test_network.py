@@ -81,10 +81,11 @@ def test_flow_logs_to_cloudwatch_with_configured_retention(stack, days):
     flow_log = run.one("aws:ec2/flowLog:FlowLog")
     assert flow_log.inputs["logDestinationType"] == "cloud-watch-logs"
     assert flow_log.inputs["trafficType"] == "ALL"
-    assert run.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == days
-    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    name = f"sd-{stack}-flow-logs"
+    assert run.named(name, "aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == days
+    policy = json.loads(run.named(name, "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
     assert all(s["Resource"] != "*" for s in policy["Statement"])
-    trust = json.loads(run.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
+    trust = json.loads(run.named(name, "aws:iam/role:Role").inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
 
 
@@ -131,6 +132,7 @@ def test_component_in_isolation_with_two_azs_and_custom_tags():
     assert run.one("smartdairy:network:Network").name == "t"
     assert len(run.of_type("aws:ec2/natGateway:NatGateway")) == 2
     private = subnets(run, "private")
-    assert [s.inputs["cidrBlock"] for s in private] == ["10.50.0.0/20", "10.50.16.0/20"]
+    by_az = {s.inputs["availabilityZone"]: s.inputs["cidrBlock"] for s in private}
+    assert by_az == {"eu-west-1a": "10.50.0.0/20", "eu-west-1b": "10.50.16.0/20"}
     assert all(s.inputs["tags"]["karpenter.sh/discovery"] == "t-cluster" for s in private)
     assert run.outputs["private"] == ["t-private-eu-west-1a-id", "t-private-eu-west-1b-id"]

@@ -269,7 +269,9 @@ def run_callable(
     program()
     _sync_await(wait_for_rpcs())
     outputs, secret_outputs = _resolve_outputs()
-    return ProgramRun(project, stack, config, monitor.registrations, outputs, secret_outputs)
+    # Registration is asynchronous: sort so artifacts and assertions do not depend on timing.
+    resources = sorted(monitor.registrations, key=lambda r: r.urn)
+    return ProgramRun(project, stack, config, resources, outputs, secret_outputs)
 
 
 def _resolve_outputs() -> tuple[dict[str, Any], set[str]]:

@@ -24,7 +24,9 @@ class CacheConfig(Section):
     )
     node_type: str = Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$", description="e.g. cache.r7g.large.")
     sessions_node_type: str | None = Field(None, pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
-    shards: int = Field(1, ge=1, le=500, description="1 = cluster mode disabled (the seed's KEYS-based invalidation needs it).")
+    shards: int = Field(
+        1, ge=1, le=500, description="1 = cluster mode disabled (the seed's KEYS-based invalidation needs it)."
+    )
     replicas_per_shard: int = Field(ge=0, le=5, description="0 disables automatic failover and Multi-AZ.")
     idle_client_timeout_s: int = Field(300, ge=0, le=86400)
     slowlog_threshold_us: int = Field(10000, ge=0, le=10_000_000, description="Slow-log threshold in microseconds.")
@@ -38,7 +40,9 @@ class CacheConfig(Section):
     def _consistent(self) -> CacheConfig:
         allowed = ENGINE_VERSIONS[self.engine]
         if self.engine_version not in allowed:
-            raise ValueError(f"engineVersion {self.engine_version!r} is not offered for {self.engine}; allowed: {', '.join(allowed)}")
+            raise ValueError(
+                f"engineVersion {self.engine_version!r} is not offered for {self.engine}; allowed: {', '.join(allowed)}"
+            )
         if self.final_snapshot and self.snapshot_retention_days == 0:
             raise ValueError("finalSnapshot needs snapshotRetentionDays >= 1")
         return self

@@ -11,7 +11,8 @@ from components.postgres_parameters import PostgresTuning
 from .base import Section
 
 WINDOW = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
-WEEKLY_WINDOW = r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
+_DAY_TIME = r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d"
+WEEKLY_WINDOW = rf"^{_DAY_TIME}-{_DAY_TIME}$"
 
 
 class DatabaseConfig(Section):
@@ -20,13 +21,15 @@ class DatabaseConfig(Section):
     engine_version: str = Field("16.8", pattern=r"^(1[3-7])\.\d+$", description="PostgreSQL 13-17, major.minor.")
     instance_class: str = Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$", description="e.g. db.r7g.xlarge.")
     replica_instance_class: str | None = Field(None, pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
-    replicas: int = Field(ge=0, le=5, description="Read replicas, spread over the AZs (RDS allows 5 per source here).")
+    replicas: int = Field(ge=0, le=5, description="Read replicas, spread over the AZs.")
     multi_az: bool
     allocated_storage_gb: int = Field(100, ge=20, le=65536)
     max_allocated_storage_gb: int = Field(500, ge=20, le=65536, description="Storage autoscaling ceiling.")
     iops: int | None = Field(None, ge=12000, le=64000, description="gp3 IOPS; only from 400 GB up.")
     storage_throughput_mbps: int | None = Field(None, ge=500, le=4000, description="gp3 MB/s; only from 400 GB up.")
-    max_connections: int = Field(ge=50, le=5000, description="Explicit: PgBouncer's pools are sized against 85 % of it.")
+    max_connections: int = Field(
+        ge=50, le=5000, description="Explicit: PgBouncer's pools are sized against 85 % of it."
+    )
     slow_query_ms: int = Field(250, ge=10, le=60000, description="log_min_duration_statement and auto_explain, ms.")
     idle_in_transaction_timeout_ms: int = Field(60000, ge=1000, le=3600000)
     work_mem_kb: int = Field(16384, ge=64, le=2097151)

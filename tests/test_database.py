@@ -1,0 +1,197 @@
+"""RDS PostgreSQL as registered per stack."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+
+from components.database import PostgresDatabase, PostgresDatabaseArgs
+from components.postgres_parameters import PostgresTuning, preload_problems
+from stacks.loader import ConfigError
+from tests.conftest import ROOT, load_config, program_run, section, with_section
+from tools.mock_runtime import run_callable
+
+PROJECT = "smartdairy-platform"
+INSTANCE = "aws:rds/instance:Instance"
+
+
+def parameters(run) -> dict[str, tuple[str, str]]:
+    group = run.one("aws:rds/parameterGroup:ParameterGroup").inputs
+    return {p["name"]: (p["value"], p["applyMethod"]) for p in group["parameters"]}
+
+
+def primary(run):
+    return run.named(f"sd-{run.stack}-db-primary", INSTANCE)
+
+
+def replicas(run):
+    return [r for r in run.of_type(INSTANCE) if "-replica-" in r.name]
+
+
+def test_parameter_group_keeps_pg_stat_statements_and_audit_settings(run):
+    params = parameters(run)
+    assert run.one("aws:rds/parameterGroup:ParameterGroup").inputs["family"] == "postgres16"
+    assert "pg_stat_statements" in params["shared_preload_libraries"][0].split(",")
+    assert params["pg_stat_statements.track"] == ("all", "immediate")
+    assert params["track_io_timing"] == ("1", "immediate")
+    assert params["log_lock_waits"] == ("1", "immediate")
+    assert params["random_page_cost"][0] == "1.1" and int(params["effective_io_concurrency"][0]) >= 200
+    for name in ("idle_in_transaction_session_timeout", "work_mem", "maintenance_work_mem"):
+        assert int(params[name][0]) > 0
+    db = section(run.stack, "database")
+    assert params["max_connections"] == (str(db["maxConnections"]), "pending-reboot")
+    assert params["log_min_duration_statement"] == (str(db["slowQueryMs"]), "immediate")
+    for static in ("shared_preload_libraries", "max_connections", "pg_stat_statements.max"):
+        assert params[static][1] == "pending-reboot"
+
+
+def test_primary_is_encrypted_private_and_observable(run):
+    p = primary(run).inputs
+    key = run.named(f"sd-{run.stack}-db-key", "aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    key_arn = key.state["arn"]
+    assert p["storageEncrypted"] is True and p["kmsKeyId"] == key_arn
+    assert p["performanceInsightsEnabled"] is True and p["performanceInsightsKmsKeyId"] == key_arn
+    assert p["monitoringInterval"] == 60 and p["monitoringRoleArn"].startswith("arn:aws:iam:")
+    assert p["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
+    assert p["iamDatabaseAuthenticationEnabled"] is True and p["autoMinorVersionUpgrade"] is True
+    assert p["publiclyAccessible"] is False and p["copyTagsToSnapshot"] is True
+    assert p["username"] not in ("postgres", "admin", "root") and p["storageType"] == "gp3"
+    assert p["maxAllocatedStorage"] > p["allocatedStorage"]
+    assert p["engine"] == "postgres" and p["engineVersion"] == "16.8"
+
+
+def test_prod_primary_is_multi_az_and_deletion_protected(prod):
+    p = primary(prod).inputs
+    assert p["multiAz"] is True and p["deletionProtection"] is True
+    assert p["skipFinalSnapshot"] is False and p["finalSnapshotIdentifier"] == "sd-prod-db-primary-final"
+    assert p["backupRetentionPeriod"] == 14 and p["iops"] == 12000
+
+
+def test_staging_is_smaller_and_deletable(staging):
+    p = primary(staging).inputs
+    assert p["multiAz"] is False and p["deletionProtection"] is False and p["skipFinalSnapshot"] is True
+    assert p["instanceClass"] == "db.t4g.large" and "iops" not in p
+
+
+@pytest.mark.parametrize("stack,count", [("staging", 1), ("prod", 2)])
+def test_replicas_follow_the_primary_in_distinct_azs(stack, count):
+    run = program_run(stack)
+    found = replicas(run)
+    assert len(found) == count
+    assert len({r.inputs["availabilityZone"] for r in found}) == count
+    for replica in found:
+        assert replica.inputs["replicateSourceDb"] == primary(run).state["identifier"]
+        assert replica.inputs["parameterGroupName"] == primary(run).inputs["parameterGroupName"]
+        assert replica.inputs["performanceInsightsEnabled"] is True and replica.inputs["monitoringInterval"] == 60
+        assert "password" not in replica.inputs and "username" not in replica.inputs
+
+
+def test_only_data_clients_reach_port_5432(run):
+    rules = [r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-db-sg-" in r.name]
+    assert len(rules) == 1
+    [rule] = rules
+    assert rule.inputs["fromPort"] == rule.inputs["toPort"] == 5432
+    assert rule.inputs["referencedSecurityGroupId"] == f"sd-{run.stack}-data-clients-id"
+    assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs
+    sg = run.named(f"sd-{run.stack}-db-sg", "aws:ec2/securityGroup:SecurityGroup").inputs
+    assert not sg.get("ingress") and not sg.get("egress")
+    assert primary(run).inputs["vpcSecurityGroupIds"] == [f"sd-{run.stack}-db-sg-id"]
+
+
+def test_master_password_is_secret_everywhere(run):
+    password = run.named(f"sd-{run.stack}-db-master-password").state["result"]
+    assert "password" in primary(run).secret_paths
+    secret_version = run.named(f"sd-{run.stack}-db-master", "aws:secretsmanager/secretVersion:SecretVersion")
+    assert "secretString" in secret_version.secret_paths
+    assert json.loads(secret_version.plain_inputs["secretString"])["password"] == password
+    dumped = json.dumps([r.to_json() for r in run.resources])
+    assert password not in dumped
+    assert password not in json.dumps(run.outputs)
+    password_resource = run.named(f"sd-{run.stack}-db-master-password").inputs
+    assert "@" not in password_resource["overrideSpecial"] and "/" not in password_resource["overrideSpecial"]
+
+
+def test_synth_artifacts_hold_no_secret_value(tmp_path):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "tools/synth.py", "prod", "--out", str(tmp_path)], cwd=ROOT, check=True,
+                   capture_output=True)
+    text = (tmp_path / "prod" / "resources.json").read_text()
+    assert "mock-secret-" not in text and '"[secret]"' in text
+
+
+@pytest.mark.parametrize("stack,protected", [("staging", False), ("prod", True)])
+def test_stateful_resources_protected_in_prod(stack, protected):
+    run = program_run(stack)
+    stateful = [
+        *run.of_type(INSTANCE),
+        run.named(f"sd-{stack}-db-key", "aws:kms/key:Key"),
+        run.named(f"sd-{stack}-db-master", "aws:secretsmanager/secret:Secret"),
+    ]
+    assert {r.protect for r in stateful} == {protected}
+
+
+def test_component_outputs_password_only_as_secret():
+    def program():
+        db = PostgresDatabase(
+            "t",
+            PostgresDatabaseArgs(
+                vpc_id="vpc-1",
+                subnet_group_name="db-subnets",
+                availability_zones=["eu-west-1a", "eu-west-1b"],
+                client_security_groups={"app": "sg-app"},
+                engine_version="15.7",
+                instance_class="db.t4g.medium",
+                tuning=PostgresTuning(100, 200, 60000, 4096, 65536),
+                allocated_storage_gb=20,
+                max_allocated_storage_gb=40,
+                replica_count=1,
+            ),
+        )
+        pulumi.export("password", db.master_password)
+        pulumi.export("maxConnections", db.max_connections)
+
+    run = run_callable(program)
+    assert "password" in run.secret_outputs and "maxConnections" not in run.secret_outputs
+    assert run.outputs["maxConnections"] == 100
+    assert run.one("aws:rds/parameterGroup:ParameterGroup").inputs["family"] == "postgres15"
+
+
+def test_preload_check_catches_a_replaced_library_list():
+    assert preload_problems({"shared_preload_libraries": "auto_explain"}) == [
+        "shared_preload_libraries must keep pg_stat_statements (the audit queries read it)"
+    ]
+    assert preload_problems({"shared_preload_libraries": "pg_stat_statements, auto_explain"}) == []
+
+
+def db_problems(**overrides) -> list[str]:
+    db = section("prod", "database") | overrides
+    with pytest.raises(ConfigError) as caught:
+        load_config(with_section("prod", f"{PROJECT}:database", db))
+    return caught.value.problems
+
+
+def test_gp3_iops_below_400_gb_is_refused():
+    [problem] = db_problems(allocatedStorageGb=100, maxAllocatedStorageGb=200)
+    assert problem.startswith(f"{PROJECT}:database: iops/storageThroughputMbps need allocatedStorageGb >= 400")
+
+
+def test_autoscaling_ceiling_below_allocation_is_refused():
+    [problem] = db_problems(maxAllocatedStorageGb=100)
+    assert "maxAllocatedStorageGb (100) must be >= allocatedStorageGb (500)" in problem
+
+
+def test_instance_class_and_monitoring_interval_are_checked():
+    problems = db_problems(instanceClass="r7g.2xlarge", monitoringIntervalS=7)
+    assert any(p.startswith(f"{PROJECT}:database.instanceClass = 'r7g.2xlarge'") for p in problems)
+    assert any(p.startswith(f"{PROJECT}:database.monitoringIntervalS = 7: Input should be 1, 5, 10, 15, 30 or 60")
+               for p in problems)
+
+
+def test_unknown_database_key_is_refused():
+    [problem] = db_problems(replica=2)
+    assert problem.startswith(f"{PROJECT}:database.replica: unknown key; allowed keys:") and "replicas" in problem
