@@ -82,6 +82,4 @@ class EdgeFirewall(pulumi.ComponentResource):
 
 
 def _visibility(metric: str, args_type: type = waf.WebAclVisibilityConfigArgs):
-    return args_type(
-        cloudwatch_metrics_enabled=True, metric_name=metric[:128], sampled_requests_enabled=True
-    )
+    return args_type(cloudwatch_metrics_enabled=True, metric_name=metric[:128], sampled_requests_enabled=True)

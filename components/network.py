@@ -25,6 +25,8 @@ class NetworkArgs:
     flow_log_traffic_type: str = "ALL"
     #: Extra tags on private subnets, e.g. Karpenter's `karpenter.sh/discovery`.
     private_subnet_tags: Mapping[str, str] = field(default_factory=dict)
+    #: Extra tags on the data-clients security group (Karpenter attaches it to nodes it launches).
+    data_client_group_tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class Network(pulumi.ComponentResource):
@@ -52,9 +54,7 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         # FSBP EC2.2: the default security group must not allow any traffic.
-        aws.ec2.DefaultSecurityGroup(
-            f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], opts=child
-        )
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], opts=child)
 
         subnets: dict[str, list[aws.ec2.Subnet]] = {"public": [], "private": [], "isolated": []}
         role_tags = {
@@ -76,9 +76,7 @@ class Network(pulumi.ComponentResource):
                 )
             )
 
-        igw = aws.ec2.InternetGateway(
-            f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=child
-        )
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=child)
         public_rt = self._route_table(f"{name}-public", vpc, subnets["public"])
         aws.ec2.Route(
             f"{name}-public-default",
@@ -139,7 +137,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-data-clients",
             vpc_id=vpc.id,
             description="Clients of RDS and ElastiCache",
-            tags={"Name": f"{name}-data-clients"},
+            tags={"Name": f"{name}-data-clients", **args.data_client_group_tags},
             opts=child,
         )
         aws.vpc.SecurityGroupEgressRule(
@@ -206,9 +204,7 @@ class Network(pulumi.ComponentResource):
 
     def _flow_logs(self, name: str, vpc: aws.ec2.Vpc, args: NetworkArgs) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
-        group = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs", retention_in_days=args.flow_log_retention_days, opts=child
-        )
+        group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", retention_in_days=args.flow_log_retention_days, opts=child)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         role = aws.iam.Role(
             f"{name}-flow-logs",

@@ -57,14 +57,11 @@ def plan_subnets(
         prefix = prefixes[tier]
         if not vpc.prefixlen < prefix <= MAX_SUBNET_PREFIX:
             raise SubnetPlanError(
-                f"{tier} subnets must be /{vpc.prefixlen + 1} to /{MAX_SUBNET_PREFIX} "
-                f"inside {vpc}, got /{prefix}"
+                f"{tier} subnets must be /{vpc.prefixlen + 1} to /{MAX_SUBNET_PREFIX} inside {vpc}, got /{prefix}"
             )
         block_prefix = prefix - slot_bits
         if block_prefix < vpc.prefixlen:
-            raise SubnetPlanError(
-                f"{slots} {tier} subnets of /{prefix} need a /{block_prefix}, larger than {vpc}"
-            )
+            raise SubnetPlanError(f"{slots} {tier} subnets of /{prefix} need a /{block_prefix}, larger than {vpc}")
         blocks.append((block_prefix, tier))
 
     plan: list[SubnetSpec] = []
@@ -74,14 +71,10 @@ def plan_subnets(
         size = 1 << (32 - block_prefix)
         if cursor + size > end:
             needed = _required_prefix(blocks)
-            raise SubnetPlanError(
-                f"the tiers need a /{needed} or larger, {vpc} is too small"
-            )
+            raise SubnetPlanError(f"the tiers need a /{needed} or larger, {vpc} is too small")
         block = ipaddress.IPv4Network((cursor, block_prefix))
         subnets = block.subnets(new_prefix=prefixes[tier])
-        plan.extend(
-            SubnetSpec(tier, az, str(next(subnets))) for az in range(az_count)
-        )
+        plan.extend(SubnetSpec(tier, az, str(next(subnets))) for az in range(az_count))
         cursor += size
     return sorted(plan, key=lambda s: (TIERS.index(s.tier), s.az_index))
 

@@ -26,9 +26,7 @@ class ConfigError(pulumi.RunError):
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__(
-            "invalid stack config:\n" + "\n".join(f"  - {p}" for p in problems)
-        )
+        super().__init__("invalid stack config:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 def load_platform_config(project: str | None = None) -> PlatformConfig:
@@ -106,9 +104,7 @@ def _show(value: Any) -> str:
 def _allowed_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
     """Aliases of the model found at `loc`, for "did you mean" style messages."""
     for part in loc:
-        field = next(
-            (f for n, f in model.model_fields.items() if (f.alias or n) == part), None
-        )
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
         nested = _model_in(field.annotation) if field else None
         if nested is None:
             return []

@@ -76,8 +76,11 @@ def test_groups_keys_and_secrets_protected_in_prod(stack, protected):
     from tests.conftest import program_run
 
     run = program_run(stack)
-    stateful = [r for r in run.resources if "-redis-" in r.name and r.type in (
-        GROUP, "aws:kms/key:Key", "aws:secretsmanager/secret:Secret")]
+    stateful = [
+        r
+        for r in run.resources
+        if "-redis-" in r.name and r.type in (GROUP, "aws:kms/key:Key", "aws:secretsmanager/secret:Secret")
+    ]
     assert len(stateful) == 3 * len(run.of_type(GROUP))
     assert {r.protect for r in stateful} == {protected}
 

@@ -148,7 +148,10 @@ def test_api_origin_request_policy_keeps_authorization_out(run):
 def test_security_headers(run):
     headers = run.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs["securityHeadersConfig"]
     assert headers["strictTransportSecurity"] == {
-        "accessControlMaxAgeSec": 31536000, "includeSubdomains": True, "preload": True, "override": True
+        "accessControlMaxAgeSec": 31536000,
+        "includeSubdomains": True,
+        "preload": True,
+        "override": True,
     }
     assert headers["contentTypeOptions"] == {"override": True}
     assert headers["frameOptions"]["frameOption"] == "SAMEORIGIN"
@@ -222,7 +225,9 @@ def test_waf_rate_limit_and_managed_rules(run):
     assert acl["scope"] == "CLOUDFRONT" and "allow" in acl["defaultAction"]
     rate, *managed = acl["rules"]
     assert rate["statement"]["rateBasedStatement"] == {
-        "limit": {"staging": 1000, "prod": 2000}[run.stack], "aggregateKeyType": "IP", "evaluationWindowSec": 300
+        "limit": {"staging": 1000, "prod": 2000}[run.stack],
+        "aggregateKeyType": "IP",
+        "evaluationWindowSec": 300,
     }
     assert "block" in rate["action"]
     names = [r["statement"]["managedRuleGroupStatement"]["name"] for r in managed]

@@ -46,7 +46,7 @@ def test_misspelled_top_level_key_is_not_ignored():
     [problem] = problems_for(config)
     assert problem == (
         f"{PROJECT}:netwrok: unknown key; allowed keys: "
-        "cache, cdn, database, environment, network, protectStatefulResources, tags"
+        "cache, cdn, cluster, database, environment, network, protectStatefulResources, tags"
     )
 
 
@@ -54,8 +54,7 @@ def test_string_where_a_number_belongs():
     network = section("prod", "network") | {"azCount": "three"}
     [problem] = problems_for(with_section("prod", f"{PROJECT}:network", network))
     assert problem == (
-        f"{PROJECT}:network.azCount = 'three': "
-        "Input should be a valid integer, unable to parse string as an integer"
+        f"{PROJECT}:network.azCount = 'three': Input should be a valid integer, unable to parse string as an integer"
     )
 
 
@@ -88,7 +87,7 @@ def test_every_problem_is_reported_at_once():
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3),
     max_leaves=8,
 )
@@ -120,7 +119,10 @@ def test_synth_reports_bad_config_without_a_traceback(tmp_path):
     try:
         result = subprocess.run(
             [sys.executable, "tools/synth.py", "cfgtest", "--out", str(tmp_path)],
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     finally:
         (ROOT / "Pulumi.cfgtest.yaml").unlink()

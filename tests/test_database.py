@@ -118,8 +118,9 @@ def test_synth_artifacts_hold_no_secret_value(tmp_path):
     import subprocess
     import sys
 
-    subprocess.run([sys.executable, "tools/synth.py", "prod", "--out", str(tmp_path)], cwd=ROOT, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "tools/synth.py", "prod", "--out", str(tmp_path)], cwd=ROOT, check=True, capture_output=True
+    )
     text = (tmp_path / "prod" / "resources.json").read_text()
     assert "mock-secret-" not in text and '"[secret]"' in text
 
@@ -188,8 +189,10 @@ def test_autoscaling_ceiling_below_allocation_is_refused():
 def test_instance_class_and_monitoring_interval_are_checked():
     problems = db_problems(instanceClass="r7g.2xlarge", monitoringIntervalS=7)
     assert any(p.startswith(f"{PROJECT}:database.instanceClass = 'r7g.2xlarge'") for p in problems)
-    assert any(p.startswith(f"{PROJECT}:database.monitoringIntervalS = 7: Input should be 1, 5, 10, 15, 30 or 60")
-               for p in problems)
+    assert any(
+        p.startswith(f"{PROJECT}:database.monitoringIntervalS = 7: Input should be 1, 5, 10, 15, 30 or 60")
+        for p in problems
+    )
 
 
 def test_unknown_database_key_is_refused():

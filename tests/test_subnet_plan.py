@@ -71,9 +71,7 @@ def test_plan_is_valid_or_refused_only_when_it_cannot_fit(case):
         assert net.prefixlen == prefixes[spec.tier]
     for a, b in itertools.combinations(networks, 2):
         assert not a.overlaps(b)
-    assert sorted((s.tier, s.az_index) for s in plan) == sorted(
-        itertools.product(TIERS, range(az_count))
-    )
+    assert sorted((s.tier, s.az_index) for s in plan) == sorted(itertools.product(TIERS, range(az_count)))
 
 
 @settings(max_examples=200, deadline=None)

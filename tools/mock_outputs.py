@@ -65,7 +65,26 @@ def _replication_group(name: str, inputs: dict[str, Any], region: str) -> dict[s
     }
 
 
+def _eks_cluster(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    cluster = inputs.get("name", name)
+    return {
+        "endpoint": f"https://{cluster.upper()}0123.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/0123"}]}],
+        "vpcConfig": {**inputs.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-eks-{cluster}"},
+        "arn": f"arn:aws:eks:{region}:{ACCOUNT_ID}:cluster/{cluster}",
+    }
+
+
 _SPECIFIC = {
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda name, inputs, region: {"latestVersion": 1},
+    "aws:sqs/queue:Queue": lambda name, inputs, region: {
+        "url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{name}",
+        "arn": f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{name}",
+    },
+    "aws:iam/role:Role": lambda name, inputs, region: {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"},
+    "aws:iam/policy:Policy": lambda name, inputs, region: {"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}"},
     "random:index/randomPassword:RandomPassword": lambda name, inputs, region: {
         "result": f"mock-secret-{name}-{'x' * 8}",
         "bcryptHash": "$2a$10$mock",

@@ -66,8 +66,10 @@ def summary(run: ProgramRun, out: Path) -> str:
             continue
         component = run.component_of(resource) or "(stack)"
         by_component.setdefault(component, Counter())[resource.type] += 1
-    lines = [f"stack {run.stack}: {sum(r.custom for r in run.resources)} resources, "
-             f"{sum(not r.custom for r in run.resources)} components"]
+    lines = [
+        f"stack {run.stack}: {sum(r.custom for r in run.resources)} resources, "
+        f"{sum(not r.custom for r in run.resources)} components"
+    ]
     for component in sorted(by_component):
         counts = by_component[component]
         lines.append(f"  {component} ({sum(counts.values())})")

@@ -39,7 +39,33 @@ class DatabaseConfig(Section):
     maintenance_window: str = Field("sun:03:30-sun:04:30", pattern=WEEKLY_WINDOW)
     deletion_protection: bool
     final_snapshot: bool
-    performance_insights_retention_days: Literal[7, 31, 62, 93, 124, 155, 186, 217, 248, 279, 310, 341, 372, 403, 434, 465, 496, 527, 558, 589, 620, 651, 682, 713, 731] = 7  # noqa: E501
+    performance_insights_retention_days: Literal[
+        7,
+        31,
+        62,
+        93,
+        124,
+        155,
+        186,
+        217,
+        248,
+        279,
+        310,
+        341,
+        372,
+        403,
+        434,
+        465,
+        496,
+        527,
+        558,
+        589,
+        620,
+        651,
+        682,
+        713,
+        731,
+    ] = 7
     monitoring_interval_s: Literal[1, 5, 10, 15, 30, 60] = 60
     secret_recovery_window_days: int = Field(30, description="0 deletes at once (staging); else 7-30.")
 

@@ -13,8 +13,28 @@ from .base import Section
 
 #: The only values CloudWatch Logs accepts for `retention_in_days`.
 LogRetentionDays = Literal[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 ]
 
 SubnetPrefix = Annotated[int, Field(ge=MIN_SUBNET_PREFIX + 1, le=MAX_SUBNET_PREFIX)]
@@ -73,6 +93,4 @@ class NetworkConfig(Section):
         return self
 
     def subnet_plan(self):
-        return plan_subnets(
-            self.cidr, self.az_count, self.subnet_prefixes.model_dump(), az_slots=self.az_slots
-        )
+        return plan_subnets(self.cidr, self.az_count, self.subnet_prefixes.model_dump(), az_slots=self.az_slots)

@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 from .base import Section
 from .cache import CacheConfig
 from .cdn import ORIGIN_SHIELD_REGIONS, CdnConfig
+from .cluster import ClusterConfig
 from .database import DatabaseConfig
 from .network import NetworkConfig
 
@@ -33,6 +34,7 @@ class PlatformConfig(Section):
     cdn: CdnConfig
     database: DatabaseConfig
     cache: CacheConfig
+    cluster: ClusterConfig
 
     @model_validator(mode="after")
     def _cross_section_rules(self) -> PlatformConfig:

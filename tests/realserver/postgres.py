@@ -50,7 +50,8 @@ class LocalPostgres:
             shutil.chown(self.dir, "postgres", "postgres")
         subprocess.run(
             _as_postgres([pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync"]),
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         lines = [
             f"port = {self.port}",
@@ -63,7 +64,8 @@ class LocalPostgres:
             conf.write("\n# settings under test\n" + "\n".join(lines) + "\n")
         started = subprocess.run(
             _as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30", "start"]),
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         if started.returncode != 0:
             log = self.log.read_text() if self.log.exists() else started.stderr
@@ -87,9 +89,22 @@ class LocalPostgres:
 
     def sql(self, statement: str, **dsn) -> list[list[str]]:
         result = subprocess.run(
-            [pg_bin("psql"), self.dsn(**dsn), "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
-             "-c", statement],
-            capture_output=True, text=True,
+            [
+                pg_bin("psql"),
+                self.dsn(**dsn),
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-F",
+                "\t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                statement,
+            ],
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             raise RuntimeError(result.stderr.strip())

@@ -1,0 +1,311 @@
+"""Karpenter: node autoscaling, so the pods the HPAs add find nodes within the seed's
+"scale 2x in < 5 min".
+
+HPAs add pods in seconds; a managed node group behind Cluster Autoscaler adds nodes in
+minutes and only of its fixed instance types. Karpenter launches right-sized capacity for the
+pending pods directly (node launch to Ready ~ 60-90 s, see `ProvisioningAssumptions`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from .cluster import SYSTEM_LABEL, SYSTEM_TAINT, pod_identity_trust
+from .iam import policy_document, statement
+from .karpenter_resources import KARPENTER_VERSION, NodePoolSpec, ec2_node_class, node_pool
+
+NAMESPACE = "kube-system"
+SERVICE_ACCOUNT = "karpenter"
+#: Interruption events Karpenter acts on before AWS takes the instance away.
+INTERRUPTION_EVENTS = {
+    "spot-interruption": {"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]},
+    "rebalance": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"]},
+    "instance-state-change": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]},
+    "scheduled-change": {"source": ["aws.health"], "detail-type": ["AWS Health Event"]},
+}
+
+
+@dataclass(frozen=True)
+class ProvisioningAssumptions:
+    """Seconds, used by the capacity model: how long until a pending pod runs on a new node."""
+
+    node_launch_to_ready_s: int = 90
+    image_pull_and_start_s: int = 45
+    hpa_sync_period_s: int = 15
+
+    @property
+    def pending_to_running_s(self) -> int:
+        return self.hpa_sync_period_s + self.node_launch_to_ready_s + self.image_pull_and_start_s
+
+
+@dataclass(frozen=True)
+class KarpenterArgs:
+    cluster_name: pulumi.Input[str]
+    cluster_endpoint: pulumi.Input[str]
+    node_role_name: pulumi.Input[str]
+    node_role_arn: pulumi.Input[str]
+    discovery_tag: str
+    node_pools: Sequence[NodePoolSpec]
+    chart_version: str = KARPENTER_VERSION
+    ami_alias: str = "al2023@latest"
+    node_volume_gb: int = 80
+    controller_replicas: int = 2
+    assumptions: ProvisioningAssumptions = ProvisioningAssumptions()
+
+
+class Karpenter(pulumi.ComponentResource):
+    interruption_queue_name: pulumi.Output[str]
+    controller_role_arn: pulumi.Output[str]
+    pending_to_running_s: int
+
+    def __init__(self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None):
+        if args.chart_version != KARPENTER_VERSION:
+            raise ValueError(
+                f"{name}: the NodePool/EC2NodeClass schema in karpenter_resources.py is for Karpenter "
+                f"{KARPENTER_VERSION}; update it together with chart_version ({args.chart_version})"
+            )
+        super().__init__("smartdairy:autoscaling:Karpenter", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+
+        queue = aws.sqs.Queue(
+            f"{name}-interruptions", message_retention_seconds=300, sqs_managed_sse_enabled=True, opts=child
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-interruptions",
+            queue_url=queue.url,
+            policy=policy_document(
+                [
+                    {
+                        "Sid": "EventBridgeAndSqsDeliverOnly",
+                        "Effect": "Allow",
+                        "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+                        "Action": "sqs:SendMessage",
+                        "Resource": queue.arn,
+                    },
+                    {
+                        "Sid": "DenyHTTP",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "sqs:*",
+                        "Resource": queue.arn,
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                ]
+            ),
+            opts=child,
+        )
+        for event, pattern in INTERRUPTION_EVENTS.items():
+            rule = aws.cloudwatch.EventRule(f"{name}-{event}", event_pattern=json.dumps(pattern), opts=child)
+            aws.cloudwatch.EventTarget(f"{name}-{event}", rule=rule.name, arn=queue.arn, opts=child)
+
+        role = aws.iam.Role(f"{name}-controller", assume_role_policy=pod_identity_trust(), opts=child)
+        aws.iam.RolePolicy(
+            f"{name}-controller",
+            role=role.id,
+            policy=controller_policy(args.cluster_name, args.node_role_arn, queue.arn, identity.account_id, region),
+            opts=child,
+        )
+        association = aws.eks.PodIdentityAssociation(
+            f"{name}-controller",
+            cluster_name=args.cluster_name,
+            namespace=NAMESPACE,
+            service_account=SERVICE_ACCOUNT,
+            role_arn=role.arn,
+            opts=child,
+        )
+        release = k8s.helm.v3.Release(
+            f"{name}",
+            name="karpenter",
+            chart="oci://public.ecr.aws/karpenter/karpenter",
+            version=args.chart_version,
+            namespace=NAMESPACE,
+            values={
+                "replicas": args.controller_replicas,
+                "serviceAccount": {"name": SERVICE_ACCOUNT},
+                "settings": {
+                    "clusterName": args.cluster_name,
+                    "clusterEndpoint": args.cluster_endpoint,
+                    "interruptionQueue": queue.name,
+                },
+                "controller": {
+                    "image": {"tag": args.chart_version},
+                    "resources": {
+                        "requests": {"cpu": "500m", "memory": "512Mi"},
+                        "limits": {"cpu": "1", "memory": "1Gi"},
+                    },
+                },
+                # Karpenter must never run on nodes it manages: pin it to the system node group.
+                "nodeSelector": {SYSTEM_LABEL: "true"},
+                "tolerations": [{"key": SYSTEM_TAINT["key"], "operator": "Exists", "effect": "NoSchedule"}],
+                "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[association]),
+        )
+        after_release = pulumi.ResourceOptions(parent=self, depends_on=[release])
+        node_class = k8s.apiextensions.CustomResource(
+            f"{name}-default-class",
+            **_cr_args(
+                ec2_node_class("default", args.node_role_name, args.discovery_tag, args.node_volume_gb, args.ami_alias)
+            ),
+            opts=after_release,
+        )
+        for spec in args.node_pools:
+            k8s.apiextensions.CustomResource(
+                f"{name}-pool-{spec.name}",
+                **_cr_args(node_pool(spec, "default")),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[node_class]),
+            )
+
+        self.interruption_queue_name = queue.name
+        self.controller_role_arn = role.arn
+        self.pending_to_running_s = args.assumptions.pending_to_running_s
+        self.register_outputs(
+            {
+                "interruptionQueueName": self.interruption_queue_name,
+                "controllerRoleArn": self.controller_role_arn,
+                "pendingToRunningSeconds": self.pending_to_running_s,
+            }
+        )
+
+
+def _cr_args(manifest: dict) -> dict:
+    return {
+        "api_version": manifest["apiVersion"],
+        "kind": manifest["kind"],
+        "metadata": manifest["metadata"],
+        "spec": manifest["spec"],
+    }
+
+
+def controller_policy(
+    cluster_name: pulumi.Input[str],
+    node_role_arn: pulumi.Input[str],
+    queue_arn: pulumi.Input[str],
+    account_id: pulumi.Input[str],
+    region: pulumi.Input[str],
+) -> pulumi.Output[str]:
+    return pulumi.Output.all(cluster_name, node_role_arn, queue_arn, account_id, region).apply(
+        lambda values: json.dumps(controller_policy_document(*values))
+    )
+
+
+def controller_policy_document(cluster: str, node_role_arn: str, queue_arn: str, account: str, region: str) -> dict:
+    """Karpenter's controller permissions, scoped as its reference CloudFormation template does:
+    writes only to resources tagged for this cluster, reads regional, PassRole only the node role."""
+    ec2 = f"arn:aws:ec2:{region}"
+    owned = {"StringEquals": {f"aws:ResourceTag/kubernetes.io/cluster/{cluster}": "owned"}}
+    request_tags = {
+        f"aws:RequestTag/kubernetes.io/cluster/{cluster}": "owned",
+        "aws:RequestTag/eks:eks-cluster-name": cluster,
+    }
+    tag_on_create = {"StringEquals": request_tags, "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}
+    launched = [
+        f"{ec2}:{account}:{kind}/*"
+        for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")
+    ]
+    profile = f"arn:aws:iam::{account}:instance-profile/*"
+    statements = [
+        statement(
+            ["ec2:RunInstances", "ec2:CreateFleet"],
+            [
+                f"{ec2}::image/*",
+                f"{ec2}::snapshot/*",
+                f"{ec2}:*:security-group/*",
+                f"{ec2}:*:subnet/*",
+                f"{ec2}:*:capacity-reservation/*",
+            ],
+            sid="AllowScopedEC2InstanceAccessActions",
+        ),
+        statement(
+            ["ec2:RunInstances", "ec2:CreateFleet"],
+            [f"{ec2}:*:launch-template/*"],
+            conditions={**owned, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}},
+            sid="AllowScopedEC2LaunchTemplateAccessActions",
+        ),
+        statement(
+            ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
+            launched,
+            conditions=tag_on_create,
+            sid="AllowScopedEC2InstanceActionsWithTags",
+        ),
+        statement(
+            ["ec2:CreateTags"],
+            launched,
+            conditions={
+                "StringEquals": {
+                    **request_tags,
+                    "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"],
+                },
+                "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"},
+            },
+            sid="AllowScopedResourceCreationTagging",
+        ),
+        statement(
+            ["ec2:CreateTags"], [f"{ec2}:{account}:instance/*"], conditions=owned, sid="AllowScopedResourceTagging"
+        ),
+        statement(
+            ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+            [f"{ec2}:{account}:instance/*", f"{ec2}:{account}:launch-template/*"],
+            conditions=owned,
+            sid="AllowScopedDeletion",
+        ),
+        statement(
+            [
+                "ec2:DescribeAvailabilityZones",
+                "ec2:DescribeImages",
+                "ec2:DescribeInstances",
+                "ec2:DescribeInstanceTypeOfferings",
+                "ec2:DescribeInstanceTypes",
+                "ec2:DescribeLaunchTemplates",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSpotPriceHistory",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeCapacityReservations",
+            ],
+            "*",
+            conditions={"StringEquals": {"aws:RequestedRegion": region}},
+            sid="AllowRegionalReadActions",
+        ),
+        statement(["ssm:GetParameter"], [f"arn:aws:ssm:{region}::parameter/aws/service/*"], sid="AllowSSMReadActions"),
+        statement(["pricing:GetProducts"], "*", sid="AllowPricingReadActions"),
+        statement(
+            ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+            [queue_arn],
+            sid="AllowInterruptionQueueActions",
+        ),
+        statement(
+            ["iam:PassRole"],
+            [node_role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com"]}},
+            sid="AllowPassingInstanceRole",
+        ),
+        statement(
+            ["iam:CreateInstanceProfile", "iam:TagInstanceProfile"],
+            [profile],
+            conditions=tag_on_create,
+            sid="AllowScopedInstanceProfileCreationActions",
+        ),
+        statement(
+            ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
+            [profile],
+            conditions={**owned, "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"}},
+            sid="AllowScopedInstanceProfileActions",
+        ),
+        statement(
+            ["iam:GetInstanceProfile", "iam:ListInstanceProfiles"], [profile], sid="AllowInstanceProfileReadActions"
+        ),
+        statement(
+            ["eks:DescribeCluster"],
+            [f"arn:aws:eks:{region}:{account}:cluster/{cluster}"],
+            sid="AllowAPIServerEndpointDiscovery",
+        ),
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}

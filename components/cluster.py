@@ -1,0 +1,321 @@
+"""EKS control plane and the system managed node group.
+
+The system node group runs only cluster-critical pods (Karpenter, CoreDNS, controllers): a taint
+keeps applications off it, so Karpenter can never evict the controller that launches its own
+nodes. Application capacity comes from Karpenter (components/autoscaling.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from .iam import service_trust_policy
+from .kms import rotating_key
+
+#: Every control-plane log type EKS offers; audit is what an incident review needs.
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+SYSTEM_LABEL = "node-role.smartdairy.io/system"
+SYSTEM_TAINT = {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}
+#: The schema's camelCase path. The Python SDK translates only top-level names in
+#: ignore_changes, so "scaling_config.desired_size" would silently ignore nothing.
+IGNORE_DESIRED_SIZE = "scalingConfig.desiredSize"
+
+
+@dataclass(frozen=True)
+class NodeGroupSizing:
+    instance_types: Sequence[str]
+    min_size: int
+    desired_size: int
+    max_size: int
+    disk_gb: int = 50
+    ami_type: str = "AL2023_x86_64_STANDARD"
+
+
+@dataclass(frozen=True)
+class Addon:
+    name: str
+    version: str
+    #: Service account that gets an AWS role through Pod Identity, with these managed policies.
+    service_account: str | None = None
+    managed_policy_arns: Sequence[str] = ()
+    configuration: Mapping[str, object] | None = None
+    #: DaemonSets nodes need to become Ready (vpc-cni, kube-proxy, pod identity agent) go in
+    #: before the node group; Deployments (coredns, ...) after, or they wait for nodes forever.
+    before_nodes: bool = False
+
+
+@dataclass(frozen=True)
+class EksClusterArgs:
+    cluster_name: str
+    kubernetes_version: str
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    #: Extra security groups for the nodes (the network's data-clients group).
+    node_security_group_ids: Sequence[pulumi.Input[str]]
+    system_nodes: NodeGroupSizing
+    addons: Sequence[Addon]
+    #: Empty: API endpoint private only. Otherwise public too, limited to these CIDRs.
+    public_access_cidrs: Sequence[str] = ()
+    admin_principal_arns: Sequence[str] = ()
+    log_retention_days: int = 90
+    protect: bool = False
+    #: Tags for the EKS-created cluster security group (Karpenter's discovery tag).
+    cluster_security_group_tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class EksCluster(pulumi.ComponentResource):
+    name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    certificate_authority: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
+    cluster_security_group_id: pulumi.Output[str]
+    node_role_arn: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("smartdairy:cluster:EksCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        key = rotating_key(f"{name}-secrets-key", "EKS envelope encryption of Kubernetes secrets", self, args.protect)
+        role = aws.iam.Role(f"{name}-cluster", assume_role_policy=_eks_trust(), opts=child)
+        aws.iam.RolePolicyAttachment(
+            f"{name}-cluster-policy",
+            role=role.name,
+            policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+            opts=child,
+        )
+        # EKS writes to this exact name; creating it first sets the retention (else: forever).
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane",
+            name=f"/aws/eks/{args.cluster_name}/cluster",
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
+        cluster = aws.eks.Cluster(
+            name,
+            name=args.cluster_name,
+            version=args.kubernetes_version,
+            role_arn=role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=list(args.subnet_ids),
+                endpoint_private_access=True,
+                endpoint_public_access=bool(args.public_access_cidrs),
+                public_access_cidrs=list(args.public_access_cidrs) or None,
+            ),
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn), resources=["secrets"]
+            ),
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False
+            ),
+            # Add-ons are managed below as EKS add-ons, not as unmanaged bootstrap manifests.
+            bootstrap_self_managed_addons=False,
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[log_group]),
+        )
+        for index, principal in enumerate(args.admin_principal_arns):
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{index}", cluster_name=cluster.name, principal_arn=principal, type="STANDARD", opts=child
+            )
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-admin-{index}",
+                cluster_name=cluster.name,
+                principal_arn=entry.principal_arn,
+                policy_arn=CLUSTER_ADMIN_POLICY,
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=child,
+            )
+
+        for key, value in args.cluster_security_group_tags.items():
+            aws.ec2.Tag(
+                f"{name}-cluster-sg-{key.replace('/', '-').replace('.', '-')}",
+                resource_id=cluster.vpc_config.cluster_security_group_id,
+                key=key,
+                value=value,
+                opts=child,
+            )
+        node_role = self._node_role(f"{name}-node")
+        networking = self._addons(name, cluster, [a for a in args.addons if a.before_nodes], [])
+        node_group = self._system_node_group(name, cluster, node_role, args, networking)
+        self._addons(name, cluster, [a for a in args.addons if not a.before_nodes], [node_group])
+
+        self.name = cluster.name
+        self.endpoint = cluster.endpoint
+        self.certificate_authority = cluster.certificate_authority.data
+        self.oidc_issuer = cluster.identities[0].oidcs[0].issuer
+        self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
+        self.node_role_arn = node_role.arn
+        self.node_role_name = node_role.name
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(cluster.name, cluster.endpoint, self.certificate_authority).apply(
+                lambda parts: json.dumps(kubeconfig(*parts))
+            )
+        )
+        self.register_outputs(
+            {
+                "name": self.name,
+                "endpoint": self.endpoint,
+                "certificateAuthority": self.certificate_authority,
+                "oidcIssuer": self.oidc_issuer,
+                "clusterSecurityGroupId": self.cluster_security_group_id,
+                "nodeRoleArn": self.node_role_arn,
+                "nodeRoleName": self.node_role_name,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+    def _node_role(self, name: str) -> aws.iam.Role:
+        role = aws.iam.Role(
+            name, assume_role_policy=service_trust_policy("ec2.amazonaws.com"), opts=pulumi.ResourceOptions(parent=self)
+        )
+        for policy in (
+            "AmazonEKSWorkerNodePolicy",
+            "AmazonEC2ContainerRegistryReadOnly",
+            "AmazonSSMManagedInstanceCore",
+        ):
+            aws.iam.RolePolicyAttachment(
+                f"{name}-{policy}",
+                role=role.name,
+                policy_arn=f"arn:aws:iam::aws:policy/{policy}",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return role
+
+    def _system_node_group(
+        self,
+        name: str,
+        cluster: aws.eks.Cluster,
+        node_role: aws.iam.Role,
+        args: EksClusterArgs,
+        networking: Sequence[aws.eks.Addon],
+    ) -> aws.eks.NodeGroup:
+        sizing = args.system_nodes
+        template = aws.ec2.LaunchTemplate(
+            f"{name}-system",
+            description="EKS system nodes: IMDSv2 only, encrypted gp3 root",
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",
+                # Pods use Pod Identity, not the node's role: one hop keeps IMDS off the pod network.
+                http_put_response_hop_limit=1,
+            ),
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name="/dev/xvda",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=sizing.disk_gb, volume_type="gp3", encrypted="true", delete_on_termination="true"
+                    ),
+                )
+            ],
+            vpc_security_group_ids=[cluster.vpc_config.cluster_security_group_id, *args.node_security_group_ids],
+            update_default_version=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        access = aws.eks.AccessEntry(
+            f"{name}-node",
+            cluster_name=cluster.name,
+            principal_arn=node_role.arn,
+            type="EC2_LINUX",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return aws.eks.NodeGroup(
+            f"{name}-system",
+            cluster_name=cluster.name,
+            node_role_arn=node_role.arn,
+            subnet_ids=list(args.subnet_ids),
+            instance_types=list(sizing.instance_types),
+            ami_type=sizing.ami_type,
+            capacity_type="ON_DEMAND",
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=sizing.min_size, desired_size=sizing.desired_size, max_size=sizing.max_size
+            ),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)
+            ),
+            labels={SYSTEM_LABEL: "true"},
+            taints=[aws.eks.NodeGroupTaintArgs(**SYSTEM_TAINT)],
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=[IGNORE_DESIRED_SIZE], depends_on=[access, *networking]
+            ),
+        )
+
+    def _addons(
+        self, name: str, cluster: aws.eks.Cluster, addons: Sequence[Addon], after: Sequence[pulumi.Resource]
+    ) -> list[aws.eks.Addon]:
+        created = []
+        for addon in addons:
+            associations = None
+            if addon.service_account:
+                role = aws.iam.Role(
+                    f"{name}-{addon.name}",
+                    assume_role_policy=pod_identity_trust(),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                for policy_arn in addon.managed_policy_arns:
+                    aws.iam.RolePolicyAttachment(
+                        f"{name}-{addon.name}-{policy_arn.rsplit('/', 1)[1]}",
+                        role=role.name,
+                        policy_arn=policy_arn,
+                        opts=pulumi.ResourceOptions(parent=self),
+                    )
+                associations = [
+                    aws.eks.AddonPodIdentityAssociationArgs(role_arn=role.arn, service_account=addon.service_account)
+                ]
+            created.append(
+                aws.eks.Addon(
+                    f"{name}-{addon.name}",
+                    cluster_name=cluster.name,
+                    addon_name=addon.name,
+                    addon_version=addon.version,
+                    configuration_values=json.dumps(addon.configuration) if addon.configuration else None,
+                    pod_identity_associations=associations,
+                    resolve_conflicts_on_create="OVERWRITE",
+                    resolve_conflicts_on_update="PRESERVE",
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
+                )
+            )
+        return created
+
+
+def _eks_trust() -> pulumi.Output[str]:
+    return service_trust_policy("eks.amazonaws.com", actions=("sts:AssumeRole", "sts:TagSession"))
+
+
+def pod_identity_trust() -> pulumi.Output[str]:
+    """Trust for EKS Pod Identity: the agent assumes the role on behalf of a service account."""
+    return service_trust_policy("pods.eks.amazonaws.com", actions=("sts:AssumeRole", "sts:TagSession"))
+
+
+def kubeconfig(cluster_name: str, endpoint: str, certificate_authority: str, region: str | None = None) -> dict:
+    """A kubeconfig whose credentials come from `aws eks get-token` at use time (no static token)."""
+    command_args = ["eks", "get-token", "--cluster-name", cluster_name, "--output", "json"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": certificate_authority}}
+        ],
+        "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+        "current-context": cluster_name,
+        "users": [
+            {
+                "name": cluster_name,
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "aws",
+                        "args": command_args + (["--region", region] if region else []),
+                        "interactiveMode": "Never",
+                    }
+                },
+            }
+        ],
+    }

@@ -1,0 +1,94 @@
+"""AWS Load Balancer Controller: turns the workloads' Ingress into an ALB (target type ip)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from .cluster import SYSTEM_LABEL, SYSTEM_TAINT, pod_identity_trust
+
+NAMESPACE = "kube-system"
+SERVICE_ACCOUNT = "aws-load-balancer-controller"
+INGRESS_CLASS = "alb"
+#: Written from the controller's documented IAM actions; every mutating call is conditioned on
+#: the elbv2.k8s.aws/cluster tag the controller puts on what it creates.
+POLICY_DOCUMENT = Path(__file__).parent / "policies" / "aws-load-balancer-controller.json"
+
+
+@dataclass(frozen=True)
+class LoadBalancerControllerArgs:
+    cluster_name: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    region: str
+    chart_version: str
+    image_tag: str
+    replicas: int = 2
+
+
+class LoadBalancerController(pulumi.ComponentResource):
+    ingress_class: str
+    role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("smartdairy:ingress_controller:LoadBalancerController", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(f"{name}-controller", assume_role_policy=pod_identity_trust(), opts=child)
+        policy = aws.iam.Policy(
+            f"{name}-controller",
+            description="AWS Load Balancer Controller, scoped to resources it tags for this cluster",
+            policy=json.dumps(json.loads(POLICY_DOCUMENT.read_text())),
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(f"{name}-controller", role=role.name, policy_arn=policy.arn, opts=child)
+        association = aws.eks.PodIdentityAssociation(
+            f"{name}-controller",
+            cluster_name=args.cluster_name,
+            namespace=NAMESPACE,
+            service_account=SERVICE_ACCOUNT,
+            role_arn=role.arn,
+            opts=child,
+        )
+        release = k8s.helm.v3.Release(
+            name,
+            name="aws-load-balancer-controller",
+            chart="aws-load-balancer-controller",
+            version=args.chart_version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo="https://aws.github.io/eks-charts"),
+            namespace=NAMESPACE,
+            values={
+                "clusterName": args.cluster_name,
+                # IMDS is closed to pods (hop limit 1), so region and VPC are given, not discovered.
+                "region": args.region,
+                "vpcId": args.vpc_id,
+                "replicaCount": args.replicas,
+                "image": {"tag": args.image_tag},
+                "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT},
+                # The IngressClass is ours (below), so it shows in `make synth` and is validated.
+                "createIngressClassResource": False,
+                "ingressClass": INGRESS_CLASS,
+                # Traffic enters only through the Ingress; no Service of type LoadBalancer.
+                "enableServiceMutatorWebhook": False,
+                "nodeSelector": {SYSTEM_LABEL: "true"},
+                "tolerations": [{"key": SYSTEM_TAINT["key"], "operator": "Exists", "effect": "NoSchedule"}],
+                "resources": {
+                    "requests": {"cpu": "100m", "memory": "128Mi"},
+                    "limits": {"cpu": "500m", "memory": "512Mi"},
+                },
+                "podDisruptionBudget": {"maxUnavailable": 1},
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[association]),
+        )
+        k8s.networking.v1.IngressClass(
+            f"{name}-class",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=INGRESS_CLASS),
+            spec=k8s.networking.v1.IngressClassSpecArgs(controller="ingress.k8s.aws/alb"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
+        )
+        self.ingress_class = INGRESS_CLASS
+        self.role_arn = role.arn
+        self.register_outputs({"ingressClass": self.ingress_class, "roleArn": self.role_arn})

@@ -1,0 +1,138 @@
+"""Config of EKS, its add-ons, Karpenter and the AWS Load Balancer Controller."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from components.karpenter_resources import KARPENTER_VERSION
+
+from .base import Section
+
+#: Kubernetes versions in EKS standard support on 2026-11 (each gets ~14 months of it).
+SUPPORTED_KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
+ADDON_VERSION = r"^v\d+\.\d+\.\d+-eksbuild\.\d+$"
+DURATION = r"^([0-9]+(s|m|h))+$"
+
+
+class SystemNodesConfig(Section):
+    """The managed node group for cluster-critical pods (tainted CriticalAddonsOnly)."""
+
+    instance_types: list[str] = Field(min_length=1, description="e.g. [m7i.large]")
+    min_size: int = Field(ge=1, le=100)
+    desired_size: int = Field(ge=1, le=100, description="Initial size only: the autoscaler owns it afterwards.")
+    max_size: int = Field(ge=1, le=100)
+    disk_gb: int = Field(50, ge=20, le=1000)
+
+    @field_validator("instance_types")
+    @classmethod
+    def _instance_types(cls, value: list[str]) -> list[str]:
+        bad = [t for t in value if not re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", t)]
+        if bad:
+            raise ValueError(f"not EC2 instance types: {', '.join(bad)} (e.g. m7i.large)")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SystemNodesConfig:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"needs minSize <= desiredSize <= maxSize, got {self.min_size} / {self.desired_size} / {self.max_size}"
+            )
+        return self
+
+
+class AddonVersions(Section):
+    """EKS add-on versions, pinned (see `aws eks describe-addon-versions`)."""
+
+    vpc_cni: str = Field(pattern=ADDON_VERSION)
+    coredns: str = Field(pattern=ADDON_VERSION)
+    kube_proxy: str = Field(pattern=ADDON_VERSION)
+    pod_identity_agent: str = Field(pattern=ADDON_VERSION)
+    ebs_csi_driver: str = Field(pattern=ADDON_VERSION)
+    metrics_server: str = Field(
+        pattern=ADDON_VERSION, description="The CPU and memory HPAs need it; EKS does not ship it."
+    )
+
+
+class NodePoolConfig(Section):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$")
+    capacity_types: list[Literal["on-demand", "spot"]] = Field(min_length=1)
+    instance_categories: list[Literal["c", "m", "r", "t"]] = Field(min_length=1)
+    min_generation: int = Field(6, ge=3, le=9)
+    architectures: list[Literal["amd64", "arm64"]] = Field(["amd64"], min_length=1)
+    cpu_limit: int = Field(ge=1, le=10000, description="vCPUs the pool may hold in total.")
+    memory_limit_gi: int = Field(ge=1, le=100000)
+    consolidate_after: str = Field("5m", pattern=DURATION)
+    disruption_budget: str = Field("10%", pattern=r"^((100|[0-9]{1,2})%|[0-9]+)$")
+    expire_after: str = Field("720h", pattern=DURATION)
+    weight: int = Field(10, ge=1, le=100)
+
+
+class KarpenterConfig(Section):
+    chart_version: Literal[KARPENTER_VERSION] = KARPENTER_VERSION  # type: ignore[valid-type]
+    ami_alias: str = Field("al2023@latest", pattern=r"^(al2023|bottlerocket)@(latest|v[0-9.]+)$")
+    controller_replicas: int = Field(2, ge=1, le=3)
+    node_launch_to_ready_s: int = Field(
+        90, ge=10, le=900, description="Capacity-model assumption: EC2 launch to node Ready."
+    )
+    image_pull_and_start_s: int = Field(
+        45, ge=1, le=900, description="Capacity-model assumption: pod start on a new node."
+    )
+    node_pools: list[NodePoolConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_pools(self) -> KarpenterConfig:
+        names = [p.name for p in self.node_pools]
+        if len(names) != len(set(names)):
+            raise ValueError(f"nodePools names must be unique, got {names}")
+        return self
+
+
+class LoadBalancerControllerConfig(Section):
+    chart_version: str = Field("1.14.0", pattern=r"^\d+\.\d+\.\d+$")
+    image_tag: str = Field("v2.14.0", pattern=r"^v\d+\.\d+\.\d+$")
+
+
+class ClusterConfig(Section):
+    """EKS control plane, system nodes, add-ons and node autoscaling."""
+
+    kubernetes_version: str = Field(description="One of " + ", ".join(SUPPORTED_KUBERNETES_VERSIONS) + ".")
+    public_access_cidrs: list[str] = Field(
+        default_factory=list, description="Empty: private API endpoint only. Never 0.0.0.0/0."
+    )
+    admin_principal_arns: list[str] = Field(default_factory=list)
+    log_retention_days: Literal[30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = 90
+    system_nodes: SystemNodesConfig
+    addons: AddonVersions
+    karpenter: KarpenterConfig
+    load_balancer_controller: LoadBalancerControllerConfig = LoadBalancerControllerConfig()
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if value not in SUPPORTED_KUBERNETES_VERSIONS:
+            raise ValueError(f"EKS supports {', '.join(SUPPORTED_KUBERNETES_VERSIONS)} (standard support)")
+        return value
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _not_the_world(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"{cidr!r} is not a CIDR ({exc})") from None
+            if network.prefixlen < 8:
+                raise ValueError(f"{cidr} opens the API endpoint to too much of the internet; list admin ranges")
+        return value
+
+    @field_validator("admin_principal_arns")
+    @classmethod
+    def _arns(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+", a)]
+        if bad:
+            raise ValueError(f"not IAM role or user ARNs: {', '.join(bad)}")
+        return value
