@@ -1,0 +1,289 @@
+"""EKS, add-ons, Karpenter and the Load Balancer Controller as registered per stack."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from components.autoscaling import controller_policy_document
+from components.karpenter_resources import KARPENTER_VERSION, NodePoolSpec, ec2_node_class, node_pool, problems
+from stacks.loader import ConfigError
+from tests.conftest import load_config, section, stack_file_config, with_section
+
+PROJECT = "smartdairy-platform"
+
+
+def cluster(run):
+    return run.one("aws:eks/cluster:Cluster")
+
+
+def test_control_plane_logs_encryption_and_access(run):
+    c = cluster(run).inputs
+    assert c["enabledClusterLogTypes"] == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    key = run.named(f"sd-{run.stack}-secrets-key", "aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert c["encryptionConfig"] == {"provider": {"keyArn": key.state["arn"]}, "resources": ["secrets"]}
+    assert c["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
+    assert c["version"] == "1.35" and c["bootstrapSelfManagedAddons"] is False
+    log_group = run.named(f"sd-{run.stack}-control-plane", "aws:cloudwatch/logGroup:LogGroup").inputs
+    assert log_group["name"] == f"/aws/eks/{c['name']}/cluster"
+
+
+def test_endpoint_private_and_public_only_to_listed_cidrs(run):
+    vpc = cluster(run).inputs["vpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True
+    cidrs = section(run.stack, "cluster")["publicAccessCidrs"]
+    assert vpc["endpointPublicAccess"] is bool(cidrs)
+    assert vpc.get("publicAccessCidrs", []) == cidrs
+    assert "0.0.0.0/0" not in vpc.get("publicAccessCidrs", [])
+    assert sorted(vpc["subnetIds"]) == sorted(f"sd-{run.stack}-private-eu-west-1{z}-id" for z in "abc")
+
+
+def test_admin_access_entries(run):
+    associations = run.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    admins = section(run.stack, "cluster")["adminPrincipalArns"]
+    assert [a.inputs["principalArn"] for a in associations] == admins
+    assert all(a.inputs["policyArn"].endswith("/AmazonEKSClusterAdminPolicy") for a in associations)
+    node_entries = [e for e in run.of_type("aws:eks/accessEntry:AccessEntry") if e.inputs.get("type") == "EC2_LINUX"]
+    assert len(node_entries) == 1
+
+
+def test_system_nodes_require_imdsv2_and_encrypted_gp3(run):
+    template = run.one("aws:ec2/launchTemplate:LaunchTemplate").inputs
+    assert template["metadataOptions"]["httpTokens"] == "required"
+    assert template["metadataOptions"]["httpPutResponseHopLimit"] == 1
+    [device] = template["blockDeviceMappings"]
+    assert device["ebs"]["encrypted"] == "true" and device["ebs"]["volumeType"] == "gp3"
+    assert f"sd-{run.stack}-data-clients-id" in template["vpcSecurityGroupIds"]
+
+
+def test_autoscaler_owns_desired_size(run):
+    group = run.one("aws:eks/nodeGroup:NodeGroup")
+    assert group.ignore_changes == ["scalingConfig.desiredSize"]
+    nodes = section(run.stack, "cluster")["systemNodes"]
+    assert group.inputs["scalingConfig"] == {
+        "minSize": nodes["minSize"],
+        "desiredSize": nodes["desiredSize"],
+        "maxSize": nodes["maxSize"],
+    }
+    assert group.inputs["taints"] == [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}]
+    assert group.inputs["labels"] == {"node-role.smartdairy.io/system": "true"}
+
+
+def test_addons_pinned_and_ordered_around_the_node_group(run):
+    addons = {a.inputs["addonName"]: a for a in run.of_type("aws:eks/addon:Addon")}
+    assert set(addons) == {
+        "vpc-cni",
+        "kube-proxy",
+        "eks-pod-identity-agent",
+        "coredns",
+        "aws-ebs-csi-driver",
+        "metrics-server",
+    }
+    assert all(re.fullmatch(r"v\d+\.\d+\.\d+-eksbuild\.\d+", a.inputs["addonVersion"]) for a in addons.values())
+    group = run.one("aws:eks/nodeGroup:NodeGroup")
+    for networking in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
+        assert addons[networking].urn in group.dependencies
+    for workload in ("coredns", "aws-ebs-csi-driver", "metrics-server"):
+        assert group.urn in addons[workload].dependencies
+
+
+def pod_identities(run) -> dict[str, str]:
+    """service account -> role, from associations and add-on pod identity blocks."""
+    found = {
+        f"{a.inputs['namespace']}/{a.inputs['serviceAccount']}": a.inputs["roleArn"]
+        for a in run.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    }
+    for addon in run.of_type("aws:eks/addon:Addon"):
+        for association in addon.inputs.get("podIdentityAssociations", []):
+            found[f"addon/{association['serviceAccount']}"] = association["roleArn"]
+    return found
+
+
+def test_every_controller_gets_aws_access_through_pod_identity(run):
+    identities = pod_identities(run)
+    assert set(identities) == {
+        "kube-system/karpenter",
+        "kube-system/aws-load-balancer-controller",
+        "addon/ebs-csi-controller-sa",
+        "addon/aws-node",
+    }
+    roles = {f"{r.name}-id": r for r in run.of_type("aws:iam/role:Role")}
+    for role_arn in identities.values():
+        role = next(r for r in roles.values() if r.state["arn"] == role_arn)
+        trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+        assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+        assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+
+
+def policy_documents(run):
+    for resource in run.resources:
+        for key in ("policy", "assumeRolePolicy"):
+            value = resource.inputs.get(key)
+            if isinstance(value, str) and value.startswith("{"):
+                yield resource.name, json.loads(value)
+
+
+def test_no_policy_document_grants_everything_on_everything(run):
+    documents = list(policy_documents(run))
+    assert len(documents) >= 14  # 8 trust policies, 6 permission and resource policies
+    for name, document in documents:
+        for statement in document["Statement"]:
+            if statement["Effect"] != "Allow":
+                continue
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            resources = statement.get("Resource", [])
+            resources = [resources] if isinstance(resources, str) else resources
+            wildcard_action = any(a == "*" or a.endswith(":*") for a in actions)
+            assert not (wildcard_action and "*" in resources), (name, statement)
+
+
+def test_helm_releases_pin_chart_and_image_versions(run):
+    releases = {r.inputs["name"]: r.inputs for r in run.of_type("kubernetes:helm.sh/v3:Release")}
+    assert set(releases) == {"karpenter", "aws-load-balancer-controller"}
+    for release in releases.values():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", release["version"])
+    assert releases["karpenter"]["version"] == KARPENTER_VERSION
+    assert releases["karpenter"]["values"]["controller"]["image"]["tag"] == KARPENTER_VERSION
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", releases["aws-load-balancer-controller"]["values"]["image"]["tag"])
+    # values are inspectable offline: the settings Karpenter needs are right there
+    settings = releases["karpenter"]["values"]["settings"]
+    assert settings["clusterName"] == f"sd-{run.stack}" and settings["interruptionQueue"]
+
+
+def test_kubernetes_resources_use_only_the_cluster_provider(run):
+    config = stack_file_config(run.stack)
+    assert json.loads(config["pulumi:disable-default-providers"]) == ["kubernetes"]
+    [provider] = run.of_type("pulumi:providers:kubernetes")
+    assert "kubeconfig" in provider.secret_paths
+    kubernetes = [r for r in run.resources if r.custom and r.type.startswith("kubernetes:")]
+    assert len(kubernetes) >= 5
+    for resource in kubernetes:
+        assert run.provider_of(resource).urn == provider.urn, resource.name
+
+
+def test_controllers_run_on_the_system_nodes(run):
+    for release in run.of_type("kubernetes:helm.sh/v3:Release"):
+        values = release.inputs["values"]
+        assert values["nodeSelector"] == {"node-role.smartdairy.io/system": "true"}
+        assert values["tolerations"][0]["key"] == "CriticalAddonsOnly"
+
+
+def test_karpenter_interruption_handling(run):
+    queue = run.one("aws:sqs/queue:Queue")
+    rules = run.of_type("aws:cloudwatch/eventRule:EventRule")
+    targets = run.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    kinds = sorted(json.loads(r.inputs["eventPattern"])["detail-type"][0] for r in rules)
+    assert kinds == [
+        "AWS Health Event",
+        "EC2 Instance Rebalance Recommendation",
+        "EC2 Instance State-change Notification",
+        "EC2 Spot Instance Interruption Warning",
+    ]
+    assert {t.inputs["arn"] for t in targets} == {queue.state["arn"]}
+    assert queue.inputs["sqsManagedSseEnabled"] is True
+
+
+def test_karpenter_custom_resources_match_the_pinned_schema(run):
+    custom = [r for r in run.resources if r.type.startswith("kubernetes:karpenter")]
+    assert {r.inputs["kind"] for r in custom} == {"EC2NodeClass", "NodePool"}
+    for resource in custom:
+        assert problems(resource.inputs) == [], resource.name
+    node_class = next(r for r in custom if r.inputs["kind"] == "EC2NodeClass").inputs["spec"]
+    assert node_class["metadataOptions"]["httpTokens"] == "required"
+    assert node_class["blockDeviceMappings"][0]["ebs"]["encrypted"] is True
+    assert node_class["role"] == f"sd-{run.stack}-node"
+    assert node_class["subnetSelectorTerms"] == [{"tags": {"karpenter.sh/discovery": f"sd-{run.stack}"}}]
+
+
+def test_discovery_tags_reach_subnets_and_security_groups(run):
+    tag = {"karpenter.sh/discovery": f"sd-{run.stack}"}
+    private = [s for s in run.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "private"]
+    assert all(tag.items() <= s.inputs["tags"].items() for s in private)
+    clients = run.named(f"sd-{run.stack}-data-clients", "aws:ec2/securityGroup:SecurityGroup")
+    assert tag.items() <= clients.inputs["tags"].items()
+    [cluster_sg_tag] = run.of_type("aws:ec2/tag:Tag")
+    assert (cluster_sg_tag.inputs["key"], cluster_sg_tag.inputs["value"]) == next(iter(tag.items()))
+
+
+@pytest.mark.parametrize(
+    "mutate,expected",
+    [
+        (lambda m: m["spec"].update(amiSelectorTerm=[]), "spec.amiSelectorTerm: unknown field"),
+        (lambda m: m["spec"]["metadataOptions"].update(httpTokens="optionall"), "httpTokens: 'optionall' is not one"),
+    ],
+)
+def test_node_class_schema_catches_mistakes(mutate, expected):
+    manifest = ec2_node_class("default", "role", "tag", 50, "al2023@latest")
+    mutate(manifest)
+    assert any(p.startswith(expected) or expected in p for p in problems(manifest))
+
+
+@pytest.mark.parametrize(
+    "mutate,expected",
+    [
+        (lambda m: m["spec"]["disruption"].update(consolidationPolicy="WhenUnderutilized"), "consolidationPolicy"),
+        (lambda m: m["spec"]["template"]["spec"].update(expireAfter="30 days"), "expireAfter: '30 days'"),
+        (lambda m: m["spec"].update(expireAfter="720h"), "spec.expireAfter: unknown field"),
+        (lambda m: m["spec"]["disruption"]["budgets"][0].update(nodes="ten"), "budgets[].nodes"),
+    ],
+)
+def test_node_pool_schema_catches_mistakes(mutate, expected):
+    spec = NodePoolSpec("apps", ["on-demand"], ["m"], 6, ["amd64"], 10, 40)
+    manifest = node_pool(spec, "default")
+    assert problems(manifest) == []
+    mutate(manifest)
+    assert any(expected in p for p in problems(manifest))
+
+
+def test_karpenter_policy_is_scoped_to_this_cluster():
+    doc = controller_policy_document(
+        "sd-x", "arn:aws:iam::1:role/node", "arn:aws:sqs:r:1:q", "123456789012", "eu-west-1"
+    )
+    by_sid = {s["Sid"]: s for s in doc["Statement"]}
+    assert by_sid["AllowPassingInstanceRole"]["Resource"] == ["arn:aws:iam::1:role/node"]
+    assert by_sid["AllowScopedDeletion"]["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/sd-x": "owned"}
+    }
+    assert by_sid["AllowInterruptionQueueActions"]["Resource"] == ["arn:aws:sqs:r:1:q"]
+    assert by_sid["AllowRegionalReadActions"]["Condition"] == {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}
+
+
+def cluster_problems(**overrides) -> list[str]:
+    value = section("prod", "cluster") | overrides
+    with pytest.raises(ConfigError) as caught:
+        load_config(with_section("prod", f"{PROJECT}:cluster", value))
+    return caught.value.problems
+
+
+def test_unsupported_kubernetes_version_is_refused():
+    [problem] = cluster_problems(kubernetesVersion="1.29")
+    assert problem == f"{PROJECT}:cluster.kubernetesVersion = '1.29': EKS supports 1.34, 1.35, 1.36 (standard support)"
+
+
+def test_node_group_sizes_must_be_ordered():
+    nodes = section("prod", "cluster")["systemNodes"] | {"desiredSize": 9}
+    [problem] = cluster_problems(systemNodes=nodes)
+    assert problem == f"{PROJECT}:cluster.systemNodes: needs minSize <= desiredSize <= maxSize, got 3 / 9 / 6"
+
+
+def test_world_open_api_endpoint_is_refused():
+    [problem] = cluster_problems(publicAccessCidrs=["0.0.0.0/0"])
+    assert "opens the API endpoint to too much of the internet" in problem
+
+
+def test_addon_versions_must_be_eks_builds():
+    addons = section("prod", "cluster")["addons"] | {"coredns": "latest"}
+    [problem] = cluster_problems(addons=addons)
+    assert problem.startswith(f"{PROJECT}:cluster.addons.coredns = 'latest'")
+
+
+def test_karpenter_chart_is_tied_to_the_schema_version():
+    karpenter = section("prod", "cluster")["karpenter"] | {"chartVersion": "1.10.0"}
+    [problem] = cluster_problems(karpenter=karpenter)
+    assert problem.startswith(
+        f"{PROJECT}:cluster.karpenter.chartVersion = '1.10.0': Input should be '{KARPENTER_VERSION}'"
+    )
