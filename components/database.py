@@ -204,6 +204,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.secret_arn = secret.arn
         self.security_group_id = group.id
         self.master_username = args.master_username
+        self.database_name = args.database_name
         self.master_password = master_password
         self.register_outputs(
             {

@@ -17,11 +17,17 @@ from components.edge_certificate import EDGE_REGION
 from components.edge_firewall import EdgeFirewallArgs
 from components.ingress_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.karpenter_resources import NodePoolSpec
+from components.namespace import AppNamespace, AppNamespaceArgs
 from components.network import Network, NetworkArgs
+from components.pgbouncer import PgBouncer, PgBouncerArgs
 from components.redis_parameters import RedisTuning
 
 from .loader import ConfigError, config_key
 from .schema import PlatformConfig
+
+APP_NAMESPACE = "smartdairy"
+#: Label of the Karpenter pool the applications run on (set by its NodePool template).
+APP_NODES = {"node-role.smartdairy.io/pool": "apps"}
 
 
 def build_platform(config: PlatformConfig) -> dict[str, Any]:
@@ -82,7 +88,10 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
 
     database = _database(prefix, config, network, regional)
     caches = _caches(prefix, config, network, regional)
-    cluster, _kubernetes = _compute(prefix, config, network, regional, discovery)
+    cluster, kubernetes = _compute(prefix, config, network, regional, discovery)
+    on_cluster = pulumi.ResourceOptions(providers=[regional, kubernetes])
+    namespace = AppNamespace(f"{prefix}-apps", AppNamespaceArgs(name=APP_NAMESPACE), opts=on_cluster)
+    pgbouncer = _pgbouncer(prefix, config, database, namespace, on_cluster)
 
     return {
         "region": config.region,
@@ -94,6 +103,8 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         "clusterName": cluster.name,
         "clusterEndpoint": cluster.endpoint,
         "kubeconfig": cluster.kubeconfig,
+        "pgbouncerServerConnections": pgbouncer.server_connections,
+        "pgbouncerServerConnectionLimits": pgbouncer.server_connection_limits,
         "cdnDomainName": edge_cdn.domain_name,
         "cdnDistributionId": edge_cdn.distribution_id,
         "staticBucketName": edge_cdn.static_bucket_name,
@@ -298,3 +309,36 @@ def _addons(spec) -> list[Addon]:
             "metrics-server", versions.metrics_server, configuration={"replicas": 2, "tolerations": system_toleration}
         ),
     ]
+
+
+def _pgbouncer(
+    prefix: str,
+    config: PlatformConfig,
+    database: PostgresDatabase,
+    namespace: AppNamespace,
+    opts: pulumi.ResourceOptions,
+) -> PgBouncer:
+    pool = config.pgbouncer
+    return PgBouncer(
+        f"{prefix}-pgbouncer",
+        PgBouncerArgs(
+            namespace=namespace.name,
+            database=database.database_name,
+            primary_host=database.primary_endpoint,
+            replica_hosts=database.replica_endpoints,
+            port=database.port,
+            username=database.master_username,
+            password=database.master_password,
+            roles=pool.roles(),
+            timeouts=pool.timeouts(),
+            budget=config.connection_budget(),
+            image=pool.image,
+            exporter_image=pool.exporter_image,
+            resources={
+                "requests": {"cpu": pool.cpu_request, "memory": pool.memory_request},
+                "limits": {"cpu": pool.cpu_limit, "memory": pool.memory_limit},
+            },
+            node_selector=APP_NODES,
+        ),
+        opts=opts,
+    )

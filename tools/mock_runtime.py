@@ -167,6 +167,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
 
 
 def _mask_secrets(value: Any, path: str, found: list[str]) -> Any:
+    value = _integral(value)
     if rpc.is_rpc_secret(value):
         found.append(path)
         return SECRET_MARKER
@@ -179,7 +180,13 @@ def _mask_secrets(value: Any, path: str, found: list[str]) -> Any:
     return repr(value)
 
 
+def _integral(value: Any) -> Any:
+    """The engine's protobuf Struct carries every number as a double; 2.0 was 2 in the program."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _unwrap_secrets(value: Any) -> Any:
+    value = _integral(value)
     if rpc.is_rpc_secret(value):
         return _unwrap_secrets(rpc.unwrap_rpc_secret(value))
     if isinstance(value, dict):

@@ -56,7 +56,9 @@ def write_artifacts(run: ProgramRun, out: Path) -> None:
             meta = resource.inputs.get("metadata") or {}
             parts = (resource.inputs["kind"].lower(), meta.get("namespace"), meta.get("name") or resource.name)
             stem = "-".join(part for part in parts if part)
-            (manifests / f"{stem}.yaml").write_text(yaml.safe_dump(resource.inputs, sort_keys=False))
+            ordered = {k: resource.inputs[k] for k in ("apiVersion", "kind", "metadata") if k in resource.inputs}
+            ordered |= resource.inputs
+            (manifests / f"{stem}.yaml").write_text(yaml.safe_dump(ordered, sort_keys=False))
 
 
 def summary(run: ProgramRun, out: Path) -> str:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from components.pgbouncer_config import Budget, Target, connection_budget
+
 from .base import Section
 from .cache import CacheConfig
 from .cdn import ORIGIN_SHIELD_REGIONS, CdnConfig
 from .cluster import ClusterConfig
 from .database import DatabaseConfig
 from .network import NetworkConfig
+from .pgbouncer import PgBouncerConfig
 
 
 class TagsConfig(Section):
@@ -35,6 +38,7 @@ class PlatformConfig(Section):
     database: DatabaseConfig
     cache: CacheConfig
     cluster: ClusterConfig
+    pgbouncer: PgBouncerConfig
 
     @model_validator(mode="after")
     def _cross_section_rules(self) -> PlatformConfig:
@@ -44,7 +48,21 @@ class PlatformConfig(Section):
                 f"cdn.originShield: CloudFront has no Origin Shield in {self.region} (aws:region); "
                 "set it to false or deploy to one of " + ", ".join(ORIGIN_SHIELD_REGIONS)
             )
+        problems = self.connection_budget().problems
+        if problems:
+            raise ValueError(
+                "pgbouncer: connection budget against database.maxConnections "
+                f"({self.database.max_connections}) does not fit: " + "; ".join(problems)
+            )
         return self
+
+    def connection_budget(self) -> Budget:
+        return connection_budget(
+            self.pgbouncer.roles(),
+            Target("primary", self.database.max_connections),
+            [Target(f"replica-{i + 1}", self.database.max_connections) for i in range(self.database.replicas)],
+            self.pgbouncer.client_demand.demand(),
+        )
 
     def required_tags(self, project: str) -> dict[str, str]:
         return {

@@ -1,0 +1,32 @@
+"""The application namespace, with Pod Security admission enforcing the restricted profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+PSA_VERSION = "latest"
+
+
+@dataclass(frozen=True)
+class AppNamespaceArgs:
+    name: str
+
+
+class AppNamespace(pulumi.ComponentResource):
+    name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AppNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("smartdairy:namespace:AppNamespace", name, None, opts)
+        labels = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")} | {
+            f"pod-security.kubernetes.io/{mode}-version": PSA_VERSION for mode in ("enforce", "audit", "warn")
+        }
+        namespace = k8s.core.v1.Namespace(
+            name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.name, labels=labels),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.name = namespace.metadata.name
+        self.register_outputs({"name": self.name})

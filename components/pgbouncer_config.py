@@ -1,0 +1,192 @@
+"""PgBouncer configuration and connection budget, as pure functions of typed settings.
+
+The budget is computed, not guessed: every server connection that every PgBouncer pod of every
+pool can open is counted against the database it lands on, and must fit in a share of that
+database's `max_connections` (the rest stays free for admins, replication and monitoring).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: Share of a database's max_connections PgBouncer may take.
+BUDGET_SHARE = 0.85
+LISTEN_PORT = 6432
+
+
+@dataclass(frozen=True)
+class PoolRole:
+    """One PgBouncer Deployment: a pooling mode in front of one kind of database target."""
+
+    name: str  # rw | ro | session
+    pool_mode: str  # transaction | session
+    targets_replicas: bool
+    replicas: int  # PgBouncer pods
+    pool_size: int  # server connections per (database, user) per pod
+    reserve_pool_size: int
+    max_client_conn: int  # per pod
+
+
+@dataclass(frozen=True)
+class ServerTimeouts:
+    server_idle_timeout_s: int = 300
+    server_lifetime_s: int = 3600
+    query_wait_timeout_s: int = 30
+    server_connect_timeout_s: int = 5
+    client_idle_timeout_s: int = 0
+
+
+@dataclass(frozen=True)
+class ClientDemand:
+    """Client connections the applications can open at their HPA maximum."""
+
+    odoo_max_pods: int
+    odoo_workers_per_pod: int
+    odoo_db_maxconn: int
+    longpolling_max_pods: int
+    gateway_max_pods: int
+    gateway_pool_size: int
+
+    def for_role(self, role: str) -> int:
+        if role == "rw":
+            # Odoo's HTTP workers: each worker's pool holds up to db_maxconn connections.
+            return self.odoo_max_pods * self.odoo_workers_per_pod * self.odoo_db_maxconn + (
+                self.gateway_max_pods * self.gateway_pool_size
+            )
+        if role == "ro":
+            return self.odoo_max_pods * self.odoo_workers_per_pod * self.odoo_db_maxconn
+        # The longpolling (bus) worker is one gevent process; its pool is db_maxconn.
+        return self.longpolling_max_pods * self.odoo_db_maxconn
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # primary | replica-1 ...
+    max_connections: int
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Worst-case server connections per database target, and the limit they must fit in."""
+
+    per_target: dict[str, int]
+    limit_per_target: dict[str, int]
+    clients_per_role: dict[str, int]
+    client_capacity_per_role: dict[str, int]
+
+    @property
+    def problems(self) -> list[str]:
+        found = []
+        for target, used in self.per_target.items():
+            limit = self.limit_per_target[target]
+            if used > limit:
+                found.append(
+                    f"{used} server connections can land on {target}, over {int(BUDGET_SHARE * 100)} % of its "
+                    f"max_connections ({limit}); lower pool sizes by {used - limit} connections in total or raise "
+                    f"database.maxConnections to at least {math.ceil(used / BUDGET_SHARE)}"
+                )
+        for role, clients in self.clients_per_role.items():
+            capacity = self.client_capacity_per_role[role]
+            if clients > capacity:
+                found.append(
+                    f"pool {role}: the applications can open {clients} client connections at their HPA maximum, "
+                    f"but its pods accept {capacity} in total; raise maxClientConn by {clients - capacity} "
+                    f"(spread over the pods) or add pods"
+                )
+        return found
+
+
+def connection_budget(
+    roles: Sequence[PoolRole], primary: Target, replicas: Sequence[Target], demand: ClientDemand
+) -> Budget:
+    """A replica pool spreads over the replicas, but on a replica failure all of it can land on
+    one survivor, so each replica is charged the whole ro pool. Without replicas, ro reads go
+    to the primary."""
+    per_target = {primary.name: 0, **{r.name: 0 for r in replicas}}
+    for role in roles:
+        servers = role.replicas * (role.pool_size + role.reserve_pool_size)
+        if role.targets_replicas and replicas:
+            for replica in replicas:
+                per_target[replica.name] += servers
+        else:
+            per_target[primary.name] += servers
+    limits = {t.name: int(t.max_connections * BUDGET_SHARE) for t in [primary, *replicas]}
+    return Budget(
+        per_target=per_target,
+        limit_per_target=limits,
+        clients_per_role={role.name: demand.for_role(role.name) for role in roles},
+        client_capacity_per_role={role.name: role.replicas * role.max_client_conn for role in roles},
+    )
+
+
+@dataclass(frozen=True)
+class IniSettings:
+    role: PoolRole
+    database: str
+    hosts: Sequence[str]
+    port: int
+    auth_user: str
+    stats_user: str
+    timeouts: ServerTimeouts
+    server_tls_sslmode: str = "require"
+    listen_port: int = LISTEN_PORT
+    auth_file: str = "/etc/pgbouncer/secret/userlist.txt"
+
+
+def render_ini(settings: IniSettings) -> str:
+    """pgbouncer.ini. Holds no secret: passwords live only in the auth file.
+
+    Only settings PgBouncer 1.18 understands (Debian's, which the tests run it on): several
+    hosts in one entry are tried round-robin, so the ro pool spreads over the replicas.
+    Transaction pooling before 1.21 cannot carry protocol-level prepared statements: Odoo's
+    psycopg2 uses none; the gateway must run psycopg with prepare_threshold=None.
+    """
+    role, t = settings.role, settings.timeouts
+    host = ",".join(settings.hosts)
+    databases = {
+        settings.database: f"host={host} port={settings.port} dbname={settings.database} "
+        f"pool_size={role.pool_size} reserve_pool={role.reserve_pool_size}"
+    }
+    pgbouncer = {
+        "listen_addr": "0.0.0.0",
+        "listen_port": settings.listen_port,
+        "unix_socket_dir": "",
+        "auth_type": "scram-sha-256",
+        "auth_file": settings.auth_file,
+        "admin_users": "",
+        "stats_users": settings.stats_user,
+        "pool_mode": role.pool_mode,
+        "max_client_conn": role.max_client_conn,
+        "default_pool_size": role.pool_size,
+        "reserve_pool_size": role.reserve_pool_size,
+        "reserve_pool_timeout": 3,
+        "max_db_connections": role.pool_size + role.reserve_pool_size,
+        "server_tls_sslmode": settings.server_tls_sslmode,
+        "server_idle_timeout": t.server_idle_timeout_s,
+        "server_lifetime": t.server_lifetime_s,
+        "query_wait_timeout": t.query_wait_timeout_s,
+        "server_connect_timeout": t.server_connect_timeout_s,
+        "client_idle_timeout": t.client_idle_timeout_s,
+        "server_reset_query": "DISCARD ALL" if role.pool_mode == "session" else "",
+        "ignore_startup_parameters": "extra_float_digits,options",
+        "log_connections": 0,
+        "log_disconnections": 0,
+        "stats_period": 60,
+    }
+    lines = ["; rendered by components/pgbouncer_config.py; do not edit", "[databases]"]
+    lines += [f"{name} = {value}" for name, value in databases.items()]
+    lines += ["", "[pgbouncer]"]
+    lines += [f"{key} = {value}" for key, value in pgbouncer.items()]
+    return "\n".join(lines) + "\n"
+
+
+def render_userlist(credentials: dict[str, str]) -> str:
+    """The auth file. Plain-text entries let PgBouncer answer SCRAM for clients and run SCRAM
+    against RDS itself; the file only ever lives in a Kubernetes Secret."""
+
+    def quote(value: str) -> str:
+        return '"' + value.replace('"', '""') + '"'
+
+    return "".join(f"{quote(user)} {quote(password)}\n" for user, password in sorted(credentials.items()))
