@@ -4,7 +4,7 @@ VENV   ?= venv
 STACK  ?= staging
 PY     := $(VENV)/bin/python
 
-.PHONY: install servers synth test lint fmt clean
+.PHONY: install servers synth test bench lint fmt clean
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,10 @@ synth: install
 ## The test suite: unit, property and whole-program tests, and real-server proofs.
 test: install servers
 	$(PY) -m pytest
+
+## PgBouncer benchmark: 1,000 pgbench clients through the rendered pool (prints figures).
+bench: install servers
+	$(PY) tools/bench_pgbouncer.py
 
 lint: install
 	$(VENV)/bin/ruff check .

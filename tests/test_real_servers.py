@@ -13,7 +13,7 @@ import pytest
 from components.postgres_parameters import engine_settings, postgres_parameters
 from components.redis_parameters import STARTUP_ONLY, RedisTuning, redis_parameters
 from tests.conftest import ROOT, STACKS, load_config, stack_file_config
-from tests.realserver import postgres, redis
+from tools.realserver import postgres, redis
 
 SEED_DIR = ROOT.parent / "shared" / "seed"
 

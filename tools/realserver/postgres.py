@@ -28,7 +28,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _as_postgres(command: list[str]) -> list[str]:
+def as_postgres(command: list[str]) -> list[str]:
     """PostgreSQL refuses to run as root; CI runs as root."""
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
@@ -49,7 +49,7 @@ class LocalPostgres:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         subprocess.run(
-            _as_postgres([pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync"]),
+            as_postgres([pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync"]),
             check=True,
             capture_output=True,
         )
@@ -63,7 +63,7 @@ class LocalPostgres:
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write("\n# settings under test\n" + "\n".join(lines) + "\n")
         started = subprocess.run(
-            _as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30", "start"]),
+            as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30", "start"]),
             capture_output=True,
             text=True,
         )
@@ -75,7 +75,7 @@ class LocalPostgres:
 
     def __exit__(self, *exc) -> None:
         subprocess.run(
-            _as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]), capture_output=True
+            as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]), capture_output=True
         )
         self._cleanup()
 

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.realserver.postgres import free_port
+from tools.realserver.postgres import free_port
 
 
 class RedisError(RuntimeError):

@@ -1,0 +1,141 @@
+"""PgBouncer as registered per stack, and the connection budget arithmetic."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.pgbouncer_config import (
+    ClientDemand,
+    IniSettings,
+    PoolRole,
+    ServerTimeouts,
+    Target,
+    connection_budget,
+    render_ini,
+    render_userlist,
+)
+from stacks.loader import ConfigError
+from tests.conftest import load_config, section, stack_file_config, with_section
+
+PROJECT = "smartdairy-platform"
+DEMAND = ClientDemand(20, 4, 8, 3, 15, 10)
+
+
+def deployments(run):
+    return {
+        d.inputs["metadata"]["name"]: d
+        for d in run.of_type("kubernetes:apps/v1:Deployment")
+        if d.inputs["metadata"]["name"].startswith("pgbouncer-")
+    }
+
+
+def ini(run, role: str) -> str:
+    maps = {c.inputs["metadata"]["name"]: c for c in run.of_type("kubernetes:core/v1:ConfigMap")}
+    return maps[f"pgbouncer-{role}"].inputs["data"]["pgbouncer.ini"]
+
+
+def test_three_pools_with_the_right_modes_and_targets(run):
+    assert set(deployments(run)) == {"pgbouncer-rw", "pgbouncer-ro", "pgbouncer-session"}
+    assert "pool_mode = transaction" in ini(run, "rw") and "pool_mode = transaction" in ini(run, "ro")
+    assert "pool_mode = session" in ini(run, "session")
+    assert f"host=sd-{run.stack}-db-primary." in ini(run, "rw")
+    assert f"host=sd-{run.stack}-db-primary." in ini(run, "session")
+    assert f"host=sd-{run.stack}-db-replica-1." in ini(run, "ro") and "db-primary" not in ini(run, "ro")
+    for role in ("rw", "ro", "session"):
+        assert "server_tls_sslmode = require" in ini(run, role)
+
+
+def test_prod_ro_pool_spreads_over_both_replicas(prod):
+    line = next(line for line in ini(prod, "ro").splitlines() if line.startswith("odoo = "))
+    assert "sd-prod-db-replica-1." in line and "sd-prod-db-replica-2." in line
+
+
+def test_services_named_for_each_role(run):
+    services = {s.inputs["metadata"]["name"]: s.inputs["spec"] for s in run.of_type("kubernetes:core/v1:Service")}
+    for role in ("rw", "ro", "session"):
+        spec = services[f"pgbouncer-{role}"]
+        assert spec["type"] == "ClusterIP"
+        assert {"name": "postgres", "port": 5432, "targetPort": 6432} in spec["ports"]
+        assert spec["selector"]["app.kubernetes.io/instance"] == f"pgbouncer-{role}"
+
+
+def test_no_password_outside_the_secret(run):
+    password = run.named(f"sd-{run.stack}-db-master-password").state["result"]
+    for config_map in run.of_type("kubernetes:core/v1:ConfigMap"):
+        assert password not in json.dumps(config_map.plain_inputs)
+    [secret] = run.of_type("kubernetes:core/v1:Secret")
+    assert "stringData" in secret.secret_paths
+    assert password in secret.plain_inputs["stringData"]["userlist.txt"]
+
+
+def test_pods_roll_on_config_change_and_drain_on_sigint(run):
+    for deployment in deployments(run).values():
+        template = deployment.inputs["spec"]["template"]
+        annotations = template["metadata"]["annotations"]
+        assert len(annotations["checksum/config"]) == 64 and len(annotations["checksum/auth"]) == 64
+        pgbouncer = template["spec"]["containers"][0]
+        assert pgbouncer["lifecycle"]["preStop"]["exec"]["command"][-1].startswith("kill -INT 1")
+        assert template["spec"]["terminationGracePeriodSeconds"] > 25
+        assert pgbouncer["readinessProbe"]["tcpSocket"]["port"] == 6432
+        assert pgbouncer["livenessProbe"]["tcpSocket"]["port"] == 6432
+        assert pgbouncer["readinessProbe"] != pgbouncer["livenessProbe"]
+        assert ":" in pgbouncer["image"] and not pgbouncer["image"].endswith(":latest")
+        assert template["spec"]["containers"][1]["name"] == "exporter"
+
+
+def test_pool_replicas_are_fixed_and_disruption_budgeted(run):
+    pdbs = {p.inputs["metadata"]["name"] for p in run.of_type("kubernetes:policy/v1:PodDisruptionBudget")}
+    assert {"pgbouncer-rw", "pgbouncer-ro", "pgbouncer-session"} <= pdbs
+    config = section(run.stack, "pgbouncer")
+    for role, deployment in deployments(run).items():
+        assert deployment.inputs["spec"]["replicas"] == config[role.removeprefix("pgbouncer-")]["replicas"]
+
+
+def test_budget_outputs_match_the_config(run):
+    budget = load_config(stack_file_config(run.stack)).connection_budget()
+    assert run.outputs["pgbouncerServerConnections"] == budget.per_target
+    assert all(used <= budget.limit_per_target[t] for t, used in budget.per_target.items())
+
+
+def test_budget_counts_every_pod_of_every_pool():
+    roles = [
+        PoolRole("rw", "transaction", False, 3, 60, 10, 1500),
+        PoolRole("ro", "transaction", True, 3, 60, 10, 1000),
+        PoolRole("session", "session", False, 2, 20, 5, 200),
+    ]
+    budget = connection_budget(roles, Target("primary", 1000), [Target("replica-1", 1000)], DEMAND)
+    assert budget.per_target == {"primary": 3 * 70 + 2 * 25, "replica-1": 3 * 70}
+    assert budget.limit_per_target == {"primary": 850, "replica-1": 850}
+    assert budget.clients_per_role == {"rw": 20 * 4 * 8 + 15 * 10, "ro": 20 * 4 * 8, "session": 3 * 8}
+    # Without replicas the reads fall back on the primary.
+    alone = connection_budget(roles, Target("primary", 1000), [], DEMAND)
+    assert alone.per_target == {"primary": 3 * 70 + 3 * 70 + 2 * 25}
+
+
+def test_budget_that_cannot_fit_names_the_key_and_the_gap():
+    pools = section("prod", "pgbouncer") | {
+        "rw": {"replicas": 3, "poolSize": 300, "reservePoolSize": 10, "maxClientConn": 1500}
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_config(with_section("prod", f"{PROJECT}:pgbouncer", pools))
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{PROJECT}:pgbouncer: connection budget against database.maxConnections (1000)")
+    assert "980 server connections can land on primary, over 85 % of its max_connections (850)" in problem
+    assert "lower pool sizes by 130" in problem and "database.maxConnections to at least 1153" in problem
+
+
+def test_client_demand_above_capacity_is_refused():
+    pools = section("prod", "pgbouncer") | {"session": {"replicas": 1, "poolSize": 10, "maxClientConn": 10}}
+    with pytest.raises(ConfigError) as caught:
+        load_config(with_section("prod", f"{PROJECT}:pgbouncer", pools))
+    assert "pool session: the applications can open 24 client connections" in caught.value.problems[0]
+
+
+def test_ini_is_secret_free_and_userlist_quotes():
+    role = PoolRole("rw", "transaction", False, 1, 5, 1, 100)
+    text = render_ini(IniSettings(role, "odoo", ["a", "b"], 5432, "u", "stats", ServerTimeouts()))
+    assert "odoo = host=a,b port=5432 dbname=odoo pool_size=5 reserve_pool=1" in text
+    assert "password" not in text.lower()
+    assert render_userlist({"u": 'p"w'}) == '"u" "p""w"\n'
