@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .cdn_policies import CachePolicySpec, OriginRequestSpec, oac_bucket_policy
-from .edge_certificate import EdgeCertificate, EdgeCertificateArgs
+from .certificate import EDGE_REGION, CertificateArgs, DnsValidatedCertificate
 from .edge_firewall import EdgeFirewall, EdgeFirewallArgs
 from .private_bucket import PrivateBucket, PrivateBucketArgs
 
@@ -99,13 +99,14 @@ class Cdn(pulumi.ComponentResource):
             if args.log_retention_days
             else None
         )
-        certificate = EdgeCertificate(
+        certificate = DnsValidatedCertificate(
             f"{name}-cert",
-            EdgeCertificateArgs(
+            CertificateArgs(
                 domain=args.domain,
                 alternative_names=[f"www.{args.domain}"],
                 hosted_zone_id=args.hosted_zone_id,
                 provider_region=args.edge_provider_region,
+                required_region=EDGE_REGION,
             ),
             opts=edge,
         )

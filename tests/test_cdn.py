@@ -10,7 +10,7 @@ import pytest
 
 from components.cdn import Cdn, CdnArgs, SecurityHeaders
 from components.cdn_policies import CachePolicySpec, OriginRequestSpec, Ttls, oac_bucket_policy
-from components.edge_certificate import EdgeCertificate, EdgeCertificateArgs
+from components.certificate import CertificateArgs, DnsValidatedCertificate
 from components.edge_firewall import EdgeFirewallArgs
 from stacks.loader import ConfigError
 from stacks.schema.cdn import CdnConfig
@@ -197,22 +197,25 @@ def test_bucket_policy_grants_only_this_distribution_over_tls(run):
 
 
 def test_certificate_and_waf_use_the_us_east_1_provider(run):
-    for type_ in (
-        "aws:acm/certificate:Certificate",
-        "aws:acm/certificateValidation:CertificateValidation",
-        "aws:wafv2/webAcl:WebAcl",
+    for name, type_ in (
+        ("cdn-cert", "aws:acm/certificate:Certificate"),
+        ("cdn-cert-validation", "aws:acm/certificateValidation:CertificateValidation"),
+        ("cdn-waf", "aws:wafv2/webAcl:WebAcl"),
     ):
-        resource = run.one(type_)
+        resource = run.named(f"sd-{run.stack}-{name}", type_)
         assert run.provider_of(resource).inputs["region"] == "us-east-1", type_
+    # The ALB's certificate is regional: ALBs take certificates from their own region.
+    ingress_cert = run.named(f"sd-{run.stack}-ingress-cert", "aws:acm/certificate:Certificate")
+    assert run.provider_of(ingress_cert).inputs["region"] == "eu-west-1"
     assert run.provider_of(run.one("aws:cloudfront/distribution:Distribution")).inputs["region"] == "eu-west-1"
 
 
 def test_certificate_dns_validation_and_aliases(run):
     domain = section(run.stack, "cdn")["domain"]
-    cert = run.one("aws:acm/certificate:Certificate").inputs
+    cert = run.named(f"sd-{run.stack}-cdn-cert", "aws:acm/certificate:Certificate").inputs
     assert cert["domainName"] == domain and cert["subjectAlternativeNames"] == [f"www.{domain}"]
     assert cert["validationMethod"] == "DNS"
-    records = run.of_type("aws:route53/record:Record")
+    records = [r for r in run.of_type("aws:route53/record:Record") if r.name.startswith(f"sd-{run.stack}-cdn-")]
     validation = [r for r in records if "-validation-" in r.name]
     assert sorted(r.inputs["name"] for r in validation) == sorted([f"_0123.{domain}.", f"_0123.www.{domain}."])
     aliases = {(r.inputs["name"], r.inputs["type"]): r.inputs["aliases"][0] for r in records if "aliases" in r.inputs}
@@ -340,10 +343,14 @@ def test_trap_component_refuses_key_parameters_with_zero_ttl():
 
 def test_edge_certificate_refuses_other_regions():
     def program():
-        EdgeCertificate(
+        DnsValidatedCertificate(
             "c",
-            EdgeCertificateArgs(
-                domain="example.com", alternative_names=[], hosted_zone_id="Z1", provider_region="eu-west-1"
+            CertificateArgs(
+                domain="example.com",
+                alternative_names=[],
+                hosted_zone_id="Z1",
+                provider_region="eu-west-1",
+                required_region="us-east-1",
             ),
             opts=pulumi.ResourceOptions(provider=aws.Provider("p", region="eu-west-1")),
         )

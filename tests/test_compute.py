@@ -80,13 +80,14 @@ def test_addons_pinned_and_ordered_around_the_node_group(run):
         "eks-pod-identity-agent",
         "coredns",
         "aws-ebs-csi-driver",
+        "aws-efs-csi-driver",
         "metrics-server",
     }
     assert all(re.fullmatch(r"v\d+\.\d+\.\d+-eksbuild\.\d+", a.inputs["addonVersion"]) for a in addons.values())
     group = run.one("aws:eks/nodeGroup:NodeGroup")
     for networking in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
         assert addons[networking].urn in group.dependencies
-    for workload in ("coredns", "aws-ebs-csi-driver", "metrics-server"):
+    for workload in ("coredns", "aws-ebs-csi-driver", "aws-efs-csi-driver", "metrics-server"):
         assert group.urn in addons[workload].dependencies
 
 
@@ -108,6 +109,7 @@ def test_every_controller_gets_aws_access_through_pod_identity(run):
         "kube-system/karpenter",
         "kube-system/aws-load-balancer-controller",
         "addon/ebs-csi-controller-sa",
+        "addon/efs-csi-controller-sa",
         "addon/aws-node",
     }
     roles = {f"{r.name}-id": r for r in run.of_type("aws:iam/role:Role")}
@@ -143,7 +145,7 @@ def test_no_policy_document_grants_everything_on_everything(run):
 
 def test_helm_releases_pin_chart_and_image_versions(run):
     releases = {r.inputs["name"]: r.inputs for r in run.of_type("kubernetes:helm.sh/v3:Release")}
-    assert set(releases) == {"karpenter", "aws-load-balancer-controller"}
+    assert set(releases) == {"karpenter", "aws-load-balancer-controller", "kube-prometheus-stack", "prometheus-adapter"}
     for release in releases.values():
         assert re.fullmatch(r"\d+\.\d+\.\d+", release["version"])
     assert releases["karpenter"]["version"] == KARPENTER_VERSION
@@ -166,7 +168,8 @@ def test_kubernetes_resources_use_only_the_cluster_provider(run):
 
 
 def test_controllers_run_on_the_system_nodes(run):
-    for release in run.of_type("kubernetes:helm.sh/v3:Release"):
+    controllers = ("karpenter", "aws-load-balancer-controller")
+    for release in (r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] in controllers):
         values = release.inputs["values"]
         assert values["nodeSelector"] == {"node-role.smartdairy.io/system": "true"}
         assert values["tolerations"][0]["key"] == "CriticalAddonsOnly"

@@ -65,7 +65,9 @@ def test_no_password_outside_the_secret(run):
     password = run.named(f"sd-{run.stack}-db-master-password").state["result"]
     for config_map in run.of_type("kubernetes:core/v1:ConfigMap"):
         assert password not in json.dumps(config_map.plain_inputs)
-    [secret] = run.of_type("kubernetes:core/v1:Secret")
+    secret = next(
+        s for s in run.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "pgbouncer-auth"
+    )
     assert "stringData" in secret.secret_paths
     assert password in secret.plain_inputs["stringData"]["userlist.txt"]
 

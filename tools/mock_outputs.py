@@ -12,6 +12,7 @@ ACCOUNT_ID = "123456789012"
 
 
 def computed_outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """Provider-computed outputs. Kubernetes objects get theirs under the provider's own shapes."""
     if not type_.startswith("aws:"):
         specific = _SPECIFIC.get(type_)
         return specific(name, inputs, region) if specific else {}
@@ -77,6 +78,9 @@ def _eks_cluster(name: str, inputs: dict[str, Any], region: str) -> dict[str, An
 
 
 _SPECIFIC = {
+    "kubernetes:networking.k8s.io/v1:Ingress": lambda name, inputs, region: {
+        "status": {"loadBalancer": {"ingress": [{"hostname": f"k8s-{name}-0123456789.{region}.elb.amazonaws.com"}]}}
+    },
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:ec2/launchTemplate:LaunchTemplate": lambda name, inputs, region: {"latestVersion": 1},
     "aws:sqs/queue:Queue": lambda name, inputs, region: {

@@ -52,6 +52,7 @@ class AddonVersions(Section):
     kube_proxy: str = Field(pattern=ADDON_VERSION)
     pod_identity_agent: str = Field(pattern=ADDON_VERSION)
     ebs_csi_driver: str = Field(pattern=ADDON_VERSION)
+    efs_csi_driver: str = Field(pattern=ADDON_VERSION, description="Mounts the Odoo filestore (EFS, ReadWriteMany).")
     metrics_server: str = Field(
         pattern=ADDON_VERSION, description="The CPU and memory HPAs need it; EKS does not ship it."
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from components.pgbouncer_config import ClientDemand, PoolRole, ServerTimeouts
+from components.pgbouncer_config import PoolRole, ServerTimeouts
 
 from .base import Section
 
@@ -16,20 +16,6 @@ class PoolConfig(Section):
     pool_size: int = Field(ge=1, le=1000, description="Server connections per pod.")
     reserve_pool_size: int = Field(0, ge=0, le=100)
     max_client_conn: int = Field(ge=10, le=100000, description="Client connections per pod.")
-
-
-class ClientDemandConfig(Section):
-    """What the applications can open at their HPA maximum (the workloads' numbers)."""
-
-    odoo_max_pods: int = Field(ge=1, le=1000)
-    odoo_workers_per_pod: int = Field(ge=1, le=64)
-    odoo_db_maxconn: int = Field(ge=1, le=256)
-    longpolling_max_pods: int = Field(ge=1, le=100)
-    gateway_max_pods: int = Field(ge=1, le=1000)
-    gateway_pool_size: int = Field(ge=1, le=256)
-
-    def demand(self) -> ClientDemand:
-        return ClientDemand(**self.model_dump())
 
 
 class PgBouncerConfig(Section):
@@ -49,7 +35,6 @@ class PgBouncerConfig(Section):
     cpu_limit: str = Field("1", pattern=r"^\d+m?$")
     memory_request: str = Field("64Mi", pattern=r"^\d+(Mi|Gi)$")
     memory_limit: str = Field("256Mi", pattern=r"^\d+(Mi|Gi)$")
-    client_demand: ClientDemandConfig
 
     def roles(self) -> list[PoolRole]:
         modes = {"rw": ("transaction", False), "ro": ("transaction", True), "session": ("session", False)}

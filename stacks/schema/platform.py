@@ -13,6 +13,7 @@ from .cluster import ClusterConfig
 from .database import DatabaseConfig
 from .network import NetworkConfig
 from .pgbouncer import PgBouncerConfig
+from .workloads import MonitoringConfig, WorkloadsConfig
 
 
 class TagsConfig(Section):
@@ -39,6 +40,8 @@ class PlatformConfig(Section):
     cache: CacheConfig
     cluster: ClusterConfig
     pgbouncer: PgBouncerConfig
+    workloads: WorkloadsConfig
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     @model_validator(mode="after")
     def _cross_section_rules(self) -> PlatformConfig:
@@ -61,7 +64,7 @@ class PlatformConfig(Section):
             self.pgbouncer.roles(),
             Target("primary", self.database.max_connections),
             [Target(f"replica-{i + 1}", self.database.max_connections) for i in range(self.database.replicas)],
-            self.pgbouncer.client_demand.demand(),
+            self.workloads.client_demand(),
         )
 
     def required_tags(self, project: str) -> dict[str, str]:

@@ -1,8 +1,8 @@
-"""A DNS-validated ACM certificate for CloudFront.
+"""A DNS-validated ACM certificate (Route 53), for CloudFront or a regional ALB.
 
 CloudFront only accepts certificates from us-east-1, whatever region the rest of the stack is
-in; the owner passes a us-east-1 provider in `opts` and states its region in the args so the
-mistake is caught here rather than by CloudFront at deploy time.
+in: its owner sets `required_region`, passes a provider for that region in `opts` and states the
+provider's region in the args, so the mistake is caught here rather than by CloudFront.
 """
 
 from __future__ import annotations
@@ -17,26 +17,28 @@ EDGE_REGION = "us-east-1"
 
 
 @dataclass(frozen=True)
-class EdgeCertificateArgs:
+class CertificateArgs:
     domain: str
     alternative_names: Sequence[str]
     hosted_zone_id: str
-    #: Region of the provider passed in opts; must be us-east-1.
+    #: Region of the provider passed in opts.
     provider_region: str
+    #: Region the consumer requires (us-east-1 for CloudFront); None accepts any.
+    required_region: str | None = None
     #: Provider for the Route 53 validation records (global service; any region works).
     dns_provider: aws.Provider | None = None
 
 
-class EdgeCertificate(pulumi.ComponentResource):
+class DnsValidatedCertificate(pulumi.ComponentResource):
     certificate_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: EdgeCertificateArgs, opts: pulumi.ResourceOptions | None = None):
-        if args.provider_region != EDGE_REGION:
+    def __init__(self, name: str, args: CertificateArgs, opts: pulumi.ResourceOptions | None = None):
+        if args.required_region and args.provider_region != args.required_region:
             raise ValueError(
-                f"{name}: CloudFront only accepts ACM certificates from {EDGE_REGION}; "
-                f"got a provider for {args.provider_region}. Pass a {EDGE_REGION} provider."
+                f"{name}: CloudFront only accepts ACM certificates from {args.required_region}; "
+                f"got a provider for {args.provider_region}. Pass a {args.required_region} provider."
             )
-        super().__init__("smartdairy:edge_certificate:EdgeCertificate", name, None, opts)
+        super().__init__("smartdairy:certificate:DnsValidatedCertificate", name, None, opts)
         certificate = aws.acm.Certificate(
             name,
             domain_name=args.domain,

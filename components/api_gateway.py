@@ -1,0 +1,94 @@
+"""The FastAPI gateway: Redis-backed cache and rate limiting in front of Odoo."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .hpa import HpaSpec
+from .pod_spec import checksum
+from .workload import Probes, Workload, WorkloadArgs
+
+
+@dataclass(frozen=True)
+class ApiGatewayArgs:
+    namespace: pulumi.Input[str]
+    image: str
+    port: int
+    odoo_url: str
+    db_host: str
+    db_name: str
+    db_user: str
+    db_pool_size: int
+    db_password: pulumi.Input[str]
+    redis_url: pulumi.Input[str]
+    hpa: HpaSpec
+    resources: Mapping[str, Mapping[str, str]]
+    metrics_port: int
+    node_selector: Mapping[str, str]
+
+
+class ApiGateway(pulumi.ComponentResource):
+    service: str
+
+    def __init__(self, name: str, args: ApiGatewayArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("smartdairy:api_gateway:ApiGateway", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        secret = k8s.core.v1.Secret(
+            f"{name}-secrets",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="api-gateway-secrets", namespace=args.namespace),
+            string_data={
+                "redis-url": pulumi.Output.secret(args.redis_url),
+                "db-password": pulumi.Output.secret(args.db_password),
+            },
+            opts=child,
+        )
+        secret_ref = secret.metadata.name
+
+        def from_secret(key: str) -> dict:
+            return {"secretKeyRef": {"name": secret_ref, "key": key}}
+
+        health = {"httpGet": {"path": "/health", "port": args.port}}
+        Workload(
+            name,
+            WorkloadArgs(
+                namespace=args.namespace,
+                app="api-gateway",
+                component="gateway",
+                image=args.image,
+                port=args.port,
+                metrics_port=args.metrics_port,
+                env=[
+                    {"name": "ODOO_URL", "value": args.odoo_url},
+                    {"name": "REDIS_URL", "valueFrom": from_secret("redis-url")},
+                    {"name": "DB_HOST", "value": args.db_host},
+                    {"name": "DB_NAME", "value": args.db_name},
+                    {"name": "DB_USER", "value": args.db_user},
+                    {"name": "DB_POOL_SIZE", "value": str(args.db_pool_size)},
+                    {"name": "PGPASSWORD", "valueFrom": from_secret("db-password")},
+                    # Transaction pooling: no server-side prepared statements (psycopg).
+                    {"name": "DB_PREPARE_THRESHOLD", "value": "none"},
+                ],
+                resources=args.resources,
+                probes=Probes(
+                    startup=health | {"periodSeconds": 2, "failureThreshold": 30},
+                    readiness=health | {"periodSeconds": 5, "failureThreshold": 2, "timeoutSeconds": 2},
+                    liveness=health | {"periodSeconds": 20, "failureThreshold": 3, "timeoutSeconds": 5},
+                ),
+                pod_annotations={
+                    "checksum/secret": pulumi.Output.unsecret(
+                        pulumi.Output.all(args.redis_url, args.db_password).apply(lambda v: checksum(*v))
+                    )
+                },
+                service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/health"},
+                node_selector=args.node_selector,
+                hpa=args.hpa,
+                termination_grace_seconds=30,
+            ),
+            opts=child,
+        )
+        self.service = "api-gateway"
+        self.register_outputs({"service": self.service})

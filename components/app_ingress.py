@@ -1,0 +1,109 @@
+"""The ALB in front of the applications (AWS Load Balancer Controller, target type ip), and the
+origin name CloudFront uses to reach it.
+
+CloudFront checks the origin's certificate against the origin's domain name; the ALB's own
+hostname (*.elb.amazonaws.com) cannot carry our certificate, so the ALB serves
+`origin.<domain>` with a regional ACM certificate and CloudFront's API origin is that name, a
+CNAME to the ALB hostname the controller publishes in the Ingress status.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from .certificate import CertificateArgs, DnsValidatedCertificate
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str
+    service: str
+    port: int
+
+
+@dataclass(frozen=True)
+class AppIngressArgs:
+    namespace: pulumi.Input[str]
+    ingress_class: str
+    origin_domain: str
+    hosted_zone_id: str
+    region: str
+    routes: Sequence[Route]
+    idle_timeout_seconds: int = 120  # websockets outlive the 60 s default
+
+
+class AppIngress(pulumi.ComponentResource):
+    origin_domain: pulumi.Output[str]
+    alb_hostname: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AppIngressArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("smartdairy:app_ingress:AppIngress", name, None, opts)
+        certificate = DnsValidatedCertificate(
+            f"{name}-cert",
+            CertificateArgs(
+                domain=args.origin_domain,
+                alternative_names=[],
+                hosted_zone_id=args.hosted_zone_id,
+                provider_region=args.region,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        annotations = {
+            "alb.ingress.kubernetes.io/scheme": "internet-facing",
+            "alb.ingress.kubernetes.io/target-type": "ip",
+            "alb.ingress.kubernetes.io/listen-ports": json.dumps([{"HTTPS": 443}]),
+            "alb.ingress.kubernetes.io/certificate-arn": certificate.certificate_arn,
+            "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            "alb.ingress.kubernetes.io/backend-protocol": "HTTP",
+            "alb.ingress.kubernetes.io/healthcheck-interval-seconds": "10",
+            "alb.ingress.kubernetes.io/healthy-threshold-count": "2",
+            "alb.ingress.kubernetes.io/unhealthy-threshold-count": "3",
+            "alb.ingress.kubernetes.io/load-balancer-attributes": ",".join(
+                [
+                    f"idle_timeout.timeout_seconds={args.idle_timeout_seconds}",
+                    "routing.http.drop_invalid_header_fields.enabled=true",
+                    "routing.http2.enabled=true",
+                ]
+            ),
+        }
+        ingress = k8s.networking.v1.Ingress(
+            name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="smartdairy", namespace=args.namespace, annotations=annotations),
+            spec={
+                "ingressClassName": args.ingress_class,
+                "rules": [
+                    {
+                        "host": args.origin_domain,
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": route.path,
+                                    "pathType": "Prefix",
+                                    "backend": {"service": {"name": route.service, "port": {"number": route.port}}},
+                                }
+                                for route in args.routes
+                            ]
+                        },
+                    }
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.alb_hostname = ingress.status.load_balancer.ingress[0].hostname
+        record = aws.route53.Record(
+            f"{name}-origin",
+            zone_id=args.hosted_zone_id,
+            name=args.origin_domain,
+            type="CNAME",
+            ttl=60,
+            records=[self.alb_hostname],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.origin_domain = record.fqdn
+        self.register_outputs({"originDomain": self.origin_domain, "albHostname": self.alb_hostname})

@@ -1,0 +1,185 @@
+"""Odoo: HTTP workers (8069, scaled by the seed's odoo-hpa) and the bus/websocket worker
+(8072), which holds LISTEN connections and so goes through the session-mode pool."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from .hpa import HpaSpec
+from .odoo_config import OdooSettings, render_odoo_conf
+from .pod_spec import checksum
+from .workload import Probes, Workload, WorkloadArgs
+
+CONF = "/run/odoo/odoo.conf"
+
+
+@dataclass(frozen=True)
+class OdooArgs:
+    namespace: pulumi.Input[str]
+    image: str
+    settings: OdooSettings
+    #: Host of the session-mode pool, for the bus worker.
+    session_db_host: str
+    db_password: pulumi.Input[str]
+    redis_url: pulumi.Input[str]
+    filestore_claim: pulumi.Input[str]
+    hpa: HpaSpec
+    longpolling_replicas: int
+    resources: Mapping[str, Mapping[str, str]]
+    longpolling_resources: Mapping[str, Mapping[str, str]]
+    metrics_port: int
+    node_selector: Mapping[str, str]
+
+
+class Odoo(pulumi.ComponentResource):
+    web_service: str
+    longpolling_service: str
+    admin_password: pulumi.Output[str]
+
+    def __init__(self, name: str, args: OdooArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("smartdairy:odoo:Odoo", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        admin = random.RandomPassword(f"{name}-admin", length=32, special=False, opts=child)
+        self.admin_password = pulumi.Output.secret(admin.result)
+        web_conf = render_odoo_conf(args.settings)
+        bus_conf = render_odoo_conf(
+            replace(args.settings, db_host=args.session_db_host, db_replica_host=args.session_db_host)
+        )
+        config = k8s.core.v1.ConfigMap(
+            f"{name}-config",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="odoo-config", namespace=args.namespace),
+            data={"odoo.conf": web_conf, "odoo-bus.conf": bus_conf},
+            opts=child,
+        )
+        secret = k8s.core.v1.Secret(
+            f"{name}-secrets",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="odoo-secrets", namespace=args.namespace),
+            string_data={
+                "admin.conf": pulumi.Output.secret(self.admin_password.apply(lambda p: f"admin_passwd = {p}\n")),
+                "db-password": pulumi.Output.secret(args.db_password),
+                "redis-url": pulumi.Output.secret(args.redis_url),
+            },
+            opts=child,
+        )
+        secret_checksum = pulumi.Output.unsecret(
+            pulumi.Output.all(self.admin_password, args.db_password, args.redis_url).apply(lambda v: checksum(*v))
+        )
+
+        def env() -> list[dict]:
+            def from_secret(key: str) -> dict:
+                return {"secretKeyRef": {"name": "odoo-secrets", "key": key}}
+
+            return [
+                {"name": "PGPASSWORD", "valueFrom": from_secret("db-password")},
+                {"name": "ODOO_SESSION_REDIS", "value": "1"},
+                {"name": "ODOO_SESSION_REDIS_URL", "valueFrom": from_secret("redis-url")},
+                {"name": "ODOO_SESSION_REDIS_EXPIRATION", "value": "604800"},
+            ]
+
+        def render(conf_key: str) -> dict:
+            # odoo.conf from the ConfigMap plus admin_passwd from the Secret, into a tmpfs.
+            return {
+                "name": "render-config",
+                "image": args.image,
+                "command": ["/bin/sh", "-c", f"cat /etc/odoo/{conf_key} /etc/odoo-secret/admin.conf > {CONF}"],
+                "volumeMounts": [
+                    {"name": "config", "mountPath": "/etc/odoo", "readOnly": True},
+                    {"name": "secret", "mountPath": "/etc/odoo-secret", "readOnly": True},
+                    {"name": "run", "mountPath": "/run/odoo"},
+                ],
+                "resources": {
+                    "requests": {"cpu": "10m", "memory": "16Mi"},
+                    "limits": {"cpu": "100m", "memory": "64Mi"},
+                },
+            }
+
+        volumes = [
+            {"name": "config", "configMap": {"name": config.metadata.name}},
+            {
+                "name": "secret",
+                "secret": {"secretName": secret.metadata.name, "items": [{"key": "admin.conf", "path": "admin.conf"}]},
+            },
+            {"name": "filestore", "persistentVolumeClaim": {"claimName": args.filestore_claim}},
+        ]
+        mounts = [{"name": "filestore", "mountPath": args.settings.data_dir}]
+        annotations = {"checksum/config": checksum(web_conf, bus_conf), "checksum/secret": secret_checksum}
+        http = args.settings.http_port
+        Workload(
+            f"{name}-web",
+            WorkloadArgs(
+                namespace=args.namespace,
+                app="odoo",
+                component="web",
+                image=args.image,
+                port=http,
+                metrics_port=args.metrics_port,
+                command=["odoo", "-c", CONF],
+                env=env(),
+                resources=args.resources,
+                probes=Probes(
+                    startup={
+                        "httpGet": {"path": "/web/health", "port": http},
+                        "periodSeconds": 10,
+                        "failureThreshold": 30,
+                    },
+                    readiness={
+                        "httpGet": {"path": "/web/health", "port": http},
+                        "periodSeconds": 10,
+                        "failureThreshold": 3,
+                    },
+                    liveness={"tcpSocket": {"port": http}, "periodSeconds": 20, "failureThreshold": 3},
+                ),
+                writable_paths={"tmp": "/tmp", "run": "/run/odoo"},
+                volumes=volumes,
+                volume_mounts=mounts,
+                init_containers=[render("odoo.conf")],
+                pod_annotations=annotations,
+                service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/web/health"},
+                node_selector=args.node_selector,
+                hpa=args.hpa,
+                termination_grace_seconds=args.settings.limit_time_real_s + 10,
+            ),
+            opts=child,
+        )
+        gevent = args.settings.gevent_port
+        Workload(
+            f"{name}-longpolling",
+            WorkloadArgs(
+                namespace=args.namespace,
+                app="odoo-longpolling",
+                component="bus",
+                image=args.image,
+                port=gevent,
+                command=["odoo", "gevent", "-c", CONF],
+                env=env(),
+                resources=args.longpolling_resources,
+                probes=Probes(
+                    startup={"tcpSocket": {"port": gevent}, "periodSeconds": 5, "failureThreshold": 30},
+                    readiness={"tcpSocket": {"port": gevent}, "periodSeconds": 5, "failureThreshold": 2},
+                    liveness={"tcpSocket": {"port": gevent}, "periodSeconds": 20, "failureThreshold": 3},
+                ),
+                writable_paths={"tmp": "/tmp", "run": "/run/odoo"},
+                volumes=volumes,
+                volume_mounts=mounts,
+                init_containers=[render("odoo-bus.conf")],
+                pod_annotations=annotations,
+                service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/web/health"},
+                node_selector=args.node_selector,
+                replicas=args.longpolling_replicas,
+            ),
+            opts=child,
+        )
+        self.web_service = "odoo"
+        self.longpolling_service = "odoo-longpolling"
+        self.register_outputs(
+            {
+                "webService": self.web_service,
+                "longpollingService": self.longpolling_service,
+                "adminPassword": self.admin_password,
+            }
+        )

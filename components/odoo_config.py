@@ -1,0 +1,66 @@
+"""odoo.conf as a pure function of typed settings. Holds no secret: the admin password is
+appended at pod start from a Secret, and the database password comes from PGPASSWORD."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OdooSettings:
+    db_name: str
+    db_user: str
+    db_host: str  # pgbouncer-rw (transaction pooling)
+    db_replica_host: str  # pgbouncer-ro: Odoo 18 sends read-only cursors there
+    db_port: int
+    db_maxconn: int
+    workers: int
+    max_cron_threads: int
+    limit_memory_soft_mb: int
+    limit_memory_hard_mb: int
+    limit_time_cpu_s: int
+    limit_time_real_s: int
+    gevent_port: int = 8072
+    http_port: int = 8069
+    data_dir: str = "/var/lib/odoo"
+    #: session_redis stores sessions in Redis: any pod can serve any user.
+    server_wide_modules: Sequence[str] = ("base", "web", "session_redis")
+
+    def __post_init__(self) -> None:
+        if self.limit_memory_soft_mb >= self.limit_memory_hard_mb:
+            raise ValueError("limit_memory_soft must be below limit_memory_hard")
+        if self.limit_time_cpu_s > self.limit_time_real_s:
+            raise ValueError("limit_time_cpu must not exceed limit_time_real")
+
+
+def render_odoo_conf(s: OdooSettings) -> str:
+    mb = 1024 * 1024
+    options = {
+        "db_host": s.db_host,
+        "db_port": s.db_port,
+        "db_replica_host": s.db_replica_host,
+        "db_replica_port": s.db_port,
+        "db_user": s.db_user,
+        "db_name": s.db_name,
+        "dbfilter": f"^{s.db_name}$",
+        "db_maxconn": s.db_maxconn,
+        "db_sslmode": "disable",  # to PgBouncer inside the cluster; PgBouncer to RDS is TLS
+        "list_db": "False",
+        "proxy_mode": "True",
+        "workers": s.workers,
+        "max_cron_threads": s.max_cron_threads,
+        "limit_memory_soft": s.limit_memory_soft_mb * mb,
+        "limit_memory_hard": s.limit_memory_hard_mb * mb,
+        "limit_time_cpu": s.limit_time_cpu_s,
+        "limit_time_real": s.limit_time_real_s,
+        "limit_request": 65536,
+        "http_port": s.http_port,
+        "gevent_port": s.gevent_port,
+        "data_dir": s.data_dir,
+        "server_wide_modules": ",".join(s.server_wide_modules),
+        "without_demo": "all",
+        "log_level": "info",
+        "logfile": "",
+    }
+    return "[options]\n" + "".join(f"{key} = {value}\n" for key, value in options.items())

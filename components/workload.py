@@ -1,0 +1,160 @@
+"""A stateless application: Deployment, Service, ServiceAccount, HPA and PodDisruptionBudget with
+production defaults (restricted pod security, distinct probes, zone spread, no surge of
+unavailability). The Deployment carries no `replicas` when an HPA owns it: setting both makes
+every `pulumi up` fight the autoscaler (pulumi-kubernetes#2569)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .hpa import HpaSpec
+from .pod_spec import container_security_context, pod_security_context, spread
+
+
+@dataclass(frozen=True)
+class Probes:
+    """Three different questions: has it started, can it take traffic now, is it wedged."""
+
+    startup: Mapping
+    readiness: Mapping
+    liveness: Mapping
+
+    def __post_init__(self) -> None:
+        if self.readiness == self.liveness:
+            raise ValueError("readiness and liveness probes must differ (a slow pod is not a dead pod)")
+
+
+@dataclass(frozen=True)
+class WorkloadArgs:
+    namespace: pulumi.Input[str]
+    app: str  # Deployment, Service and HPA name
+    image: str
+    port: int
+    resources: Mapping[str, Mapping[str, str]]
+    probes: Probes
+    component: str = "server"
+    part_of: str = "smartdairy"
+    command: Sequence[str] | None = None
+    args: Sequence[str] | None = None
+    env: Sequence[Mapping] = ()
+    metrics_port: int | None = None
+    #: name -> path of writable emptyDirs (the root filesystem is read-only).
+    writable_paths: Mapping[str, str] = field(default_factory=lambda: {"tmp": "/tmp"})
+    volumes: Sequence[Mapping] = ()
+    volume_mounts: Sequence[Mapping] = ()
+    init_containers: Sequence[Mapping] = ()
+    pod_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    service_annotations: Mapping[str, str] = field(default_factory=dict)
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    hpa: HpaSpec | None = None
+    #: Only when no HPA owns the Deployment.
+    replicas: int | None = None
+    termination_grace_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        if (self.hpa is None) == (self.replicas is None):
+            raise ValueError(f"{self.app}: give exactly one of hpa or replicas")
+        if ":" not in self.image.rsplit("/", 1)[-1] or self.image.endswith(":latest"):
+            raise ValueError(f"{self.app}: image {self.image!r} must carry a pinned tag, never latest")
+        missing = [k for k in ("requests", "limits") if k not in self.resources]
+        if missing:
+            raise ValueError(
+                f"{self.app}: resources need {' and '.join(missing)} (HPA targets are relative to requests)"
+            )
+
+
+class Workload(pulumi.ComponentResource):
+    service_name: str
+    labels: dict[str, str]
+
+    def __init__(self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("smartdairy:workload:Workload", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        labels = {"app.kubernetes.io/name": args.app, "app.kubernetes.io/part-of": args.part_of}
+        meta = k8s.meta.v1.ObjectMetaArgs(
+            name=args.app, namespace=args.namespace, labels=labels | {"app.kubernetes.io/component": args.component}
+        )
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata=meta, automount_service_account_token=False, opts=child
+        )
+        ports = [{"name": "http", "containerPort": args.port}]
+        if args.metrics_port:
+            ports.append({"name": "metrics", "containerPort": args.metrics_port})
+        container = {
+            "name": args.app,
+            "image": args.image,
+            "ports": ports,
+            "env": [dict(e) for e in args.env],
+            "resources": {k: dict(v) for k, v in args.resources.items()},
+            "startupProbe": dict(args.probes.startup),
+            "readinessProbe": dict(args.probes.readiness),
+            "livenessProbe": dict(args.probes.liveness),
+            "securityContext": container_security_context(),
+            "volumeMounts": [{"name": n, "mountPath": p} for n, p in args.writable_paths.items()]
+            + [dict(m) for m in args.volume_mounts],
+        }
+        if args.command:
+            container["command"] = list(args.command)
+        if args.args:
+            container["args"] = list(args.args)
+        spec: dict = {
+            "selector": {"matchLabels": labels},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}},
+            "template": {
+                "metadata": {"labels": labels, "annotations": dict(args.pod_annotations)},
+                "spec": {
+                    "serviceAccountName": account.metadata.name,
+                    "automountServiceAccountToken": False,
+                    "securityContext": pod_security_context(),
+                    "terminationGracePeriodSeconds": args.termination_grace_seconds,
+                    "topologySpreadConstraints": spread(labels),
+                    "nodeSelector": dict(args.node_selector),
+                    "initContainers": [
+                        dict(c) | {"securityContext": container_security_context()} for c in args.init_containers
+                    ],
+                    "containers": [container],
+                    "volumes": [{"name": n, "emptyDir": {"sizeLimit": "256Mi"}} for n in args.writable_paths]
+                    + [dict(v) for v in args.volumes],
+                },
+            },
+        }
+        if args.replicas is not None:
+            spec["replicas"] = args.replicas
+        deployment = k8s.apps.v1.Deployment(f"{name}", metadata=meta, spec=spec, opts=child)
+        service_ports = [{"name": "http", "port": args.port, "targetPort": "http"}]
+        if args.metrics_port:
+            service_ports.append({"name": "metrics", "port": args.metrics_port, "targetPort": "metrics"})
+        k8s.core.v1.Service(
+            f"{name}-svc",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.app, namespace=args.namespace, labels=labels, annotations=dict(args.service_annotations)
+            ),
+            spec={"type": "ClusterIP", "selector": labels, "ports": service_ports},
+            opts=child,
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=meta,
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": labels}},
+            opts=child,
+        )
+        if args.hpa is not None:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-hpa",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{args.app}-hpa", namespace=args.namespace, labels=labels),
+                spec={
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": args.app},
+                    "minReplicas": args.hpa.min_replicas,
+                    "maxReplicas": args.hpa.max_replicas,
+                    "metrics": [dict(m) for m in args.hpa.metrics],
+                    "behavior": dict(args.hpa.behavior),
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+            )
+        self.service_name = args.app
+        self.labels = labels
+        self.register_outputs({"serviceName": self.service_name, "labels": self.labels})

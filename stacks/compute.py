@@ -1,0 +1,135 @@
+"""Compute composition: EKS, the Kubernetes provider built from it, node autoscaling and the
+load balancer controller."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.autoscaling import Karpenter, KarpenterArgs, ProvisioningAssumptions
+from components.cluster import Addon, EksCluster, EksClusterArgs, NodeGroupSizing
+from components.ingress_controller import LoadBalancerController, LoadBalancerControllerArgs
+from components.karpenter_resources import NodePoolSpec
+from components.network import Network
+
+from .schema import PlatformConfig
+
+
+def compute(
+    prefix: str, config: PlatformConfig, network: Network, provider: aws.Provider, discovery: dict[str, str]
+) -> tuple[EksCluster, k8s.Provider]:
+    """EKS, then a Kubernetes provider built from its outputs, then what runs on it."""
+    spec = config.cluster
+    cluster = EksCluster(
+        prefix,
+        EksClusterArgs(
+            cluster_name=prefix,
+            kubernetes_version=spec.kubernetes_version,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            node_security_group_ids=[network.data_client_security_group_id],
+            system_nodes=NodeGroupSizing(
+                instance_types=spec.system_nodes.instance_types,
+                min_size=spec.system_nodes.min_size,
+                desired_size=spec.system_nodes.desired_size,
+                max_size=spec.system_nodes.max_size,
+                disk_gb=spec.system_nodes.disk_gb,
+            ),
+            addons=addons(spec),
+            public_access_cidrs=spec.public_access_cidrs,
+            admin_principal_arns=spec.admin_principal_arns,
+            log_retention_days=spec.log_retention_days,
+            protect=config.protect_stateful_resources,
+            cluster_security_group_tags=discovery,
+        ),
+        opts=pulumi.ResourceOptions(providers=[provider]),
+    )
+    # The only Kubernetes provider: default providers for kubernetes are disabled in the stack
+    # files, so nothing can fall back to a local kube context.
+    kubernetes = k8s.Provider("eks", kubeconfig=cluster.kubeconfig, enable_server_side_apply=True)
+    on_cluster = pulumi.ResourceOptions(providers=[provider, kubernetes])
+
+    karpenter = spec.karpenter
+    Karpenter(
+        f"{prefix}-karpenter",
+        KarpenterArgs(
+            cluster_name=cluster.name,
+            cluster_endpoint=cluster.endpoint,
+            node_role_name=cluster.node_role_name,
+            node_role_arn=cluster.node_role_arn,
+            discovery_tag=discovery["karpenter.sh/discovery"],
+            node_pools=[
+                NodePoolSpec(
+                    name=pool.name,
+                    capacity_types=pool.capacity_types,
+                    instance_categories=pool.instance_categories,
+                    min_generation=pool.min_generation,
+                    architectures=pool.architectures,
+                    cpu_limit=pool.cpu_limit,
+                    memory_limit_gi=pool.memory_limit_gi,
+                    consolidate_after=pool.consolidate_after,
+                    disruption_budget=pool.disruption_budget,
+                    expire_after=pool.expire_after,
+                    weight=pool.weight,
+                )
+                for pool in karpenter.node_pools
+            ],
+            chart_version=karpenter.chart_version,
+            ami_alias=karpenter.ami_alias,
+            controller_replicas=karpenter.controller_replicas,
+            assumptions=ProvisioningAssumptions(
+                node_launch_to_ready_s=karpenter.node_launch_to_ready_s,
+                image_pull_and_start_s=karpenter.image_pull_and_start_s,
+            ),
+        ),
+        opts=on_cluster,
+    )
+    LoadBalancerController(
+        f"{prefix}-alb-controller",
+        LoadBalancerControllerArgs(
+            cluster_name=cluster.name,
+            vpc_id=network.vpc_id,
+            region=config.region,
+            chart_version=spec.load_balancer_controller.chart_version,
+            image_tag=spec.load_balancer_controller.image_tag,
+        ),
+        opts=on_cluster,
+    )
+    return cluster, kubernetes
+
+
+def addons(spec) -> list[Addon]:
+    versions = spec.addons
+    system_toleration = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
+    return [
+        Addon(
+            "vpc-cni",
+            versions.vpc_cni,
+            service_account="aws-node",
+            managed_policy_arns=["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"],
+            # The VPC CNI's agent enforces the applications' NetworkPolicies.
+            configuration={"enableNetworkPolicy": "true"},
+            before_nodes=True,
+        ),
+        Addon("kube-proxy", versions.kube_proxy, before_nodes=True),
+        Addon("eks-pod-identity-agent", versions.pod_identity_agent, before_nodes=True),
+        Addon("coredns", versions.coredns, configuration={"replicaCount": 2, "tolerations": system_toleration}),
+        Addon(
+            "aws-ebs-csi-driver",
+            versions.ebs_csi_driver,
+            service_account="ebs-csi-controller-sa",
+            managed_policy_arns=["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"],
+            configuration={"controller": {"tolerations": system_toleration}},
+        ),
+        Addon(
+            "aws-efs-csi-driver",
+            versions.efs_csi_driver,
+            service_account="efs-csi-controller-sa",
+            managed_policy_arns=["arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"],
+            configuration={"controller": {"tolerations": system_toleration}},
+        ),
+        Addon(
+            "metrics-server", versions.metrics_server, configuration={"replicas": 2, "tolerations": system_toleration}
+        ),
+    ]
