@@ -1,0 +1,252 @@
+"""Odoo, the API gateway, their HPAs, metrics, ingress and network policies, per stack."""
+
+from __future__ import annotations
+
+import re
+
+import kubernetes_validate
+import yaml
+
+from components.metrics_rules import served_metrics
+from tests.conftest import ROOT, section
+
+SEED_DIR = ROOT.parent / "shared" / "seed"
+CUSTOM_RESOURCE_GROUPS = ("karpenter.", "monitoring.coreos.com", "helm.sh")
+
+
+def seed_hpas() -> dict[str, dict]:
+    """infrastructure/k8s/hpa.yaml, read from the seed itself."""
+    for path in sorted(SEED_DIR.glob("*.txt")):
+        match = re.search(r"```yaml\n# infrastructure/k8s/hpa\.yaml\n(.*?)```", path.read_text(), re.S)
+        if match:
+            return {doc["metadata"]["name"]: doc for doc in yaml.safe_load_all(match.group(1)) if doc}
+    raise FileNotFoundError(f"no infrastructure/k8s/hpa.yaml block in {SEED_DIR}")
+
+
+def hpas(run) -> dict[str, dict]:
+    return {
+        h.inputs["metadata"]["name"]: h.inputs for h in run.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    }
+
+
+def deployments(run) -> dict[str, dict]:
+    return {d.inputs["metadata"]["name"]: d.inputs for d in run.of_type("kubernetes:apps/v1:Deployment")}
+
+
+def kubernetes_objects(run):
+    for resource in run.resources:
+        if resource.custom and resource.type.startswith("kubernetes:") and "kind" in resource.inputs:
+            yield resource
+
+
+def test_prod_hpas_equal_the_seed_field_by_field(prod):
+    seed = seed_hpas()
+    assert set(seed) == {"odoo-hpa", "api-gateway-hpa"}
+    ours = hpas(prod)
+    for name, expected in seed.items():
+        assert ours[name]["metadata"]["namespace"] == expected["metadata"]["namespace"] == "smartdairy"
+        assert ours[name]["spec"] == expected["spec"], name
+
+
+def test_staging_hpas_override_only_the_bounds(staging):
+    seed, ours = seed_hpas(), hpas(staging)
+    for name, bounds in (("odoo-hpa", (2, 6)), ("api-gateway-hpa", (2, 4))):
+        spec = dict(ours[name]["spec"])
+        assert (spec.pop("minReplicas"), spec.pop("maxReplicas")) == bounds
+        expected = {k: v for k, v in seed[name]["spec"].items() if k not in ("minReplicas", "maxReplicas")}
+        assert spec == expected
+
+
+def test_no_hpa_target_sets_replicas(run):
+    targets = {h["spec"]["scaleTargetRef"]["name"] for h in hpas(run).values()}
+    assert targets == {"odoo", "api-gateway"}
+    for name in targets:
+        assert "replicas" not in deployments(run)[name]["spec"], name
+
+
+def test_every_hpa_metric_is_served_by_the_adapter_with_the_right_target_type(run):
+    [adapter] = [r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "prometheus-adapter"]
+    served = served_metrics(adapter.inputs["values"]["rules"])
+    checked = 0
+    for hpa in hpas(run).values():
+        for metric in hpa["spec"]["metrics"]:
+            kind = metric["type"]
+            if kind == "Resource":
+                assert metric["resource"]["target"]["type"] == "Utilization"
+                continue
+            block = metric["pods" if kind == "Pods" else "external"]
+            assert block["metric"]["name"] in served[kind], block["metric"]["name"]
+            expected_target = "AverageValue" if kind == "Pods" else "Value"
+            assert block["target"]["type"] == expected_target
+            checked += 1
+    assert checked == 2
+
+
+def test_one_provider_serves_custom_and_external_metrics(run):
+    names = [r.inputs["chart"] for r in run.of_type("kubernetes:helm.sh/v3:Release")]
+    assert names.count("prometheus-adapter") == 1
+    assert not any("keda" in n for n in names)
+
+
+def test_every_kubernetes_object_passes_strict_schema_validation(run):
+    version = f"{section(run.stack, 'cluster')['kubernetesVersion']}.0"
+    validated = 0
+    for resource in kubernetes_objects(run):
+        if resource.inputs["apiVersion"].startswith(CUSTOM_RESOURCE_GROUPS):
+            continue
+        manifest = resource.plain_inputs
+        kubernetes_validate.validate(manifest, version, strict=True)
+        validated += 1
+    assert validated >= 30
+
+
+APP_NAMESPACE = "smartdairy"
+
+
+def app_pods(run):
+    for name, deployment in deployments(run).items():
+        if deployment["metadata"]["namespace"] == APP_NAMESPACE:
+            yield name, deployment["spec"]["template"]
+
+
+def test_every_container_meets_the_restricted_pod_security_standard(run):
+    allowed_volumes = {"configMap", "secret", "emptyDir", "persistentVolumeClaim", "projected", "downwardAPI"}
+    for name, template in app_pods(run):
+        pod = template["spec"]
+        assert not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC")), name
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert pod["automountServiceAccountToken"] is False
+        for volume in pod.get("volumes", []):
+            assert set(volume) - {"name"} <= allowed_volumes, (name, volume)
+        for container in pod["containers"] + pod.get("initContainers", []):
+            ctx = container["securityContext"]
+            assert ctx["runAsNonRoot"] is True and ctx["runAsUser"] >= 10000, (name, container["name"])
+            assert ctx["allowPrivilegeEscalation"] is False
+            assert ctx["capabilities"] == {"drop": ["ALL"]}
+            assert ctx["seccompProfile"] == {"type": "RuntimeDefault"}
+            assert ctx["readOnlyRootFilesystem"] is True
+            assert not container.get("ports") or all(p["containerPort"] >= 1024 for p in container["ports"])
+
+
+def test_every_container_has_requests_limits_probes_and_a_pinned_image(run):
+    for name, template in app_pods(run):
+        for container in template["spec"]["containers"] + template["spec"].get("initContainers", []):
+            resources = container["resources"]
+            assert {"cpu", "memory"} <= set(resources["requests"]) and "memory" in resources["limits"], name
+            image = container["image"]
+            assert re.search(r":[\w.-]+$", image) and not image.endswith(":latest"), image
+        for container in template["spec"]["containers"]:
+            assert "readinessProbe" in container and "livenessProbe" in container, (name, container["name"])
+            assert container["readinessProbe"] != container["livenessProbe"]
+        if name in ("odoo", "odoo-longpolling", "api-gateway"):
+            assert "startupProbe" in template["spec"]["containers"][0]
+
+
+def test_a_disruption_budget_per_deployment(run):
+    budgets = [p.inputs for p in run.of_type("kubernetes:policy/v1:PodDisruptionBudget")]
+    for name, template in app_pods(run):
+        labels = template["metadata"]["labels"]
+        matching = [b for b in budgets if b["spec"]["selector"]["matchLabels"].items() <= labels.items()]
+        assert len(matching) == 1 and matching[0]["spec"]["maxUnavailable"] == 1, name
+
+
+def test_rolling_updates_never_reduce_capacity(run):
+    for name, deployment in deployments(run).items():
+        if deployment["metadata"]["namespace"] == APP_NAMESPACE:
+            assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0, name
+
+
+def test_namespace_enforces_restricted(run):
+    namespace = next(
+        r.inputs for r in run.of_type("kubernetes:core/v1:Namespace") if r.inputs["metadata"]["name"] == APP_NAMESPACE
+    )
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def odoo_conf(run, key: str) -> dict[str, str]:
+    config = next(
+        c for c in run.of_type("kubernetes:core/v1:ConfigMap") if c.inputs["metadata"]["name"] == "odoo-config"
+    )
+    lines = config.inputs["data"][key].splitlines()[1:]
+    return dict(line.split(" = ", 1) for line in lines)
+
+
+def test_odoo_conf_goes_through_pgbouncer(run):
+    web, bus = odoo_conf(run, "odoo.conf"), odoo_conf(run, "odoo-bus.conf")
+    assert (web["db_host"], web["db_replica_host"], web["db_port"]) == ("pgbouncer-rw", "pgbouncer-ro", "5432")
+    assert bus["db_host"] == "pgbouncer-session"
+    assert web["list_db"] == "False" and web["proxy_mode"] == "True" and web["dbfilter"] == "^odoo$"
+    odoo = section(run.stack, "workloads")["odoo"]
+    assert web["workers"] == str(odoo["workers"]) and web["db_maxconn"] == str(odoo["dbMaxconn"])
+    assert int(web["limit_memory_soft"]) < int(web["limit_memory_hard"])
+    assert "session_redis" in web["server_wide_modules"].split(",")
+    assert "admin_passwd" not in web and "db_password" not in web
+
+
+def test_odoo_pods_share_an_rwx_filestore(run):
+    claim = next(c.inputs for c in run.of_type("kubernetes:core/v1:PersistentVolumeClaim"))
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    storage_class = run.one("kubernetes:storage.k8s.io/v1:StorageClass").inputs
+    assert storage_class["provisioner"] == "efs.csi.aws.com"
+    filesystem = run.one("aws:efs/fileSystem:FileSystem").inputs
+    assert filesystem["encrypted"] is True and filesystem["kmsKeyId"].startswith("arn:aws:kms:")
+    assert len(run.of_type("aws:efs/mountTarget:MountTarget")) == 3
+    for name in ("odoo", "odoo-longpolling"):
+        volumes = deployments(run)[name]["spec"]["template"]["spec"]["volumes"]
+        assert {"name": "filestore", "persistentVolumeClaim": {"claimName": "odoo-filestore"}} in volumes
+
+
+def test_sessions_go_to_the_session_redis(run):
+    secret = next(s for s in run.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "odoo-secrets")
+    redis_url = secret.plain_inputs["stringData"]["redis-url"]
+    expected_group = "sessions" if section(run.stack, "cache")["layout"] == "split" else "shared"
+    assert redis_url.startswith("rediss://:") and f"-redis-{expected_group}." in redis_url
+    assert "stringData" in secret.secret_paths
+
+
+def test_ingress_routes_and_alb_settings(run):
+    ingress = run.one("kubernetes:networking.k8s.io/v1:Ingress").inputs
+    notes = ingress["metadata"]["annotations"]
+    assert notes["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
+    assert notes["alb.ingress.kubernetes.io/target-type"] == "ip"
+    assert notes["alb.ingress.kubernetes.io/listen-ports"] == '[{"HTTPS": 443}]'
+    assert notes["alb.ingress.kubernetes.io/certificate-arn"].startswith("arn:aws:acm:eu-west-1:")
+    [rule] = ingress["spec"]["rules"]
+    routes = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
+    assert routes == {
+        "/websocket": "odoo-longpolling",
+        "/longpolling": "odoo-longpolling",
+        "/api": "api-gateway",
+        "/web": "odoo",
+        "/": "odoo",
+    }
+    assert ingress["spec"]["ingressClassName"] == "alb"
+
+
+def test_cloudfront_api_origin_is_the_alb_by_its_certificate_name(run):
+    origin = run.named(f"sd-{run.stack}-ingress-origin", "aws:route53/record:Record")
+    assert origin.inputs["type"] == "CNAME" and origin.inputs["records"][0].endswith(".elb.amazonaws.com")
+    distribution = run.one("aws:cloudfront/distribution:Distribution").inputs
+    api = next(o for o in distribution["origins"] if o["originId"] == "APIOrigin")
+    assert api["domainName"] == origin.inputs["name"]
+
+
+def test_network_policies_default_deny_then_the_design_flows(run):
+    specs = {
+        p.inputs["metadata"]["name"]: p.inputs["spec"]
+        for p in run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    }
+    assert specs["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    pgbouncer = specs["pgbouncer"]
+    assert pgbouncer["egress"][0]["ports"] == [{"protocol": "TCP", "port": 5432}]
+    isolated = sorted(
+        s.inputs["cidrBlock"] for s in run.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "isolated"
+    )
+    assert sorted(peer["ipBlock"]["cidr"] for peer in pgbouncer["egress"][0]["to"]) == isolated
+    gateway_egress = specs["api-gateway"]["egress"]
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "odoo"}}} in gateway_egress[0]["to"]
+    # nobody but the apps may reach PgBouncer
+    sources = [peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for peer in pgbouncer["ingress"][0]["from"]]
+    assert sorted(sources) == ["api-gateway", "odoo", "odoo-longpolling"]
+    assert "allow-dns" in specs
