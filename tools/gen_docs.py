@@ -79,7 +79,29 @@ def _doc(field: Any, nested: type[BaseModel] | None) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-BLOCKS = {"config-reference": config_reference}
+def policy_table() -> str:
+    sys.path.insert(0, str(ROOT / "policies"))
+    import aws_compute  # noqa: F401
+    import aws_data  # noqa: F401
+    import aws_edge  # noqa: F401
+    import kubernetes_workloads  # noqa: F401
+    import stack  # noqa: F401
+    from registry import RULES
+
+    rows = [
+        "| policy | default | severity | FSBP | applies to | rule |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for rule in sorted(RULES, key=lambda r: r.name):
+        default = "mandatory" if rule.kind == "security" else "advisory"
+        scope = ", ".join(f"`{t.split(':')[-1]}`" for t in rule.types) or "stack"
+        rows.append(
+            f"| `{rule.name}` | {default} | {rule.severity} | {rule.control or ''} | {scope} | {rule.description} |"
+        )
+    return "\n".join(rows)
+
+
+BLOCKS = {"config-reference": config_reference, "policy-table": policy_table}
 
 
 def render(readme: str) -> str:

@@ -44,6 +44,8 @@ class RegisteredResource:
     delete_before_replace: bool
     retain_on_delete: bool
     dependencies: list[str]
+    #: property -> URNs its value came from.
+    property_dependencies: dict[str, list[str]]
     #: Inputs with every secret value replaced by SECRET_MARKER: safe to write and print.
     inputs: dict[str, Any]
     #: Property paths (dotted) whose values were secret.
@@ -67,6 +69,7 @@ class RegisteredResource:
                 "deleteBeforeReplace": self.delete_before_replace,
                 "retainOnDelete": self.retain_on_delete,
                 "dependsOn": self.dependencies,
+                "propertyDependencies": self.property_dependencies,
                 "providers": self.providers,
             },
             "inputs": self.inputs,
@@ -157,6 +160,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     delete_before_replace=request.deleteBeforeReplace,
                     retain_on_delete=bool(request.retainOnDelete),
                     dependencies=list(request.dependencies),
+                    property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                     inputs=_mask_secrets(inputs, "", secret_paths),
                     secret_paths=secret_paths,
                     plain_inputs=_unwrap_secrets(inputs),

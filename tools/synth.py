@@ -1,8 +1,9 @@
 """`make synth STACK=<name>`: the offline main job.
 
-Runs the real program for one stack under the Pulumi mock runtime, prints what it registers and
-writes `build/<stack>/resources.json` and `build/<stack>/manifests/`. No Pulumi CLI, cloud
-credentials or network needed.
+Runs the real program for one stack under the Pulumi mock runtime, prints what it registers,
+writes `build/<stack>/resources.json` and `build/<stack>/manifests/`, then runs the policy gate
+(tools/policy_check.py) and fails on any mandatory violation. No Pulumi CLI, cloud credentials
+or network needed.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stacks.loader import ConfigError
 from tools.mock_runtime import ROOT, SECRET_MARKER, ProgramRun, run_program
+from tools.policy_check import analyze, report
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack", help="stack name; reads Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, default=ROOT / "build", help="output directory")
+    parser.add_argument("--skip-policies", action="store_true", help="do not run the policy gate")
     args = parser.parse_args(argv)
 
     try:
@@ -40,7 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out / args.stack
     write_artifacts(run, out)
     print(summary(run, out))
-    return 0
+    if args.skip_policies:
+        return 0
+    diagnostics = analyze(run)
+    print(report(diagnostics))
+    return 1 if any(d.level == "mandatory" for d in diagnostics) else 0
 
 
 def write_artifacts(run: ProgramRun, out: Path) -> None:

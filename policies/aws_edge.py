@@ -1,0 +1,224 @@
+"""CloudFront and S3 rules."""
+
+from __future__ import annotations
+
+from registry import RECOMMENDATION, as_list, json_document, resource_rule, stack_rule
+
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+BUCKET = "aws:s3/bucket:Bucket"
+DEPRECATED_SSL = {"SSLv3", "TLSv1", "TLSv1.1"}
+
+
+def _behaviors(props):
+    return [props.get("defaultCacheBehavior") or {}, *as_list(props.get("orderedCacheBehaviors"))]
+
+
+@resource_rule(
+    "cloudfront-default-root-object",
+    [DISTRIBUTION],
+    "CloudFront distributions set a default root object.",
+    control="CloudFront.1",
+    severity="medium",
+)
+def default_root_object(props, config):
+    if not props.get("defaultRootObject"):
+        yield "set defaultRootObject (e.g. index.html) so the bare domain does not list or error"
+
+
+@resource_rule(
+    "cloudfront-viewer-https", [DISTRIBUTION], "CloudFront requires HTTPS from viewers.", control="CloudFront.3"
+)
+def viewer_https(props, config):
+    for behavior in _behaviors(props):
+        if behavior.get("viewerProtocolPolicy") not in ("redirect-to-https", "https-only"):
+            yield f"behavior {behavior.get('pathPattern', 'default')} allows plain HTTP"
+
+
+@resource_rule(
+    "cloudfront-origin-https",
+    [DISTRIBUTION],
+    "CloudFront talks to custom origins over HTTPS only.",
+    control="CloudFront.9",
+)
+def origin_https(props, config):
+    for origin in as_list(props.get("origins")):
+        custom = origin.get("customOriginConfig")
+        if custom and custom.get("originProtocolPolicy") != "https-only":
+            yield f"origin {origin.get('originId')} uses {custom.get('originProtocolPolicy')}; use https-only"
+
+
+@resource_rule(
+    "cloudfront-no-deprecated-origin-ssl",
+    [DISTRIBUTION],
+    "CloudFront does not use deprecated SSL/TLS protocols to origins.",
+    control="CloudFront.10",
+)
+def origin_ssl(props, config):
+    for origin in as_list(props.get("origins")):
+        old = DEPRECATED_SSL & set(as_list((origin.get("customOriginConfig") or {}).get("originSslProtocols")))
+        if old:
+            yield f"origin {origin.get('originId')} allows {', '.join(sorted(old))}"
+
+
+@resource_rule(
+    "cloudfront-tls-certificate",
+    [DISTRIBUTION],
+    "CloudFront serves our own ACM certificate via SNI with TLSv1.2_2021 at least.",
+    control="CloudFront.7/CloudFront.8",
+)
+def viewer_certificate(props, config):
+    cert = props.get("viewerCertificate") or {}
+    if not cert.get("acmCertificateArn"):
+        yield "use a custom ACM certificate, not the default *.cloudfront.net one"
+    if cert.get("sslSupportMethod") != "sni-only":
+        yield "sslSupportMethod must be sni-only (dedicated IPs are legacy and costly)"
+    if cert.get("minimumProtocolVersion") not in ("TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025"):
+        yield f"minimumProtocolVersion {cert.get('minimumProtocolVersion')} is below TLSv1.2_2021"
+
+
+@resource_rule(
+    "cloudfront-access-logging",
+    [DISTRIBUTION],
+    "CloudFront writes access logs.",
+    control="CloudFront.5",
+    kind=RECOMMENDATION,
+    severity="medium",
+)
+def access_logging(props, config):
+    if not (props.get("loggingConfig") or {}).get("bucket"):
+        yield "enable standard logging (loggingConfig.bucket)"
+
+
+@resource_rule("cloudfront-waf", [DISTRIBUTION], "CloudFront is protected by a WAF web ACL.", control="CloudFront.6")
+def waf(props, config):
+    if not props.get("webAclId"):
+        yield "attach a WAFv2 web ACL (webAclId)"
+
+
+@resource_rule(
+    "cloudfront-s3-origin-oac",
+    [DISTRIBUTION],
+    "S3 origins use Origin Access Control, not OAI or public.",
+    control="CloudFront.13",
+)
+def s3_origin_oac(props, config):
+    for origin in as_list(props.get("origins")):
+        if ".s3." in str(origin.get("domainName", "")) and not origin.get("originAccessControlId"):
+            yield f"S3 origin {origin.get('originId')} has no originAccessControlId"
+
+
+@resource_rule(
+    "cloudfront-cache-key-needs-ttl",
+    ["aws:cloudfront/cachePolicy:CachePolicy"],
+    "A cache policy that keys on headers, cookies or query strings has max TTL > 0 (else CloudFront rejects it).",
+)
+def cache_key_ttl(props, config):
+    keys = props.get("parametersInCacheKeyAndForwardedToOrigin") or {}
+    keyed = (
+        (keys.get("headersConfig") or {}).get("headerBehavior", "none") != "none"
+        or (keys.get("cookiesConfig") or {}).get("cookieBehavior", "none") != "none"
+        or (keys.get("queryStringsConfig") or {}).get("queryStringBehavior", "none") != "none"
+    )
+    if keyed and props.get("maxTtl", 0) == 0:
+        yield "cache key has headers, cookies or query strings but maxTtl is 0; use maxTtl >= 1"
+
+
+@resource_rule(
+    "cloudfront-authorization-in-cache-policy",
+    ["aws:cloudfront/originRequestPolicy:OriginRequestPolicy"],
+    "Authorization is forwarded through the cache policy; origin request policies cannot carry it.",
+)
+def authorization_header(props, config):
+    headers = props.get("headersConfig") or {}
+    if headers.get("headerBehavior") in ("whitelist", "allViewerAndWhitelistCloudFront"):
+        names = [h.lower() for h in as_list((headers.get("headers") or {}).get("items"))]
+        if "authorization" in names:
+            yield "Authorization in an origin request policy is rejected; put it in the cache policy (aws-cdk#13408)"
+
+
+@resource_rule(
+    "s3-block-public-access",
+    ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"],
+    "All four S3 Block Public Access settings are on.",
+    control="S3.8",
+    severity="critical",
+)
+def block_public_access(props, config):
+    for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
+        if props.get(flag) is not True:
+            yield f"{flag} must be true"
+
+
+@resource_rule(
+    "s3-no-acls",
+    ["aws:s3/bucketOwnershipControls:BucketOwnershipControls"],
+    "S3 buckets disable ACLs (BucketOwnerEnforced), except log buckets CloudFront writes with an ACL.",
+    control="S3.12",
+    severity="medium",
+)
+def no_acls(props, config):
+    ownership = (props.get("rule") or {}).get("objectOwnership")
+    exempt = str(props.get("bucket", "")).find("-logs") >= 0
+    if ownership != "BucketOwnerEnforced" and not exempt:
+        yield f"objectOwnership {ownership}: use BucketOwnerEnforced"
+
+
+@resource_rule(
+    "s3-encryption",
+    ["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"],
+    "S3 default encryption is SSE-S3 or SSE-KMS.",
+    control="S3.17",
+    severity="medium",
+)
+def encryption(props, config):
+    rules = as_list(props.get("rules"))
+    algorithms = {(r.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm") for r in rules}
+    if not algorithms & {"AES256", "aws:kms", "aws:kms:dsse"}:
+        yield "set a default encryption rule (AES256 or aws:kms)"
+
+
+def _buckets_covered(resources, type_, accept=lambda props: True) -> set[str]:
+    """URNs of the buckets that a `type_` resource accepted by `accept` points at. Matched by
+    property dependency, so it works in a preview where bucket names are still unknown."""
+    return {
+        bucket.urn
+        for r in resources
+        if r.resource_type == type_ and accept(r.props)
+        for bucket in r.property_dependencies.get("bucket", [])
+    }
+
+
+@stack_rule("s3-deny-insecure-transport", "Every bucket's policy denies requests without TLS.", control="S3.5")
+def deny_insecure_transport(resources, config):
+    def denies_http(props):
+        for statement in as_list(json_document(props.get("policy")).get("Statement")):
+            condition = (statement.get("Condition") or {}).get("Bool", {})
+            if statement.get("Effect") == "Deny" and str(condition.get("aws:SecureTransport")).lower() == "false":
+                return True
+        return False
+
+    covered = _buckets_covered(resources, "aws:s3/bucketPolicy:BucketPolicy", denies_http)
+    for bucket in (r for r in resources if r.resource_type == BUCKET):
+        if bucket.urn not in covered:
+            yield bucket.urn, "no bucket policy denying aws:SecureTransport=false"
+
+
+@stack_rule(
+    "s3-versioning-and-lifecycle",
+    "Buckets are versioned and expire old versions.",
+    control="S3.14",
+    kind=RECOMMENDATION,
+    severity="medium",
+)
+def versioning_and_lifecycle(resources, config):
+    versioned = _buckets_covered(
+        resources,
+        "aws:s3/bucketVersioning:BucketVersioning",
+        lambda p: (p.get("versioningConfiguration") or {}).get("status") == "Enabled",
+    )
+    lifecycle = _buckets_covered(resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    for bucket in (r for r in resources if r.resource_type == BUCKET):
+        if bucket.urn not in versioned:
+            yield bucket.urn, "versioning is not enabled"
+        if bucket.urn not in lifecycle:
+            yield bucket.urn, "no lifecycle configuration (noncurrent versions grow forever)"

@@ -1,0 +1,213 @@
+"""Kubernetes rules: the Pod Security Standards restricted profile and workload hygiene."""
+
+from __future__ import annotations
+
+import re
+
+from registry import RECOMMENDATION, as_list, of_type, resource_rule, stack_rule
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+WORKLOADS = (DEPLOYMENT, "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet")
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+RESTRICTED_VOLUMES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
+SECRET_VALUE = re.compile(
+    r"(?i)(^|[\s;])(password|passwd|secret|token|api[_-]?key|access[_-]?key)\s*[:=]\s*\S+"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+)
+SECRET_KEY = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|private[_-]?key)")
+
+
+def _pod(props) -> dict:
+    return ((props.get("spec") or {}).get("template") or {}).get("spec") or {}
+
+
+def _containers(pod) -> list:
+    return as_list(pod.get("containers")) + as_list(pod.get("initContainers"))
+
+
+@resource_rule(
+    "k8s-pod-security-restricted",
+    WORKLOADS,
+    "Pods meet the Pod Security Standards restricted profile (and so baseline).",
+    severity="critical",
+)
+def pod_security(props, config):
+    pod = _pod(props)
+    pod_ctx = pod.get("securityContext") or {}
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod.get(key):
+            yield f"{key} is not allowed"
+    for volume in as_list(pod.get("volumes")):
+        kinds = set(volume) - {"name"}
+        if not kinds <= RESTRICTED_VOLUMES:
+            yield f"volume {volume.get('name')} of type {', '.join(sorted(kinds - RESTRICTED_VOLUMES))} is not allowed"
+    for sysctl in as_list(pod_ctx.get("sysctls")):
+        yield f"sysctl {sysctl.get('name')} is not allowed"
+    for container in _containers(pod):
+        name, ctx = container.get("name"), container.get("securityContext") or {}
+
+        def effective(key, ctx=ctx):
+            return ctx.get(key, pod_ctx.get(key))
+
+        if ctx.get("privileged"):
+            yield f"{name}: privileged"
+        if effective("runAsNonRoot") is not True:
+            yield f"{name}: runAsNonRoot must be true"
+        if effective("runAsUser") == 0:
+            yield f"{name}: runAsUser 0"
+        if ctx.get("allowPrivilegeEscalation") is not False:
+            yield f"{name}: allowPrivilegeEscalation must be false"
+        capabilities = ctx.get("capabilities") or {}
+        if "ALL" not in as_list(capabilities.get("drop")):
+            yield f"{name}: capabilities must drop ALL"
+        if set(as_list(capabilities.get("add"))) - {"NET_BIND_SERVICE"}:
+            yield f"{name}: only NET_BIND_SERVICE may be added"
+        seccomp = (effective("seccompProfile") or {}).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            yield f"{name}: seccompProfile must be RuntimeDefault or Localhost"
+        if ctx.get("procMount", "Default") != "Default":
+            yield f"{name}: procMount must be Default"
+        for port in as_list(container.get("ports")):
+            if port.get("hostPort"):
+                yield f"{name}: hostPort {port.get('hostPort')}"
+
+
+@resource_rule(
+    "k8s-probes",
+    WORKLOADS,
+    "Containers have readiness and liveness probes, and they differ.",
+    kind=RECOMMENDATION,
+    severity="medium",
+)
+def probes(props, config):
+    for container in as_list(_pod(props).get("containers")):
+        readiness, liveness = container.get("readinessProbe"), container.get("livenessProbe")
+        if not readiness or not liveness:
+            yield f"{container.get('name')}: needs readinessProbe and livenessProbe"
+        elif readiness == liveness:
+            yield f"{container.get('name')}: readiness and liveness probes are identical"
+
+
+@resource_rule(
+    "k8s-requests-and-limits",
+    WORKLOADS,
+    "Containers set CPU and memory requests and a memory limit (HPA targets are relative to requests).",
+    severity="medium",
+)
+def requests_and_limits(props, config):
+    for container in _containers(_pod(props)):
+        resources = container.get("resources") or {}
+        requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+        if not {"cpu", "memory"} <= set(requests) or "memory" not in limits:
+            yield f"{container.get('name')}: set requests.cpu, requests.memory and limits.memory"
+
+
+@resource_rule("k8s-pinned-images", WORKLOADS, "Images carry a pinned tag or digest, never latest or none.")
+def pinned_images(props, config):
+    for container in _containers(_pod(props)):
+        image = str(container.get("image", ""))
+        last = image.rsplit("/", 1)[-1]
+        if "@sha256:" not in image and (":" not in last or last.endswith(":latest")):
+            yield f"{container.get('name')}: image {image!r} is not pinned"
+
+
+@resource_rule(
+    "k8s-no-loadbalancer-services",
+    ["kubernetes:core/v1:Service"],
+    "No Service of type LoadBalancer: traffic enters through the ALB ingress.",
+)
+def no_load_balancers(props, config):
+    if (props.get("spec") or {}).get("type") == "LoadBalancer":
+        yield "type LoadBalancer bypasses the ingress, the WAF and CloudFront"
+
+
+@stack_rule("k8s-no-default-namespace", "Nothing is deployed to the default namespace.", severity="medium")
+def no_default_namespace(resources, config):
+    for resource in resources:
+        if resource.resource_type.startswith("kubernetes:") and "kind" in resource.props:
+            namespace = (resource.props.get("metadata") or {}).get("namespace")
+            if namespace == "default":
+                yield resource.urn, "namespaced object in the default namespace"
+
+
+@resource_rule(
+    "k8s-no-secrets-in-configmaps",
+    ["kubernetes:core/v1:ConfigMap"],
+    "ConfigMaps hold no password, token or key values; those belong in Secrets.",
+    severity="critical",
+)
+def no_secrets_in_configmaps(props, config):
+    for key, value in (props.get("data") or {}).items():
+        if SECRET_KEY.search(str(key)) and str(value).strip():
+            yield f"key {key!r} looks like a credential"
+        elif SECRET_VALUE.search(str(value)):
+            yield f"key {key!r} contains a credential-like value"
+
+
+def _hpa_targets(resources):
+    for hpa in of_type(resources, HPA):
+        target = (hpa.props.get("spec") or {}).get("scaleTargetRef") or {}
+        namespace = (hpa.props.get("metadata") or {}).get("namespace")
+        yield hpa, target.get("kind"), target.get("name"), namespace
+
+
+def _meta(resource):
+    metadata = resource.props.get("metadata") or {}
+    return metadata.get("name"), metadata.get("namespace")
+
+
+@stack_rule(
+    "k8s-hpa-target-without-replicas",
+    "A Deployment an HPA scales does not set replicas "
+    "(every update would fight the autoscaler, pulumi-kubernetes#2569).",
+)
+def hpa_targets_without_replicas(resources, config):
+    deployments = {_meta(d): d for d in of_type(resources, DEPLOYMENT)}
+    for hpa, kind, name, namespace in _hpa_targets(resources):
+        target = deployments.get((name, namespace)) if kind == "Deployment" else None
+        if target is not None and "replicas" in (target.props.get("spec") or {}):
+            yield target.urn, f"spec.replicas is set, but {_meta(hpa)[0]} scales it"
+
+
+@stack_rule(
+    "k8s-hpa-scale-headroom",
+    "HPAs keep 2+ replicas and can double them (the seed's scale 2x), where the stack demands it (config: required).",
+    kind=RECOMMENDATION,
+    severity="medium",
+)
+def hpa_headroom(resources, config):
+    if not config.get("required", True):
+        return
+    for hpa in of_type(resources, HPA):
+        spec = hpa.props.get("spec") or {}
+        low, high = int(spec.get("minReplicas", 1)), int(spec.get("maxReplicas", 1))
+        if low < 2 or high < 2 * low:
+            yield hpa.urn, f"minReplicas {low} / maxReplicas {high}: need min >= 2 and max >= 2 x min"
+
+
+@stack_rule(
+    "k8s-pdb-per-deployment",
+    "Every Deployment has a PodDisruptionBudget selecting its pods.",
+    kind=RECOMMENDATION,
+    severity="medium",
+)
+def pdb_per_deployment(resources, config):
+    budgets = [
+        ((b.props.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        for b in of_type(resources, "kubernetes:policy/v1:PodDisruptionBudget")
+    ]
+    for deployment in of_type(resources, DEPLOYMENT):
+        labels = (((deployment.props.get("spec") or {}).get("template") or {}).get("metadata") or {}).get(
+            "labels"
+        ) or {}
+        if not any(selector and selector.items() <= labels.items() for selector in budgets):
+            yield deployment.urn, "no PodDisruptionBudget selects its pods"

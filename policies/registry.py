@@ -1,0 +1,130 @@
+"""How the pack's rules are written: a rule is a pure function from a resource's properties (or
+the whole stack) to violation messages, plus metadata. `policies()` turns the rules into
+pulumi_policy objects; tests call the functions directly on plain dicts.
+
+Modules of this pack import each other by bare name: the engine runs the pack directory with
+`runpy.run_path`, which puts the directory itself on sys.path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationPolicy,
+)
+
+SECURITY, RECOMMENDATION = "security", "recommendation"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    kind: str  # security | recommendation
+    severity: str
+    control: str | None  # AWS Foundational Security Best Practices control id
+    types: tuple[str, ...]  # resource types; empty for stack rules
+    check: Callable[..., Iterable]
+
+    @property
+    def full_description(self) -> str:
+        return f"[FSBP {self.control}] {self.description}" if self.control else self.description
+
+
+RULES: list[Rule] = []
+
+
+def resource_rule(
+    name: str,
+    types: Iterable[str],
+    description: str,
+    *,
+    control: str | None = None,
+    kind: str = SECURITY,
+    severity: str = "high",
+):
+    """check(props, config) -> messages."""
+
+    def register(check):
+        RULES.append(Rule(name, description, kind, severity, control, tuple(types), check))
+        return check
+
+    return register
+
+
+def stack_rule(
+    name: str, description: str, *, control: str | None = None, kind: str = SECURITY, severity: str = "high"
+):
+    """check(resources, config) -> (urn, message) pairs."""
+
+    def register(check):
+        RULES.append(Rule(name, description, kind, severity, control, (), check))
+        return check
+
+    return register
+
+
+def policies() -> list:
+    built = []
+    for rule in RULES:
+        level = EnforcementLevel.MANDATORY if rule.kind == SECURITY else EnforcementLevel.ADVISORY
+        common = dict(
+            name=rule.name,
+            description=rule.full_description,
+            enforcement_level=level,
+            severity=Severity(rule.severity),
+        )
+        if rule.types:
+            built.append(ResourceValidationPolicy(validate=_resource_validator(rule), **common))
+        else:
+            built.append(StackValidationPolicy(validate=_stack_validator(rule), **common))
+    return built
+
+
+def _resource_validator(rule: Rule):
+    def validate(args, report_violation: ReportViolation):
+        if args.resource_type in rule.types:
+            for message in rule.check(args.props, args.get_config()):
+                report_violation(message)
+
+    return validate
+
+
+def _stack_validator(rule: Rule):
+    def validate(args, report_violation: ReportViolation):
+        for urn, message in rule.check(args.resources, args.get_config()):
+            report_violation(message, urn)
+
+    return validate
+
+
+# --- helpers shared by the rule modules ---------------------------------------------------------
+
+
+def as_list(value: Any) -> list:
+    """A list from a list, one value, or None. Duck-typed: in the pack, properties arrive as the
+    SDK's read-only proxies, which are not `list` or `dict` instances."""
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)) or hasattr(value, "keys") or not hasattr(value, "__iter__"):
+        return [value]
+    return list(value)
+
+
+def json_document(value: Any) -> Mapping:
+    """IAM and resource policies arrive as JSON strings (or, from some SDKs, as objects)."""
+    if isinstance(value, str):
+        return json.loads(value) if value.strip().startswith("{") else {}
+    return value or {}
+
+
+def of_type(resources: Iterable, *types: str) -> list:
+    return [r for r in resources if r.resource_type in types]

@@ -1,0 +1,368 @@
+"""Every policy of the pack, table-driven: it passes on the known-good properties the prod stack
+registers and fails on each mutation of them (the compliance-policies style). Then the pack is
+driven end to end over gRPC by the offline gate."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from tests.conftest import ROOT, program_run
+
+sys.path.insert(0, str(ROOT / "policies"))
+
+import aws_compute  # noqa: F401  (registers rules)
+import aws_data  # noqa: F401
+import aws_edge  # noqa: F401
+import kubernetes_workloads  # noqa: F401
+import stack  # noqa: F401
+from registry import RULES
+
+from tools.policy_check import analyze
+
+RULE = {rule.name: rule for rule in RULES}
+
+
+def good(type_: str, name_part: str = "") -> dict:
+    run = program_run("prod")
+    resource = next(r for r in run.resources if r.type == type_ and name_part in r.name)
+    return copy.deepcopy(resource.plain_inputs)
+
+
+def setter(path: str, value):
+    def mutate(props):
+        target = props
+        parts = path.split(".")
+        for part in parts[:-1]:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        if value is DELETE:
+            target.pop(parts[-1], None)
+        elif isinstance(target, list):
+            target[int(parts[-1])] = value
+        else:
+            target[parts[-1]] = value
+
+    return mutate
+
+
+DELETE = object()
+DIST, BUCKET_TYPE = "aws:cloudfront/distribution:Distribution", "aws:s3/bucket:Bucket"
+RDS, GROUP = "aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup"
+DEPLOY = "kubernetes:apps/v1:Deployment"
+
+
+def container(path: str, value):
+    return setter(f"spec.template.spec.containers.0.{path}", value)
+
+
+RESOURCE_CASES = {
+    "cloudfront-default-root-object": (DIST, "", [setter("defaultRootObject", "")]),
+    "cloudfront-viewer-https": (
+        DIST,
+        "",
+        [
+            setter("defaultCacheBehavior.viewerProtocolPolicy", "allow-all"),
+            setter("orderedCacheBehaviors.0.viewerProtocolPolicy", "allow-all"),
+        ],
+    ),
+    "cloudfront-origin-https": (DIST, "", [setter("origins.1.customOriginConfig.originProtocolPolicy", "http-only")]),
+    "cloudfront-no-deprecated-origin-ssl": (
+        DIST,
+        "",
+        [setter("origins.1.customOriginConfig.originSslProtocols", ["TLSv1", "TLSv1.2"])],
+    ),
+    "cloudfront-tls-certificate": (
+        DIST,
+        "",
+        [
+            setter("viewerCertificate.minimumProtocolVersion", "TLSv1"),
+            setter("viewerCertificate.sslSupportMethod", "vip"),
+            setter("viewerCertificate.acmCertificateArn", DELETE),
+        ],
+    ),
+    "cloudfront-access-logging": (DIST, "", [setter("loggingConfig", DELETE)]),
+    "cloudfront-waf": (DIST, "", [setter("webAclId", DELETE)]),
+    "cloudfront-s3-origin-oac": (DIST, "", [setter("origins.0.originAccessControlId", DELETE)]),
+    "cloudfront-cache-key-needs-ttl": ("aws:cloudfront/cachePolicy:CachePolicy", "-api", [setter("maxTtl", 0)]),
+    "cloudfront-authorization-in-cache-policy": (
+        "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
+        "",
+        [setter("headersConfig", {"headerBehavior": "whitelist", "headers": {"items": ["Authorization"]}})],
+    ),
+    "s3-block-public-access": (
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "",
+        [setter("blockPublicPolicy", False), setter("ignorePublicAcls", DELETE)],
+    ),
+    "s3-no-acls": (
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+        "static",
+        [setter("rule.objectOwnership", "ObjectWriter")],
+    ),
+    "s3-encryption": (
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "",
+        [setter("rules", [])],
+    ),
+    "rds-not-public": (RDS, "primary", [setter("publiclyAccessible", True)]),
+    "rds-encrypted": (RDS, "primary", [setter("storageEncrypted", False)]),
+    "rds-multi-az": (RDS, "primary", [setter("multiAz", False)]),
+    "rds-deletion-protection": (RDS, "primary", [setter("deletionProtection", False)]),
+    "rds-backups": (RDS, "primary", [setter("backupRetentionPeriod", 1)]),
+    "rds-enhanced-monitoring": (RDS, "primary", [setter("monitoringInterval", 0)]),
+    "rds-postgres-logs-exported": (RDS, "primary", [setter("enabledCloudwatchLogsExports", ["upgrade"])]),
+    "rds-iam-authentication": (RDS, "primary", [setter("iamDatabaseAuthenticationEnabled", False)]),
+    "rds-minor-version-upgrades": (RDS, "primary", [setter("autoMinorVersionUpgrade", False)]),
+    "rds-copy-tags-to-snapshots": (RDS, "primary", [setter("copyTagsToSnapshot", False)]),
+    "rds-non-default-admin": (RDS, "primary", [setter("username", "postgres")]),
+    "rds-keeps-pg-stat-statements": (
+        "aws:rds/parameterGroup:ParameterGroup",
+        "",
+        [setter("parameters.0.value", "auto_explain")],
+    ),
+    "elasticache-backups": (GROUP, "", [setter("snapshotRetentionLimit", 0)]),
+    "elasticache-minor-version-upgrades": (GROUP, "", [setter("autoMinorVersionUpgrade", False)]),
+    "elasticache-automatic-failover": (GROUP, "", [setter("automaticFailoverEnabled", False)]),
+    "elasticache-encrypted-at-rest": (GROUP, "", [setter("atRestEncryptionEnabled", False)]),
+    "elasticache-encrypted-in-transit": (
+        GROUP,
+        "",
+        [setter("transitEncryptionEnabled", False), setter("transitEncryptionMode", "preferred")],
+    ),
+    "elasticache-auth": (GROUP, "", [setter("authToken", DELETE)]),
+    "elasticache-custom-subnet-group": (GROUP, "", [setter("subnetGroupName", "default")]),
+    "kms-key-rotation": ("aws:kms/key:Key", "", [setter("enableKeyRotation", False)]),
+    "eks-endpoint-not-public": (
+        "aws:eks/cluster:Cluster",
+        "",
+        [
+            setter("vpcConfig.endpointPublicAccess", True),
+            setter("vpcConfig", {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}),
+        ],
+    ),
+    "eks-supported-version": ("aws:eks/cluster:Cluster", "", [setter("version", "1.29")]),
+    "eks-audit-logging": ("aws:eks/cluster:Cluster", "", [setter("enabledClusterLogTypes", ["api"])]),
+    "eks-secrets-encryption": ("aws:eks/cluster:Cluster", "", [setter("encryptionConfig", DELETE)]),
+    "security-group-no-open-data-ports": (
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "db-sg",
+        [setter("cidrIpv4", "0.0.0.0/0"), setter("cidrIpv6", "::/0")],
+    ),
+    "launch-template-imdsv2": (
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "",
+        [setter("metadataOptions.httpTokens", "optional")],
+    ),
+    "iam-no-admin-star": (
+        "aws:iam/rolePolicy:RolePolicy",
+        "karpenter",
+        [setter("policy", json.dumps({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))],
+    ),
+    "k8s-pod-security-restricted": (
+        DEPLOY,
+        "pgbouncer-rw",
+        [
+            container("securityContext.allowPrivilegeEscalation", True),
+            container("securityContext.capabilities", {"drop": []}),
+            container("securityContext.runAsNonRoot", False),
+            container("securityContext.privileged", True),
+            setter("spec.template.spec.hostNetwork", True),
+            setter("spec.template.spec.volumes.0", {"name": "h", "hostPath": {"path": "/"}}),
+        ],
+    ),
+    "k8s-probes": (
+        DEPLOY,
+        "pgbouncer-rw",
+        [
+            container("livenessProbe", DELETE),
+            lambda p: p["spec"]["template"]["spec"]["containers"][0].update(
+                livenessProbe=p["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
+            ),
+        ],
+    ),
+    "k8s-requests-and-limits": (DEPLOY, "pgbouncer-rw", [container("resources", {})]),
+    "k8s-pinned-images": (
+        DEPLOY,
+        "pgbouncer-rw",
+        [container("image", "ghcr.io/x/pgbouncer:latest"), container("image", "ghcr.io/x/pgbouncer")],
+    ),
+    "k8s-no-loadbalancer-services": (
+        "kubernetes:core/v1:Service",
+        "pgbouncer-rw",
+        [setter("spec.type", "LoadBalancer")],
+    ),
+    "k8s-no-secrets-in-configmaps": (
+        "kubernetes:core/v1:ConfigMap",
+        "pgbouncer-rw",
+        [
+            setter("data.db_password", "s3cret"),
+            setter("data.extra", "-----BEGIN RSA PRIVATE KEY-----\nabc"),
+        ],
+    ),
+}
+
+
+def resource_cases():
+    for name, (type_, part, mutations) in RESOURCE_CASES.items():
+        for index, mutate in enumerate(mutations):
+            yield pytest.param(name, type_, part, mutate, id=f"{name}-{index}")
+
+
+def test_every_resource_rule_has_cases():
+    resource_rules = {r.name for r in RULES if r.types}
+    assert resource_rules == set(RESOURCE_CASES)
+
+
+@pytest.mark.parametrize("name", sorted(RESOURCE_CASES))
+def test_resource_rule_passes_on_known_good(name):
+    type_, part, _ = RESOURCE_CASES[name]
+    assert type_ in RULE[name].types
+    assert list(RULE[name].check(good(type_, part), {"required": True})) == []
+
+
+@pytest.mark.parametrize("name,type_,part,mutate", list(resource_cases()))
+def test_resource_rule_fails_on_mutation(name, type_, part, mutate):
+    props = good(type_, part)
+    mutate(props)
+    assert list(RULE[name].check(props, {"required": True})), f"{name} missed a violation"
+
+
+def test_relaxed_config_turns_stack_dependent_rules_off():
+    props = good(RDS, "primary") | {"multiAz": False, "deletionProtection": False}
+    assert list(RULE["rds-multi-az"].check(props, {"required": False})) == []
+    assert list(RULE["rds-deletion-protection"].check(props, {"required": False})) == []
+
+
+# --- stack rules --------------------------------------------------------------------------------
+
+
+def policy_resources(run):
+    """The stack as the pack sees it in AnalyzeStack (PolicyResource-shaped)."""
+    by_urn = {}
+    for r in run.resources:
+        if r.custom:
+            by_urn[r.urn] = SimpleNamespace(
+                resource_type=r.type,
+                props=copy.deepcopy(r.plain_inputs),
+                urn=r.urn,
+                name=r.name,
+                opts=SimpleNamespace(protect=r.protect),
+                provider=None,
+                property_dependencies={},
+                _provider=r.provider,
+                _deps=r.property_dependencies,
+            )
+    for resource in by_urn.values():
+        provider = by_urn.get((resource._provider or "").rsplit("::", 1)[0])
+        resource.provider = SimpleNamespace(props=provider.props) if provider else None
+        resource.property_dependencies = {k: [by_urn[u] for u in v if u in by_urn] for k, v in resource._deps.items()}
+    return list(by_urn.values())
+
+
+def first(resources, type_, part=""):
+    return next(r for r in resources if r.resource_type == type_ and part in r.name)
+
+
+def drop(type_, part=""):
+    def mutate(resources):
+        resources.remove(first(resources, type_, part))
+
+    return mutate
+
+
+def edit(type_, part, change):
+    def mutate(resources):
+        change(first(resources, type_, part))
+
+    return mutate
+
+
+STACK_CASES = {
+    "s3-deny-insecure-transport": [drop("aws:s3/bucketPolicy:BucketPolicy", "static")],
+    "s3-versioning-and-lifecycle": [
+        drop("aws:s3/bucketVersioning:BucketVersioning", "static"),
+        drop("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "logs"),
+    ],
+    "k8s-no-default-namespace": [
+        edit("kubernetes:core/v1:ConfigMap", "pgbouncer", lambda r: r.props["metadata"].update(namespace="default"))
+    ],
+    "k8s-hpa-target-without-replicas": [edit(DEPLOY, "api-gateway", lambda r: r.props["spec"].update(replicas=3))],
+    "k8s-hpa-scale-headroom": [
+        edit(
+            "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+            "odoo",
+            lambda r: r.props["spec"].update(minReplicas=3, maxReplicas=5),
+        )
+    ],
+    "k8s-pdb-per-deployment": [drop("kubernetes:policy/v1:PodDisruptionBudget", "pgbouncer-ro")],
+    "required-tags": [
+        edit("pulumi:providers:aws", "", lambda r: r.props.update(defaultTags=json.dumps({"tags": {"Project": "x"}})))
+    ],
+    "stateful-resources-protected": [
+        edit(RDS, "primary", lambda r: setattr(r.opts, "protect", False)),
+        edit(BUCKET_TYPE, "static", lambda r: setattr(r.opts, "protect", False)),
+    ],
+    "pgbouncer-connection-budget": [
+        edit("kubernetes:apps/v1:Deployment", "pgbouncer-rw", lambda r: r.props["spec"].update(replicas=20))
+    ],
+}
+
+
+def test_every_stack_rule_has_cases():
+    assert {r.name for r in RULES if not r.types} == set(STACK_CASES)
+
+
+@pytest.mark.parametrize("name", sorted(STACK_CASES))
+def test_stack_rule_passes_on_known_good(name):
+    assert list(RULE[name].check(policy_resources(program_run("prod")), {"required": True})) == []
+
+
+@pytest.mark.parametrize(
+    "name,mutate", [pytest.param(n, m, id=f"{n}-{i}") for n, ms in STACK_CASES.items() for i, m in enumerate(ms)]
+)
+def test_stack_rule_fails_on_mutation(name, mutate):
+    resources = policy_resources(program_run("prod"))
+    mutate(resources)
+    assert list(RULE[name].check(resources, {"required": True})), f"{name} missed a violation"
+
+
+def test_every_policy_maps_to_a_control_or_says_why_not():
+    for rule in RULES:
+        assert rule.kind in ("security", "recommendation") and rule.severity in ("low", "medium", "high", "critical")
+        assert rule.description.endswith(".") or rule.description.endswith(")")
+
+
+# --- end to end, over the Analyzer gRPC interface -------------------------------------------------
+
+
+@pytest.mark.parametrize("stack_name", ["staging", "prod"])
+def test_gate_passes_both_stacks_with_no_mandatory_violation(stack_name):
+    diagnostics = analyze(program_run(stack_name))
+    assert [d for d in diagnostics if d.level == "mandatory"] == []
+
+
+def test_gate_reports_a_misconfigured_resource_as_mandatory_and_survives_unknowns():
+    from tools.mock_runtime import run_program
+
+    run = run_program("prod")
+    primary = next(r for r in run.resources if r.type == RDS and r.name.endswith("primary"))
+    primary.plain_inputs["publiclyAccessible"] = True
+    diagnostics = analyze(run, unknowns={"sd-prod-cdn": ["defaultRootObject"]})
+    public = [d for d in diagnostics if d.policy == "rds-not-public"]
+    assert len(public) == 1 and public[0].level == "mandatory" and public[0].urn == primary.urn
+    assert public[0].message == "publiclyAccessible must be false"
+    unknown = [d for d in diagnostics if d.policy == "cloudfront-default-root-object"]
+    assert unknown and unknown[0].level == "advisory" and "can't be known during preview" in unknown[0].message
+
+
+def test_secrets_reach_the_pack_wrapped_as_the_engine_wraps_them():
+    from tools.policy_check import SECRET_SIG, encode
+
+    run = program_run("prod")
+    group = next(r for r in run.resources if r.type == GROUP)
+    struct = encode(group)
+    assert struct["authToken"][SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270"

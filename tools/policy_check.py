@@ -1,0 +1,239 @@
+"""The offline policy gate: the CrossGuard pack in policies/, driven exactly as the engine drives it.
+
+Starts the pack the way `pulumi preview --policy-pack policies` does (`python -m pulumi.policy
+<engine> policies`, port from its first stdout line), then speaks the Analyzer gRPC protocol:
+GetAnalyzerInfo, Configure (the stack's policies/config/<stack>.json over the pack's defaults),
+ConfigureStack, Analyze for every resource with its inputs, options and provider, and
+AnalyzeStack with all of them. Secrets and unknown values are encoded with the engine's own
+sentinels. Prints diagnostics by policy and resource; exits 1 on any mandatory violation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tools.mock_runtime import ROOT, ProgramRun, RegisteredResource
+
+PACK_DIR = ROOT / "policies"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+#: The engine's placeholder for a string whose value is only known after apply.
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+LEVELS = {"advisory": 0, "mandatory": 1, "disabled": 2, "remediate": 3}
+LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    policy: str
+    level: str
+    urn: str
+    message: str
+
+
+def encode(resource: RegisteredResource, unknown_paths: Iterable[str] = ()) -> struct_pb2.Struct:
+    """The resource's inputs as the engine sends them: secrets wrapped, unknowns as sentinels."""
+    value = json.loads(json.dumps(resource.plain_inputs))
+    for path in resource.secret_paths:
+        value = _replace(value, _split(path), lambda v: {SECRET_SIG: SECRET_VALUE, "value": v})
+    for path in unknown_paths:
+        value = _replace(value, _split(path), lambda _v: UNKNOWN)
+    struct = struct_pb2.Struct()
+    struct.update(value)
+    return struct
+
+
+def _split(path: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for token in path.replace("]", "").split("."):
+        name, *indexes = token.split("[")
+        parts.append(name)
+        parts.extend(int(i) for i in indexes)
+    return parts
+
+
+def _replace(value: Any, parts: list, change) -> Any:
+    if not parts:
+        return change(value)
+    head, *rest = parts
+    in_dict = isinstance(value, dict) and head in value
+    in_list = isinstance(value, list) and isinstance(head, int) and head < len(value)
+    if in_dict or in_list:
+        value[head] = _replace(value[head], rest, change)
+    return value
+
+
+class PolicyPackProcess:
+    """The pack as a child process serving the Analyzer on a loopback port."""
+
+    def __init__(self, pack_dir: Path = PACK_DIR):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir)],
+            cwd=pack_dir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        line = self.process.stdout.readline().strip()
+        if not line.isdigit():
+            self.process.kill()
+            raise RuntimeError(f"policy pack did not start: {line} {self.process.stderr.read()}")
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{line}")
+        self.analyzer = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+
+    def close(self) -> None:
+        self.channel.close()
+        self.process.kill()
+        self.process.wait()
+
+
+def pack_config(stack: str) -> dict[str, Any]:
+    path = PACK_DIR / "config" / f"{stack}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def configure(analyzer, info, config: dict[str, Any]) -> dict[str, str]:
+    """Every policy gets its level and properties: the stack file's over the pack's defaults
+    (string shorthand `"name": "mandatory"` as in `--policy-pack-config`)."""
+    requests, levels = {}, {}
+    for policy in info.policies:
+        entry = config.get(policy.name, {})
+        entry = {"enforcementLevel": entry} if isinstance(entry, str) else dict(entry)
+        level = entry.pop("enforcementLevel", LEVEL_NAMES[policy.enforcementLevel])
+        properties = struct_pb2.Struct()
+        properties.update(entry)
+        requests[policy.name] = analyzer_pb2.PolicyConfig(enforcementLevel=LEVELS[level], properties=properties)
+        levels[policy.name] = level
+    analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=requests))
+    return levels
+
+
+def analyze(
+    run: ProgramRun, unknowns: dict[str, list[str]] | None = None, pack_dir: Path = PACK_DIR
+) -> list[Diagnostic]:
+    unknowns = unknowns or {}
+    pack = PolicyPackProcess(pack_dir)
+    try:
+        analyzer = pack.analyzer
+        analyzer.GetPluginInfo(empty_pb2.Empty())
+        info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
+        configure(analyzer, info, pack_config(run.stack))
+        analyzer.ConfigureStack(
+            analyzer_pb2.AnalyzerStackConfigureRequest(stack=run.stack, project=run.project, dry_run=True)
+        )
+        resources = [r for r in run.resources if r.custom]
+        by_urn = {r.urn: r for r in resources}
+        diagnostics = []
+        for resource in resources:
+            response = analyzer.Analyze(
+                analyzer_pb2.AnalyzeRequest(
+                    type=resource.type,
+                    properties=encode(resource, unknowns.get(resource.name, ())),
+                    urn=resource.urn,
+                    name=resource.name,
+                    options=_options(resource),
+                    provider=_provider(by_urn, resource),
+                )
+            )
+            diagnostics += _diagnostics(response, resource.urn)
+        stack_request = analyzer_pb2.AnalyzeStackRequest(
+            resources=[
+                analyzer_pb2.AnalyzerResource(
+                    type=r.type,
+                    properties=encode(r, unknowns.get(r.name, ())),
+                    urn=r.urn,
+                    name=r.name,
+                    options=_options(r),
+                    provider=_provider(by_urn, r),
+                    parent=r.parent,
+                    dependencies=r.dependencies,
+                    propertyDependencies={
+                        k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v) for k, v in r.property_dependencies.items()
+                    },
+                )
+                for r in resources
+            ]
+        )
+        diagnostics += _diagnostics(analyzer.AnalyzeStack(stack_request), "")
+        return diagnostics
+    finally:
+        pack.close()
+
+
+def _options(resource: RegisteredResource) -> analyzer_pb2.AnalyzerResourceOptions:
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=resource.protect,
+        ignoreChanges=resource.ignore_changes,
+        deleteBeforeReplace=resource.delete_before_replace,
+        parent=resource.parent,
+    )
+
+
+def _provider(by_urn: dict[str, RegisteredResource], resource: RegisteredResource):
+    if not resource.provider:
+        return None
+    provider = by_urn.get(resource.provider.rsplit("::", 1)[0])
+    if provider is None:
+        return None
+    return analyzer_pb2.AnalyzerProviderResource(
+        type=provider.type, properties=encode(provider), urn=provider.urn, name=provider.name
+    )
+
+
+def _diagnostics(response, analyzed_urn: str) -> list[Diagnostic]:
+    """Resource policies report without a URN: it is the resource that was analyzed. The pack
+    prefixes each message with the policy description; keep only what is specific."""
+    return [
+        Diagnostic(
+            d.policyName,
+            LEVEL_NAMES.get(d.enforcementLevel, "advisory"),
+            d.urn or analyzed_urn,
+            d.message.removeprefix(d.description).strip(),
+        )
+        for d in response.diagnostics
+    ]
+
+
+def report(diagnostics: list[Diagnostic]) -> str:
+    if not diagnostics:
+        return "policy gate: no violations"
+    grouped: dict[tuple[str, str], list[Diagnostic]] = defaultdict(list)
+    for diagnostic in diagnostics:
+        grouped[(diagnostic.level, diagnostic.policy)].append(diagnostic)
+    lines = []
+    for (level, policy), items in sorted(grouped.items()):
+        lines.append(f"{level:9} {policy} ({len(items)})")
+        for item in items:
+            lines.append(f"            {item.urn.rsplit('::', 1)[-1] or '(stack)'}: {item.message}")
+    mandatory = sum(d.level == "mandatory" for d in diagnostics)
+    lines.append(f"policy gate: {mandatory} mandatory, {len(diagnostics) - mandatory} advisory")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stack")
+    args = parser.parse_args(argv)
+    from tools.mock_runtime import run_program
+
+    diagnostics = analyze(run_program(args.stack))
+    print(report(diagnostics))
+    return 1 if any(d.level == "mandatory" for d in diagnostics) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
