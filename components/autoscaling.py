@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .cluster import SYSTEM_LABEL, SYSTEM_TAINT, pod_identity_trust
+from .cluster import SYSTEM_LABEL, SYSTEM_TAINT, controller_identity
 from .iam import policy_document, statement
 from .karpenter_resources import KARPENTER_VERSION, NodePoolSpec, ec2_node_class, node_pool
 
@@ -72,7 +72,7 @@ class Karpenter(pulumi.ComponentResource):
             )
         super().__init__("smartdairy:autoscaling:Karpenter", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
 
         queue = aws.sqs.Queue(
@@ -106,19 +106,11 @@ class Karpenter(pulumi.ComponentResource):
             rule = aws.cloudwatch.EventRule(f"{name}-{event}", event_pattern=json.dumps(pattern), opts=child)
             aws.cloudwatch.EventTarget(f"{name}-{event}", rule=rule.name, arn=queue.arn, opts=child)
 
-        role = aws.iam.Role(f"{name}-controller", assume_role_policy=pod_identity_trust(), opts=child)
+        identity = controller_identity(name, args.cluster_name, NAMESPACE, SERVICE_ACCOUNT, self)
         aws.iam.RolePolicy(
             f"{name}-controller",
-            role=role.id,
-            policy=controller_policy(args.cluster_name, args.node_role_arn, queue.arn, identity.account_id, region),
-            opts=child,
-        )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-controller",
-            cluster_name=args.cluster_name,
-            namespace=NAMESPACE,
-            service_account=SERVICE_ACCOUNT,
-            role_arn=role.arn,
+            role=identity.role.id,
+            policy=controller_policy(args.cluster_name, args.node_role_arn, queue.arn, account.account_id, region),
             opts=child,
         )
         release = k8s.helm.v3.Release(
@@ -147,7 +139,7 @@ class Karpenter(pulumi.ComponentResource):
                 "tolerations": [{"key": SYSTEM_TAINT["key"], "operator": "Exists", "effect": "NoSchedule"}],
                 "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[association]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[identity.association]),
         )
         after_release = pulumi.ResourceOptions(parent=self, depends_on=[release])
         node_class = k8s.apiextensions.CustomResource(
@@ -165,7 +157,7 @@ class Karpenter(pulumi.ComponentResource):
             )
 
         self.interruption_queue_name = queue.name
-        self.controller_role_arn = role.arn
+        self.controller_role_arn = identity.role.arn
         self.pending_to_running_s = args.assumptions.pending_to_running_s
         self.register_outputs(
             {

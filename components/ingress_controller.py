@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .cluster import SYSTEM_LABEL, SYSTEM_TAINT, pod_identity_trust
+from .cluster import SYSTEM_LABEL, SYSTEM_TAINT, controller_identity
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
@@ -37,22 +37,14 @@ class LoadBalancerController(pulumi.ComponentResource):
     def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("smartdairy:ingress_controller:LoadBalancerController", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(f"{name}-controller", assume_role_policy=pod_identity_trust(), opts=child)
+        identity = controller_identity(name, args.cluster_name, NAMESPACE, SERVICE_ACCOUNT, self)
         policy = aws.iam.Policy(
             f"{name}-controller",
             description="AWS Load Balancer Controller, scoped to resources it tags for this cluster",
             policy=json.dumps(json.loads(POLICY_DOCUMENT.read_text())),
             opts=child,
         )
-        aws.iam.RolePolicyAttachment(f"{name}-controller", role=role.name, policy_arn=policy.arn, opts=child)
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-controller",
-            cluster_name=args.cluster_name,
-            namespace=NAMESPACE,
-            service_account=SERVICE_ACCOUNT,
-            role_arn=role.arn,
-            opts=child,
-        )
+        aws.iam.RolePolicyAttachment(f"{name}-controller", role=identity.role.name, policy_arn=policy.arn, opts=child)
         release = k8s.helm.v3.Release(
             name,
             name="aws-load-balancer-controller",
@@ -81,7 +73,7 @@ class LoadBalancerController(pulumi.ComponentResource):
                 },
                 "podDisruptionBudget": {"maxUnavailable": 1},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[association]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[identity.association]),
         )
         k8s.networking.v1.IngressClass(
             f"{name}-class",
@@ -90,5 +82,5 @@ class LoadBalancerController(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
         )
         self.ingress_class = INGRESS_CLASS
-        self.role_arn = role.arn
+        self.role_arn = identity.role.arn
         self.register_outputs({"ingressClass": self.ingress_class, "roleArn": self.role_arn})

@@ -108,18 +108,27 @@ class Odoo(pulumi.ComponentResource):
         ]
         mounts = [{"name": "filestore", "mountPath": args.settings.data_dir}]
         annotations = {"checksum/config": checksum(web_conf, bus_conf), "checksum/secret": secret_checksum}
+        # What both Odoo processes share: image, credentials, config, filestore, placement.
+        shared = dict(
+            namespace=args.namespace,
+            image=args.image,
+            env=env(),
+            writable_paths={"tmp": "/tmp", "run": "/run/odoo"},
+            volumes=volumes,
+            volume_mounts=mounts,
+            pod_annotations=annotations,
+            service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/web/health"},
+            node_selector=args.node_selector,
+        )
         http = args.settings.http_port
         Workload(
             f"{name}-web",
             WorkloadArgs(
-                namespace=args.namespace,
                 app="odoo",
                 component="web",
-                image=args.image,
                 port=http,
                 metrics_port=args.metrics_port,
                 command=["odoo", "-c", CONF],
-                env=env(),
                 resources=args.resources,
                 probes=Probes(
                     startup={
@@ -134,15 +143,10 @@ class Odoo(pulumi.ComponentResource):
                     },
                     liveness={"tcpSocket": {"port": http}, "periodSeconds": 20, "failureThreshold": 3},
                 ),
-                writable_paths={"tmp": "/tmp", "run": "/run/odoo"},
-                volumes=volumes,
-                volume_mounts=mounts,
                 init_containers=[render("odoo.conf")],
-                pod_annotations=annotations,
-                service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/web/health"},
-                node_selector=args.node_selector,
                 hpa=args.hpa,
                 termination_grace_seconds=args.settings.limit_time_real_s + 10,
+                **shared,
             ),
             opts=child,
         )
@@ -150,27 +154,19 @@ class Odoo(pulumi.ComponentResource):
         Workload(
             f"{name}-longpolling",
             WorkloadArgs(
-                namespace=args.namespace,
                 app="odoo-longpolling",
                 component="bus",
-                image=args.image,
                 port=gevent,
                 command=["odoo", "gevent", "-c", CONF],
-                env=env(),
                 resources=args.longpolling_resources,
                 probes=Probes(
                     startup={"tcpSocket": {"port": gevent}, "periodSeconds": 5, "failureThreshold": 30},
                     readiness={"tcpSocket": {"port": gevent}, "periodSeconds": 5, "failureThreshold": 2},
                     liveness={"tcpSocket": {"port": gevent}, "periodSeconds": 20, "failureThreshold": 3},
                 ),
-                writable_paths={"tmp": "/tmp", "run": "/run/odoo"},
-                volumes=volumes,
-                volume_mounts=mounts,
                 init_containers=[render("odoo-bus.conf")],
-                pod_annotations=annotations,
-                service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/web/health"},
-                node_selector=args.node_selector,
                 replicas=args.longpolling_replicas,
+                **shared,
             ),
             opts=child,
         )

@@ -138,27 +138,24 @@ def analyze(
         resources = [r for r in run.resources if r.custom]
         by_urn = {r.urn: r for r in resources}
         diagnostics = []
-        for resource in resources:
-            response = analyzer.Analyze(
-                analyzer_pb2.AnalyzeRequest(
-                    type=resource.type,
-                    properties=encode(resource, unknowns.get(resource.name, ())),
-                    urn=resource.urn,
-                    name=resource.name,
-                    options=_options(resource),
-                    provider=_provider(by_urn, resource),
-                )
+
+        def fields(r: RegisteredResource) -> dict:
+            return dict(
+                type=r.type,
+                properties=encode(r, unknowns.get(r.name, ())),
+                urn=r.urn,
+                name=r.name,
+                options=_options(r),
+                provider=_provider(by_urn, r),
             )
+
+        for resource in resources:
+            response = analyzer.Analyze(analyzer_pb2.AnalyzeRequest(**fields(resource)))
             diagnostics += _diagnostics(response, resource.urn)
         stack_request = analyzer_pb2.AnalyzeStackRequest(
             resources=[
                 analyzer_pb2.AnalyzerResource(
-                    type=r.type,
-                    properties=encode(r, unknowns.get(r.name, ())),
-                    urn=r.urn,
-                    name=r.name,
-                    options=_options(r),
-                    provider=_provider(by_urn, r),
+                    **fields(r),
                     parent=r.parent,
                     dependencies=r.dependencies,
                     propertyDependencies={
