@@ -113,6 +113,9 @@ def test_noeviction_refuses_writes_instead_of_dropping_sessions():
 
 
 def test_volatile_ttl_evicts_short_lived_cache_before_sessions():
+    """volatile-ttl evicts, among sampled keys with a TTL, those closest to expiry. Sampling makes
+    it approximate, so the claim is "nearly every session survives while most cache entries go",
+    not "every session, always"."""
     with redis.LocalRedis() as server:
         for name, value in redis_parameters(RedisTuning("shared")).items():
             server.command("CONFIG", "SET", name, value)
@@ -124,5 +127,12 @@ def test_volatile_ttl_evicts_short_lived_cache_before_sessions():
             server.command("SET", f"api:{i}", "c" * 512, "EX", "300")
         sessions_left = sum(server.command("EXISTS", f"session:{i}") for i in range(200))
         cache_left = server.command("DBSIZE") - sessions_left
-    assert sessions_left == 200
-    assert cache_left < 3000
+    assert sessions_left >= 196  # 98 %
+    assert cache_left < 1500  # most of the 3,000 cache entries were evicted
+
+
+def test_redis_ports_leave_room_for_the_cluster_bus():
+    """A cluster node also binds port + 10000: a port above 55535 made cluster mode fail at random."""
+    from tools.realserver.postgres import free_port
+
+    assert all(free_port(highest=55535) <= 55535 for _ in range(300))

@@ -52,7 +52,7 @@ class LocalPgBouncer:
         self.process = subprocess.Popen(
             as_postgres([BINARY, str(self.ini_file)]), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30  # generous: a loaded 2-core CI machine starts it slowly
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"pgbouncer exited: {self.process.stdout.read()} {self._log_tail()}")

@@ -22,10 +22,15 @@ def pg_bin(tool: str) -> str:
     return found[-1]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(highest: int = 65535) -> int:
+    """A free loopback port no higher than `highest` (the kernel picks; we retry if too high)."""
+    for _ in range(1000):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port <= highest:
+            return port
+    raise RuntimeError(f"no free port at or below {highest}")
 
 
 def as_postgres(command: list[str]) -> list[str]:

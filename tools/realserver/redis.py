@@ -19,7 +19,8 @@ class RedisError(RuntimeError):
 class LocalRedis:
     def __init__(self, startup: dict[str, str] | None = None):
         self.startup = startup or {}
-        self.port = free_port()
+        # A cluster node also listens on port + 10000 (its bus), so stay at or below 55535.
+        self.port = free_port(highest=55535)
         self.dir = Path(tempfile.mkdtemp(prefix="sd-redis-"))
 
     def __enter__(self) -> LocalRedis:
