@@ -105,12 +105,13 @@ class AppNetworkPolicies(pulumi.ComponentResource):
 
     def __init__(self, name: str, flows: AppFlows, opts: pulumi.ResourceOptions | None = None):
         super().__init__("smartdairy:network_policies:AppNetworkPolicies", name, None, opts)
-        for policy_name, spec in policies(flows).items():
+        specs = policies(flows)
+        for policy_name, spec in specs.items():
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy_name}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name, namespace=flows.namespace),
                 spec=spec,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        self.names = sorted(policies(flows))
+        self.names = sorted(specs)
         self.register_outputs({"names": self.names})

@@ -64,6 +64,21 @@ def section(stack: str, key: str) -> dict[str, Any]:
     return json.loads(stack_file_config(stack)[f"smartdairy-platform:{key}"])
 
 
+def config_problems(config: dict[str, str]) -> list[str]:
+    """The ConfigError lines a config map must produce (fails the test if it loads)."""
+    from stacks.loader import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    return caught.value.problems
+
+
+def section_problems(stack: str, key: str, **overrides) -> list[str]:
+    """Problems of `stack`'s config with some keys of one section overridden."""
+    value = section(stack, key) | overrides
+    return config_problems(with_section(stack, f"smartdairy-platform:{key}", value))
+
+
 def load_config(config: dict[str, str]):
     """Validate a config map exactly as the program does at start-up."""
     from stacks.loader import load_platform_config

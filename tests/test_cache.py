@@ -7,8 +7,7 @@ import json
 import pytest
 
 from components.redis_parameters import EVICTION_POLICIES
-from stacks.loader import ConfigError
-from tests.conftest import load_config, section, with_section
+from tests.conftest import section, section_problems
 
 PROJECT = "smartdairy-platform"
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -85,19 +84,12 @@ def test_groups_keys_and_secrets_protected_in_prod(stack, protected):
     assert {r.protect for r in stateful} == {protected}
 
 
-def cache_problems(**overrides) -> list[str]:
-    cache = section("prod", "cache") | overrides
-    with pytest.raises(ConfigError) as caught:
-        load_config(with_section("prod", f"{PROJECT}:cache", cache))
-    return caught.value.problems
-
-
 def test_engine_version_must_exist_for_the_engine():
-    [problem] = cache_problems(engine="redis", engineVersion="8.0")
+    [problem] = section_problems("prod", "cache", engine="redis", engineVersion="8.0")
     assert "engineVersion '8.0' is not offered for redis; allowed: 7.0, 7.1" in problem
 
 
 def test_layout_and_node_type_are_checked():
-    problems = cache_problems(layout="separate", nodeType="r7g.large")
+    problems = section_problems("prod", "cache", layout="separate", nodeType="r7g.large")
     assert any("cache.layout = 'separate': Input should be 'split' or 'shared'" in p for p in problems)
     assert any(p.startswith(f"{PROJECT}:cache.nodeType = 'r7g.large'") for p in problems)

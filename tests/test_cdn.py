@@ -14,7 +14,7 @@ from components.certificate import CertificateArgs, DnsValidatedCertificate
 from components.edge_firewall import EdgeFirewallArgs
 from stacks.loader import ConfigError
 from stacks.schema.cdn import CdnConfig
-from tests.conftest import load_config, program_run, section, with_section
+from tests.conftest import load_config, program_run, section, section_problems, with_section
 from tools.mock_runtime import run_callable
 
 PROJECT = "smartdairy-platform"
@@ -256,26 +256,21 @@ def test_buckets_protected_in_prod_only(stack, protected):
 # --- known traps, each refused with a clear error ----------------------------------------------
 
 
-def cdn_problems(stack: str, **cdn_overrides) -> list[str]:
-    cdn = section(stack, "cdn") | cdn_overrides
-    with pytest.raises(ConfigError) as caught:
-        load_config(with_section(stack, f"{PROJECT}:cdn", cdn))
-    return caught.value.problems
-
-
 def test_trap_key_parameters_with_zero_max_ttl():
-    [problem] = cdn_problems("prod", ttls={"api": {"minTtl": 0, "defaultTtl": 0, "maxTtl": 0}})
+    [problem] = section_problems("prod", "cdn", ttls={"api": {"minTtl": 0, "defaultTtl": 0, "maxTtl": 0}})
     assert problem.startswith(f"{PROJECT}:cdn: ttls.api: puts headers, cookies or query strings in the cache key")
     assert "maxTtl must be > 0" in problem
 
 
 def test_ttl_overrides_must_be_ordered():
-    [problem] = cdn_problems("prod", ttls={"static": {"minTtl": 90000, "defaultTtl": 86400, "maxTtl": 31536000}})
+    [problem] = section_problems(
+        "prod", "cdn", ttls={"static": {"minTtl": 90000, "defaultTtl": 86400, "maxTtl": 31536000}}
+    )
     assert "ttls.static: needs minTtl <= defaultTtl <= maxTtl, got 90000 / 86400 / 31536000" in problem
 
 
 def test_price_class_lists_the_three_valid_values():
-    [problem] = cdn_problems("prod", priceClass="PriceClass_300")
+    [problem] = section_problems("prod", "cdn", priceClass="PriceClass_300")
     assert problem.startswith(f"{PROJECT}:cdn.priceClass = 'PriceClass_300'")
     assert "'PriceClass_100', 'PriceClass_200' or 'PriceClass_All'" in problem
 

@@ -9,8 +9,7 @@ import pytest
 
 from components.autoscaling import controller_policy_document
 from components.karpenter_resources import KARPENTER_VERSION, NodePoolSpec, ec2_node_class, node_pool, problems
-from stacks.loader import ConfigError
-from tests.conftest import load_config, section, stack_file_config, with_section
+from tests.conftest import section, section_problems, stack_file_config
 
 PROJECT = "smartdairy-platform"
 
@@ -255,38 +254,31 @@ def test_karpenter_policy_is_scoped_to_this_cluster():
     assert by_sid["AllowRegionalReadActions"]["Condition"] == {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}
 
 
-def cluster_problems(**overrides) -> list[str]:
-    value = section("prod", "cluster") | overrides
-    with pytest.raises(ConfigError) as caught:
-        load_config(with_section("prod", f"{PROJECT}:cluster", value))
-    return caught.value.problems
-
-
 def test_unsupported_kubernetes_version_is_refused():
-    [problem] = cluster_problems(kubernetesVersion="1.29")
+    [problem] = section_problems("prod", "cluster", kubernetesVersion="1.29")
     assert problem == f"{PROJECT}:cluster.kubernetesVersion = '1.29': EKS supports 1.34, 1.35, 1.36 (standard support)"
 
 
 def test_node_group_sizes_must_be_ordered():
     nodes = section("prod", "cluster")["systemNodes"] | {"desiredSize": 9}
-    [problem] = cluster_problems(systemNodes=nodes)
+    [problem] = section_problems("prod", "cluster", systemNodes=nodes)
     assert problem == f"{PROJECT}:cluster.systemNodes: needs minSize <= desiredSize <= maxSize, got 3 / 9 / 6"
 
 
 def test_world_open_api_endpoint_is_refused():
-    [problem] = cluster_problems(publicAccessCidrs=["0.0.0.0/0"])
+    [problem] = section_problems("prod", "cluster", publicAccessCidrs=["0.0.0.0/0"])
     assert "opens the API endpoint to too much of the internet" in problem
 
 
 def test_addon_versions_must_be_eks_builds():
     addons = section("prod", "cluster")["addons"] | {"coredns": "latest"}
-    [problem] = cluster_problems(addons=addons)
+    [problem] = section_problems("prod", "cluster", addons=addons)
     assert problem.startswith(f"{PROJECT}:cluster.addons.coredns = 'latest'")
 
 
 def test_karpenter_chart_is_tied_to_the_schema_version():
     karpenter = section("prod", "cluster")["karpenter"] | {"chartVersion": "1.10.0"}
-    [problem] = cluster_problems(karpenter=karpenter)
+    [problem] = section_problems("prod", "cluster", karpenter=karpenter)
     assert problem.startswith(
         f"{PROJECT}:cluster.karpenter.chartVersion = '1.10.0': Input should be '{KARPENTER_VERSION}'"
     )

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from stacks.loader import ConfigError
 from stacks.schema import PlatformConfig
-from tests.conftest import ROOT, STACKS, load_config, section, stack_file_config, with_section
+from tests.conftest import ROOT, STACKS, config_problems, load_config, section, stack_file_config, with_section
 
 PROJECT = "smartdairy-platform"
 
@@ -29,22 +29,16 @@ def test_environment_differences_live_in_config():
     assert prod.network.az_count == 3
 
 
-def problems_for(config: dict[str, str]) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        load_config(config)
-    return caught.value.problems
-
-
 def test_misspelled_nested_key_names_key_and_allowed_keys():
     network = section("prod", "network") | {"natGateway": "single"}
-    [problem] = problems_for(with_section("prod", f"{PROJECT}:network", network))
+    [problem] = config_problems(with_section("prod", f"{PROJECT}:network", network))
     assert problem.startswith(f"{PROJECT}:network.natGateway: unknown key")
     assert "natGateways" in problem and "azCount" in problem
 
 
 def test_misspelled_top_level_key_is_not_ignored():
     config = stack_file_config("prod") | {f"{PROJECT}:netwrok": "{}"}
-    [problem] = problems_for(config)
+    [problem] = config_problems(config)
     sections = sorted(f.alias for f in PlatformConfig.model_fields.values() if f.alias != "region")
     assert problem == f"{PROJECT}:netwrok: unknown key; allowed keys: " + ", ".join(sections)
     assert {"network", "cdn", "database", "pgbouncer"} <= set(sections)
@@ -52,7 +46,7 @@ def test_misspelled_top_level_key_is_not_ignored():
 
 def test_string_where_a_number_belongs():
     network = section("prod", "network") | {"azCount": "three"}
-    [problem] = problems_for(with_section("prod", f"{PROJECT}:network", network))
+    [problem] = config_problems(with_section("prod", f"{PROJECT}:network", network))
     assert problem == (
         f"{PROJECT}:network.azCount = 'three': Input should be a valid integer, unable to parse string as an integer"
     )
@@ -60,19 +54,19 @@ def test_string_where_a_number_belongs():
 
 def test_wrong_choice_lists_the_allowed_values():
     network = section("prod", "network") | {"natGateways": "two"}
-    [problem] = problems_for(with_section("prod", f"{PROJECT}:network", network))
+    [problem] = config_problems(with_section("prod", f"{PROJECT}:network", network))
     assert "'single' or 'per-az'" in problem
 
 
 def test_subnets_that_cannot_fit_are_an_impossible_combination():
     network = section("prod", "network") | {"cidr": "10.10.0.0/18"}
-    [problem] = problems_for(with_section("prod", f"{PROJECT}:network", network))
+    [problem] = config_problems(with_section("prod", f"{PROJECT}:network", network))
     assert problem.startswith(f"{PROJECT}:network: subnetPrefixes x azSlots (4) do not fit in cidr 10.10.0.0/18")
 
 
 def test_az_slots_below_az_count_is_refused():
     network = section("prod", "network") | {"azCount": 4, "azSlots": 3}
-    [problem] = problems_for(with_section("prod", f"{PROJECT}:network", network))
+    [problem] = config_problems(with_section("prod", f"{PROJECT}:network", network))
     assert "azSlots (3) must be >= azCount (4)" in problem
 
 
@@ -81,7 +75,7 @@ def test_every_problem_is_reported_at_once():
     network = section("prod", "network") | {"cidr": "8.8.8.0/24", "azCount": 9}
     config[f"{PROJECT}:network"] = json.dumps(network)
     config.pop("aws:region")
-    problems = problems_for(config)
+    problems = config_problems(config)
     keys = sorted(p.split(" ")[0].rstrip(":") for p in problems)
     assert keys == ["aws:region", f"{PROJECT}:environment", f"{PROJECT}:network.azCount", f"{PROJECT}:network.cidr"]
 

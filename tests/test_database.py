@@ -9,8 +9,7 @@ import pytest
 
 from components.database import PostgresDatabase, PostgresDatabaseArgs
 from components.postgres_parameters import PostgresTuning, preload_problems
-from stacks.loader import ConfigError
-from tests.conftest import ROOT, load_config, program_run, section, with_section
+from tests.conftest import ROOT, program_run, section, section_problems
 from tools.mock_runtime import run_callable
 
 PROJECT = "smartdairy-platform"
@@ -169,25 +168,18 @@ def test_preload_check_catches_a_replaced_library_list():
     assert preload_problems({"shared_preload_libraries": "pg_stat_statements, auto_explain"}) == []
 
 
-def db_problems(**overrides) -> list[str]:
-    db = section("prod", "database") | overrides
-    with pytest.raises(ConfigError) as caught:
-        load_config(with_section("prod", f"{PROJECT}:database", db))
-    return caught.value.problems
-
-
 def test_gp3_iops_below_400_gb_is_refused():
-    [problem] = db_problems(allocatedStorageGb=100, maxAllocatedStorageGb=200)
+    [problem] = section_problems("prod", "database", allocatedStorageGb=100, maxAllocatedStorageGb=200)
     assert problem.startswith(f"{PROJECT}:database: iops/storageThroughputMbps need allocatedStorageGb >= 400")
 
 
 def test_autoscaling_ceiling_below_allocation_is_refused():
-    [problem] = db_problems(maxAllocatedStorageGb=100)
+    [problem] = section_problems("prod", "database", maxAllocatedStorageGb=100)
     assert "maxAllocatedStorageGb (100) must be >= allocatedStorageGb (500)" in problem
 
 
 def test_instance_class_and_monitoring_interval_are_checked():
-    problems = db_problems(instanceClass="r7g.2xlarge", monitoringIntervalS=7)
+    problems = section_problems("prod", "database", instanceClass="r7g.2xlarge", monitoringIntervalS=7)
     assert any(p.startswith(f"{PROJECT}:database.instanceClass = 'r7g.2xlarge'") for p in problems)
     assert any(
         p.startswith(f"{PROJECT}:database.monitoringIntervalS = 7: Input should be 1, 5, 10, 15, 30 or 60")
@@ -196,5 +188,5 @@ def test_instance_class_and_monitoring_interval_are_checked():
 
 
 def test_unknown_database_key_is_refused():
-    [problem] = db_problems(replica=2)
+    [problem] = section_problems("prod", "database", replica=2)
     assert problem.startswith(f"{PROJECT}:database.replica: unknown key; allowed keys:") and "replicas" in problem

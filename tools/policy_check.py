@@ -106,10 +106,10 @@ def pack_config(stack: str) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def configure(analyzer, info, config: dict[str, Any]) -> dict[str, str]:
+def configure(analyzer, info, config: dict[str, Any]) -> None:
     """Every policy gets its level and properties: the stack file's over the pack's defaults
     (string shorthand `"name": "mandatory"` as in `--policy-pack-config`)."""
-    requests, levels = {}, {}
+    requests = {}
     for policy in info.policies:
         entry = config.get(policy.name, {})
         entry = {"enforcementLevel": entry} if isinstance(entry, str) else dict(entry)
@@ -117,9 +117,7 @@ def configure(analyzer, info, config: dict[str, Any]) -> dict[str, str]:
         properties = struct_pb2.Struct()
         properties.update(entry)
         requests[policy.name] = analyzer_pb2.PolicyConfig(enforcementLevel=LEVELS[level], properties=properties)
-        levels[policy.name] = level
     analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=requests))
-    return levels
 
 
 def analyze(
