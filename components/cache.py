@@ -19,6 +19,7 @@ import pulumi_random as random
 from .kms import rotating_key
 from .redis_parameters import RedisTuning, parameter_group_family, redis_parameters
 from .security_group import port_from_groups
+from .urls import redis_url
 
 PORT = 6379
 #: ElastiCache AUTH tokens: 16-128 printable characters; of the specials only these.
@@ -146,7 +147,9 @@ class RedisCache(pulumi.ComponentResource):
             if cluster_mode
             else replication_group.primary_endpoint_address
         )
-        url = pulumi.Output.secret(pulumi.Output.format("rediss://:{0}@{1}:{2}/0", auth_token, endpoint, PORT))
+        url = pulumi.Output.secret(
+            pulumi.Output.all(auth_token, endpoint).apply(lambda parts: redis_url(parts[0], parts[1], PORT))
+        )
         aws.secretsmanager.SecretVersion(
             f"{name}-auth",
             secret_id=secret.id,

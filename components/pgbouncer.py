@@ -24,6 +24,7 @@ from .pgbouncer_config import (
     render_userlist,
 )
 from .pod_spec import checksum, container_security_context, pod_security_context, spread
+from .urls import postgres_url
 
 SERVICE_PORT = 5432
 METRICS_PORT = 9127
@@ -66,7 +67,9 @@ class PgBouncer(pulumi.ComponentResource):
             lambda passwords: render_userlist({args.username: passwords[0], STATS_USER: passwords[1]})
         )
         exporter_dsn = stats_password.result.apply(
-            lambda password: f"postgres://{STATS_USER}:{password}@127.0.0.1:{LISTEN_PORT}/pgbouncer?sslmode=disable"
+            lambda password: postgres_url(
+                STATS_USER, password, "127.0.0.1", LISTEN_PORT, "pgbouncer", {"sslmode": "disable"}
+            )
         )
         secret = k8s.core.v1.Secret(
             f"{name}-auth",

@@ -9,6 +9,7 @@ import time
 import psycopg
 import pytest
 
+from components.database import PASSWORD_SPECIALS
 from components.pgbouncer_config import (
     BUDGET_SHARE,
     ClientDemand,
@@ -20,10 +21,17 @@ from components.pgbouncer_config import (
     render_ini,
     render_userlist,
 )
+from components.urls import postgres_url
+from tools.mock_outputs import random_password
 from tools.realserver.pgbouncer import LocalPgBouncer
 from tools.realserver.postgres import LocalPostgres
 
-USER, PASSWORD, DATABASE = "sdadmin", "s3cret-Pa55word", "odoo"
+#: A master password as RDS would get it: every special character the program allows in it.
+USER, PASSWORD, DATABASE = (
+    "sdadmin",
+    random_password("pg-master", {"length": 40, "overrideSpecial": PASSWORD_SPECIALS}),
+    "odoo",
+)
 MAX_CONNECTIONS = 40
 ROLES = [
     PoolRole("rw", "transaction", False, replicas=1, pool_size=8, reserve_pool_size=2, max_client_conn=300),
@@ -68,14 +76,9 @@ def stack():
 
 
 def connect(bouncer: LocalPgBouncer, **kwargs) -> psycopg.Connection:
+    """Through the URL form the program renders, so the password's specials must survive it."""
     return psycopg.connect(
-        host="127.0.0.1",
-        port=bouncer.port,
-        dbname=DATABASE,
-        user=USER,
-        password=PASSWORD,
-        prepare_threshold=None,
-        **kwargs,
+        postgres_url(USER, PASSWORD, "127.0.0.1", bouncer.port, DATABASE), prepare_threshold=None, **kwargs
     )
 
 

@@ -5,10 +5,16 @@ exercised; an invoke with no answer here fails loudly, so every new invoke is mo
 
 from __future__ import annotations
 
+import random
 import zlib
 from typing import Any
 
 ACCOUNT_ID = "123456789012"
+#: terraform-provider-random's character sets (internal/random/string.go).
+RANDOM_LOWER = "abcdefghijklmnopqrstuvwxyz"
+RANDOM_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+RANDOM_NUMERIC = "0123456789"
+RANDOM_SPECIAL = "!@#$%&*()-_=+[]{}<>:?"
 
 
 def computed_outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
@@ -90,7 +96,7 @@ _SPECIFIC = {
     "aws:iam/role:Role": lambda name, inputs, region: {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"},
     "aws:iam/policy:Policy": lambda name, inputs, region: {"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}"},
     "random:index/randomPassword:RandomPassword": lambda name, inputs, region: {
-        "result": f"mock-secret-{name}-{'x' * 8}",
+        "result": random_password(name, inputs),
         "bcryptHash": "$2a$10$mock",
     },
     "aws:rds/instance:Instance": _rds_instance,
@@ -113,6 +119,32 @@ _SPECIFIC = {
         "arn": f"arn:aws:wafv2:us-east-1:{ACCOUNT_ID}:global/webacl/{name}/0123"
     },
 }
+
+
+def random_password(name: str, inputs: dict[str, Any]) -> str:
+    """A password from the alphabet the real provider would draw from, given the same inputs.
+
+    Adversarial on purpose: where the length allows, every character of the alphabet's special
+    set appears, so a consumer that forgets to quote one (`#` ends a URL's authority, `@` its
+    userinfo) fails in every run instead of in 60 % of real deployments. Deterministic per name.
+    """
+    length = int(inputs.get("length", 16))
+    sets = {
+        "lower": RANDOM_LOWER,
+        "upper": RANDOM_UPPER,
+        "numeric": RANDOM_NUMERIC,
+        "special": inputs.get("overrideSpecial") or RANDOM_SPECIAL,
+    }
+    enabled = {kind: chars for kind, chars in sets.items() if inputs.get(kind, True)}
+    rng = random.Random(zlib.crc32(name.encode()))
+    drawn = [
+        rng.choice(chars) for kind, chars in enabled.items() for _ in range(int(inputs.get(f"min{kind.title()}", 0)))
+    ]
+    drawn += list(enabled.get("special", ""))[: max(length - len(drawn), 0)]
+    alphabet = "".join(enabled.values())
+    drawn += [rng.choice(alphabet) for _ in range(length - len(drawn))]
+    rng.shuffle(drawn)
+    return "".join(drawn[:length])
 
 
 def _availability_zones(args: dict[str, Any], region: str) -> dict[str, Any]:

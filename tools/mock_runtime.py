@@ -28,6 +28,8 @@ from tools.mock_outputs import computed_outputs, invoke_result
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_MARKER = "[secret]"
+#: How an input that is unknown until apply is recorded: the engine's own sentinel string.
+UNKNOWN = rpc.UNKNOWN
 
 
 @dataclass
@@ -117,20 +119,28 @@ class ProgramRun:
 
 
 class _PlatformMocks(pulumi.runtime.Mocks):
-    """Answers like AWS would: ARNs and endpoints carry the region of the resource's provider."""
+    """Answers like AWS would: ARNs and endpoints carry the region of the resource's provider.
 
-    def __init__(self, region: str):
+    With `first_preview`, it answers like the engine's preview of a stack that does not exist
+    yet: a resource echoes its inputs, its ID and every provider-computed output are unknown.
+    """
+
+    def __init__(self, region: str, first_preview: bool = False):
         self.region = region
+        self.first_preview = first_preview
+        #: provider resource name -> region; keyed by name since a previewed ID is unknown.
         self._provider_regions: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        resource_id = f"{args.name}-id"
         if args.typ == "pulumi:providers:aws":
-            self._provider_regions[resource_id] = args.inputs.get("region", self.region)
-        region = self._provider_regions.get((args.provider or "").rsplit("::", 1)[-1], self.region)
+            self._provider_regions[args.name] = args.inputs.get("region", self.region)
+        if self.first_preview:
+            return "", dict(args.inputs)
+        provider_urn = (args.provider or "").rsplit("::", 1)[0]
+        region = self._provider_regions.get(provider_urn.rsplit("::", 1)[-1], self.region)
         state = dict(args.inputs)
         state.update(computed_outputs(args.typ, args.name, args.inputs, region))
-        return resource_id, state
+        return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         return invoke_result(args.token, args.args, self.region)
@@ -185,7 +195,10 @@ def _mask_secrets(value: Any, path: str, found: list[str]) -> Any:
 
 
 def _integral(value: Any) -> Any:
-    """The engine's protobuf Struct carries every number as a double; 2.0 was 2 in the program."""
+    """The engine's protobuf Struct carries every number as a double (2.0 was 2 in the program);
+    an unknown value becomes the engine's sentinel, as the policy pack receives it."""
+    if isinstance(value, pulumi.output.Unknown):
+        return UNKNOWN
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
@@ -271,7 +284,7 @@ def run_callable(
     """Run any function as a Pulumi program (a component test builds one component here)."""
     project = project or project_name()
     config = dict(config or {})
-    mocks = _PlatformMocks(config.get("aws:region", "eu-west-1"))
+    mocks = _PlatformMocks(config.get("aws:region", "eu-west-1"), first_preview=preview)
     monitor = _RecordingMonitor(mocks)
 
     set_root_resource(None)  # each run gets a fresh root Stack resource

@@ -1,9 +1,11 @@
 """`make synth STACK=<name>`: the offline main job.
 
-Runs the real program for one stack under the Pulumi mock runtime, prints what it registers,
-writes `build/<stack>/resources.json` and `build/<stack>/manifests/`, then runs the policy gate
-(tools/policy_check.py) and fails on any mandatory violation. No Pulumi CLI, cloud credentials
-or network needed.
+Runs the real program for one stack under the Pulumi mock runtime twice: as an update sees it
+(computed outputs known, AWS-shaped) and as the first `pulumi preview` of a new stack sees it
+(every ID and provider-computed output unknown). Prints what the first run registers, writes
+`build/<stack>/resources.json` and `build/<stack>/manifests/`, and runs the policy gate
+(tools/policy_check.py) over both runs; any mandatory violation fails. No Pulumi CLI, cloud
+credentials or network needed.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         run = run_program(args.stack)
+        first_preview = run_program(args.stack, preview=True)
     except ConfigError as exc:
         print(f"error: stack {args.stack!r}: {exc}", file=sys.stderr)
         return 2
@@ -43,11 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out / args.stack
     write_artifacts(run, out)
     print(summary(run, out))
+    print(f"first preview (IDs and computed outputs unknown): {len(first_preview.resources)} registrations")
     if args.skip_policies:
         return 0
-    diagnostics = analyze(run)
-    print(report(diagnostics))
-    return 1 if any(d.level == "mandatory" for d in diagnostics) else 0
+    failed = False
+    for label, checked in (("update", run), ("first preview", first_preview)):
+        diagnostics = analyze(checked)
+        print(f"--- policy gate, {label}")
+        print(report(diagnostics))
+        failed |= any(d.level == "mandatory" for d in diagnostics)
+    return 1 if failed else 0
 
 
 def write_artifacts(run: ProgramRun, out: Path) -> None:

@@ -1,4 +1,4 @@
-"""A throwaway redis-server and a minimal RESP client (no client library needed)."""
+"""A throwaway redis-server and a minimal RESP client, independent of the client library under test."""
 
 from __future__ import annotations
 
@@ -60,10 +60,17 @@ class LocalRedis:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def command(self, *parts: str):
+        """One command on a fresh connection, authenticated first when the server needs a password."""
+        commands = [("AUTH", self.startup["requirepass"])] if "requirepass" in self.startup else []
+        commands.append(parts)
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as conn:
-            payload = f"*{len(parts)}\r\n" + "".join(f"${len(p.encode())}\r\n{p}\r\n" for p in parts)
-            conn.sendall(payload.encode())
-            return _read_reply(conn.makefile("rb"))
+            conn.sendall(b"".join(_encode(command) for command in commands))
+            replies = conn.makefile("rb")
+            return [_read_reply(replies) for _ in commands][-1]
+
+
+def _encode(parts) -> bytes:
+    return (f"*{len(parts)}\r\n" + "".join(f"${len(p.encode())}\r\n{p}\r\n" for p in parts)).encode()
 
 
 def _read_reply(stream):
