@@ -17,8 +17,9 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from .cluster import SYSTEM_LABEL, SYSTEM_TAINT, controller_identity
-from .iam import policy_document, statement
+from .iam import policy_document
 from .karpenter_resources import KARPENTER_VERSION, NodePoolSpec, ec2_node_class, node_pool
+from .upstream_policies import karpenter_controller_policy
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "karpenter"
@@ -72,8 +73,10 @@ class Karpenter(pulumi.ComponentResource):
             )
         super().__init__("smartdairy:autoscaling:Karpenter", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        region = aws.get_region_output(opts=invoke).region
+        partition = aws.get_partition_output(opts=invoke).partition
 
         queue = aws.sqs.Queue(
             f"{name}-interruptions", message_retention_seconds=300, sqs_managed_sse_enabled=True, opts=child
@@ -110,7 +113,9 @@ class Karpenter(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-controller",
             role=identity.role.id,
-            policy=controller_policy(args.cluster_name, args.node_role_arn, queue.arn, account.account_id, region),
+            policy=pulumi.Output.all(
+                args.cluster_name, partition, region, account, queue.arn, args.node_role_arn
+            ).apply(lambda values: json.dumps(karpenter_controller_policy(*values))),
             opts=child,
         )
         release = k8s.helm.v3.Release(
@@ -175,129 +180,3 @@ def _cr_args(manifest: dict) -> dict:
         "metadata": manifest["metadata"],
         "spec": manifest["spec"],
     }
-
-
-def controller_policy(
-    cluster_name: pulumi.Input[str],
-    node_role_arn: pulumi.Input[str],
-    queue_arn: pulumi.Input[str],
-    account_id: pulumi.Input[str],
-    region: pulumi.Input[str],
-) -> pulumi.Output[str]:
-    return pulumi.Output.all(cluster_name, node_role_arn, queue_arn, account_id, region).apply(
-        lambda values: json.dumps(controller_policy_document(*values))
-    )
-
-
-def controller_policy_document(cluster: str, node_role_arn: str, queue_arn: str, account: str, region: str) -> dict:
-    """Karpenter's controller permissions, scoped as its reference CloudFormation template does:
-    writes only to resources tagged for this cluster, reads regional, PassRole only the node role."""
-    ec2 = f"arn:aws:ec2:{region}"
-    owned = {"StringEquals": {f"aws:ResourceTag/kubernetes.io/cluster/{cluster}": "owned"}}
-    request_tags = {
-        f"aws:RequestTag/kubernetes.io/cluster/{cluster}": "owned",
-        "aws:RequestTag/eks:eks-cluster-name": cluster,
-    }
-    tag_on_create = {"StringEquals": request_tags, "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}
-    launched = [
-        f"{ec2}:{account}:{kind}/*"
-        for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")
-    ]
-    profile = f"arn:aws:iam::{account}:instance-profile/*"
-    statements = [
-        statement(
-            ["ec2:RunInstances", "ec2:CreateFleet"],
-            [
-                f"{ec2}::image/*",
-                f"{ec2}::snapshot/*",
-                f"{ec2}:*:security-group/*",
-                f"{ec2}:*:subnet/*",
-                f"{ec2}:*:capacity-reservation/*",
-            ],
-            sid="AllowScopedEC2InstanceAccessActions",
-        ),
-        statement(
-            ["ec2:RunInstances", "ec2:CreateFleet"],
-            [f"{ec2}:*:launch-template/*"],
-            conditions={**owned, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}},
-            sid="AllowScopedEC2LaunchTemplateAccessActions",
-        ),
-        statement(
-            ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
-            launched,
-            conditions=tag_on_create,
-            sid="AllowScopedEC2InstanceActionsWithTags",
-        ),
-        statement(
-            ["ec2:CreateTags"],
-            launched,
-            conditions={
-                "StringEquals": {
-                    **request_tags,
-                    "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"],
-                },
-                "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"},
-            },
-            sid="AllowScopedResourceCreationTagging",
-        ),
-        statement(
-            ["ec2:CreateTags"], [f"{ec2}:{account}:instance/*"], conditions=owned, sid="AllowScopedResourceTagging"
-        ),
-        statement(
-            ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
-            [f"{ec2}:{account}:instance/*", f"{ec2}:{account}:launch-template/*"],
-            conditions=owned,
-            sid="AllowScopedDeletion",
-        ),
-        statement(
-            [
-                "ec2:DescribeAvailabilityZones",
-                "ec2:DescribeImages",
-                "ec2:DescribeInstances",
-                "ec2:DescribeInstanceTypeOfferings",
-                "ec2:DescribeInstanceTypes",
-                "ec2:DescribeLaunchTemplates",
-                "ec2:DescribeSecurityGroups",
-                "ec2:DescribeSpotPriceHistory",
-                "ec2:DescribeSubnets",
-                "ec2:DescribeCapacityReservations",
-            ],
-            "*",
-            conditions={"StringEquals": {"aws:RequestedRegion": region}},
-            sid="AllowRegionalReadActions",
-        ),
-        statement(["ssm:GetParameter"], [f"arn:aws:ssm:{region}::parameter/aws/service/*"], sid="AllowSSMReadActions"),
-        statement(["pricing:GetProducts"], "*", sid="AllowPricingReadActions"),
-        statement(
-            ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
-            [queue_arn],
-            sid="AllowInterruptionQueueActions",
-        ),
-        statement(
-            ["iam:PassRole"],
-            [node_role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com"]}},
-            sid="AllowPassingInstanceRole",
-        ),
-        statement(
-            ["iam:CreateInstanceProfile", "iam:TagInstanceProfile"],
-            [profile],
-            conditions=tag_on_create,
-            sid="AllowScopedInstanceProfileCreationActions",
-        ),
-        statement(
-            ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
-            [profile],
-            conditions={**owned, "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"}},
-            sid="AllowScopedInstanceProfileActions",
-        ),
-        statement(
-            ["iam:GetInstanceProfile", "iam:ListInstanceProfiles"], [profile], sid="AllowInstanceProfileReadActions"
-        ),
-        statement(
-            ["eks:DescribeCluster"],
-            [f"arn:aws:eks:{region}:{account}:cluster/{cluster}"],
-            sid="AllowAPIServerEndpointDiscovery",
-        ),
-    ]
-    return {"Version": "2012-10-17", "Statement": statements}

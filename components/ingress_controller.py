@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from .cluster import SYSTEM_LABEL, SYSTEM_TAINT, controller_identity
+from .upstream_policies import load_balancer_controller_policy
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
 INGRESS_CLASS = "alb"
-#: Written from the controller's documented IAM actions; every mutating call is conditioned on
-#: the elbv2.k8s.aws/cluster tag the controller puts on what it creates.
-POLICY_DOCUMENT = Path(__file__).parent / "policies" / "aws-load-balancer-controller.json"
 
 
 @dataclass(frozen=True)
@@ -40,8 +37,8 @@ class LoadBalancerController(pulumi.ComponentResource):
         identity = controller_identity(name, args.cluster_name, NAMESPACE, SERVICE_ACCOUNT, self)
         policy = aws.iam.Policy(
             f"{name}-controller",
-            description="AWS Load Balancer Controller, scoped to resources it tags for this cluster",
-            policy=json.dumps(json.loads(POLICY_DOCUMENT.read_text())),
+            description="AWS Load Balancer Controller: upstream docs/install/iam_policy.json of the pinned version",
+            policy=json.dumps(load_balancer_controller_policy()),
             opts=child,
         )
         aws.iam.RolePolicyAttachment(f"{name}-controller", role=identity.role.name, policy_arn=policy.arn, opts=child)

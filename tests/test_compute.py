@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from components.autoscaling import controller_policy_document
 from components.karpenter_resources import KARPENTER_VERSION, NodePoolSpec, ec2_node_class, node_pool, problems
 from tests.conftest import section, section_problems, stack_file_config
 
@@ -239,19 +238,6 @@ def test_node_pool_schema_catches_mistakes(mutate, expected):
     assert problems(manifest) == []
     mutate(manifest)
     assert any(expected in p for p in problems(manifest))
-
-
-def test_karpenter_policy_is_scoped_to_this_cluster():
-    doc = controller_policy_document(
-        "sd-x", "arn:aws:iam::1:role/node", "arn:aws:sqs:r:1:q", "123456789012", "eu-west-1"
-    )
-    by_sid = {s["Sid"]: s for s in doc["Statement"]}
-    assert by_sid["AllowPassingInstanceRole"]["Resource"] == ["arn:aws:iam::1:role/node"]
-    assert by_sid["AllowScopedDeletion"]["Condition"] == {
-        "StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/sd-x": "owned"}
-    }
-    assert by_sid["AllowInterruptionQueueActions"]["Resource"] == ["arn:aws:sqs:r:1:q"]
-    assert by_sid["AllowRegionalReadActions"]["Condition"] == {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}
 
 
 def test_unsupported_kubernetes_version_is_refused():
