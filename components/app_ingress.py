@@ -35,6 +35,8 @@ class AppIngressArgs:
     hosted_zone_id: str
     region: str
     routes: Sequence[Route]
+    #: The load balancer controller's release and IngressClass (LoadBalancerController.ready).
+    controller: Sequence[pulumi.Resource]
     idle_timeout_seconds: int = 120  # websockets outlive the 60 s default
 
 
@@ -93,7 +95,7 @@ class AppIngress(pulumi.ComponentResource):
                     }
                 ],
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.controller)),
         )
         self.alb_hostname = ingress.status.load_balancer.ingress[0].hostname
         record = aws.route53.Record(

@@ -22,6 +22,7 @@ from .karpenter_resources import KARPENTER_VERSION, NodePoolSpec, ec2_node_class
 from .upstream_policies import karpenter_controller_policy
 
 NAMESPACE = "kube-system"
+CHART_REPOSITORY = "oci://public.ecr.aws/karpenter"
 SERVICE_ACCOUNT = "karpenter"
 #: Interruption events Karpenter acts on before AWS takes the instance away.
 INTERRUPTION_EVENTS = {
@@ -118,12 +119,23 @@ class Karpenter(pulumi.ComponentResource):
             ).apply(lambda values: json.dumps(karpenter_controller_policy(*values))),
             opts=child,
         )
+        # CRDs from their own chart: Helm installs a chart's crds/ once and never upgrades them,
+        # so a chart bump would leave NodePool/EC2NodeClass schemas behind the controller.
+        crds = k8s.helm.v3.Release(
+            f"{name}-crd",
+            name="karpenter-crd",
+            chart=f"{CHART_REPOSITORY}/karpenter-crd",
+            version=args.chart_version,
+            namespace=NAMESPACE,
+            opts=child,
+        )
         release = k8s.helm.v3.Release(
             f"{name}",
             name="karpenter",
-            chart="oci://public.ecr.aws/karpenter/karpenter",
+            chart=f"{CHART_REPOSITORY}/karpenter",
             version=args.chart_version,
             namespace=NAMESPACE,
+            skip_crds=True,
             values={
                 "replicas": args.controller_replicas,
                 "serviceAccount": {"name": SERVICE_ACCOUNT},
@@ -144,9 +156,9 @@ class Karpenter(pulumi.ComponentResource):
                 "tolerations": [{"key": SYSTEM_TAINT["key"], "operator": "Exists", "effect": "NoSchedule"}],
                 "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[identity.association]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[identity.association, crds]),
         )
-        after_release = pulumi.ResourceOptions(parent=self, depends_on=[release])
+        after_release = pulumi.ResourceOptions(parent=self, depends_on=[crds, release])
         node_class = k8s.apiextensions.CustomResource(
             f"{name}-default-class",
             **_cr_args(

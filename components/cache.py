@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from .final_snapshot import final_snapshot_identifier
 from .kms import rotating_key
 from .redis_parameters import RedisTuning, parameter_group_family, redis_parameters
 from .security_group import port_from_groups
@@ -122,7 +123,7 @@ class RedisCache(pulumi.ComponentResource):
             maintenance_window=args.maintenance_window,
             auto_minor_version_upgrade=True,
             apply_immediately=False,
-            final_snapshot_identifier=f"{name}-final" if args.final_snapshot else None,
+            final_snapshot_identifier=final_snapshot_identifier(name, self) if args.final_snapshot else None,
             log_delivery_configurations=[
                 aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
                     destination=logs[log_type].name,

@@ -62,6 +62,10 @@ class EksClusterArgs:
     addons: Sequence[Addon]
     #: Empty: API endpoint private only. Otherwise public too, limited to these CIDRs.
     public_access_cidrs: Sequence[str] = ()
+    #: In-VPC or peered ranges (a self-hosted runner) let through to the private endpoint on 443.
+    private_access_cidrs: Sequence[str] = ()
+    #: The principal that runs `pulumi up`: cluster admin, so the Kubernetes provider can deploy.
+    deployer_principal_arn: str | None = None
     admin_principal_arns: Sequence[str] = ()
     log_retention_days: int = 90
     protect: bool = False
@@ -120,18 +124,20 @@ class EksCluster(pulumi.ComponentResource):
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[log_group]),
         )
-        for index, principal in enumerate(args.admin_principal_arns):
-            entry = aws.eks.AccessEntry(
-                f"{name}-admin-{index}", cluster_name=cluster.name, principal_arn=principal, type="STANDARD", opts=child
-            )
-            aws.eks.AccessPolicyAssociation(
-                f"{name}-admin-{index}",
-                cluster_name=cluster.name,
-                principal_arn=entry.principal_arn,
-                policy_arn=CLUSTER_ADMIN_POLICY,
-                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+        access = self._cluster_admins(name, cluster, args)
+        access += [
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-{cidr.replace('/', '-')}",
+                security_group_id=cluster.vpc_config.cluster_security_group_id,
+                cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="Kubernetes API from the deployer's network (privateAccessCidrs)",
                 opts=child,
             )
+            for cidr in args.private_access_cidrs
+        ]
 
         for key, value in args.cluster_security_group_tags.items():
             aws.ec2.Tag(
@@ -144,7 +150,7 @@ class EksCluster(pulumi.ComponentResource):
         node_role = self._node_role(f"{name}-node")
         networking = self._addons(name, cluster, [a for a in args.addons if a.before_nodes], [])
         node_group = self._system_node_group(name, cluster, node_role, args, networking)
-        self._addons(name, cluster, [a for a in args.addons if not a.before_nodes], [node_group])
+        on_nodes = self._addons(name, cluster, [a for a in args.addons if not a.before_nodes], [node_group])
 
         self.name = cluster.name
         self.endpoint = cluster.endpoint
@@ -153,6 +159,12 @@ class EksCluster(pulumi.ComponentResource):
         self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
         self.node_role_arn = node_role.arn
         self.node_role_name = node_role.name
+        #: What anything deployed *onto* the cluster waits for: the deployer's access (entry and
+        #: policy association, else the first requests are refused), its network path, the
+        #: system nodes and every add-on (CoreDNS for in-cluster names, the CSI drivers for
+        #: volumes). Kept until those deployments are gone, so `destroy` removes Ingresses and
+        #: NodePools while the controllers that clean up behind them still run.
+        self.ready: list[pulumi.Resource] = [*access, node_group, *networking, *on_nodes]
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(cluster.name, cluster.endpoint, self.certificate_authority).apply(
                 lambda parts: json.dumps(kubeconfig(*parts))
@@ -171,13 +183,38 @@ class EksCluster(pulumi.ComponentResource):
             }
         )
 
+    def _cluster_admins(self, name: str, cluster: aws.eks.Cluster, args: EksClusterArgs) -> list[pulumi.Resource]:
+        """Access entries with cluster admin: the deployer, then the listed humans and roles."""
+        admins = {f"{name}-deployer": args.deployer_principal_arn} if args.deployer_principal_arn else {}
+        others = [arn for arn in args.admin_principal_arns if arn != args.deployer_principal_arn]
+        admins |= {f"{name}-admin-{index}": arn for index, arn in enumerate(others)}
+        created: list[pulumi.Resource] = []
+        for entry_name, principal in admins.items():
+            entry = aws.eks.AccessEntry(
+                entry_name,
+                cluster_name=cluster.name,
+                principal_arn=principal,
+                type="STANDARD",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            association = aws.eks.AccessPolicyAssociation(
+                entry_name,
+                cluster_name=cluster.name,
+                principal_arn=entry.principal_arn,
+                policy_arn=CLUSTER_ADMIN_POLICY,
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            created += [entry, association]
+        return created
+
     def _node_role(self, name: str) -> aws.iam.Role:
         role = aws.iam.Role(
             name, assume_role_policy=service_trust_policy("ec2.amazonaws.com"), opts=pulumi.ResourceOptions(parent=self)
         )
         for policy in (
             "AmazonEKSWorkerNodePolicy",
-            "AmazonEC2ContainerRegistryReadOnly",
+            "AmazonEC2ContainerRegistryPullOnly",  # Karpenter's reference node role: pull, no listing
             "AmazonSSMManagedInstanceCore",
         ):
             aws.iam.RolePolicyAttachment(

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from .final_snapshot import final_snapshot_identifier
 from .iam import service_trust_policy
 from .kms import rotating_key
 from .postgres_parameters import (
@@ -34,7 +35,9 @@ class PostgresDatabaseArgs:
     availability_zones: Sequence[str]
     #: label -> security group id allowed to reach port 5432.
     client_security_groups: Mapping[str, pulumi.Input[str]]
+    #: A major ("16") lets RDS own the minor; a "16.8" pin only with auto_minor_version_upgrade off.
     engine_version: str
+    auto_minor_version_upgrade: bool
     instance_class: str
     tuning: PostgresTuning
     allocated_storage_gb: int
@@ -126,7 +129,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             monitoring_role_arn=monitoring_role.arn,
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
             iam_database_authentication_enabled=True,
-            auto_minor_version_upgrade=True,
+            auto_minor_version_upgrade=args.auto_minor_version_upgrade,
             publicly_accessible=False,
             copy_tags_to_snapshot=True,
             deletion_protection=args.deletion_protection,
@@ -151,7 +154,9 @@ class PostgresDatabase(pulumi.ComponentResource):
             backup_window=args.backup_window,
             maintenance_window=args.maintenance_window,
             skip_final_snapshot=not args.final_snapshot,
-            final_snapshot_identifier=f"{name}-primary-final" if args.final_snapshot else None,
+            final_snapshot_identifier=final_snapshot_identifier(f"{name}-primary", self)
+            if args.final_snapshot
+            else None,
             **common,
             opts=stateful,
         )

@@ -72,12 +72,15 @@ class LoadBalancerController(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[identity.association]),
         )
-        k8s.networking.v1.IngressClass(
+        ingress_class = k8s.networking.v1.IngressClass(
             f"{name}-class",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=INGRESS_CLASS),
             spec=k8s.networking.v1.IngressClassSpecArgs(controller="ingress.k8s.aws/alb"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
         )
         self.ingress_class = INGRESS_CLASS
+        #: What an Ingress of this class depends on: the controller's validating webhook refuses
+        #: Ingresses until it runs, and on `destroy` it must outlive them to delete their ALBs.
+        self.ready: list[pulumi.Resource] = [release, ingress_class]
         self.role_arn = identity.role.arn
         self.register_outputs({"ingressClass": self.ingress_class, "roleArn": self.role_arn})

@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 KARPENTER_VERSION = "1.9.0"
+POOL_LABEL = "node-role.smartdairy.io/pool"
+#: On every node of a pool that serves all application pods (PgBouncer, Odoo's bus, Prometheus).
+STEADY_LABEL = "node-role.smartdairy.io/steady"
+#: On every application node: the HPA-scaled stateless tiers may run on any pool, overflow ones too.
+ELASTIC_LABEL = "node-role.smartdairy.io/elastic"
+SERVES = ("all", "elastic")
 NODEPOOL_API = "karpenter.sh/v1"
 NODECLASS_API = "karpenter.k8s.aws/v1"
 
@@ -190,6 +196,8 @@ class NodePoolSpec:
     disruption_budget: str = "10%"
     expire_after: str = "720h"
     weight: int = 10
+    #: "all": any application pod; "elastic": only the HPA-scaled stateless tiers (an overflow pool).
+    serves: str = "all"
 
 
 def ec2_node_class(
@@ -236,7 +244,7 @@ def node_pool(spec: NodePoolSpec, node_class: str) -> dict[str, Any]:
         "metadata": {"name": spec.name},
         "spec": {
             "template": {
-                "metadata": {"labels": {"node-role.smartdairy.io/pool": spec.name}},
+                "metadata": {"labels": pool_labels(spec)},
                 "spec": {
                     "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": node_class},
                     "requirements": [
@@ -267,6 +275,13 @@ def node_pool(spec: NodePoolSpec, node_class: str) -> dict[str, Any]:
         },
     }
     return _checked(manifest)
+
+
+def pool_labels(spec: NodePoolSpec) -> dict[str, str]:
+    if spec.serves not in SERVES:
+        raise ValueError(f"NodePool {spec.name}: serves must be one of {SERVES}, got {spec.serves!r}")
+    labels = {POOL_LABEL: spec.name, ELASTIC_LABEL: "true"}
+    return labels | ({STEADY_LABEL: "true"} if spec.serves == "all" else {})
 
 
 def _checked(manifest: dict[str, Any]) -> dict[str, Any]:

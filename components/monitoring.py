@@ -33,6 +33,8 @@ class MonitoringArgs:
     adapter_chart_version: str
     retention: str
     storage_gb: int
+    #: StorageClass of Prometheus's volume (EKS has no default class).
+    storage_class: pulumi.Input[str]
     scrape_targets: Sequence[ScrapeTarget]
     node_selector: Mapping[str, str]
 
@@ -71,6 +73,7 @@ class Monitoring(pulumi.ComponentResource):
                         "storageSpec": {
                             "volumeClaimTemplate": {
                                 "spec": {
+                                    "storageClassName": args.storage_class,
                                     "accessModes": ["ReadWriteOnce"],
                                     "resources": {"requests": {"storage": f"{args.storage_gb}Gi"}},
                                 }

@@ -33,7 +33,10 @@ class OdooArgs:
     resources: Mapping[str, Mapping[str, str]]
     longpolling_resources: Mapping[str, Mapping[str, str]]
     metrics_port: int
-    node_selector: Mapping[str, str]
+    #: Web pods scale with the HPA and may run on overflow (spot) pools; the bus pods hold
+    #: long-lived websockets and stay on steady nodes.
+    web_node_selector: Mapping[str, str]
+    bus_node_selector: Mapping[str, str]
 
 
 class Odoo(pulumi.ComponentResource):
@@ -118,7 +121,6 @@ class Odoo(pulumi.ComponentResource):
             volume_mounts=mounts,
             pod_annotations=annotations,
             service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/web/health"},
-            node_selector=args.node_selector,
         )
         http = args.settings.http_port
         Workload(
@@ -145,6 +147,7 @@ class Odoo(pulumi.ComponentResource):
                 ),
                 init_containers=[render("odoo.conf")],
                 hpa=args.hpa,
+                node_selector=args.web_node_selector,
                 termination_grace_seconds=args.settings.limit_time_real_s + 10,
                 **shared,
             ),
@@ -166,6 +169,7 @@ class Odoo(pulumi.ComponentResource):
                 ),
                 init_containers=[render("odoo-bus.conf")],
                 replicas=args.longpolling_replicas,
+                node_selector=args.bus_node_selector,
                 **shared,
             ),
             opts=child,

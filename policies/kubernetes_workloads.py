@@ -211,3 +211,24 @@ def pdb_per_deployment(resources, config):
         ) or {}
         if not any(selector and selector.items() <= labels.items() for selector in budgets):
             yield deployment.urn, "no PodDisruptionBudget selects its pods"
+
+
+NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+PINNED_ALIAS = re.compile(r"^[a-z0-9]+@v[0-9.]+$")
+
+
+@resource_rule(
+    "karpenter-pinned-ami",
+    (NODE_CLASS,),
+    "Karpenter node classes pin their AMI release (alias family@vVERSION, never @latest) where the "
+    "stack demands it (config: required): @latest rolls every node to an untested image.",
+    kind=RECOMMENDATION,
+    severity="medium",
+)
+def pinned_ami(props, config):
+    if not config.get("required", True):
+        return
+    for term in as_list((props.get("spec") or {}).get("amiSelectorTerms")):
+        alias = term.get("alias")
+        if alias is not None and not PINNED_ALIAS.match(str(alias)):
+            yield f"amiSelectorTerms alias {alias} is not a pinned release (e.g. al2023@v20260903)"

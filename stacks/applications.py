@@ -12,6 +12,7 @@ from components.app_ingress import AppIngress, AppIngressArgs, Route
 from components.cache import RedisCache
 from components.database import PostgresDatabase
 from components.hpa import HpaSpec, behavior, external_value, pods_average, policy, resource_utilization
+from components.karpenter_resources import ELASTIC_LABEL, STEADY_LABEL
 from components.metrics_rules import LATENCY_P95, REQUESTS_PER_SECOND
 from components.monitoring import Monitoring, MonitoringArgs, ScrapeTarget
 from components.namespace import AppNamespace, AppNamespaceArgs
@@ -24,12 +25,14 @@ from components.pgbouncer import PgBouncer, PgBouncerArgs
 from components.shared_filesystem import SharedFilesystem, SharedFilesystemArgs
 from components.subnet_plan import SubnetSpec
 
+from .compute import ComputeTier
 from .schema import PlatformConfig
 from .schema.workloads import GatewayHpaConfig, OdooHpaConfig
 
 NAMESPACE = "smartdairy"
-#: Label of the Karpenter pool the applications run on (set by its NodePool template).
-APP_NODES = {"node-role.smartdairy.io/pool": "apps"}
+#: Node labels set by the Karpenter NodePool templates (components/karpenter_resources.py).
+STEADY_NODES = {STEADY_LABEL: "true"}
+ELASTIC_NODES = {ELASTIC_LABEL: "true"}
 ODOO_PORT, LONGPOLLING_PORT = 8069, 8072
 
 
@@ -45,6 +48,7 @@ def applications(
     network: Network,
     database: PostgresDatabase,
     caches: dict[str, RedisCache],
+    compute: ComputeTier,
     opts: pulumi.ResourceOptions,
 ) -> Applications:
     namespace = AppNamespace(f"{prefix}-apps", AppNamespaceArgs(name=NAMESPACE), opts=opts).name
@@ -95,7 +99,8 @@ def applications(
             resources=odoo.resources.as_k8s(),
             longpolling_resources=odoo.longpolling_resources.as_k8s(),
             metrics_port=workloads.metrics_port,
-            node_selector=APP_NODES,
+            web_node_selector=ELASTIC_NODES,
+            bus_node_selector=STEADY_NODES,
         ),
         opts=opts,
     )
@@ -116,7 +121,7 @@ def applications(
             hpa=gateway_hpa(gateway.hpa),
             resources=gateway.resources.as_k8s(),
             metrics_port=workloads.metrics_port,
-            node_selector=APP_NODES,
+            node_selector=ELASTIC_NODES,
         ),
         opts=opts,
     )
@@ -128,12 +133,13 @@ def applications(
             adapter_chart_version=monitoring.adapter_chart_version,
             retention=monitoring.retention,
             storage_gb=monitoring.storage_gb,
+            storage_class=compute.block_storage_class,
             scrape_targets=[
                 ScrapeTarget("odoo", namespace, {"app.kubernetes.io/name": "odoo"}),
                 ScrapeTarget("api-gateway", namespace, {"app.kubernetes.io/name": "api-gateway"}),
                 ScrapeTarget("pgbouncer", namespace, {"app.kubernetes.io/name": "pgbouncer"}),
             ],
-            node_selector=APP_NODES,
+            node_selector=STEADY_NODES,
         ),
         opts=opts,
     )
@@ -152,6 +158,7 @@ def applications(
                 Route("/web", "odoo", ODOO_PORT),
                 Route("/", "odoo", ODOO_PORT),
             ],
+            controller=compute.ingress_controller,
         ),
         opts=opts,
     )
@@ -256,7 +263,7 @@ def _pgbouncer(
                 "requests": {"cpu": pool.cpu_request, "memory": pool.memory_request},
                 "limits": {"cpu": pool.cpu_limit, "memory": pool.memory_limit},
             },
-            node_selector=APP_NODES,
+            node_selector=STEADY_NODES,
         ),
         opts=opts,
     )

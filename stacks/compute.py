@@ -3,6 +3,8 @@ load balancer controller."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
@@ -12,13 +14,24 @@ from components.cluster import Addon, EksCluster, EksClusterArgs, NodeGroupSizin
 from components.ingress_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.karpenter_resources import NodePoolSpec
 from components.network import Network
+from components.storage_class import BlockStorageClass, BlockStorageClassArgs
 
 from .schema import PlatformConfig
 
 
+@dataclass(frozen=True)
+class ComputeTier:
+    cluster: EksCluster
+    kubernetes: k8s.Provider
+    #: StorageClass name for block volumes (EKS has no default class).
+    block_storage_class: pulumi.Output[str]
+    #: What an ALB Ingress depends on (LoadBalancerController.ready).
+    ingress_controller: list[pulumi.Resource]
+
+
 def compute(
     prefix: str, config: PlatformConfig, network: Network, provider: aws.Provider, discovery: dict[str, str]
-) -> tuple[EksCluster, k8s.Provider]:
+) -> ComputeTier:
     """EKS, then a Kubernetes provider built from its outputs, then what runs on it."""
     spec = config.cluster
     cluster = EksCluster(
@@ -38,6 +51,8 @@ def compute(
             ),
             addons=addons(spec),
             public_access_cidrs=spec.public_access_cidrs,
+            private_access_cidrs=spec.private_access_cidrs,
+            deployer_principal_arn=spec.deployer_principal_arn or caller_principal_arn(provider),
             admin_principal_arns=spec.admin_principal_arns,
             log_retention_days=spec.log_retention_days,
             protect=config.protect_stateful_resources,
@@ -46,8 +61,14 @@ def compute(
         opts=pulumi.ResourceOptions(providers=[provider]),
     )
     # The only Kubernetes provider: default providers for kubernetes are disabled in the stack
-    # files, so nothing can fall back to a local kube context.
-    kubernetes = k8s.Provider("eks", kubeconfig=cluster.kubeconfig, enable_server_side_apply=True)
+    # files, so nothing can fall back to a local kube context. It waits for the deployer's access
+    # entry, the system nodes and the add-ons (see EksCluster.ready), and so does everything on it.
+    kubernetes = k8s.Provider(
+        "eks",
+        kubeconfig=cluster.kubeconfig,
+        enable_server_side_apply=True,
+        opts=pulumi.ResourceOptions(depends_on=cluster.ready),
+    )
     on_cluster = pulumi.ResourceOptions(providers=[provider, kubernetes])
 
     karpenter = spec.karpenter
@@ -72,6 +93,7 @@ def compute(
                     disruption_budget=pool.disruption_budget,
                     expire_after=pool.expire_after,
                     weight=pool.weight,
+                    serves=pool.serves,
                 )
                 for pool in karpenter.node_pools
             ],
@@ -85,7 +107,8 @@ def compute(
         ),
         opts=on_cluster,
     )
-    LoadBalancerController(
+    storage = BlockStorageClass(f"{prefix}-gp3", BlockStorageClassArgs(class_name="gp3-encrypted"), opts=on_cluster)
+    controller = LoadBalancerController(
         f"{prefix}-alb-controller",
         LoadBalancerControllerArgs(
             cluster_name=cluster.name,
@@ -96,7 +119,15 @@ def compute(
         ),
         opts=on_cluster,
     )
-    return cluster, kubernetes
+    return ComputeTier(cluster, kubernetes, storage.class_name, controller.ready)
+
+
+def caller_principal_arn(provider: aws.Provider) -> str:
+    """The IAM role (or user) behind the credentials running this deployment: an assumed-role
+    session ARN is not a valid access entry principal, its issuer role is."""
+    invoke = pulumi.InvokeOptions(provider=provider)
+    caller = aws.get_caller_identity(opts=invoke)
+    return aws.iam.get_session_context(arn=caller.arn, opts=invoke).issuer_arn
 
 
 def addons(spec) -> list[Addon]:

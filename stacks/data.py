@@ -23,6 +23,7 @@ def database(prefix: str, config: PlatformConfig, network: Network, provider: aw
             availability_zones=network.availability_zones,
             client_security_groups={"data-clients": network.data_client_security_group_id},
             engine_version=db.engine_version,
+            auto_minor_version_upgrade=db.auto_minor_version_upgrade,
             instance_class=db.instance_class,
             tuning=db.tuning(),
             allocated_storage_gb=db.allocated_storage_gb,

@@ -7,8 +7,11 @@ that keys nobody reads, i.e. typos, are reported instead of ignored.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 import typing
+from collections.abc import Iterator
 from typing import Any
 
 import pulumi
@@ -19,6 +22,11 @@ from .schema import PlatformConfig
 
 #: Config fields that live outside the project namespace.
 EXTERNAL_KEYS = {"region": "aws:region"}
+#: Values that only appear in documentation: RFC 5737 / RFC 3849 ranges, AWS's example accounts.
+DOCUMENTATION_RANGES = tuple(
+    ipaddress.ip_network(cidr) for cidr in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+EXAMPLE_ACCOUNTS = re.compile(r"\b(123456789012|111122223333|444455556666|777788889999)\b")
 
 
 class ConfigError(pulumi.RunError):
@@ -37,9 +45,38 @@ def load_platform_config(project: str | None = None) -> PlatformConfig:
     except ValidationError as exc:
         problems += [_describe(err, project) for err in exc.errors()]
         raise ConfigError(problems) from None
+    if not config.example:
+        problems += [config_key(project, section) + rest for section, rest in _placeholders(raw)]
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _placeholders(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(section, `.key = value: why`) for every documentation placeholder in the raw config."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _placeholders(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _placeholders(item, f"{path}[{index}]")
+    elif isinstance(value, str):
+        why = _placeholder_reason(value)
+        if why:
+            section, dot, rest = path.partition(".")
+            yield section, f"{dot}{rest} = {value!r}: {why}; set the real value or mark the stack `example: true`"
+
+
+def _placeholder_reason(value: str) -> str | None:
+    if EXAMPLE_ACCOUNTS.search(value):
+        return "an AWS documentation account id"
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return None
+    if any(network.version == r.version and network.subnet_of(r) for r in DOCUMENTATION_RANGES):
+        return "a documentation address range (RFC 5737/3849)"
+    return None
 
 
 def config_key(project: str, field_alias: str) -> str:

@@ -41,9 +41,10 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     )
     database = data.database(prefix, config, network, regional)
     caches = data.caches(prefix, config, network, regional)
-    cluster, kubernetes = compute.compute(prefix, config, network, regional, discovery)
+    tier = compute.compute(prefix, config, network, regional, discovery)
+    cluster = tier.cluster
     apps = applications.applications(
-        prefix, config, network, database, caches, pulumi.ResourceOptions(providers=[regional, kubernetes])
+        prefix, config, network, database, caches, tier, pulumi.ResourceOptions(providers=[regional, tier.kubernetes])
     )
     # CloudFront's API origin is the ALB, by the name its certificate carries.
     cdn = edge.cdn(prefix, config, apps.ingress.origin_domain, edge_provider, regional)

@@ -40,9 +40,13 @@ def test_endpoint_private_and_public_only_to_listed_cidrs(run):
 
 
 def test_admin_access_entries(run):
+    """The deployer (configured, or the caller's role behind its assumed-role session) comes first."""
     associations = run.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
-    admins = section(run.stack, "cluster")["adminPrincipalArns"]
-    assert [a.inputs["principalArn"] for a in associations] == admins
+    cluster = section(run.stack, "cluster")
+    deployer = cluster.get("deployerPrincipalArn", "arn:aws:iam::123456789012:role/smartdairy-deployer")
+    by_name = {a.name: a.inputs["principalArn"] for a in associations}
+    assert by_name.pop(f"sd-{run.stack}-deployer") == deployer
+    assert sorted(by_name.values()) == sorted(cluster["adminPrincipalArns"])
     assert all(a.inputs["policyArn"].endswith("/AmazonEKSClusterAdminPolicy") for a in associations)
     node_entries = [e for e in run.of_type("aws:eks/accessEntry:AccessEntry") if e.inputs.get("type") == "EC2_LINUX"]
     assert len(node_entries) == 1
@@ -143,10 +147,18 @@ def test_no_policy_document_grants_everything_on_everything(run):
 
 def test_helm_releases_pin_chart_and_image_versions(run):
     releases = {r.inputs["name"]: r.inputs for r in run.of_type("kubernetes:helm.sh/v3:Release")}
-    assert set(releases) == {"karpenter", "aws-load-balancer-controller", "kube-prometheus-stack", "prometheus-adapter"}
+    assert set(releases) == {
+        "karpenter-crd",
+        "karpenter",
+        "aws-load-balancer-controller",
+        "kube-prometheus-stack",
+        "prometheus-adapter",
+    }
     for release in releases.values():
         assert re.fullmatch(r"\d+\.\d+\.\d+", release["version"])
-    assert releases["karpenter"]["version"] == KARPENTER_VERSION
+    assert releases["karpenter"]["version"] == releases["karpenter-crd"]["version"] == KARPENTER_VERSION
+    # Helm never upgrades a chart's crds/: the CRDs come from their own chart instead.
+    assert releases["karpenter"]["skipCrds"] is True
     assert releases["karpenter"]["values"]["controller"]["image"]["tag"] == KARPENTER_VERSION
     assert re.fullmatch(r"v\d+\.\d+\.\d+", releases["aws-load-balancer-controller"]["values"]["image"]["tag"])
     # values are inspectable offline: the settings Karpenter needs are right there

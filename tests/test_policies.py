@@ -195,6 +195,11 @@ RESOURCE_CASES = {
         "pgbouncer-rw",
         [setter("spec.type", "LoadBalancer")],
     ),
+    "karpenter-pinned-ami": (
+        "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass",
+        "",
+        [setter("spec.amiSelectorTerms", [{"alias": "al2023@latest"}])],
+    ),
     "k8s-no-secrets-in-configmaps": (
         "kubernetes:core/v1:ConfigMap",
         "pgbouncer-rw",

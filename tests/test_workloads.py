@@ -187,8 +187,8 @@ def test_odoo_conf_goes_through_pgbouncer(run):
 def test_odoo_pods_share_an_rwx_filestore(run):
     claim = next(c.inputs for c in run.of_type("kubernetes:core/v1:PersistentVolumeClaim"))
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
-    storage_class = run.one("kubernetes:storage.k8s.io/v1:StorageClass").inputs
-    assert storage_class["provisioner"] == "efs.csi.aws.com"
+    classes = {c.inputs["metadata"]["name"]: c.inputs for c in run.of_type("kubernetes:storage.k8s.io/v1:StorageClass")}
+    assert classes[claim["spec"]["storageClassName"]]["provisioner"] == "efs.csi.aws.com"
     filesystem = run.one("aws:efs/fileSystem:FileSystem").inputs
     assert filesystem["encrypted"] is True and filesystem["kmsKeyId"].startswith("arn:aws:kms:")
     assert len(run.of_type("aws:efs/mountTarget:MountTarget")) == 3

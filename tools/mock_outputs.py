@@ -6,6 +6,7 @@ exercised; an invoke with no answer here fails loudly, so every new invoke is mo
 from __future__ import annotations
 
 import random
+import re
 import zlib
 from typing import Any
 
@@ -99,6 +100,9 @@ _SPECIFIC = {
         "result": random_password(name, inputs),
         "bcryptHash": "$2a$10$mock",
     },
+    "random:index/randomId:RandomId": lambda name, inputs, region: {
+        "hex": f"{zlib.crc32(name.encode()):08x}"[: 2 * int(inputs.get("byteLength", 4))],
+    },
     "aws:rds/instance:Instance": _rds_instance,
     "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
     "aws:kms/key:Key": lambda name, inputs, region: {"keyId": f"{name}-key-id"},
@@ -161,9 +165,17 @@ _INVOKES = {
     "aws:index/getRegion:getRegion": lambda args, region: {"region": region, "name": region, "id": region},
     "aws:index/getCallerIdentity:getCallerIdentity": lambda args, region: {
         "accountId": ACCOUNT_ID,
-        "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/synth",
+        # Deployments run with an assumed role (CI, SSO): the session ARN, not the role's.
+        "arn": f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/smartdairy-deployer/synth-session",
         "userId": "AIDASYNTH",
         "id": ACCOUNT_ID,
+    },
+    "aws:iam/getSessionContext:getSessionContext": lambda args, region: {
+        "arn": args["arn"],
+        "issuerArn": re.sub(r":sts::(\d+):assumed-role/([^/]+)/.*", r":iam::\1:role/\2", args["arn"]),
+        "issuerName": args["arn"].rsplit("/", 2)[-2 if ":assumed-role/" in args["arn"] else -1],
+        "sessionName": args["arn"].rsplit("/", 1)[-1] if ":assumed-role/" in args["arn"] else "",
+        "id": args["arn"],
     },
     "aws:index/getPartition:getPartition": lambda args, region: {
         "partition": "aws",

@@ -15,6 +15,7 @@ from .base import Section
 #: Kubernetes versions in EKS standard support on 2026-11 (each gets ~14 months of it).
 SUPPORTED_KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
 ADDON_VERSION = r"^v\d+\.\d+\.\d+-eksbuild\.\d+$"
+IAM_PRINCIPAL = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+")
 DURATION = r"^([0-9]+(s|m|h))+$"
 
 
@@ -69,7 +70,12 @@ class NodePoolConfig(Section):
     consolidate_after: str = Field("5m", pattern=DURATION)
     disruption_budget: str = Field("10%", pattern=r"^((100|[0-9]{1,2})%|[0-9]+)$")
     expire_after: str = Field("720h", pattern=DURATION)
-    weight: int = Field(10, ge=1, le=100)
+    weight: int = Field(10, ge=1, le=100, description="Karpenter fills the heaviest pool first.")
+    serves: Literal["all", "elastic"] = Field(
+        "all",
+        description="all: any application pod. elastic: only the HPA-scaled stateless tiers (Odoo web, "
+        "API gateway), e.g. a spot pool that takes the overflow when the others reach their limits.",
+    )
 
 
 class KarpenterConfig(Section):
@@ -89,6 +95,11 @@ class KarpenterConfig(Section):
         names = [p.name for p in self.node_pools]
         if len(names) != len(set(names)):
             raise ValueError(f"nodePools names must be unique, got {names}")
+        if not any(p.serves == "all" for p in self.node_pools):
+            raise ValueError(
+                "nodePools: at least one pool must have serves: all (PgBouncer, Odoo's bus and "
+                "Prometheus run only there)"
+            )
         return self
 
 
@@ -102,9 +113,24 @@ class ClusterConfig(Section):
 
     kubernetes_version: str = Field(description="One of " + ", ".join(SUPPORTED_KUBERNETES_VERSIONS) + ".")
     public_access_cidrs: list[str] = Field(
-        default_factory=list, description="Empty: private API endpoint only. Never 0.0.0.0/0."
+        default_factory=list,
+        description="The deployers' egress ranges (CI runners, VPN) allowed to a public API endpoint. "
+        "Empty: private endpoint only. Never 0.0.0.0/0.",
     )
-    admin_principal_arns: list[str] = Field(default_factory=list)
+    private_access_cidrs: list[str] = Field(
+        default_factory=list,
+        description="In-VPC or peered ranges (a self-hosted runner, a VPN) let through to the private "
+        "endpoint on 443. With no publicAccessCidrs, the deployer must run in one of these.",
+    )
+    deployer_principal_arn: str | None = Field(
+        None,
+        description="IAM role or user that runs `pulumi up`; gets cluster admin through an access entry. "
+        "Unset: the caller's own identity at deploy time (fine for one person; set it for a shared "
+        "stack, or each new caller replaces the previous one's entry).",
+    )
+    admin_principal_arns: list[str] = Field(
+        default_factory=list, description="More IAM roles or users with cluster admin (break-glass, operators)."
+    )
     log_retention_days: Literal[30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = 90
     system_nodes: SystemNodesConfig
     addons: AddonVersions
@@ -118,7 +144,7 @@ class ClusterConfig(Section):
             raise ValueError(f"EKS supports {', '.join(SUPPORTED_KUBERNETES_VERSIONS)} (standard support)")
         return value
 
-    @field_validator("public_access_cidrs")
+    @field_validator("public_access_cidrs", "private_access_cidrs")
     @classmethod
     def _not_the_world(cls, value: list[str]) -> list[str]:
         for cidr in value:
@@ -133,7 +159,23 @@ class ClusterConfig(Section):
     @field_validator("admin_principal_arns")
     @classmethod
     def _arns(cls, value: list[str]) -> list[str]:
-        bad = [a for a in value if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+", a)]
+        bad = [a for a in value if not IAM_PRINCIPAL.fullmatch(a)]
         if bad:
             raise ValueError(f"not IAM role or user ARNs: {', '.join(bad)}")
         return value
+
+    @field_validator("deployer_principal_arn")
+    @classmethod
+    def _deployer_arn(cls, value: str | None) -> str | None:
+        if value is not None and not IAM_PRINCIPAL.fullmatch(value):
+            raise ValueError("not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)")
+        return value
+
+    @model_validator(mode="after")
+    def _deployer_has_a_path(self) -> ClusterConfig:
+        if not self.public_access_cidrs and not self.private_access_cidrs:
+            raise ValueError(
+                "the deployer has no network path to the Kubernetes API: set publicAccessCidrs (the "
+                "runners' egress ranges) or privateAccessCidrs (an in-VPC or peered runner's range)"
+            )
+        return self

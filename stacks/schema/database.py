@@ -18,7 +18,15 @@ WEEKLY_WINDOW = rf"^{_DAY_TIME}-{_DAY_TIME}$"
 class DatabaseConfig(Section):
     """RDS PostgreSQL primary, read replicas and parameter group."""
 
-    engine_version: str = Field("16.8", pattern=r"^(1[3-7])\.\d+$", description="PostgreSQL 13-17, major.minor.")
+    engine_version: str = Field(
+        "16",
+        pattern=r"^(1[3-7])(\.\d+)?$",
+        description="PostgreSQL major (13-17): RDS picks the current minor and, with autoMinorVersionUpgrade, "
+        "keeps it current. A major.minor pin needs autoMinorVersionUpgrade false.",
+    )
+    auto_minor_version_upgrade: bool = Field(
+        True, description="RDS applies minor versions in the maintenance window (FSBP RDS.13)."
+    )
     instance_class: str = Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$", description="e.g. db.r7g.xlarge.")
     replica_instance_class: str | None = Field(None, pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
     replicas: int = Field(ge=0, le=5, description="Read replicas, spread over the AZs.")
@@ -81,6 +89,12 @@ class DatabaseConfig(Section):
             problems.append(
                 "iops/storageThroughputMbps need allocatedStorageGb >= 400 (below that gp3 runs at its "
                 "3000 IOPS / 125 MB/s baseline); remove them or raise allocatedStorageGb"
+            )
+        if "." in self.engine_version and self.auto_minor_version_upgrade:
+            problems.append(
+                f"engineVersion {self.engine_version!r} pins a minor while autoMinorVersionUpgrade is true: once "
+                f"RDS upgrades the instance, the next `pulumi up` would try to downgrade it; set engineVersion "
+                f"to {self.engine_version.split('.')[0]!r} or autoMinorVersionUpgrade to false"
             )
         if self.secret_recovery_window_days != 0 and not 7 <= self.secret_recovery_window_days <= 30:
             problems.append("secretRecoveryWindowDays must be 0 or 7 to 30")

@@ -30,6 +30,11 @@ class PlatformConfig(Section):
     region: str = Field(
         pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$", description="AWS region (the `aws:region` key)."
     )
+    example: bool = Field(
+        False,
+        description="The stack file is a template whose documentation placeholders (RFC 5737 ranges, "
+        "AWS example accounts) still wait for real values. Unset, such values are refused.",
+    )
     protect_stateful_resources: bool = Field(
         description="Pulumi `protect` on databases, caches, buckets, keys and secrets (true in prod)."
     )
