@@ -18,7 +18,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.mock_runtime import ProgramRun, run_program, stack_config  # noqa: E402
+from tools.mock_runtime import ProgramRun, project_name, run_program, stack_config  # noqa: E402
+
+#: The project's config namespace, as Pulumi.yaml names it.
+PROJECT = project_name()
 
 STACKS = ("staging", "prod")
 _runs: dict[str, ProgramRun] = {}

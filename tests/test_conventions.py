@@ -46,3 +46,14 @@ def test_readme_generated_blocks_are_current():
 
     result = subprocess.run([sys.executable, "tools/gen_docs.py", "--check"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_nothing_reads_outside_the_repository():
+    """Users clone the repo alone: the seed's figures live in tests/fixtures/seed, not ../shared."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("components", "stacks", "policies", "tools", "tests")
+        for path in (ROOT / folder).rglob("*.py")
+        if re.search(r"ROOT\.parent|\.\./shared|parent\s*/\s*\"shared\"", path.read_text())
+    ]
+    assert offenders == []

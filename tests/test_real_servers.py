@@ -6,8 +6,6 @@ preload list without pg_stat_statements) fails here.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from components.postgres_parameters import engine_settings, postgres_parameters
@@ -15,7 +13,7 @@ from components.redis_parameters import STARTUP_ONLY, RedisTuning, redis_paramet
 from tests.conftest import ROOT, STACKS, load_config, stack_file_config
 from tools.realserver import postgres, redis
 
-SEED_DIR = ROOT.parent / "shared" / "seed"
+SEED_AUDIT = ROOT / "tests" / "fixtures" / "seed" / "slow_query_analysis.sql"
 
 
 def rendered_postgres(stack: str) -> dict[str, str]:
@@ -23,13 +21,9 @@ def rendered_postgres(stack: str) -> dict[str, str]:
 
 
 def seed_audit_queries() -> list[str]:
-    """The Day 281 audit (scripts/db_audit/slow_query_analysis.sql), read from the seed itself."""
-    for path in sorted(SEED_DIR.glob("*.txt")):
-        match = re.search(r"```sql\n-- scripts/db_audit/slow_query_analysis\.sql\n(.*?)```", path.read_text(), re.S)
-        if match:
-            body = "\n".join(line for line in match.group(1).splitlines() if not line.strip().startswith("--"))
-            return [q.strip() for q in body.split(";") if q.strip()]
-    raise FileNotFoundError(f"no db_audit/slow_query_analysis.sql block in {SEED_DIR}")
+    """The Day 281 audit (scripts/db_audit/slow_query_analysis.sql), as the seed has it."""
+    body = "\n".join(line for line in SEED_AUDIT.read_text().splitlines() if not line.strip().startswith("--"))
+    return [q.strip() for q in body.split(";") if q.strip()]
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -10,17 +10,13 @@ import yaml
 from components.metrics_rules import served_metrics
 from tests.conftest import ROOT, section
 
-SEED_DIR = ROOT.parent / "shared" / "seed"
+SEED_HPAS = ROOT / "tests" / "fixtures" / "seed" / "hpa.yaml"
 CUSTOM_RESOURCE_GROUPS = ("karpenter.", "monitoring.coreos.com", "helm.sh")
 
 
 def seed_hpas() -> dict[str, dict]:
-    """infrastructure/k8s/hpa.yaml, read from the seed itself."""
-    for path in sorted(SEED_DIR.glob("*.txt")):
-        match = re.search(r"```yaml\n# infrastructure/k8s/hpa\.yaml\n(.*?)```", path.read_text(), re.S)
-        if match:
-            return {doc["metadata"]["name"]: doc for doc in yaml.safe_load_all(match.group(1)) if doc}
-    raise FileNotFoundError(f"no infrastructure/k8s/hpa.yaml block in {SEED_DIR}")
+    """infrastructure/k8s/hpa.yaml, as the seed has it."""
+    return {doc["metadata"]["name"]: doc for doc in yaml.safe_load_all(SEED_HPAS.read_text()) if doc}
 
 
 def hpas(run) -> dict[str, dict]:

@@ -1,0 +1,191 @@
+"""What a first `pulumi up` on a real account needs and the friendly mocks used to hide: the
+order the engine creates (and destroys) things in, a path and an identity for the Kubernetes
+provider, storage Prometheus can bind, names AWS accepts twice, and a first preview in which
+every computed output is unknown."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from components.karpenter_resources import ELASTIC_LABEL, STEADY_LABEL
+from tests.conftest import PROJECT, ROOT, config_problems, program_run, section, section_problems, with_section
+from tools.mock_runtime import UNKNOWN, ProgramRun, RegisteredResource, run_program
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def edges(run: ProgramRun, resource: RegisteredResource) -> Iterator[str]:
+    """URNs a resource waits for: depends_on, the resources its inputs came from, its provider."""
+    yield from resource.dependencies
+    for urns in resource.property_dependencies.values():
+        yield from urns
+    if resource.provider:
+        yield resource.provider.rsplit("::", 1)[0]
+
+
+def waits_for(run: ProgramRun, resource: RegisteredResource, target: RegisteredResource) -> bool:
+    seen, todo = set(), list(edges(run, resource))
+    while todo:
+        urn = todo.pop()
+        if urn == target.urn:
+            return True
+        if urn not in seen:
+            seen.add(urn)
+            todo += edges(run, run.by_urn(urn))
+    return False
+
+
+def releases(run: ProgramRun) -> dict[str, RegisteredResource]:
+    return {r.inputs["name"]: r for r in run.of_type(RELEASE)}
+
+
+def test_every_release_waits_for_system_nodes_coredns_and_the_deployers_access(run):
+    node_group = run.one("aws:eks/nodeGroup:NodeGroup")
+    coredns = next(a for a in run.of_type("aws:eks/addon:Addon") if a.inputs["addonName"] == "coredns")
+    access = run.named(f"sd-{run.stack}-deployer", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    for name, release in releases(run).items():
+        for target in (node_group, coredns, access):
+            assert waits_for(run, release, target), f"{name} does not wait for {target.name}"
+
+
+def test_the_kubernetes_provider_waits_for_the_deployers_access_entry_and_policy(run):
+    [provider] = run.of_type("pulumi:providers:kubernetes")
+    deployer = {r.urn for r in run.resources if r.name == f"sd-{run.stack}-deployer"}
+    assert len(deployer) == 2 and deployer <= set(provider.dependencies)
+
+
+def test_the_ingress_waits_for_the_load_balancer_controller_and_its_class(run):
+    ingress = run.one("kubernetes:networking.k8s.io/v1:Ingress")
+    ingress_class = run.one("kubernetes:networking.k8s.io/v1:IngressClass")
+    controller = releases(run)["aws-load-balancer-controller"]
+    assert {controller.urn, ingress_class.urn} <= set(ingress.dependencies)
+
+
+def test_karpenter_resources_wait_for_the_crd_chart(run):
+    crds = releases(run)["karpenter-crd"]
+    assert crds.urn in releases(run)["karpenter"].dependencies
+    custom = [r for r in run.resources if r.type.startswith("kubernetes:karpenter")]
+    assert custom and all(waits_for(run, r, crds) for r in custom)
+
+
+def test_prometheus_claims_the_encrypted_gp3_class(run):
+    values = releases(run)["kube-prometheus-stack"].inputs["values"]
+    claim = values["prometheus"]["prometheusSpec"]["storageSpec"]["volumeClaimTemplate"]["spec"]
+    classes = {c.inputs["metadata"]["name"]: c.inputs for c in run.of_type("kubernetes:storage.k8s.io/v1:StorageClass")}
+    gp3 = classes[claim["storageClassName"]]
+    assert gp3["provisioner"] == "ebs.csi.aws.com" and gp3["volumeBindingMode"] == "WaitForFirstConsumer"
+    assert gp3["parameters"]["type"] == "gp3" and gp3["parameters"]["encrypted"] == "true"
+    assert "storageclass.kubernetes.io/is-default-class" not in (gp3["metadata"].get("annotations") or {})
+
+
+def test_a_pinned_minor_with_auto_upgrades_is_refused():
+    [problem] = section_problems("prod", "database", engineVersion="16.8")
+    assert problem.startswith(f"{PROJECT}:database: engineVersion '16.8' pins a minor while autoMinorVersionUpgrade")
+    assert "set engineVersion to '16' or autoMinorVersionUpgrade to false" in problem
+    config = with_section(
+        "prod",
+        f"{PROJECT}:database",
+        section("prod", "database")
+        | {
+            "engineVersion": "16.8",
+            "autoMinorVersionUpgrade": False,
+        },
+    )
+    run = run_program("prod", config=config)
+    primary = run.named("sd-prod-db-primary", "aws:rds/instance:Instance").inputs
+    assert primary["engineVersion"] == "16.8" and primary["autoMinorVersionUpgrade"] is False
+
+
+def test_final_snapshot_names_come_from_a_random_id_of_the_stack(prod):
+    snapshotting = [
+        *(r for r in prod.of_type("aws:rds/instance:Instance") if r.inputs.get("finalSnapshotIdentifier")),
+        *prod.of_type("aws:elasticache/replicationGroup:ReplicationGroup"),
+    ]
+    assert len(snapshotting) == 3  # the primary, and the sessions and cache groups
+    random_ids = {r.urn: r for r in prod.of_type("random:index/randomId:RandomId")}
+    for resource in snapshotting:
+        [source] = resource.property_dependencies["finalSnapshotIdentifier"]
+        suffix = random_ids[source].state["hex"]
+        assert resource.inputs["finalSnapshotIdentifier"] == f"{resource.name}-final-{suffix}"
+
+
+def test_the_overflow_pool_serves_the_elastic_tiers_only(prod):
+    pools = {p.inputs["metadata"]["name"]: p.inputs for p in prod.of_type("kubernetes:karpenter.sh/v1:NodePool")}
+    labels = {name: pool["spec"]["template"]["metadata"]["labels"] for name, pool in pools.items()}
+    assert STEADY_LABEL not in labels["burst"] and labels["burst"][ELASTIC_LABEL] == "true"
+    selectors = {
+        d.inputs["metadata"]["name"]: d.inputs["spec"]["template"]["spec"]["nodeSelector"]
+        for d in prod.of_type("kubernetes:apps/v1:Deployment")
+    }
+    on_burst = {name for name, selector in selectors.items() if selector.items() <= labels["burst"].items()}
+    assert on_burst == {"odoo", "api-gateway"}
+    for name, selector in selectors.items():
+        assert any(selector.items() <= pool.items() for pool in labels.values()), f"{name} fits no pool"
+
+
+def test_a_stack_needs_a_pool_for_the_steady_workloads():
+    karpenter = section("prod", "cluster")["karpenter"]
+    pools = [pool | {"serves": "elastic"} for pool in karpenter["nodePools"]]
+    cluster = section("prod", "cluster") | {"karpenter": karpenter | {"nodePools": pools}}
+    [problem] = config_problems(with_section("prod", f"{PROJECT}:cluster", cluster))
+    assert problem.startswith(f"{PROJECT}:cluster.karpenter: nodePools: at least one pool must have serves: all")
+
+
+def test_prod_pins_the_node_image_and_the_pack_enforces_it(prod):
+    [node_class] = prod.of_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    [term] = node_class.inputs["spec"]["amiSelectorTerms"]
+    assert re.fullmatch(r"al2023@v\d{8}", term["alias"])
+    prod_pack = json.loads((ROOT / "policies" / "config" / "prod.json").read_text())
+    assert prod_pack["karpenter-pinned-ami"] == {"enforcementLevel": "mandatory", "required": True}
+
+
+def test_the_deployer_needs_a_network_path():
+    [problem] = section_problems("prod", "cluster", privateAccessCidrs=[])
+    assert problem.startswith(f"{PROJECT}:cluster: the deployer has no network path to the Kubernetes API")
+
+
+def test_private_runners_reach_the_endpoint_on_443_only(prod):
+    [rule] = [
+        r for r in prod.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-api-from-" in r.name
+    ]
+    assert (rule.inputs["cidrIpv4"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("10.10.0.0/16", 443, 443)
+    assert (
+        rule.inputs["securityGroupId"]
+        == prod.one("aws:eks/cluster:Cluster").state["vpcConfig"]["clusterSecurityGroupId"]
+    )
+
+
+def test_documentation_placeholders_are_refused_in_a_real_stack():
+    config = with_section("staging", f"{PROJECT}:example", "false")
+    problems = config_problems(config)
+    assert f"{PROJECT}:cluster.publicAccessCidrs[0] = '198.51.100.0/24': a documentation address range" in problems[0]
+    assert problems[1].startswith(f"{PROJECT}:cluster.adminPrincipalArns[0] = 'arn:aws:iam::123456789012:role/")
+    assert len(problems) == 2 and all("mark the stack `example: true`" in p for p in problems)
+
+
+def test_a_real_stack_with_real_values_loads():
+    config = with_section("staging", f"{PROJECT}:example", "false")
+    config[f"{PROJECT}:cluster"] = json.dumps(
+        section("staging", "cluster")
+        | {"publicAccessCidrs": ["52.18.0.0/24"], "adminPrincipalArns": ["arn:aws:iam::210987654321:role/ops"]}
+    )
+    run = run_program("staging", config=config)
+    assert run.one("aws:eks/cluster:Cluster").inputs["vpcConfig"]["publicAccessCidrs"] == ["52.18.0.0/24"]
+
+
+@pytest.fixture(scope="module", params=["staging", "prod"])
+def first_preview(request) -> ProgramRun:
+    return run_program(request.param, preview=True)
+
+
+def test_first_preview_registers_everything_with_computed_outputs_unknown(first_preview):
+    known = program_run(first_preview.stack)
+    assert sorted(r.urn for r in first_preview.resources) == sorted(r.urn for r in known.resources)
+    policy = next(r for r in first_preview.of_type("aws:iam/rolePolicy:RolePolicy") if "karpenter" in r.name)
+    assert policy.inputs["policy"] == UNKNOWN  # needs the queue's ARN
+    ingress_record = next(r for r in first_preview.of_type("aws:route53/record:Record") if r.name.endswith("-origin"))
+    assert ingress_record.inputs["records"] == [UNKNOWN]  # the ALB hostname comes from the controller
