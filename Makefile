@@ -4,7 +4,7 @@ VENV   ?= venv
 STACK  ?= staging
 PY     := $(VENV)/bin/python
 
-.PHONY: install servers synth test bench lint fmt clean
+.PHONY: install servers synth preflight test bench lint fmt clean
 
 install: $(VENV)/.installed
 
@@ -21,6 +21,10 @@ servers:
 ## Offline main job: run the program for $(STACK) under the Pulumi mock runtime.
 synth: install
 	$(PY) tools/synth.py $(STACK)
+
+## Read-only checks of $(STACK) against the AWS account of your credentials, before a first `pulumi up`.
+preflight: install
+	$(PY) tools/preflight.py $(STACK)
 
 ## The test suite: unit, property and whole-program tests, and real-server proofs.
 test: install servers

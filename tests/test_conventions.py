@@ -49,7 +49,7 @@ def test_readme_generated_blocks_are_current():
 
 
 def test_nothing_reads_outside_the_repository():
-    """Users clone the repo alone: the seed's figures live in tests/fixtures/seed, not ../shared."""
+    """Users clone the repo alone: the seed's figures live in tests/fixtures/seed, nothing reads beside it."""
     offenders = [
         str(path.relative_to(ROOT))
         for folder in ("components", "stacks", "policies", "tools", "tests")
