@@ -189,3 +189,11 @@ def test_first_preview_registers_everything_with_computed_outputs_unknown(first_
     assert policy.inputs["policy"] == UNKNOWN  # needs the queue's ARN
     ingress_record = next(r for r in first_preview.of_type("aws:route53/record:Record") if r.name.endswith("-origin"))
     assert ingress_record.inputs["records"] == [UNKNOWN]  # the ALB hostname comes from the controller
+
+
+def test_no_output_is_formatted_outside_an_apply(first_preview):
+    """An f-string around an Output yields the SDK's warning text instead of a value; it would
+    reach AWS as a literal. Both runs are searched for it."""
+    for run in (first_preview, program_run(first_preview.stack)):
+        for resource in run.resources:
+            assert "Calling __str__ on an Output" not in json.dumps(resource.inputs), resource.name
