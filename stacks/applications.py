@@ -7,23 +7,23 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.api_gateway import ApiGateway, ApiGatewayArgs
-from components.app_ingress import AppIngress, AppIngressArgs, Route
-from components.cache import RedisCache
-from components.database import PostgresDatabase
-from components.hpa import HpaSpec, behavior, external_value, pods_average, policy, resource_utilization
-from components.karpenter_resources import ELASTIC_LABEL, STEADY_LABEL
-from components.metrics_rules import LATENCY_P95, REQUESTS_PER_SECOND
-from components.monitoring import Monitoring, MonitoringArgs, ScrapeTarget
-from components.namespace import AppNamespace, AppNamespaceArgs
-from components.network import Network
-from components.network_policies import AppFlows, AppNetworkPolicies
-from components.odoo import Odoo, OdooArgs
-from components.odoo_config import OdooSettings
-from components.pgbouncer import METRICS_PORT as PGBOUNCER_METRICS_PORT
-from components.pgbouncer import PgBouncer, PgBouncerArgs
-from components.shared_filesystem import SharedFilesystem, SharedFilesystemArgs
-from components.subnet_plan import SubnetSpec
+from components.apps.api_gateway import ApiGateway, ApiGatewayArgs
+from components.apps.filestore import SharedFilesystem, SharedFilesystemArgs
+from components.apps.ingress import AppIngress, AppIngressArgs, Route
+from components.apps.kubernetes_network_policies import AppFlows, AppNetworkPolicies
+from components.apps.metrics_rules import LATENCY_P95, REQUESTS_PER_SECOND
+from components.apps.monitoring import Monitoring, MonitoringArgs, ScrapeTarget
+from components.apps.namespace import AppNamespace, AppNamespaceArgs
+from components.apps.odoo import Odoo, OdooArgs
+from components.apps.odoo_config import OdooSettings
+from components.apps.pgbouncer import METRICS_PORT as PGBOUNCER_METRICS_PORT
+from components.apps.pgbouncer import PgBouncer, PgBouncerArgs
+from components.compute.karpenter_manifests import ELASTIC_LABEL, STEADY_LABEL
+from components.data.postgres import PostgresDatabase
+from components.data.redis import RedisCache
+from components.k8s.hpa import HpaSpec, behavior, external_value, pods_average, policy, resource_utilization
+from components.network.subnet_plan import SubnetSpec
+from components.network.vpc import Network
 
 from .compute import ComputeTier
 from .schema import PlatformConfig

@@ -9,12 +9,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.autoscaling import Karpenter, KarpenterArgs, ProvisioningAssumptions
-from components.cluster import Addon, EksCluster, EksClusterArgs, NodeGroupSizing
-from components.ingress_controller import LoadBalancerController, LoadBalancerControllerArgs
-from components.karpenter_resources import NodePoolSpec
-from components.network import Network
-from components.storage_class import BlockStorageClass, BlockStorageClassArgs
+from components.compute.eks_cluster import Addon, EksCluster, EksClusterArgs, NodeGroupSizing
+from components.compute.karpenter import Karpenter, KarpenterArgs, ProvisioningAssumptions
+from components.compute.karpenter_manifests import NodePoolSpec
+from components.compute.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
+from components.compute.storage_class import BlockStorageClass, BlockStorageClassArgs
+from components.network.vpc import Network
 
 from .schema import PlatformConfig
 

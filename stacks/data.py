@@ -5,10 +5,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.cache import RedisCache, RedisCacheArgs
-from components.database import PostgresDatabase, PostgresDatabaseArgs
-from components.network import Network
-from components.redis_parameters import RedisTuning
+from components.data.postgres import PostgresDatabase, PostgresDatabaseArgs
+from components.data.redis import RedisCache, RedisCacheArgs
+from components.data.redis_parameters import RedisTuning
+from components.network.vpc import Network
 
 from .schema import PlatformConfig
 

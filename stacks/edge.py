@@ -5,9 +5,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.cdn import Cdn, CdnArgs, SecurityHeaders
-from components.certificate import EDGE_REGION
-from components.edge_firewall import EdgeFirewallArgs
+from components.edge.cdn import Cdn, CdnArgs, SecurityHeaders
+from components.edge.certificate import EDGE_REGION
+from components.edge.firewall import EdgeFirewallArgs
 
 from .schema import PlatformConfig
 

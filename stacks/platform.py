@@ -7,8 +7,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.certificate import EDGE_REGION
-from components.network import Network, NetworkArgs
+from components.edge.certificate import EDGE_REGION
+from components.network.vpc import Network, NetworkArgs
 
 from . import applications, compute, data, edge
 from .loader import ConfigError, config_key

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.redis_parameters import EVICTION_POLICIES
+from components.data.redis_parameters import EVICTION_POLICIES
 from tests.conftest import section, section_problems
 
 PROJECT = "smartdairy-platform"

@@ -8,10 +8,10 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.cdn import Cdn, CdnArgs, SecurityHeaders
-from components.cdn_policies import CachePolicySpec, OriginRequestSpec, Ttls, oac_bucket_policy
-from components.certificate import CertificateArgs, DnsValidatedCertificate
-from components.edge_firewall import EdgeFirewallArgs
+from components.edge.cdn import Cdn, CdnArgs, SecurityHeaders
+from components.edge.cdn_policies import CachePolicySpec, OriginRequestSpec, Ttls, oac_bucket_policy
+from components.edge.certificate import CertificateArgs, DnsValidatedCertificate
+from components.edge.firewall import EdgeFirewallArgs
 from stacks.loader import ConfigError
 from stacks.schema.cdn import CdnConfig
 from tests.conftest import load_config, program_run, section, section_problems, with_section

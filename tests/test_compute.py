@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from components.karpenter_resources import KARPENTER_VERSION, NodePoolSpec, ec2_node_class, node_pool, problems
+from components.compute.karpenter_manifests import KARPENTER_VERSION, NodePoolSpec, ec2_node_class, node_pool, problems
 from tests.conftest import section, section_problems, stack_file_config
 
 PROJECT = "smartdairy-platform"

@@ -10,9 +10,9 @@ import redis
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.cache import AUTH_TOKEN_SPECIALS
-from components.database import PASSWORD_SPECIALS
-from components.urls import postgres_url, redis_url
+from components.data.connection_urls import postgres_url, redis_url
+from components.data.postgres import PASSWORD_SPECIALS
+from components.data.redis import AUTH_TOKEN_SPECIALS
 from tools.mock_outputs import RANDOM_LOWER, RANDOM_NUMERIC, RANDOM_SPECIAL, RANDOM_UPPER, random_password
 from tools.realserver.redis import LocalRedis
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import ast
+import importlib
+import inspect
 import re
+
+import pulumi
 
 from tests.conftest import ROOT
 
-COMPONENT_FILES = sorted((ROOT / "components").glob("*.py"))
+COMPONENT_FILES = sorted((ROOT / "components").rglob("*.py"))
+#: Every component type token ever deployed. A token is in the URN of the component and of all
+#: its children: changing one replaces every resource under it in a live stack.
+TYPE_TOKENS = ROOT / "tests" / "fixtures" / "component_type_tokens.txt"
 
 
 def test_components_never_test_the_environment_name():
@@ -21,23 +27,32 @@ def test_components_never_create_providers():
         assert not re.search(r"\b(aws|k8s|kubernetes)\.Provider\(", path.read_text()), path.name
 
 
-def test_component_classes_use_the_house_type_token():
+def component_classes() -> dict[str, type]:
+    classes = {}
     for path in COMPONENT_FILES:
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            is_super_init = (
-                isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__"
-            )
-            if is_super_init and node.args and isinstance(node.args[0], ast.Constant):
-                token = node.args[0].value
-                assert re.fullmatch(rf"smartdairy:{path.stem}:[A-Z]\w+", token), (path.name, token)
+        module = importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts))
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, pulumi.ComponentResource) and cls.__module__ == module.__name__:
+                classes[f"{module.__name__}.{cls.__name__}"] = cls
+    return classes
+
+
+def test_type_tokens_are_explicit_and_never_change():
+    """A moved file keeps its token. A renamed token needs `aliases=[pulumi.Alias(type_=old)]` in
+    the component's options, and both tokens in the fixture."""
+    recorded = set(TYPE_TOKENS.read_text().split())
+    tokens = {name: cls.__dict__.get("TYPE_TOKEN") for name, cls in component_classes().items()}
+    assert all(tokens.values()), [name for name, token in tokens.items() if not token]
+    assert all(re.fullmatch(r"smartdairy:[a-z_]+:[A-Z]\w+", token) for token in tokens.values())
+    assert set(tokens.values()) <= recorded, f"new or changed tokens: {set(tokens.values()) - recorded}"
+    for path in COMPONENT_FILES:
+        assert 'super().__init__("smartdairy:' not in path.read_text(), f"{path.name}: use TYPE_TOKEN"
 
 
 def test_component_registrations_end_with_register_outputs(run):
+    by_token = {cls.TYPE_TOKEN: cls for cls in component_classes().values()}
     for component in (r for r in run.resources if not r.custom and r.type.startswith("smartdairy:")):
-        module = component.type.split(":")[1]
-        assert (ROOT / "components" / f"{module}.py").exists(), component.type
-        assert "register_outputs(" in (ROOT / "components" / f"{module}.py").read_text()
+        assert "register_outputs(" in inspect.getsource(by_token[component.type]), component.type
 
 
 def test_readme_generated_blocks_are_current():

@@ -8,8 +8,8 @@ import re
 import pulumi
 import pytest
 
-from components.database import PostgresDatabase, PostgresDatabaseArgs
-from components.postgres_parameters import PostgresTuning, preload_problems
+from components.data.postgres import PostgresDatabase, PostgresDatabaseArgs
+from components.data.postgres_parameters import PostgresTuning, preload_problems
 from tests.conftest import ROOT, program_run, section, section_problems
 from tools.mock_runtime import run_callable
 

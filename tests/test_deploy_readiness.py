@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from components.karpenter_resources import ELASTIC_LABEL, STEADY_LABEL
+from components.compute.karpenter_manifests import ELASTIC_LABEL, STEADY_LABEL
 from tests.conftest import PROJECT, ROOT, config_problems, program_run, section, section_problems, with_section
 from tools.mock_runtime import UNKNOWN, ProgramRun, RegisteredResource, run_program
 

@@ -8,8 +8,8 @@ import json
 import pulumi
 import pytest
 
-from components.network import Network, NetworkArgs
-from components.subnet_plan import plan_subnets
+from components.network.subnet_plan import plan_subnets
+from components.network.vpc import Network, NetworkArgs
 from tools.mock_runtime import run_callable
 
 REQUIRED_TAGS = {"Project", "Environment", "Owner", "CostCenter", "ManagedBy"}

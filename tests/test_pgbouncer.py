@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from components.pgbouncer_config import (
+from components.apps.pgbouncer_config import (
     ClientDemand,
     IniSettings,
     PoolRole,

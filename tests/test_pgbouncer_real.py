@@ -9,8 +9,7 @@ import time
 import psycopg
 import pytest
 
-from components.database import PASSWORD_SPECIALS
-from components.pgbouncer_config import (
+from components.apps.pgbouncer_config import (
     BUDGET_SHARE,
     ClientDemand,
     IniSettings,
@@ -21,7 +20,8 @@ from components.pgbouncer_config import (
     render_ini,
     render_userlist,
 )
-from components.urls import postgres_url
+from components.data.connection_urls import postgres_url
+from components.data.postgres import PASSWORD_SPECIALS
 from tools.mock_outputs import random_password
 from tools.realserver.pgbouncer import LocalPgBouncer
 from tools.realserver.postgres import LocalPostgres

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.postgres_parameters import engine_settings, postgres_parameters
-from components.redis_parameters import STARTUP_ONLY, RedisTuning, redis_parameters
+from components.data.postgres_parameters import engine_settings, postgres_parameters
+from components.data.redis_parameters import STARTUP_ONLY, RedisTuning, redis_parameters
 from tests.conftest import ROOT, STACKS, load_config, stack_file_config
 from tools.realserver import postgres, redis
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.subnet_plan import TIERS, SubnetPlanError, plan_subnets
+from components.network.subnet_plan import TIERS, SubnetPlanError, plan_subnets
 
 DEFAULT_PREFIXES = {"public": 22, "private": 19, "isolated": 22}
 

@@ -12,14 +12,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from components.karpenter_resources import KARPENTER_VERSION
-from components.upstream_policies import (
+from components.compute.controller_policies import (
     KARPENTER_POLICY,
     LOAD_BALANCER_CONTROLLER_POLICY,
     SOURCES,
     karpenter_controller_policy,
     load_balancer_controller_policy,
 )
+from components.compute.karpenter_manifests import KARPENTER_VERSION
 from stacks.schema.cluster import LoadBalancerControllerConfig
 from tests.conftest import section
 from tools.mock_outputs import ACCOUNT_ID
@@ -121,7 +121,7 @@ def test_the_comparison_sees_a_narrowed_condition(run):
 def test_vendored_karpenter_policy_is_of_the_pinned_version():
     source = SOURCES[KARPENTER_POLICY]
     assert source["version"] == KARPENTER_VERSION, (
-        f"Karpenter is pinned to {KARPENTER_VERSION}: refresh components/vendor/{KARPENTER_POLICY} from "
+        f"Karpenter is pinned to {KARPENTER_VERSION}: refresh components/compute/vendor/{KARPENTER_POLICY} from "
         f"{source['repository']} at v{KARPENTER_VERSION} ({source['path']}) and update SOURCES.json"
     )
 
@@ -132,6 +132,6 @@ def test_vendored_load_balancer_controller_policy_is_of_the_pinned_version(stack
     source = SOURCES[LOAD_BALANCER_CONTROLLER_POLICY]
     chart, image = pinned.chart_version, pinned.image_tag
     assert (source["chart_version"], source["version"]) == (chart, image), (
-        f"{stack} pins chart {chart} / controller {image}: refresh components/vendor/"
+        f"{stack} pins chart {chart} / controller {image}: refresh components/compute/vendor/"
         f"{LOAD_BALANCER_CONTROLLER_POLICY} from {source['repository']} at {image} ({source['path']})"
     )

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.pgbouncer_config import IniSettings, PoolRole, ServerTimeouts, render_ini, render_userlist
+from components.apps.pgbouncer_config import IniSettings, PoolRole, ServerTimeouts, render_ini, render_userlist
 from tools.realserver.pgbouncer import LocalPgBouncer
 from tools.realserver.postgres import LocalPostgres, pg_bin
 

@@ -169,8 +169,9 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     ignore_changes=list(request.ignoreChanges),
                     delete_before_replace=request.deleteBeforeReplace,
                     retain_on_delete=bool(request.retainOnDelete),
-                    dependencies=list(request.dependencies),
-                    property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                    # The SDK gathers dependencies in sets: sorted, artifacts do not depend on hashing.
+                    dependencies=sorted(request.dependencies),
+                    property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
                     inputs=_mask_secrets(inputs, "", secret_paths),
                     secret_paths=secret_paths,
                     plain_inputs=_unwrap_secrets(inputs),

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from components.cdn_policies import CachePolicySpec, OriginRequestSpec, Ttls
+from components.edge.cdn_policies import CachePolicySpec, OriginRequestSpec, Ttls
 
 from .base import Section
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.karpenter_resources import KARPENTER_VERSION
+from components.compute.karpenter_manifests import KARPENTER_VERSION
 
 from .base import Section
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from components.postgres_parameters import PostgresTuning
+from components.data.postgres_parameters import PostgresTuning
 
 from .base import Section
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.subnet_plan import MAX_SUBNET_PREFIX, MIN_SUBNET_PREFIX, SubnetPlanError, plan_subnets
+from components.network.subnet_plan import MAX_SUBNET_PREFIX, MIN_SUBNET_PREFIX, SubnetPlanError, plan_subnets
 
 from .base import Section
 

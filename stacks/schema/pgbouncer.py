@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from components.pgbouncer_config import PoolRole, ServerTimeouts
+from components.apps.pgbouncer_config import PoolRole, ServerTimeouts
 
 from .base import Section
 

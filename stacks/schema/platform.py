@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from components.pgbouncer_config import Budget, Target, connection_budget
+from components.apps.pgbouncer_config import Budget, Target, connection_budget
 
 from .base import Section
 from .cache import CacheConfig

@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field, model_validator
 
-from components.pgbouncer_config import ClientDemand
+from components.apps.pgbouncer_config import ClientDemand
 
 from .base import Section
 

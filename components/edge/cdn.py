@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .cdn_policies import CachePolicySpec, OriginRequestSpec, oac_bucket_policy
-from .certificate import EDGE_REGION, CertificateArgs, DnsValidatedCertificate
-from .edge_firewall import EdgeFirewall, EdgeFirewallArgs
-from .private_bucket import PrivateBucket, PrivateBucketArgs
+from components.edge.cdn_policies import CachePolicySpec, OriginRequestSpec, oac_bucket_policy
+from components.edge.certificate import EDGE_REGION, CertificateArgs, DnsValidatedCertificate
+from components.edge.firewall import EdgeFirewall, EdgeFirewallArgs
+from components.edge.private_bucket import PrivateBucket, PrivateBucketArgs
 
 cf = aws.cloudfront
 
@@ -59,6 +59,8 @@ class CdnArgs:
 
 
 class Cdn(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:cdn:Cdn"
     distribution_id: pulumi.Output[str]
     distribution_arn: pulumi.Output[str]
     domain_name: pulumi.Output[str]
@@ -68,7 +70,7 @@ class Cdn(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None):
         _refuse_known_traps(name, args)
-        super().__init__("smartdairy:cdn:Cdn", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         edge = pulumi.ResourceOptions(parent=self, provider=args.edge_provider)
 

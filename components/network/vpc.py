@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from .iam import policy_document, service_trust_policy, statement
-from .subnet_plan import SubnetSpec
+from components.aws.iam_documents import policy_document, service_trust_policy, statement
+from components.network.subnet_plan import SubnetSpec
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class NetworkArgs:
 
 
 class Network(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:network:Network"
     vpc_id: pulumi.Output[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
@@ -41,7 +43,7 @@ class Network(pulumi.ComponentResource):
     data_client_security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("smartdairy:network:Network", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         azs = list(args.availability_zones)
 

@@ -10,17 +10,17 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from .final_snapshot import final_snapshot_identifier
-from .iam import service_trust_policy
-from .kms import rotating_key
-from .postgres_parameters import (
+from components.aws.iam_documents import service_trust_policy
+from components.aws.kms import rotating_key
+from components.aws.security_group import port_from_groups
+from components.data.final_snapshot import final_snapshot_identifier
+from components.data.postgres_parameters import (
     PostgresTuning,
     apply_method,
     parameter_group_family,
     postgres_parameters,
     preload_problems,
 )
-from .security_group import port_from_groups
 
 PORT = 5432
 ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
@@ -62,6 +62,8 @@ class PostgresDatabaseArgs:
 
 
 class PostgresDatabase(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:database:PostgresDatabase"
     primary_endpoint: pulumi.Output[str]
     replica_endpoints: list[pulumi.Output[str]]
     port: int
@@ -76,7 +78,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         problems = preload_problems(parameters)
         if problems:
             raise ValueError(f"{name}: {'; '.join(problems)}")
-        super().__init__("smartdairy:database:PostgresDatabase", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
 

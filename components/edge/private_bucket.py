@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from .cdn_policies import deny_insecure_transport
+from components.edge.cdn_policies import deny_insecure_transport
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class PrivateBucketArgs:
 
 
 class PrivateBucket(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:private_bucket:PrivateBucket"
     bucket: pulumi.Output[str]
     arn: pulumi.Output[str]
     regional_domain_name: pulumi.Output[str]
@@ -35,7 +37,7 @@ class PrivateBucket(pulumi.ComponentResource):
     public_access_block: aws.s3.BucketPublicAccessBlock
 
     def __init__(self, name: str, args: PrivateBucketArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("smartdairy:private_bucket:PrivateBucket", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
         bucket = aws.s3.Bucket(name, opts=pulumi.ResourceOptions(parent=self, protect=args.protect))

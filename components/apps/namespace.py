@@ -16,10 +16,12 @@ class AppNamespaceArgs:
 
 
 class AppNamespace(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:namespace:AppNamespace"
     name: pulumi.Output[str]
 
     def __init__(self, name: str, args: AppNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("smartdairy:namespace:AppNamespace", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         labels = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")} | {
             f"pod-security.kubernetes.io/{mode}-version": PSA_VERSION for mode in ("enforce", "audit", "warn")
         }

@@ -10,10 +10,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from .hpa import HpaSpec
-from .odoo_config import OdooSettings, render_odoo_conf
-from .pod_spec import checksum
-from .workload import Probes, Workload, WorkloadArgs
+from components.apps.odoo_config import OdooSettings, render_odoo_conf
+from components.k8s.hpa import HpaSpec
+from components.k8s.pod_spec import checksum
+from components.k8s.workload import Probes, Workload, WorkloadArgs
 
 CONF = "/run/odoo/odoo.conf"
 
@@ -40,12 +40,14 @@ class OdooArgs:
 
 
 class Odoo(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:odoo:Odoo"
     web_service: str
     longpolling_service: str
     admin_password: pulumi.Output[str]
 
     def __init__(self, name: str, args: OdooArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("smartdairy:odoo:Odoo", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         admin = random.RandomPassword(f"{name}-admin", length=32, special=False, opts=child)
         self.admin_password = pulumi.Output.secret(admin.result)

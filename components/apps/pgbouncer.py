@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from .pgbouncer_config import (
+from components.apps.pgbouncer_config import (
     LISTEN_PORT,
     Budget,
     IniSettings,
@@ -23,8 +23,8 @@ from .pgbouncer_config import (
     render_ini,
     render_userlist,
 )
-from .pod_spec import checksum, container_security_context, pod_security_context, spread
-from .urls import postgres_url
+from components.data.connection_urls import postgres_url
+from components.k8s.pod_spec import checksum, container_security_context, pod_security_context, spread
 
 SERVICE_PORT = 5432
 METRICS_PORT = 9127
@@ -53,6 +53,8 @@ class PgBouncerArgs:
 
 
 class PgBouncer(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:pgbouncer:PgBouncer"
     service_hosts: dict[str, str]
     server_connections: dict[str, int]
     server_connection_limits: dict[str, int]
@@ -60,7 +62,7 @@ class PgBouncer(pulumi.ComponentResource):
     def __init__(self, name: str, args: PgBouncerArgs, opts: pulumi.ResourceOptions | None = None):
         if args.budget.problems:
             raise ValueError(f"{name}: connection budget does not fit: " + "; ".join(args.budget.problems))
-        super().__init__("smartdairy:pgbouncer:PgBouncer", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         stats_password = random.RandomPassword(f"{name}-stats", length=32, special=False, opts=child)
         userlist = pulumi.Output.all(args.password, stats_password.result).apply(

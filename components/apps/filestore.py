@@ -17,9 +17,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .kms import rotating_key
-from .pod_spec import RUN_AS_UID
-from .security_group import port_from_groups
+from components.aws.kms import rotating_key
+from components.aws.security_group import port_from_groups
+from components.k8s.pod_spec import RUN_AS_UID
 
 NFS_PORT = 2049
 
@@ -36,11 +36,13 @@ class SharedFilesystemArgs:
 
 
 class SharedFilesystem(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:shared_filesystem:SharedFilesystem"
     file_system_id: pulumi.Output[str]
     claim_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: SharedFilesystemArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("smartdairy:shared_filesystem:SharedFilesystem", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         key = rotating_key(f"{name}-key", "EFS filestore encryption", self, args.protect)
         group = port_from_groups(

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .hpa import HpaSpec
-from .pod_spec import container_security_context, pod_security_context, spread
+from components.k8s.hpa import HpaSpec
+from components.k8s.pod_spec import container_security_context, pod_security_context, spread
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,13 @@ class WorkloadArgs:
 
 
 class Workload(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:workload:Workload"
     service_name: str
     labels: dict[str, str]
 
     def __init__(self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("smartdairy:workload:Workload", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         labels = {"app.kubernetes.io/name": args.app, "app.kubernetes.io/part-of": args.part_of}
         meta = k8s.meta.v1.ObjectMetaArgs(

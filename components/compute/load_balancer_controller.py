@@ -9,8 +9,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .cluster import SYSTEM_LABEL, SYSTEM_TAINT, controller_identity
-from .upstream_policies import load_balancer_controller_policy
+from components.aws.pod_identity import controller_identity
+from components.compute.controller_policies import load_balancer_controller_policy
+from components.compute.eks_cluster import SYSTEM_LABEL, SYSTEM_TAINT
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
@@ -28,11 +29,13 @@ class LoadBalancerControllerArgs:
 
 
 class LoadBalancerController(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:ingress_controller:LoadBalancerController"
     ingress_class: str
     role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("smartdairy:ingress_controller:LoadBalancerController", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         identity = controller_identity(name, args.cluster_name, NAMESPACE, SERVICE_ACCOUNT, self)
         policy = aws.iam.Policy(

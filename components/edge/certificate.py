@@ -30,6 +30,8 @@ class CertificateArgs:
 
 
 class DnsValidatedCertificate(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:certificate:DnsValidatedCertificate"
     certificate_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: CertificateArgs, opts: pulumi.ResourceOptions | None = None):
@@ -38,7 +40,7 @@ class DnsValidatedCertificate(pulumi.ComponentResource):
                 f"{name}: CloudFront only accepts ACM certificates from {args.required_region}; "
                 f"got a provider for {args.provider_region}. Pass a {args.required_region} provider."
             )
-        super().__init__("smartdairy:certificate:DnsValidatedCertificate", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         certificate = aws.acm.Certificate(
             name,
             domain_name=args.domain,

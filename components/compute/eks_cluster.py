@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from .iam import service_trust_policy
-from .kms import rotating_key
+from components.aws.iam_documents import service_trust_policy
+from components.aws.kms import rotating_key
+from components.aws.pod_identity import pod_identity_trust
 
 #: Every control-plane log type EKS offers; audit is what an incident review needs.
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -74,6 +75,8 @@ class EksClusterArgs:
 
 
 class EksCluster(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:cluster:EksCluster"
     name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     certificate_authority: pulumi.Output[str]
@@ -83,7 +86,7 @@ class EksCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("smartdairy:cluster:EksCluster", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
         key = rotating_key(f"{name}-secrets-key", "EKS envelope encryption of Kubernetes secrets", self, args.protect)
@@ -324,36 +327,6 @@ class EksCluster(pulumi.ComponentResource):
 
 def _eks_trust() -> pulumi.Output[str]:
     return service_trust_policy("eks.amazonaws.com", actions=("sts:AssumeRole", "sts:TagSession"))
-
-
-@dataclass(frozen=True)
-class ControllerIdentity:
-    role: aws.iam.Role
-    #: Install the controller after this: its pods get credentials only once it exists.
-    association: aws.eks.PodIdentityAssociation
-
-
-def controller_identity(
-    name: str, cluster_name: pulumi.Input[str], namespace: str, service_account: str, parent: pulumi.Resource
-) -> ControllerIdentity:
-    """An IAM role that one controller's service account assumes through EKS Pod Identity."""
-    role = aws.iam.Role(
-        f"{name}-controller", assume_role_policy=pod_identity_trust(), opts=pulumi.ResourceOptions(parent=parent)
-    )
-    association = aws.eks.PodIdentityAssociation(
-        f"{name}-controller",
-        cluster_name=cluster_name,
-        namespace=namespace,
-        service_account=service_account,
-        role_arn=role.arn,
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-    return ControllerIdentity(role, association)
-
-
-def pod_identity_trust() -> pulumi.Output[str]:
-    """Trust for EKS Pod Identity: the agent assumes the role on behalf of a service account."""
-    return service_trust_policy("pods.eks.amazonaws.com", actions=("sts:AssumeRole", "sts:TagSession"))
 
 
 def kubeconfig(cluster_name: str, endpoint: str, certificate_authority: str, region: str | None = None) -> dict:

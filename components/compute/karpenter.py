@@ -16,10 +16,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .cluster import SYSTEM_LABEL, SYSTEM_TAINT, controller_identity
-from .iam import policy_document
-from .karpenter_resources import KARPENTER_VERSION, NodePoolSpec, ec2_node_class, node_pool
-from .upstream_policies import karpenter_controller_policy
+from components.aws.iam_documents import policy_document
+from components.aws.pod_identity import controller_identity
+from components.compute.controller_policies import karpenter_controller_policy
+from components.compute.eks_cluster import SYSTEM_LABEL, SYSTEM_TAINT
+from components.compute.karpenter_manifests import KARPENTER_VERSION, NodePoolSpec, ec2_node_class, node_pool
 
 NAMESPACE = "kube-system"
 CHART_REPOSITORY = "oci://public.ecr.aws/karpenter"
@@ -62,6 +63,8 @@ class KarpenterArgs:
 
 
 class Karpenter(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:autoscaling:Karpenter"
     interruption_queue_name: pulumi.Output[str]
     controller_role_arn: pulumi.Output[str]
     pending_to_running_s: int
@@ -72,7 +75,7 @@ class Karpenter(pulumi.ComponentResource):
                 f"{name}: the NodePool/EC2NodeClass schema in karpenter_resources.py is for Karpenter "
                 f"{KARPENTER_VERSION}; update it together with chart_version ({args.chart_version})"
             )
-        super().__init__("smartdairy:autoscaling:Karpenter", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account = aws.get_caller_identity_output(opts=invoke).account_id

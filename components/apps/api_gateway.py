@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .hpa import HpaSpec
-from .pod_spec import checksum
-from .workload import Probes, Workload, WorkloadArgs
+from components.k8s.hpa import HpaSpec
+from components.k8s.pod_spec import checksum
+from components.k8s.workload import Probes, Workload, WorkloadArgs
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,12 @@ class ApiGatewayArgs:
 
 
 class ApiGateway(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:api_gateway:ApiGateway"
     service: str
 
     def __init__(self, name: str, args: ApiGatewayArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("smartdairy:api_gateway:ApiGateway", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         secret = k8s.core.v1.Secret(
             f"{name}-secrets",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .metrics_rules import adapter_rules
+from components.apps.metrics_rules import adapter_rules
 
 NAMESPACE = "monitoring"
 COMMUNITY_CHARTS = "https://prometheus-community.github.io/helm-charts"
@@ -40,11 +40,13 @@ class MonitoringArgs:
 
 
 class Monitoring(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:monitoring:Monitoring"
     namespace: str
     prometheus_url: str
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("smartdairy:monitoring:Monitoring", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # node-exporter needs host access: this namespace is not "restricted" like the apps'.
         namespace = k8s.core.v1.Namespace(

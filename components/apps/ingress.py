@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .certificate import CertificateArgs, DnsValidatedCertificate
+from components.edge.certificate import CertificateArgs, DnsValidatedCertificate
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,13 @@ class AppIngressArgs:
 
 
 class AppIngress(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:app_ingress:AppIngress"
     origin_domain: pulumi.Output[str]
     alb_hostname: pulumi.Output[str]
 
     def __init__(self, name: str, args: AppIngressArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("smartdairy:app_ingress:AppIngress", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         certificate = DnsValidatedCertificate(
             f"{name}-cert",
             CertificateArgs(

@@ -16,11 +16,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from .final_snapshot import final_snapshot_identifier
-from .kms import rotating_key
-from .redis_parameters import RedisTuning, parameter_group_family, redis_parameters
-from .security_group import port_from_groups
-from .urls import redis_url
+from components.aws.kms import rotating_key
+from components.aws.security_group import port_from_groups
+from components.data.connection_urls import redis_url
+from components.data.final_snapshot import final_snapshot_identifier
+from components.data.redis_parameters import RedisTuning, parameter_group_family, redis_parameters
 
 PORT = 6379
 #: ElastiCache AUTH tokens: 16-128 printable characters; of the specials only these.
@@ -48,6 +48,8 @@ class RedisCacheArgs:
 
 
 class RedisCache(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:cache:RedisCache"
     primary_endpoint: pulumi.Output[str]
     reader_endpoint: pulumi.Output[str]
     port: int
@@ -57,7 +59,7 @@ class RedisCache(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("smartdairy:cache:RedisCache", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
         cluster_mode = args.shards > 1

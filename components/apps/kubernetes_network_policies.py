@@ -101,10 +101,12 @@ def policies(f: AppFlows) -> dict[str, dict]:
 
 
 class AppNetworkPolicies(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:network_policies:AppNetworkPolicies"
     names: list[str]
 
     def __init__(self, name: str, flows: AppFlows, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("smartdairy:network_policies:AppNetworkPolicies", name, None, opts)
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
         specs = policies(flows)
         for policy_name, spec in specs.items():
             k8s.networking.v1.NetworkPolicy(

@@ -1,0 +1,1 @@
+"""EKS, node autoscaling (Karpenter), the load balancer controller, cluster storage."""

@@ -1,0 +1,1 @@
+"""The data tier: RDS PostgreSQL, ElastiCache, and the settings and URLs they render."""

@@ -1,0 +1,1 @@
+"""The edge: CloudFront, its certificate, web ACL and buckets."""

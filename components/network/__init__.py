@@ -1,0 +1,1 @@
+"""Network: VPC, subnet tiers, NAT, flow logs, endpoints, subnet groups."""
