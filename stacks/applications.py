@@ -22,7 +22,6 @@ from components.compute.karpenter_manifests import ELASTIC_LABEL, STEADY_LABEL
 from components.data.postgres import PostgresDatabase
 from components.data.redis import RedisCache
 from components.k8s.hpa import HpaSpec, behavior, external_value, pods_average, policy, resource_utilization
-from components.network.subnet_plan import SubnetSpec
 from components.network.vpc import Network
 
 from .compute import ComputeTier
@@ -162,14 +161,13 @@ def applications(
         ),
         opts=opts,
     )
-    plan = config.network.subnet_plan()
     AppNetworkPolicies(
         f"{prefix}-netpol",
         AppFlows(
             namespace=namespace,
             monitoring_namespace=metrics.namespace,
-            alb_cidrs=_cidrs(plan, "public"),
-            data_cidrs=_cidrs(plan, "isolated"),
+            alb_cidrs=network.subnet_cidrs["public"],
+            data_cidrs=network.subnet_cidrs["isolated"],
             odoo={"app.kubernetes.io/name": "odoo"},
             longpolling={"app.kubernetes.io/name": "odoo-longpolling"},
             gateway={"app.kubernetes.io/name": "api-gateway"},
@@ -230,10 +228,6 @@ def gateway_hpa(h: GatewayHpaConfig) -> HpaSpec:
             up_select=None,
         ),
     )
-
-
-def _cidrs(plan: list[SubnetSpec], tier: str) -> list[str]:
-    return [spec.cidr for spec in plan if spec.tier == tier]
 
 
 def _pgbouncer(

@@ -13,6 +13,7 @@ from components.network.vpc import Network, NetworkArgs
 from . import applications, compute, data, edge
 from .loader import ConfigError, config_key
 from .schema import PlatformConfig
+from .wiring import args_from
 
 
 def build_platform(config: PlatformConfig) -> dict[str, Any]:
@@ -27,13 +28,10 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
 
     network = Network(
         prefix,
-        NetworkArgs(
-            cidr=config.network.cidr,
+        args_from(
+            config.network,
+            NetworkArgs,
             availability_zones=_availability_zones(config, regional, project),
-            subnets=config.network.subnet_plan(),
-            nat_gateway_per_az=config.network.nat_gateways == "per-az",
-            flow_log_retention_days=config.network.flow_log_retention_days,
-            flow_log_traffic_type=config.network.flow_log_traffic_type,
             private_subnet_tags=discovery,
             data_client_group_tags=discovery,
         ),

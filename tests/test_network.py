@@ -8,7 +8,7 @@ import json
 import pulumi
 import pytest
 
-from components.network.subnet_plan import plan_subnets
+from components.network.subnet_plan import SubnetPrefixes
 from components.network.vpc import Network, NetworkArgs
 from tools.mock_runtime import run_callable
 
@@ -112,17 +112,17 @@ def test_every_resource_sits_under_a_component(run):
 
 
 def test_component_in_isolation_with_two_azs_and_custom_tags():
-    plan = plan_subnets("10.50.0.0/16", 2, {"public": 24, "private": 20, "isolated": 24})
-
     def program():
         network = Network(
             "t",
             NetworkArgs(
                 cidr="10.50.0.0/16",
                 availability_zones=["eu-west-1a", "eu-west-1b"],
-                subnets=plan,
-                nat_gateway_per_az=True,
+                az_slots=2,
+                subnet_prefixes=SubnetPrefixes(public=24, private=20, isolated=24),
+                nat_gateways="per-az",
                 flow_log_retention_days=7,
+                flow_log_traffic_type="ALL",
                 private_subnet_tags={"karpenter.sh/discovery": "t-cluster"},
             ),
         )

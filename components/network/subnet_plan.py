@@ -22,6 +22,18 @@ class SubnetPlanError(ValueError):
 
 
 @dataclass(frozen=True)
+class SubnetPrefixes:
+    """Prefix length of each tier's per-AZ subnets."""
+
+    #: ALBs and NAT gateways only.
+    public: int
+    #: EKS nodes and pods: the VPC CNI gives every pod a VPC address.
+    private: int
+    #: RDS and ElastiCache; no route out.
+    isolated: int
+
+
+@dataclass(frozen=True)
 class SubnetSpec:
     tier: str
     az_index: int

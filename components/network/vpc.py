@@ -3,6 +3,7 @@ ElastiCache; no route to the internet at all)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -10,19 +11,24 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam_documents import policy_document, service_trust_policy, statement
-from components.network.subnet_plan import SubnetSpec
+from components.network.subnet_plan import SubnetPrefixes, plan_subnets
 
 
 @dataclass(frozen=True)
 class NetworkArgs:
+    #: The VPC's IPv4 range.
     cidr: str
+    #: Zones to span, in order; the plan gives each its subnet of every tier.
     availability_zones: Sequence[str]
-    #: One spec per tier and AZ, from `subnet_plan.plan_subnets`.
-    subnets: Sequence[SubnetSpec]
-    #: True: a NAT gateway per AZ (an AZ outage keeps egress elsewhere); False: one shared.
-    nat_gateway_per_az: bool
+    #: Zones each tier reserves room for, so adding a zone never renumbers a subnet.
+    az_slots: int
+    subnet_prefixes: SubnetPrefixes
+    #: "per-az": a NAT gateway per zone (an AZ outage keeps egress elsewhere); "single": one shared.
+    nat_gateways: str
+    #: Days VPC flow logs stay in CloudWatch Logs.
     flow_log_retention_days: int
-    flow_log_traffic_type: str = "ALL"
+    #: ALL, ACCEPT or REJECT.
+    flow_log_traffic_type: str
     #: Extra tags on private subnets, e.g. Karpenter's `karpenter.sh/discovery`.
     private_subnet_tags: Mapping[str, str] = field(default_factory=dict)
     #: Extra tags on the data-clients security group (Karpenter attaches it to nodes it launches).
@@ -64,7 +70,8 @@ class Network(pulumi.ComponentResource):
             "private": {"kubernetes.io/role/internal-elb": "1", **args.private_subnet_tags},
             "isolated": {},
         }
-        for spec in args.subnets:
+        plan = plan_subnets(args.cidr, len(azs), dataclasses.asdict(args.subnet_prefixes), args.az_slots)
+        for spec in plan:
             az = azs[spec.az_index]
             subnets[spec.tier].append(
                 aws.ec2.Subnet(
@@ -88,7 +95,7 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
-        nat_count = len(azs) if args.nat_gateway_per_az else 1
+        nat_count = len(azs) if args.nat_gateways == "per-az" else 1
         nats, nat_ips = [], []
         for index in range(nat_count):
             eip = aws.ec2.Eip(
@@ -170,6 +177,8 @@ class Network(pulumi.ComponentResource):
         self.vpc_id = vpc.id
         self.vpc_cidr = vpc.cidr_block
         self.availability_zones = azs
+        #: Ranges by tier, known before anything exists (network policies allow the ALB and data tiers).
+        self.subnet_cidrs = {tier: [spec.cidr for spec in plan if spec.tier == tier] for tier in subnets}
         self.public_subnet_ids = [s.id for s in subnets["public"]]
         self.private_subnet_ids = [s.id for s in subnets["private"]]
         self.isolated_subnet_ids = isolated_ids
@@ -188,6 +197,7 @@ class Network(pulumi.ComponentResource):
                 "dbSubnetGroupName": self.db_subnet_group_name,
                 "cacheSubnetGroupName": self.cache_subnet_group_name,
                 "natPublicIps": self.nat_public_ips,
+                "subnetCidrs": self.subnet_cidrs,
                 "flowLogGroupName": self.flow_log_group_name,
                 "dataClientSecurityGroupId": self.data_client_security_group_id,
             }
