@@ -11,6 +11,7 @@ component, nothing else; `tests/test_wiring.py` checks every section against its
 from __future__ import annotations
 
 import dataclasses
+import sys
 import typing
 from typing import Any, TypeVar
 
@@ -22,14 +23,13 @@ T = TypeVar("T")
 def args_from(section: BaseModel, args_type: type[T], **wired: Any) -> T:
     """`args_type` built from the section's same-named fields plus `wired`; a nested section
     becomes the nested dataclass its field is typed with (lists of them too)."""
-    hints = typing.get_type_hints(args_type)
     values: dict[str, Any] = {}
     missing = []
     for field in dataclasses.fields(args_type):  # type: ignore[arg-type]
         if field.name in wired:
             values[field.name] = wired[field.name]
         elif field.name in type(section).model_fields:
-            values[field.name] = _convert(getattr(section, field.name), hints[field.name])
+            values[field.name] = _convert(getattr(section, field.name), args_type, field)
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             missing.append(field.name)
     unknown = set(wired) - {f.name for f in dataclasses.fields(args_type)}  # type: ignore[arg-type]
@@ -44,13 +44,19 @@ def args_from(section: BaseModel, args_type: type[T], **wired: Any) -> T:
     return args_type(**values)
 
 
-def _convert(value: Any, hint: Any) -> Any:
+def _convert(value: Any, args_type: type, field: dataclasses.Field) -> Any:
+    """A nested section (or a list of them) becomes the dataclass the field is typed with."""
+    sections = value if isinstance(value, list) else [value]
+    if not sections or not all(isinstance(item, BaseModel) for item in sections):
+        return value
+    # Only these fields' annotations are evaluated: others may name types (pulumi.Input) whose
+    # forward references do not resolve outside the SDK.
+    hint = eval(field.type, vars(sys.modules[args_type.__module__])) if isinstance(field.type, str) else field.type
     target = _dataclass_in(hint)
-    if target is not None and isinstance(value, BaseModel):
-        return args_from(value, target)
-    if target is not None and isinstance(value, list) and value and isinstance(value[0], BaseModel):
-        return [args_from(item, target) for item in value]
-    return value
+    if target is None:
+        raise TypeError(f"{args_type.__name__}.{field.name}: a config section needs a dataclass field type")
+    converted = [args_from(item, target) for item in sections]
+    return converted if isinstance(value, list) else converted[0]
 
 
 def _dataclass_in(hint: Any) -> type | None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from components.data.postgres_parameters import engine_settings, postgres_parameters
+from components.data.postgres_parameters import PostgresTuning, engine_settings, postgres_parameters
 from components.data.redis_parameters import STARTUP_ONLY, RedisTuning, redis_parameters
+from stacks.wiring import args_from
 from tests.conftest import ROOT, STACKS, load_config, stack_file_config
 from tools.realserver import postgres, redis
 
@@ -17,7 +18,8 @@ SEED_AUDIT = ROOT / "tests" / "fixtures" / "seed" / "slow_query_analysis.sql"
 
 
 def rendered_postgres(stack: str) -> dict[str, str]:
-    return engine_settings(postgres_parameters(load_config(stack_file_config(stack)).database.tuning()))
+    database = load_config(stack_file_config(stack)).database
+    return engine_settings(postgres_parameters(args_from(database, PostgresTuning)))
 
 
 def seed_audit_queries() -> list[str]:
@@ -66,14 +68,12 @@ def test_postgres_check_catches_bad_names_and_values(settings, expected):
 @pytest.mark.parametrize("role", ["sessions", "cache", "shared"])
 def test_rendered_redis_parameters_set_and_read_back(role):
     config = load_config(stack_file_config("prod")).cache
-    parameters = redis_parameters(
-        RedisTuning(role, config.idle_client_timeout_s, config.slowlog_threshold_us, cluster_mode=False)
-    )
+    parameters = redis_parameters(args_from(config, RedisTuning, role=role, cluster_mode=False))
     assert redis.verify_parameters(parameters, STARTUP_ONLY) == []
 
 
 def test_cluster_mode_parameters_start_a_cluster_node():
-    parameters = redis_parameters(RedisTuning("cache", cluster_mode=True))
+    parameters = redis_parameters(RedisTuning("cache", 300, 10000, cluster_mode=True))
     assert parameters["cluster-enabled"] == "yes"
     assert redis.verify_parameters(parameters, STARTUP_ONLY) == []
 
@@ -95,7 +95,7 @@ def test_noeviction_refuses_writes_instead_of_dropping_sessions():
     """The sessions role's policy, shown on a real server: at the memory limit a write fails
     loudly and every existing session key survives."""
     with redis.LocalRedis() as server:
-        for name, value in redis_parameters(RedisTuning("sessions")).items():
+        for name, value in redis_parameters(RedisTuning("sessions", 300, 10000, cluster_mode=False)).items():
             server.command("CONFIG", "SET", name, value)
         server.command("CONFIG", "SET", "maxmemory", "2mb")
         stored = 0
@@ -111,7 +111,7 @@ def test_volatile_ttl_evicts_short_lived_cache_before_sessions():
     it approximate, so the claim is "nearly every session survives while most cache entries go",
     not "every session, always"."""
     with redis.LocalRedis() as server:
-        for name, value in redis_parameters(RedisTuning("shared")).items():
+        for name, value in redis_parameters(RedisTuning("shared", 300, 10000, cluster_mode=False)).items():
             server.command("CONFIG", "SET", name, value)
         for i in range(200):
             server.command("SET", f"session:{i}", "s" * 512, "EX", "604800")

@@ -30,6 +30,7 @@ PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
 
 @dataclass(frozen=True)
 class PostgresDatabaseArgs:
+    #: The network's VPC, isolated-tier subnet group and zones (replicas spread over them).
     vpc_id: pulumi.Input[str]
     subnet_group_name: pulumi.Input[str]
     availability_zones: Sequence[str]
@@ -37,28 +38,40 @@ class PostgresDatabaseArgs:
     client_security_groups: Mapping[str, pulumi.Input[str]]
     #: A major ("16") lets RDS own the minor; a "16.8" pin only with auto_minor_version_upgrade off.
     engine_version: str
+    #: RDS applies minor versions in the maintenance window.
     auto_minor_version_upgrade: bool
+    #: Primary class; replicas use replica_instance_class, or this one when that is None.
     instance_class: str
+    replica_instance_class: str | None
+    #: Read replicas, spread over the zones.
+    replicas: int
+    multi_az: bool
+    #: The parameter group's settings (max_connections, slow-query logging, memory).
     tuning: PostgresTuning
+    #: Initial gp3 size and the storage autoscaling ceiling.
     allocated_storage_gb: int
     max_allocated_storage_gb: int
     #: gp3 IOPS / throughput; RDS accepts them only from 400 GB up (None = gp3 baseline).
-    iops: int | None = None
-    storage_throughput_mbps: int | None = None
-    replica_count: int = 0
-    replica_instance_class: str | None = None
-    multi_az: bool = True
-    backup_retention_days: int = 7
-    backup_window: str = "02:00-03:00"
-    maintenance_window: str = "sun:03:30-sun:04:30"
-    deletion_protection: bool = True
-    final_snapshot: bool = True
-    performance_insights_retention_days: int = 7
-    monitoring_interval_s: int = 60
+    iops: int | None
+    storage_throughput_mbps: int | None
+    #: Automated backups: days kept and the daily window (UTC).
+    backup_retention_days: int
+    backup_window: str
+    #: Weekly window for minor upgrades and patches (UTC).
+    maintenance_window: str
+    deletion_protection: bool
+    #: Take a final snapshot when the primary is deleted.
+    final_snapshot: bool
+    performance_insights_retention_days: int
+    #: Enhanced Monitoring granularity, seconds.
+    monitoring_interval_s: int
+    #: Days a deleted master secret stays recoverable (0: deleted at once).
+    secret_recovery_window_days: int
+    #: Pulumi `protect` on the instances, key and secret.
+    protect: bool
+    #: The database Odoo owns, and the master user (not `postgres`: FSBP RDS.25).
     database_name: str = "odoo"
     master_username: str = "sdadmin"
-    secret_recovery_window_days: int = 30
-    protect: bool = False
 
 
 class PostgresDatabase(pulumi.ComponentResource):
@@ -163,7 +176,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             opts=stateful,
         )
         replicas = []
-        for index in range(args.replica_count):
+        for index in range(args.replicas):
             replica_common = {**common, "instance_class": args.replica_instance_class or args.instance_class}
             replicas.append(
                 aws.rds.Instance(

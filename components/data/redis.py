@@ -29,22 +29,33 @@ AUTH_TOKEN_SPECIALS = "!&#$^<>-"
 
 @dataclass(frozen=True)
 class RedisCacheArgs:
+    #: The network's VPC and isolated-tier subnet group.
     vpc_id: pulumi.Input[str]
     subnet_group_name: pulumi.Input[str]
+    #: label -> security group id allowed to reach port 6379.
     client_security_groups: Mapping[str, pulumi.Input[str]]
-    engine: str  # redis | valkey
+    #: redis or valkey, and its major.minor.
+    engine: str
     engine_version: str
     node_type: str
+    #: Role (sessions, cache, shared) and the parameters it renders.
     tuning: RedisTuning
-    shards: int = 1
-    replicas_per_shard: int = 1
-    snapshot_retention_days: int = 7
-    snapshot_window: str = "03:00-05:00"
-    maintenance_window: str = "sun:05:30-sun:06:30"
-    log_retention_days: int = 30
-    final_snapshot: bool = True
-    secret_recovery_window_days: int = 30
-    protect: bool = False
+    #: 1 = cluster mode disabled; more = that many shards, cluster mode enabled.
+    shards: int
+    #: 0 disables automatic failover and Multi-AZ.
+    replicas_per_shard: int
+    snapshot_retention_days: int
+    #: Daily snapshot window and weekly maintenance window (UTC).
+    snapshot_window: str
+    maintenance_window: str
+    #: Days the slow and engine logs stay in CloudWatch Logs.
+    log_retention_days: int
+    #: Take a final snapshot when the group is deleted.
+    final_snapshot: bool
+    #: Days a deleted AUTH secret stays recoverable (0: deleted at once).
+    secret_recovery_window_days: int
+    #: Pulumi `protect` on the group, key and secret.
+    protect: bool
 
 
 class RedisCache(pulumi.ComponentResource):

@@ -22,10 +22,14 @@ STARTUP_ONLY = frozenset({"cluster-enabled"})
 
 @dataclass(frozen=True)
 class RedisTuning:
-    role: str  # sessions | cache | shared
-    idle_client_timeout_s: int = 300
-    slowlog_threshold_us: int = 10000
-    cluster_mode: bool = False
+    #: sessions | cache | shared: picks the eviction policy (EVICTION_POLICIES).
+    role: str
+    #: Seconds before an idle client is disconnected (0: never).
+    idle_client_timeout_s: int
+    #: Commands slower than this (microseconds) go to the slow log.
+    slowlog_threshold_us: int
+    #: Cluster mode enabled (more than one shard).
+    cluster_mode: bool
 
 
 def parameter_group_family(engine: str, engine_version: str) -> str:

@@ -6,8 +6,6 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from components.data.postgres_parameters import PostgresTuning
-
 from .base import Section
 
 WINDOW = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
@@ -101,12 +99,3 @@ class DatabaseConfig(Section):
         if problems:
             raise ValueError("; ".join(problems))
         return self
-
-    def tuning(self) -> PostgresTuning:
-        return PostgresTuning(
-            max_connections=self.max_connections,
-            slow_query_ms=self.slow_query_ms,
-            idle_in_transaction_timeout_ms=self.idle_in_transaction_timeout_ms,
-            work_mem_kb=self.work_mem_kb,
-            maintenance_work_mem_kb=self.maintenance_work_mem_kb,
-        )
