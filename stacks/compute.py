@@ -9,14 +9,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.compute.eks_cluster import Addon, EksCluster, EksClusterArgs, NodeGroupSizing
-from components.compute.karpenter import Karpenter, KarpenterArgs, ProvisioningAssumptions
-from components.compute.karpenter_manifests import NodePoolSpec
+from components.compute.eks_cluster import Addon, EksCluster, EksClusterArgs
+from components.compute.karpenter import Karpenter, KarpenterArgs
 from components.compute.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.compute.storage_class import BlockStorageClass, BlockStorageClassArgs
 from components.network.vpc import Network
 
 from .schema import PlatformConfig
+from .wiring import args_from
 
 
 @dataclass(frozen=True)
@@ -36,25 +36,15 @@ def compute(
     spec = config.cluster
     cluster = EksCluster(
         prefix,
-        EksClusterArgs(
+        args_from(
+            spec,
+            EksClusterArgs,
             cluster_name=prefix,
-            kubernetes_version=spec.kubernetes_version,
             vpc_id=network.vpc_id,
             subnet_ids=network.private_subnet_ids,
             node_security_group_ids=[network.data_client_security_group_id],
-            system_nodes=NodeGroupSizing(
-                instance_types=spec.system_nodes.instance_types,
-                min_size=spec.system_nodes.min_size,
-                desired_size=spec.system_nodes.desired_size,
-                max_size=spec.system_nodes.max_size,
-                disk_gb=spec.system_nodes.disk_gb,
-            ),
             addons=addons(spec),
-            public_access_cidrs=spec.public_access_cidrs,
-            private_access_cidrs=spec.private_access_cidrs,
             deployer_principal_arn=spec.deployer_principal_arn or caller_principal_arn(provider),
-            admin_principal_arns=spec.admin_principal_arns,
-            log_retention_days=spec.log_retention_days,
             protect=config.protect_stateful_resources,
             cluster_security_group_tags=discovery,
         ),
@@ -71,51 +61,28 @@ def compute(
     )
     on_cluster = pulumi.ResourceOptions(providers=[provider, kubernetes])
 
-    karpenter = spec.karpenter
     Karpenter(
         f"{prefix}-karpenter",
-        KarpenterArgs(
+        args_from(
+            spec.karpenter,
+            KarpenterArgs,
             cluster_name=cluster.name,
             cluster_endpoint=cluster.endpoint,
             node_role_name=cluster.node_role_name,
             node_role_arn=cluster.node_role_arn,
             discovery_tag=discovery["karpenter.sh/discovery"],
-            node_pools=[
-                NodePoolSpec(
-                    name=pool.name,
-                    capacity_types=pool.capacity_types,
-                    instance_categories=pool.instance_categories,
-                    min_generation=pool.min_generation,
-                    architectures=pool.architectures,
-                    cpu_limit=pool.cpu_limit,
-                    memory_limit_gi=pool.memory_limit_gi,
-                    consolidate_after=pool.consolidate_after,
-                    disruption_budget=pool.disruption_budget,
-                    expire_after=pool.expire_after,
-                    weight=pool.weight,
-                    serves=pool.serves,
-                )
-                for pool in karpenter.node_pools
-            ],
-            chart_version=karpenter.chart_version,
-            ami_alias=karpenter.ami_alias,
-            controller_replicas=karpenter.controller_replicas,
-            assumptions=ProvisioningAssumptions(
-                node_launch_to_ready_s=karpenter.node_launch_to_ready_s,
-                image_pull_and_start_s=karpenter.image_pull_and_start_s,
-            ),
         ),
         opts=on_cluster,
     )
     storage = BlockStorageClass(f"{prefix}-gp3", BlockStorageClassArgs(class_name="gp3-encrypted"), opts=on_cluster)
     controller = LoadBalancerController(
         f"{prefix}-alb-controller",
-        LoadBalancerControllerArgs(
+        args_from(
+            spec.load_balancer_controller,
+            LoadBalancerControllerArgs,
             cluster_name=cluster.name,
             vpc_id=network.vpc_id,
             region=config.region,
-            chart_version=spec.load_balancer_controller.chart_version,
-            image_tag=spec.load_balancer_controller.image_tag,
         ),
         opts=on_cluster,
     )

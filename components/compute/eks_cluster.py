@@ -30,11 +30,15 @@ IGNORE_DESIRED_SIZE = "scalingConfig.desiredSize"
 
 @dataclass(frozen=True)
 class NodeGroupSizing:
+    #: Instance types the managed node group may use, in order of preference.
     instance_types: Sequence[str]
+    #: Bounds; the desired size is the initial one only (the autoscaler owns it afterwards).
     min_size: int
     desired_size: int
     max_size: int
-    disk_gb: int = 50
+    #: Root volume, GiB (encrypted gp3).
+    disk_gb: int
+    #: EKS-optimized AMI family of the node group.
     ami_type: str = "AL2023_x86_64_STANDARD"
 
 
@@ -53,23 +57,31 @@ class Addon:
 
 @dataclass(frozen=True)
 class EksClusterArgs:
+    #: The EKS cluster's name (also Karpenter's discovery tag value).
     cluster_name: str
+    #: Kubernetes minor, e.g. "1.35".
     kubernetes_version: str
+    #: The network's VPC and the private subnets nodes and pods live in.
     vpc_id: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
     #: Extra security groups for the nodes (the network's data-clients group).
     node_security_group_ids: Sequence[pulumi.Input[str]]
+    #: The managed node group for cluster-critical pods.
     system_nodes: NodeGroupSizing
+    #: EKS add-ons, in install order.
     addons: Sequence[Addon]
     #: Empty: API endpoint private only. Otherwise public too, limited to these CIDRs.
-    public_access_cidrs: Sequence[str] = ()
+    public_access_cidrs: Sequence[str]
     #: In-VPC or peered ranges (a self-hosted runner) let through to the private endpoint on 443.
-    private_access_cidrs: Sequence[str] = ()
+    private_access_cidrs: Sequence[str]
     #: The principal that runs `pulumi up`: cluster admin, so the Kubernetes provider can deploy.
-    deployer_principal_arn: str | None = None
-    admin_principal_arns: Sequence[str] = ()
-    log_retention_days: int = 90
-    protect: bool = False
+    deployer_principal_arn: str | None
+    #: More principals with cluster admin.
+    admin_principal_arns: Sequence[str]
+    #: Days the control-plane logs stay in CloudWatch Logs.
+    log_retention_days: int
+    #: Pulumi `protect` on the cluster and its key.
+    protect: bool
     #: Tags for the EKS-created cluster security group (Karpenter's discovery tag).
     cluster_security_group_tags: Mapping[str, str] = field(default_factory=dict)
 

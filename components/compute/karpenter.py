@@ -3,7 +3,7 @@
 
 HPAs add pods in seconds; a managed node group behind Cluster Autoscaler adds nodes in
 minutes and only of its fixed instance types. Karpenter launches right-sized capacity for the
-pending pods directly (node launch to Ready ~ 60-90 s, see `ProvisioningAssumptions`).
+pending pods directly (node launch to Ready in about 60-90 s).
 """
 
 from __future__ import annotations
@@ -35,31 +35,23 @@ INTERRUPTION_EVENTS = {
 
 
 @dataclass(frozen=True)
-class ProvisioningAssumptions:
-    """Seconds, used by the capacity model: how long until a pending pod runs on a new node."""
-
-    node_launch_to_ready_s: int = 90
-    image_pull_and_start_s: int = 45
-    hpa_sync_period_s: int = 15
-
-    @property
-    def pending_to_running_s(self) -> int:
-        return self.hpa_sync_period_s + self.node_launch_to_ready_s + self.image_pull_and_start_s
-
-
-@dataclass(frozen=True)
 class KarpenterArgs:
+    #: The cluster Karpenter launches nodes for, and its API endpoint.
     cluster_name: pulumi.Input[str]
     cluster_endpoint: pulumi.Input[str]
+    #: The node role (its instance profile is Karpenter's to manage) and its ARN for PassRole.
     node_role_name: pulumi.Input[str]
     node_role_arn: pulumi.Input[str]
+    #: Value of `karpenter.sh/discovery` on the subnets and security groups nodes use.
     discovery_tag: str
     node_pools: Sequence[NodePoolSpec]
-    chart_version: str = KARPENTER_VERSION
-    ami_alias: str = "al2023@latest"
+    #: Chart and controller version; must equal the schema version of karpenter_manifests.py.
+    chart_version: str
+    #: EC2NodeClass AMI alias: family@version (pinned) or family@latest.
+    ami_alias: str
+    controller_replicas: int
+    #: Root volume of the nodes Karpenter launches, GiB.
     node_volume_gb: int = 80
-    controller_replicas: int = 2
-    assumptions: ProvisioningAssumptions = ProvisioningAssumptions()
 
 
 class Karpenter(pulumi.ComponentResource):
@@ -67,7 +59,6 @@ class Karpenter(pulumi.ComponentResource):
     TYPE_TOKEN = "smartdairy:autoscaling:Karpenter"
     interruption_queue_name: pulumi.Output[str]
     controller_role_arn: pulumi.Output[str]
-    pending_to_running_s: int
 
     def __init__(self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None):
         if args.chart_version != KARPENTER_VERSION:
@@ -178,12 +169,10 @@ class Karpenter(pulumi.ComponentResource):
 
         self.interruption_queue_name = queue.name
         self.controller_role_arn = identity.role.arn
-        self.pending_to_running_s = args.assumptions.pending_to_running_s
         self.register_outputs(
             {
                 "interruptionQueueName": self.interruption_queue_name,
                 "controllerRoleArn": self.controller_role_arn,
-                "pendingToRunningSeconds": self.pending_to_running_s,
             }
         )
 

@@ -184,20 +184,29 @@ def _walk(kind: str, value: Any, schema: Any, path: str, found: list[str]) -> No
 class NodePoolSpec:
     """One Karpenter NodePool: what it may launch and how it may disrupt."""
 
+    #: The NodePool's name (and its pool label).
     name: str
-    capacity_types: Sequence[str]  # on-demand | spot
-    instance_categories: Sequence[str]  # c, m, r ...
+    #: on-demand and/or spot.
+    capacity_types: Sequence[str]
+    #: EC2 instance categories: c, m, r ...
+    instance_categories: Sequence[str]
+    #: Oldest instance generation allowed.
     min_generation: int
+    #: amd64 and/or arm64.
     architectures: Sequence[str]
+    #: What the pool may hold in total: vCPUs and GiB of memory.
     cpu_limit: int
     memory_limit_gi: int
-    consolidate_after: str = "5m"
+    #: How long a node must be empty or underused before consolidation.
+    consolidate_after: str
     #: Share of nodes that may be disrupted at once ("10%"), so consolidation never empties a zone.
-    disruption_budget: str = "10%"
-    expire_after: str = "720h"
-    weight: int = 10
+    disruption_budget: str
+    #: Node lifetime before it is replaced (picks up new AMIs).
+    expire_after: str
+    #: Karpenter fills the heaviest pool first.
+    weight: int
     #: "all": any application pod; "elastic": only the HPA-scaled stateless tiers (an overflow pool).
-    serves: str = "all"
+    serves: str
 
 
 def ec2_node_class(

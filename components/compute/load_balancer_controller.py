@@ -20,11 +20,14 @@ INGRESS_CLASS = "alb"
 
 @dataclass(frozen=True)
 class LoadBalancerControllerArgs:
+    #: The cluster, and its VPC and region (given: IMDS is closed to pods).
     cluster_name: pulumi.Input[str]
     vpc_id: pulumi.Input[str]
     region: str
+    #: Chart and controller image; the IAM policy in vendor/ must be of the same version.
     chart_version: str
     image_tag: str
+    #: Controller pods (leader-elected; two keep the webhook available).
     replicas: int = 2
 
 

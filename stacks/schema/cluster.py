@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.compute.karpenter_manifests import DURATION as NODEPOOL_DURATION
 from components.compute.karpenter_manifests import KARPENTER_VERSION
 
 from .base import Section
@@ -16,7 +17,8 @@ from .base import Section
 SUPPORTED_KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
 ADDON_VERSION = r"^v\d+\.\d+\.\d+-eksbuild\.\d+$"
 IAM_PRINCIPAL = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+")
-DURATION = r"^([0-9]+(s|m|h))+$"
+#: Karpenter's duration format (Never included), checked once for config and manifests alike.
+DURATION = NODEPOOL_DURATION.pattern
 
 
 class SystemNodesConfig(Section):
@@ -82,12 +84,6 @@ class KarpenterConfig(Section):
     chart_version: Literal[KARPENTER_VERSION] = KARPENTER_VERSION  # type: ignore[valid-type]
     ami_alias: str = Field("al2023@latest", pattern=r"^(al2023|bottlerocket)@(latest|v[0-9.]+)$")
     controller_replicas: int = Field(2, ge=1, le=3)
-    node_launch_to_ready_s: int = Field(
-        90, ge=10, le=900, description="Capacity-model assumption: EC2 launch to node Ready."
-    )
-    image_pull_and_start_s: int = Field(
-        45, ge=1, le=900, description="Capacity-model assumption: pod start on a new node."
-    )
     node_pools: list[NodePoolConfig] = Field(min_length=1)
 
     @model_validator(mode="after")
