@@ -11,7 +11,6 @@ from components.apps.api_gateway import ApiGateway, ApiGatewayArgs
 from components.apps.filestore import SharedFilesystem, SharedFilesystemArgs
 from components.apps.ingress import AppIngress, AppIngressArgs, Route
 from components.apps.kubernetes_network_policies import AppFlows, AppNetworkPolicies
-from components.apps.metrics_rules import LATENCY_P95, REQUESTS_PER_SECOND
 from components.apps.monitoring import Monitoring, MonitoringArgs, ScrapeTarget
 from components.apps.namespace import AppNamespace, AppNamespaceArgs
 from components.apps.odoo import Odoo, OdooArgs
@@ -21,12 +20,12 @@ from components.apps.pgbouncer import PgBouncer, PgBouncerArgs
 from components.compute.karpenter_manifests import ELASTIC_LABEL, STEADY_LABEL
 from components.data.postgres import PostgresDatabase
 from components.data.redis import RedisCache
-from components.k8s.hpa import HpaSpec, behavior, external_value, pods_average, policy, resource_utilization
+from components.k8s.hpa import HpaSettings, hpa_spec
 from components.network.vpc import Network
 
 from .compute import ComputeTier
 from .schema import PlatformConfig
-from .schema.workloads import GatewayHpaConfig, OdooHpaConfig
+from .wiring import args_from
 
 NAMESPACE = "smartdairy"
 #: Node labels set by the Karpenter NodePool templates (components/karpenter_resources.py).
@@ -93,7 +92,7 @@ def applications(
             db_password=database.master_password,
             redis_url=sessions.url,
             filestore_claim=filestore.claim_name,
-            hpa=odoo_hpa(odoo.hpa),
+            hpa=hpa_spec(args_from(odoo.hpa, HpaSettings), {}),
             longpolling_replicas=odoo.longpolling_replicas,
             resources=odoo.resources.as_k8s(),
             longpolling_resources=odoo.longpolling_resources.as_k8s(),
@@ -117,7 +116,7 @@ def applications(
             db_pool_size=gateway.db_pool_size,
             db_password=database.master_password,
             redis_url=api_cache.url,
-            hpa=gateway_hpa(gateway.hpa),
+            hpa=hpa_spec(args_from(gateway.hpa, HpaSettings), {"service": "api-gateway"}),
             resources=gateway.resources.as_k8s(),
             metrics_port=workloads.metrics_port,
             node_selector=ELASTIC_NODES,
@@ -186,48 +185,6 @@ def applications(
         opts=opts,
     )
     return Applications(pgbouncer=pgbouncer, ingress=ingress)
-
-
-def odoo_hpa(h: OdooHpaConfig) -> HpaSpec:
-    """odoo-hpa of the seed: CPU, memory and requests per second per pod."""
-    return HpaSpec(
-        min_replicas=h.min_replicas,
-        max_replicas=h.max_replicas,
-        metrics=[
-            resource_utilization("cpu", h.cpu_utilization),
-            resource_utilization("memory", h.memory_utilization),
-            pods_average(REQUESTS_PER_SECOND, str(h.requests_per_second)),
-        ],
-        behavior=behavior(
-            h.scale_up_stabilization_s,
-            [
-                policy("Percent", h.scale_up_percent, h.scale_up_period_s),
-                policy("Pods", h.scale_up_pods, h.scale_up_period_s),
-            ],
-            h.scale_down_stabilization_s,
-            [policy("Percent", h.scale_down_percent, h.scale_down_period_s)],
-            up_select="Max",
-        ),
-    )
-
-
-def gateway_hpa(h: GatewayHpaConfig) -> HpaSpec:
-    """api-gateway-hpa of the seed: CPU and the p95 latency of the gateway."""
-    return HpaSpec(
-        min_replicas=h.min_replicas,
-        max_replicas=h.max_replicas,
-        metrics=[
-            resource_utilization("cpu", h.cpu_utilization),
-            external_value(LATENCY_P95, {"service": "api-gateway"}, h.latency_p95),
-        ],
-        behavior=behavior(
-            h.scale_up_stabilization_s,
-            [policy("Percent", h.scale_up_percent, h.scale_up_period_s)],
-            h.scale_down_stabilization_s,
-            [policy("Percent", h.scale_down_percent, h.scale_down_period_s)],
-            up_select=None,
-        ),
-    )
 
 
 def _pgbouncer(

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from components.apps.metrics_rules import LATENCY_P95, REQUESTS_PER_SECOND
+
 
 @dataclass(frozen=True)
 class HpaSpec:
@@ -65,3 +67,58 @@ def behavior(
         "scaleUp": scale_up,
         "scaleDown": {"stabilizationWindowSeconds": down_window, "policies": list(down_policies)},
     }
+
+
+@dataclass(frozen=True)
+class HpaSettings:
+    """One autoscaler's targets and behaviour, as the seed writes them; optional metrics and the
+    Pods scale-up policy are left out when None (the gateway scales on CPU and p95 latency, Odoo
+    on CPU, memory and requests per second)."""
+
+    #: Replica bounds.
+    min_replicas: int
+    max_replicas: int
+    #: Resource targets, % of the pods' requests (memory None: not a target).
+    cpu_utilization: int
+    memory_utilization: int | None
+    #: Pods metric http_requests_per_second, average per pod (None: not a target).
+    requests_per_second: int | None
+    #: External metric response_latency_p95, as a quantity of seconds ("300m"; None: not a target).
+    latency_p95: str | None
+    #: Scale-up: stabilization window, +percent and +pods (None: percent only) per period.
+    scale_up_stabilization_s: int
+    scale_up_percent: int
+    scale_up_pods: int | None
+    scale_up_period_s: int
+    #: Scale-down: stabilization window, -percent per period.
+    scale_down_stabilization_s: int
+    scale_down_percent: int
+    scale_down_period_s: int
+
+
+def hpa_spec(settings: HpaSettings, latency_selector: Mapping[str, str]) -> HpaSpec:
+    """The autoscaling/v2 spec of one workload; `latency_selector` labels its latency series."""
+    s = settings
+    metrics = [resource_utilization("cpu", s.cpu_utilization)]
+    if s.memory_utilization is not None:
+        metrics.append(resource_utilization("memory", s.memory_utilization))
+    if s.requests_per_second is not None:
+        metrics.append(pods_average(REQUESTS_PER_SECOND, str(s.requests_per_second)))
+    if s.latency_p95 is not None:
+        metrics.append(external_value(LATENCY_P95, latency_selector, s.latency_p95))
+    scale_up = [policy("Percent", s.scale_up_percent, s.scale_up_period_s)]
+    if s.scale_up_pods is not None:
+        scale_up.append(policy("Pods", s.scale_up_pods, s.scale_up_period_s))
+    return HpaSpec(
+        min_replicas=s.min_replicas,
+        max_replicas=s.max_replicas,
+        metrics=metrics,
+        behavior=behavior(
+            s.scale_up_stabilization_s,
+            scale_up,
+            s.scale_down_stabilization_s,
+            [policy("Percent", s.scale_down_percent, s.scale_down_period_s)],
+            # Two scale-up policies: the larger step wins (the seed's odoo-hpa).
+            up_select="Max" if len(scale_up) > 1 else None,
+        ),
+    )

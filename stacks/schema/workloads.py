@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from components.apps.pgbouncer_config import ClientDemand
 
@@ -39,46 +39,72 @@ class ResourcesConfig(Section):
         }
 
 
-class ScalingBounds(Section):
+#: The seed's infrastructure/k8s/hpa.yaml, the defaults of each workload's `hpa` (keys as in config).
+ODOO_HPA_SEED = {
+    "minReplicas": 3,
+    "maxReplicas": 20,
+    "cpuUtilization": 70,
+    "memoryUtilization": 80,
+    "requestsPerSecond": 100,
+    "scaleUpStabilizationS": 60,
+    "scaleUpPercent": 100,
+    "scaleUpPods": 4,
+    "scaleUpPeriodS": 60,
+    "scaleDownStabilizationS": 300,
+    "scaleDownPercent": 10,
+    "scaleDownPeriodS": 60,
+}
+GATEWAY_HPA_SEED = {
+    "minReplicas": 2,
+    "maxReplicas": 15,
+    "cpuUtilization": 60,
+    "latencyP95": "300m",
+    "scaleUpStabilizationS": 30,
+    "scaleUpPercent": 200,
+    "scaleUpPeriodS": 30,
+    "scaleDownStabilizationS": 300,
+    "scaleDownPercent": 25,
+    "scaleDownPeriodS": 120,
+}
+
+
+class HpaConfig(Section):
+    """A HorizontalPodAutoscaler. Keys left out take the seed's value for that workload."""
+
+    min_replicas: int = Field(ge=1, le=500, description="Fewest pods, also the initial count.")
+    max_replicas: int = Field(ge=1, le=500, description="Most pods; PgBouncer's client budget counts them.")
+    cpu_utilization: int = Field(ge=10, le=100, description="Target CPU, % of the pods' requests.")
+    memory_utilization: int | None = Field(
+        None, ge=10, le=100, description="Target memory, % of requests; unset: not a target."
+    )
+    requests_per_second: int | None = Field(
+        None, ge=1, le=100000, description="Pods metric http_requests_per_second per pod; unset: not a target."
+    )
+    latency_p95: str | None = Field(
+        None,
+        pattern=r"^\d+m?$",
+        description="External metric response_latency_p95 target (seconds; 300m = 300 ms); unset: not a target.",
+    )
+    scale_up_stabilization_s: int = Field(ge=0, le=3600, description="Scale-up looks back this long.")
+    scale_up_percent: int = Field(ge=1, le=1000, description="Scale-up step: +% of current pods per period.")
+    scale_up_pods: int | None = Field(
+        None, ge=1, le=100, description="Also +pods per period, the larger step wins; unset: percent only."
+    )
+    scale_up_period_s: int = Field(ge=1, le=1800, description="Period of the scale-up policies.")
+    scale_down_stabilization_s: int = Field(ge=0, le=3600, description="Scale-down looks back this long.")
+    scale_down_percent: int = Field(ge=1, le=100, description="Scale-down step: -% of current pods per period.")
+    scale_down_period_s: int = Field(ge=1, le=1800, description="Period of the scale-down policy.")
+
     @model_validator(mode="after")
-    def _ordered(self):
+    def _ordered(self) -> HpaConfig:
         if self.min_replicas > self.max_replicas:
             raise ValueError(f"minReplicas ({self.min_replicas}) must be <= maxReplicas ({self.max_replicas})")
         return self
 
 
-class OdooHpaConfig(ScalingBounds):
-    """odoo-hpa. Defaults: the seed."""
-
-    min_replicas: int = Field(3, ge=1, le=500)
-    max_replicas: int = Field(20, ge=1, le=500)
-    cpu_utilization: int = Field(70, ge=10, le=100)
-    memory_utilization: int = Field(80, ge=10, le=100)
-    requests_per_second: int = Field(100, ge=1, le=100000, description="Pods metric http_requests_per_second.")
-    scale_up_stabilization_s: int = Field(60, ge=0, le=3600)
-    scale_up_percent: int = Field(100, ge=1, le=1000)
-    scale_up_pods: int = Field(4, ge=1, le=100)
-    scale_up_period_s: int = Field(60, ge=1, le=1800)
-    scale_down_stabilization_s: int = Field(300, ge=0, le=3600)
-    scale_down_percent: int = Field(10, ge=1, le=100)
-    scale_down_period_s: int = Field(60, ge=1, le=1800)
-
-
-class GatewayHpaConfig(ScalingBounds):
-    """api-gateway-hpa. Defaults: the seed."""
-
-    min_replicas: int = Field(2, ge=1, le=500)
-    max_replicas: int = Field(15, ge=1, le=500)
-    cpu_utilization: int = Field(60, ge=10, le=100)
-    latency_p95: str = Field(
-        "300m", pattern=r"^\d+m?$", description="External metric response_latency_p95 target (seconds; 300m = 300 ms)."
-    )
-    scale_up_stabilization_s: int = Field(30, ge=0, le=3600)
-    scale_up_percent: int = Field(200, ge=1, le=1000)
-    scale_up_period_s: int = Field(30, ge=1, le=1800)
-    scale_down_stabilization_s: int = Field(300, ge=0, le=3600)
-    scale_down_percent: int = Field(25, ge=1, le=100)
-    scale_down_period_s: int = Field(120, ge=1, le=1800)
+def over_seed(seed: dict, value):
+    """The keys a stack sets for an `hpa`, over the seed's HPA of that workload."""
+    return {**seed, **value} if isinstance(value, dict) else value
 
 
 class OdooConfig(Section):
@@ -96,7 +122,12 @@ class OdooConfig(Section):
     longpolling_replicas: int = Field(2, ge=1, le=20)
     longpolling_resources: ResourcesConfig
     filestore_gb: int = Field(100, ge=1, le=100000)
-    hpa: OdooHpaConfig = OdooHpaConfig()
+    hpa: HpaConfig = Field(HpaConfig.model_validate(ODOO_HPA_SEED), description="odoo-hpa. Defaults: the seed.")
+
+    @field_validator("hpa", mode="before")
+    @classmethod
+    def _hpa_over_seed(cls, value):
+        return over_seed(ODOO_HPA_SEED, value)
 
     @model_validator(mode="after")
     def _memory_fits(self) -> OdooConfig:
@@ -118,7 +149,14 @@ class GatewayConfig(Section):
     port: int = Field(8000, ge=1024, le=65535)
     db_pool_size: int = Field(10, ge=1, le=100, description="Connections per gateway pod.")
     resources: ResourcesConfig
-    hpa: GatewayHpaConfig = GatewayHpaConfig()
+    hpa: HpaConfig = Field(
+        HpaConfig.model_validate(GATEWAY_HPA_SEED), description="api-gateway-hpa. Defaults: the seed."
+    )
+
+    @field_validator("hpa", mode="before")
+    @classmethod
+    def _hpa_over_seed(cls, value):
+        return over_seed(GATEWAY_HPA_SEED, value)
 
 
 class WorkloadsConfig(Section):
