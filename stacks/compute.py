@@ -25,7 +25,8 @@ class ComputeTier:
     kubernetes: k8s.Provider
     #: StorageClass name for block volumes (EKS has no default class).
     block_storage_class: pulumi.Output[str]
-    #: What an ALB Ingress depends on (LoadBalancerController.ready).
+    #: The ALB IngressClass, and what an Ingress of it depends on (LoadBalancerController.ready).
+    ingress_class: str
     ingress_controller: list[pulumi.Resource]
 
 
@@ -86,7 +87,7 @@ def compute(
         ),
         opts=on_cluster,
     )
-    return ComputeTier(cluster, kubernetes, storage.class_name, controller.ready)
+    return ComputeTier(cluster, kubernetes, storage.class_name, controller.ingress_class, controller.ready)
 
 
 def caller_principal_arn(provider: aws.Provider) -> str:

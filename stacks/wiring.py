@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from components.apps.pgbouncer_config import ROLE_MODES, ClientDemand, PoolRole
+
 T = TypeVar("T")
 
 
@@ -68,3 +70,26 @@ def _dataclass_in(hint: Any) -> type | None:
         if found is not None:
             return found
     return None
+
+
+# --- translations that are not field-by-field ----------------------------------------------------
+
+
+def pool_roles(pgbouncer: Any) -> list[PoolRole]:
+    """The three PgBouncer roles from their pool sections (`pgbouncer.rw`, `.ro`, `.session`)."""
+    return [
+        args_from(getattr(pgbouncer, name), PoolRole, name=name, pool_mode=mode, targets_replicas=replicas)
+        for name, (mode, replicas) in ROLE_MODES.items()
+    ]
+
+
+def client_demand(workloads: Any) -> ClientDemand:
+    """Client connections the apps can open at their HPA maxima (the `workloads` section)."""
+    return ClientDemand(
+        odoo_max_pods=workloads.odoo.hpa.max_replicas,
+        odoo_workers_per_pod=workloads.odoo.workers,
+        odoo_db_maxconn=workloads.odoo.db_maxconn,
+        longpolling_max_pods=workloads.odoo.longpolling_replicas,
+        gateway_max_pods=workloads.gateway.hpa.max_replicas,
+        gateway_pool_size=workloads.gateway.db_pool_size,
+    )

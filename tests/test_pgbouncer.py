@@ -129,7 +129,7 @@ def test_client_demand_above_capacity_is_refused():
 
 def test_ini_is_secret_free_and_userlist_quotes():
     role = PoolRole("rw", "transaction", False, 1, 5, 1, 100)
-    text = render_ini(IniSettings(role, "odoo", ["a", "b"], 5432, "u", "stats", ServerTimeouts()))
+    text = render_ini(IniSettings(role, "odoo", ["a", "b"], 5432, "u", "stats", ServerTimeouts(300, 3600, 30)))
     assert "odoo = host=a,b port=5432 dbname=odoo pool_size=5 reserve_pool=1" in text
     assert "password" not in text.lower()
     assert render_userlist({"u": 'p"w'}) == '"u" "p""w"\n'

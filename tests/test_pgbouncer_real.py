@@ -49,7 +49,9 @@ DEMAND = ClientDemand(
 
 
 def ini_for(role: PoolRole) -> str:
-    return render_ini(IniSettings(role, DATABASE, ["db.internal"], 5432, USER, "pgbouncer_stats", ServerTimeouts()))
+    return render_ini(
+        IniSettings(role, DATABASE, ["db.internal"], 5432, USER, "pgbouncer_stats", ServerTimeouts(300, 3600, 30))
+    )
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.k8s.hpa import HpaSpec
-from components.k8s.pod_spec import checksum
-from components.k8s.workload import Probes, Workload, WorkloadArgs
+from components.k8s.pod_spec import ContainerResources, checksum
+from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class ApiGatewayArgs:
     db_password: pulumi.Input[str]
     redis_url: pulumi.Input[str]
     hpa: HpaSpec
-    resources: Mapping[str, Mapping[str, str]]
+    resources: ContainerResources
     metrics_port: int
     node_selector: Mapping[str, str]
 
@@ -35,6 +35,7 @@ class ApiGateway(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:api_gateway:ApiGateway"
     service: str
+    peer: PodPeer
 
     def __init__(self, name: str, args: ApiGatewayArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
@@ -54,7 +55,7 @@ class ApiGateway(pulumi.ComponentResource):
             return {"secretKeyRef": {"name": secret_ref, "key": key}}
 
         health = {"httpGet": {"path": "/health", "port": args.port}}
-        Workload(
+        workload = Workload(
             name,
             WorkloadArgs(
                 namespace=args.namespace,
@@ -92,5 +93,6 @@ class ApiGateway(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.service = "api-gateway"
+        self.service = workload.service_name
+        self.peer = workload.peer
         self.register_outputs({"service": self.service})

@@ -11,20 +11,25 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.k8s.workload import PodPeer
+
 
 @dataclass(frozen=True)
-class AppFlows:
+class AppNetworkPoliciesArgs:
+    #: The applications' namespace, and the one Prometheus scrapes from.
     namespace: pulumi.Input[str]
     monitoring_namespace: str
     #: Where the ALB's nodes live (target type ip: the ALB talks to pod IPs from these ranges).
     alb_cidrs: Sequence[str]
     #: The isolated tier: RDS and ElastiCache.
     data_cidrs: Sequence[str]
-    odoo: Mapping[str, str]  # pod labels
-    longpolling: Mapping[str, str]
-    gateway: Mapping[str, str]
-    pgbouncer: Mapping[str, str]
-    ports: Mapping[str, int]  # odoo, longpolling, gateway, pgbouncer, redis, postgres, metrics...
+    odoo: PodPeer
+    longpolling: PodPeer
+    gateway: PodPeer
+    pgbouncer: PodPeer
+    #: Ports of the data tier: ElastiCache and RDS.
+    redis_port: int
+    postgres_port: int
 
 
 def _peer_pods(labels: Mapping[str, str]) -> dict:
@@ -39,16 +44,16 @@ def _tcp(*ports: int) -> list[dict]:
     return [{"protocol": "TCP", "port": port} for port in ports]
 
 
-def policies(f: AppFlows) -> dict[str, dict]:
+def policies(f: AppNetworkPoliciesArgs) -> dict[str, dict]:
     """name -> NetworkPolicy spec. Pure, so tests can walk every allowed flow."""
-    p = f.ports
     apps = (f.odoo, f.longpolling, f.gateway)
+    scraped = sorted({peer.metrics_port for peer in (*apps, f.pgbouncer) if peer.metrics_port})
     metrics_from_prometheus = {
         "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": f.monitoring_namespace}}}],
-        "ports": _tcp(p["metrics"], p["pgbouncer_metrics"]),
+        "ports": _tcp(*scraped),
     }
-    to_pgbouncer = {"to": [_peer_pods(f.pgbouncer)], "ports": _tcp(p["pgbouncer"])}
-    to_redis = {"to": _cidrs(f.data_cidrs), "ports": _tcp(p["redis"])}
+    to_pgbouncer = {"to": [_peer_pods(f.pgbouncer.labels)], "ports": _tcp(f.pgbouncer.port)}
+    to_redis = {"to": _cidrs(f.data_cidrs), "ports": _tcp(f.redis_port)}
     return {
         "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
         "allow-dns": {
@@ -67,35 +72,35 @@ def policies(f: AppFlows) -> dict[str, dict]:
             ],
         },
         "odoo": {
-            "podSelector": {"matchLabels": dict(f.odoo)},
+            "podSelector": {"matchLabels": dict(f.odoo.labels)},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
-                {"from": _cidrs(f.alb_cidrs), "ports": _tcp(p["odoo"])},
-                {"from": [_peer_pods(f.gateway)], "ports": _tcp(p["odoo"])},
+                {"from": _cidrs(f.alb_cidrs), "ports": _tcp(f.odoo.port)},
+                {"from": [_peer_pods(f.gateway.labels)], "ports": _tcp(f.odoo.port)},
                 metrics_from_prometheus,
             ],
             "egress": [to_pgbouncer, to_redis],
         },
         "odoo-longpolling": {
-            "podSelector": {"matchLabels": dict(f.longpolling)},
+            "podSelector": {"matchLabels": dict(f.longpolling.labels)},
             "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": _cidrs(f.alb_cidrs), "ports": _tcp(p["longpolling"])}],
+            "ingress": [{"from": _cidrs(f.alb_cidrs), "ports": _tcp(f.longpolling.port)}],
             "egress": [to_pgbouncer, to_redis],
         },
         "api-gateway": {
-            "podSelector": {"matchLabels": dict(f.gateway)},
+            "podSelector": {"matchLabels": dict(f.gateway.labels)},
             "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": _cidrs(f.alb_cidrs), "ports": _tcp(p["gateway"])}, metrics_from_prometheus],
-            "egress": [{"to": [_peer_pods(f.odoo)], "ports": _tcp(p["odoo"])}, to_pgbouncer, to_redis],
+            "ingress": [{"from": _cidrs(f.alb_cidrs), "ports": _tcp(f.gateway.port)}, metrics_from_prometheus],
+            "egress": [{"to": [_peer_pods(f.odoo.labels)], "ports": _tcp(f.odoo.port)}, to_pgbouncer, to_redis],
         },
         "pgbouncer": {
-            "podSelector": {"matchLabels": dict(f.pgbouncer)},
+            "podSelector": {"matchLabels": dict(f.pgbouncer.labels)},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
-                {"from": [_peer_pods(labels) for labels in apps], "ports": _tcp(p["pgbouncer"])},
+                {"from": [_peer_pods(peer.labels) for peer in apps], "ports": _tcp(f.pgbouncer.port)},
                 metrics_from_prometheus,
             ],
-            "egress": [{"to": _cidrs(f.data_cidrs), "ports": _tcp(p["postgres"])}],
+            "egress": [{"to": _cidrs(f.data_cidrs), "ports": _tcp(f.postgres_port)}],
         },
     }
 
@@ -105,13 +110,13 @@ class AppNetworkPolicies(pulumi.ComponentResource):
     TYPE_TOKEN = "smartdairy:network_policies:AppNetworkPolicies"
     names: list[str]
 
-    def __init__(self, name: str, flows: AppFlows, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: AppNetworkPoliciesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
-        specs = policies(flows)
+        specs = policies(args)
         for policy_name, spec in specs.items():
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy_name}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name, namespace=flows.namespace),
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name, namespace=args.namespace),
                 spec=spec,
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -12,8 +12,8 @@ import pulumi_random as random
 
 from components.apps.odoo_config import OdooSettings, render_odoo_conf
 from components.k8s.hpa import HpaSpec
-from components.k8s.pod_spec import checksum
-from components.k8s.workload import Probes, Workload, WorkloadArgs
+from components.k8s.pod_spec import ContainerResources, checksum
+from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
 
 CONF = "/run/odoo/odoo.conf"
 
@@ -30,8 +30,8 @@ class OdooArgs:
     filestore_claim: pulumi.Input[str]
     hpa: HpaSpec
     longpolling_replicas: int
-    resources: Mapping[str, Mapping[str, str]]
-    longpolling_resources: Mapping[str, Mapping[str, str]]
+    resources: ContainerResources
+    longpolling_resources: ContainerResources
     metrics_port: int
     #: Web pods scale with the HPA and may run on overflow (spot) pools; the bus pods hold
     #: long-lived websockets and stay on steady nodes.
@@ -44,6 +44,8 @@ class Odoo(pulumi.ComponentResource):
     TYPE_TOKEN = "smartdairy:odoo:Odoo"
     web_service: str
     longpolling_service: str
+    web: PodPeer
+    bus: PodPeer
     admin_password: pulumi.Output[str]
 
     def __init__(self, name: str, args: OdooArgs, opts: pulumi.ResourceOptions | None = None):
@@ -125,7 +127,7 @@ class Odoo(pulumi.ComponentResource):
             service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/web/health"},
         )
         http = args.settings.http_port
-        Workload(
+        web = Workload(
             f"{name}-web",
             WorkloadArgs(
                 app="odoo",
@@ -156,7 +158,7 @@ class Odoo(pulumi.ComponentResource):
             opts=child,
         )
         gevent = args.settings.gevent_port
-        Workload(
+        bus = Workload(
             f"{name}-longpolling",
             WorkloadArgs(
                 app="odoo-longpolling",
@@ -176,8 +178,11 @@ class Odoo(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.web_service = "odoo"
-        self.longpolling_service = "odoo-longpolling"
+        self.web_service = web.service_name
+        self.longpolling_service = bus.service_name
+        #: HTTP workers and the bus, as NetworkPolicies and the ingress reach them.
+        self.web = web.peer
+        self.bus = bus.peer
         self.register_outputs(
             {
                 "webService": self.web_service,

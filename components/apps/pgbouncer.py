@@ -24,11 +24,20 @@ from components.apps.pgbouncer_config import (
     render_userlist,
 )
 from components.data.connection_urls import postgres_url
-from components.k8s.pod_spec import checksum, container_security_context, pod_security_context, spread
+from components.k8s.pod_spec import (
+    ContainerResources,
+    checksum,
+    container_security_context,
+    pod_security_context,
+    spread,
+)
+from components.k8s.workload import PodPeer
 
 SERVICE_PORT = 5432
 METRICS_PORT = 9127
 STATS_USER = "pgbouncer_stats"
+#: The label every role's pods share.
+SELECTOR = {"app.kubernetes.io/name": "pgbouncer"}
 #: PgBouncer drains on SIGINT (wait for clients' transactions), exits at once on SIGTERM.
 DRAIN_SECONDS = 25
 
@@ -47,7 +56,7 @@ class PgBouncerArgs:
     budget: Budget
     image: str
     exporter_image: str
-    resources: Mapping[str, Mapping[str, str]]
+    resources: ContainerResources
     #: Node labels the pods require (the application node pool).
     node_selector: Mapping[str, str]
 
@@ -111,6 +120,10 @@ class PgBouncer(pulumi.ComponentResource):
             self._role(name, role, args, ini, secret, secret_checksum, service_account)
             self.service_hosts[role.name] = f"pgbouncer-{role.name}"
 
+        #: Clients connect to the role's Service on the PostgreSQL port.
+        self.port = SERVICE_PORT
+        #: What NetworkPolicies select the pods of every role by.
+        self.peer = PodPeer(SELECTOR, LISTEN_PORT, METRICS_PORT)
         self.server_connections = dict(args.budget.per_target)
         self.server_connection_limits = dict(args.budget.limit_per_target)
         self.register_outputs(
@@ -133,7 +146,7 @@ class PgBouncer(pulumi.ComponentResource):
     ) -> None:
         child = pulumi.ResourceOptions(parent=self)
         app = f"pgbouncer-{role.name}"
-        labels = {"app.kubernetes.io/name": "pgbouncer", "app.kubernetes.io/instance": app}
+        labels = SELECTOR | {"app.kubernetes.io/instance": app}
         meta = k8s.meta.v1.ObjectMetaArgs(name=app, namespace=args.namespace, labels=labels)
         config = k8s.core.v1.ConfigMap(
             f"{name}-{role.name}-config", metadata=meta, data={"pgbouncer.ini": ini}, opts=child
@@ -177,7 +190,7 @@ class PgBouncer(pulumi.ComponentResource):
                                         "exec": {"command": ["/bin/sh", "-c", f"kill -INT 1; sleep {DRAIN_SECONDS}"]}
                                     }
                                 },
-                                "resources": {k: dict(v) for k, v in args.resources.items()},
+                                "resources": args.resources.as_k8s(),
                                 "securityContext": container_security_context(),
                                 "volumeMounts": [
                                     {"name": "config", "mountPath": "/etc/pgbouncer", "readOnly": True},

@@ -20,21 +20,36 @@ LISTEN_PORT = 6432
 class PoolRole:
     """One PgBouncer Deployment: a pooling mode in front of one kind of database target."""
 
-    name: str  # rw | ro | session
-    pool_mode: str  # transaction | session
+    #: rw | ro | session (ROLE_MODES).
+    name: str
+    #: transaction | session.
+    pool_mode: str
+    #: ro: the read replicas, round-robin; else the primary.
     targets_replicas: bool
-    replicas: int  # PgBouncer pods
-    pool_size: int  # server connections per (database, user) per pod
+    #: PgBouncer pods of this role (fixed: the budget counts them).
+    replicas: int
+    #: Server connections per (database, user) per pod, plus the reserve for bursts.
+    pool_size: int
     reserve_pool_size: int
-    max_client_conn: int  # per pod
+    #: Client connections per pod.
+    max_client_conn: int
+
+
+#: Role -> (pool mode, targets the replicas). Odoo's bus keeps LISTEN on one server connection,
+#: which only session pooling guarantees.
+ROLE_MODES = {"rw": ("transaction", False), "ro": ("transaction", True), "session": ("session", False)}
 
 
 @dataclass(frozen=True)
 class ServerTimeouts:
-    server_idle_timeout_s: int = 300
-    server_lifetime_s: int = 3600
-    query_wait_timeout_s: int = 30
+    #: Close server connections idle this long, and any older than server_lifetime_s.
+    server_idle_timeout_s: int
+    server_lifetime_s: int
+    #: A client waiting this long for a server connection gets an error.
+    query_wait_timeout_s: int
+    #: Connecting to RDS takes no longer than this.
     server_connect_timeout_s: int = 5
+    #: 0: idle clients stay (the apps' pools manage their own).
     client_idle_timeout_s: int = 0
 
 

@@ -5,6 +5,26 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ContainerResources:
+    """Requests and limits of one container; HPA utilization targets are relative to the requests."""
+
+    #: CPU request and limit ("500m", "1").
+    cpu_request: str
+    cpu_limit: str
+    #: Memory request and limit ("512Mi", "2Gi"); the limit is where the kernel kills.
+    memory_request: str
+    memory_limit: str
+
+    def as_k8s(self) -> dict:
+        return {
+            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
+            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
+        }
+
 
 #: Non-root, well clear of system UIDs and of any UID baked into a base image.
 RUN_AS_UID = 10001

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.k8s.hpa import HpaSpec
-from components.k8s.pod_spec import container_security_context, pod_security_context, spread
+from components.k8s.pod_spec import ContainerResources, container_security_context, pod_security_context, spread
 
 
 @dataclass(frozen=True)
@@ -29,12 +29,24 @@ class Probes:
 
 
 @dataclass(frozen=True)
+class PodPeer:
+    """Pods a flow reaches, as the component that runs them publishes them."""
+
+    #: Labels selecting the pods.
+    labels: Mapping[str, str]
+    #: Container port of the flow (NetworkPolicies match pod ports, not Service ports).
+    port: int
+    #: Container port Prometheus scrapes.
+    metrics_port: int | None = None
+
+
+@dataclass(frozen=True)
 class WorkloadArgs:
     namespace: pulumi.Input[str]
     app: str  # Deployment, Service and HPA name
     image: str
     port: int
-    resources: Mapping[str, Mapping[str, str]]
+    resources: ContainerResources
     probes: Probes
     component: str = "server"
     part_of: str = "smartdairy"
@@ -60,11 +72,6 @@ class WorkloadArgs:
             raise ValueError(f"{self.app}: give exactly one of hpa or replicas")
         if ":" not in self.image.rsplit("/", 1)[-1] or self.image.endswith(":latest"):
             raise ValueError(f"{self.app}: image {self.image!r} must carry a pinned tag, never latest")
-        missing = [k for k in ("requests", "limits") if k not in self.resources]
-        if missing:
-            raise ValueError(
-                f"{self.app}: resources need {' and '.join(missing)} (HPA targets are relative to requests)"
-            )
 
 
 class Workload(pulumi.ComponentResource):
@@ -91,7 +98,7 @@ class Workload(pulumi.ComponentResource):
             "image": args.image,
             "ports": ports,
             "env": [dict(e) for e in args.env],
-            "resources": {k: dict(v) for k, v in args.resources.items()},
+            "resources": args.resources.as_k8s(),
             "startupProbe": dict(args.probes.startup),
             "readinessProbe": dict(args.probes.readiness),
             "livenessProbe": dict(args.probes.liveness),
@@ -159,4 +166,6 @@ class Workload(pulumi.ComponentResource):
             )
         self.service_name = args.app
         self.labels = labels
+        #: What other components select these pods by (NetworkPolicies, ServiceMonitors).
+        self.peer = PodPeer({"app.kubernetes.io/name": args.app}, args.port, args.metrics_port)
         self.register_outputs({"serviceName": self.service_name, "labels": self.labels})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -21,3 +23,28 @@ class Section(BaseModel):
         frozen=True,
         str_strip_whitespace=True,
     )
+
+
+IMAGE = r"^[a-z0-9.-]+(/[a-z0-9._-]+)+:[A-Za-z0-9._-]+$"
+CPU = r"^\d+m?$"
+MEMORY = r"^\d+(Mi|Gi)$"
+
+
+def mebibytes(quantity: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)(Mi|Gi)", quantity).groups()
+    return int(number) * (1024 if unit == "Gi" else 1)
+
+
+class ResourcesConfig(Section):
+    """Requests and limits of one container; HPA utilization targets are relative to the requests."""
+
+    cpu_request: str = Field(pattern=CPU)
+    cpu_limit: str = Field(pattern=CPU)
+    memory_request: str = Field(pattern=MEMORY)
+    memory_limit: str = Field(pattern=MEMORY)
+
+    @model_validator(mode="after")
+    def _limits_cover_requests(self) -> ResourcesConfig:
+        if mebibytes(self.memory_limit) < mebibytes(self.memory_request):
+            raise ValueError(f"memoryLimit {self.memory_limit} is below memoryRequest {self.memory_request}")
+        return self

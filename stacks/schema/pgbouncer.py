@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from components.apps.pgbouncer_config import PoolRole, ServerTimeouts
-
-from .base import Section
-
-IMAGE = r"^[a-z0-9.-]+(/[a-z0-9._-]+)+:[A-Za-z0-9._-]+$"
+from .base import IMAGE, ResourcesConfig, Section
 
 
 class PoolConfig(Section):
@@ -31,29 +27,7 @@ class PgBouncerConfig(Section):
     server_idle_timeout_s: int = Field(300, ge=10, le=86400)
     server_lifetime_s: int = Field(3600, ge=60, le=86400)
     query_wait_timeout_s: int = Field(30, ge=1, le=600)
-    cpu_request: str = Field("250m", pattern=r"^\d+m?$")
-    cpu_limit: str = Field("1", pattern=r"^\d+m?$")
-    memory_request: str = Field("64Mi", pattern=r"^\d+(Mi|Gi)$")
-    memory_limit: str = Field("256Mi", pattern=r"^\d+(Mi|Gi)$")
-
-    def roles(self) -> list[PoolRole]:
-        modes = {"rw": ("transaction", False), "ro": ("transaction", True), "session": ("session", False)}
-        return [
-            PoolRole(
-                name=name,
-                pool_mode=modes[name][0],
-                targets_replicas=modes[name][1],
-                replicas=pool.replicas,
-                pool_size=pool.pool_size,
-                reserve_pool_size=pool.reserve_pool_size,
-                max_client_conn=pool.max_client_conn,
-            )
-            for name, pool in (("rw", self.rw), ("ro", self.ro), ("session", self.session))
-        ]
-
-    def timeouts(self) -> ServerTimeouts:
-        return ServerTimeouts(
-            server_idle_timeout_s=self.server_idle_timeout_s,
-            server_lifetime_s=self.server_lifetime_s,
-            query_wait_timeout_s=self.query_wait_timeout_s,
-        )
+    resources: ResourcesConfig = Field(
+        ResourcesConfig(cpuRequest="250m", cpuLimit="1", memoryRequest="64Mi", memoryLimit="256Mi"),
+        description="Of each PgBouncer container (the exporter sidecar has its own, fixed).",
+    )

@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 
 from components.apps.pgbouncer_config import Budget, Target, connection_budget
 
+from ..wiring import client_demand, pool_roles
 from .base import Section
 from .cache import CacheConfig
 from .cdn import ORIGIN_SHIELD_REGIONS, CdnConfig
@@ -65,11 +66,12 @@ class PlatformConfig(Section):
         return self
 
     def connection_budget(self) -> Budget:
+        """PgBouncer's worst case against RDS, checked before anything is created."""
         return connection_budget(
-            self.pgbouncer.roles(),
+            pool_roles(self.pgbouncer),
             Target("primary", self.database.max_connections),
             [Target(f"replica-{i + 1}", self.database.max_connections) for i in range(self.database.replicas)],
-            self.workloads.client_demand(),
+            client_demand(self.workloads),
         )
 
     def required_tags(self, project: str) -> dict[str, str]:

@@ -2,42 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import Field, field_validator, model_validator
 
-from components.apps.pgbouncer_config import ClientDemand
-
-from .base import Section
-
-IMAGE = r"^[a-z0-9.-]+(/[a-z0-9._-]+)+:[A-Za-z0-9._-]+$"
-CPU = r"^\d+m?$"
-MEMORY = r"^\d+(Mi|Gi)$"
-
-
-def mebibytes(quantity: str) -> int:
-    number, unit = re.fullmatch(r"(\d+)(Mi|Gi)", quantity).groups()
-    return int(number) * (1024 if unit == "Gi" else 1)
-
-
-class ResourcesConfig(Section):
-    cpu_request: str = Field(pattern=CPU)
-    cpu_limit: str = Field(pattern=CPU)
-    memory_request: str = Field(pattern=MEMORY)
-    memory_limit: str = Field(pattern=MEMORY)
-
-    @model_validator(mode="after")
-    def _limits_cover_requests(self) -> ResourcesConfig:
-        if mebibytes(self.memory_limit) < mebibytes(self.memory_request):
-            raise ValueError(f"memoryLimit {self.memory_limit} is below memoryRequest {self.memory_request}")
-        return self
-
-    def as_k8s(self) -> dict:
-        return {
-            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
-            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
-        }
-
+from .base import IMAGE, ResourcesConfig, Section, mebibytes
 
 #: The seed's infrastructure/k8s/hpa.yaml, the defaults of each workload's `hpa` (keys as in config).
 ODOO_HPA_SEED = {
@@ -165,16 +132,6 @@ class WorkloadsConfig(Section):
     metrics_port: int = Field(9100, ge=1024, le=65535, description="Port of the apps' Prometheus metrics.")
     odoo: OdooConfig
     gateway: GatewayConfig
-
-    def client_demand(self) -> ClientDemand:
-        return ClientDemand(
-            odoo_max_pods=self.odoo.hpa.max_replicas,
-            odoo_workers_per_pod=self.odoo.workers,
-            odoo_db_maxconn=self.odoo.db_maxconn,
-            longpolling_max_pods=self.odoo.longpolling_replicas,
-            gateway_max_pods=self.gateway.hpa.max_replicas,
-            gateway_pool_size=self.gateway.db_pool_size,
-        )
 
 
 class MonitoringConfig(Section):
