@@ -9,11 +9,18 @@ import pulumi_aws as aws
 import pytest
 
 from components.edge.cdn import Cdn, CdnArgs, SecurityHeaders
-from components.edge.cdn_policies import CachePolicySpec, OriginRequestSpec, Ttls, oac_bucket_policy
+from components.edge.cdn_policies import (
+    CachePolicySpec,
+    OriginRequestSpec,
+    Ttls,
+    api_origin_request,
+    oac_bucket_policy,
+    seed_cache_policies,
+)
 from components.edge.certificate import CertificateArgs, DnsValidatedCertificate
 from components.edge.firewall import EdgeFirewallArgs
 from stacks.loader import ConfigError
-from stacks.schema.cdn import CdnConfig
+from stacks.schema.cdn import CdnConfig, ttls_by_role
 from tests.conftest import load_config, program_run, section, section_problems, with_section
 from tools.mock_runtime import run_callable
 
@@ -304,12 +311,16 @@ def _cdn_args(edge, region="us-east-1", origin_request=None) -> CdnArgs:
         domain="example.com",
         hosted_zone_id="Z123",
         api_origin_domain="origin.example.com",
-        cache_policies=config.cache_policies("T"),
-        api_origin_request=origin_request or config.api_origin_request("T"),
-        security_headers=SecurityHeaders(content_security_policy="default-src 'self'"),
+        cache_policies=seed_cache_policies("T", ttls_by_role(config.ttls)),
+        api_origin_request=origin_request or api_origin_request("T"),
+        security_headers=SecurityHeaders(content_security_policy="default-src 'self'", frame_options="DENY"),
         firewall=EdgeFirewallArgs(rate_limit=100, managed_rule_groups=["AWSManagedRulesCommonRuleSet"]),
         edge_provider=edge,
         edge_provider_region=region,
+        price_class="PriceClass_100",
+        origin_shield_region=None,
+        log_retention_days=None,
+        protect=False,
     )
 
 

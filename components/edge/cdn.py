@@ -30,8 +30,10 @@ CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 
 @dataclass(frozen=True)
 class SecurityHeaders:
+    #: Content-Security-Policy of every response.
     content_security_policy: str
-    frame_options: str = "SAMEORIGIN"  # Odoo's website editor frames its own pages
+    #: DENY or SAMEORIGIN (Odoo's website editor frames its own pages).
+    frame_options: str
     referrer_policy: str = "strict-origin-when-cross-origin"
     hsts_max_age_seconds: int = 31536000
 
@@ -50,12 +52,14 @@ class CdnArgs:
     #: us-east-1 provider for the certificate and the CLOUDFRONT-scope web ACL.
     edge_provider: aws.Provider
     edge_provider_region: str
-    price_class: str = "PriceClass_200"
+    #: PriceClass_100 | PriceClass_200 | PriceClass_All.
+    price_class: str
     #: Origin Shield region (the origins' region); None disables it.
-    origin_shield_region: str | None = None
+    origin_shield_region: str | None
     #: Days to keep standard access logs; None disables logging.
-    log_retention_days: int | None = 90
-    protect: bool = False
+    log_retention_days: int | None
+    #: Pulumi `protect` on the buckets.
+    protect: bool
 
 
 class Cdn(pulumi.ComponentResource):
@@ -280,9 +284,9 @@ class Cdn(pulumi.ComponentResource):
             name,
             name=spec.name,
             comment=spec.comment,
-            min_ttl=spec.ttls.min,
-            default_ttl=spec.ttls.default,
-            max_ttl=spec.ttls.max,
+            min_ttl=spec.ttls.min_ttl,
+            default_ttl=spec.ttls.default_ttl,
+            max_ttl=spec.ttls.max_ttl,
             parameters_in_cache_key_and_forwarded_to_origin=keys(
                 enable_accept_encoding_gzip=spec.compress,
                 enable_accept_encoding_brotli=spec.compress,

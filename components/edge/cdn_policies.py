@@ -7,6 +7,7 @@ before anything is registered, and the Cdn component refuses a spec with problem
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,15 +20,16 @@ DISTRIBUTION_ARN = re.compile(r"^arn:aws[a-z-]*:cloudfront::\d{12}:distribution/
 
 @dataclass(frozen=True)
 class Ttls:
-    min: int
-    default: int
-    max: int
+    #: Seconds; CloudFront clamps the origin's Cache-Control max-age into [min_ttl, max_ttl].
+    min_ttl: int
+    default_ttl: int
+    max_ttl: int
 
     def problems(self) -> list[str]:
-        if min(self.min, self.default, self.max) < 0:
+        if min(self.min_ttl, self.default_ttl, self.max_ttl) < 0:
             return ["TTLs must not be negative"]
-        if not self.min <= self.default <= self.max:
-            return [f"needs minTtl <= defaultTtl <= maxTtl, got {self.min} / {self.default} / {self.max}"]
+        if not self.min_ttl <= self.default_ttl <= self.max_ttl:
+            return [f"needs minTtl <= defaultTtl <= maxTtl, got {self.min_ttl} / {self.default_ttl} / {self.max_ttl}"]
         return []
 
 
@@ -50,7 +52,7 @@ class CachePolicySpec:
 
     def problems(self) -> list[str]:
         problems = self.ttls.problems()
-        if self.keys_on_request and self.ttls.max == 0:
+        if self.keys_on_request and self.ttls.max_ttl == 0:
             # CloudFront rejects the policy: with max TTL 0 nothing is cached, so a cache key
             # (and the forwarding that rides on it) is meaningless.
             problems.append(
@@ -117,3 +119,44 @@ def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
         "Resource": [bucket_arn, f"{bucket_arn}/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
+
+
+def seed_cache_policies(prefix: str, ttls: Mapping[str, Ttls]) -> dict[str, CachePolicySpec]:
+    """The seed's cache behaviours (static, long cache with ?v= busting, API pass-through) and our
+    images policy; TTLs come from config, keys `static`, `long_cache`, `image`, `api`."""
+    return {
+        "static": CachePolicySpec(f"{prefix}-Static", "Static assets, no variation", ttls["static"]),
+        "long_cache": CachePolicySpec(
+            f"{prefix}-LongCache",
+            "Fingerprinted assets under /static; ?v= busts the cache",
+            ttls["long_cache"],
+            query_strings="whitelist",
+            query_string_names=("v",),
+        ),
+        # Images are already compressed: an Accept-Encoding variant would only split the
+        # cache. ?v= busting as for /static so replaced images show up at once.
+        "image": CachePolicySpec(
+            f"{prefix}-Images",
+            "Images: long TTLs, no compression variants",
+            ttls["image"],
+            query_strings="whitelist",
+            query_string_names=("v",),
+            compress=False,
+        ),
+        "api": CachePolicySpec(
+            f"{prefix}-API",
+            "API pass-through: caller identity in the key, effectively uncached",
+            ttls["api"],
+            headers=("Authorization", "Accept", "Accept-Language"),
+            cookies="all",
+            query_strings="all",
+        ),
+    }
+
+
+def api_origin_request(prefix: str) -> OriginRequestSpec:
+    """Everything the viewer sent except Host, so the ALB's own certificate name matches.
+    Authorization already travels through the API cache policy."""
+    return OriginRequestSpec(
+        f"{prefix}-APIOriginRequest", "All viewer headers but Host", header_behavior="allExcept", headers=("host",)
+    )

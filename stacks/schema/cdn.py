@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from components.edge.cdn_policies import CachePolicySpec, OriginRequestSpec, Ttls
+from components.edge.cdn_policies import Ttls, seed_cache_policies
 
+from ..wiring import args_from
 from .base import Section
 
 HOSTNAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
@@ -41,9 +42,6 @@ class TtlConfig(Section):
     min_ttl: int = Field(ge=0, le=31536000)
     default_ttl: int = Field(ge=0, le=31536000)
     max_ttl: int = Field(ge=0, le=31536000)
-
-    def ttls(self) -> Ttls:
-        return Ttls(self.min_ttl, self.default_ttl, self.max_ttl)
 
 
 class CacheTtls(Section):
@@ -97,50 +95,11 @@ class CdnConfig(Section):
     ttls: CacheTtls = CacheTtls()
     waf: WafConfig = WafConfig()
 
-    def cache_policies(self, prefix: str) -> dict[str, CachePolicySpec]:
-        t = self.ttls
-        return {
-            "static": CachePolicySpec(f"{prefix}-Static", "Static assets, no variation", t.static.ttls()),
-            "long_cache": CachePolicySpec(
-                f"{prefix}-LongCache",
-                "Fingerprinted assets under /static; ?v= busts the cache",
-                t.long_cache.ttls(),
-                query_strings="whitelist",
-                query_string_names=("v",),
-            ),
-            # Images are already compressed: an Accept-Encoding variant would only split the
-            # cache. ?v= busting as for /static so replaced images show up at once.
-            "image": CachePolicySpec(
-                f"{prefix}-Images",
-                "Images: long TTLs, no compression variants",
-                t.image.ttls(),
-                query_strings="whitelist",
-                query_string_names=("v",),
-                compress=False,
-            ),
-            "api": CachePolicySpec(
-                f"{prefix}-API",
-                "API pass-through: caller identity in the key, effectively uncached",
-                t.api.ttls(),
-                headers=("Authorization", "Accept", "Accept-Language"),
-                cookies="all",
-                query_strings="all",
-            ),
-        }
-
-    @staticmethod
-    def api_origin_request(prefix: str) -> OriginRequestSpec:
-        """Everything the viewer sent except Host, so the ALB's own certificate name matches.
-        Authorization already travels through the API cache policy."""
-        return OriginRequestSpec(
-            f"{prefix}-APIOriginRequest", "All viewer headers but Host", header_behavior="allExcept", headers=("host",)
-        )
-
     @model_validator(mode="after")
     def _no_cloudfront_traps(self) -> CdnConfig:
         problems = [
             f"ttls.{_camel(role)}: {problem}"
-            for role, spec in self.cache_policies("check").items()
+            for role, spec in seed_cache_policies("check", ttls_by_role(self.ttls)).items()
             for problem in spec.problems()
         ]
         if problems:
@@ -151,3 +110,7 @@ class CdnConfig(Section):
 def _camel(snake: str) -> str:
     head, *rest = snake.split("_")
     return head + "".join(part.title() for part in rest)
+
+
+def ttls_by_role(ttls: CacheTtls) -> dict[str, Ttls]:
+    return {role: args_from(getattr(ttls, role), Ttls) for role in type(ttls).model_fields}
