@@ -25,7 +25,10 @@ STATEFUL = (
     "aws:eks/cluster:Cluster",
     "kubernetes:core/v1:PersistentVolumeClaim",
 )
+#: Equal to components/apps/pgbouncer_config.py's (the pack cannot import the program;
+#: tests/test_policies.py pins them equal).
 BUDGET_SHARE = 0.85
+RDS_INSTANCE = "aws:rds/instance:Instance"
 
 
 def _tags(value) -> dict:
@@ -84,27 +87,25 @@ def pgbouncer_budget(resources, config):
                 max_connections = int(parameter.get("value"))
     if max_connections is None:
         return
-    replicas = [r for r in of_type(resources, "aws:rds/instance:Instance") if r.props.get("replicateSourceDb")]
-    pods = {
-        (d.props.get("metadata") or {}).get("name"): int((d.props.get("spec") or {}).get("replicas", 1))
-        for d in of_type(resources, "kubernetes:apps/v1:Deployment")
-    }
     on_primary, on_each_replica, anchor = 0, 0, None
-    for config_map in of_type(resources, "kubernetes:core/v1:ConfigMap"):
-        name = (config_map.props.get("metadata") or {}).get("name", "")
-        text = (config_map.props.get("data") or {}).get("pgbouncer.ini")
-        if not text or name not in pods:
-            continue
-        anchor = anchor or config_map.urn
-        settings = _ini(text)
-        per_pod = int(settings.get("max_db_connections") or 0) or (
-            int(settings.get("default_pool_size", 20)) + int(settings.get("reserve_pool_size", 0))
-        )
-        servers = pods[name] * per_pod
-        if name.endswith("-ro") and replicas:
-            on_each_replica += servers
-        else:
-            on_primary += servers
+    # By relation, not by name: a Deployment's spec depends on the ConfigMap holding its
+    # pgbouncer.ini, and that ini's data on the RDS instances it points at.
+    for deployment in of_type(resources, "kubernetes:apps/v1:Deployment"):
+        pods = int((deployment.props.get("spec") or {}).get("replicas", 1))
+        for config_map in deployment.property_dependencies.get("spec", []):
+            text = (config_map.props.get("data") or {}).get("pgbouncer.ini") if config_map.props else None
+            if config_map.resource_type != "kubernetes:core/v1:ConfigMap" or not text:
+                continue
+            anchor = anchor or config_map.urn
+            settings = _ini(text)
+            per_pod = int(settings.get("max_db_connections") or 0) or (
+                int(settings.get("default_pool_size", 20)) + int(settings.get("reserve_pool_size", 0))
+            )
+            targets = [r for r in config_map.property_dependencies.get("data", []) if r.resource_type == RDS_INSTANCE]
+            if targets and all(t.props.get("replicateSourceDb") for t in targets):
+                on_each_replica += pods * per_pod
+            else:
+                on_primary += pods * per_pod
     limit = int(max_connections * BUDGET_SHARE)
     for target, used in (("primary", on_primary), ("each replica", on_each_replica)):
         if used > limit:

@@ -19,7 +19,7 @@ import aws_compute  # noqa: F401  (registers rules)
 import aws_data  # noqa: F401
 import aws_edge  # noqa: F401
 import kubernetes_workloads  # noqa: F401
-import stack  # noqa: F401
+import stack
 from registry import RULES
 
 from tools.policy_check import analyze
@@ -371,3 +371,22 @@ def test_secrets_reach_the_pack_wrapped_as_the_engine_wraps_them():
     group = next(r for r in run.resources if r.type == GROUP)
     struct = encode(group)
     assert struct["authToken"][SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270"
+
+
+def test_the_pack_and_the_program_share_the_budget_share():
+    from components.apps.pgbouncer_config import BUDGET_SHARE
+
+    assert stack.BUDGET_SHARE == BUDGET_SHARE
+
+
+def test_the_budget_finds_the_replica_pool_by_its_database_not_its_name():
+    """Renamed roles still count against the replicas: the rule follows property dependencies."""
+    resources = policy_resources(program_run("prod"))
+    for resource in resources:
+        if resource.resource_type == "kubernetes:core/v1:ConfigMap":
+            resource.props["metadata"]["name"] = resource.props["metadata"]["name"].replace("-ro", "-reader")
+    assert list(RULE["pgbouncer-connection-budget"].check(resources, {})) == []
+    ro = first(resources, "kubernetes:apps/v1:Deployment", "pgbouncer-ro")
+    ro.props["spec"]["replicas"] = 20
+    [(_, message)] = RULE["pgbouncer-connection-budget"].check(resources, {})
+    assert "on the each replica" in message

@@ -30,10 +30,12 @@ def _paths(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _normalized(resource: dict) -> dict:
-    """Dependencies are sets: their order carries no meaning."""
+    """Dependencies are sets: a diff names the URN gained or lost, not a shifted index."""
     options = dict(resource.get("options", {}))
-    options["dependsOn"] = sorted(options.get("dependsOn", []))
-    options["propertyDependencies"] = {k: sorted(v) for k, v in options.get("propertyDependencies", {}).items()}
+    options["dependsOn"] = {urn: "edge" for urn in options.get("dependsOn", [])}
+    options["propertyDependencies"] = {
+        key: {urn: "edge" for urn in urns} for key, urns in options.get("propertyDependencies", {}).items()
+    }
     return resource | {"options": options}
 
 

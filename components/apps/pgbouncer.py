@@ -101,15 +101,17 @@ class PgBouncer(pulumi.ComponentResource):
             opts=child,
         )
 
-        hosts = pulumi.Output.all(args.primary_host, *args.replica_hosts)
         self.service_hosts = {}
         for role in args.roles:
-            ini = hosts.apply(
-                lambda all_hosts, role=role: render_ini(
+            # Only the endpoints this role points at flow into its ini, so the ConfigMap depends
+            # on exactly those instances (the budget policy follows that relation).
+            targets = args.replica_hosts if role.targets_replicas and args.replica_hosts else [args.primary_host]
+            ini = pulumi.Output.all(*targets).apply(
+                lambda hosts, role=role: render_ini(
                     IniSettings(
                         role=role,
                         database=args.database,
-                        hosts=(all_hosts[1:] if role.targets_replicas and len(all_hosts) > 1 else all_hosts[:1]),
+                        hosts=hosts,
                         port=args.port,
                         auth_user=args.username,
                         stats_user=STATS_USER,

@@ -1,0 +1,141 @@
+"""One source of truth per setting: every config field reaches a component Args field of the
+same name (or is consumed by the composition, listed below with why), and no Args field that
+config supplies carries a default of its own to drift from the schema's."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import pytest
+
+from components.apps.api_gateway import ApiGatewayArgs
+from components.apps.monitoring import MonitoringArgs
+from components.apps.odoo import OdooArgs
+from components.apps.odoo_config import OdooSettings
+from components.apps.pgbouncer import PgBouncerArgs
+from components.apps.pgbouncer_config import PoolRole, ServerTimeouts
+from components.compute.eks_cluster import EksClusterArgs, NodeGroupSizing
+from components.compute.karpenter import KarpenterArgs
+from components.compute.karpenter_manifests import NodePoolSpec
+from components.compute.load_balancer_controller import LoadBalancerControllerArgs
+from components.data.postgres import PostgresDatabaseArgs
+from components.data.postgres_parameters import PostgresTuning
+from components.data.redis import RedisCacheArgs
+from components.data.redis_parameters import RedisTuning
+from components.edge.cdn import CdnArgs, SecurityHeaders
+from components.edge.cdn_policies import Ttls
+from components.edge.firewall import EdgeFirewallArgs
+from components.k8s.hpa import HpaSettings
+from components.k8s.pod_spec import ContainerResources
+from components.network import subnet_plan
+from components.network.vpc import NetworkArgs
+from stacks.schema.base import ResourcesConfig
+from stacks.schema.cache import CacheConfig
+from stacks.schema.cdn import CdnConfig, TtlConfig, WafConfig
+from stacks.schema.cluster import (
+    ClusterConfig,
+    KarpenterConfig,
+    LoadBalancerControllerConfig,
+    NodePoolConfig,
+    SystemNodesConfig,
+)
+from stacks.schema.database import DatabaseConfig
+from stacks.schema.network import NetworkConfig, SubnetPrefixes
+from stacks.schema.pgbouncer import PgBouncerConfig, PoolConfig
+from stacks.schema.workloads import GatewayConfig, HpaConfig, MonitoringConfig, OdooConfig
+from stacks.wiring import args_from
+
+
+@dataclass(frozen=True)
+class Wiring:
+    section: type
+    args: tuple[type, ...]
+    #: Fields the composition (stacks/*.py) consumes itself, and why.
+    composed: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+WIRING = [
+    Wiring(NetworkConfig, (NetworkArgs,), {"az_count": "picks the zones the network spans"}),
+    Wiring(SubnetPrefixes, (subnet_plan.SubnetPrefixes,)),
+    Wiring(DatabaseConfig, (PostgresDatabaseArgs, PostgresTuning)),
+    Wiring(
+        CacheConfig,
+        (RedisCacheArgs, RedisTuning),
+        {"layout": "how many groups, one per role", "sessions_node_type": "node_type of the sessions group"},
+    ),
+    Wiring(
+        ClusterConfig,
+        (EksClusterArgs,),
+        {
+            "karpenter": "its own section (KarpenterArgs)",
+            "load_balancer_controller": "its own section (LoadBalancerControllerArgs)",
+            "addons": "versions into the Addon list with each add-on's identity (stacks/compute.addons)",
+        },
+    ),
+    Wiring(SystemNodesConfig, (NodeGroupSizing,)),
+    Wiring(KarpenterConfig, (KarpenterArgs,)),
+    Wiring(NodePoolConfig, (NodePoolSpec,)),
+    Wiring(LoadBalancerControllerConfig, (LoadBalancerControllerArgs,)),
+    Wiring(
+        CdnConfig,
+        (CdnArgs, SecurityHeaders),
+        {
+            "ttls": "the seed's cache policies (seed_cache_policies)",
+            "waf": "its own section (EdgeFirewallArgs)",
+            "origin_shield": "origin_shield_region: the stack's region or none",
+            "access_logs": "log_retention_days or none",
+            "access_log_retention_days": "log_retention_days",
+        },
+    ),
+    Wiring(TtlConfig, (Ttls,)),
+    Wiring(WafConfig, (EdgeFirewallArgs,)),
+    Wiring(
+        PgBouncerConfig,
+        (PgBouncerArgs, ServerTimeouts),
+        {role: "a PoolRole (stacks.wiring.pool_roles)" for role in ("rw", "ro", "session")},
+    ),
+    Wiring(PoolConfig, (PoolRole,)),
+    Wiring(
+        OdooConfig,
+        (OdooArgs, OdooSettings),
+        {"filestore_gb": "SharedFilesystemArgs.claim_size_gb", "hpa": "HpaSettings, then hpa_spec"},
+    ),
+    Wiring(GatewayConfig, (ApiGatewayArgs,), {"hpa": "HpaSettings, then hpa_spec"}),
+    Wiring(HpaConfig, (HpaSettings,)),
+    Wiring(ResourcesConfig, (ContainerResources,)),
+    Wiring(MonitoringConfig, (MonitoringArgs,)),
+]
+
+
+def fields(args_type: type) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(args_type)}
+
+
+@pytest.mark.parametrize("wiring", WIRING, ids=lambda w: w.section.__name__)
+def test_every_config_field_reaches_a_component(wiring):
+    consumed = {name for args in wiring.args for name in fields(args)} | set(wiring.composed)
+    assert set(wiring.section.model_fields) - consumed == set()
+    assert set(wiring.composed) <= set(wiring.section.model_fields), "stale entries in `composed`"
+
+
+@pytest.mark.parametrize("wiring", WIRING, ids=lambda w: w.section.__name__)
+def test_args_take_no_default_for_what_config_supplies(wiring):
+    drifting = [
+        f"{args.__name__}.{name}"
+        for args in wiring.args
+        for name, field in fields(args).items()
+        if name in wiring.section.model_fields
+        and (field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING)
+    ]
+    assert drifting == []
+
+
+def test_a_field_nobody_supplies_fails_loudly():
+    with pytest.raises(TypeError, match="no config field or wiring for vpc_id"):
+        args_from(WafConfig(), PostgresDatabaseArgs)
+
+
+def test_wiring_a_field_the_args_do_not_have_fails():
+    with pytest.raises(TypeError, match="wired fields it does not have: rate_limt"):
+        args_from(WafConfig(), EdgeFirewallArgs, rate_limt=10)
