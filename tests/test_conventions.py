@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import re
@@ -72,3 +73,40 @@ def test_nothing_reads_outside_the_repository():
         if re.search(r"ROOT\.parent|\.\./shared|parent\s*/\s*\"shared\"", path.read_text())
     ]
     assert offenders == []
+
+
+def test_every_config_field_has_a_description():
+    """Like terraform-aws-eks's lint of documented variables: the config reference is generated
+    from these, so an undocumented key is an undocumented knob."""
+    from pydantic import BaseModel
+
+    undocumented = [
+        f"{cls.__name__}.{name}"
+        for path in sorted((ROOT / "stacks" / "schema").glob("*.py"))
+        for _, cls in inspect.getmembers(importlib.import_module(f"stacks.schema.{path.stem}"), inspect.isclass)
+        if issubclass(cls, BaseModel) and cls.__module__.endswith(path.stem)
+        for name, field in cls.model_fields.items()
+        if not field.description
+    ]
+    assert undocumented == []
+
+
+def documented_fields(path) -> list[tuple[str, bool]]:
+    """(Class.field, documented) for the fields of `*Args` classes. A `#:` comment documents the
+    field below it and the fields that follow it directly (no blank line): `#: A and B` above two."""
+    lines = path.read_text().splitlines()
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ClassDef) and node.name.endswith("Args"):
+            documented = False
+            for stmt in node.body:
+                if isinstance(stmt, ast.AnnAssign):
+                    above = lines[stmt.lineno - 2].strip()
+                    documented = above.startswith("#:") or (documented and bool(above) and not above.startswith("#"))
+                    found.append((f"{node.name}.{stmt.target.id}", documented))
+    return found
+
+
+def test_every_args_field_has_a_doc_comment():
+    undocumented = [name for path in COMPONENT_FILES for name, ok in documented_fields(path) if not ok]
+    assert undocumented == []

@@ -15,19 +15,29 @@ from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
 
 @dataclass(frozen=True)
 class ApiGatewayArgs:
+    #: Namespace of the gateway.
     namespace: pulumi.Input[str]
+    #: Gateway image (pinned tag) and its HTTP port.
     image: str
     port: int
+    #: Odoo's in-cluster URL.
     odoo_url: str
+    #: PgBouncer's rw Service, the database, its user and password.
     db_host: str
     db_name: str
     db_user: str
+    #: Connections per gateway pod (the PgBouncer budget counts them).
     db_pool_size: int
     db_password: pulumi.Input[str]
+    #: The API cache's URL, credentials percent-encoded.
     redis_url: pulumi.Input[str]
+    #: api-gateway-hpa.
     hpa: HpaSpec
+    #: Requests and limits of a gateway pod.
     resources: ContainerResources
+    #: Port of the gateway's Prometheus metrics.
     metrics_port: int
+    #: Node labels the pods require.
     node_selector: Mapping[str, str]
 
 

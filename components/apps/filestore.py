@@ -26,12 +26,16 @@ NFS_PORT = 2049
 
 @dataclass(frozen=True)
 class SharedFilesystemArgs:
+    #: The VPC, the private subnets to mount from, and who may reach NFS.
     vpc_id: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
     client_security_groups: Mapping[str, pulumi.Input[str]]
+    #: Namespace and name of the ReadWriteMany claim.
     namespace: pulumi.Input[str]
     claim_name: str
+    #: Requested size, GiB (EFS grows as needed; the claim needs a number).
     claim_size_gb: int
+    #: Pulumi `protect` on the file system.
     protect: bool = False
 
 

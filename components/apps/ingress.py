@@ -29,15 +29,22 @@ class Route:
 
 @dataclass(frozen=True)
 class AppIngressArgs:
+    #: Namespace of the Ingress (the Services it routes to live there).
     namespace: pulumi.Input[str]
+    #: IngressClass of the load balancer controller.
     ingress_class: str
+    #: Name CloudFront reaches the ALB by; the ALB's certificate carries it.
     origin_domain: str
+    #: Public zone of origin_domain (certificate validation and the CNAME).
     hosted_zone_id: str
+    #: Region of the regional certificate (the ALB's).
     region: str
+    #: Path prefixes to Services, most specific first.
     routes: Sequence[Route]
     #: The load balancer controller's release and IngressClass (LoadBalancerController.ready).
     controller: Sequence[pulumi.Resource]
-    idle_timeout_seconds: int = 120  # websockets outlive the 60 s default
+    #: ALB idle timeout; websockets outlive the 60 s default.
+    idle_timeout_seconds: int = 120
 
 
 class AppIngress(pulumi.ComponentResource):

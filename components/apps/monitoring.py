@@ -29,13 +29,17 @@ class ScrapeTarget:
 
 @dataclass(frozen=True)
 class MonitoringArgs:
+    #: kube-prometheus-stack and prometheus-adapter chart versions.
     prometheus_chart_version: str
     adapter_chart_version: str
+    #: How long Prometheus keeps samples, and the size of its volume (GiB).
     retention: str
     storage_gb: int
     #: StorageClass of Prometheus's volume (EKS has no default class).
     storage_class: pulumi.Input[str]
+    #: The apps' Services to scrape (a ServiceMonitor each).
     scrape_targets: Sequence[ScrapeTarget]
+    #: Node labels Prometheus, Grafana and the adapter require.
     node_selector: Mapping[str, str]
 
 

@@ -12,6 +12,7 @@ PSA_VERSION = "latest"
 
 @dataclass(frozen=True)
 class AppNamespaceArgs:
+    #: The namespace; it enforces the restricted Pod Security Standard.
     name: str
 
 

@@ -20,18 +20,27 @@ CONF = "/run/odoo/odoo.conf"
 
 @dataclass(frozen=True)
 class OdooArgs:
+    #: Namespace of Odoo.
     namespace: pulumi.Input[str]
+    #: Odoo image, pinned tag (session_redis and the metrics exporter inside).
     image: str
+    #: What odoo.conf renders: database path, workers, limits.
     settings: OdooSettings
     #: Host of the session-mode pool, for the bus worker.
     session_db_host: str
+    #: Database password and the sessions Redis URL (into a Secret, never the ConfigMap).
     db_password: pulumi.Input[str]
     redis_url: pulumi.Input[str]
+    #: The ReadWriteMany claim of the filestore.
     filestore_claim: pulumi.Input[str]
+    #: odoo-hpa (web workers).
     hpa: HpaSpec
+    #: Bus pods.
     longpolling_replicas: int
+    #: Requests and limits of a web pod and of a bus pod.
     resources: ContainerResources
     longpolling_resources: ContainerResources
+    #: Port of Odoo's Prometheus metrics.
     metrics_port: int
     #: Web pods scale with the HPA and may run on overflow (spot) pools; the bus pods hold
     #: long-lived websockets and stay on steady nodes.

@@ -44,18 +44,28 @@ DRAIN_SECONDS = 25
 
 @dataclass(frozen=True)
 class PgBouncerArgs:
+    #: Namespace of the pools.
     namespace: pulumi.Input[str]
+    #: The database every pool serves.
     database: str
+    #: RDS endpoints: the primary, and the replicas the ro pool spreads over.
     primary_host: pulumi.Input[str]
     replica_hosts: Sequence[pulumi.Input[str]]
+    #: RDS port.
     port: int
+    #: User PgBouncer authenticates clients as and connects to RDS with.
     username: str
     password: pulumi.Input[str]
+    #: The rw, ro and session pools.
     roles: Sequence[PoolRole]
+    #: Server connection timeouts, the same for every pool.
     timeouts: ServerTimeouts
+    #: The computed connection budget; the component refuses one with problems.
     budget: Budget
+    #: PgBouncer and exporter images, pinned tags.
     image: str
     exporter_image: str
+    #: Requests and limits of each PgBouncer container.
     resources: ContainerResources
     #: Node labels the pods require (the application node pool).
     node_selector: Mapping[str, str]

@@ -40,14 +40,18 @@ class SecurityHeaders:
 
 @dataclass(frozen=True)
 class CdnArgs:
+    #: Apex served by CloudFront (www. too) and its public hosted zone.
     domain: str
     hosted_zone_id: str
     #: Hostname of the API origin (the ALB in front of Odoo and the gateway).
     api_origin_domain: pulumi.Input[str]
     #: Keys: static, long_cache, image, api.
     cache_policies: Mapping[str, CachePolicySpec]
+    #: Origin request policy of /api/* (all viewer headers but Host).
     api_origin_request: OriginRequestSpec
+    #: Security response headers of every response.
     security_headers: SecurityHeaders
+    #: The CLOUDFRONT-scope web ACL.
     firewall: EdgeFirewallArgs
     #: us-east-1 provider for the certificate and the CLOUDFRONT-scope web ACL.
     edge_provider: aws.Provider

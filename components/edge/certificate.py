@@ -18,6 +18,7 @@ EDGE_REGION = "us-east-1"
 
 @dataclass(frozen=True)
 class CertificateArgs:
+    #: Names on the certificate, and the public zone that validates them by DNS.
     domain: str
     alternative_names: Sequence[str]
     hosted_zone_id: str

@@ -42,29 +42,46 @@ class PodPeer:
 
 @dataclass(frozen=True)
 class WorkloadArgs:
+    #: Namespace of every object.
     namespace: pulumi.Input[str]
-    app: str  # Deployment, Service and HPA name
+    #: Name of the Deployment, Service, PDB and HPA, and the app.kubernetes.io/name label.
+    app: str
+    #: Container image, tag pinned (never latest).
     image: str
+    #: HTTP port of the container and of its Service.
     port: int
+    #: Requests and limits; HPA utilization targets are relative to the requests.
     resources: ContainerResources
+    #: Startup, readiness and liveness probes (readiness and liveness differ).
     probes: Probes
+    #: app.kubernetes.io/component label (web, bus, server).
     component: str = "server"
+    #: app.kubernetes.io/part-of label.
     part_of: str = "smartdairy"
+    #: Entrypoint and arguments; None keeps the image's.
     command: Sequence[str] | None = None
     args: Sequence[str] | None = None
+    #: Container environment (secrets by secretKeyRef only).
     env: Sequence[Mapping] = ()
+    #: Port Prometheus scrapes; None: not scraped.
     metrics_port: int | None = None
     #: name -> path of writable emptyDirs (the root filesystem is read-only).
     writable_paths: Mapping[str, str] = field(default_factory=lambda: {"tmp": "/tmp"})
+    #: Extra volumes, their mounts and init containers (secured like the main one).
     volumes: Sequence[Mapping] = ()
     volume_mounts: Sequence[Mapping] = ()
     init_containers: Sequence[Mapping] = ()
+    #: Pod annotations (config checksums roll the pods).
     pod_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    #: Service annotations (the ALB health check path).
     service_annotations: Mapping[str, str] = field(default_factory=dict)
+    #: Node labels the pods require (a Karpenter pool label).
     node_selector: Mapping[str, str] = field(default_factory=dict)
+    #: The autoscaler; exactly one of hpa and replicas.
     hpa: HpaSpec | None = None
     #: Only when no HPA owns the Deployment.
     replicas: int | None = None
+    #: Time a pod gets to finish its requests after SIGTERM.
     termination_grace_seconds: int = 60
 
     def __post_init__(self) -> None:

@@ -40,17 +40,24 @@ class TtlConfig(Section):
     """Seconds. CloudFront clamps origin Cache-Control max-age into [minTtl, maxTtl]."""
 
     min_ttl: int = Field(ge=0, le=31536000)
+    "Shortest time an object stays cached, seconds."
     default_ttl: int = Field(ge=0, le=31536000)
+    "Time cached when the origin sends no Cache-Control, seconds."
     max_ttl: int = Field(ge=0, le=31536000)
+    "Longest time an object stays cached, seconds (0: not cacheable)."
 
 
 class CacheTtls(Section):
     """Per cache policy. Defaults: the seed's static, long-cache and API policies; images ours."""
 
     static: TtlConfig = TtlConfig(minTtl=3600, defaultTtl=86400, maxTtl=31536000)
+    "Default behaviour: static assets from S3 (the seed's Static policy)."
     long_cache: TtlConfig = TtlConfig(minTtl=86400, defaultTtl=604800, maxTtl=31536000)
+    "/static/*: fingerprinted assets, ?v= busting (the seed's LongCache policy)."
     image: TtlConfig = TtlConfig(minTtl=86400, defaultTtl=2592000, maxTtl=31536000)
+    "Images (*.jpg, *.png, *.webp)."
     api: TtlConfig = TtlConfig(minTtl=0, defaultTtl=0, maxTtl=1)
+    "/api/*: pass-through to the ALB (the seed's API policy)."
 
 
 class WafConfig(Section):
@@ -73,6 +80,7 @@ class WafConfig(Section):
         ],
         min_length=1,
     )
+    "AWS managed rule groups, evaluated in this order after the rate limit."
 
 
 class CdnConfig(Section):
@@ -87,13 +95,20 @@ class CdnConfig(Section):
         description="Hostname of the API origin (the ALB); default origin.<domain>.",
     )
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_200"
+    "Edge locations served: PriceClass_100, PriceClass_200 (the seed) or PriceClass_All."
     content_security_policy: str = Field(DEFAULT_CSP, min_length=1, max_length=1783)
+    "Content-Security-Policy header of every response."
     frame_options: Literal["DENY", "SAMEORIGIN"] = "SAMEORIGIN"
+    "X-Frame-Options: SAMEORIGIN lets Odoo's website editor frame its own pages."
     origin_shield: bool = Field(True, description="Origin Shield in the stack's region (raises the hit ratio).")
     access_logs: bool = True
+    "Standard access logs to an S3 bucket."
     access_log_retention_days: int = Field(90, ge=1, le=3650)
+    "Days access logs are kept."
     ttls: CacheTtls = CacheTtls()
+    "TTLs of the cache policies."
     waf: WafConfig = WafConfig()
+    "The WAF web ACL in front of CloudFront."
 
     @model_validator(mode="after")
     def _no_cloudfront_traps(self) -> CdnConfig:

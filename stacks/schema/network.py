@@ -45,8 +45,11 @@ class SubnetPrefixes(Section):
     pod takes a VPC address, so 10K-user scale-out needs thousands of them."""
 
     public: SubnetPrefix = 22
+    "ALBs and NAT gateways only."
     private: SubnetPrefix = 19
+    "EKS nodes and pods: the VPC CNI gives every pod a VPC address."
     isolated: SubnetPrefix = 22
+    "RDS and ElastiCache; no route out."
 
 
 class NetworkConfig(Section):
@@ -59,6 +62,7 @@ class NetworkConfig(Section):
         description="'per-az' survives an AZ outage; 'single' saves ~2 NAT gateway-hours per hour."
     )
     subnet_prefixes: SubnetPrefixes = SubnetPrefixes()
+    "Prefix length of each tier's per-AZ subnets."
     flow_log_retention_days: LogRetentionDays = Field(
         90, description="VPC flow log retention; only the values CloudWatch Logs accepts."
     )

@@ -21,7 +21,9 @@ class TagsConfig(Section):
     """Cost-allocation tags. Project, Environment and ManagedBy are derived, not configured."""
 
     owner: str = Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+@-]+$")
+    "Owner tag: the team that answers for the stack."
     cost_center: str = Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+@-]+$")
+    "CostCenter tag."
 
 
 class PlatformConfig(Section):
@@ -40,14 +42,23 @@ class PlatformConfig(Section):
         description="Pulumi `protect` on databases, caches, buckets, keys and secrets (true in prod)."
     )
     tags: TagsConfig
+    "Cost-allocation tags on every AWS resource."
     network: NetworkConfig
+    "VPC, subnet tiers, NAT, flow logs."
     cdn: CdnConfig
+    "CloudFront, its certificate, cache policies and WAF."
     database: DatabaseConfig
+    "RDS PostgreSQL."
     cache: CacheConfig
+    "ElastiCache."
     cluster: ClusterConfig
+    "EKS, add-ons, Karpenter, the load balancer controller, the deployer's access."
     pgbouncer: PgBouncerConfig
+    "PgBouncer pools."
     workloads: WorkloadsConfig
+    "Odoo and the API gateway."
     monitoring: MonitoringConfig = MonitoringConfig()
+    "Prometheus and prometheus-adapter."
 
     @model_validator(mode="after")
     def _cross_section_rules(self) -> PlatformConfig:
