@@ -73,10 +73,10 @@ def stack_rule(
 
 
 def policies() -> list:
-    built = []
+    built: list[ResourceValidationPolicy | StackValidationPolicy] = []
     for rule in RULES:
         level = EnforcementLevel.MANDATORY if rule.kind == SECURITY else EnforcementLevel.ADVISORY
-        common = dict(
+        common: dict[str, Any] = dict(
             name=rule.name,
             description=rule.full_description,
             enforcement_level=level,
@@ -93,7 +93,7 @@ def _resource_validator(rule: Rule):
     def validate(args, report_violation: ReportViolation):
         if args.resource_type in rule.types:
             for message in rule.check(args.props, args.get_config()):
-                report_violation(message)
+                report_violation(message, None)
 
     return validate
 

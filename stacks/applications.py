@@ -56,8 +56,8 @@ def applications(
     namespace = AppNamespace(f"{prefix}-apps", AppNamespaceArgs(name=NAMESPACE), opts=opts).name
     pgbouncer = _pgbouncer(prefix, config, database, namespace, opts)
     # Sessions and rate limits live in the noeviction group when the layout is split.
-    sessions = caches.get("sessions", caches.get("shared"))
-    api_cache = caches.get("cache", caches.get("shared"))
+    sessions = caches["sessions"] if "sessions" in caches else caches["shared"]
+    api_cache = caches["cache"] if "cache" in caches else caches["shared"]
     odoo = _odoo(prefix, config, network, database, pgbouncer, sessions, namespace, opts)
     gateway = _gateway(prefix, config, database, pgbouncer, odoo, api_cache, namespace, opts)
     metrics = Monitoring(

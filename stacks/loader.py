@@ -11,7 +11,7 @@ import ipaddress
 import json
 import re
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pulumi
@@ -74,7 +74,7 @@ def _placeholder_reason(value: str) -> str | None:
         network = ipaddress.ip_network(value, strict=False)
     except ValueError:
         return None
-    if any(network.version == r.version and network.subnet_of(r) for r in DOCUMENTATION_RANGES):
+    if any(network.version == r.version and network.subnet_of(r) for r in DOCUMENTATION_RANGES):  # type: ignore[arg-type]
         return "a documentation address range (RFC 5737/3849)"
     return None
 
@@ -116,7 +116,7 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def _describe(err: dict[str, Any], project: str) -> str:
+def _describe(err: Mapping[str, Any], project: str) -> str:
     loc = [str(p) for p in err["loc"]]
     if not loc:  # a cross-section rule: its message starts with the key it is about
         return f"{project}:{err['msg'].removeprefix('Value error, ')}"

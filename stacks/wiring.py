@@ -57,7 +57,7 @@ def _convert(value: Any, args_type: type, field: dataclasses.Field) -> Any:
     target = _dataclass_in(hint)
     if target is None:
         raise TypeError(f"{args_type.__name__}.{field.name}: a config section needs a dataclass field type")
-    converted = [args_from(item, target) for item in sections]
+    converted: list[Any] = [args_from(item, target) for item in sections]
     return converted if isinstance(value, list) else converted[0]
 
 

@@ -47,8 +47,8 @@ def pgbench(args: list[str], port: int, log_dir: Path | None = None) -> dict:
     if result.returncode != 0:
         raise RuntimeError(f"pgbench failed: {result.stderr[-2000:]}")
     out = result.stdout
-    processed = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
-    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    processed = int(_field(r"number of transactions actually processed: (\d+)", out))
+    tps = float(_field(r"tps = ([\d.]+)", out))
     failed = re.search(r"number of failed transactions: (\d+)", out)
     skipped = re.search(r"number of transactions skipped: (\d+)", out)
     late = re.search(r"number of transactions above the [\d.]+ ms latency limit: (\d+)", out)
@@ -153,7 +153,17 @@ def main(argv: list[str] | None = None) -> int:
         max_client_conn=args.clients + 100,
     )
     budget = role.pool_size + role.reserve_pool_size
-    ini = render_ini(IniSettings(role, DATABASE, ["db.internal"], 5432, USER, "pgbouncer_stats", ServerTimeouts()))
+    ini = render_ini(
+        IniSettings(
+            role,
+            DATABASE,
+            ["db.internal"],
+            5432,
+            USER,
+            "pgbouncer_stats",
+            ServerTimeouts(server_idle_timeout_s=300, server_lifetime_s=3600, query_wait_timeout_s=30),
+        )
+    )
     # Direct runs need a backend per client; the pooled runs may use only `budget` of them.
     settings = {"max_connections": str(args.clients + 100), "password_encryption": "scram-sha-256"}
     report: dict = {
@@ -216,3 +226,10 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _field(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    if match is None:
+        raise RuntimeError(f"pgbench output has no {pattern!r}: {text[-500:]}")
+    return match.group(1)

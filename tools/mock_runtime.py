@@ -288,7 +288,7 @@ def run_callable(
     mocks = _PlatformMocks(config.get("aws:region", "eu-west-1"), first_preview=preview)
     monitor = _RecordingMonitor(mocks)
 
-    set_root_resource(None)  # each run gets a fresh root Stack resource
+    set_root_resource(None)  # type: ignore[arg-type]  # each run gets a fresh root Stack resource
     pulumi.runtime.set_all_config(config, secret_keys or [])
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     program()
@@ -301,6 +301,7 @@ def run_callable(
 
 def _resolve_outputs() -> tuple[dict[str, Any], set[str]]:
     root = pulumi.runtime.get_root_resource()
+    assert isinstance(root, pulumi.runtime.stack.Stack), "the program ran without a root stack"
     outputs: dict[str, Any] = {}
     secret: set[str] = set()
     for name, value in root.outputs.items():

@@ -88,6 +88,7 @@ class PolicyPackProcess:
             stderr=subprocess.PIPE,
             text=True,
         )
+        assert self.process.stdout is not None and self.process.stderr is not None  # both PIPE
         line = self.process.stdout.readline().strip()
         if not line.isdigit():
             self.process.kill()
@@ -116,7 +117,9 @@ def configure(analyzer, info, config: dict[str, Any]) -> None:
         level = entry.pop("enforcementLevel", LEVEL_NAMES[policy.enforcementLevel])
         properties = struct_pb2.Struct()
         properties.update(entry)
-        requests[policy.name] = analyzer_pb2.PolicyConfig(enforcementLevel=LEVELS[level], properties=properties)
+        requests[policy.name] = analyzer_pb2.PolicyConfig(
+            enforcementLevel=analyzer_pb2.EnforcementLevel.ValueType(LEVELS[level]), properties=properties
+        )
     analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=requests))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -14,6 +15,7 @@ from components.apps.odoo_config import OdooSettings, render_odoo_conf
 from components.k8s.hpa import HpaSpec
 from components.k8s.pod_spec import ContainerResources, checksum
 from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
+from components.outputs import secret_output
 
 CONF = "/run/odoo/odoo.conf"
 
@@ -61,7 +63,7 @@ class Odoo(pulumi.ComponentResource):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         admin = random.RandomPassword(f"{name}-admin", length=32, special=False, opts=child)
-        self.admin_password = pulumi.Output.secret(admin.result)
+        self.admin_password = secret_output(admin.result)
         web_conf = render_odoo_conf(args.settings)
         bus_conf = render_odoo_conf(
             replace(args.settings, db_host=args.session_db_host, db_replica_host=args.session_db_host)
@@ -76,9 +78,9 @@ class Odoo(pulumi.ComponentResource):
             f"{name}-secrets",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="odoo-secrets", namespace=args.namespace),
             string_data={
-                "admin.conf": pulumi.Output.secret(self.admin_password.apply(lambda p: f"admin_passwd = {p}\n")),
-                "db-password": pulumi.Output.secret(args.db_password),
-                "redis-url": pulumi.Output.secret(args.redis_url),
+                "admin.conf": secret_output(self.admin_password.apply(lambda p: f"admin_passwd = {p}\n")),
+                "db-password": secret_output(args.db_password),
+                "redis-url": secret_output(args.redis_url),
             },
             opts=child,
         )
@@ -125,7 +127,7 @@ class Odoo(pulumi.ComponentResource):
         mounts = [{"name": "filestore", "mountPath": args.settings.data_dir}]
         annotations = {"checksum/config": checksum(web_conf, bus_conf), "checksum/secret": secret_checksum}
         # What both Odoo processes share: image, credentials, config, filestore, placement.
-        shared = dict(
+        shared: dict[str, Any] = dict(
             namespace=args.namespace,
             image=args.image,
             env=env(),

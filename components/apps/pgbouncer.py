@@ -7,7 +7,8 @@ Service, `pgbouncer-<role>`, and the connection budget counts all of them togeth
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -32,6 +33,7 @@ from components.k8s.pod_spec import (
     spread,
 )
 from components.k8s.workload import PodPeer
+from components.outputs import secret_output
 
 SERVICE_PORT = 5432
 METRICS_PORT = 9127
@@ -97,8 +99,8 @@ class PgBouncer(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name="pgbouncer-auth", namespace=args.namespace),
             type="Opaque",
             string_data={
-                "userlist.txt": pulumi.Output.secret(userlist),
-                "exporter-dsn": pulumi.Output.secret(exporter_dsn),
+                "userlist.txt": secret_output(userlist),
+                "exporter-dsn": secret_output(exporter_dsn),
             },
             opts=child,
         )
@@ -116,19 +118,17 @@ class PgBouncer(pulumi.ComponentResource):
             # Only the endpoints this role points at flow into its ini, so the ConfigMap depends
             # on exactly those instances (the budget policy follows that relation).
             targets = args.replica_hosts if role.targets_replicas and args.replica_hosts else [args.primary_host]
-            ini = pulumi.Output.all(*targets).apply(
-                lambda hosts, role=role: render_ini(
-                    IniSettings(
-                        role=role,
-                        database=args.database,
-                        hosts=hosts,
-                        port=args.port,
-                        auth_user=args.username,
-                        stats_user=STATS_USER,
-                        timeouts=args.timeouts,
-                    )
-                )
+            settings = functools.partial(
+                IniSettings,
+                role=role,
+                database=args.database,
+                port=args.port,
+                auth_user=args.username,
+                stats_user=STATS_USER,
+                timeouts=args.timeouts,
             )
+            # partial, not a closure: the callback runs after the loop has moved on.
+            ini = pulumi.Output.all(*targets).apply(functools.partial(_ini_for, settings))
             self._role(name, role, args, ini, secret, secret_checksum, service_account)
             self.service_hosts[role.name] = f"pgbouncer-{role.name}"
 
@@ -270,3 +270,7 @@ class PgBouncer(pulumi.ComponentResource):
             },
             opts=child,
         )
+
+
+def _ini_for(settings: Callable[..., IniSettings], hosts: list[str]) -> str:
+    return render_ini(settings(hosts=hosts))

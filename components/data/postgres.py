@@ -21,6 +21,7 @@ from components.data.postgres_parameters import (
     postgres_parameters,
     preload_problems,
 )
+from components.outputs import secret_output
 
 PORT = 5432
 ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
@@ -129,7 +130,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             min_numeric=2,
             opts=child,
         )
-        master_password = pulumi.Output.secret(password.result)
+        master_password = secret_output(password.result)
 
         common = dict(
             instance_class=args.instance_class,
@@ -202,7 +203,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         aws.secretsmanager.SecretVersion(
             f"{name}-master",
             secret_id=secret.id,
-            secret_string=pulumi.Output.secret(
+            secret_string=secret_output(
                 pulumi.Output.json_dumps(
                     {
                         "engine": "postgres",

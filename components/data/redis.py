@@ -21,6 +21,7 @@ from components.aws.security_group import port_from_groups
 from components.data.connection_urls import redis_url
 from components.data.final_snapshot import final_snapshot_identifier
 from components.data.redis_parameters import RedisTuning, parameter_group_family, redis_parameters
+from components.outputs import secret_output
 
 PORT = 6379
 #: ElastiCache AUTH tokens: 16-128 printable characters; of the specials only these.
@@ -92,7 +93,7 @@ class RedisCache(pulumi.ComponentResource):
         token = random.RandomPassword(
             f"{name}-auth-token", length=64, special=True, override_special=AUTH_TOKEN_SPECIALS, opts=child
         )
-        auth_token = pulumi.Output.secret(token.result)
+        auth_token = secret_output(token.result)
         logs = {
             log_type: aws.cloudwatch.LogGroup(
                 f"{name}-{log_type}", retention_in_days=args.log_retention_days, opts=child
@@ -161,13 +162,13 @@ class RedisCache(pulumi.ComponentResource):
             if cluster_mode
             else replication_group.primary_endpoint_address
         )
-        url = pulumi.Output.secret(
+        url: pulumi.Output[str] = secret_output(
             pulumi.Output.all(auth_token, endpoint).apply(lambda parts: redis_url(parts[0], parts[1], PORT))
         )
         aws.secretsmanager.SecretVersion(
             f"{name}-auth",
             secret_id=secret.id,
-            secret_string=pulumi.Output.secret(
+            secret_string=secret_output(
                 pulumi.Output.json_dumps({"host": endpoint, "port": PORT, "authToken": auth_token, "url": url})
             ),
             opts=child,

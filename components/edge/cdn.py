@@ -142,7 +142,9 @@ class Cdn(pulumi.ComponentResource):
             else None
         )
 
-        def s3_behavior(pattern: str, role: str, compress: bool, **extra) -> cf.DistributionOrderedCacheBehaviorArgs:
+        def s3_behavior(
+            pattern: str, role: str, compress: bool, **extra
+        ) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgs:
             return cf.DistributionOrderedCacheBehaviorArgs(
                 path_pattern=pattern,
                 target_origin_id=S3_ORIGIN,
@@ -282,7 +284,7 @@ class Cdn(pulumi.ComponentResource):
             }
         )
 
-    def _cache_policy(self, name: str, spec: CachePolicySpec) -> cf.CachePolicy:
+    def _cache_policy(self, name: str, spec: CachePolicySpec) -> aws.cloudfront.CachePolicy:
         keys = cf.CachePolicyParametersInCacheKeyAndForwardedToOriginArgs
         return cf.CachePolicy(
             name,
@@ -321,7 +323,7 @@ class Cdn(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _origin_request_policy(self, name: str, spec: OriginRequestSpec) -> cf.OriginRequestPolicy:
+    def _origin_request_policy(self, name: str, spec: OriginRequestSpec) -> aws.cloudfront.OriginRequestPolicy:
         return cf.OriginRequestPolicy(
             name,
             name=spec.name,
@@ -337,7 +339,7 @@ class Cdn(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _headers_policy(self, name: str, spec: SecurityHeaders) -> cf.ResponseHeadersPolicy:
+    def _headers_policy(self, name: str, spec: SecurityHeaders) -> aws.cloudfront.ResponseHeadersPolicy:
         security = cf.ResponseHeadersPolicySecurityHeadersConfigArgs
         return cf.ResponseHeadersPolicy(
             name,

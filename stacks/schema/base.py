@@ -33,7 +33,10 @@ MEMORY = r"^\d+(Mi|Gi)$"
 
 
 def mebibytes(quantity: str) -> int:
-    number, unit = re.fullmatch(r"(\d+)(Mi|Gi)", quantity).groups()
+    match = re.fullmatch(r"(\d+)(Mi|Gi)", quantity)
+    if match is None:
+        raise ValueError(f"{quantity!r} is not a quantity in Mi or Gi")
+    number, unit = match.groups()
     return int(number) * (1024 if unit == "Gi" else 1)
 
 

@@ -60,26 +60,26 @@ class CacheTtls(Section):
     "/api/*: pass-through to the ALB (the seed's API policy)."
 
 
+ManagedRuleGroup = Literal[
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesSQLiRuleSet",
+    "AWSManagedRulesAnonymousIpList",
+    "AWSManagedRulesBotControlRuleSet",
+]
+#: The rule groups a stack gets when it names none.
+DEFAULT_RULE_GROUPS: list[ManagedRuleGroup] = [
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+]
+
+
 class WafConfig(Section):
     rate_limit: int = Field(2000, ge=10, le=2_000_000_000, description="Requests per IP per 5 minutes before blocking.")
-    managed_rule_groups: list[
-        Literal[
-            "AWSManagedRulesCommonRuleSet",
-            "AWSManagedRulesKnownBadInputsRuleSet",
-            "AWSManagedRulesAmazonIpReputationList",
-            "AWSManagedRulesSQLiRuleSet",
-            "AWSManagedRulesAnonymousIpList",
-            "AWSManagedRulesBotControlRuleSet",
-        ]
-    ] = Field(
-        default_factory=lambda: [
-            "AWSManagedRulesAmazonIpReputationList",
-            "AWSManagedRulesCommonRuleSet",
-            "AWSManagedRulesKnownBadInputsRuleSet",
-            "AWSManagedRulesSQLiRuleSet",
-        ],
-        min_length=1,
-    )
+    managed_rule_groups: list[ManagedRuleGroup] = Field(default_factory=lambda: list(DEFAULT_RULE_GROUPS), min_length=1)
     "AWS managed rule groups, evaluated in this order after the rate limit."
 
 
@@ -105,9 +105,9 @@ class CdnConfig(Section):
     "Standard access logs to an S3 bucket."
     access_log_retention_days: int = Field(90, ge=1, le=3650)
     "Days access logs are kept."
-    ttls: CacheTtls = CacheTtls()
+    ttls: CacheTtls = CacheTtls.model_validate({})
     "TTLs of the cache policies."
-    waf: WafConfig = WafConfig()
+    waf: WafConfig = WafConfig.model_validate({})
     "The WAF web ACL in front of CloudFront."
 
     @model_validator(mode="after")

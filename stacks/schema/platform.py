@@ -57,7 +57,7 @@ class PlatformConfig(Section):
     "PgBouncer pools."
     workloads: WorkloadsConfig
     "Odoo and the API gateway."
-    monitoring: MonitoringConfig = MonitoringConfig()
+    monitoring: MonitoringConfig = MonitoringConfig.model_validate({})
     "Prometheus and prometheus-adapter."
 
     @model_validator(mode="after")

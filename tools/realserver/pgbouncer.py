@@ -55,7 +55,8 @@ class LocalPgBouncer:
         deadline = time.monotonic() + 30  # generous: a loaded 2-core CI machine starts it slowly
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"pgbouncer exited: {self.process.stdout.read()} {self._log_tail()}")
+                output = self.process.stdout.read() if self.process.stdout else ""
+                raise RuntimeError(f"pgbouncer exited: {output} {self._log_tail()}")
             if "process up" in self._log_tail() or "listening on" in self._log_tail():
                 return self
             time.sleep(0.05)

@@ -46,7 +46,8 @@ class LocalRedis:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RedisError(f"redis-server exited: {self.process.stdout.read()[-1000:]}")
+                output = self.process.stdout.read() if self.process.stdout else ""
+                raise RedisError(f"redis-server exited: {output[-1000:]}")
             try:
                 if self.command("PING") == "PONG":
                     return self
@@ -61,7 +62,9 @@ class LocalRedis:
 
     def command(self, *parts: str):
         """One command on a fresh connection, authenticated first when the server needs a password."""
-        commands = [("AUTH", self.startup["requirepass"])] if "requirepass" in self.startup else []
+        commands: list[tuple[str, ...]] = (
+            [("AUTH", self.startup["requirepass"])] if "requirepass" in self.startup else []
+        )
         commands.append(parts)
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as conn:
             conn.sendall(b"".join(_encode(command) for command in commands))
