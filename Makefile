@@ -4,7 +4,7 @@ VENV   ?= venv
 STACK  ?= staging
 PY     := $(VENV)/bin/python
 
-.PHONY: install servers synth preflight test bench lint fmt clean
+.PHONY: install servers synth preflight test test-fast bench lint fmt clean
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,10 @@ preflight: install
 ## The test suite: unit, property and whole-program tests, and real-server proofs.
 test: install servers
 	$(PY) -m pytest
+
+## The inner loop: unit tests only (no program run, no server), property tests sampled.
+test-fast: install
+	HYPOTHESIS_PROFILE=fast $(PY) -m pytest -q -m unit
 
 ## PgBouncer benchmark: 1,000 pgbench clients through the rendered pool (prints figures).
 bench: install servers

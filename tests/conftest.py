@@ -1,29 +1,61 @@
 """Shared fixtures: whole-program runs per stack under the Pulumi mock runtime.
 
-Mocks answer the invokes the program uses (tools/mock_outputs.py) and record every registered
-resource with its parent, provider and options (tools/mock_runtime.py): the same harness as
+Mocks answer the invokes the program uses (tests/harness/mock_outputs.py) and record every registered
+resource with its parent, provider and options (tests/harness/mock_runtime.py): the same harness as
 `make synth`, so what the tests see is what synth writes.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests: thorough in `make test` and CI, a quick sample in `make test-fast`.
+settings.register_profile("thorough", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fast", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "thorough"))
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.mock_runtime import ProgramRun, project_name, run_program, stack_config  # noqa: E402
+from tests.harness.mock_runtime import ProgramRun, project_name, run_program, stack_config  # noqa: E402
 
 #: The project's config namespace, as Pulumi.yaml names it.
 PROJECT = project_name()
 
 STACKS = ("staging", "prod")
+#: Fixtures that run the whole program; a test using one is a `program` test.
+PROGRAM_FIXTURES = {"run", "prod", "staging", "first_preview"}
+#: Calls that run the program (or the policy pack, synth, preflight) inside a test's body.
+PROGRAM_CALLS = re.compile(
+    r"\b(run_program|run_callable|program_run|policy_resources|analyze|account)\(|tools/(synth|preflight)\.py"
+)
+
+
+def pytest_collection_modifyitems(items):
+    """Every test gets one tier: real_server where its module starts servers (marked there),
+    program where it runs the program (a program fixture, or marked), unit otherwise."""
+    for item in items:
+        marks = {mark.name for mark in item.iter_markers()}
+        if "real_server" in marks or "program" in marks:
+            continue
+        if PROGRAM_FIXTURES & set(getattr(item, "fixturenames", ())) or PROGRAM_CALLS.search(
+            inspect.getsource(item.function)
+        ):
+            item.add_marker(pytest.mark.program)
+        else:
+            item.add_marker(pytest.mark.unit)
+
+
 _runs: dict[str, ProgramRun] = {}
 
 

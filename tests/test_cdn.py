@@ -22,7 +22,7 @@ from components.edge.firewall import EdgeFirewallArgs
 from stacks.loader import ConfigError
 from stacks.schema.cdn import CdnConfig, ttls_by_role
 from tests.conftest import load_config, program_run, section, section_problems, with_section
-from tools.mock_runtime import run_callable
+from tests.harness.mock_runtime import run_callable
 
 PROJECT = "smartdairy-platform"
 SEED_TTLS = {  # (min, default, max) from infrastructure/cloudfront/distribution.yaml

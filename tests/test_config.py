@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from stacks.loader import ConfigError
@@ -90,7 +90,6 @@ network_keys = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(network_keys, json_values, max_size=4), st.sampled_from(["network", "tags", "environment"]))
 def test_arbitrary_values_give_a_config_error_and_nothing_else(overrides, target):
     """Whatever lands in the stack file, the program answers with ConfigError lines naming a key."""

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from components.data.connection_urls import postgres_url, redis_url
 from components.data.postgres import PASSWORD_SPECIALS
 from components.data.redis import AUTH_TOKEN_SPECIALS
-from tools.mock_outputs import RANDOM_LOWER, RANDOM_NUMERIC, RANDOM_SPECIAL, RANDOM_UPPER, random_password
-from tools.realserver.redis import LocalRedis
+from tests.harness.mock_outputs import RANDOM_LOWER, RANDOM_NUMERIC, RANDOM_SPECIAL, RANDOM_UPPER, random_password
+from tests.harness.realserver.redis import LocalRedis
 
 ALPHANUMERIC = RANDOM_LOWER + RANDOM_UPPER + RANDOM_NUMERIC
 #: Every alphabet a secret of this program is drawn from, plus the provider's default one.
@@ -59,6 +59,7 @@ def test_program_redis_urls_carry_the_generated_token(run):
         assert parsed.hostname.endswith(".cache.amazonaws.com") and parsed.port == 6379
 
 
+@pytest.mark.real_server
 def test_redis_client_authenticates_with_a_token_holding_every_allowed_special():
     secret = token(AUTH_TOKEN_SPECIALS)
     assert "#" in secret and "&" in secret
@@ -70,6 +71,7 @@ def test_redis_client_authenticates_with_a_token_holding_every_allowed_special()
             client.close()
 
 
+@pytest.mark.real_server
 def test_a_raw_token_in_the_url_breaks_the_client():
     """What the program built before: '#' ends the authority, so the client never reaches AUTH."""
     secret = token(AUTH_TOKEN_SPECIALS)

@@ -13,7 +13,7 @@ import pytest
 
 from components.compute.karpenter_manifests import ELASTIC_LABEL, STEADY_LABEL
 from tests.conftest import PROJECT, ROOT, config_problems, program_run, section, section_problems, with_section
-from tools.mock_runtime import UNKNOWN, ProgramRun, RegisteredResource, run_program
+from tests.harness.mock_runtime import UNKNOWN, ProgramRun, RegisteredResource, run_program
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 

@@ -22,9 +22,11 @@ from components.apps.pgbouncer_config import (
 )
 from components.data.connection_urls import postgres_url
 from components.data.postgres import PASSWORD_SPECIALS
-from tools.mock_outputs import random_password
-from tools.realserver.pgbouncer import LocalPgBouncer
-from tools.realserver.postgres import LocalPostgres
+from tests.harness.mock_outputs import random_password
+from tests.harness.realserver.pgbouncer import LocalPgBouncer
+from tests.harness.realserver.postgres import LocalPostgres
+
+pytestmark = pytest.mark.real_server
 
 #: A master password as RDS would get it: every special character the program allows in it.
 USER, PASSWORD, DATABASE = (

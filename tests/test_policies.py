@@ -24,6 +24,9 @@ from registry import RULES
 
 from tools.policy_check import analyze
 
+#: Every case here runs the program (its known-good properties) or the pack.
+pytestmark = pytest.mark.program
+
 RULE = {rule.name: rule for rule in RULES}
 
 
@@ -351,7 +354,7 @@ def test_gate_passes_both_stacks_with_no_mandatory_violation(stack_name):
 
 
 def test_gate_reports_a_misconfigured_resource_as_mandatory_and_survives_unknowns():
-    from tools.mock_runtime import run_program
+    from tests.harness.mock_runtime import run_program
 
     run = run_program("prod")
     primary = next(r for r in run.resources if r.type == RDS and r.name.endswith("primary"))

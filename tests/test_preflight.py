@@ -16,6 +16,9 @@ from tests.conftest import PROJECT
 from tools import preflight
 from tools.preflight import ADDON_NAMES, Clients, Preflight, load_stack
 
+#: Loads the stack through the program's config loader against a mocked account.
+pytestmark = pytest.mark.program
+
 REGION = "eu-west-1"
 ZONES = [f"{REGION}{letter}" for letter in "abc"]
 

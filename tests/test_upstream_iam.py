@@ -22,7 +22,7 @@ from components.compute.controller_policies import (
 from components.compute.karpenter_manifests import KARPENTER_VERSION
 from stacks.schema.cluster import LoadBalancerControllerConfig
 from tests.conftest import section
-from tools.mock_outputs import ACCOUNT_ID
+from tests.harness.mock_outputs import ACCOUNT_ID
 
 #: (effect, action, resource, condition JSON)
 Permission = tuple[str, str, str, str]

@@ -29,8 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from components.apps.pgbouncer_config import IniSettings, PoolRole, ServerTimeouts, render_ini, render_userlist
-from tools.realserver.pgbouncer import LocalPgBouncer
-from tools.realserver.postgres import LocalPostgres, pg_bin
+from tests.harness.realserver.pgbouncer import LocalPgBouncer
+from tests.harness.realserver.postgres import LocalPostgres, pg_bin
 
 USER, PASSWORD, DATABASE = "sdadmin", "bench-Pa55word", "odoo"
 #: A transaction counts as served when it completes within this long of its scheduled start:

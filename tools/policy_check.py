@@ -26,7 +26,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools.mock_runtime import ROOT, ProgramRun, RegisteredResource
+from tests.harness.mock_runtime import ROOT, ProgramRun, RegisteredResource
 
 PACK_DIR = ROOT / "policies"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack")
     args = parser.parse_args(argv)
-    from tools.mock_runtime import run_program
+    from tests.harness.mock_runtime import run_program
 
     diagnostics = analyze(run_program(args.stack))
     print(report(diagnostics))

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stacks.loader import ConfigError, config_key, load_platform_config
 from stacks.schema import PlatformConfig
-from tools.mock_runtime import project_name, stack_config
+from tests.harness.mock_runtime import project_name, stack_config
 
 #: Service quotas the stack consumes, looked up by name (codes differ between partitions);
 #: the value used when the account reports none is AWS's documented default.

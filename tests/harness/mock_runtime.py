@@ -24,9 +24,9 @@ from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
-from tools.mock_outputs import computed_outputs, invoke_result
+from tests.harness.mock_outputs import computed_outputs, invoke_result
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SECRET_MARKER = "[secret]"
 #: How an input that is unknown until apply is recorded: the engine's own sentinel string.
 UNKNOWN = rpc.UNKNOWN

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tools.realserver.postgres import free_port
+from tests.harness.realserver.postgres import free_port
 
 
 class RedisError(RuntimeError):
