@@ -79,9 +79,45 @@ class Cdn(pulumi.ComponentResource):
     def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None):
         _refuse_known_traps(name, args)
         super().__init__(self.TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         edge = pulumi.ResourceOptions(parent=self, provider=args.edge_provider)
 
+        assets, logs = self._buckets(name, args)
+        certificate = DnsValidatedCertificate(
+            f"{name}-cert",
+            CertificateArgs(
+                domain=args.domain,
+                alternative_names=[f"www.{args.domain}"],
+                hosted_zone_id=args.hosted_zone_id,
+                provider_region=args.edge_provider_region,
+                required_region=EDGE_REGION,
+            ),
+            opts=edge,
+        )
+        firewall = EdgeFirewall(f"{name}-waf", args.firewall, opts=edge)
+
+        distribution = self._distribution(name, args, assets, logs, certificate, firewall)
+        self._publish(name, args, assets, distribution)
+
+        self.distribution_id = distribution.id
+        self.distribution_arn = distribution.arn
+        self.domain_name = distribution.domain_name
+        self.static_bucket_name = assets.bucket
+        self.certificate_arn = certificate.certificate_arn
+        self.web_acl_arn = firewall.arn
+        self.register_outputs(
+            {
+                "distributionId": self.distribution_id,
+                "distributionArn": self.distribution_arn,
+                "domainName": self.domain_name,
+                "staticBucketName": self.static_bucket_name,
+                "certificateArn": self.certificate_arn,
+                "webAclArn": self.web_acl_arn,
+            }
+        )
+
+    def _buckets(self, name: str, args: CdnArgs) -> tuple[PrivateBucket, PrivateBucket | None]:
+        """The static assets (read by CloudFront only, through OAC) and, if kept, the access logs."""
+        child = pulumi.ResourceOptions(parent=self)
         assets = PrivateBucket(
             f"{name}-static",
             PrivateBucketArgs(
@@ -109,19 +145,20 @@ class Cdn(pulumi.ComponentResource):
             if args.log_retention_days
             else None
         )
-        certificate = DnsValidatedCertificate(
-            f"{name}-cert",
-            CertificateArgs(
-                domain=args.domain,
-                alternative_names=[f"www.{args.domain}"],
-                hosted_zone_id=args.hosted_zone_id,
-                provider_region=args.edge_provider_region,
-                required_region=EDGE_REGION,
-            ),
-            opts=edge,
-        )
-        firewall = EdgeFirewall(f"{name}-waf", args.firewall, opts=edge)
+        return assets, logs
 
+    def _distribution(
+        self,
+        name: str,
+        args: CdnArgs,
+        assets: PrivateBucket,
+        logs: PrivateBucket | None,
+        certificate: DnsValidatedCertificate,
+        firewall: EdgeFirewall,
+    ) -> aws.cloudfront.Distribution:
+        """The seed's behaviours: S3 by default, /api/* to the ALB uncached, long caching for
+        /static/* and images, security headers on every response."""
+        child = pulumi.ResourceOptions(parent=self)
         policies = {
             role: self._cache_policy(f"{name}-{role.replace('_', '-')}", spec)
             for role, spec in args.cache_policies.items()
@@ -233,6 +270,13 @@ class Cdn(pulumi.ComponentResource):
             opts=child,
         )
 
+        return distribution
+
+    def _publish(self, name: str, args: CdnArgs, assets: PrivateBucket, distribution: aws.cloudfront.Distribution):
+        """Let this distribution (and only it) read the bucket, turn on its metrics, and point
+        the domain at it."""
+        child = pulumi.ResourceOptions(parent=self)
+        edge = pulumi.ResourceOptions(parent=self, provider=args.edge_provider)
         aws.s3.BucketPolicy(
             f"{name}-static-policy",
             bucket=assets.bucket,
@@ -266,23 +310,6 @@ class Cdn(pulumi.ComponentResource):
                     ],
                     opts=child,
                 )
-
-        self.distribution_id = distribution.id
-        self.distribution_arn = distribution.arn
-        self.domain_name = distribution.domain_name
-        self.static_bucket_name = assets.bucket
-        self.certificate_arn = certificate.certificate_arn
-        self.web_acl_arn = firewall.arn
-        self.register_outputs(
-            {
-                "distributionId": self.distribution_id,
-                "distributionArn": self.distribution_arn,
-                "domainName": self.domain_name,
-                "staticBucketName": self.static_bucket_name,
-                "certificateArn": self.certificate_arn,
-                "webAclArn": self.web_acl_arn,
-            }
-        )
 
     def _cache_policy(self, name: str, spec: CachePolicySpec) -> aws.cloudfront.CachePolicy:
         keys = cf.CachePolicyParametersInCacheKeyAndForwardedToOriginArgs

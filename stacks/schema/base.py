@@ -22,8 +22,6 @@ class Section(BaseModel):
         validate_by_name=False,
         frozen=True,
         str_strip_whitespace=True,
-        # A string under a field is its description (the config reference is generated from it).
-        use_attribute_docstrings=True,
     )
 
 
@@ -43,14 +41,10 @@ def mebibytes(quantity: str) -> int:
 class ResourcesConfig(Section):
     """Requests and limits of one container; HPA utilization targets are relative to the requests."""
 
-    cpu_request: str = Field(pattern=CPU)
-    'CPU request ("500m", "1"); HPA CPU targets are relative to it.'
-    cpu_limit: str = Field(pattern=CPU)
-    "CPU limit."
-    memory_request: str = Field(pattern=MEMORY)
-    'Memory request ("512Mi", "2Gi").'
-    memory_limit: str = Field(pattern=MEMORY)
-    "Memory limit, where the kernel kills the container."
+    cpu_request: str = Field(pattern=CPU, description='CPU request ("500m", "1"); HPA CPU targets are relative to it.')
+    cpu_limit: str = Field(pattern=CPU, description="CPU limit.")
+    memory_request: str = Field(pattern=MEMORY, description='Memory request ("512Mi", "2Gi").')
+    memory_limit: str = Field(pattern=MEMORY, description="Memory limit, where the kernel kills the container.")
 
     @model_validator(mode="after")
     def _limits_cover_requests(self) -> ResourcesConfig:

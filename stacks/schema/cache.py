@@ -16,34 +16,35 @@ ENGINE_VERSIONS = {"redis": ("7.0", "7.1"), "valkey": ("7.2", "8.0", "8.1")}
 class CacheConfig(Section):
     """ElastiCache for sessions, the API cache and rate limiting."""
 
-    engine: Literal["redis", "valkey"] = "valkey"
-    "redis or valkey."
-    engine_version: str = "8.0"
-    "Engine major.minor (see ENGINE_VERSIONS)."
+    engine: Literal["redis", "valkey"] = Field("valkey", description="redis or valkey.")
+    engine_version: str = Field("8.0", description="Engine major.minor (see ENGINE_VERSIONS).")
     layout: Literal["split", "shared"] = Field(
         description="split: a noeviction group for sessions + rate limits and an allkeys-lru group for the "
         "API cache; shared: one volatile-ttl group."
     )
     node_type: str = Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$", description="e.g. cache.r7g.large.")
-    sessions_node_type: str | None = Field(None, pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
-    "Node type of the sessions group (split layout); unset: as nodeType."
+    sessions_node_type: str | None = Field(
+        None,
+        pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$",
+        description="Node type of the sessions group (split layout); unset: as nodeType.",
+    )
     shards: int = Field(
         1, ge=1, le=500, description="1 = cluster mode disabled (the seed's KEYS-based invalidation needs it)."
     )
     replicas_per_shard: int = Field(ge=0, le=5, description="0 disables automatic failover and Multi-AZ.")
-    idle_client_timeout_s: int = Field(300, ge=0, le=86400)
-    "Idle clients are disconnected after this, seconds (0: never)."
+    idle_client_timeout_s: int = Field(
+        300, ge=0, le=86400, description="Idle clients are disconnected after this, seconds (0: never)."
+    )
     slowlog_threshold_us: int = Field(10000, ge=0, le=10_000_000, description="Slow-log threshold in microseconds.")
-    snapshot_retention_days: int = Field(ge=0, le=35)
-    "Days automatic snapshots are kept (0: none)."
-    snapshot_window: str = Field("03:00-05:00", pattern=WINDOW)
-    "Daily snapshot window, UTC."
-    maintenance_window: str = Field("sun:05:30-sun:06:30", pattern=WEEKLY_WINDOW)
-    "Weekly maintenance window, UTC."
-    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365] = 30
-    "Days the slow and engine logs stay in CloudWatch Logs."
-    final_snapshot: bool
-    "Snapshot each group when it is deleted."
+    snapshot_retention_days: int = Field(ge=0, le=35, description="Days automatic snapshots are kept (0: none).")
+    snapshot_window: str = Field("03:00-05:00", pattern=WINDOW, description="Daily snapshot window, UTC.")
+    maintenance_window: str = Field(
+        "sun:05:30-sun:06:30", pattern=WEEKLY_WINDOW, description="Weekly maintenance window, UTC."
+    )
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365] = Field(
+        30, description="Days the slow and engine logs stay in CloudWatch Logs."
+    )
+    final_snapshot: bool = Field(description="Snapshot each group when it is deleted.")
 
     @model_validator(mode="after")
     def _consistent(self) -> CacheConfig:

@@ -39,25 +39,33 @@ DEFAULT_CSP = (
 class TtlConfig(Section):
     """Seconds. CloudFront clamps origin Cache-Control max-age into [minTtl, maxTtl]."""
 
-    min_ttl: int = Field(ge=0, le=31536000)
-    "Shortest time an object stays cached, seconds."
-    default_ttl: int = Field(ge=0, le=31536000)
-    "Time cached when the origin sends no Cache-Control, seconds."
-    max_ttl: int = Field(ge=0, le=31536000)
-    "Longest time an object stays cached, seconds (0: not cacheable)."
+    min_ttl: int = Field(ge=0, le=31536000, description="Shortest time an object stays cached, seconds.")
+    default_ttl: int = Field(
+        ge=0, le=31536000, description="Time cached when the origin sends no Cache-Control, seconds."
+    )
+    max_ttl: int = Field(
+        ge=0, le=31536000, description="Longest time an object stays cached, seconds (0: not cacheable)."
+    )
 
 
 class CacheTtls(Section):
     """Per cache policy. Defaults: the seed's static, long-cache and API policies; images ours."""
 
-    static: TtlConfig = TtlConfig(minTtl=3600, defaultTtl=86400, maxTtl=31536000)
-    "Default behaviour: static assets from S3 (the seed's Static policy)."
-    long_cache: TtlConfig = TtlConfig(minTtl=86400, defaultTtl=604800, maxTtl=31536000)
-    "/static/*: fingerprinted assets, ?v= busting (the seed's LongCache policy)."
-    image: TtlConfig = TtlConfig(minTtl=86400, defaultTtl=2592000, maxTtl=31536000)
-    "Images (*.jpg, *.png, *.webp)."
-    api: TtlConfig = TtlConfig(minTtl=0, defaultTtl=0, maxTtl=1)
-    "/api/*: pass-through to the ALB (the seed's API policy)."
+    static: TtlConfig = Field(
+        TtlConfig(minTtl=3600, defaultTtl=86400, maxTtl=31536000),
+        description="Default behaviour: static assets from S3 (the seed's Static policy).",
+    )
+    long_cache: TtlConfig = Field(
+        TtlConfig(minTtl=86400, defaultTtl=604800, maxTtl=31536000),
+        description="/static/*: fingerprinted assets, ?v= busting (the seed's LongCache policy).",
+    )
+    image: TtlConfig = Field(
+        TtlConfig(minTtl=86400, defaultTtl=2592000, maxTtl=31536000), description="Images (*.jpg, *.png, *.webp)."
+    )
+    api: TtlConfig = Field(
+        TtlConfig(minTtl=0, defaultTtl=0, maxTtl=1),
+        description="/api/*: pass-through to the ALB (the seed's API policy).",
+    )
 
 
 ManagedRuleGroup = Literal[
@@ -79,8 +87,11 @@ DEFAULT_RULE_GROUPS: list[ManagedRuleGroup] = [
 
 class WafConfig(Section):
     rate_limit: int = Field(2000, ge=10, le=2_000_000_000, description="Requests per IP per 5 minutes before blocking.")
-    managed_rule_groups: list[ManagedRuleGroup] = Field(default_factory=lambda: list(DEFAULT_RULE_GROUPS), min_length=1)
-    "AWS managed rule groups, evaluated in this order after the rate limit."
+    managed_rule_groups: list[ManagedRuleGroup] = Field(
+        default_factory=lambda: list(DEFAULT_RULE_GROUPS),
+        min_length=1,
+        description="AWS managed rule groups, evaluated in this order after the rate limit.",
+    )
 
 
 class CdnConfig(Section):
@@ -94,21 +105,21 @@ class CdnConfig(Section):
         max_length=253,
         description="Hostname of the API origin (the ALB); default origin.<domain>.",
     )
-    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_200"
-    "Edge locations served: PriceClass_100, PriceClass_200 (the seed) or PriceClass_All."
-    content_security_policy: str = Field(DEFAULT_CSP, min_length=1, max_length=1783)
-    "Content-Security-Policy header of every response."
-    frame_options: Literal["DENY", "SAMEORIGIN"] = "SAMEORIGIN"
-    "X-Frame-Options: SAMEORIGIN lets Odoo's website editor frame its own pages."
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = Field(
+        "PriceClass_200",
+        description="Edge locations served: PriceClass_100, PriceClass_200 (the seed) or PriceClass_All.",
+    )
+    content_security_policy: str = Field(
+        DEFAULT_CSP, min_length=1, max_length=1783, description="Content-Security-Policy header of every response."
+    )
+    frame_options: Literal["DENY", "SAMEORIGIN"] = Field(
+        "SAMEORIGIN", description="X-Frame-Options: SAMEORIGIN lets Odoo's website editor frame its own pages."
+    )
     origin_shield: bool = Field(True, description="Origin Shield in the stack's region (raises the hit ratio).")
-    access_logs: bool = True
-    "Standard access logs to an S3 bucket."
-    access_log_retention_days: int = Field(90, ge=1, le=3650)
-    "Days access logs are kept."
-    ttls: CacheTtls = CacheTtls.model_validate({})
-    "TTLs of the cache policies."
-    waf: WafConfig = WafConfig.model_validate({})
-    "The WAF web ACL in front of CloudFront."
+    access_logs: bool = Field(True, description="Standard access logs to an S3 bucket.")
+    access_log_retention_days: int = Field(90, ge=1, le=3650, description="Days access logs are kept.")
+    ttls: CacheTtls = Field(CacheTtls.model_validate({}), description="TTLs of the cache policies.")
+    waf: WafConfig = Field(WafConfig.model_validate({}), description="The WAF web ACL in front of CloudFront.")
 
     @model_validator(mode="after")
     def _no_cloudfront_traps(self) -> CdnConfig:

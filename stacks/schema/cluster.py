@@ -25,13 +25,10 @@ class SystemNodesConfig(Section):
     """The managed node group for cluster-critical pods (tainted CriticalAddonsOnly)."""
 
     instance_types: list[str] = Field(min_length=1, description="e.g. [m7i.large]")
-    min_size: int = Field(ge=1, le=100)
-    "Fewest system nodes."
+    min_size: int = Field(ge=1, le=100, description="Fewest system nodes.")
     desired_size: int = Field(ge=1, le=100, description="Initial size only: the autoscaler owns it afterwards.")
-    max_size: int = Field(ge=1, le=100)
-    "Most system nodes."
-    disk_gb: int = Field(50, ge=20, le=1000)
-    "Root volume per node, GiB (encrypted gp3)."
+    max_size: int = Field(ge=1, le=100, description="Most system nodes.")
+    disk_gb: int = Field(50, ge=20, le=1000, description="Root volume per node, GiB (encrypted gp3).")
 
     @field_validator("instance_types")
     @classmethod
@@ -53,16 +50,17 @@ class SystemNodesConfig(Section):
 class AddonVersions(Section):
     """EKS add-on versions, pinned (see `aws eks describe-addon-versions`)."""
 
-    vpc_cni: str = Field(pattern=ADDON_VERSION)
-    "Amazon VPC CNI build (pod networking, network policy agent)."
-    coredns: str = Field(pattern=ADDON_VERSION)
-    "CoreDNS build."
-    kube_proxy: str = Field(pattern=ADDON_VERSION)
-    "kube-proxy build; its minor follows the Kubernetes version."
-    pod_identity_agent: str = Field(pattern=ADDON_VERSION)
-    "EKS Pod Identity agent build (controller and add-on credentials)."
-    ebs_csi_driver: str = Field(pattern=ADDON_VERSION)
-    "EBS CSI driver build (Prometheus's gp3 volume)."
+    vpc_cni: str = Field(
+        pattern=ADDON_VERSION, description="Amazon VPC CNI build (pod networking, network policy agent)."
+    )
+    coredns: str = Field(pattern=ADDON_VERSION, description="CoreDNS build.")
+    kube_proxy: str = Field(
+        pattern=ADDON_VERSION, description="kube-proxy build; its minor follows the Kubernetes version."
+    )
+    pod_identity_agent: str = Field(
+        pattern=ADDON_VERSION, description="EKS Pod Identity agent build (controller and add-on credentials)."
+    )
+    ebs_csi_driver: str = Field(pattern=ADDON_VERSION, description="EBS CSI driver build (Prometheus's gp3 volume).")
     efs_csi_driver: str = Field(pattern=ADDON_VERSION, description="Mounts the Odoo filestore (EFS, ReadWriteMany).")
     metrics_server: str = Field(
         pattern=ADDON_VERSION, description="The CPU and memory HPAs need it; EKS does not ship it."
@@ -70,25 +68,28 @@ class AddonVersions(Section):
 
 
 class NodePoolConfig(Section):
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$")
-    "NodePool name, also its node label value."
-    capacity_types: list[Literal["on-demand", "spot"]] = Field(min_length=1)
-    "on-demand and/or spot."
-    instance_categories: list[Literal["c", "m", "r", "t"]] = Field(min_length=1)
-    "EC2 instance categories the pool may launch."
-    min_generation: int = Field(6, ge=3, le=9)
-    "Oldest instance generation allowed (6: m6i, c6g ...)."
-    architectures: list[Literal["amd64", "arm64"]] = Field(["amd64"], min_length=1)
-    "CPU architectures (images must exist for each)."
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$", description="NodePool name, also its node label value.")
+    capacity_types: list[Literal["on-demand", "spot"]] = Field(min_length=1, description="on-demand and/or spot.")
+    instance_categories: list[Literal["c", "m", "r", "t"]] = Field(
+        min_length=1, description="EC2 instance categories the pool may launch."
+    )
+    min_generation: int = Field(6, ge=3, le=9, description="Oldest instance generation allowed (6: m6i, c6g ...).")
+    architectures: list[Literal["amd64", "arm64"]] = Field(
+        ["amd64"], min_length=1, description="CPU architectures (images must exist for each)."
+    )
     cpu_limit: int = Field(ge=1, le=10000, description="vCPUs the pool may hold in total.")
-    memory_limit_gi: int = Field(ge=1, le=100000)
-    "GiB of memory the pool may hold in total."
-    consolidate_after: str = Field("5m", pattern=DURATION)
-    "How long a node must be empty or underused before consolidation."
-    disruption_budget: str = Field("10%", pattern=r"^((100|[0-9]{1,2})%|[0-9]+)$")
-    "Nodes that may be disrupted at once: a count or a percentage."
-    expire_after: str = Field("720h", pattern=DURATION)
-    "Node lifetime before replacement (picks up new AMIs), or Never."
+    memory_limit_gi: int = Field(ge=1, le=100000, description="GiB of memory the pool may hold in total.")
+    consolidate_after: str = Field(
+        "5m", pattern=DURATION, description="How long a node must be empty or underused before consolidation."
+    )
+    disruption_budget: str = Field(
+        "10%",
+        pattern=r"^((100|[0-9]{1,2})%|[0-9]+)$",
+        description="Nodes that may be disrupted at once: a count or a percentage.",
+    )
+    expire_after: str = Field(
+        "720h", pattern=DURATION, description="Node lifetime before replacement (picks up new AMIs), or Never."
+    )
     weight: int = Field(10, ge=1, le=100, description="Karpenter fills the heaviest pool first.")
     serves: Literal["all", "elastic"] = Field(
         "all",
@@ -98,14 +99,16 @@ class NodePoolConfig(Section):
 
 
 class KarpenterConfig(Section):
-    chart_version: Literal[KARPENTER_VERSION] = KARPENTER_VERSION  # type: ignore[valid-type]
-    "Chart and controller version; tied to the CRD schema in karpenter_manifests.py."
-    ami_alias: str = Field("al2023@latest", pattern=r"^(al2023|bottlerocket)@(latest|v[0-9.]+)$")
-    "EC2NodeClass AMI alias: family@vYYYYMMDD (pinned) or family@latest."
-    controller_replicas: int = Field(2, ge=1, le=3)
-    "Controller pods (leader-elected)."
-    node_pools: list[NodePoolConfig] = Field(min_length=1)
-    "NodePools, heaviest weight filled first."
+    chart_version: Literal[KARPENTER_VERSION] = Field(  # type: ignore[valid-type]
+        KARPENTER_VERSION, description="Chart and controller version; tied to the CRD schema in karpenter_manifests.py."
+    )
+    ami_alias: str = Field(
+        "al2023@latest",
+        pattern=r"^(al2023|bottlerocket)@(latest|v[0-9.]+)$",
+        description="EC2NodeClass AMI alias: family@vYYYYMMDD (pinned) or family@latest.",
+    )
+    controller_replicas: int = Field(2, ge=1, le=3, description="Controller pods (leader-elected).")
+    node_pools: list[NodePoolConfig] = Field(min_length=1, description="NodePools, heaviest weight filled first.")
 
     @model_validator(mode="after")
     def _unique_pools(self) -> KarpenterConfig:
@@ -121,10 +124,14 @@ class KarpenterConfig(Section):
 
 
 class LoadBalancerControllerConfig(Section):
-    chart_version: str = Field("1.14.0", pattern=r"^\d+\.\d+\.\d+$")
-    "eks-charts aws-load-balancer-controller chart version."
-    image_tag: str = Field("v2.14.0", pattern=r"^v\d+\.\d+\.\d+$")
-    "Controller image; its IAM policy is vendored for this version."
+    chart_version: str = Field(
+        "1.14.0", pattern=r"^\d+\.\d+\.\d+$", description="eks-charts aws-load-balancer-controller chart version."
+    )
+    image_tag: str = Field(
+        "v2.14.0",
+        pattern=r"^v\d+\.\d+\.\d+$",
+        description="Controller image; its IAM policy is vendored for this version.",
+    )
 
 
 class ClusterConfig(Section):
@@ -150,16 +157,15 @@ class ClusterConfig(Section):
     admin_principal_arns: list[str] = Field(
         default_factory=list, description="More IAM roles or users with cluster admin (break-glass, operators)."
     )
-    log_retention_days: Literal[30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = 90
-    "Days the control-plane logs stay in CloudWatch Logs."
-    system_nodes: SystemNodesConfig
-    "The managed node group for cluster-critical pods."
-    addons: AddonVersions
-    "Pinned EKS add-on builds."
-    karpenter: KarpenterConfig
-    "Node autoscaling for the applications."
-    load_balancer_controller: LoadBalancerControllerConfig = LoadBalancerControllerConfig()
-    "The controller that turns the Ingress into an ALB."
+    log_retention_days: Literal[30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = Field(
+        90, description="Days the control-plane logs stay in CloudWatch Logs."
+    )
+    system_nodes: SystemNodesConfig = Field(description="The managed node group for cluster-critical pods.")
+    addons: AddonVersions = Field(description="Pinned EKS add-on builds.")
+    karpenter: KarpenterConfig = Field(description="Node autoscaling for the applications.")
+    load_balancer_controller: LoadBalancerControllerConfig = Field(
+        LoadBalancerControllerConfig(), description="The controller that turns the Ingress into an ALB."
+    )
 
     @field_validator("kubernetes_version")
     @classmethod

@@ -26,13 +26,12 @@ class DatabaseConfig(Section):
         True, description="RDS applies minor versions in the maintenance window (FSBP RDS.13)."
     )
     instance_class: str = Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$", description="e.g. db.r7g.xlarge.")
-    replica_instance_class: str | None = Field(None, pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
-    "Replica class; unset: as instanceClass."
+    replica_instance_class: str | None = Field(
+        None, pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$", description="Replica class; unset: as instanceClass."
+    )
     replicas: int = Field(ge=0, le=5, description="Read replicas, spread over the AZs.")
-    multi_az: bool
-    "Standby in a second zone for the primary (FSBP RDS.5)."
-    allocated_storage_gb: int = Field(100, ge=20, le=65536)
-    "Initial gp3 storage, GB."
+    multi_az: bool = Field(description="Standby in a second zone for the primary (FSBP RDS.5).")
+    allocated_storage_gb: int = Field(100, ge=20, le=65536, description="Initial gp3 storage, GB.")
     max_allocated_storage_gb: int = Field(500, ge=20, le=65536, description="Storage autoscaling ceiling.")
     iops: int | None = Field(None, ge=12000, le=64000, description="gp3 IOPS; only from 400 GB up.")
     storage_throughput_mbps: int | None = Field(None, ge=500, le=4000, description="gp3 MB/s; only from 400 GB up.")
@@ -40,22 +39,24 @@ class DatabaseConfig(Section):
         ge=50, le=5000, description="Explicit: PgBouncer's pools are sized against 85 % of it."
     )
     slow_query_ms: int = Field(250, ge=10, le=60000, description="log_min_duration_statement and auto_explain, ms.")
-    idle_in_transaction_timeout_ms: int = Field(60000, ge=1000, le=3600000)
-    "Sessions idle inside a transaction are ended after this, ms."
-    work_mem_kb: int = Field(16384, ge=64, le=2097151)
-    "Memory per sort or hash operation, kB."
-    maintenance_work_mem_kb: int = Field(524288, ge=1024, le=2097151)
-    "Memory for VACUUM and index builds, kB."
-    backup_retention_days: int = Field(ge=1, le=35)
-    "Days automated backups are kept (FSBP RDS.11 wants 7+)."
-    backup_window: str = Field("02:00-03:00", pattern=WINDOW)
-    "Daily backup window, UTC (hh:mm-hh:mm)."
-    maintenance_window: str = Field("sun:03:30-sun:04:30", pattern=WEEKLY_WINDOW)
-    "Weekly maintenance window, UTC (ddd:hh:mm-ddd:hh:mm)."
-    deletion_protection: bool
-    "RDS refuses to delete the instances."
-    final_snapshot: bool
-    "Snapshot the primary when it is deleted."
+    idle_in_transaction_timeout_ms: int = Field(
+        60000, ge=1000, le=3600000, description="Sessions idle inside a transaction are ended after this, ms."
+    )
+    work_mem_kb: int = Field(16384, ge=64, le=2097151, description="Memory per sort or hash operation, kB.")
+    maintenance_work_mem_kb: int = Field(
+        524288, ge=1024, le=2097151, description="Memory for VACUUM and index builds, kB."
+    )
+    backup_retention_days: int = Field(
+        ge=1, le=35, description="Days automated backups are kept (FSBP RDS.11 wants 7+)."
+    )
+    backup_window: str = Field("02:00-03:00", pattern=WINDOW, description="Daily backup window, UTC (hh:mm-hh:mm).")
+    maintenance_window: str = Field(
+        "sun:03:30-sun:04:30",
+        pattern=WEEKLY_WINDOW,
+        description="Weekly maintenance window, UTC (ddd:hh:mm-ddd:hh:mm).",
+    )
+    deletion_protection: bool = Field(description="RDS refuses to delete the instances.")
+    final_snapshot: bool = Field(description="Snapshot the primary when it is deleted.")
     performance_insights_retention_days: Literal[
         7,
         31,
@@ -82,10 +83,10 @@ class DatabaseConfig(Section):
         682,
         713,
         731,
-    ] = 7
-    "Days of Performance Insights history (7 is free)."
-    monitoring_interval_s: Literal[1, 5, 10, 15, 30, 60] = 60
-    "Enhanced Monitoring granularity, seconds."
+    ] = Field(7, description="Days of Performance Insights history (7 is free).")
+    monitoring_interval_s: Literal[1, 5, 10, 15, 30, 60] = Field(
+        60, description="Enhanced Monitoring granularity, seconds."
+    )
     secret_recovery_window_days: int = Field(30, description="0 deletes at once (staging); else 7-30.")
 
     @model_validator(mode="after")

@@ -44,12 +44,9 @@ class SubnetPrefixes(Section):
     """Prefix length of one subnet per tier. The private tier is large: with the VPC CNI every
     pod takes a VPC address, so 10K-user scale-out needs thousands of them."""
 
-    public: SubnetPrefix = 22
-    "ALBs and NAT gateways only."
-    private: SubnetPrefix = 19
-    "EKS nodes and pods: the VPC CNI gives every pod a VPC address."
-    isolated: SubnetPrefix = 22
-    "RDS and ElastiCache; no route out."
+    public: SubnetPrefix = Field(22, description="ALBs and NAT gateways only.")
+    private: SubnetPrefix = Field(19, description="EKS nodes and pods: the VPC CNI gives every pod a VPC address.")
+    isolated: SubnetPrefix = Field(22, description="RDS and ElastiCache; no route out.")
 
 
 class NetworkConfig(Section):
@@ -61,8 +58,9 @@ class NetworkConfig(Section):
     nat_gateways: Literal["single", "per-az"] = Field(
         description="'per-az' survives an AZ outage; 'single' saves ~2 NAT gateway-hours per hour."
     )
-    subnet_prefixes: SubnetPrefixes = SubnetPrefixes()
-    "Prefix length of each tier's per-AZ subnets."
+    subnet_prefixes: SubnetPrefixes = Field(
+        SubnetPrefixes(), description="Prefix length of each tier's per-AZ subnets."
+    )
     flow_log_retention_days: LogRetentionDays = Field(
         90, description="VPC flow log retention; only the values CloudWatch Logs accepts."
     )

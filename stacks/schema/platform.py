@@ -20,10 +20,13 @@ from .workloads import MonitoringConfig, WorkloadsConfig
 class TagsConfig(Section):
     """Cost-allocation tags. Project, Environment and ManagedBy are derived, not configured."""
 
-    owner: str = Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+@-]+$")
-    "Owner tag: the team that answers for the stack."
-    cost_center: str = Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+@-]+$")
-    "CostCenter tag."
+    owner: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\w .:/=+@-]+$",
+        description="Owner tag: the team that answers for the stack.",
+    )
+    cost_center: str = Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+@-]+$", description="CostCenter tag.")
 
 
 class PlatformConfig(Section):
@@ -41,24 +44,19 @@ class PlatformConfig(Section):
     protect_stateful_resources: bool = Field(
         description="Pulumi `protect` on databases, caches, buckets, keys and secrets (true in prod)."
     )
-    tags: TagsConfig
-    "Cost-allocation tags on every AWS resource."
-    network: NetworkConfig
-    "VPC, subnet tiers, NAT, flow logs."
-    cdn: CdnConfig
-    "CloudFront, its certificate, cache policies and WAF."
-    database: DatabaseConfig
-    "RDS PostgreSQL."
-    cache: CacheConfig
-    "ElastiCache."
-    cluster: ClusterConfig
-    "EKS, add-ons, Karpenter, the load balancer controller, the deployer's access."
-    pgbouncer: PgBouncerConfig
-    "PgBouncer pools."
-    workloads: WorkloadsConfig
-    "Odoo and the API gateway."
-    monitoring: MonitoringConfig = MonitoringConfig.model_validate({})
-    "Prometheus and prometheus-adapter."
+    tags: TagsConfig = Field(description="Cost-allocation tags on every AWS resource.")
+    network: NetworkConfig = Field(description="VPC, subnet tiers, NAT, flow logs.")
+    cdn: CdnConfig = Field(description="CloudFront, its certificate, cache policies and WAF.")
+    database: DatabaseConfig = Field(description="RDS PostgreSQL.")
+    cache: CacheConfig = Field(description="ElastiCache.")
+    cluster: ClusterConfig = Field(
+        description="EKS, add-ons, Karpenter, the load balancer controller, the deployer's access."
+    )
+    pgbouncer: PgBouncerConfig = Field(description="PgBouncer pools.")
+    workloads: WorkloadsConfig = Field(description="Odoo and the API gateway.")
+    monitoring: MonitoringConfig = Field(
+        MonitoringConfig.model_validate({}), description="Prometheus and prometheus-adapter."
+    )
 
     @model_validator(mode="after")
     def _cross_section_rules(self) -> PlatformConfig:

@@ -78,27 +78,21 @@ class OdooConfig(Section):
     image: str = Field(
         pattern=IMAGE, description="Odoo 18 image with session_redis and the metrics exporter; pinned tag."
     )
-    workers: int = Field(ge=1, le=64)
-    "HTTP worker processes per pod."
-    max_cron_threads: int = Field(1, ge=0, le=8)
-    "Cron workers per pod."
+    workers: int = Field(ge=1, le=64, description="HTTP worker processes per pod.")
+    max_cron_threads: int = Field(1, ge=0, le=8, description="Cron workers per pod.")
     db_maxconn: int = Field(8, ge=2, le=64, description="Connections per Odoo process (each worker has its own pool).")
-    limit_memory_soft_mb: int = Field(ge=256, le=16384)
-    "A worker over this is recycled after its request, MB."
-    limit_memory_hard_mb: int = Field(ge=256, le=32768)
-    "A worker over this is killed at once, MB."
-    limit_time_cpu_s: int = Field(60, ge=10, le=3600)
-    "CPU seconds a request may use."
-    limit_time_real_s: int = Field(120, ge=10, le=7200)
-    "Wall seconds a request may take."
-    resources: ResourcesConfig
-    "Requests and limits of an Odoo web pod."
-    longpolling_replicas: int = Field(2, ge=1, le=20)
-    "Pods of the bus (gevent) worker."
-    longpolling_resources: ResourcesConfig
-    "Requests and limits of a bus pod."
-    filestore_gb: int = Field(100, ge=1, le=100000)
-    "Size of the shared filestore claim, GiB (EFS grows as needed)."
+    limit_memory_soft_mb: int = Field(
+        ge=256, le=16384, description="A worker over this is recycled after its request, MB."
+    )
+    limit_memory_hard_mb: int = Field(ge=256, le=32768, description="A worker over this is killed at once, MB.")
+    limit_time_cpu_s: int = Field(60, ge=10, le=3600, description="CPU seconds a request may use.")
+    limit_time_real_s: int = Field(120, ge=10, le=7200, description="Wall seconds a request may take.")
+    resources: ResourcesConfig = Field(description="Requests and limits of an Odoo web pod.")
+    longpolling_replicas: int = Field(2, ge=1, le=20, description="Pods of the bus (gevent) worker.")
+    longpolling_resources: ResourcesConfig = Field(description="Requests and limits of a bus pod.")
+    filestore_gb: int = Field(
+        100, ge=1, le=100000, description="Size of the shared filestore claim, GiB (EFS grows as needed)."
+    )
     hpa: HpaConfig = Field(HpaConfig.model_validate(ODOO_HPA_SEED), description="odoo-hpa. Defaults: the seed.")
 
     @field_validator("hpa", mode="before")
@@ -122,13 +116,10 @@ class OdooConfig(Section):
 
 
 class GatewayConfig(Section):
-    image: str = Field(pattern=IMAGE)
-    "FastAPI gateway image, pinned tag."
-    port: int = Field(8000, ge=1024, le=65535)
-    "Port the gateway serves HTTP on."
+    image: str = Field(pattern=IMAGE, description="FastAPI gateway image, pinned tag.")
+    port: int = Field(8000, ge=1024, le=65535, description="Port the gateway serves HTTP on.")
     db_pool_size: int = Field(10, ge=1, le=100, description="Connections per gateway pod.")
-    resources: ResourcesConfig
-    "Requests and limits of a gateway pod."
+    resources: ResourcesConfig = Field(description="Requests and limits of a gateway pod.")
     hpa: HpaConfig = Field(
         HpaConfig.model_validate(GATEWAY_HPA_SEED), description="api-gateway-hpa. Defaults: the seed."
     )
@@ -143,20 +134,18 @@ class WorkloadsConfig(Section):
     """Odoo and the API gateway: images, sizes, the seed's HPAs."""
 
     metrics_port: int = Field(9100, ge=1024, le=65535, description="Port of the apps' Prometheus metrics.")
-    odoo: OdooConfig
-    "Odoo web and bus."
-    gateway: GatewayConfig
-    "The FastAPI API gateway."
+    odoo: OdooConfig = Field(description="Odoo web and bus.")
+    gateway: GatewayConfig = Field(description="The FastAPI API gateway.")
 
 
 class MonitoringConfig(Section):
     """Prometheus and prometheus-adapter (the HPAs' custom and external metrics)."""
 
-    prometheus_chart_version: str = Field("79.7.1", pattern=r"^\d+\.\d+\.\d+$")
-    "kube-prometheus-stack chart version."
-    adapter_chart_version: str = Field("5.2.0", pattern=r"^\d+\.\d+\.\d+$")
-    "prometheus-adapter chart version."
-    retention: str = Field("15d", pattern=r"^\d+[hdw]$")
-    "How long Prometheus keeps samples (15d, 4w ...)."
-    storage_gb: int = Field(50, ge=10, le=10000)
-    "Prometheus volume, GiB (gp3)."
+    prometheus_chart_version: str = Field(
+        "79.7.1", pattern=r"^\d+\.\d+\.\d+$", description="kube-prometheus-stack chart version."
+    )
+    adapter_chart_version: str = Field(
+        "5.2.0", pattern=r"^\d+\.\d+\.\d+$", description="prometheus-adapter chart version."
+    )
+    retention: str = Field("15d", pattern=r"^\d+[hdw]$", description="How long Prometheus keeps samples (15d, 4w ...).")
+    storage_gb: int = Field(50, ge=10, le=10000, description="Prometheus volume, GiB (gp3).")
