@@ -94,7 +94,6 @@ class PostgresDatabase(pulumi.ComponentResource):
             raise ValueError(f"{name}: {'; '.join(problems)}")
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
         key = rotating_key(f"{name}-key", "RDS storage, Performance Insights and secret", self, args.protect)
         group = port_from_groups(
@@ -132,17 +131,56 @@ class PostgresDatabase(pulumi.ComponentResource):
         )
         master_password = secret_output(password.result)
 
+        primary, replicas = self._instances(
+            name, args, key.arn, group.id, parameter_group.name, monitoring_role.arn, master_password
+        )
+        secret = self._master_secret(name, args, key.arn, primary.address, master_password)
+
+        self.primary_endpoint = primary.address
+        self.replica_endpoints = [r.address for r in replicas]
+        self.port = PORT
+        self.max_connections = args.tuning.max_connections
+        self.secret_arn = secret.arn
+        self.security_group_id = group.id
+        self.master_username = args.master_username
+        self.database_name = args.database_name
+        self.master_password = master_password
+        self.register_outputs(
+            {
+                "primaryEndpoint": self.primary_endpoint,
+                "replicaEndpoints": self.replica_endpoints,
+                "port": self.port,
+                "maxConnections": self.max_connections,
+                "secretArn": self.secret_arn,
+                "securityGroupId": self.security_group_id,
+                "masterUsername": self.master_username,
+                "masterPassword": self.master_password,
+            }
+        )
+
+    def _instances(
+        self,
+        name: str,
+        args: PostgresDatabaseArgs,
+        key_arn: pulumi.Output[str],
+        security_group_id: pulumi.Output[str],
+        parameter_group_name: pulumi.Output[str],
+        monitoring_role_arn: pulumi.Output[str],
+        master_password: pulumi.Output[str],
+    ) -> tuple[aws.rds.Instance, list[aws.rds.Instance]]:
+        """The primary and its read replicas, sharing encryption, monitoring and logging."""
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
         common = dict(
             instance_class=args.instance_class,
-            parameter_group_name=parameter_group.name,
-            vpc_security_group_ids=[group.id],
-            kms_key_id=key.arn,
+            parameter_group_name=parameter_group_name,
+            vpc_security_group_ids=[security_group_id],
+            kms_key_id=key_arn,
             storage_encrypted=True,
             performance_insights_enabled=True,
-            performance_insights_kms_key_id=key.arn,
+            performance_insights_kms_key_id=key_arn,
             performance_insights_retention_period=args.performance_insights_retention_days,
             monitoring_interval=args.monitoring_interval_s,
-            monitoring_role_arn=monitoring_role.arn,
+            monitoring_role_arn=monitoring_role_arn,
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
             iam_database_authentication_enabled=True,
             auto_minor_version_upgrade=args.auto_minor_version_upgrade,
@@ -193,10 +231,23 @@ class PostgresDatabase(pulumi.ComponentResource):
                 )
             )
 
+        return primary, replicas
+
+    def _master_secret(
+        self,
+        name: str,
+        args: PostgresDatabaseArgs,
+        key_arn: pulumi.Output[str],
+        host: pulumi.Output[str],
+        master_password: pulumi.Output[str],
+    ) -> aws.secretsmanager.Secret:
+        """The master credentials in Secrets Manager, for administrators (never in the apps' pods)."""
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
         secret = aws.secretsmanager.Secret(
             f"{name}-master",
             description="PostgreSQL master credentials (PgBouncer auth and administration)",
-            kms_key_id=key.arn,
+            kms_key_id=key_arn,
             recovery_window_in_days=args.secret_recovery_window_days,
             opts=stateful,
         )
@@ -207,7 +258,7 @@ class PostgresDatabase(pulumi.ComponentResource):
                 pulumi.Output.json_dumps(
                     {
                         "engine": "postgres",
-                        "host": primary.address,
+                        "host": host,
                         "port": PORT,
                         "dbname": args.database_name,
                         "username": args.master_username,
@@ -218,24 +269,4 @@ class PostgresDatabase(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.primary_endpoint = primary.address
-        self.replica_endpoints = [r.address for r in replicas]
-        self.port = PORT
-        self.max_connections = args.tuning.max_connections
-        self.secret_arn = secret.arn
-        self.security_group_id = group.id
-        self.master_username = args.master_username
-        self.database_name = args.database_name
-        self.master_password = master_password
-        self.register_outputs(
-            {
-                "primaryEndpoint": self.primary_endpoint,
-                "replicaEndpoints": self.replica_endpoints,
-                "port": self.port,
-                "maxConnections": self.max_connections,
-                "secretArn": self.secret_arn,
-                "securityGroupId": self.security_group_id,
-                "masterUsername": self.master_username,
-                "masterPassword": self.master_password,
-            }
-        )
+        return secret

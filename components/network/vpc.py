@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam_documents import policy_document, service_trust_policy, statement
-from components.network.subnet_plan import SubnetPrefixes, plan_subnets
+from components.network.subnet_plan import SubnetPrefixes, SubnetSpec, plan_subnets
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,66 @@ class Network(pulumi.ComponentResource):
         # FSBP EC2.2: the default security group must not allow any traffic.
         aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], opts=child)
 
+        plan = plan_subnets(args.cidr, len(azs), dataclasses.asdict(args.subnet_prefixes), args.az_slots)
+        subnets = self._subnets(name, vpc, azs, plan, args)
+        nat_ips = self._routing(name, vpc, azs, subnets, args)
+        self.flow_log_group_name = self._flow_logs(name, vpc, args)
+        data_clients = self._data_clients(name, vpc, args)
+
+        isolated_ids = [s.id for s in subnets["isolated"]]
+        db_group = aws.rds.SubnetGroup(
+            f"{name}-db",
+            description="RDS on the isolated tier",
+            subnet_ids=isolated_ids,
+            opts=child,
+        )
+        cache_group = aws.elasticache.SubnetGroup(
+            f"{name}-cache",
+            description="ElastiCache on the isolated tier",
+            subnet_ids=isolated_ids,
+            opts=child,
+        )
+
+        self.vpc_id = vpc.id
+        self.vpc_cidr = vpc.cidr_block
+        self.availability_zones = azs
+        #: Ranges by tier, known before anything exists (network policies allow the ALB and data tiers).
+        self.subnet_cidrs = {tier: [spec.cidr for spec in plan if spec.tier == tier] for tier in subnets}
+        self.public_subnet_ids = [s.id for s in subnets["public"]]
+        self.private_subnet_ids = [s.id for s in subnets["private"]]
+        self.isolated_subnet_ids = isolated_ids
+        self.db_subnet_group_name = db_group.name
+        self.cache_subnet_group_name = cache_group.name
+        self.nat_public_ips = nat_ips
+        self.data_client_security_group_id = data_clients.id
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "vpcCidr": self.vpc_cidr,
+                "availabilityZones": self.availability_zones,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+                "isolatedSubnetIds": self.isolated_subnet_ids,
+                "dbSubnetGroupName": self.db_subnet_group_name,
+                "cacheSubnetGroupName": self.cache_subnet_group_name,
+                "natPublicIps": self.nat_public_ips,
+                "subnetCidrs": self.subnet_cidrs,
+                "flowLogGroupName": self.flow_log_group_name,
+                "dataClientSecurityGroupId": self.data_client_security_group_id,
+            }
+        )
+
+    def _subnets(
+        self, name: str, vpc: aws.ec2.Vpc, azs: list[str], plan: list[SubnetSpec], args: NetworkArgs
+    ) -> dict[str, list[aws.ec2.Subnet]]:
+        """One subnet per tier and zone, as planned; the role tags let load balancers find theirs."""
+        child = pulumi.ResourceOptions(parent=self)
         subnets: dict[str, list[aws.ec2.Subnet]] = {"public": [], "private": [], "isolated": []}
         role_tags = {
             "public": {"kubernetes.io/role/elb": "1"},
             "private": {"kubernetes.io/role/internal-elb": "1", **args.private_subnet_tags},
             "isolated": {},
         }
-        plan = plan_subnets(args.cidr, len(azs), dataclasses.asdict(args.subnet_prefixes), args.az_slots)
         for spec in plan:
             az = azs[spec.az_index]
             subnets[spec.tier].append(
@@ -85,6 +138,14 @@ class Network(pulumi.ComponentResource):
                 )
             )
 
+        return subnets
+
+    def _routing(
+        self, name: str, vpc: aws.ec2.Vpc, azs: list[str], subnets: dict[str, list[aws.ec2.Subnet]], args: NetworkArgs
+    ) -> list[pulumi.Output[str]]:
+        """Public tier to the internet gateway, private tier through NAT (per zone or shared),
+        isolated tier nowhere but the S3 gateway endpoint. Returns the NAT addresses."""
+        child = pulumi.ResourceOptions(parent=self)
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=child)
         public_rt = self._route_table(f"{name}-public", vpc, subnets["public"])
         aws.ec2.Route(
@@ -138,8 +199,10 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.flow_log_group_name = self._flow_logs(name, vpc, args)
+        return nat_ips
 
+    def _data_clients(self, name: str, vpc: aws.ec2.Vpc, args: NetworkArgs) -> aws.ec2.SecurityGroup:
+        child = pulumi.ResourceOptions(parent=self)
         # Attached by the compute layer to whatever talks to the data tier (nodes, PgBouncer);
         # the databases and caches admit their ports from this group only.
         data_clients = aws.ec2.SecurityGroup(
@@ -160,48 +223,7 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
-        isolated_ids = [s.id for s in subnets["isolated"]]
-        db_group = aws.rds.SubnetGroup(
-            f"{name}-db",
-            description="RDS on the isolated tier",
-            subnet_ids=isolated_ids,
-            opts=child,
-        )
-        cache_group = aws.elasticache.SubnetGroup(
-            f"{name}-cache",
-            description="ElastiCache on the isolated tier",
-            subnet_ids=isolated_ids,
-            opts=child,
-        )
-
-        self.vpc_id = vpc.id
-        self.vpc_cidr = vpc.cidr_block
-        self.availability_zones = azs
-        #: Ranges by tier, known before anything exists (network policies allow the ALB and data tiers).
-        self.subnet_cidrs = {tier: [spec.cidr for spec in plan if spec.tier == tier] for tier in subnets}
-        self.public_subnet_ids = [s.id for s in subnets["public"]]
-        self.private_subnet_ids = [s.id for s in subnets["private"]]
-        self.isolated_subnet_ids = isolated_ids
-        self.db_subnet_group_name = db_group.name
-        self.cache_subnet_group_name = cache_group.name
-        self.nat_public_ips = nat_ips
-        self.data_client_security_group_id = data_clients.id
-        self.register_outputs(
-            {
-                "vpcId": self.vpc_id,
-                "vpcCidr": self.vpc_cidr,
-                "availabilityZones": self.availability_zones,
-                "publicSubnetIds": self.public_subnet_ids,
-                "privateSubnetIds": self.private_subnet_ids,
-                "isolatedSubnetIds": self.isolated_subnet_ids,
-                "dbSubnetGroupName": self.db_subnet_group_name,
-                "cacheSubnetGroupName": self.cache_subnet_group_name,
-                "natPublicIps": self.nat_public_ips,
-                "subnetCidrs": self.subnet_cidrs,
-                "flowLogGroupName": self.flow_log_group_name,
-                "dataClientSecurityGroupId": self.data_client_security_group_id,
-            }
-        )
+        return data_clients
 
     def _route_table(self, name: str, vpc: aws.ec2.Vpc, subnets: Sequence[aws.ec2.Subnet]) -> aws.ec2.RouteTable:
         table = aws.ec2.RouteTable(name, vpc_id=vpc.id, tags={"Name": name}, opts=pulumi.ResourceOptions(parent=self))
