@@ -33,9 +33,10 @@ def encrypted(props, config):
     "RDS primaries are Multi-AZ where the stack demands it (config: required).",
     control="RDS.5",
     kind=RECOMMENDATION,
+    per_stack=True,
 )
 def multi_az(props, config):
-    if config.get("required", True) and not _is_replica(props) and not props.get("multiAz"):
+    if not _is_replica(props) and not props.get("multiAz"):
         yield "multiAz must be true in this stack"
 
 
@@ -45,9 +46,10 @@ def multi_az(props, config):
     "RDS instances have deletion protection where the stack demands it (config: required).",
     control="RDS.8",
     kind=RECOMMENDATION,
+    per_stack=True,
 )
 def deletion_protection(props, config):
-    if config.get("required", True) and not props.get("deletionProtection"):
+    if not props.get("deletionProtection"):
         yield "deletionProtection must be true in this stack"
 
 

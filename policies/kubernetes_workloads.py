@@ -183,10 +183,9 @@ def hpa_targets_without_replicas(resources, config):
     "HPAs keep 2+ replicas and can double them (the seed's scale 2x), where the stack demands it (config: required).",
     kind=RECOMMENDATION,
     severity="medium",
+    per_stack=True,
 )
 def hpa_headroom(resources, config):
-    if not config.get("required", True):
-        return
     for hpa in of_type(resources, HPA):
         spec = hpa.props.get("spec") or {}
         low, high = int(spec.get("minReplicas", 1)), int(spec.get("maxReplicas", 1))
@@ -224,10 +223,9 @@ PINNED_ALIAS = re.compile(r"^[a-z0-9]+@v[0-9.]+$")
     "stack demands it (config: required): @latest rolls every node to an untested image.",
     kind=RECOMMENDATION,
     severity="medium",
+    per_stack=True,
 )
 def pinned_ami(props, config):
-    if not config.get("required", True):
-        return
     for term in as_list((props.get("spec") or {}).get("amiSelectorTerms")):
         alias = term.get("alias")
         if alias is not None and not PINNED_ALIAS.match(str(alias)):

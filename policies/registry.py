@@ -50,26 +50,44 @@ def resource_rule(
     control: str | None = None,
     kind: str = SECURITY,
     severity: str = "high",
+    per_stack: bool = False,
 ):
-    """check(props, config) -> messages."""
+    """check(props, config) -> messages. `per_stack`: a stack turns the rule off with
+    `required: false` in its pack config (prod demands what staging may skip)."""
 
     def register(check):
-        RULES.append(Rule(name, description, kind, severity, control, tuple(types), check))
+        RULES.append(Rule(name, description, kind, severity, control, tuple(types), _gated(check, per_stack)))
         return check
 
     return register
 
 
 def stack_rule(
-    name: str, description: str, *, control: str | None = None, kind: str = SECURITY, severity: str = "high"
+    name: str,
+    description: str,
+    *,
+    control: str | None = None,
+    kind: str = SECURITY,
+    severity: str = "high",
+    per_stack: bool = False,
 ):
-    """check(resources, config) -> (urn, message) pairs."""
+    """check(resources, config) -> (urn, message) pairs. `per_stack` as for resource_rule."""
 
     def register(check):
-        RULES.append(Rule(name, description, kind, severity, control, (), check))
+        RULES.append(Rule(name, description, kind, severity, control, (), _gated(check, per_stack)))
         return check
 
     return register
+
+
+def _gated(check, per_stack: bool):
+    if not per_stack:
+        return check
+
+    def gated(subject, config):
+        return check(subject, config) if config.get("required", True) else ()
+
+    return gated
 
 
 def policies() -> list:

@@ -61,10 +61,9 @@ def required_tags(resources, config):
     "Databases, caches, buckets, keys, secrets, file systems and the "
     "cluster are protected from deletion where the stack demands it (config: required).",
     kind=RECOMMENDATION,
+    per_stack=True,
 )
 def stateful_protected(resources, config):
-    if not config.get("required", True):
-        return
     for resource in of_type(resources, *STATEFUL):
         if not resource.opts.protect:
             yield resource.urn, "stateful resource without protect"
