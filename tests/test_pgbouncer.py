@@ -54,7 +54,7 @@ def test_services_named_for_each_role(run):
     for role in ("rw", "ro", "session"):
         spec = services[f"pgbouncer-{role}"]
         assert spec["type"] == "ClusterIP"
-        assert {"name": "postgres", "port": 5432, "targetPort": 6432} in spec["ports"]
+        assert {"name": "postgres", "port": 5432, "targetPort": "postgres"} in spec["ports"]
         assert spec["selector"]["app.kubernetes.io/instance"] == f"pgbouncer-{role}"
 
 
@@ -81,7 +81,9 @@ def test_pods_roll_on_config_change_and_drain_on_sigint(run):
         assert pgbouncer["livenessProbe"]["tcpSocket"]["port"] == 6432
         assert pgbouncer["readinessProbe"] != pgbouncer["livenessProbe"]
         assert ":" in pgbouncer["image"] and not pgbouncer["image"].endswith(":latest")
-        assert template["spec"]["containers"][1]["name"] == "exporter"
+        assert pgbouncer["ports"] == [{"name": "postgres", "containerPort": 6432}]
+        exporter = template["spec"]["containers"][1]
+        assert exporter["name"] == "exporter" and exporter["securityContext"]["readOnlyRootFilesystem"] is True
 
 
 def test_pool_replicas_are_fixed_and_disruption_budgeted(run):

@@ -28,11 +28,8 @@ from components.data.connection_urls import postgres_url
 from components.k8s.pod_spec import (
     ContainerResources,
     checksum,
-    container_security_context,
-    pod_security_context,
-    spread,
 )
-from components.k8s.workload import PodPeer
+from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
 from components.outputs import secret_output
 
 SERVICE_PORT = 5432
@@ -106,13 +103,6 @@ class PgBouncer(pulumi.ComponentResource):
         )
         # A digest of the credentials (not the credentials) rolls the pods when they change.
         secret_checksum = pulumi.Output.unsecret(userlist.apply(checksum))
-        service_account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="pgbouncer", namespace=args.namespace),
-            automount_service_account_token=False,
-            opts=child,
-        )
-
         self.service_hosts = {}
         for role in args.roles:
             # Only the endpoints this role points at flow into its ini, so the ConfigMap depends
@@ -129,7 +119,7 @@ class PgBouncer(pulumi.ComponentResource):
             )
             # partial, not a closure: the callback runs after the loop has moved on.
             ini = pulumi.Output.all(*targets).apply(functools.partial(_ini_for, settings))
-            self._role(name, role, args, ini, secret, secret_checksum, service_account)
+            self._role(name, role, args, ini, secret, secret_checksum)
             self.service_hosts[role.name] = f"pgbouncer-{role.name}"
 
         #: Clients connect to the role's Service on the PostgreSQL port.
@@ -154,122 +144,82 @@ class PgBouncer(pulumi.ComponentResource):
         ini: pulumi.Output[str],
         secret: k8s.core.v1.Secret,
         secret_checksum: pulumi.Output[str],
-        service_account: k8s.core.v1.ServiceAccount,
     ) -> None:
-        child = pulumi.ResourceOptions(parent=self)
+        """One pool: its ini in a ConfigMap, and a Workload running PgBouncer with its exporter."""
         app = f"pgbouncer-{role.name}"
-        labels = SELECTOR | {"app.kubernetes.io/instance": app}
-        meta = k8s.meta.v1.ObjectMetaArgs(name=app, namespace=args.namespace, labels=labels)
         config = k8s.core.v1.ConfigMap(
-            f"{name}-{role.name}-config", metadata=meta, data={"pgbouncer.ini": ini}, opts=child
+            f"{name}-{role.name}-config",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=app, namespace=args.namespace, labels=SELECTOR | {"app.kubernetes.io/instance": app}
+            ),
+            data={"pgbouncer.ini": ini},
+            opts=pulumi.ResourceOptions(parent=self),
         )
         probe = {"tcpSocket": {"port": LISTEN_PORT}}
-        k8s.apps.v1.Deployment(
+        Workload(
             f"{name}-{role.name}",
-            metadata=meta,
-            spec={
-                "replicas": role.replicas,
-                "selector": {"matchLabels": labels},
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-                "template": {
-                    "metadata": {
-                        "labels": labels,
-                        "annotations": {
-                            "checksum/config": ini.apply(checksum),
-                            "checksum/auth": secret_checksum,
+            WorkloadArgs(
+                namespace=args.namespace,
+                app=app,
+                name_label=SELECTOR["app.kubernetes.io/name"],
+                component="pooler",
+                image=args.image,
+                command=["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"],
+                port=LISTEN_PORT,
+                port_name="postgres",
+                service_port=SERVICE_PORT,
+                metrics_port=METRICS_PORT,
+                resources=args.resources,
+                probes=Probes(
+                    startup=probe | {"periodSeconds": 2, "failureThreshold": 15},
+                    readiness=probe | {"periodSeconds": 5, "failureThreshold": 2},
+                    liveness=probe | {"initialDelaySeconds": 15, "periodSeconds": 20, "failureThreshold": 3},
+                ),
+                # PgBouncer is PID 1: SIGINT starts its safe shutdown; the sleep keeps the pod
+                # alive while clients finish and endpoints are removed.
+                lifecycle={"preStop": {"exec": {"command": ["/bin/sh", "-c", f"kill -INT 1; sleep {DRAIN_SECONDS}"]}}},
+                sidecars=[_exporter(args.exporter_image, secret)],
+                volumes=[
+                    {"name": "config", "configMap": {"name": config.metadata.name, "defaultMode": 0o444}},
+                    {
+                        "name": "auth",
+                        "secret": {
+                            "secretName": secret.metadata.name,
+                            "defaultMode": 0o440,
+                            "items": [{"key": "userlist.txt", "path": "userlist.txt"}],
                         },
                     },
-                    "spec": {
-                        "serviceAccountName": service_account.metadata.name,
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(),
-                        "terminationGracePeriodSeconds": DRAIN_SECONDS + args.timeouts.query_wait_timeout_s,
-                        "nodeSelector": dict(args.node_selector),
-                        "topologySpreadConstraints": spread(labels),
-                        "containers": [
-                            {
-                                "name": "pgbouncer",
-                                "image": args.image,
-                                "command": ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"],
-                                "ports": [{"name": "postgres", "containerPort": LISTEN_PORT}],
-                                "readinessProbe": probe | {"periodSeconds": 5, "failureThreshold": 2},
-                                "livenessProbe": probe
-                                | {"initialDelaySeconds": 15, "periodSeconds": 20, "failureThreshold": 3},
-                                "lifecycle": {
-                                    # PgBouncer is PID 1: SIGINT starts its safe shutdown; the sleep keeps
-                                    # the pod alive while clients finish and endpoints are removed.
-                                    "preStop": {
-                                        "exec": {"command": ["/bin/sh", "-c", f"kill -INT 1; sleep {DRAIN_SECONDS}"]}
-                                    }
-                                },
-                                "resources": args.resources.as_k8s(),
-                                "securityContext": container_security_context(),
-                                "volumeMounts": [
-                                    {"name": "config", "mountPath": "/etc/pgbouncer", "readOnly": True},
-                                    {"name": "auth", "mountPath": "/etc/pgbouncer/secret", "readOnly": True},
-                                    {"name": "tmp", "mountPath": "/tmp"},
-                                ],
-                            },
-                            {
-                                "name": "exporter",
-                                "image": args.exporter_image,
-                                "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
-                                "env": [
-                                    {
-                                        "name": "PGBOUNCER_EXPORTER_CONNECTION_STRING",
-                                        "valueFrom": {
-                                            "secretKeyRef": {"name": secret.metadata.name, "key": "exporter-dsn"}
-                                        },
-                                    }
-                                ],
-                                "readinessProbe": {
-                                    "httpGet": {"path": "/metrics", "port": METRICS_PORT},
-                                    "periodSeconds": 15,
-                                },
-                                "livenessProbe": {"tcpSocket": {"port": METRICS_PORT}, "periodSeconds": 30},
-                                "resources": {
-                                    "requests": {"cpu": "20m", "memory": "32Mi"},
-                                    "limits": {"cpu": "100m", "memory": "64Mi"},
-                                },
-                                "securityContext": container_security_context(),
-                            },
-                        ],
-                        "volumes": [
-                            {"name": "config", "configMap": {"name": config.metadata.name, "defaultMode": 0o444}},
-                            {
-                                "name": "auth",
-                                "secret": {
-                                    "secretName": secret.metadata.name,
-                                    "defaultMode": 0o440,
-                                    "items": [{"key": "userlist.txt", "path": "userlist.txt"}],
-                                },
-                            },
-                            {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
-                        ],
-                    },
-                },
-            },
-            opts=child,
-        )
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-{role.name}-pdb",
-            metadata=meta,
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": labels}},
-            opts=child,
-        )
-        k8s.core.v1.Service(
-            f"{name}-{role.name}-svc",
-            metadata=meta,
-            spec={
-                "type": "ClusterIP",
-                "selector": labels,
-                "ports": [
-                    {"name": "postgres", "port": SERVICE_PORT, "targetPort": LISTEN_PORT},
-                    {"name": "metrics", "port": METRICS_PORT, "targetPort": METRICS_PORT},
                 ],
-            },
-            opts=child,
+                volume_mounts=[
+                    {"name": "config", "mountPath": "/etc/pgbouncer", "readOnly": True},
+                    {"name": "auth", "mountPath": "/etc/pgbouncer/secret", "readOnly": True},
+                ],
+                pod_annotations={"checksum/config": ini.apply(checksum), "checksum/auth": secret_checksum},
+                node_selector=args.node_selector,
+                # Fixed: the connection budget counts every pod.
+                replicas=role.replicas,
+                termination_grace_seconds=DRAIN_SECONDS + args.timeouts.query_wait_timeout_s,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _exporter(image: str, secret: k8s.core.v1.Secret) -> dict:
+    """pgbouncer-exporter: reads SHOW STATS over the local admin console for Prometheus."""
+    return {
+        "name": "exporter",
+        "image": image,
+        "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
+        "env": [
+            {
+                "name": "PGBOUNCER_EXPORTER_CONNECTION_STRING",
+                "valueFrom": {"secretKeyRef": {"name": secret.metadata.name, "key": "exporter-dsn"}},
+            }
+        ],
+        "readinessProbe": {"httpGet": {"path": "/metrics", "port": METRICS_PORT}, "periodSeconds": 15},
+        "livenessProbe": {"tcpSocket": {"port": METRICS_PORT}, "periodSeconds": 30},
+        "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
+    }
 
 
 def _ini_for(settings: Callable[..., IniSettings], hosts: list[str]) -> str:

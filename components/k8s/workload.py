@@ -58,6 +58,17 @@ class WorkloadArgs:
     component: str = "server"
     #: app.kubernetes.io/part-of label.
     part_of: str = "smartdairy"
+    #: app.kubernetes.io/name when several workloads are one app (PgBouncer's roles); `app` then
+    #: becomes their app.kubernetes.io/instance. None: the name is `app`.
+    name_label: str | None = None
+    #: Name of the container port, and the Service port in front of it (None: `port`).
+    port_name: str = "http"
+    service_port: int | None = None
+    #: Lifecycle hooks of the main container (a preStop drain).
+    lifecycle: Mapping | None = None
+    #: More containers in the pod (exporters), secured like the main one. A sidecar that
+    #: declares the port named "metrics" serves `metrics_port`.
+    sidecars: Sequence[Mapping] = ()
     #: Entrypoint and arguments; None keeps the image's.
     command: Sequence[str] | None = None
     args: Sequence[str] | None = None
@@ -100,15 +111,18 @@ class Workload(pulumi.ComponentResource):
     def __init__(self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        labels = {"app.kubernetes.io/name": args.app, "app.kubernetes.io/part-of": args.part_of}
+        labels = {"app.kubernetes.io/name": args.name_label or args.app, "app.kubernetes.io/part-of": args.part_of}
+        if args.name_label:
+            labels["app.kubernetes.io/instance"] = args.app
         meta = k8s.meta.v1.ObjectMetaArgs(
             name=args.app, namespace=args.namespace, labels=labels | {"app.kubernetes.io/component": args.component}
         )
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=meta, automount_service_account_token=False, opts=child
         )
-        ports = [{"name": "http", "containerPort": args.port}]
-        if args.metrics_port:
+        ports = [{"name": args.port_name, "containerPort": args.port}]
+        sidecar_ports = {port["name"] for sidecar in args.sidecars for port in sidecar.get("ports", [])}
+        if args.metrics_port and "metrics" not in sidecar_ports:
             ports.append({"name": "metrics", "containerPort": args.metrics_port})
         container = {
             "name": args.app,
@@ -123,6 +137,8 @@ class Workload(pulumi.ComponentResource):
             "volumeMounts": [{"name": n, "mountPath": p} for n, p in args.writable_paths.items()]
             + [dict(m) for m in args.volume_mounts],
         }
+        if args.lifecycle:
+            container["lifecycle"] = dict(args.lifecycle)
         if args.command:
             container["command"] = list(args.command)
         if args.args:
@@ -142,7 +158,10 @@ class Workload(pulumi.ComponentResource):
                     "initContainers": [
                         dict(c) | {"securityContext": container_security_context()} for c in args.init_containers
                     ],
-                    "containers": [container],
+                    "containers": [
+                        container,
+                        *(dict(c) | {"securityContext": container_security_context()} for c in args.sidecars),
+                    ],
                     "volumes": [{"name": n, "emptyDir": {"sizeLimit": "256Mi"}} for n in args.writable_paths]
                     + [dict(v) for v in args.volumes],
                 },
@@ -151,7 +170,7 @@ class Workload(pulumi.ComponentResource):
         if args.replicas is not None:
             spec["replicas"] = args.replicas
         deployment = k8s.apps.v1.Deployment(f"{name}", metadata=meta, spec=spec, opts=child)
-        service_ports = [{"name": "http", "port": args.port, "targetPort": "http"}]
+        service_ports = [{"name": args.port_name, "port": args.service_port or args.port, "targetPort": args.port_name}]
         if args.metrics_port:
             service_ports.append({"name": "metrics", "port": args.metrics_port, "targetPort": "metrics"})
         k8s.core.v1.Service(
@@ -184,5 +203,5 @@ class Workload(pulumi.ComponentResource):
         self.service_name = args.app
         self.labels = labels
         #: What other components select these pods by (NetworkPolicies, ServiceMonitors).
-        self.peer = PodPeer({"app.kubernetes.io/name": args.app}, args.port, args.metrics_port)
+        self.peer = PodPeer({"app.kubernetes.io/name": args.name_label or args.app}, args.port, args.metrics_port)
         self.register_outputs({"serviceName": self.service_name, "labels": self.labels})
