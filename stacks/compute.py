@@ -114,19 +114,16 @@ def addons(spec) -> list[Addon]:
         Addon("kube-proxy", versions.kube_proxy, before_nodes=True),
         Addon("eks-pod-identity-agent", versions.pod_identity_agent, before_nodes=True),
         Addon("coredns", versions.coredns, configuration={"replicaCount": 2, "tolerations": system_toleration}),
-        Addon(
-            "aws-ebs-csi-driver",
-            versions.ebs_csi_driver,
-            service_account="ebs-csi-controller-sa",
-            managed_policy_arns=["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"],
-            configuration={"controller": {"tolerations": system_toleration}},
-        ),
-        Addon(
-            "aws-efs-csi-driver",
-            versions.efs_csi_driver,
-            service_account="efs-csi-controller-sa",
-            managed_policy_arns=["arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"],
-            configuration={"controller": {"tolerations": system_toleration}},
+        *(
+            # The CSI drivers' controllers run on the system nodes with their AWS managed policy.
+            Addon(
+                f"aws-{storage}-csi-driver",
+                version,
+                service_account=f"{storage}-csi-controller-sa",
+                managed_policy_arns=[f"arn:aws:iam::aws:policy/service-role/Amazon{storage.upper()}CSIDriverPolicy"],
+                configuration={"controller": {"tolerations": system_toleration}},
+            )
+            for storage, version in (("ebs", versions.ebs_csi_driver), ("efs", versions.efs_csi_driver))
         ),
         Addon(
             "metrics-server", versions.metrics_server, configuration={"replicas": 2, "tolerations": system_toleration}

@@ -124,24 +124,23 @@ def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
 def seed_cache_policies(prefix: str, ttls: Mapping[str, Ttls]) -> dict[str, CachePolicySpec]:
     """The seed's cache behaviours (static, long cache with ?v= busting, API pass-through) and our
     images policy; TTLs come from config, keys `static`, `long_cache`, `image`, `api`."""
+    # ?v= busts the cache of fingerprinted assets and images: replaced files show up at once.
+    version_busting: dict[str, Any] = {"query_strings": "whitelist", "query_string_names": ("v",)}
     return {
         "static": CachePolicySpec(f"{prefix}-Static", "Static assets, no variation", ttls["static"]),
         "long_cache": CachePolicySpec(
             f"{prefix}-LongCache",
             "Fingerprinted assets under /static; ?v= busts the cache",
             ttls["long_cache"],
-            query_strings="whitelist",
-            query_string_names=("v",),
+            **version_busting,
         ),
-        # Images are already compressed: an Accept-Encoding variant would only split the
-        # cache. ?v= busting as for /static so replaced images show up at once.
+        # Images are already compressed: an Accept-Encoding variant would only split the cache.
         "image": CachePolicySpec(
             f"{prefix}-Images",
             "Images: long TTLs, no compression variants",
             ttls["image"],
-            query_strings="whitelist",
-            query_string_names=("v",),
             compress=False,
+            **version_busting,
         ),
         "api": CachePolicySpec(
             f"{prefix}-API",
