@@ -96,7 +96,7 @@ def with_section(stack: str, key: str, value: Any) -> dict[str, str]:
 
 
 def section(stack: str, key: str) -> dict[str, Any]:
-    return json.loads(stack_file_config(stack)[f"smartdairy-platform:{key}"])
+    return json.loads(stack_file_config(stack)[f"{PROJECT}:{key}"])
 
 
 def config_problems(config: dict[str, str]) -> list[str]:
@@ -111,7 +111,7 @@ def config_problems(config: dict[str, str]) -> list[str]:
 def section_problems(stack: str, key: str, **overrides) -> list[str]:
     """Problems of `stack`'s config with some keys of one section overridden."""
     value = section(stack, key) | overrides
-    return config_problems(with_section(stack, f"smartdairy-platform:{key}", value))
+    return config_problems(with_section(stack, f"{PROJECT}:{key}", value))
 
 
 def load_config(config: dict[str, str]):
@@ -119,4 +119,4 @@ def load_config(config: dict[str, str]):
     from stacks.loader import load_platform_config
 
     pulumi.runtime.set_all_config(config, [])
-    return load_platform_config("smartdairy-platform")
+    return load_platform_config(PROJECT)

@@ -7,9 +7,8 @@ import json
 import pytest
 
 from components.data.redis_parameters import EVICTION_POLICIES
-from tests.conftest import section, section_problems
+from tests.conftest import PROJECT, section, section_problems
 
-PROJECT = "smartdairy-platform"
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 
 

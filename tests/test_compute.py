@@ -8,9 +8,7 @@ import re
 import pytest
 
 from components.compute.karpenter_manifests import KARPENTER_VERSION, NodePoolSpec, ec2_node_class, node_pool, problems
-from tests.conftest import section, section_problems, stack_file_config
-
-PROJECT = "smartdairy-platform"
+from tests.conftest import PROJECT, section, section_problems, stack_file_config
 
 
 def cluster(run):

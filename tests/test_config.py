@@ -12,9 +12,7 @@ from hypothesis import strategies as st
 
 from stacks.loader import ConfigError
 from stacks.schema import PlatformConfig
-from tests.conftest import ROOT, STACKS, config_problems, load_config, section, stack_file_config, with_section
-
-PROJECT = "smartdairy-platform"
+from tests.conftest import PROJECT, ROOT, STACKS, config_problems, load_config, section, stack_file_config, with_section
 
 
 @pytest.mark.parametrize("stack", STACKS)

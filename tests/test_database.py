@@ -10,10 +10,9 @@ import pytest
 
 from components.data.postgres import PostgresDatabase, PostgresDatabaseArgs
 from components.data.postgres_parameters import PostgresTuning, preload_problems
-from tests.conftest import ROOT, program_run, section, section_problems
+from tests.conftest import PROJECT, ROOT, program_run, section, section_problems
 from tests.harness.mock_runtime import run_callable
 
-PROJECT = "smartdairy-platform"
 INSTANCE = "aws:rds/instance:Instance"
 
 

@@ -14,9 +14,8 @@ from components.apps.pgbouncer_config import (
     render_ini,
     render_userlist,
 )
-from tests.conftest import load_config, section, section_problems, stack_file_config
+from tests.conftest import PROJECT, load_config, section, section_problems, stack_file_config
 
-PROJECT = "smartdairy-platform"
 DEMAND = ClientDemand(20, 4, 8, 3, 15, 10)
 
 
