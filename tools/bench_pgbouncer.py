@@ -224,12 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok else 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _field(pattern: str, text: str) -> str:
     match = re.search(pattern, text)
     if match is None:
         raise RuntimeError(f"pgbench output has no {pattern!r}: {text[-500:]}")
     return match.group(1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
