@@ -21,6 +21,7 @@ from components.apps.odoo import Odoo, OdooArgs
 from components.apps.odoo_config import OdooSettings
 from components.apps.pgbouncer import PgBouncer, PgBouncerArgs
 from components.apps.pgbouncer_config import ServerTimeouts
+from components.apps.slo_rules import SloTargets, slo_rule_groups
 from components.compute.karpenter_manifests import ELASTIC_LABEL, STEADY_LABEL
 from components.data import redis as redis_component
 from components.data.postgres import PostgresDatabase
@@ -74,6 +75,9 @@ def applications(
                     ("pgbouncer", pgbouncer.peer),
                 )
             ],
+            rule_groups=slo_rule_groups(
+                args_from(config.monitoring.slo, SloTargets, services=[gateway.service, odoo.web_service])
+            ),
             node_selector=STEADY_NODES,
         ),
         opts=opts,

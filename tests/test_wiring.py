@@ -15,6 +15,7 @@ from components.apps.odoo import OdooArgs
 from components.apps.odoo_config import OdooSettings
 from components.apps.pgbouncer import PgBouncerArgs
 from components.apps.pgbouncer_config import PoolRole, ServerTimeouts
+from components.apps.slo_rules import SloTargets
 from components.compute.eks_cluster import EksClusterArgs, NodeGroupSizing
 from components.compute.karpenter import KarpenterArgs
 from components.compute.karpenter_manifests import NodePoolSpec
@@ -43,7 +44,7 @@ from stacks.schema.cluster import (
 from stacks.schema.database import DatabaseConfig
 from stacks.schema.network import NetworkConfig, SubnetPrefixes
 from stacks.schema.pgbouncer import PgBouncerConfig, PoolConfig
-from stacks.schema.workloads import GatewayConfig, HpaConfig, MonitoringConfig, OdooConfig
+from stacks.schema.workloads import GatewayConfig, HpaConfig, MonitoringConfig, OdooConfig, SloConfig
 from stacks.wiring import args_from
 
 
@@ -104,7 +105,8 @@ WIRING = [
     Wiring(GatewayConfig, (ApiGatewayArgs,), {"hpa": "HpaSettings, then hpa_spec"}),
     Wiring(HpaConfig, (HpaSettings,)),
     Wiring(ResourcesConfig, (ContainerResources,)),
-    Wiring(MonitoringConfig, (MonitoringArgs,)),
+    Wiring(MonitoringConfig, (MonitoringArgs,), {"slo": "SloTargets, then slo_rule_groups"}),
+    Wiring(SloConfig, (SloTargets,)),
 ]
 
 

@@ -39,6 +39,8 @@ class MonitoringArgs:
     storage_class: pulumi.Input[str]
     #: The apps' Services to scrape (a ServiceMonitor each).
     scrape_targets: Sequence[ScrapeTarget]
+    #: Prometheus rule groups (recording and alerting), delivered as one PrometheusRule.
+    rule_groups: Sequence[Mapping]
     #: Node labels Prometheus, Grafana and the adapter require.
     node_selector: Mapping[str, str]
 
@@ -73,6 +75,7 @@ class Monitoring(pulumi.ComponentResource):
                         "retention": args.retention,
                         # Pick up every ServiceMonitor, not only the chart's own.
                         "serviceMonitorSelectorNilUsesHelmValues": False,
+                        "ruleSelectorNilUsesHelmValues": False,
                         "podMonitorSelectorNilUsesHelmValues": False,
                         "nodeSelector": dict(args.node_selector),
                         "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
@@ -121,6 +124,14 @@ class Monitoring(pulumi.ComponentResource):
                 },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[stack]),
             )
+        k8s.apiextensions.CustomResource(
+            f"{name}-slo-rules",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata={"name": "smartdairy-slo", "namespace": namespace.metadata.name},
+            spec={"groups": [dict(group) for group in args.rule_groups]},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[stack]),
+        )
         self.namespace = NAMESPACE
         self.prometheus_url = prometheus_url
         self.register_outputs({"namespace": self.namespace, "prometheusUrl": self.prometheus_url})

@@ -138,6 +138,30 @@ class WorkloadsConfig(Section):
     gateway: GatewayConfig = Field(description="The FastAPI API gateway.")
 
 
+DURATION = r"^\d+[smh]$"
+
+
+class SloConfig(Section):
+    """Alert thresholds of the SLO rules. Defaults: the seed's targets."""
+
+    latency_p95_s: float = Field(0.3, gt=0, le=60, description="API p95 latency target, seconds (the seed: 300 ms).")
+    latency_for: str = Field("5m", pattern=DURATION, description="How long p95 may exceed the target before it alerts.")
+    availability: float = Field(
+        0.999, gt=0.9, lt=1, description="Availability objective (the seed: 99.9 %); the error budget is 1 minus it."
+    )
+    pgbouncer_waiting_clients: int = Field(
+        10, ge=0, le=10000, description="Clients waiting for a PgBouncer server connection before it alerts."
+    )
+    pgbouncer_waiting_for: str = Field("2m", pattern=DURATION, description="How long clients may wait so.")
+    hpa_at_max_for: str = Field("15m", pattern=DURATION, description="An HPA at maxReplicas this long alerts.")
+    pending_pods_for: str = Field("5m", pattern=DURATION, description="Unschedulable pods this long alert.")
+    runbook_base: str = Field(
+        "https://github.com/smartdairy/smartdairy-platform/blob/main/docs/runbooks.md",
+        pattern=r"^https://\S+$",
+        description="Where the alerts' runbook links point (docs/runbooks.md of this repository).",
+    )
+
+
 class MonitoringConfig(Section):
     """Prometheus and prometheus-adapter (the HPAs' custom and external metrics)."""
 
@@ -149,3 +173,4 @@ class MonitoringConfig(Section):
     )
     retention: str = Field("15d", pattern=r"^\d+[hdw]$", description="How long Prometheus keeps samples (15d, 4w ...).")
     storage_gb: int = Field(50, ge=10, le=10000, description="Prometheus volume, GiB (gp3).")
+    slo: SloConfig = Field(SloConfig.model_validate({}), description="Alert thresholds of the SLO rules.")

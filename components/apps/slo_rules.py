@@ -1,0 +1,141 @@
+"""Prometheus recording and alerting rules for the seed's targets, as plain data.
+
+Pure, so `promtool check rules` validates the rendered groups and `promtool test rules` runs
+unit tests against them (tests/test_slo_rules.py) without a cluster. The series come from the
+apps' metrics contract (`http_requests_total{service,code}`, `http_request_duration_seconds`),
+pgbouncer-exporter and kube-state-metrics, which kube-prometheus-stack ships.
+
+Availability uses the multi-window, multi-burn-rate scheme of the SRE workbook: a fast burn
+(14.4x the error budget over 1 h, confirmed over 5 m) pages, a slow burn (6x over 6 h, confirmed
+over 30 m) pages too; each pair fires only while both windows burn, so it resets quickly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: (long window, short window, burn-rate factor, severity)
+BURN_RATE_WINDOWS = (("1h", "5m", 14.4, "critical"), ("6h", "30m", 6.0, "critical"))
+RATE_WINDOWS = ("5m", "30m", "1h", "6h")
+
+
+@dataclass(frozen=True)
+class SloTargets:
+    """What the rules alert on; the defaults in config are the seed's targets."""
+
+    #: Services (the `service` label of the apps' metrics) whose availability and latency count.
+    services: Sequence[str]
+    #: p95 latency target of the API, seconds (the seed: 0.3), and how long it may be exceeded.
+    latency_p95_s: float
+    latency_for: str
+    #: Availability objective, e.g. 0.999: the error budget is 1 - this.
+    availability: float
+    #: PgBouncer clients waiting for a server connection before it alerts, and for how long.
+    pgbouncer_waiting_clients: int
+    pgbouncer_waiting_for: str
+    #: An HPA pinned at maxReplicas this long means capacity is exhausted.
+    hpa_at_max_for: str
+    #: Pods unschedulable this long means Karpenter cannot launch nodes.
+    pending_pods_for: str
+    #: Base of the runbook links (docs/runbooks.md in the repository).
+    runbook_base: str
+
+
+def _alert(name: str, expr: str, for_: str, severity: str, summary: str, runbook: str, base: str) -> dict:
+    return {
+        "alert": name,
+        "expr": expr,
+        "for": for_,
+        "labels": {"severity": severity},
+        "annotations": {"summary": summary, "runbook_url": f"{base}#{runbook}"},
+    }
+
+
+def slo_rule_groups(t: SloTargets) -> list[dict]:
+    services = "|".join(t.services)
+    selector = f'service=~"{services}"'
+    budget = round(1 - t.availability, 6)
+    recording = [
+        *(
+            {
+                "record": f"service:http_requests:rate{window}",
+                "expr": f"sum by (service) (rate(http_requests_total{{{selector}}}[{window}]))",
+            }
+            for window in RATE_WINDOWS
+        ),
+        *(
+            {
+                "record": f"service:http_errors:ratio_rate{window}",
+                "expr": (
+                    f'sum by (service) (rate(http_requests_total{{{selector},code=~"5.."}}[{window}]))'
+                    f" / sum by (service) (rate(http_requests_total{{{selector}}}[{window}]))"
+                ),
+            }
+            for window in RATE_WINDOWS
+        ),
+        {
+            "record": "service:http_request_duration_seconds:p95_5m",
+            "expr": (
+                "histogram_quantile(0.95, sum by (service, le) "
+                f"(rate(http_request_duration_seconds_bucket{{{selector}}}[5m])))"
+            ),
+        },
+        {
+            "record": "pgbouncer:clients_waiting:sum",
+            "expr": "sum by (database) (pgbouncer_pools_client_waiting_connections)",
+        },
+    ]
+    base = t.runbook_base
+    alerts = [
+        _alert(
+            "ApiLatencyP95High",
+            f"service:http_request_duration_seconds:p95_5m > {t.latency_p95_s}",
+            t.latency_for,
+            "warning",
+            f"p95 latency of {{{{ $labels.service }}}} is over {int(t.latency_p95_s * 1000)} ms",
+            "api-latency-p95-high",
+            base,
+        ),
+        *(
+            _alert(
+                f"ErrorBudgetBurn{long_window}",
+                f"service:http_errors:ratio_rate{long_window} > {factor} * {budget}"
+                f" and service:http_errors:ratio_rate{short_window} > {factor} * {budget}",
+                "2m",
+                severity,
+                f"{{{{ $labels.service }}}} burns its {t.availability:.1%} error budget {factor}x too fast",
+                "error-budget-burn",
+                base,
+            )
+            for long_window, short_window, factor, severity in BURN_RATE_WINDOWS
+        ),
+        _alert(
+            "PgBouncerClientsWaiting",
+            f"pgbouncer:clients_waiting:sum > {t.pgbouncer_waiting_clients}",
+            t.pgbouncer_waiting_for,
+            "warning",
+            f"over {t.pgbouncer_waiting_clients} clients wait for a server connection on {{{{ $labels.database }}}}",
+            "pgbouncer-clients-waiting",
+            base,
+        ),
+        _alert(
+            "HpaAtMaxReplicas",
+            "kube_horizontalpodautoscaler_status_current_replicas >= kube_horizontalpodautoscaler_spec_max_replicas",
+            t.hpa_at_max_for,
+            "warning",
+            "{{ $labels.horizontalpodautoscaler }} has been at maxReplicas: capacity is exhausted",
+            "hpa-at-max-replicas",
+            base,
+        ),
+        _alert(
+            "PodsUnschedulable",
+            'sum by (namespace) (kube_pod_status_unschedulable{namespace="smartdairy"}) > 0',
+            t.pending_pods_for,
+            "critical",
+            "pods in {{ $labels.namespace }} cannot be scheduled: no node can take them",
+            "pods-unschedulable",
+            base,
+        ),
+    ]
+    return [{"name": "smartdairy-slo-records", "rules": recording}, {"name": "smartdairy-slo-alerts", "rules": alerts}]
