@@ -53,6 +53,7 @@ class LocalRedis:
                     return self
             except OSError:
                 time.sleep(0.05)
+        self.process.kill()  # never leave a server behind a failed start
         raise RedisError("redis-server did not answer PING in 10 s")
 
     def __exit__(self, *exc) -> None:
