@@ -98,12 +98,24 @@ def caller_principal_arn(provider: aws.Provider) -> str:
     return aws.iam.get_session_context(arn=caller.arn, opts=invoke).issuer_arn
 
 
+#: `cluster.addons` field -> EKS add-on name (the preflight checks the same pairs).
+ADDON_NAMES = {
+    "vpc_cni": "vpc-cni",
+    "coredns": "coredns",
+    "kube_proxy": "kube-proxy",
+    "pod_identity_agent": "eks-pod-identity-agent",
+    "ebs_csi_driver": "aws-ebs-csi-driver",
+    "efs_csi_driver": "aws-efs-csi-driver",
+    "metrics_server": "metrics-server",
+}
+
+
 def addons(spec) -> list[Addon]:
     versions = spec.addons
     system_toleration = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
     return [
         Addon(
-            "vpc-cni",
+            ADDON_NAMES["vpc_cni"],
             versions.vpc_cni,
             service_account="aws-node",
             managed_policy_arns=["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"],
@@ -111,13 +123,17 @@ def addons(spec) -> list[Addon]:
             configuration={"enableNetworkPolicy": "true"},
             before_nodes=True,
         ),
-        Addon("kube-proxy", versions.kube_proxy, before_nodes=True),
-        Addon("eks-pod-identity-agent", versions.pod_identity_agent, before_nodes=True),
-        Addon("coredns", versions.coredns, configuration={"replicaCount": 2, "tolerations": system_toleration}),
+        Addon(ADDON_NAMES["kube_proxy"], versions.kube_proxy, before_nodes=True),
+        Addon(ADDON_NAMES["pod_identity_agent"], versions.pod_identity_agent, before_nodes=True),
+        Addon(
+            ADDON_NAMES["coredns"],
+            versions.coredns,
+            configuration={"replicaCount": 2, "tolerations": system_toleration},
+        ),
         *(
             # The CSI drivers' controllers run on the system nodes with their AWS managed policy.
             Addon(
-                f"aws-{storage}-csi-driver",
+                ADDON_NAMES[f"{storage}_csi_driver"],
                 version,
                 service_account=f"{storage}-csi-controller-sa",
                 managed_policy_arns=[f"arn:aws:iam::aws:policy/service-role/Amazon{storage.upper()}CSIDriverPolicy"],
@@ -126,6 +142,8 @@ def addons(spec) -> list[Addon]:
             for storage, version in (("ebs", versions.ebs_csi_driver), ("efs", versions.efs_csi_driver))
         ),
         Addon(
-            "metrics-server", versions.metrics_server, configuration={"replicas": 2, "tolerations": system_toleration}
+            ADDON_NAMES["metrics_server"],
+            versions.metrics_server,
+            configuration={"replicas": 2, "tolerations": system_toleration},
         ),
     ]

@@ -37,7 +37,7 @@ STACKS = ("staging", "prod")
 PROGRAM_FIXTURES = {"run", "prod", "staging", "first_preview"}
 #: Calls that run the program (or the policy pack, synth, preflight) inside a test's body.
 PROGRAM_CALLS = re.compile(
-    r"\b(run_program|run_callable|program_run|policy_resources|analyze|account)\(|tools/(synth|preflight)\.py"
+    r"\b(run_program|run_callable|program_run|policy_resources|analyze)\(|tools/(synth|preflight)\.py"
 )
 
 

@@ -12,9 +12,10 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from stacks.compute import ADDON_NAMES
 from tests.conftest import PROJECT
 from tools import preflight
-from tools.preflight import ADDON_NAMES, Clients, Preflight, load_stack
+from tools.preflight import Clients, Preflight, load_stack
 
 #: Loads the stack through the program's config loader against a mocked account.
 pytestmark = pytest.mark.program

@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from stacks.compute import ADDON_NAMES
 from stacks.loader import ConfigError, config_key, load_platform_config
 from stacks.schema import PlatformConfig
 from tests.harness.mock_runtime import project_name, stack_config
@@ -272,18 +273,6 @@ class Preflight:
     def quota(self, service: str, name: str, default: float) -> float:
         quotas = self.aws.quotas.list_service_quotas(ServiceCode=service)["Quotas"]
         return next((q["Value"] for q in quotas if q["QuotaName"] == name), default)
-
-
-#: Add-on config field -> EKS add-on name.
-ADDON_NAMES = {
-    "vpc_cni": "vpc-cni",
-    "coredns": "coredns",
-    "kube_proxy": "kube-proxy",
-    "pod_identity_agent": "eks-pod-identity-agent",
-    "ebs_csi_driver": "aws-ebs-csi-driver",
-    "efs_csi_driver": "aws-efs-csi-driver",
-    "metrics_server": "metrics-server",
-}
 
 
 def _same_version(offered: str, wanted: str) -> bool:
