@@ -21,13 +21,15 @@ from components.apps.odoo import Odoo, OdooArgs
 from components.apps.odoo_config import OdooSettings
 from components.apps.pgbouncer import PgBouncer, PgBouncerArgs
 from components.apps.pgbouncer_config import ServerTimeouts
-from components.apps.slo_rules import SloTargets, slo_rule_groups
 from components.compute.karpenter_manifests import ELASTIC_LABEL, STEADY_LABEL
 from components.data import redis as redis_component
 from components.data.postgres import PostgresDatabase
 from components.data.redis import RedisCache
 from components.k8s.hpa import HpaSettings, hpa_spec
 from components.network.vpc import Network
+from components.observability.alarm_topic import AlarmTopic
+from components.observability.grafana_dashboards import DashboardTargets, dashboards
+from components.observability.slo_rules import SloTargets, slo_rule_groups
 
 from .compute import ComputeTier
 from .schema import PlatformConfig
@@ -52,6 +54,7 @@ def applications(
     database: PostgresDatabase,
     caches: dict[str, RedisCache],
     compute: ComputeTier,
+    alarm_topic: AlarmTopic,
     opts: pulumi.ResourceOptions,
 ) -> Applications:
     namespace = AppNamespace(f"{prefix}-apps", AppNamespaceArgs(name=NAMESPACE), opts=opts).name
@@ -61,6 +64,7 @@ def applications(
     api_cache = caches["cache"] if "cache" in caches else caches["shared"]
     odoo = _odoo(prefix, config, network, database, pgbouncer, sessions, namespace, opts)
     gateway = _gateway(prefix, config, database, pgbouncer, odoo, api_cache, namespace, opts)
+    slo_services = [gateway.service, odoo.web_service]
     metrics = Monitoring(
         f"{prefix}-monitoring",
         args_from(
@@ -75,10 +79,26 @@ def applications(
                     ("pgbouncer", pgbouncer.peer),
                 )
             ],
-            rule_groups=slo_rule_groups(
-                args_from(config.monitoring.slo, SloTargets, services=[gateway.service, odoo.web_service])
+            rule_groups=slo_rule_groups(args_from(config.monitoring.slo, SloTargets, services=slo_services)),
+            dashboards=dashboards(
+                DashboardTargets(
+                    prefix=prefix,
+                    region=config.region,
+                    namespace=NAMESPACE,
+                    services=slo_services,
+                    latency_p95_s=config.monitoring.slo.latency_p95_s,
+                    availability=config.monitoring.slo.availability,
+                    max_connections=database.max_connections,
+                    rds_latency_ms=config.monitoring.alarms.rds_latency_ms,
+                    cache_hit_rate_percent=config.monitoring.alarms.cache_hit_rate_percent,
+                    cdn_hit_rate_percent=config.monitoring.alarms.cdn_hit_rate_percent,
+                )
             ),
             node_selector=STEADY_NODES,
+            cluster_name=compute.cluster.name,
+            region=config.region,
+            alarm_topic_arn=alarm_topic.topic_arn,
+            alarm_topic_key_arn=alarm_topic.key_arn,
         ),
         opts=opts,
     )
@@ -90,6 +110,7 @@ def applications(
             origin_domain=config.cdn.api_origin_domain or f"origin.{config.cdn.domain}",
             hosted_zone_id=config.cdn.hosted_zone_id,
             region=config.region,
+            load_balancer_name=f"{prefix}-api",
             routes=[
                 Route("/websocket", odoo.longpolling_service, odoo.bus.port),
                 Route("/longpolling", odoo.longpolling_service, odoo.bus.port),

@@ -27,6 +27,8 @@ DOCUMENTATION_RANGES = tuple(
     ipaddress.ip_network(cidr) for cidr in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 )
 EXAMPLE_ACCOUNTS = re.compile(r"\b(123456789012|111122223333|444455556666|777788889999)\b")
+#: RFC 2606 reserved names: alarm mail to them goes nowhere.
+EXAMPLE_DOMAINS = re.compile(r"[@.]example\.(com|net|org)$|\.example$", re.IGNORECASE)
 
 
 class ConfigError(pulumi.RunError):
@@ -70,6 +72,8 @@ def _placeholders(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
 def _placeholder_reason(value: str) -> str | None:
     if EXAMPLE_ACCOUNTS.search(value):
         return "an AWS documentation account id"
+    if EXAMPLE_DOMAINS.search(value):
+        return "a reserved example domain (RFC 2606)"
     try:
         network = ipaddress.ip_network(value, strict=False)
     except ValueError:

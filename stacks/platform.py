@@ -10,7 +10,7 @@ import pulumi_aws as aws
 from components.edge.certificate import EDGE_REGION
 from components.network.vpc import Network, NetworkArgs
 
-from . import applications, compute, data, edge
+from . import applications, compute, data, edge, observability
 from .loader import ConfigError, config_key
 from .schema import PlatformConfig
 from .wiring import args_from
@@ -41,11 +41,31 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     caches = data.caches(prefix, config, network, regional)
     tier = compute.compute(prefix, config, network, regional, discovery)
     cluster = tier.cluster
+    topics = observability.alarm_topics(prefix, config, regional, edge_provider)
     apps = applications.applications(
-        prefix, config, network, database, caches, tier, pulumi.ResourceOptions(providers=[regional, tier.kubernetes])
+        prefix,
+        config,
+        network,
+        database,
+        caches,
+        tier,
+        topics.regional,
+        pulumi.ResourceOptions(providers=[regional, tier.kubernetes]),
     )
     # CloudFront's API origin is the ALB, by the name its certificate carries.
     cdn = edge.cdn(prefix, config, apps.ingress.origin_domain, edge_provider, regional)
+    dashboard = observability.alarms(
+        prefix,
+        config,
+        topics,
+        network,
+        database,
+        caches,
+        apps.ingress.load_balancer_arn_suffix,
+        cdn,
+        regional,
+        edge_provider,
+    )
 
     return {
         "region": config.region,
@@ -68,6 +88,13 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         "cdnDomainName": cdn.domain_name,
         "cdnDistributionId": cdn.distribution_id,
         "staticBucketName": cdn.static_bucket_name,
+        # What `make verify` reads CloudWatch by.
+        "albArnSuffix": apps.ingress.load_balancer_arn_suffix,
+        "dbInstanceIdentifiers": database.instance_identifiers,
+        "redisMemberClusters": {role: cache.member_clusters for role, cache in caches.items()},
+        "alarmTopicArn": topics.regional.topic_arn,
+        "alarmNamePrefix": prefix,
+        "cloudwatchDashboard": dashboard.dashboard_name,
     }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.apps.slo_rules import SloTargets, slo_rule_groups
+from components.observability.slo_rules import SloTargets, slo_rule_groups
 
 pytestmark = pytest.mark.real_server  # runs promtool from Debian's prometheus package
 

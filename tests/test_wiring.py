@@ -15,7 +15,6 @@ from components.apps.odoo import OdooArgs
 from components.apps.odoo_config import OdooSettings
 from components.apps.pgbouncer import PgBouncerArgs
 from components.apps.pgbouncer_config import PoolRole, ServerTimeouts
-from components.apps.slo_rules import SloTargets
 from components.compute.eks_cluster import EksClusterArgs, NodeGroupSizing
 from components.compute.karpenter import KarpenterArgs
 from components.compute.karpenter_manifests import NodePoolSpec
@@ -31,6 +30,9 @@ from components.k8s.hpa import HpaSettings
 from components.k8s.pod_spec import ContainerResources
 from components.network import subnet_plan
 from components.network.vpc import NetworkArgs
+from components.observability.alarm_specs import AlarmThresholds
+from components.observability.alarm_topic import AlarmTopicArgs
+from components.observability.slo_rules import SloTargets
 from stacks.schema.base import ResourcesConfig
 from stacks.schema.cache import CacheConfig
 from stacks.schema.cdn import CdnConfig, TtlConfig, WafConfig
@@ -43,8 +45,9 @@ from stacks.schema.cluster import (
 )
 from stacks.schema.database import DatabaseConfig
 from stacks.schema.network import NetworkConfig, SubnetPrefixes
+from stacks.schema.observability import AlarmsConfig, MonitoringConfig, NotificationsConfig, SloConfig
 from stacks.schema.pgbouncer import PgBouncerConfig, PoolConfig
-from stacks.schema.workloads import GatewayConfig, HpaConfig, MonitoringConfig, OdooConfig, SloConfig
+from stacks.schema.workloads import GatewayConfig, HpaConfig, OdooConfig
 from stacks.wiring import args_from
 
 
@@ -105,7 +108,17 @@ WIRING = [
     Wiring(GatewayConfig, (ApiGatewayArgs,), {"hpa": "HpaSettings, then hpa_spec"}),
     Wiring(HpaConfig, (HpaSettings,)),
     Wiring(ResourcesConfig, (ContainerResources,)),
-    Wiring(MonitoringConfig, (MonitoringArgs,), {"slo": "SloTargets, then slo_rule_groups"}),
+    Wiring(
+        MonitoringConfig,
+        (MonitoringArgs,),
+        {
+            "slo": "SloTargets, then slo_rule_groups",
+            "alarms": "AlarmThresholds, then the alarm specs",
+            "notifications": "AlarmTopicArgs",
+        },
+    ),
+    Wiring(AlarmsConfig, (AlarmThresholds,)),
+    Wiring(NotificationsConfig, (AlarmTopicArgs,)),
     Wiring(SloConfig, (SloTargets,)),
 ]
 

@@ -39,6 +39,8 @@ class AppIngressArgs:
     hosted_zone_id: str
     #: Region of the regional certificate (the ALB's).
     region: str
+    #: The ALB's name (at most 32 characters): alarms and dashboards find its metrics by it.
+    load_balancer_name: str
     #: Path prefixes to Services, most specific first.
     routes: Sequence[Route]
     #: The load balancer controller's release and IngressClass (LoadBalancerController.ready).
@@ -52,6 +54,7 @@ class AppIngress(pulumi.ComponentResource):
     TYPE_TOKEN = "smartdairy:app_ingress:AppIngress"
     origin_domain: pulumi.Output[str]
     alb_hostname: pulumi.Output[str]
+    load_balancer_arn_suffix: pulumi.Output[str]
 
     def __init__(self, name: str, args: AppIngressArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
@@ -66,6 +69,7 @@ class AppIngress(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         annotations = {
+            "alb.ingress.kubernetes.io/load-balancer-name": args.load_balancer_name,
             "alb.ingress.kubernetes.io/scheme": "internet-facing",
             "alb.ingress.kubernetes.io/target-type": "ip",
             "alb.ingress.kubernetes.io/listen-ports": json.dumps([{"HTTPS": 443}]),
@@ -117,4 +121,17 @@ class AppIngress(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.origin_domain = record.fqdn
-        self.register_outputs({"originDomain": self.origin_domain, "albHostname": self.alb_hostname})
+        # The controller creates the ALB; once the Ingress reports its hostname, look it up for
+        # the ARN suffix (app/<name>/<id>) that CloudWatch dimensions its metrics by.
+        balancer = aws.lb.get_load_balancer_output(
+            name=self.alb_hostname.apply(lambda _: args.load_balancer_name),
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        self.load_balancer_arn_suffix = balancer.arn_suffix
+        self.register_outputs(
+            {
+                "originDomain": self.origin_domain,
+                "albHostname": self.alb_hostname,
+                "loadBalancerArnSuffix": self.load_balancer_arn_suffix,
+            }
+        )

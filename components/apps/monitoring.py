@@ -1,4 +1,5 @@
-"""Prometheus (kube-prometheus-stack) and prometheus-adapter: the metrics the HPAs scale on.
+"""Prometheus, Grafana and Alertmanager (kube-prometheus-stack) and prometheus-adapter: the
+metrics the HPAs scale on, the SLO rules, the dashboards and the alert routing.
 
 prometheus-adapter is the single provider of custom.metrics.k8s.io and external.metrics.k8s.io
 in this cluster (only one APIService may serve each: installing KEDA next to it would break
@@ -7,16 +8,30 @@ one of them, keda#470). CPU and memory stay with metrics-server.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from components.apps.metrics_rules import adapter_rules
+from components.aws.pod_identity import controller_identity
+from components.observability.access_policies import GRAFANA_CLOUDWATCH, alertmanager_publish_policy
+from components.observability.alert_routing import alertmanager_config
+from components.outputs import secret_output
 
 NAMESPACE = "monitoring"
 COMMUNITY_CHARTS = "https://prometheus-community.github.io/helm-charts"
+#: Service accounts named here, not by the chart's release-derived default, so the Pod
+#: Identity associations cannot drift from what the chart creates.
+GRAFANA_SERVICE_ACCOUNT = "grafana"
+ALERTMANAGER_SERVICE_ACCOUNT = "alertmanager"
+GRAFANA_ADMIN_SECRET = "grafana-admin"
+#: The Grafana sidecar loads ConfigMaps with this label as dashboards (chart default).
+DASHBOARD_LABEL = {"grafana_dashboard": "1"}
 
 
 @dataclass(frozen=True)
@@ -41,8 +56,16 @@ class MonitoringArgs:
     scrape_targets: Sequence[ScrapeTarget]
     #: Prometheus rule groups (recording and alerting), delivered as one PrometheusRule.
     rule_groups: Sequence[Mapping]
+    #: Grafana dashboards (uid -> dashboard JSON model), each delivered as a ConfigMap.
+    dashboards: Mapping[str, Mapping]
     #: Node labels Prometheus, Grafana and the adapter require.
     node_selector: Mapping[str, str]
+    #: Cluster (Pod Identity associations) and region (CloudWatch, SNS).
+    cluster_name: pulumi.Input[str]
+    region: str
+    #: SNS topic critical alerts go to (the CloudWatch alarms' topic) and its KMS key.
+    alarm_topic_arn: pulumi.Input[str]
+    alarm_topic_key_arn: pulumi.Input[str]
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -62,6 +85,8 @@ class Monitoring(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        identities = self._identities(name, args)
+        admin = self._grafana_admin(name, namespace)
         stack = k8s.helm.v3.Release(
             f"{name}-prometheus",
             name="kube-prometheus-stack",
@@ -90,10 +115,40 @@ class Monitoring(pulumi.ComponentResource):
                         },
                     }
                 },
-                "grafana": {"enabled": True, "nodeSelector": dict(args.node_selector)},
-                "alertmanager": {"enabled": True},
+                # The Capacity dashboard counts nodes per Karpenter pool from this node label.
+                "kube-state-metrics": {"metricLabelsAllowlist": ["nodes=[karpenter.sh/nodepool]"]},
+                "grafana": {
+                    "enabled": True,
+                    "nodeSelector": dict(args.node_selector),
+                    "admin": {
+                        "existingSecret": GRAFANA_ADMIN_SECRET,
+                        "userKey": "admin-user",
+                        "passwordKey": "admin-password",
+                    },
+                    "serviceAccount": {"create": True, "name": GRAFANA_SERVICE_ACCOUNT},
+                    # Credentials come from Pod Identity through the AWS SDK's default chain.
+                    "additionalDataSources": [
+                        {
+                            "name": "CloudWatch",
+                            "uid": "cloudwatch",
+                            "type": "cloudwatch",
+                            "access": "proxy",
+                            "editable": False,
+                            "jsonData": {"authType": "default", "defaultRegion": args.region},
+                        }
+                    ],
+                },
+                "alertmanager": {
+                    "enabled": True,
+                    "serviceAccount": {"create": True, "name": ALERTMANAGER_SERVICE_ACCOUNT},
+                    "config": pulumi.Output.from_input(args.alarm_topic_arn).apply(
+                        lambda arn: alertmanager_config(arn, args.region)
+                    ),
+                    "alertmanagerSpec": {"nodeSelector": dict(args.node_selector)},
+                },
             },
-            opts=child,
+            # Pod Identity injects credentials at pod admission, only if the association exists.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, *identities]),
         )
         prometheus_url = f"http://kube-prometheus-stack-prometheus.{NAMESPACE}.svc:9090"
         k8s.helm.v3.Release(
@@ -132,6 +187,46 @@ class Monitoring(pulumi.ComponentResource):
             spec={"groups": [dict(group) for group in args.rule_groups]},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[stack]),
         )
+        for uid, model in args.dashboards.items():
+            k8s.core.v1.ConfigMap(
+                f"{name}-dashboard-{uid}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=f"dashboard-{uid}", namespace=namespace.metadata.name, labels=DASHBOARD_LABEL
+                ),
+                data={f"{uid}.json": json.dumps(model, indent=1, sort_keys=True)},
+                opts=child,
+            )
         self.namespace = NAMESPACE
         self.prometheus_url = prometheus_url
         self.register_outputs({"namespace": self.namespace, "prometheusUrl": self.prometheus_url})
+
+    def _identities(self, name: str, args: MonitoringArgs) -> list[pulumi.Resource]:
+        """Grafana reads CloudWatch; Alertmanager publishes to the alarm topic."""
+        grafana = controller_identity(f"{name}-grafana", args.cluster_name, NAMESPACE, GRAFANA_SERVICE_ACCOUNT, self)
+        alertmanager = controller_identity(
+            f"{name}-alertmanager", args.cluster_name, NAMESPACE, ALERTMANAGER_SERVICE_ACCOUNT, self
+        )
+        for role_name, identity, policy in (
+            (f"{name}-grafana", grafana, json.dumps(GRAFANA_CLOUDWATCH)),
+            (
+                f"{name}-alertmanager",
+                alertmanager,
+                alertmanager_publish_policy(args.alarm_topic_arn, args.alarm_topic_key_arn),
+            ),
+        ):
+            aws.iam.RolePolicy(
+                role_name, role=identity.role.id, policy=policy, opts=pulumi.ResourceOptions(parent=self)
+            )
+        return [grafana.association, alertmanager.association]
+
+    def _grafana_admin(self, name: str, namespace: k8s.core.v1.Namespace) -> k8s.core.v1.Secret:
+        """Grafana's admin login from a generated password, never the chart's default."""
+        password = random.RandomPassword(
+            f"{name}-grafana-admin", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=GRAFANA_ADMIN_SECRET, namespace=namespace.metadata.name),
+            string_data={"admin-user": "admin", "admin-password": secret_output(password.result)},
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -86,6 +86,8 @@ class PostgresDatabase(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
     master_username: str
     master_password: pulumi.Output[str]
+    #: `primary`, `replica-1` ... -> DBInstanceIdentifier (CloudWatch's dimension).
+    instance_identifiers: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: PostgresDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         parameters = postgres_parameters(args.tuning)
@@ -145,8 +147,13 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.master_username = args.master_username
         self.database_name = args.database_name
         self.master_password = master_password
+        self.instance_identifiers = {
+            "primary": primary.identifier,
+            **{f"replica-{index + 1}": replica.identifier for index, replica in enumerate(replicas)},
+        }
         self.register_outputs(
             {
+                "instanceIdentifiers": self.instance_identifiers,
                 "primaryEndpoint": self.primary_endpoint,
                 "replicaEndpoints": self.replica_endpoints,
                 "port": self.port,

@@ -69,6 +69,9 @@ class RedisCache(pulumi.ComponentResource):
     url: pulumi.Output[str]
     secret_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
+    #: Member clusters (one per node): CloudWatch's `CacheClusterId` dimension.
+    member_clusters: pulumi.Output[list[str]]
+    eviction_policy: str
 
     def __init__(self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
@@ -181,8 +184,11 @@ class RedisCache(pulumi.ComponentResource):
         self.url = url
         self.secret_arn = secret.arn
         self.security_group_id = group.id
+        self.member_clusters = replication_group.member_clusters
+        self.eviction_policy = redis_parameters(args.tuning)["maxmemory-policy"]
         self.register_outputs(
             {
+                "memberClusters": self.member_clusters,
                 "primaryEndpoint": self.primary_endpoint,
                 "readerEndpoint": self.reader_endpoint,
                 "port": self.port,

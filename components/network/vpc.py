@@ -45,6 +45,7 @@ class Network(pulumi.ComponentResource):
     db_subnet_group_name: pulumi.Output[str]
     cache_subnet_group_name: pulumi.Output[str]
     nat_public_ips: list[pulumi.Output[str]]
+    nat_gateway_ids: list[pulumi.Output[str]]
     flow_log_group_name: pulumi.Output[str]
     data_client_security_group_id: pulumi.Output[str]
 
@@ -66,7 +67,7 @@ class Network(pulumi.ComponentResource):
 
         plan = plan_subnets(args.cidr, len(azs), dataclasses.asdict(args.subnet_prefixes), args.az_slots)
         subnets = self._subnets(name, vpc, azs, plan, args)
-        nat_ips = self._routing(name, vpc, azs, subnets, args)
+        nats = self._routing(name, vpc, azs, subnets, args)
         self.flow_log_group_name = self._flow_logs(name, vpc, args)
         data_clients = self._data_clients(name, vpc, args)
 
@@ -94,7 +95,8 @@ class Network(pulumi.ComponentResource):
         self.isolated_subnet_ids = isolated_ids
         self.db_subnet_group_name = db_group.name
         self.cache_subnet_group_name = cache_group.name
-        self.nat_public_ips = nat_ips
+        self.nat_public_ips = [eip.public_ip for _, eip in nats]
+        self.nat_gateway_ids = [nat.id for nat, _ in nats]
         self.data_client_security_group_id = data_clients.id
         self.register_outputs(
             {
@@ -107,6 +109,7 @@ class Network(pulumi.ComponentResource):
                 "dbSubnetGroupName": self.db_subnet_group_name,
                 "cacheSubnetGroupName": self.cache_subnet_group_name,
                 "natPublicIps": self.nat_public_ips,
+                "natGatewayIds": self.nat_gateway_ids,
                 "subnetCidrs": self.subnet_cidrs,
                 "flowLogGroupName": self.flow_log_group_name,
                 "dataClientSecurityGroupId": self.data_client_security_group_id,
@@ -142,9 +145,9 @@ class Network(pulumi.ComponentResource):
 
     def _routing(
         self, name: str, vpc: aws.ec2.Vpc, azs: list[str], subnets: dict[str, list[aws.ec2.Subnet]], args: NetworkArgs
-    ) -> list[pulumi.Output[str]]:
+    ) -> list[tuple[aws.ec2.NatGateway, aws.ec2.Eip]]:
         """Public tier to the internet gateway, private tier through NAT (per zone or shared),
-        isolated tier nowhere but the S3 gateway endpoint. Returns the NAT addresses."""
+        isolated tier nowhere but the S3 gateway endpoint. Returns the NAT gateways and addresses."""
         child = pulumi.ResourceOptions(parent=self)
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=child)
         public_rt = self._route_table(f"{name}-public", vpc, subnets["public"])
@@ -157,7 +160,8 @@ class Network(pulumi.ComponentResource):
         )
 
         nat_count = len(azs) if args.nat_gateways == "per-az" else 1
-        nats, nat_ips = [], []
+        nats: list[aws.ec2.NatGateway] = []
+        eips: list[aws.ec2.Eip] = []
         for index in range(nat_count):
             eip = aws.ec2.Eip(
                 f"{name}-nat-{azs[index]}", domain="vpc", tags={"Name": f"{name}-nat-{azs[index]}"}, opts=child
@@ -171,7 +175,7 @@ class Network(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
                 )
             )
-            nat_ips.append(eip.public_ip)
+            eips.append(eip)
 
         private_rts = []
         for index, subnet in enumerate(subnets["private"]):
@@ -199,7 +203,7 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
-        return nat_ips
+        return list(zip(nats, eips, strict=True))
 
     def _data_clients(self, name: str, vpc: aws.ec2.Vpc, args: NetworkArgs) -> aws.ec2.SecurityGroup:
         child = pulumi.ResourceOptions(parent=self)

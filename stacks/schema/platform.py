@@ -13,8 +13,9 @@ from .cdn import ORIGIN_SHIELD_REGIONS, CdnConfig
 from .cluster import ClusterConfig
 from .database import DatabaseConfig
 from .network import NetworkConfig
+from .observability import MonitoringConfig
 from .pgbouncer import PgBouncerConfig
-from .workloads import MonitoringConfig, WorkloadsConfig
+from .workloads import WorkloadsConfig
 
 
 class TagsConfig(Section):

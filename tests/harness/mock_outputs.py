@@ -66,7 +66,17 @@ def _rds_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, A
 
 def _replication_group(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     base = f"{name}.abc123.{region}.cache.amazonaws.com"
+    group = inputs.get("replicationGroupId", f"{name}-0123")
+    # ElastiCache's member naming: <group>-NNN, or <group>-SSSS-NNN per shard in cluster mode.
+    if "numNodeGroups" in inputs:
+        nodes = int(inputs.get("replicasPerNodeGroup", 0)) + 1
+        members = [
+            f"{group}-{s:04d}-{n:03d}" for s in range(1, int(inputs["numNodeGroups"]) + 1) for n in range(1, nodes + 1)
+        ]
+    else:
+        members = [f"{group}-{n:03d}" for n in range(1, int(inputs.get("numCacheClusters", 1)) + 1)]
     return {
+        "memberClusters": members,
         "primaryEndpointAddress": f"master.{base}",
         "readerEndpointAddress": f"replica.{base}",
         "configurationEndpointAddress": f"clustercfg.{base}",
@@ -176,6 +186,13 @@ _INVOKES = {
         "issuerName": args["arn"].rsplit("/", 2)[-2 if ":assumed-role/" in args["arn"] else -1],
         "sessionName": args["arn"].rsplit("/", 1)[-1] if ":assumed-role/" in args["arn"] else "",
         "id": args["arn"],
+    },
+    "aws:lb/getLoadBalancer:getLoadBalancer": lambda args, region: {
+        "arn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:loadbalancer/app/{args['name']}/0123456789abcdef",
+        "arnSuffix": f"app/{args['name']}/0123456789abcdef",
+        "dnsName": f"{args['name']}-0123456789.{region}.elb.amazonaws.com",
+        "name": args["name"],
+        "id": args["name"],
     },
     "aws:index/getPartition:getPartition": lambda args, region: {
         "partition": "aws",

@@ -85,6 +85,30 @@ def slo_rule_groups(t: SloTargets) -> list[dict]:
             "record": "pgbouncer:clients_waiting:sum",
             "expr": "sum by (database) (pgbouncer_pools_client_waiting_connections)",
         },
+        {
+            # Pool efficiency (the seed: > 90 %): client time served over time offered (served + waited).
+            "record": "pgbouncer:pool_efficiency:ratio_rate5m",
+            "expr": (
+                "sum by (database) (rate(pgbouncer_stats_server_in_transaction_seconds_total[5m]))"
+                " / (sum by (database) (rate(pgbouncer_stats_server_in_transaction_seconds_total[5m]))"
+                " + sum by (database) (rate(pgbouncer_stats_client_wait_seconds_total[5m])))"
+            ),
+        },
+        {
+            "record": "pgbouncer:query_duration_seconds:avg_rate5m",
+            "expr": (
+                "sum by (database) (rate(pgbouncer_stats_queries_duration_seconds_total[5m]))"
+                " / sum by (database) (rate(pgbouncer_stats_queries_pooled_total[5m]))"
+            ),
+        },
+        {
+            # SHOW DATABASES names the PgBouncer alias `name` (its `database` is the server's).
+            "record": "pgbouncer:server_utilisation:ratio",
+            "expr": (
+                "sum by (database) (pgbouncer_pools_server_active_connections)"
+                ' / sum by (database) (label_replace(pgbouncer_databases_pool_size, "database", "$1", "name", "(.*)"))'
+            ),
+        },
     ]
     base = t.runbook_base
     alerts = [

@@ -1,0 +1,1 @@
+"""Observability: SLO rules, dashboards, alarms, alert routing."""

@@ -1,0 +1,44 @@
+"""IAM for the monitoring pods, through EKS Pod Identity.
+
+Grafana's CloudWatch data source: the metric half of the AWS managed policy
+AmazonGrafanaCloudWatchAccess (vendored in vendor/, compared by tests/test_observability.py),
+with no CloudWatch Logs, EC2 or OAM rights: our dashboards read metrics only.
+Alertmanager: publish to one topic, through its KMS key.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pulumi
+
+from components.aws.iam_documents import policy_document, statement
+
+VENDOR = Path(__file__).parent / "vendor"
+GRAFANA_UPSTREAM = json.loads((VENDOR / "amazon-grafana-cloudwatch-access.json").read_text())
+
+GRAFANA_METRIC_READS = (
+    "cloudwatch:DescribeAlarmsForMetric",
+    "cloudwatch:DescribeAlarmHistory",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:ListMetrics",
+    "cloudwatch:GetMetricStatistics",
+    "cloudwatch:GetMetricData",
+    "cloudwatch:GetInsightRuleReport",
+)
+#: The data source's region picker and its dimension-by-tag lookups.
+GRAFANA_DISCOVERY = ("ec2:DescribeRegions", "tag:GetResources")
+
+
+GRAFANA_CLOUDWATCH = {
+    "Version": "2012-10-17",
+    "Statement": [statement(GRAFANA_METRIC_READS), statement(GRAFANA_DISCOVERY)],
+}
+
+
+def alertmanager_publish_policy(topic_arn: pulumi.Input[str], key_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """SNS publishes to an encrypted topic with the caller's rights on the key."""
+    return policy_document(
+        [statement(["sns:Publish"], [topic_arn]), statement(["kms:GenerateDataKey*", "kms:Decrypt"], [key_arn])]
+    )

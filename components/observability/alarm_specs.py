@@ -1,0 +1,320 @@
+"""CloudWatch alarms for what Prometheus cannot see, as plain data: RDS, ElastiCache, CloudFront,
+the ALB and NAT. `CloudWatchAlarms` registers them; tests read them without an engine.
+
+Each builder takes the thresholds (from `monitoring.alarms`) and the identifiers CloudWatch
+dimensions its metrics by. Where one alarm spans several series (the nodes of a replication
+group, the ALB's 5xx against its requests) it is a metric-math alarm, because CloudWatch alarms
+take no SEARCH expressions and the node count is the group's, not ours to hard-code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+#: Replication group roles (stacks/data.py): which hold sessions, which the API cache.
+SESSION_ROLES = frozenset({"sessions", "shared"})
+API_CACHE_ROLES = frozenset({"cache", "shared"})
+GREATER = "GreaterThanThreshold"
+LESS = "LessThanThreshold"
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """Thresholds and evaluation of the alarms (stacks/schema/observability.AlarmsConfig)."""
+
+    #: Seconds per datapoint, datapoints evaluated, and how many of them must breach.
+    period_s: int
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    #: Alarms whose silence means an outage treat missing data as breaching.
+    missing_data_breaching: bool
+    #: RDS: CPU %, freeable memory (MiB), connections (% of max_connections), read/write
+    #: latency (ms), free storage (GiB), replica lag (s).
+    rds_cpu_percent: float
+    rds_freeable_memory_mib: int
+    rds_connections_percent: float
+    rds_latency_ms: float
+    rds_free_storage_gib: int
+    replica_lag_s: float
+    #: ElastiCache: hit rate % (cache role), memory % (noeviction roles), engine CPU %.
+    cache_hit_rate_percent: float
+    cache_memory_percent: float
+    cache_engine_cpu_percent: float
+    #: CloudFront: 5xx error rate %, cache hit rate %.
+    cdn_5xx_percent: float
+    cdn_hit_rate_percent: float
+    #: ALB: p95 target response time (ms), 5xx share of requests (%).
+    alb_p95_ms: float
+    alb_5xx_percent: float
+    #: NAT gateways: dropped packets per period.
+    nat_packet_drops: int
+
+
+@dataclass(frozen=True)
+class Metric:
+    namespace: str
+    name: str
+    dimensions: Mapping[str, pulumi.Input[str]]
+    #: A CloudWatch statistic ("Average", "Maximum", "Sum") or percentile ("p95").
+    stat: str
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    #: Short, stable name within the stack ("rds-primary-cpu"); the alarm is named after it.
+    name: str
+    description: str
+    comparison: str
+    threshold: float
+    #: Either one metric, or metric-math queries (MetricAlarm.metric_queries shape) whose
+    #: `result` query is the alarmed series.
+    metric: Metric | None = None
+    queries: pulumi.Input[Sequence[Mapping]] | None = None
+    #: Silence means an outage: missing data breaches when the stack says so.
+    silence_is_outage: bool = False
+
+
+def treat_missing_data(spec: AlarmSpec, thresholds: AlarmThresholds) -> str:
+    return "breaching" if spec.silence_is_outage and thresholds.missing_data_breaching else "notBreaching"
+
+
+def rds_alarms(
+    t: AlarmThresholds, instances: Mapping[str, pulumi.Input[str]], replicas: Sequence[str], max_connections: int
+) -> list[AlarmSpec]:
+    """Per instance (`primary`, `replica-1` ...): CPU, memory, connections against the budget,
+    I/O latency (the seed's 50 ms), storage; replicas also lag."""
+    specs = []
+    for role, identifier in instances.items():
+
+        def rds(name: str, stat: str, identifier: pulumi.Input[str] = identifier) -> Metric:
+            return Metric("AWS/RDS", name, {"DBInstanceIdentifier": identifier}, stat)
+
+        specs += [
+            AlarmSpec(
+                f"rds-{role}-cpu",
+                f"RDS {role}: CPU above {t.rds_cpu_percent:g} %",
+                GREATER,
+                t.rds_cpu_percent,
+                rds("CPUUtilization", "Average"),
+                silence_is_outage=True,
+            ),
+            AlarmSpec(
+                f"rds-{role}-memory",
+                f"RDS {role}: freeable memory below {t.rds_freeable_memory_mib} MiB",
+                LESS,
+                t.rds_freeable_memory_mib * MIB,
+                rds("FreeableMemory", "Minimum"),
+            ),
+            AlarmSpec(
+                f"rds-{role}-connections",
+                f"RDS {role}: connections above {t.rds_connections_percent:g} % of max_connections ({max_connections})",
+                GREATER,
+                round(max_connections * t.rds_connections_percent / 100),
+                rds("DatabaseConnections", "Maximum"),
+            ),
+            *(
+                AlarmSpec(
+                    f"rds-{role}-{kind.lower()}-latency",
+                    f"RDS {role}: {kind.lower()} latency above {t.rds_latency_ms:g} ms",
+                    GREATER,
+                    t.rds_latency_ms / 1000,
+                    rds(f"{kind}Latency", "Average"),
+                )
+                for kind in ("Read", "Write")
+            ),
+            AlarmSpec(
+                f"rds-{role}-storage",
+                f"RDS {role}: free storage below {t.rds_free_storage_gib} GiB",
+                LESS,
+                t.rds_free_storage_gib * GIB,
+                rds("FreeStorageSpace", "Minimum"),
+            ),
+        ]
+        if role in replicas:
+            specs.append(
+                AlarmSpec(
+                    f"rds-{role}-lag",
+                    f"RDS {role}: replica lag above {t.replica_lag_s:g} s",
+                    GREATER,
+                    t.replica_lag_s,
+                    rds("ReplicaLag", "Maximum"),
+                )
+            )
+    return specs
+
+
+def cache_alarms(
+    t: AlarmThresholds, role: str, member_clusters: pulumi.Input[Sequence[str]], eviction_policy: str
+) -> list[AlarmSpec]:
+    """One replication group. ElastiCache publishes per node (`CacheClusterId` = member cluster),
+    so each alarm combines the group's members in metric math.
+
+    Memory alarms only where sessions live: a pure LRU cache sits at maxmemory by design.
+    Evictions alarm where the policy is noeviction, where any eviction is a config drift."""
+    members = pulumi.Output.from_input(member_clusters)
+
+    def combined(metric: str, stat: str, expression: str, label: str) -> pulumi.Output[list[dict]]:
+        return members.apply(lambda ids: _member_queries(ids, metric, stat, t.period_s, expression, label))
+
+    specs = [
+        AlarmSpec(
+            f"redis-{role}-engine-cpu",
+            f"ElastiCache {role}: engine CPU above {t.cache_engine_cpu_percent:g} % on a node",
+            GREATER,
+            t.cache_engine_cpu_percent,
+            queries=combined("EngineCPUUtilization", "Maximum", "MAX", "busiest node"),
+            silence_is_outage=True,
+        )
+    ]
+    if role in SESSION_ROLES:
+        specs.append(
+            AlarmSpec(
+                f"redis-{role}-memory",
+                f"ElastiCache {role}: memory above {t.cache_memory_percent:g} % of maxmemory; when full, "
+                "sessions are refused (noeviction) or evicted (volatile-ttl)",
+                GREATER,
+                t.cache_memory_percent,
+                queries=combined("DatabaseMemoryUsagePercentage", "Maximum", "MAX", "fullest node"),
+            )
+        )
+    if eviction_policy == "noeviction":
+        specs.append(
+            AlarmSpec(
+                f"redis-{role}-evictions",
+                f"ElastiCache {role}: keys evicted from a group that must never evict",
+                GREATER,
+                0,
+                queries=combined("Evictions", "Sum", "SUM", "evictions"),
+            )
+        )
+    if role in API_CACHE_ROLES:
+        specs.append(
+            AlarmSpec(
+                f"redis-{role}-hit-rate",
+                f"ElastiCache {role}: hit rate below {t.cache_hit_rate_percent:g} % (the seed: > 80 %)",
+                LESS,
+                t.cache_hit_rate_percent,
+                queries=members.apply(lambda ids: _hit_rate_queries(ids, t.period_s)),
+            )
+        )
+    return specs
+
+
+def cdn_alarms(t: AlarmThresholds, distribution_id: pulumi.Input[str]) -> list[AlarmSpec]:
+    """CloudFront publishes in us-east-1 only, with `Region = Global`: register these there."""
+    dims = {"DistributionId": distribution_id, "Region": "Global"}
+    return [
+        AlarmSpec(
+            "cdn-5xx",
+            f"CloudFront: 5xx error rate above {t.cdn_5xx_percent:g} %",
+            GREATER,
+            t.cdn_5xx_percent,
+            Metric("AWS/CloudFront", "5xxErrorRate", dims, "Average"),
+        ),
+        AlarmSpec(
+            "cdn-hit-rate",
+            f"CloudFront: cache hit rate below {t.cdn_hit_rate_percent:g} %",
+            LESS,
+            t.cdn_hit_rate_percent,
+            Metric("AWS/CloudFront", "CacheHitRate", dims, "Average"),
+        ),
+    ]
+
+
+def alb_alarms(t: AlarmThresholds, load_balancer: pulumi.Input[str]) -> list[AlarmSpec]:
+    """`load_balancer` is the ALB's ARN suffix (app/<name>/<id>), CloudWatch's dimension."""
+    dims = {"LoadBalancer": load_balancer}
+
+    def alb(name: str) -> dict:
+        return {"namespace": "AWS/ApplicationELB", "metric_name": name, "dimensions": dims, "period": t.period_s}
+
+    return [
+        AlarmSpec(
+            "alb-p95",
+            f"ALB: p95 target response time above {t.alb_p95_ms:g} ms (the seed: API p95 < 300 ms)",
+            GREATER,
+            t.alb_p95_ms / 1000,
+            Metric("AWS/ApplicationELB", "TargetResponseTime", dims, "p95"),
+            silence_is_outage=True,
+        ),
+        AlarmSpec(
+            "alb-5xx",
+            f"ALB: 5xx responses (its own and the targets') above {t.alb_5xx_percent:g} % of requests",
+            GREATER,
+            t.alb_5xx_percent,
+            queries=[
+                {
+                    "id": "target5xx",
+                    "metric": {**alb("HTTPCode_Target_5XX_Count"), "stat": "Sum"},
+                    "return_data": False,
+                },
+                {"id": "elb5xx", "metric": {**alb("HTTPCode_ELB_5XX_Count"), "stat": "Sum"}, "return_data": False},
+                {"id": "requests", "metric": {**alb("RequestCount"), "stat": "Sum"}, "return_data": False},
+                {
+                    "id": "result",
+                    "expression": "100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests",
+                    "label": "5xx %",
+                    "return_data": True,
+                },
+            ],
+        ),
+    ]
+
+
+def nat_alarms(t: AlarmThresholds, nat_gateway_ids: Sequence[pulumi.Input[str]]) -> list[AlarmSpec]:
+    return [
+        AlarmSpec(
+            f"nat-{index + 1}-drops",
+            f"NAT gateway {index + 1}: more than {t.nat_packet_drops} packets dropped per period",
+            GREATER,
+            t.nat_packet_drops,
+            Metric("AWS/NATGateway", "PacketsDropCount", {"NatGatewayId": nat_id}, "Sum"),
+        )
+        for index, nat_id in enumerate(nat_gateway_ids)
+    ]
+
+
+def _member_queries(
+    ids: Sequence[str],
+    metric: str,
+    stat: str,
+    period: int,
+    reduce: str,
+    label: str,
+    *,
+    key: str = "m",
+    result: str = "result",
+) -> list[dict]:
+    """One query per member node (ids `<key>0`, `<key>1` ...) and `reduce` over them as `result`."""
+    query_ids = [f"{key}{index}" for index in range(len(ids))]
+    queries: list[dict] = [
+        {
+            "id": query_id,
+            "metric": {
+                "namespace": "AWS/ElastiCache",
+                "metric_name": metric,
+                "dimensions": {"CacheClusterId": member},
+                "period": period,
+                "stat": stat,
+            },
+            "return_data": False,
+        }
+        for query_id, member in zip(query_ids, ids, strict=True)
+    ]
+    expression = f"{reduce}([{', '.join(query_ids)}])"
+    return [*queries, {"id": result, "expression": expression, "label": label, "return_data": True}]
+
+
+def _hit_rate_queries(ids: Sequence[str], period: int) -> list[dict]:
+    """100 * hits / (hits + misses) over the whole group: replicas serve reads too."""
+    hits = _member_queries(ids, "CacheHits", "Sum", period, "SUM", "hits", key="h", result="hits")
+    misses = _member_queries(ids, "CacheMisses", "Sum", period, "SUM", "misses", key="x", result="misses")
+    for total in (hits[-1], misses[-1]):
+        total["return_data"] = False
+    ratio = {"id": "result", "expression": "100 * hits / (hits + misses)", "label": "hit rate %", "return_data": True}
+    return [*hits, *misses, ratio]

@@ -1,0 +1,257 @@
+"""The observability loop as registered: CloudWatch alarms on the seed's targets in the right
+region, notifying a KMS-encrypted topic CloudWatch can actually use; Alertmanager routing
+critical alerts there (checked by amtool); Grafana with a generated admin password and the
+least CloudWatch access its dashboards need."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.observability.access_policies import GRAFANA_CLOUDWATCH, GRAFANA_UPSTREAM
+from components.observability.alert_routing import alertmanager_config
+from stacks.schema.observability import AlarmsConfig, SloConfig
+from tests.conftest import PROJECT, ROOT, section, section_problems, with_section
+from tests.harness.mock_runtime import SECRET_MARKER, ProgramRun, run_program
+from tests.test_deploy_readiness import waits_for
+from tests.test_upstream_iam import effective_permissions
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+SEED_TARGETS = ROOT / "tests" / "fixtures" / "seed" / "performance_targets.md"
+
+
+def seed_target(metric: str) -> float:
+    """The number in the Target column of the seed's row (`<300ms` -> 300, `99.9%` -> 99.9)."""
+    for line in SEED_TARGETS.read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[0] == metric:
+            return float(re.sub(r"[^\d.]", "", cells[2]))
+    raise KeyError(metric)
+
+
+def test_thresholds_default_to_the_seeds_targets():
+    slo, alarms = SloConfig.model_validate({}), AlarmsConfig.model_validate({})
+    assert slo.latency_p95_s * 1000 == seed_target("API Response (P95)") == alarms.alb_p95_ms
+    assert slo.availability * 100 == seed_target("Uptime SLA")
+    assert alarms.rds_latency_ms == seed_target("Database Query (Avg)")
+    assert alarms.cache_hit_rate_percent == seed_target("Cache Hit Rate")
+
+
+def alarms_of(run: ProgramRun) -> dict[str, dict]:
+    return {r.inputs["name"].removeprefix(f"sd-{run.stack}-"): r for r in run.of_type(ALARM)}
+
+
+def region_of(run: ProgramRun, resource) -> str:
+    return run.provider_of(resource).inputs["region"]
+
+
+def test_every_alarm_notifies_a_topic_of_its_own_region(run):
+    topics = {t.state["arn"]: region_of(run, t) for t in run.of_type(TOPIC)}
+    for name, alarm in alarms_of(run).items():
+        assert alarm.inputs["alarmActions"] == alarm.inputs["okActions"]
+        [topic] = alarm.inputs["alarmActions"]
+        assert topics[topic] == region_of(run, alarm), name
+
+
+def test_cloudfront_alarms_live_in_us_east_1_with_the_global_dimension(run):
+    for name in ("cdn-5xx", "cdn-hit-rate"):
+        alarm = alarms_of(run)[name]
+        assert region_of(run, alarm) == "us-east-1"
+        assert alarm.inputs["dimensions"]["Region"] == "Global"
+        assert alarm.inputs["dimensions"]["DistributionId"].startswith("sd-")
+
+
+def test_prod_alarms_cover_every_instance_group_and_nat(prod):
+    alarms = alarms_of(prod)
+    replicas = json.loads(prod.config[f"{PROJECT}:database"])["replicas"]
+    for role in ["primary", *(f"replica-{i + 1}" for i in range(replicas))]:
+        assert {f"rds-{role}-{kind}" for kind in ("cpu", "memory", "connections", "storage")} <= set(alarms)
+    assert {f"rds-replica-{i + 1}-lag" for i in range(replicas)} <= set(alarms)
+    assert "rds-primary-lag" not in alarms
+    # Split layout: sessions (noeviction) alarm on memory and evictions; the cache on hit rate.
+    assert {"redis-sessions-memory", "redis-sessions-evictions", "redis-cache-hit-rate"} <= set(alarms)
+    assert "redis-cache-memory" not in alarms and "redis-sessions-hit-rate" not in alarms
+    nats = prod.of_type("aws:ec2/natGateway:NatGateway")
+    assert {f"nat-{i + 1}-drops" for i in range(len(nats))} <= set(alarms)
+
+
+def test_seed_targets_are_the_thresholds(prod):
+    alarms = alarms_of(prod)
+    assert alarms["alb-p95"].inputs["extendedStatistic"] == "p95"
+    assert alarms["alb-p95"].inputs["threshold"] == 0.3
+    assert alarms["rds-primary-read-latency"].inputs["threshold"] == 0.05
+    assert alarms["redis-cache-hit-rate"].inputs["threshold"] == 80
+    assert alarms["redis-cache-hit-rate"].inputs["comparisonOperator"] == "LessThanThreshold"
+    budget = json.loads(prod.config[f"{PROJECT}:database"])["maxConnections"]
+    assert alarms["rds-primary-connections"].inputs["threshold"] == round(budget * 0.9)
+
+
+def test_group_alarms_combine_every_member_node(prod):
+    [group] = [g for g in prod.of_type("aws:elasticache/replicationGroup:ReplicationGroup") if "sessions" in g.name]
+    members = group.state["memberClusters"]
+    queries = alarms_of(prod)["redis-sessions-memory"].inputs["metricQueries"]
+    measured = [q["metric"]["dimensions"]["CacheClusterId"] for q in queries if "metric" in q]
+    assert measured == members and len(members) > 1
+    [result] = [q for q in queries if q["returnData"]]
+    assert result["expression"] == f"MAX([{', '.join(f'm{i}' for i in range(len(members)))}])"
+
+
+def test_hit_rate_is_hits_over_hits_and_misses_of_the_whole_group(prod):
+    queries = alarms_of(prod)["redis-cache-hit-rate"].inputs["metricQueries"]
+    by_id = {q["id"]: q for q in queries}
+    assert by_id["result"]["expression"] == "100 * hits / (hits + misses)"
+    assert {q["metric"]["metricName"] for q in queries if "metric" in q} == {"CacheHits", "CacheMisses"}
+    assert by_id["hits"]["returnData"] is False and by_id["misses"]["returnData"] is False
+
+
+def test_silence_breaches_only_in_prod_and_only_where_it_means_an_outage(run):
+    prod = run.stack == "prod"
+    for name, alarm in alarms_of(run).items():
+        # CPU is reported while an instance or node lives; ALB latency while anyone is served.
+        outage = name.endswith("-cpu") or name == "alb-p95"
+        expected = "breaching" if prod and outage else "notBreaching"
+        assert alarm.inputs["treatMissingData"] == expected, name
+
+
+def test_thresholds_follow_config():
+    alarms = section("staging", "monitoring").get("alarms", {}) | {"albP95Ms": 250, "evaluationPeriods": 10}
+    config = with_section("staging", f"{PROJECT}:monitoring", section("staging", "monitoring") | {"alarms": alarms})
+    run = run_program("staging", config=config)
+    alb = alarms_of(run)["alb-p95"]
+    assert alb.inputs["threshold"] == 0.25 and alb.inputs["evaluationPeriods"] == 10
+
+
+@pytest.mark.parametrize(
+    ("alarms", "key"),
+    [
+        ({"datapointsToAlarm": 6, "evaluationPeriods": 5}, "datapointsToAlarm"),
+        ({"periodS": 45}, "periodS"),
+        ({"albP95ms": 300}, "albP95ms"),
+    ],
+)
+def test_bad_alarm_settings_are_one_line_naming_the_key(alarms, key):
+    [problem] = section_problems("staging", "monitoring", alarms=alarms)
+    assert key in problem and "\n" not in problem
+
+
+def test_bad_subscribers_are_refused():
+    [problem] = section_problems("staging", "monitoring", notifications={"emails": ["ops at example"]})
+    assert "ops at example" in problem and "notifications" in problem
+
+
+def test_the_topic_key_lets_cloudwatch_publish_and_nothing_else_outside_the_account(staging):
+    for topic in staging.of_type(TOPIC):
+        key = next(k for k in staging.of_type("aws:kms/key:Key") if k.state["arn"] == topic.inputs["kmsMasterKeyId"])
+        statements = json.loads(key.inputs["policy"])["Statement"]
+        service = [s for s in statements if "Service" in s["Principal"]]
+        assert [s["Principal"]["Service"] for s in service] == ["cloudwatch.amazonaws.com"]
+        assert service[0]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+        assert service[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+        accounts = [s["Principal"]["AWS"] for s in statements if "AWS" in s["Principal"]]
+        assert accounts == ["arn:aws:iam::123456789012:root"]
+        assert key.inputs["enableKeyRotation"] is True
+
+
+def test_subscriptions_come_from_config_in_both_regions():
+    notifications = {"emails": ["oncall@smartdairy.example"], "httpsEndpoints": ["https://events.pagerduty.com/x"]}
+    config = with_section(
+        "staging", f"{PROJECT}:monitoring", section("staging", "monitoring") | {"notifications": notifications}
+    )
+    run = run_program("staging", config=config)
+    subscriptions = run.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert sorted((s.inputs["protocol"], s.inputs["endpoint"]) for s in subscriptions) == sorted(
+        [("email", "oncall@smartdairy.example"), ("https", "https://events.pagerduty.com/x")] * 2
+    )
+    assert {region_of(run, s) for s in subscriptions} == {"us-east-1", run.outputs["region"]}
+
+
+def test_grafana_reads_cloudwatch_with_a_subset_of_the_managed_policy():
+    ours = effective_permissions(GRAFANA_CLOUDWATCH)
+    upstream = effective_permissions(GRAFANA_UPSTREAM)
+    assert ours and ours <= upstream
+    assert not any(action.startswith(("logs:", "oam:")) for _, action, _, _ in ours)
+
+
+def monitoring_release(run: ProgramRun):
+    return next(r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "kube-prometheus-stack")
+
+
+def test_grafana_and_alertmanager_get_pod_identity_before_their_pods_exist(run):
+    release = monitoring_release(run)
+    associations = {
+        a.inputs["serviceAccount"]: a for a in run.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    }
+    values = release.inputs["values"]
+    assert values["grafana"]["serviceAccount"]["name"] == associations["grafana"].inputs["serviceAccount"]
+    assert values["alertmanager"]["serviceAccount"]["name"] == associations["alertmanager"].inputs["serviceAccount"]
+    for account in ("grafana", "alertmanager"):
+        assert associations[account].inputs["namespace"] == "monitoring"
+        assert waits_for(run, release, associations[account]), account
+
+
+def test_grafana_admin_password_is_generated_and_secret(run):
+    release = monitoring_release(run)
+    admin = release.inputs["values"]["grafana"]["admin"]
+    secret = next(
+        s for s in run.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == admin["existingSecret"]
+    )
+    assert "stringData" in secret.secret_paths and secret.inputs["stringData"] == SECRET_MARKER
+    assert len(secret.plain_inputs["stringData"][admin["passwordKey"]]) == 32
+    assert waits_for(run, release, secret)
+    assert "adminPassword" not in release.inputs["values"]["grafana"]
+
+
+def test_alertmanager_publishes_only_to_the_alarm_topic_through_its_key(staging):
+    release = monitoring_release(staging)
+    [receiver] = [r for r in release.inputs["values"]["alertmanager"]["config"]["receivers"] if r["name"] == "sns"]
+    topic_arn = receiver["sns_configs"][0]["topic_arn"]
+    role_policies = {p.name: json.loads(p.inputs["policy"]) for p in staging.of_type("aws:iam/rolePolicy:RolePolicy")}
+    statements = role_policies["sd-staging-monitoring-alertmanager"]["Statement"]
+    assert statements[0] == {"Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic_arn]}
+    topic = next(t for t in staging.of_type(TOPIC) if t.state["arn"] == topic_arn)
+    assert statements[1]["Resource"] == [topic.inputs["kmsMasterKeyId"]]
+
+
+def amtool(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    binary = shutil.which("amtool")
+    if binary is None:
+        pytest.fail("amtool is not installed: run tools/install-servers.sh")
+    return subprocess.run([binary, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def alertmanager_file(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("alertmanager")
+    config = alertmanager_config("arn:aws:sns:eu-west-1:123456789012:sd-prod-alarms-topic", "eu-west-1")
+    (directory / "alertmanager.yaml").write_text(yaml.safe_dump(config))
+    return directory
+
+
+@pytest.mark.real_server
+def test_alertmanager_config_passes_amtool(alertmanager_file):
+    result = amtool("check-config", "alertmanager.yaml", cwd=alertmanager_file)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 receivers" in result.stdout
+
+
+@pytest.mark.real_server
+@pytest.mark.parametrize(
+    ("labels", "receiver"),
+    [
+        (["alertname=PodsUnschedulable", "severity=critical"], "sns"),
+        (["alertname=ErrorBudgetBurn1h", "severity=critical", "service=odoo"], "sns"),
+        (["alertname=ApiLatencyP95High", "severity=warning"], "null"),
+        (["alertname=Watchdog", "severity=none"], "null"),
+    ],
+)
+def test_only_critical_alerts_reach_the_topic(alertmanager_file, labels, receiver):
+    result = amtool("config", "routes", "test", "--config.file=alertmanager.yaml", *labels, cwd=alertmanager_file)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == receiver
