@@ -4,7 +4,7 @@ VENV   ?= venv
 STACK  ?= staging
 PY     := $(VENV)/bin/python
 
-.PHONY: install servers synth preflight test test-fast bench lint fmt clean
+.PHONY: install servers synth preflight verify test test-fast bench lint fmt clean
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,10 @@ synth: install
 ## Read-only checks of $(STACK) against the AWS account of your credentials, before a first `pulumi up`.
 preflight: install
 	$(PY) tools/preflight.py $(STACK)
+
+## Read-only, after `pulumi up`: does $(STACK) meet the seed's targets over the last hour (CloudWatch)?
+verify: install
+	$(PY) tools/verify.py $(STACK)
 
 ## The test suite: unit, property and whole-program tests, and real-server proofs.
 test: install servers

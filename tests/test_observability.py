@@ -5,6 +5,7 @@ least CloudWatch access its dashboards need."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -255,3 +256,24 @@ def test_only_critical_alerts_reach_the_topic(alertmanager_file, labels, receive
     result = amtool("config", "routes", "test", "--config.file=alertmanager.yaml", *labels, cwd=alertmanager_file)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == receiver
+
+
+def test_the_readme_slo_table_names_only_what_exists(prod, staging):
+    from components.observability.slo_rules import slo_rule_groups
+    from tests.test_dashboards import MODELS
+    from tests.test_slo_rules import TARGETS
+
+    lines = (ROOT / "README.md").read_text().splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("| target (seed) |")))
+    table = itertools.takewhile(lambda line: line.startswith("|"), lines[start + 2 :])
+    rows = [line.strip("|").split(" | ") for line in table]
+    alerts = {r["alert"] for g in slo_rule_groups(TARGETS) for r in g["rules"] if "alert" in r}
+    panels = {
+        f"{m['title'].removeprefix('Smart Dairy / ')} / {p['title']}" for m in MODELS.values() for p in m["panels"]
+    }
+    alarms = set(alarms_of(prod)) | set(alarms_of(staging))
+    assert len(rows) >= 7
+    for _, _, alert_cell, panel_cell, alarm_cell in (map(str.strip, row) for row in rows):
+        assert set(re.findall(r"`([^`]+)`", alert_cell)) <= alerts, alert_cell
+        assert panel_cell in panels, panel_cell
+        assert set(re.findall(r"`([^`]+)`", alarm_cell)) <= alarms, alarm_cell
