@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from components.observability.access_policies import GRAFANA_CLOUDWATCH, GRAFANA
 from components.observability.alert_routing import alertmanager_config
 from stacks.schema.observability import AlarmsConfig, SloConfig
 from tests.conftest import PROJECT, ROOT, section, section_problems, with_section
+from tests.harness.debian_tools import run_tool
 from tests.harness.mock_runtime import SECRET_MARKER, ProgramRun, run_program
 from tests.test_deploy_readiness import waits_for
 from tests.test_upstream_iam import effective_permissions
@@ -221,10 +221,7 @@ def test_alertmanager_publishes_only_to_the_alarm_topic_through_its_key(staging)
 
 
 def amtool(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    binary = shutil.which("amtool")
-    if binary is None:
-        pytest.fail("amtool is not installed: run tools/install-servers.sh")
-    return subprocess.run([binary, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+    return run_tool("amtool", *args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

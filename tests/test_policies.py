@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT / "policies"))
 import aws_compute  # noqa: F401  (registers rules)
 import aws_data  # noqa: F401
 import aws_edge  # noqa: F401
+import aws_observability  # noqa: F401
 import kubernetes_workloads  # noqa: F401
 import stack
 from registry import RULES
@@ -139,6 +140,16 @@ RESOURCE_CASES = {
     "elasticache-auth": (GROUP, "", [setter("authToken", DELETE)]),
     "elasticache-custom-subnet-group": (GROUP, "", [setter("subnetGroupName", "default")]),
     "kms-key-rotation": ("aws:kms/key:Key", "", [setter("enableKeyRotation", False)]),
+    "sns-topic-encrypted": (
+        "aws:sns/topic:Topic",
+        "",
+        [setter("kmsMasterKeyId", None), setter("kmsMasterKeyId", "alias/aws/sns")],
+    ),
+    "cloudwatch-alarm-actions": (
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "alb-p95",
+        [setter("alarmActions", []), setter("okActions", None), setter("actionsEnabled", False)],
+    ),
     "eks-endpoint-not-public": (
         "aws:eks/cluster:Cluster",
         "",

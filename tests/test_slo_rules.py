@@ -4,7 +4,6 @@ for every alert: firing at its threshold, silent below it."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 import yaml
 
 from components.observability.slo_rules import SloTargets, slo_rule_groups
+from tests.harness.debian_tools import run_tool
 
 pytestmark = pytest.mark.real_server  # runs promtool from Debian's prometheus package
 
@@ -23,6 +23,7 @@ TARGETS = SloTargets(
     availability=0.999,
     pgbouncer_waiting_clients=10,
     pgbouncer_waiting_for="2m",
+    pgbouncer_max_wait_s=1.0,
     hpa_at_max_for="15m",
     pending_pods_for="5m",
     runbook_base="https://github.com/smartdairy/smartdairy-platform/blob/main/docs/runbooks.md",
@@ -31,10 +32,7 @@ GATEWAY = '{service="api-gateway"'
 
 
 def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    binary = shutil.which("promtool")
-    if binary is None:
-        pytest.fail("promtool is not installed: run tools/install-servers.sh")
-    return subprocess.run([binary, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return run_tool("promtool", *args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +145,20 @@ def test_pgbouncer_waiting_fires_over_the_threshold(rules_dir):
 
 def test_pgbouncer_waiting_silent_at_the_threshold(rules_dir):
     expect(rules_dir, waiting(10), "10m", "PgBouncerClientsWaiting", [])
+
+
+def oldest_wait(seconds: float) -> list[dict]:
+    labels = '{database="odoo",user="sdadmin"}'
+    return [{"series": f"pgbouncer_pools_client_maxwait_seconds{labels}", "values": f"{seconds}x20"}]
+
+
+def test_pgbouncer_wait_time_fires_over_the_threshold(rules_dir):
+    firing = [alert("PgBouncerWaitTimeHigh", database="odoo")]
+    expect(rules_dir, oldest_wait(2.5), "10m", "PgBouncerWaitTimeHigh", firing)
+
+
+def test_pgbouncer_wait_time_silent_at_the_threshold(rules_dir):
+    expect(rules_dir, oldest_wait(1.0), "10m", "PgBouncerWaitTimeHigh", [])
 
 
 def hpa(current: int) -> list[dict]:

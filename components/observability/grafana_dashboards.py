@@ -283,9 +283,21 @@ def _capacity(t: DashboardTargets) -> dict[str, Any]:
     )
 
 
+def _rds(metric: str, stat: str, label: str = "") -> dict[str, Any]:
+    """An RDS metric of the instances the `db` variable selects, labelled per instance."""
+    return cloudwatch(
+        "AWS/RDS", metric, {"DBInstanceIdentifier": "$db"}, stat, label=f"{label}${{PROP('Dim.DBInstanceIdentifier')}}"
+    )
+
+
+def _redis(metric: str, stat: str, label: str = "") -> dict[str, Any]:
+    """An ElastiCache metric of the nodes the `redis` variable selects, labelled per node."""
+    return cloudwatch(
+        "AWS/ElastiCache", metric, {"CacheClusterId": "$redis"}, stat, label=f"{label}${{PROP('Dim.CacheClusterId')}}"
+    )
+
+
 def _data(t: DashboardTargets) -> dict[str, Any]:
-    rds = {"DBInstanceIdentifier": "$db"}
-    node = {"CacheClusterId": "$redis"}
     return _board(
         "sd-data",
         "Smart Dairy / Data tier",
@@ -315,51 +327,35 @@ def _data(t: DashboardTargets) -> dict[str, Any]:
             ),
             panel(
                 f"RDS connections (budget {t.max_connections})",
-                [
-                    cloudwatch(
-                        "AWS/RDS", "DatabaseConnections", rds, "Maximum", label="${PROP('Dim.DBInstanceIdentifier')}"
-                    )
-                ],
+                [_rds("DatabaseConnections", "Maximum")],
                 "none",
                 thresholds=((None, "green"), (t.max_connections, "red")),
             ),
             panel(
                 "RDS read / write latency",
                 [
-                    cloudwatch(
-                        "AWS/RDS", "ReadLatency", rds, "Average", label="read ${PROP('Dim.DBInstanceIdentifier')}"
-                    ),
-                    cloudwatch(
-                        "AWS/RDS", "WriteLatency", rds, "Average", label="write ${PROP('Dim.DBInstanceIdentifier')}"
-                    ),
+                    _rds("ReadLatency", "Average", "read "),
+                    _rds("WriteLatency", "Average", "write "),
                 ],
                 "s",
                 thresholds=((None, "green"), (t.rds_latency_ms / 1000, "red")),
             ),
             panel(
                 "RDS replica lag",
-                [cloudwatch("AWS/RDS", "ReplicaLag", rds, "Maximum", label="${PROP('Dim.DBInstanceIdentifier')}")],
+                [_rds("ReplicaLag", "Maximum")],
                 "s",
             ),
             panel(
                 f"Redis hit rate (target > {t.cache_hit_rate_percent:g} %)",
-                [cloudwatch("AWS/ElastiCache", "CacheHitRate", node, "Average", label="${PROP('Dim.CacheClusterId')}")],
+                [_redis("CacheHitRate", "Average")],
                 "percent",
                 thresholds=((None, "red"), (t.cache_hit_rate_percent, "green")),
             ),
             panel(
                 "Redis evictions and memory",
                 [
-                    cloudwatch(
-                        "AWS/ElastiCache", "Evictions", node, "Sum", label="evictions ${PROP('Dim.CacheClusterId')}"
-                    ),
-                    cloudwatch(
-                        "AWS/ElastiCache",
-                        "DatabaseMemoryUsagePercentage",
-                        node,
-                        "Maximum",
-                        label="memory % ${PROP('Dim.CacheClusterId')}",
-                    ),
+                    _redis("Evictions", "Sum", "evictions "),
+                    _redis("DatabaseMemoryUsagePercentage", "Maximum", "memory % "),
                 ],
                 "none",
             ),

@@ -34,6 +34,8 @@ class SloTargets:
     #: PgBouncer clients waiting for a server connection before it alerts, and for how long.
     pgbouncer_waiting_clients: int
     pgbouncer_waiting_for: str
+    #: Age of the oldest client waiting for a server connection (seconds) before it alerts.
+    pgbouncer_max_wait_s: float
     #: An HPA pinned at maxReplicas this long means capacity is exhausted.
     hpa_at_max_for: str
     #: Pods unschedulable this long means Karpenter cannot launch nodes.
@@ -84,6 +86,21 @@ def slo_rule_groups(t: SloTargets) -> list[dict]:
         {
             "record": "pgbouncer:clients_waiting:sum",
             "expr": "sum by (database) (pgbouncer_pools_client_waiting_connections)",
+        },
+        {
+            "record": "pgbouncer:client_maxwait_seconds:max",
+            "expr": "max by (database) (pgbouncer_pools_client_maxwait_seconds)",
+        },
+        {
+            "record": "horizontalpodautoscaler:at_max_replicas:bool",
+            "expr": (
+                "kube_horizontalpodautoscaler_status_current_replicas"
+                " >= bool kube_horizontalpodautoscaler_spec_max_replicas"
+            ),
+        },
+        {
+            "record": "namespace:pods_pending:sum",
+            "expr": 'sum by (namespace) (kube_pod_status_phase{phase="Pending"})',
         },
         {
             # Pool efficiency (the seed: > 90 %): client time served over time offered (served + waited).
@@ -140,6 +157,15 @@ def slo_rule_groups(t: SloTargets) -> list[dict]:
             t.pgbouncer_waiting_for,
             "warning",
             f"over {t.pgbouncer_waiting_clients} clients wait for a server connection on {{{{ $labels.database }}}}",
+            "pgbouncer-clients-waiting",
+            base,
+        ),
+        _alert(
+            "PgBouncerWaitTimeHigh",
+            f"pgbouncer:client_maxwait_seconds:max > {t.pgbouncer_max_wait_s}",
+            t.pgbouncer_waiting_for,
+            "warning",
+            f"a client has waited over {t.pgbouncer_max_wait_s:g} s for a server on {{{{ $labels.database }}}}",
             "pgbouncer-clients-waiting",
             base,
         ),

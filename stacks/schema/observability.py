@@ -28,6 +28,9 @@ class SloConfig(Section):
         10, ge=0, le=10000, description="Clients waiting for a PgBouncer server connection before it alerts."
     )
     pgbouncer_waiting_for: str = Field("2m", pattern=DURATION, description="How long clients may wait so.")
+    pgbouncer_max_wait_s: float = Field(
+        1.0, gt=0, le=3600, description="Oldest client's wait for a server connection (s) before it alerts."
+    )
     hpa_at_max_for: str = Field("15m", pattern=DURATION, description="An HPA at maxReplicas this long alerts.")
     pending_pods_for: str = Field("5m", pattern=DURATION, description="Unschedulable pods this long alert.")
     runbook_base: str = Field(
