@@ -18,6 +18,7 @@ UNTAGGABLE = re.compile(
 STATEFUL = (
     "aws:rds/instance:Instance",
     "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:opensearch/domain:Domain",
     "aws:s3/bucket:Bucket",
     "aws:kms/key:Key",
     "aws:secretsmanager/secret:Secret",

@@ -25,6 +25,7 @@ from components.compute.karpenter_manifests import ELASTIC_LABEL, STEADY_LABEL
 from components.data import redis as redis_component
 from components.data.postgres import PostgresDatabase
 from components.data.redis import RedisCache
+from components.data.search import SearchDomain
 from components.k8s.hpa import HpaSettings, hpa_spec
 from components.network.vpc import Network
 from components.observability.alarm_topic import AlarmTopic
@@ -53,6 +54,7 @@ def applications(
     network: Network,
     database: PostgresDatabase,
     caches: dict[str, RedisCache],
+    search: SearchDomain,
     compute: ComputeTier,
     alarm_topic: AlarmTopic,
     opts: pulumi.ResourceOptions,
@@ -62,8 +64,8 @@ def applications(
     # Sessions and rate limits live in the noeviction group when the layout is split.
     sessions = caches["sessions"] if "sessions" in caches else caches["shared"]
     api_cache = caches["cache"] if "cache" in caches else caches["shared"]
-    odoo = _odoo(prefix, config, network, database, pgbouncer, sessions, namespace, opts)
-    gateway = _gateway(prefix, config, database, pgbouncer, odoo, api_cache, namespace, opts)
+    odoo = _odoo(prefix, config, network, database, pgbouncer, sessions, search, namespace, opts)
+    gateway = _gateway(prefix, config, database, pgbouncer, odoo, api_cache, search, namespace, opts)
     slo_services = [gateway.service, odoo.web_service]
     metrics = Monitoring(
         f"{prefix}-monitoring",
@@ -92,6 +94,8 @@ def applications(
                     rds_latency_ms=config.monitoring.alarms.rds_latency_ms,
                     cache_hit_rate_percent=config.monitoring.alarms.cache_hit_rate_percent,
                     cdn_hit_rate_percent=config.monitoring.alarms.cdn_hit_rate_percent,
+                    search_domain=search.domain_name,
+                    search_latency_ms=config.monitoring.alarms.search_latency_ms,
                 )
             ),
             node_selector=STEADY_NODES,
@@ -135,6 +139,7 @@ def applications(
             pgbouncer=pgbouncer.peer,
             redis_port=redis_component.PORT,
             postgres_port=database.port,
+            search_port=search.port,
         ),
         opts=opts,
     )
@@ -148,6 +153,7 @@ def _odoo(
     database: PostgresDatabase,
     pgbouncer: PgBouncer,
     sessions: RedisCache,
+    search: SearchDomain,
     namespace: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
 ) -> Odoo:
@@ -183,6 +189,7 @@ def _odoo(
             session_db_host=pgbouncer.service_hosts["session"],
             db_password=database.master_password,
             redis_url=sessions.url,
+            search_url=search.url,
             filestore_claim=filestore.claim_name,
             hpa=hpa_spec(args_from(odoo.hpa, HpaSettings), {}),
             metrics_port=config.workloads.metrics_port,
@@ -200,6 +207,7 @@ def _gateway(
     pgbouncer: PgBouncer,
     odoo: Odoo,
     api_cache: RedisCache,
+    search: SearchDomain,
     namespace: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
 ) -> ApiGateway:
@@ -216,6 +224,7 @@ def _gateway(
             db_user=database.master_username,
             db_password=database.master_password,
             redis_url=api_cache.url,
+            search_url=search.url,
             hpa=hpa_spec(args_from(gateway.hpa, HpaSettings), {"service": "api-gateway"}),
             metrics_port=config.workloads.metrics_port,
             node_selector=ELASTIC_NODES,

@@ -9,6 +9,7 @@ from components.data.postgres import PostgresDatabase, PostgresDatabaseArgs
 from components.data.postgres_parameters import PostgresTuning
 from components.data.redis import RedisCache, RedisCacheArgs
 from components.data.redis_parameters import RedisTuning
+from components.data.search import SearchDomain, SearchDomainArgs
 from components.network.vpc import Network
 
 from .schema import PlatformConfig
@@ -55,3 +56,25 @@ def caches(prefix: str, config: PlatformConfig, network: Network, provider: aws.
         )
         for role in roles
     }
+
+
+def search(
+    prefix: str, config: PlatformConfig, network: Network, provider: aws.Provider, account_id: pulumi.Input[str]
+) -> SearchDomain:
+    """The OpenSearch domain, in the isolated subnets of the first `zoneCount` zones."""
+    return SearchDomain(
+        f"{prefix}-search",
+        args_from(
+            config.search,
+            SearchDomainArgs,
+            domain_name=f"{prefix}-search",
+            account_id=account_id,
+            region=config.region,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.isolated_subnet_ids,
+            client_security_groups={"data-clients": network.data_client_security_group_id},
+            secret_recovery_window_days=config.database.secret_recovery_window_days,
+            protect=config.protect_stateful_resources,
+        ),
+        opts=pulumi.ResourceOptions(providers=[provider]),
+    )

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from components.data.postgres import PostgresDatabase
 from components.data.redis import RedisCache
+from components.data.search import SearchDomain
 from components.edge.cdn import Cdn
 from components.network.vpc import Network
 from components.observability.alarm_specs import (
@@ -21,6 +22,7 @@ from components.observability.alarm_specs import (
     cdn_alarms,
     nat_alarms,
     rds_alarms,
+    search_alarms,
 )
 from components.observability.alarm_topic import AlarmTopic, AlarmTopicArgs
 from components.observability.cloudwatch_alarms import CloudWatchAlarms, CloudWatchAlarmsArgs
@@ -37,9 +39,9 @@ class AlarmTopics:
     edge: AlarmTopic
 
 
-def alarm_topics(prefix: str, config: PlatformConfig, regional: aws.Provider, edge: aws.Provider) -> AlarmTopics:
-    account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=regional)).account_id
-
+def alarm_topics(
+    prefix: str, config: PlatformConfig, account_id: pulumi.Input[str], regional: aws.Provider, edge: aws.Provider
+) -> AlarmTopics:
     def topic(name: str, provider: aws.Provider) -> AlarmTopic:
         return AlarmTopic(
             name,
@@ -62,6 +64,8 @@ def alarms(
     network: Network,
     database: PostgresDatabase,
     caches: dict[str, RedisCache],
+    search: SearchDomain,
+    account_id: pulumi.Input[str],
     load_balancer: pulumi.Input[str],
     cdn: Cdn,
     regional: aws.Provider,
@@ -77,6 +81,7 @@ def alarms(
             for role, cache in caches.items()
             for spec in cache_alarms(thresholds, role, cache.member_clusters, cache.eviction_policy)
         ),
+        *search_alarms(thresholds, search.domain_name, account_id),
         *alb_alarms(thresholds, load_balancer),
         *nat_alarms(thresholds, network.nat_gateway_ids),
     ]

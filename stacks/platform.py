@@ -37,17 +37,20 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         ),
         opts=pulumi.ResourceOptions(providers=[regional]),
     )
+    account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=regional)).account_id
     database = data.database(prefix, config, network, regional)
     caches = data.caches(prefix, config, network, regional)
+    search = data.search(prefix, config, network, regional, account_id)
     tier = compute.compute(prefix, config, network, regional, discovery)
     cluster = tier.cluster
-    topics = observability.alarm_topics(prefix, config, regional, edge_provider)
+    topics = observability.alarm_topics(prefix, config, account_id, regional, edge_provider)
     apps = applications.applications(
         prefix,
         config,
         network,
         database,
         caches,
+        search,
         tier,
         topics.regional,
         pulumi.ResourceOptions(providers=[regional, tier.kubernetes]),
@@ -61,6 +64,8 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         network,
         database,
         caches,
+        search,
+        account_id,
         apps.ingress.load_balancer_arn_suffix,
         cdn,
         regional,
@@ -78,6 +83,8 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         "dbSecretArn": database.secret_arn,
         "dbMaxConnections": database.max_connections,
         **{f"redis{role.title()}Endpoint": cache.primary_endpoint for role, cache in caches.items()},
+        "searchEndpoint": search.endpoint,
+        "searchSecretArn": search.secret_arn,
         "clusterName": cluster.name,
         "clusterEndpoint": cluster.endpoint,
         "kubeconfig": cluster.kubeconfig,

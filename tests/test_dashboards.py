@@ -30,6 +30,8 @@ BOARD_TARGETS = DashboardTargets(
     rds_latency_ms=50,
     cache_hit_rate_percent=80,
     cdn_hit_rate_percent=80,
+    search_domain="sd-prod-search",
+    search_latency_ms=200,
 )
 MODELS = dashboards(BOARD_TARGETS)
 #: Grafana's built-in variables, as Grafana would expand them for a 1 h view.

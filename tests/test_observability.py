@@ -115,8 +115,9 @@ def test_hit_rate_is_hits_over_hits_and_misses_of_the_whole_group(prod):
 def test_silence_breaches_only_in_prod_and_only_where_it_means_an_outage(run):
     prod = run.stack == "prod"
     for name, alarm in alarms_of(run).items():
-        # CPU is reported while an instance or node lives; ALB latency while anyone is served.
-        outage = name.endswith("-cpu") or name == "alb-p95"
+        # CPU and OpenSearch's cluster status are reported while the service lives; ALB latency
+        # while anyone is served.
+        outage = name.endswith("-cpu") or name in ("alb-p95", "search-red")
         expected = "breaching" if prod and outage else "notBreaching"
         assert alarm.inputs["treatMissingData"] == expected, name
 

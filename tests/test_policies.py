@@ -19,6 +19,7 @@ import aws_compute  # noqa: F401  (registers rules)
 import aws_data  # noqa: F401
 import aws_edge  # noqa: F401
 import aws_observability  # noqa: F401
+import aws_search  # noqa: F401
 import kubernetes_workloads  # noqa: F401
 import stack
 from registry import RULES
@@ -61,6 +62,16 @@ DEPLOY = "kubernetes:apps/v1:Deployment"
 
 def container(path: str, value):
     return setter(f"spec.template.spec.containers.0.{path}", value)
+
+
+SEARCH = "aws:opensearch/domain:Domain"
+
+
+def drop_log(log_type: str):
+    def mutate(props):
+        props["logPublishingOptions"] = [o for o in props["logPublishingOptions"] if o["logType"] != log_type]
+
+    return mutate
 
 
 RESOURCE_CASES = {
@@ -140,6 +151,41 @@ RESOURCE_CASES = {
     "elasticache-auth": (GROUP, "", [setter("authToken", DELETE)]),
     "elasticache-custom-subnet-group": (GROUP, "", [setter("subnetGroupName", "default")]),
     "kms-key-rotation": ("aws:kms/key:Key", "", [setter("enableKeyRotation", False)]),
+    "opensearch-encrypted-at-rest": (SEARCH, "", [setter("encryptAtRest.enabled", False)]),
+    "opensearch-in-vpc": (SEARCH, "", [setter("vpcOptions", None), setter("vpcOptions.subnetIds", [])]),
+    "opensearch-node-to-node-encryption": (SEARCH, "", [setter("nodeToNodeEncryption.enabled", False)]),
+    "opensearch-error-logging": (
+        SEARCH,
+        "",
+        [drop_log("ES_APPLICATION_LOGS"), setter("logPublishingOptions.2.enabled", False)],
+    ),
+    "opensearch-audit-logging": (SEARCH, "", [drop_log("AUDIT_LOGS")]),
+    "opensearch-three-data-nodes": (
+        SEARCH,
+        "",
+        [setter("clusterConfig.instanceCount", 1), setter("clusterConfig.zoneAwarenessEnabled", False)],
+    ),
+    "opensearch-fine-grained-access": (
+        SEARCH,
+        "",
+        [
+            setter("advancedSecurityOptions.enabled", False),
+            setter("advancedSecurityOptions.anonymousAuthEnabled", True),
+        ],
+    ),
+    "opensearch-https-tls-1-2": (
+        SEARCH,
+        "",
+        [
+            setter("domainEndpointOptions.enforceHttps", False),
+            setter("domainEndpointOptions.tlsSecurityPolicy", "Policy-Min-TLS-1-0-2019-07"),
+        ],
+    ),
+    "opensearch-dedicated-masters": (
+        SEARCH,
+        "",
+        [setter("clusterConfig.dedicatedMasterEnabled", False), setter("clusterConfig.dedicatedMasterCount", 2)],
+    ),
     "sns-topic-encrypted": (
         "aws:sns/topic:Topic",
         "",
@@ -376,6 +422,21 @@ def test_gate_reports_a_misconfigured_resource_as_mandatory_and_survives_unknown
     assert public[0].message == "publiclyAccessible must be false"
     unknown = [d for d in diagnostics if d.policy == "cloudfront-default-root-object"]
     assert unknown and unknown[0].level == "advisory" and "can't be known during preview" in unknown[0].message
+
+
+def test_a_secret_block_is_still_checked_through_the_gate():
+    """advancedSecurityOptions holds the master password, so the engine sends the whole block as
+    a secret: the FGAC rule must still see inside it."""
+    from tests.harness.mock_runtime import run_program
+
+    run = run_program("prod")
+    domain = next(r for r in run.resources if r.type == SEARCH)
+    assert "advancedSecurityOptions" in domain.secret_paths
+    domain.plain_inputs["advancedSecurityOptions"]["enabled"] = False
+    found = [d for d in analyze(run) if d.policy == "opensearch-fine-grained-access"]
+    assert [(d.urn, d.level, d.message) for d in found] == [
+        (domain.urn, "mandatory", "advancedSecurityOptions.enabled must be true")
+    ]
 
 
 def test_secrets_reach_the_pack_wrapped_as_the_engine_wraps_them():

@@ -94,6 +94,13 @@ def account(stack: str = "prod", **overrides) -> Iterator[tuple[Preflight, Clien
         for arn in [config.cluster.deployer_principal_arn, *config.cluster.admin_principal_arns]:
             if arn and arn.rsplit("/", 1)[-1] != overrides.get("missing_role"):
                 clients.iam.create_role(RoleName=arn.rsplit("/", 1)[-1], AssumeRolePolicyDocument=trust)
+        if not overrides.get("no_search_role"):
+            # As AWS names it (moto's create_service_linked_role derives another name).
+            clients.iam.create_role(
+                RoleName="AWSServiceRoleForAmazonOpenSearchService",
+                Path="/aws-service-role/opensearchservice.amazonaws.com/",
+                AssumeRolePolicyDocument=trust,
+            )
         for _ in range(overrides.get("elastic_ips", 0)):
             clients.ec2.allocate_address(Domain="vpc")
         real = config.model_copy(
@@ -166,6 +173,22 @@ def test_elastic_ips_for_the_nat_gateways_must_fit_the_quota():
             f"{PROJECT}:network.natGateways: needs 3 more of 'EC2-VPC Elastic IPs' (3 used of 5); "
             "request an increase first"
         )
+
+
+def test_a_vpc_domain_without_the_service_linked_role_is_reported():
+    with account("staging", no_search_role=True) as (check, _):
+        assert check.problems() == [
+            f"{PROJECT}:search.createServiceLinkedRole = false: the account has no "
+            "AWSServiceRoleForAmazonOpenSearchService and a VPC domain needs it; set true"
+        ]
+
+
+def test_creating_the_service_linked_role_twice_is_reported():
+    with account("staging") as (check, _):
+        search = check.config.search.model_copy(update={"create_service_linked_role": True})
+        check.config = check.config.model_copy(update={"search": search})
+        [problem] = check.problems()
+        assert problem.startswith(f"{PROJECT}:search.createServiceLinkedRole = true: the account already has")
 
 
 def test_the_command_prints_each_problem_and_fails(monkeypatch, capsys):

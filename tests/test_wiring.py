@@ -23,6 +23,7 @@ from components.data.postgres import PostgresDatabaseArgs
 from components.data.postgres_parameters import PostgresTuning
 from components.data.redis import RedisCacheArgs
 from components.data.redis_parameters import RedisTuning
+from components.data.search import SearchDomainArgs
 from components.edge.cdn import CdnArgs, SecurityHeaders
 from components.edge.cdn_policies import Ttls
 from components.edge.firewall import EdgeFirewallArgs
@@ -47,6 +48,7 @@ from stacks.schema.database import DatabaseConfig
 from stacks.schema.network import NetworkConfig, SubnetPrefixes
 from stacks.schema.observability import AlarmsConfig, MonitoringConfig, NotificationsConfig, SloConfig
 from stacks.schema.pgbouncer import PgBouncerConfig, PoolConfig
+from stacks.schema.search import SearchConfig
 from stacks.schema.workloads import GatewayConfig, HpaConfig, OdooConfig
 from stacks.wiring import args_from
 
@@ -118,6 +120,7 @@ WIRING = [
         },
     ),
     Wiring(AlarmsConfig, (AlarmThresholds,)),
+    Wiring(SearchConfig, (SearchDomainArgs,)),
     Wiring(NotificationsConfig, (AlarmTopicArgs,)),
     Wiring(SloConfig, (SloTargets,)),
 ]

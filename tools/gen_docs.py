@@ -85,6 +85,7 @@ def policy_table() -> str:
     import aws_data  # noqa: F401
     import aws_edge  # noqa: F401
     import aws_observability  # noqa: F401
+    import aws_search  # noqa: F401
     import kubernetes_workloads  # noqa: F401
     import stack  # noqa: F401
     from registry import RULES

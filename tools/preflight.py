@@ -11,7 +11,8 @@ credentials. Each problem is one line naming the stack config key to change:
 - EKS supports the Kubernetes version and every pinned add-on version for it;
 - EC2 offers the system node instance types in every chosen zone;
 - Karpenter's pinned AMI alias resolves (the SSM parameter Karpenter itself reads);
-- the stack fits the service quotas it consumes (VPCs, Elastic IPs, ElastiCache nodes).
+- the stack fits the service quotas it consumes (VPCs, Elastic IPs, ElastiCache nodes);
+- OpenSearch's service-linked role exists, or the stack is set to create it.
 
 Exit 0 when clean, 1 on problems, 2 when the config itself is invalid.
 """
@@ -99,10 +100,14 @@ class Preflight:
             self.instance_types,
             self.node_image,
             self.quotas,
+            self.search_role,
         ]
         return [problem for check in checks for problem in check()]
 
     # --- checks -------------------------------------------------------------------------------
+
+    #: A VPC domain needs it; it exists once per account (the console makes it on first use).
+    SEARCH_ROLE = "AWSServiceRoleForAmazonOpenSearchService"
 
     def template(self) -> Iterator[str]:
         if self.config.example:
@@ -273,6 +278,21 @@ class Preflight:
     def quota(self, service: str, name: str, default: float) -> float:
         quotas = self.aws.quotas.list_service_quotas(ServiceCode=service)["Quotas"]
         return next((q["Value"] for q in quotas if q["QuotaName"] == name), default)
+
+    def search_role(self) -> Iterator[str]:
+        key = self.key("search", "createServiceLinkedRole")
+        try:
+            self.aws.iam.get_role(RoleName=self.SEARCH_ROLE)
+            exists = True
+        except ClientError as error:
+            if _code(error) != "NoSuchEntity":
+                raise
+            exists = False
+        creates = self.config.search.create_service_linked_role
+        if exists and creates:
+            yield f"{key} = true: the account already has {self.SEARCH_ROLE}; creating it again fails, set false"
+        if not exists and not creates:
+            yield f"{key} = false: the account has no {self.SEARCH_ROLE} and a VPC domain needs it; set true"
 
 
 def _same_version(offered: str, wanted: str) -> bool:

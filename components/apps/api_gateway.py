@@ -31,6 +31,8 @@ class ApiGatewayArgs:
     db_password: pulumi.Input[str]
     #: The API cache's URL, credentials percent-encoded.
     redis_url: pulumi.Input[str]
+    #: The catalogue search (OpenSearch) URL, credentials percent-encoded.
+    search_url: pulumi.Input[str]
     #: api-gateway-hpa.
     hpa: HpaSpec
     #: Requests and limits of a gateway pod.
@@ -55,6 +57,7 @@ class ApiGateway(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name="api-gateway-secrets", namespace=args.namespace),
             string_data={
                 "redis-url": pulumi.Output.secret(args.redis_url),
+                "search-url": pulumi.Output.secret(args.search_url),
                 "db-password": pulumi.Output.secret(args.db_password),
             },
             opts=child,
@@ -77,6 +80,7 @@ class ApiGateway(pulumi.ComponentResource):
                 env=[
                     {"name": "ODOO_URL", "value": args.odoo_url},
                     {"name": "REDIS_URL", "valueFrom": from_secret("redis-url")},
+                    {"name": "SEARCH_URL", "valueFrom": from_secret("search-url")},
                     {"name": "DB_HOST", "value": args.db_host},
                     {"name": "DB_NAME", "value": args.db_name},
                     {"name": "DB_USER", "value": args.db_user},
@@ -93,7 +97,9 @@ class ApiGateway(pulumi.ComponentResource):
                 ),
                 pod_annotations={
                     "checksum/secret": pulumi.Output.unsecret(
-                        pulumi.Output.all(args.redis_url, args.db_password).apply(lambda v: checksum(*v))
+                        pulumi.Output.all(args.redis_url, args.search_url, args.db_password).apply(
+                            lambda v: checksum(*v)
+                        )
                     )
                 },
                 service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/health"},

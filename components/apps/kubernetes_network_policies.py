@@ -21,15 +21,16 @@ class AppNetworkPoliciesArgs:
     monitoring_namespace: str
     #: Where the ALB's nodes live (target type ip: the ALB talks to pod IPs from these ranges).
     alb_cidrs: Sequence[str]
-    #: The isolated tier: RDS and ElastiCache.
+    #: The isolated tier: RDS, ElastiCache and OpenSearch.
     data_cidrs: Sequence[str]
     odoo: PodPeer
     longpolling: PodPeer
     gateway: PodPeer
     pgbouncer: PodPeer
-    #: Ports of the data tier: ElastiCache and RDS.
+    #: Ports of the data tier: ElastiCache, RDS and OpenSearch (HTTPS).
     redis_port: int
     postgres_port: int
+    search_port: int
 
 
 def _peer_pods(labels: Mapping[str, str]) -> dict:
@@ -54,6 +55,7 @@ def policies(f: AppNetworkPoliciesArgs) -> dict[str, dict]:
     }
     to_pgbouncer = {"to": [_peer_pods(f.pgbouncer.labels)], "ports": _tcp(f.pgbouncer.port)}
     to_redis = {"to": _cidrs(f.data_cidrs), "ports": _tcp(f.redis_port)}
+    to_search = {"to": _cidrs(f.data_cidrs), "ports": _tcp(f.search_port)}
     return {
         "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
         "allow-dns": {
@@ -79,7 +81,7 @@ def policies(f: AppNetworkPoliciesArgs) -> dict[str, dict]:
                 {"from": [_peer_pods(f.gateway.labels)], "ports": _tcp(f.odoo.port)},
                 metrics_from_prometheus,
             ],
-            "egress": [to_pgbouncer, to_redis],
+            "egress": [to_pgbouncer, to_redis, to_search],
         },
         "odoo-longpolling": {
             "podSelector": {"matchLabels": dict(f.longpolling.labels)},
@@ -91,7 +93,12 @@ def policies(f: AppNetworkPoliciesArgs) -> dict[str, dict]:
             "podSelector": {"matchLabels": dict(f.gateway.labels)},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [{"from": _cidrs(f.alb_cidrs), "ports": _tcp(f.gateway.port)}, metrics_from_prometheus],
-            "egress": [{"to": [_peer_pods(f.odoo.labels)], "ports": _tcp(f.odoo.port)}, to_pgbouncer, to_redis],
+            "egress": [
+                {"to": [_peer_pods(f.odoo.labels)], "ports": _tcp(f.odoo.port)},
+                to_pgbouncer,
+                to_redis,
+                to_search,
+            ],
         },
         "pgbouncer": {
             "podSelector": {"matchLabels": dict(f.pgbouncer.labels)},

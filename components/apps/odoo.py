@@ -30,9 +30,11 @@ class OdooArgs:
     settings: OdooSettings
     #: Host of the session-mode pool, for the bus worker.
     session_db_host: str
-    #: Database password and the sessions Redis URL (into a Secret, never the ConfigMap).
+    #: Database password, the sessions Redis URL and the catalogue search (OpenSearch) URL
+    #: (into a Secret, never the ConfigMap).
     db_password: pulumi.Input[str]
     redis_url: pulumi.Input[str]
+    search_url: pulumi.Input[str]
     #: The ReadWriteMany claim of the filestore.
     filestore_claim: pulumi.Input[str]
     #: odoo-hpa (web workers).
@@ -81,11 +83,14 @@ class Odoo(pulumi.ComponentResource):
                 "admin.conf": secret_output(self.admin_password.apply(lambda p: f"admin_passwd = {p}\n")),
                 "db-password": secret_output(args.db_password),
                 "redis-url": secret_output(args.redis_url),
+                "search-url": secret_output(args.search_url),
             },
             opts=child,
         )
         secret_checksum = pulumi.Output.unsecret(
-            pulumi.Output.all(self.admin_password, args.db_password, args.redis_url).apply(lambda v: checksum(*v))
+            pulumi.Output.all(self.admin_password, args.db_password, args.redis_url, args.search_url).apply(
+                lambda v: checksum(*v)
+            )
         )
 
         def env() -> list[dict]:
@@ -97,6 +102,7 @@ class Odoo(pulumi.ComponentResource):
                 {"name": "ODOO_SESSION_REDIS", "value": "1"},
                 {"name": "ODOO_SESSION_REDIS_URL", "valueFrom": from_secret("redis-url")},
                 {"name": "ODOO_SESSION_REDIS_EXPIRATION", "value": "604800"},
+                {"name": "SEARCH_URL", "valueFrom": from_secret("search-url")},
             ]
 
         def render(conf_key: str) -> dict:

@@ -28,3 +28,8 @@ def postgres_url(
     """libpq URI (`postgres://user:password@host:port/db?sslmode=...`)."""
     query = f"?{urlencode(dict(params))}" if params else ""
     return f"postgres://{_userinfo(user, password)}{host}:{port}/{quote(database, safe='')}{query}"
+
+
+def https_url(user: str, password: str, host: str, port: int = 443) -> str:
+    """`https://user:password@host:port` (OpenSearch with fine-grained access control)."""
+    return f"https://{_userinfo(user, password)}{host}:{port}"

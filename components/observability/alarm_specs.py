@@ -53,6 +53,10 @@ class AlarmThresholds:
     alb_5xx_percent: float
     #: NAT gateways: dropped packets per period.
     nat_packet_drops: int
+    #: OpenSearch: JVM memory pressure %, free storage on the fullest node (GiB), search latency (ms).
+    search_jvm_pressure_percent: float
+    search_free_storage_gib: int
+    search_latency_ms: float
 
 
 @dataclass(frozen=True)
@@ -276,6 +280,53 @@ def nat_alarms(t: AlarmThresholds, nat_gateway_ids: Sequence[pulumi.Input[str]])
             Metric("AWS/NATGateway", "PacketsDropCount", {"NatGatewayId": nat_id}, "Sum"),
         )
         for index, nat_id in enumerate(nat_gateway_ids)
+    ]
+
+
+def search_alarms(t: AlarmThresholds, domain_name: str, account_id: pulumi.Input[str]) -> list[AlarmSpec]:
+    """OpenSearch publishes per domain with `DomainName` and `ClientId` (the account)."""
+    dims = {"DomainName": domain_name, "ClientId": account_id}
+
+    def search(name: str, stat: str) -> Metric:
+        return Metric("AWS/ES", name, dims, stat)
+
+    return [
+        AlarmSpec(
+            "search-red",
+            "OpenSearch: cluster status red (a primary shard is unassigned: searches fail or are partial)",
+            GREATER,
+            0,
+            search("ClusterStatus.red", "Maximum"),
+            silence_is_outage=True,
+        ),
+        AlarmSpec(
+            "search-yellow",
+            "OpenSearch: cluster status yellow (replica shards unassigned: one node loss from red)",
+            GREATER,
+            0,
+            search("ClusterStatus.yellow", "Maximum"),
+        ),
+        AlarmSpec(
+            "search-jvm-pressure",
+            f"OpenSearch: JVM memory pressure above {t.search_jvm_pressure_percent:g} %",
+            GREATER,
+            t.search_jvm_pressure_percent,
+            search("JVMMemoryPressure", "Maximum"),
+        ),
+        AlarmSpec(
+            "search-storage",
+            f"OpenSearch: a node has less than {t.search_free_storage_gib} GiB free (writes block at the watermark)",
+            LESS,
+            t.search_free_storage_gib * 1024,  # the metric is in MiB
+            search("FreeStorageSpace", "Minimum"),
+        ),
+        AlarmSpec(
+            "search-latency",
+            f"OpenSearch: average search latency above {t.search_latency_ms:g} ms",
+            GREATER,
+            t.search_latency_ms,
+            search("SearchLatency", "Average"),
+        ),
     ]
 
 

@@ -41,6 +41,9 @@ class DashboardTargets:
     rds_latency_ms: float
     cache_hit_rate_percent: float
     cdn_hit_rate_percent: float
+    #: The OpenSearch domain (its metrics carry DomainName and the account's ClientId).
+    search_domain: str
+    search_latency_ms: float
 
 
 def dashboards(t: DashboardTargets) -> dict[str, dict[str, Any]]:
@@ -67,8 +70,15 @@ def prom(expr: str, legend: str) -> dict[str, Any]:
 
 
 def cloudwatch(
-    namespace: str, metric: str, dimensions: Mapping[str, str], stat: str, region: str = "default", label: str = ""
+    namespace: str,
+    metric: str,
+    dimensions: Mapping[str, str],
+    stat: str,
+    region: str = "default",
+    label: str = "",
+    match_exact: bool = True,
 ) -> dict[str, Any]:
+    """A CloudWatch metric query; `match_exact=False` also matches series with more dimensions."""
     return {
         "datasource": CLOUDWATCH,
         "queryMode": "Metrics",
@@ -79,7 +89,7 @@ def cloudwatch(
         "metricName": metric,
         "dimensions": dict(dimensions),
         "statistic": stat,
-        "matchExact": True,
+        "matchExact": match_exact,
         "label": label,
     }
 
@@ -298,6 +308,7 @@ def _redis(metric: str, stat: str, label: str = "") -> dict[str, Any]:
 
 
 def _data(t: DashboardTargets) -> dict[str, Any]:
+    domain = {"DomainName": t.search_domain}  # ClientId (the account) left to match any
     return _board(
         "sd-data",
         "Smart Dairy / Data tier",
@@ -350,6 +361,21 @@ def _data(t: DashboardTargets) -> dict[str, Any]:
                 [_redis("CacheHitRate", "Average")],
                 "percent",
                 thresholds=((None, "red"), (t.cache_hit_rate_percent, "green")),
+            ),
+            panel(
+                f"OpenSearch search latency (alarm at {t.search_latency_ms:g} ms)",
+                [cloudwatch("AWS/ES", "SearchLatency", domain, "Average", match_exact=False)],
+                "ms",
+                thresholds=((None, "green"), (t.search_latency_ms, "red")),
+            ),
+            panel(
+                "OpenSearch JVM memory pressure and cluster status",
+                [
+                    cloudwatch("AWS/ES", "JVMMemoryPressure", domain, "Maximum", label="JVM %", match_exact=False),
+                    cloudwatch("AWS/ES", "ClusterStatus.red", domain, "Maximum", label="red", match_exact=False),
+                    cloudwatch("AWS/ES", "ClusterStatus.yellow", domain, "Maximum", label="yellow", match_exact=False),
+                ],
+                "none",
             ),
             panel(
                 "Redis evictions and memory",

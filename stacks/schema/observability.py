@@ -79,6 +79,18 @@ class AlarmsConfig(Section):
     alb_p95_ms: float = Field(300, gt=0, description="ALB TargetResponseTime p95 above this (ms) alarms (the seed).")
     alb_5xx_percent: float = Field(1, gt=0, le=100, description="ALB and target 5xx share of requests that alarms.")
     nat_packet_drops: int = Field(0, ge=0, description="NAT gateway PacketsDropCount per period above this alarms.")
+    search_jvm_pressure_percent: float = Field(
+        85, gt=0, le=100, description="OpenSearch JVMMemoryPressure above this alarms (AWS recommends 80-92 %)."
+    )
+    search_free_storage_gib: int = Field(
+        20, ge=1, description="OpenSearch FreeStorageSpace on the fullest node below this (GiB) alarms."
+    )
+    search_latency_ms: float = Field(
+        200,
+        gt=0,
+        description="OpenSearch average SearchLatency above this (ms) alarms: catalogue search is "
+        "part of the API's 300 ms budget.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> AlarmsConfig:

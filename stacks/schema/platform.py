@@ -15,6 +15,7 @@ from .database import DatabaseConfig
 from .network import NetworkConfig
 from .observability import MonitoringConfig
 from .pgbouncer import PgBouncerConfig
+from .search import SearchConfig
 from .workloads import WorkloadsConfig
 
 
@@ -50,6 +51,7 @@ class PlatformConfig(Section):
     cdn: CdnConfig = Field(description="CloudFront, its certificate, cache policies and WAF.")
     database: DatabaseConfig = Field(description="RDS PostgreSQL.")
     cache: CacheConfig = Field(description="ElastiCache.")
+    search: SearchConfig = Field(description="OpenSearch: the catalogue search.")
     cluster: ClusterConfig = Field(
         description="EKS, add-ons, Karpenter, the load balancer controller, the deployer's access."
     )
@@ -66,6 +68,11 @@ class PlatformConfig(Section):
             raise ValueError(
                 f"cdn.originShield: CloudFront has no Origin Shield in {self.region} (aws:region); "
                 "set it to false or deploy to one of " + ", ".join(ORIGIN_SHIELD_REGIONS)
+            )
+        if self.search.zone_count > self.network.az_count:
+            raise ValueError(
+                f"search.zoneCount: {self.search.zone_count} zones but the network spans "
+                f"network.azCount = {self.network.az_count}; allowed: 1 to {self.network.az_count}"
             )
         problems = self.connection_budget().problems
         if problems:

@@ -115,6 +115,11 @@ _SPECIFIC = {
     },
     "aws:rds/instance:Instance": _rds_instance,
     "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
+    "aws:opensearch/domain:Domain": lambda name, inputs, region: {
+        "arn": f"arn:aws:es:{region}:{ACCOUNT_ID}:domain/{inputs['domainName']}",
+        "domainId": f"{ACCOUNT_ID}/{inputs['domainName']}",
+        "endpoint": f"vpc-{inputs['domainName']}-0123456789abcdefghij.{region}.es.amazonaws.com",
+    },
     "aws:kms/key:Key": lambda name, inputs, region: {"keyId": f"{name}-key-id"},
     "aws:ec2/eip:Eip": lambda name, inputs, region: {"publicIp": "203.0.113.10", "allocationId": f"eipalloc-{name}"},
     "aws:ec2/vpc:Vpc": lambda name, inputs, region: {"defaultSecurityGroupId": f"sg-default-{name}"},
