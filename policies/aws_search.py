@@ -10,8 +10,10 @@ DOMAIN = "aws:opensearch/domain:Domain"
 TLS_1_2_POLICIES = {"Policy-Min-TLS-1-2-2019-07", "Policy-Min-TLS-1-2-PFS-2023-10"}
 
 
-def _logs(props) -> set[str]:
-    return {o.get("logType") for o in as_list(props.get("logPublishingOptions")) if o.get("enabled", True)}
+def _missing_log(props, log_type: str):
+    published = {o.get("logType") for o in as_list(props.get("logPublishingOptions")) if o.get("enabled", True)}
+    if log_type not in published:
+        yield f"publish {log_type} to a log group"
 
 
 @resource_rule(
@@ -50,8 +52,7 @@ def node_to_node(props, config):
     severity="medium",
 )
 def error_logging(props, config):
-    if "ES_APPLICATION_LOGS" not in _logs(props):
-        yield "publish ES_APPLICATION_LOGS to a log group"
+    yield from _missing_log(props, "ES_APPLICATION_LOGS")
 
 
 @resource_rule(
@@ -62,8 +63,7 @@ def error_logging(props, config):
     severity="medium",
 )
 def audit_logging(props, config):
-    if "AUDIT_LOGS" not in _logs(props):
-        yield "publish AUDIT_LOGS to a log group"
+    yield from _missing_log(props, "AUDIT_LOGS")
 
 
 @resource_rule(

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 
 from components.aws.iam_documents import service_trust_policy
 from components.aws.kms import rotating_key
+from components.aws.passwords import master_password as master_password_of
 from components.aws.security_group import port_from_groups
 from components.data.final_snapshot import final_snapshot_identifier
 from components.data.postgres_parameters import (
@@ -121,17 +121,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         )
         # A generated password rather than RDS-managed credentials: managed master passwords
         # conflict with read replicas (terraform-aws-rds#512, #526).
-        password = random.RandomPassword(
-            f"{name}-master-password",
-            length=40,
-            special=True,
-            override_special=PASSWORD_SPECIALS,
-            min_lower=2,
-            min_upper=2,
-            min_numeric=2,
-            opts=child,
-        )
-        master_password = secret_output(password.result)
+        master_password = master_password_of(name, PASSWORD_SPECIALS, self)
 
         primary, replicas = self._instances(
             name, args, key.arn, group.id, parameter_group.name, monitoring_role.arn, master_password

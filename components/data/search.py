@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 
 from components.aws.iam_documents import policy_document, statement
 from components.aws.kms import rotating_key
+from components.aws.passwords import master_password as master_password_of
 from components.aws.security_group import port_from_groups
 from components.data.connection_urls import https_url
 from components.outputs import secret_output
@@ -95,18 +95,7 @@ class SearchDomain(pulumi.ComponentResource):
             f"{name}-sg", args.vpc_id, PORT, args.client_security_groups, "OpenSearch clients (HTTPS)", self
         )
         logs, log_access = self._log_groups(name, args)
-        password = random.RandomPassword(
-            f"{name}-master-password",
-            length=40,
-            special=True,
-            override_special=PASSWORD_SPECIALS,
-            min_lower=2,
-            min_upper=2,
-            min_numeric=2,
-            min_special=2,
-            opts=child,
-        )
-        master_password = secret_output(password.result)
+        master_password = master_password_of(name, PASSWORD_SPECIALS, self, min_special=2)
         prerequisites: list[pulumi.Resource] = [*logs.values(), log_access]
         if args.create_service_linked_role:
             prerequisites.append(
