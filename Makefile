@@ -4,7 +4,7 @@ VENV   ?= venv
 STACK  ?= staging
 PY     := $(VENV)/bin/python
 
-.PHONY: install servers synth preflight verify test test-fast bench lint fmt clean
+.PHONY: install servers synth preflight verify capacity test test-fast bench lint fmt clean
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,11 @@ preflight: install
 ## Read-only, after `pulumi up`: does $(STACK) meet the seed's targets over the last hour (CloudWatch)?
 verify: install
 	$(PY) tools/verify.py $(STACK)
+
+## Capacity model and HPA scale-out simulation of $(STACK): figures, plots and the capacity
+## policies' config in build/$(STACK)/ (pass policy-config.json to `pulumi preview --policy-pack-config`).
+capacity: install
+	$(PY) tools/capacity.py $(STACK)
 
 ## The test suite: unit, property and whole-program tests, and real-server proofs.
 test: install servers

@@ -76,7 +76,7 @@ def test_staging_is_smaller_and_deletable(staging):
     assert p["instanceClass"] == "db.t4g.large" and "iops" not in p
 
 
-@pytest.mark.parametrize("stack,count", [("staging", 1), ("prod", 2)])
+@pytest.mark.parametrize("stack,count", [("staging", 1), ("prod", 3)])
 def test_replicas_follow_the_primary_in_distinct_azs(stack, count):
     run = program_run(stack)
     found = replicas(run)

@@ -118,8 +118,9 @@ def test_budget_that_cannot_fit_names_the_key_and_the_gap():
     rw = {"replicas": 3, "poolSize": 300, "reservePoolSize": 10, "maxClientConn": 1500}
     [problem] = section_problems("prod", "pgbouncer", rw=rw)
     assert problem.startswith(f"{PROJECT}:pgbouncer: connection budget against database.maxConnections (1000)")
-    assert "980 server connections can land on primary, over 85 % of its max_connections (850)" in problem
-    assert "lower pool sizes by 130" in problem and "database.maxConnections to at least 1153" in problem
+    # rw 3 x (300 + 10) = 930 plus the session pool's 3 x (20 + 5) = 75.
+    assert "1005 server connections can land on primary, over 85 % of its max_connections (850)" in problem
+    assert "lower pool sizes by 155" in problem and "database.maxConnections to at least 1183" in problem
 
 
 def test_client_demand_above_capacity_is_refused():

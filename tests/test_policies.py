@@ -20,6 +20,7 @@ import aws_data  # noqa: F401
 import aws_edge  # noqa: F401
 import aws_observability  # noqa: F401
 import aws_search  # noqa: F401
+import capacity_rules  # noqa: F401
 import kubernetes_workloads  # noqa: F401
 import stack
 from registry import RULES
@@ -378,7 +379,8 @@ STACK_CASES = {
 
 
 def test_every_stack_rule_has_cases():
-    assert {r.name for r in RULES if not r.types} == set(STACK_CASES)
+    # The capacity rules read figures, not resources: tests/test_capacity.py drives them.
+    assert {r.name for r in RULES if not r.types and not r.name.startswith("capacity-")} == set(STACK_CASES)
 
 
 @pytest.mark.parametrize("name", sorted(STACK_CASES))

@@ -154,7 +154,7 @@ def test_an_instance_class_without_the_engine_is_reported():
     with account(**{f"rds:{config.database.instance_class}": ["15.8"]}) as (check, _):
         [problem] = check.problems()
         assert problem == (
-            f"{PROJECT}:database.instanceClass = 'db.r7g.2xlarge': "
+            f"{PROJECT}:database.instanceClass = {config.database.instance_class!r}: "
             f"RDS offers no PostgreSQL 16 on gp3 with it in {REGION}"
         )
 

@@ -86,6 +86,7 @@ def policy_table() -> str:
     import aws_edge  # noqa: F401
     import aws_observability  # noqa: F401
     import aws_search  # noqa: F401
+    import capacity_rules  # noqa: F401
     import kubernetes_workloads  # noqa: F401
     import stack  # noqa: F401
     from registry import RULES

@@ -11,6 +11,7 @@ sentinels. Prints diagnostics by policy and resource; exits 1 on any mandatory v
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import subprocess
 import sys
@@ -103,8 +104,17 @@ class PolicyPackProcess:
 
 
 def pack_config(stack: str) -> dict[str, Any]:
-    path = PACK_DIR / "config" / f"{stack}.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    """policies/config/<stack>.json plus the capacity figures `make capacity` would write."""
+    return json.loads(_pack_config(stack))
+
+
+@functools.cache
+def _pack_config(stack: str) -> str:
+    from tools.capacity import figures, policy_config
+    from tools.preflight import load_stack
+
+    config, _ = load_stack(stack)
+    return json.dumps(policy_config(stack, figures(config)))
 
 
 def configure(analyzer, info, config: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from components.apps.pgbouncer_config import Budget, Target, connection_budget
 from ..wiring import client_demand, pool_roles
 from .base import Section
 from .cache import CacheConfig
+from .capacity import CapacityConfig
 from .cdn import ORIGIN_SHIELD_REGIONS, CdnConfig
 from .cluster import ClusterConfig
 from .database import DatabaseConfig
@@ -57,6 +58,9 @@ class PlatformConfig(Section):
     )
     pgbouncer: PgBouncerConfig = Field(description="PgBouncer pools.")
     workloads: WorkloadsConfig = Field(description="Odoo and the API gateway.")
+    capacity: CapacityConfig = Field(
+        CapacityConfig.model_validate({}), description="Capacity targets the capacity policies check."
+    )
     monitoring: MonitoringConfig = Field(
         MonitoringConfig.model_validate({}), description="Prometheus and prometheus-adapter."
     )

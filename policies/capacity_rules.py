@@ -1,0 +1,80 @@
+"""Capacity rules: the seed's claims against the capacity model and HPA simulation.
+
+The pack cannot import the program, so the figures arrive as policy config: `make capacity
+STACK=<name>` writes build/<stack>/policy-config.json (policies/config/<stack>.json plus the
+figures), and the offline gate computes them the same way. Without figures the rules say so.
+"""
+
+from __future__ import annotations
+
+from registry import RECOMMENDATION, stack_rule
+
+NO_FIGURES = "no capacity figures: pass build/<stack>/policy-config.json from `make capacity` as --policy-pack-config"
+
+
+def on_figures(check):
+    """The rule's check run on the figures of its config, or the message saying how to get them."""
+
+    def run(resources, config):
+        figures = config.get("figures")
+        if not figures:
+            yield "", NO_FIGURES
+            return
+        yield from (("", message) for message in check(figures))
+
+    return run
+
+
+@stack_rule(
+    "capacity-users",
+    "The stack carries its target users with the configured headroom (the seed: 10,000 users).",
+    kind=RECOMMENDATION,
+    per_stack=True,
+)
+@on_figures
+def users(f):
+    if f["headroom"] < f["requiredHeadroom"]:
+        yield (
+            f"{f['usersSupported']:,} users fit (bottleneck: {f['bottleneck']}), "
+            f"{f['headroom']:+.0%} at {f['targetUsers']:,}; capacity.headroom requires "
+            f"{f['requiredHeadroom']:+.0%}: raise the {f['bottleneck']} tier"
+        )
+
+
+@stack_rule(
+    "capacity-scale-out",
+    "A 2x load step is served within the configured time, even when nodes must be launched "
+    "(the seed: 2x in under 5 minutes).",
+    kind=RECOMMENDATION,
+    per_stack=True,
+)
+@on_figures
+def scale_out(f):
+    for workload, times in f["scaleOut"].items():
+        for label, seconds in times.items():
+            if seconds is None or seconds > f["scaleOutLimitS"]:
+                took = "never" if seconds is None else f"after {seconds:.0f} s"
+                yield (
+                    f"{workload}: a 2x step is served {took} ({label}); capacity.scaleOutS allows "
+                    f"{f['scaleOutLimitS']} s: raise maxReplicas or the scale-up policies"
+                )
+
+
+@stack_rule(
+    "capacity-az-loss",
+    "Losing one availability zone leaves the configured share of capacity (66 %: two of three zones).",
+    kind=RECOMMENDATION,
+    per_stack=True,
+)
+@on_figures
+def az_loss(f):
+    if f["azLossResidual"] < f["requiredAzLossResidual"]:
+        weakest = min(
+            (t for t in f["tiers"].values() if t["users"] is not None),
+            key=lambda t: t["users"] * t["azLossShare"],
+        )
+        yield (
+            f"after losing one zone {f['usersAfterAzLoss']:,} users fit, {f['azLossResidual']:.0%} of "
+            f"{f['usersSupported']:,}; capacity.azLossResidual requires {f['requiredAzLossResidual']:.0%} "
+            f"(weakest: {weakest['detail']})"
+        )

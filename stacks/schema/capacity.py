@@ -1,0 +1,23 @@
+"""What the stack must carry: the seed's capacity claims, checked by the capacity policies
+against the model and simulation (capacity/, `make capacity`)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from .base import Section
+
+
+class CapacityConfig(Section):
+    """Capacity targets. Defaults: the seed's 10,000 users and 2x in under 5 minutes."""
+
+    target_users: int = Field(10000, ge=1, le=10_000_000, description="Concurrent users (the seed: 10,000).")
+    headroom: float = Field(
+        0.2, ge=0, le=10, description="Spare capacity demanded at targetUsers: 0.2 means 1.2 x targetUsers fit."
+    )
+    scale_out_s: int = Field(
+        300, ge=30, le=3600, description="A 2x load step (half the target to the target) is served within this."
+    )
+    az_loss_residual: float = Field(
+        0.66, ge=0, le=1, description="Share of the users carried in the first minutes after losing one zone."
+    )

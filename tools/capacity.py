@@ -1,0 +1,218 @@
+"""`make capacity STACK=<name>`: can the stack carry its target users, how fast does it double,
+what is left after losing a zone?
+
+Reads the stack's validated config (Pulumi.<stack>.yaml), builds the capacity model and the HPA
+simulation (capacity/) on the HPA specs the program renders, prints the tables, and writes to
+build/<stack>/capacity/: capacity.json, one plot per workload and scenario, and
+build/<stack>/policy-config.json (policies/config/<stack>.json plus these figures), which the
+capacity policies read: `pulumi preview --policy-pack policies --policy-pack-config
+build/<stack>/policy-config.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from capacity.assumptions import Assumptions
+from capacity.demand import user_demand
+from capacity.model import CapacityReport, evaluate
+from capacity.simulation import Trace, WorkloadModel, simulate, step
+from capacity.stack import supply
+from components.k8s.hpa import HpaSettings, hpa_spec
+from stacks.loader import ConfigError
+from stacks.schema import PlatformConfig
+from stacks.wiring import args_from
+from tools.preflight import load_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The seed's spike: 5,000 users within 30 s, on top of its 1,000-user soak.
+SPIKE = (1000, 5000, 30.0)
+CAPACITY_POLICIES = ("capacity-users", "capacity-scale-out", "capacity-az-loss")
+
+
+def workloads(config: PlatformConfig, a: Assumptions) -> dict[str, tuple[WorkloadModel, float]]:
+    """name -> (the workload as the HPA sees it, requests per second per user)."""
+    d = user_demand(a)
+    odoo, gateway = config.workloads.odoo, config.workloads.gateway
+
+    def rendered(section: Any, selector: Mapping[str, str]) -> dict:
+        spec = hpa_spec(args_from(section, HpaSettings), selector)
+        return {
+            "minReplicas": spec.min_replicas,
+            "maxReplicas": spec.max_replicas,
+            "metrics": list(spec.metrics),
+            "behavior": dict(spec.behavior),
+        }
+
+    return {
+        "odoo": (
+            WorkloadModel(
+                "odoo",
+                rendered(odoo.hpa, {}),
+                odoo.workers / a.odoo_request_s,
+                a.pod_ready_s["odoo"],
+                a.image_pull_s["odoo"],
+            ),
+            d.odoo,
+        ),
+        "api-gateway": (
+            WorkloadModel(
+                "api-gateway",
+                rendered(gateway.hpa, {"service": "api-gateway"}),
+                a.gateway_pod_rps,
+                a.pod_ready_s["api-gateway"],
+                a.image_pull_s["api-gateway"],
+            ),
+            d.api,
+        ),
+    }
+
+
+def scenarios(config: PlatformConfig) -> dict[str, tuple[float, float, float]]:
+    target = config.capacity.target_users
+    return {"2x": (target / 2, target, 0.0), "spike": SPIKE}
+
+
+def simulations(config: PlatformConfig, a: Assumptions) -> dict[str, dict[str, dict[str, Trace]]]:
+    """workload -> scenario -> "nodes ready" | "node launches" -> trace."""
+    return {
+        name: {
+            scenario: {
+                label: simulate(model, step(before, after, per_user, ramp), a, node_launches=launches)
+                for label, launches in (("nodes ready", False), ("node launches", True))
+            }
+            for scenario, (before, after, ramp) in scenarios(config).items()
+        }
+        for name, (model, per_user) in workloads(config, a).items()
+    }
+
+
+def figures(
+    config: PlatformConfig,
+    a: Assumptions | None = None,
+    traces: Mapping[str, Mapping[str, Mapping[str, Trace]]] | None = None,
+) -> dict[str, Any]:
+    """What the capacity policies check, with the limits from the stack's `capacity` section."""
+    a = a or Assumptions()
+    report = evaluate(supply(config, a), config.capacity.target_users, a)
+    traces = traces or simulations(config, a)
+    return {
+        **report.as_dict(),
+        "requiredHeadroom": config.capacity.headroom,
+        "requiredAzLossResidual": config.capacity.az_loss_residual,
+        "scaleOutLimitS": config.capacity.scale_out_s,
+        "scaleOut": {
+            name: {label: trace.covered_after() for label, trace in by_label.items()}
+            for name, by_scenario in traces.items()
+            for scenario, by_label in by_scenario.items()
+            if scenario == "2x"
+        },
+        "spike": {
+            name: {label: trace.covered_after() for label, trace in by_scenario["spike"].items()}
+            for name, by_scenario in traces.items()
+        },
+    }
+
+
+def policy_config(stack: str, capacity: Mapping[str, Any]) -> dict[str, Any]:
+    """policies/config/<stack>.json with the figures handed to each capacity policy."""
+    path = ROOT / "policies" / "config" / f"{stack}.json"
+    config = json.loads(path.read_text()) if path.exists() else {}
+    for name in CAPACITY_POLICIES:
+        entry = config.get(name, {})
+        entry = {"enforcementLevel": entry} if isinstance(entry, str) else dict(entry)
+        config[name] = {**entry, "figures": dict(capacity)}
+    return config
+
+
+def render(report: CapacityReport, figures_: Mapping[str, Any]) -> str:
+    lines = [f"{'tier':<20} {'users':>12} {'after AZ loss':>14}  detail"]
+    for t in report.tiers:
+        users = "elastic" if t.users == float("inf") else f"{t.users:,.0f}"
+        after = "elastic" if t.users == float("inf") else f"{t.users_after_az_loss:,.0f}"
+        lines.append(f"{t.name:<20} {users:>12} {after:>14}  {t.detail}")
+    lines += [
+        "",
+        f"per user: {report.demand.api:.2f} API req/s ({report.demand.requests_per_iteration:.2f} requests "
+        f"every {report.demand.iteration_s:.2f} s), {report.demand.odoo:.2f} reach Odoo",
+        f"supported: {report.users_supported:,.0f} users (bottleneck: {report.bottleneck.name}); "
+        f"headroom at {report.target_users:,}: {report.headroom:+.0%} (required {figures_['requiredHeadroom']:+.0%})",
+        f"after losing one AZ: {report.users_after_az_loss:,.0f} users, {report.az_loss_residual:.0%} "
+        f"(required {figures_['requiredAzLossResidual']:.0%})",
+        "",
+        f"{'scale-out: time to serve':<28} {'nodes ready':>12} {'node launches':>14}",
+    ]
+    for scenario, key in (("2x", "scaleOut"), ("spike to 5K", "spike")):
+        for name, times in figures_[key].items():
+            cells = [("never" if s is None else f"{s:.0f} s") for s in times.values()]
+            lines.append(f"{name + ' ' + scenario:<28} {cells[0]:>12} {cells[1]:>14}")
+    lines.append(f"limit: {figures_['scaleOutLimitS']} s")
+    return "\n".join(lines)
+
+
+def plot(traces: Mapping[str, Mapping[str, Mapping[str, Trace]]], directory: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    for name, by_scenario in traces.items():
+        for scenario, by_label in by_scenario.items():
+            fig, (load, pods) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+            for label, trace in by_label.items():
+                load.plot(trace.time, trace.capacity, label=f"capacity ({label})")
+                pods.plot(trace.time, trace.ready, label=f"ready pods ({label})")
+                pods.plot(trace.time, trace.replicas, linestyle=":", label=f"HPA replicas ({label})")
+            first = next(iter(by_label.values()))
+            load.plot(first.time, first.demand, color="black", label="demand")
+            load.set_ylabel("requests/s")
+            pods.set_ylabel("pods")
+            pods.set_xlabel("seconds after the load step")
+            load.set_title(f"{name}: {scenario} load step")
+            load.legend(fontsize=7)
+            pods.legend(fontsize=7)
+            path = directory / f"{name}-{scenario}.png"
+            fig.tight_layout()
+            fig.savefig(path, dpi=80)
+            plt.close(fig)
+            written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stack", help="stack name; reads Pulumi.<stack>.yaml")
+    parser.add_argument("--assume", action="append", default=[], metavar="NAME=VALUE", help="override an assumption")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default build/<stack>)")
+    args = parser.parse_args(argv)
+    try:
+        config, _ = load_stack(args.stack)
+        overrides = {k: float(v) for k, v in (item.split("=", 1) for item in args.assume)}
+        a = Assumptions().with_overrides(overrides)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        print(f"error: stack {args.stack!r}: {exc}", file=sys.stderr)
+        return 2
+    out = args.out or ROOT / "build" / args.stack
+    directory = out / "capacity"
+    directory.mkdir(parents=True, exist_ok=True)
+    traces = simulations(config, a)
+    found = figures(config, a, traces)
+    report = evaluate(supply(config, a), config.capacity.target_users, a)
+    print(render(report, found))
+    (directory / "capacity.json").write_text(json.dumps(found, indent=2) + "\n")
+    (out / "policy-config.json").write_text(json.dumps(policy_config(args.stack, found), indent=2) + "\n")
+    for path in plot(traces, directory):
+        print(f"wrote {path.relative_to(out.parent.parent) if out.is_relative_to(ROOT) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
