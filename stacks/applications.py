@@ -8,6 +8,7 @@ Names, labels and ports of one app reach another only through the components' ou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 
@@ -15,6 +16,7 @@ from components.apps.api_gateway import ApiGateway, ApiGatewayArgs
 from components.apps.filestore import SharedFilesystem, SharedFilesystemArgs
 from components.apps.ingress import AppIngress, AppIngressArgs, Route
 from components.apps.kubernetes_network_policies import AppNetworkPolicies, AppNetworkPoliciesArgs
+from components.apps.load_test import LoadTest, LoadTestArgs
 from components.apps.monitoring import Monitoring, MonitoringArgs, ScrapeTarget
 from components.apps.namespace import AppNamespace, AppNamespaceArgs
 from components.apps.odoo import Odoo, OdooArgs
@@ -37,6 +39,8 @@ from .schema import PlatformConfig
 from .wiring import args_from, pool_roles
 
 NAMESPACE = "smartdairy"
+#: The seed's k6 journey and scenarios (tools/loadtest/), shipped to the cluster as a ConfigMap.
+LOAD_TEST_SCRIPT = Path(__file__).resolve().parent.parent / "tools" / "loadtest" / "full_load_test.js"
 #: Node labels set by the Karpenter NodePool templates (components/compute/karpenter_manifests.py).
 STEADY_NODES = {STEADY_LABEL: "true"}
 ELASTIC_NODES = {ELASTIC_LABEL: "true"}
@@ -103,9 +107,12 @@ def applications(
             region=config.region,
             alarm_topic_arn=alarm_topic.topic_arn,
             alarm_topic_key_arn=alarm_topic.key_arn,
+            remote_write_receiver=config.load_test.enabled,
         ),
         opts=opts,
     )
+    if config.load_test.enabled:
+        _load_test(prefix, config, metrics.remote_write_url, opts)
     ingress = AppIngress(
         f"{prefix}-ingress",
         AppIngressArgs(
@@ -144,6 +151,23 @@ def applications(
         opts=opts,
     )
     return Applications(pgbouncer=pgbouncer, ingress=ingress)
+
+
+def _load_test(prefix: str, config: PlatformConfig, remote_write_url: str, opts: pulumi.ResourceOptions) -> LoadTest:
+    test = config.load_test
+    return LoadTest(
+        f"{prefix}-load-test",
+        args_from(
+            test,
+            LoadTestArgs,
+            namespace="loadtest",
+            base_url=test.base_url or f"https://{config.cdn.domain}",
+            script=LOAD_TEST_SCRIPT.read_text(),
+            remote_write_url=remote_write_url,
+            node_selector=STEADY_NODES,
+        ),
+        opts=opts,
+    )
 
 
 def _odoo(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 import pulumi_aws as aws
 
@@ -16,8 +18,14 @@ from .wiring import args_from
 
 
 def cdn(
-    prefix: str, config: PlatformConfig, api_origin: pulumi.Input[str], edge: aws.Provider, regional: aws.Provider
+    prefix: str,
+    config: PlatformConfig,
+    api_origin: pulumi.Input[str],
+    rate_limit_exempt: Sequence[pulumi.Input[str]],
+    edge: aws.Provider,
+    regional: aws.Provider,
 ) -> Cdn:
+    """`rate_limit_exempt`: CIDRs the WAF's rate limit skips (the load test's NAT addresses)."""
     spec = config.cdn
     names = f"SmartDairy-{config.environment}"
     return Cdn(
@@ -30,7 +38,10 @@ def cdn(
             api_origin_request=api_origin_request(names),
             security_headers=args_from(spec, SecurityHeaders),
             firewall=args_from(
-                spec.waf, EdgeFirewallArgs, count_only_rules={"AWSManagedRulesCommonRuleSet": ["SizeRestrictions_BODY"]}
+                spec.waf,
+                EdgeFirewallArgs,
+                count_only_rules={"AWSManagedRulesCommonRuleSet": ["SizeRestrictions_BODY"]},
+                rate_limit_exempt=rate_limit_exempt,
             ),
             edge_provider=edge,
             edge_provider_region=EDGE_REGION,

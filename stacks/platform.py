@@ -56,7 +56,9 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         pulumi.ResourceOptions(providers=[regional, tier.kubernetes]),
     )
     # CloudFront's API origin is the ALB, by the name its certificate carries.
-    cdn = edge.cdn(prefix, config, apps.ingress.origin_domain, edge_provider, regional)
+    # The load test's generators reach CloudFront from the NAT addresses: spare them the rate limit.
+    generators = [pulumi.Output.concat(ip, "/32") for ip in network.nat_public_ips] if config.load_test.enabled else []
+    cdn = edge.cdn(prefix, config, apps.ingress.origin_domain, generators, edge_provider, regional)
     dashboard = observability.alarms(
         prefix,
         config,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from components.apps.api_gateway import ApiGatewayArgs
+from components.apps.load_test import LoadTestArgs
 from components.apps.monitoring import MonitoringArgs
 from components.apps.odoo import OdooArgs
 from components.apps.odoo_config import OdooSettings
@@ -45,6 +46,7 @@ from stacks.schema.cluster import (
     SystemNodesConfig,
 )
 from stacks.schema.database import DatabaseConfig
+from stacks.schema.load_test import LoadTestConfig
 from stacks.schema.network import NetworkConfig, SubnetPrefixes
 from stacks.schema.observability import AlarmsConfig, MonitoringConfig, NotificationsConfig, SloConfig
 from stacks.schema.pgbouncer import PgBouncerConfig, PoolConfig
@@ -121,6 +123,7 @@ WIRING = [
     ),
     Wiring(AlarmsConfig, (AlarmThresholds,)),
     Wiring(SearchConfig, (SearchDomainArgs,)),
+    Wiring(LoadTestConfig, (LoadTestArgs,), {"enabled": "whether the LoadTest is composed at all"}),
     Wiring(NotificationsConfig, (AlarmTopicArgs,)),
     Wiring(SloConfig, (SloTargets,)),
 ]

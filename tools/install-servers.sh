@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests start (PostgreSQL, PgBouncer, Redis) from Debian packages,
 # Prometheus for promtool (rule checks and rule unit tests) and Alertmanager for amtool
-# (checks the rendered routing config).
+# (checks the rendered routing config), and Node.js where missing (parses the k6 scripts).
 # Idempotent: does nothing when they are already there.
 set -euo pipefail
 
@@ -9,7 +9,7 @@ have_all() {
   compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null \
     && compgen -G "/usr/lib/postgresql/*/bin/pgbench" >/dev/null \
     && command -v psql >/dev/null && command -v pgbouncer >/dev/null && command -v redis-server >/dev/null \
-    && command -v promtool >/dev/null && command -v amtool >/dev/null
+    && command -v promtool >/dev/null && command -v amtool >/dev/null && command -v node >/dev/null
 }
 
 if have_all; then
@@ -25,7 +25,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends postgresql postgresql-contrib pgbouncer redis-server prometheus prometheus-alertmanager >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends postgresql postgresql-contrib pgbouncer redis-server prometheus prometheus-alertmanager $(command -v node >/dev/null || echo nodejs) >/dev/null
 # The packages start their own default instances where a service manager exists; the tests
 # start private servers on free ports and need none of them.
 echo "install-servers: installed $(pgbouncer --version | head -1), $(redis-server --version | cut -d' ' -f1-3)"

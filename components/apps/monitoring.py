@@ -63,6 +63,8 @@ class MonitoringArgs:
     #: Cluster (Pod Identity associations) and region (CloudWatch, SNS).
     cluster_name: pulumi.Input[str]
     region: str
+    #: Accept remote writes (the load test's k6 pods push their results).
+    remote_write_receiver: bool
     #: SNS topic critical alerts go to (the CloudWatch alarms' topic) and its KMS key.
     alarm_topic_arn: pulumi.Input[str]
     alarm_topic_key_arn: pulumi.Input[str]
@@ -73,6 +75,7 @@ class Monitoring(pulumi.ComponentResource):
     TYPE_TOKEN = "smartdairy:monitoring:Monitoring"
     namespace: str
     prometheus_url: str
+    remote_write_url: str
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
@@ -102,6 +105,7 @@ class Monitoring(pulumi.ComponentResource):
                         "serviceMonitorSelectorNilUsesHelmValues": False,
                         "ruleSelectorNilUsesHelmValues": False,
                         "podMonitorSelectorNilUsesHelmValues": False,
+                        "enableRemoteWriteReceiver": args.remote_write_receiver,
                         "nodeSelector": dict(args.node_selector),
                         "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
                         "storageSpec": {
@@ -151,6 +155,7 @@ class Monitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, *identities]),
         )
         prometheus_url = f"http://kube-prometheus-stack-prometheus.{NAMESPACE}.svc:9090"
+        self.remote_write_url = f"{prometheus_url}/api/v1/write"
         k8s.helm.v3.Release(
             f"{name}-adapter",
             name="prometheus-adapter",

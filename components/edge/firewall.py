@@ -21,6 +21,9 @@ class EdgeFirewallArgs:
     #: uploads that CommonRuleSet's SizeRestrictions_BODY (8 KB) would block.
     count_only_rules: Mapping[str, Sequence[str]] = field(default_factory=dict)
     rate_window_seconds: int = 300
+    #: Addresses (CIDR) the rate limit skips: the load test's generators, while it is enabled.
+    #: Every other rule still applies to them.
+    rate_limit_exempt: Sequence[pulumi.Input[str]] = ()
 
 
 class EdgeFirewall(pulumi.ComponentResource):
@@ -30,21 +33,7 @@ class EdgeFirewall(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EdgeFirewallArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
-        rules = [
-            waf.WebAclRuleArgs(
-                name="rate-limit-per-ip",
-                priority=0,
-                action=waf.WebAclRuleActionArgs(block=waf.WebAclRuleActionBlockArgs()),
-                statement=waf.WebAclRuleStatementArgs(
-                    rate_based_statement=waf.WebAclRuleStatementRateBasedStatementArgs(
-                        limit=args.rate_limit,
-                        aggregate_key_type="IP",
-                        evaluation_window_sec=args.rate_window_seconds,
-                    )
-                ),
-                visibility_config=_visibility(f"{name}-rate-limit", waf.WebAclRuleVisibilityConfigArgs),
-            )
-        ]
+        rules = [self._rate_limit(name, args)]
         for priority, group in enumerate(args.managed_rule_groups, start=1):
             rules.append(
                 waf.WebAclRuleArgs(
@@ -81,6 +70,42 @@ class EdgeFirewall(pulumi.ComponentResource):
         )
         self.arn = acl.arn
         self.register_outputs({"arn": self.arn})
+
+    def _rate_limit(self, name: str, args: EdgeFirewallArgs) -> aws.wafv2.WebAclRuleArgs:
+        """Blocks an IP over the limit; exempt addresses are scoped out through an IP set."""
+        scope_down = None
+        if args.rate_limit_exempt:
+            exempt = waf.IpSet(
+                f"{name}-rate-exempt",
+                scope="CLOUDFRONT",
+                ip_address_version="IPV4",
+                addresses=list(args.rate_limit_exempt),
+                description="Load-test generators: not rate limited while the load test is enabled",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            scope_down = waf.WebAclRuleStatementRateBasedStatementScopeDownStatementArgs(
+                not_statement=waf.WebAclRuleStatementRateBasedStatementScopeDownStatementNotStatementArgs(
+                    statement=waf.WebAclRuleStatementRateBasedStatementScopeDownStatementArgs(
+                        ip_set_reference_statement=waf.WebAclRuleStatementRateBasedStatementScopeDownStatementIpSetReferenceStatementArgs(
+                            arn=exempt.arn
+                        )
+                    )
+                )
+            )
+        return waf.WebAclRuleArgs(
+            name="rate-limit-per-ip",
+            priority=0,
+            action=waf.WebAclRuleActionArgs(block=waf.WebAclRuleActionBlockArgs()),
+            statement=waf.WebAclRuleStatementArgs(
+                rate_based_statement=waf.WebAclRuleStatementRateBasedStatementArgs(
+                    limit=args.rate_limit,
+                    aggregate_key_type="IP",
+                    evaluation_window_sec=args.rate_window_seconds,
+                    scope_down_statement=scope_down,
+                )
+            ),
+            visibility_config=_visibility(f"{name}-rate-limit", waf.WebAclRuleVisibilityConfigArgs),
+        )
 
 
 def _visibility(metric: str, args_type: type = waf.WebAclVisibilityConfigArgs):

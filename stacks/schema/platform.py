@@ -13,6 +13,7 @@ from .capacity import CapacityConfig
 from .cdn import ORIGIN_SHIELD_REGIONS, CdnConfig
 from .cluster import ClusterConfig
 from .database import DatabaseConfig
+from .load_test import LoadTestConfig
 from .network import NetworkConfig
 from .observability import MonitoringConfig
 from .pgbouncer import PgBouncerConfig
@@ -60,6 +61,9 @@ class PlatformConfig(Section):
     workloads: WorkloadsConfig = Field(description="Odoo and the API gateway.")
     capacity: CapacityConfig = Field(
         CapacityConfig.model_validate({}), description="Capacity targets the capacity policies check."
+    )
+    load_test: LoadTestConfig = Field(
+        LoadTestConfig.model_validate({}), description="The seed's k6 load test, run in the cluster when enabled."
     )
     monitoring: MonitoringConfig = Field(
         MonitoringConfig.model_validate({}), description="Prometheus and prometheus-adapter."

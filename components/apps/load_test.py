@@ -1,0 +1,113 @@
+"""The seed's load test inside the cluster: the k6-operator and one TestRun of the k6 script.
+
+The k6 pods call the stack's public URL, so the test crosses CloudFront, the WAF and the ALB as
+users do; their results go to Prometheus through its remote-write receiver, so the SLO and
+Capacity dashboards show the run next to the HPAs it drives. A TestRun runs once, when it is
+created; a new `run_id` names a new TestRun and starts another run. The operator's own images
+default to `latest`: every image is pinned here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.apps.namespace import AppNamespace, AppNamespaceArgs
+from components.k8s.pod_spec import ContainerResources, container_security_context, pod_security_context
+
+GRAFANA_CHARTS = "https://grafana.github.io/helm-charts"
+OPERATOR_NAMESPACE = "k6-operator"
+SCRIPT_FILE = "full_load_test.js"
+
+
+@dataclass(frozen=True)
+class LoadTestArgs:
+    #: Namespace of the k6 pods (restricted Pod Security Standard).
+    namespace: str
+    #: Names the TestRun; a new value starts a new run.
+    run_id: str
+    #: k6-operator chart version, and the pinned runner and starter images.
+    operator_chart_version: str
+    runner_image: str
+    starter_image: str
+    #: k6 pods sharing the virtual users.
+    parallelism: int
+    #: Scenarios to run alone (empty: the seed's whole schedule).
+    scenarios: Sequence[str]
+    #: The URL the journey calls, and the k6 script's source.
+    base_url: str
+    script: str
+    #: Prometheus's remote-write endpoint (its receiver must be on).
+    remote_write_url: str
+    #: Requests and limits of one k6 pod, and the nodes it may run on.
+    resources: ContainerResources
+    node_selector: Mapping[str, str]
+
+
+class LoadTest(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:load_test:LoadTest"
+    test_run: str
+
+    def __init__(self, name: str, args: LoadTestArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        operator = k8s.helm.v3.Release(
+            f"{name}-operator",
+            name="k6-operator",
+            chart="k6-operator",
+            version=args.operator_chart_version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=GRAFANA_CHARTS),
+            namespace=OPERATOR_NAMESPACE,
+            create_namespace=True,
+            values={"installCRDs": True},
+            opts=child,
+        )
+        namespace = AppNamespace(f"{name}-ns", AppNamespaceArgs(name=args.namespace), opts=child).name
+        scripts = k8s.core.v1.ConfigMap(
+            f"{name}-script",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="k6-scripts", namespace=namespace),
+            data={SCRIPT_FILE: args.script},
+            opts=child,
+        )
+        self.test_run = f"seed-load-{args.run_id}"
+        k8s.apiextensions.CustomResource(
+            f"{name}-run",
+            api_version="k6.io/v1alpha1",
+            kind="TestRun",
+            metadata={"name": self.test_run, "namespace": namespace},
+            spec=test_run_spec(args),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, scripts]),
+        )
+        self.register_outputs({"testRun": self.test_run})
+
+
+def test_run_spec(args: LoadTestArgs) -> dict:
+    """The TestRun's spec (k6.io/v1alpha1), validated against the pinned CRD's schema in tests."""
+    # k6 writes its archive and temporary files to the root filesystem: not read-only.
+    container = container_security_context() | {"readOnlyRootFilesystem": False}
+    hardened = {"securityContext": pod_security_context(), "containerSecurityContext": container}
+    env = [
+        {"name": "BASE_URL", "value": args.base_url},
+        {"name": "K6_PROMETHEUS_RW_SERVER_URL", "value": args.remote_write_url},
+        {"name": "K6_PROMETHEUS_RW_TREND_STATS", "value": "p(95),p(99),avg"},
+    ]
+    if args.scenarios:
+        env.append({"name": "SCENARIOS", "value": ",".join(args.scenarios)})
+    return {
+        "parallelism": args.parallelism,
+        "script": {"configMap": {"name": "k6-scripts", "file": SCRIPT_FILE}},
+        "arguments": f"--out experimental-prometheus-rw --tag testid={args.run_id}",
+        "initializer": {"image": args.runner_image, **hardened},
+        "starter": {"image": args.starter_image, **hardened},
+        "runner": {
+            "image": args.runner_image,
+            "env": env,
+            "resources": args.resources.as_k8s(),
+            "nodeSelector": dict(args.node_selector),
+            **hardened,
+        },
+    }

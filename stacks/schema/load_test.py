@@ -1,0 +1,47 @@
+"""Config of the in-cluster load test: the seed's k6 scenarios (tools/loadtest/) run by the
+k6-operator against the stack's public URL, results into Prometheus."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .base import IMAGE, ResourcesConfig, Section
+
+Scenario = Literal["ramp_up", "spike_test", "soak_test"]
+
+
+class LoadTestConfig(Section):
+    """Off unless enabled. A run starts when the TestRun is created: change runId to run again."""
+
+    enabled: bool = Field(False, description="Install the k6-operator and create the TestRun.")
+    run_id: str = Field(
+        "1", pattern=r"^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$", description="Names the run; a new value starts a new run."
+    )
+    operator_chart_version: str = Field(
+        "4.6.0", pattern=r"^\d+\.\d+\.\d+$", description="k6-operator chart version (operator v1.6.0)."
+    )
+    runner_image: str = Field(
+        "ghcr.io/grafana/k6-operator:runner-v1.6.0",
+        pattern=IMAGE,
+        description="k6 runner image (the operator's, built on grafana/k6 2.2.0), pinned tag.",
+    )
+    starter_image: str = Field(
+        "ghcr.io/grafana/k6-operator:starter-v1.6.0", pattern=IMAGE, description="Starter image, pinned tag."
+    )
+    parallelism: int = Field(
+        10, ge=1, le=200, description="k6 pods sharing the virtual users (about 1,000 VUs per pod)."
+    )
+    scenarios: list[Scenario] = Field(
+        [], description="Subset of ramp_up, spike_test, soak_test, each started at once; empty: the seed's schedule."
+    )
+    base_url: str | None = Field(
+        None, pattern=r"^https://\S+$", description="What the load test calls; unset: https://<cdn.domain>."
+    )
+    resources: ResourcesConfig = Field(
+        ResourcesConfig.model_validate(
+            {"cpuRequest": "1", "cpuLimit": "2", "memoryRequest": "1Gi", "memoryLimit": "2Gi"}
+        ),
+        description="Requests and limits of one k6 pod.",
+    )

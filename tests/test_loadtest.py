@@ -1,0 +1,108 @@
+"""The seed's load test: our k6 script keeps the seed's scenarios and thresholds (evaluated with
+Node, k6's modules stubbed), its journey is the one the capacity model assumes, and the stack's
+`loadTest` section renders a TestRun the pinned k6-operator CRD accepts, with the WAF's rate
+limit opened only for the generators and only while the test is enabled."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import jsonschema
+import pytest
+
+from capacity.assumptions import Assumptions
+from tests.conftest import PROJECT, ROOT, program_run, section, with_section
+from tests.harness.k6 import k6_exports, node
+from tests.harness.mock_runtime import run_program
+from tests.test_deploy_readiness import waits_for
+
+SCRIPT = ROOT / "tools" / "loadtest" / "full_load_test.js"
+SEED_SCRIPT = ROOT / "tests" / "fixtures" / "seed" / "full_load_test.js"
+TESTRUN_SCHEMA = ROOT / "tests" / "fixtures" / "k6-operator" / "testrun-v1alpha1.schema.json"
+TESTRUN = "kubernetes:k6.io/v1alpha1:TestRun"
+
+
+@pytest.mark.parametrize("script", [SCRIPT, SEED_SCRIPT], ids=["ours", "seed"])
+def test_the_scripts_parse_as_es_modules(script):
+    done = subprocess.run([node(), "--check", str(script)], capture_output=True, text=True, cwd=SCRIPT.parent)
+    assert done.returncode == 0, done.stderr
+
+
+def test_scenarios_and_thresholds_are_the_seeds():
+    ours, seed = k6_exports(SCRIPT)["options"], k6_exports(SEED_SCRIPT)["options"]
+    assert ours == seed
+    assert ours["thresholds"]["http_req_duration"] == ["p(95)<300", "p(99)<500"]
+    assert ours["scenarios"]["ramp_up"]["stages"][4] == {"duration": "10m", "target": 10000}
+
+
+def test_a_chosen_scenario_runs_alone_and_at_once():
+    scenarios = k6_exports(SCRIPT, {"SCENARIOS": "spike_test"})["options"]["scenarios"]
+    assert list(scenarios) == ["spike_test"] and "startTime" not in scenarios["spike_test"]
+    with pytest.raises(RuntimeError, match="unknown scenario nope"):
+        k6_exports(SCRIPT, {"SCENARIOS": "nope"})
+
+
+def test_the_journey_is_the_one_the_capacity_model_assumes():
+    journey, a = k6_exports(SCRIPT)["journey"], Assumptions()
+    assert journey["authenticatedShare"] == a.authenticated_share
+    assert (journey["addToCartShare"], journey["orderShare"]) == (a.add_to_cart_share, a.order_share)
+    pause = journey["thinkTimeSeconds"]
+    assert (pause["min"] + pause["max"]) / 2 == a.think_time_s
+
+
+@pytest.fixture(scope="module")
+def enabled():
+    config = with_section("staging", f"{PROJECT}:loadTest", {"enabled": True, "runId": "r7", "parallelism": 4})
+    return run_program("staging", config=config)
+
+
+def test_the_test_run_validates_against_the_pinned_crd(enabled):
+    [run] = enabled.of_type(TESTRUN)
+    manifest = {"apiVersion": "k6.io/v1alpha1", "kind": "TestRun", **run.inputs}
+    jsonschema.validate(manifest, json.loads(TESTRUN_SCHEMA.read_text()))
+    spec = run.inputs["spec"]
+    assert run.inputs["metadata"] == {"name": "seed-load-r7", "namespace": "loadtest"}
+    assert spec["parallelism"] == 4 and spec["arguments"].startswith("--out experimental-prometheus-rw")
+    env = {e["name"]: e["value"] for e in spec["runner"]["env"]}
+    assert env["BASE_URL"] == f"https://{section('staging', 'cdn')['domain']}"
+    assert env["K6_PROMETHEUS_RW_SERVER_URL"].endswith(".monitoring.svc:9090/api/v1/write")
+
+
+def test_every_k6_image_is_pinned_and_every_pod_hardened(enabled):
+    spec = enabled.one(TESTRUN).inputs["spec"]
+    for part in ("initializer", "starter", "runner"):
+        assert not spec[part]["image"].endswith(":latest") and ":" in spec[part]["image"], part
+        assert spec[part]["securityContext"]["runAsNonRoot"] is True
+        assert spec[part]["containerSecurityContext"]["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_the_script_ships_as_is_and_the_run_waits_for_the_operator(enabled):
+    script = next(
+        m for m in enabled.of_type("kubernetes:core/v1:ConfigMap") if m.inputs["metadata"]["name"] == "k6-scripts"
+    )
+    assert script.inputs["data"] == {"full_load_test.js": SCRIPT.read_text()}
+    operator = next(r for r in enabled.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "k6-operator")
+    assert operator.inputs["version"] == "4.6.0"
+    assert waits_for(enabled, enabled.one(TESTRUN), operator)
+
+
+def test_prometheus_accepts_the_results_only_while_enabled(enabled):
+    def receiver(run):
+        release = next(
+            r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "kube-prometheus-stack"
+        )
+        return release.inputs["values"]["prometheus"]["prometheusSpec"]["enableRemoteWriteReceiver"]
+
+    assert receiver(enabled) is True and receiver(program_run("staging")) is False
+
+
+def test_the_rate_limit_spares_the_generators_only_while_enabled(enabled):
+    [ip_set] = enabled.of_type("aws:wafv2/ipSet:IpSet")
+    assert ip_set.inputs["addresses"] == ["203.0.113.10/32"]  # the staging NAT's address
+    acl = enabled.one("aws:wafv2/webAcl:WebAcl")
+    rate = next(r for r in acl.inputs["rules"] if r["name"] == "rate-limit-per-ip")
+    scope = rate["statement"]["rateBasedStatement"]["scopeDownStatement"]
+    assert scope["notStatement"]["statement"]["ipSetReferenceStatement"]["arn"] == ip_set.state["arn"]
+    baseline = program_run("staging")
+    assert not baseline.of_type("aws:wafv2/ipSet:IpSet") and not baseline.of_type(TESTRUN)
