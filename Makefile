@@ -2,9 +2,10 @@
 PYTHON ?= python3
 VENV   ?= venv
 STACK  ?= staging
+BASE   ?= origin/main
 PY     := $(VENV)/bin/python
 
-.PHONY: install servers synth preflight verify capacity test test-fast bench lint fmt clean
+.PHONY: install servers synth diff preflight verify capacity test test-fast bench lint fmt clean
 
 install: $(VENV)/.installed
 
@@ -21,6 +22,10 @@ servers:
 ## Offline main job: run the program for $(STACK) under the Pulumi mock runtime.
 synth: install
 	$(PY) tools/synth.py $(STACK)
+
+## Offline plan: what this working tree changes against $(BASE) for $(STACK) (MARKDOWN=1 for a PR comment).
+diff: install
+	$(PY) tools/plan_diff.py --stack $(STACK) --base $(BASE) $(if $(MARKDOWN),--markdown)
 
 ## Read-only checks of $(STACK) against the AWS account of your credentials, before a first `pulumi up`.
 preflight: install

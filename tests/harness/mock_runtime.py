@@ -7,6 +7,7 @@ no plugins, no credentials and no network.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import runpy
@@ -52,6 +53,8 @@ class RegisteredResource:
     inputs: dict[str, Any]
     #: Property paths (dotted) whose values were secret.
     secret_paths: list[str]
+    #: Secret path -> a short digest of its value: a plan diff can say "changed", never what.
+    secret_digests: dict[str, str] = field(default_factory=dict)
     #: Inputs with secrets unwrapped; for assertions only, never written out.
     plain_inputs: dict[str, Any] = field(repr=False, default_factory=dict)
     #: What the mock engine answered (inputs plus computed outputs such as ARNs); tests only.
@@ -76,6 +79,7 @@ class RegisteredResource:
             },
             "inputs": self.inputs,
             "secretPaths": self.secret_paths,
+            "secretDigests": self.secret_digests,
         }
 
 
@@ -156,6 +160,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type != "pulumi:pulumi:Stack":
             inputs = rpc.deserialize_properties(request.object)
             secret_paths: list[str] = []
+            digests: dict[str, str] = {}
             self.registrations.append(
                 RegisteredResource(
                     urn=response.urn,
@@ -172,8 +177,9 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     # The SDK gathers dependencies in sets: sorted, artifacts do not depend on hashing.
                     dependencies=sorted(request.dependencies),
                     property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
-                    inputs=_mask_secrets(inputs, "", secret_paths),
+                    inputs=_mask_secrets(inputs, "", secret_paths, digests),
                     secret_paths=secret_paths,
+                    secret_digests=digests,
                     plain_inputs=_unwrap_secrets(inputs),
                     state=_unwrap_secrets(self.resources[response.urn].state),
                 )
@@ -181,15 +187,17 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
-def _mask_secrets(value: Any, path: str, found: list[str]) -> Any:
+def _mask_secrets(value: Any, path: str, found: list[str], digests: dict[str, str]) -> Any:
     value = _integral(value)
     if rpc.is_rpc_secret(value):
         found.append(path)
+        plain = json.dumps(_unwrap_secrets(value), sort_keys=True, default=repr)
+        digests[path] = hashlib.sha256(f"smartdairy-plan:{plain}".encode()).hexdigest()[:12]
         return SECRET_MARKER
     if isinstance(value, dict):
-        return {k: _mask_secrets(v, f"{path}.{k}" if path else k, found) for k, v in value.items()}
+        return {k: _mask_secrets(v, f"{path}.{k}" if path else k, found, digests) for k, v in value.items()}
     if isinstance(value, list):
-        return [_mask_secrets(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
+        return [_mask_secrets(v, f"{path}[{i}]", found, digests) for i, v in enumerate(value)]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return repr(value)

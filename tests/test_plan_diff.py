@@ -1,0 +1,106 @@
+"""The offline plan: synth twice with a changed config (or a changed synth output) and assert
+exactly what a reviewer is told, secrets included (that they changed, never their value)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from tests.conftest import PROJECT, program_run, section, with_section
+from tests.harness.mock_runtime import run_program
+from tools.plan_diff import main, plan, render_markdown, render_text
+
+
+def resources(run) -> list[dict]:
+    return [r.to_json() for r in run.resources]
+
+
+@pytest.fixture(scope="module")
+def staging() -> list[dict]:
+    return resources(program_run("staging"))
+
+
+def changed(stack: str, key: str, **overrides) -> list[dict]:
+    config = with_section(stack, f"{PROJECT}:{key}", section(stack, key) | overrides)
+    return resources(run_program(stack, config=config))
+
+
+def actions(result) -> set[tuple[str, str, str]]:
+    return {(c.action, c.type, c.name) for cs in result.changes.values() for c in cs}
+
+
+def test_one_more_read_replica(staging):
+    result = plan(staging, changed("staging", "database", replicas=2))
+    assert result.summary() == "+8 ~3 -0"
+    alarms = {"connections", "cpu", "lag", "memory", "read-latency", "storage", "write-latency"}
+    assert actions(result) == {
+        ("create", "aws:rds/instance:Instance", "sd-staging-db-replica-2"),
+        *(("create", "aws:cloudwatch/metricAlarm:MetricAlarm", f"sd-staging-alarms-rds-replica-2-{a}") for a in alarms),
+        ("update", "aws:cloudwatch/dashboard:Dashboard", "sd-staging-slo-dashboard-dashboard"),
+        ("update", "kubernetes:core/v1:ConfigMap", "sd-staging-pgbouncer-ro-config"),
+        ("update", "kubernetes:apps/v1:Deployment", "sd-staging-pgbouncer-ro"),
+    }
+    text = render_text(result, "staging")
+    # The ro pool now spreads over both replicas: shown as a line of its pgbouncer.ini.
+    assert (
+        "+  - odoo = host=sd-staging-db-replica-1.abcdefghij.eu-west-1.rds.amazonaws.com,sd-staging-db-replica-2"
+        in text
+    )
+
+
+def test_a_new_vpc_range_replaces_the_vpc_and_its_subnets(staging):
+    cidr = section("staging", "network")["cidr"]
+    result = plan(staging, changed("staging", "network", cidr=cidr.replace("10.20.", "10.21.")))
+    replaced = {name for action, type_, name in actions(result) if action == "replace"}
+    subnets = {r["name"] for r in staging if r["type"] == "aws:ec2/subnet:Subnet"}
+    assert replaced == {"sd-staging-vpc"} | subnets and len(subnets) == 9
+    [vpc] = [c for cs in result.changes.values() for c in cs if c.type == "aws:ec2/vpc:Vpc"]
+    assert vpc.details == [f'cidrBlock: "{cidr}" -> "{cidr.replace("10.20.", "10.21.")}" (forces replacement)']
+    assert not result.dangerous  # nothing in staging is protected
+    assert result.summary() == "+0 ~5 -0 +-10"  # and five updates: the rules and policies naming the range
+
+
+def test_replacing_a_protected_database_is_flagged_loudly():
+    old = resources(program_run("prod"))
+    new = copy.deepcopy(old)
+    replica = next(r for r in new if r["name"] == "sd-prod-db-replica-1")
+    replica["inputs"]["availabilityZone"] = "eu-west-1c"
+    result = plan(old, new)
+    assert result.summary() == "+0 ~0 -0 +-1 (1 replacement or deletion of a protected resource)"
+    text = render_text(result, "prod")
+    assert text.splitlines()[1] == "!! PROTECTED aws:rds/instance:Instance sd-prod-db-replica-1 would be replaced"
+    markdown = render_markdown(result, "prod")
+    assert markdown.startswith("### prod: `+0 ~0 -0 +-1 (1 replacement or deletion of a protected resource)`")
+    assert "**:warning: protected `aws:rds/instance:Instance` `sd-prod-db-replica-1` would be replaced**" in markdown
+
+
+def test_a_rotated_secret_says_so_and_never_shows_a_value():
+    run = program_run("staging")
+    old = resources(run)
+    new = copy.deepcopy(old)
+    group = next(r for r in new if r["type"] == "aws:elasticache/replicationGroup:ReplicationGroup")
+    assert group["inputs"]["authToken"] == "[secret]"
+    group["secretDigests"]["authToken"] = "0" * 12
+    text = render_text(plan(old, new), "staging")
+    assert "authToken: (secret) -> (secret changed)" in text
+    token = next(r for r in run.resources if r.urn == group["urn"]).plain_inputs["authToken"]
+    assert token not in text and token not in json.dumps(new)
+
+
+def test_markdown_folds_each_component(staging):
+    markdown = render_markdown(plan(staging, changed("staging", "database", replicas=2)), "staging")
+    assert markdown.splitlines()[0] == "### staging: `+8 ~3 -0`"
+    assert (
+        "<details><summary><code>smartdairy:observability:CloudWatchAlarms sd-staging-alarms</code> +7</summary>"
+        in markdown
+    )
+    assert markdown.count("<details>") == markdown.count("</details>") == 4
+
+
+def test_the_command_compares_two_files(tmp_path, staging, capsys):
+    (tmp_path / "old.json").write_text(json.dumps(staging))
+    (tmp_path / "new.json").write_text(json.dumps(staging))
+    assert main([str(tmp_path / "old.json"), str(tmp_path / "new.json")]) == 0
+    assert capsys.readouterr().out.strip().endswith(": no changes")

@@ -1,0 +1,272 @@
+"""The offline plan: what a change to the program or a stack file would do, from two synth outputs.
+
+    tools/plan_diff.py OLD.json NEW.json [--markdown]
+    tools/plan_diff.py --stack staging --base origin/main [--markdown]   (make diff STACK= BASE=)
+
+Compares `build/<stack>/resources.json` of two runs (the second form synthesizes BASE in a git
+worktree and the working tree here) and prints, per component, the resources to create, delete
+and update; for updates, each changed input with old -> new; whether the change forces a
+replacement (REPLACE_ON_CHANGE: the properties whose change the provider cannot apply in place,
+kept small); and, loudly, protected resources that would be deleted or replaced. Secrets never
+appear: a changed secret shows as "secret changed", from the digest synth records. Kubernetes
+manifests are diffed as YAML. Needs no cloud credentials, so it also runs for pull requests from
+forks, where the real `pulumi preview` has none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "[secret]"
+SECRET_CHANGED = "(secret changed)"
+#: Type -> input paths whose change the provider applies by replacing the resource.
+REPLACE_ON_CHANGE = {
+    "aws:rds/instance:Instance": (
+        "identifier",
+        "engine",
+        "kmsKeyId",
+        "storageEncrypted",
+        "availabilityZone",
+        "username",
+    ),
+    "aws:elasticache/replicationGroup:ReplicationGroup": ("replicationGroupId", "atRestEncryptionEnabled", "kmsKeyId"),
+    "aws:eks/cluster:Cluster": ("name", "encryptionConfig"),
+    "aws:ec2/vpc:Vpc": ("cidrBlock",),
+    "aws:ec2/subnet:Subnet": ("cidrBlock", "availabilityZone", "vpcId"),
+    "aws:opensearch/domain:Domain": ("domainName",),
+    "aws:s3/bucket:Bucket": ("bucket",),
+    "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage"),
+}
+#: Kubernetes objects are replaced when their identity changes.
+KUBERNETES_IDENTITY = ("metadata.name", "metadata.namespace")
+
+
+@dataclass
+class Change:
+    urn: str
+    type: str
+    name: str
+    action: str  # create | delete | update | replace
+    protected: bool = False
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def symbol(self) -> str:
+        return {"create": "+", "delete": "-", "update": "~", "replace": "+-"}[self.action]
+
+
+@dataclass
+class Plan:
+    changes: dict[str, list[Change]]  # component -> changes
+
+    def counts(self) -> tuple[int, int, int, int]:
+        flat = [c for cs in self.changes.values() for c in cs]
+        return tuple(sum(c.action == a for c in flat) for a in ("create", "update", "delete", "replace"))  # type: ignore[return-value]
+
+    @property
+    def dangerous(self) -> list[Change]:
+        return [c for cs in self.changes.values() for c in cs if c.protected and c.action in ("delete", "replace")]
+
+    def summary(self) -> str:
+        create, update, delete, replace = self.counts()
+        line = f"+{create} ~{update} -{delete}"
+        if replace:
+            line += f" +-{replace}"
+        if self.dangerous:
+            line += f" ({len(self.dangerous)} replacement or deletion of a protected resource)"
+        return line if any((create, update, delete, replace)) else "no changes"
+
+
+def plan(old: list[dict], new: list[dict]) -> Plan:
+    before, after = {r["urn"]: r for r in old}, {r["urn"]: r for r in new}
+    changes: dict[str, list[Change]] = defaultdict(list)
+    for urn in sorted(after.keys() - before.keys()):
+        r = after[urn]
+        changes[_component(r, after)].append(Change(urn, r["type"], r["name"], "create"))
+    for urn in sorted(before.keys() - after.keys()):
+        r = before[urn]
+        changes[_component(r, before)].append(Change(urn, r["type"], r["name"], "delete", _protected(r)))
+    for urn in sorted(before.keys() & after.keys()):
+        change = _update(before[urn], after[urn])
+        if change:
+            changes[_component(after[urn], after)].append(change)
+    return Plan(dict(sorted(changes.items())))
+
+
+def _protected(resource: Mapping) -> bool:
+    return bool(resource.get("options", {}).get("protect"))
+
+
+def _component(resource: Mapping, index: Mapping[str, Mapping]) -> str:
+    """The outermost smartdairy component holding the resource ("(stack)" if none)."""
+    outer, parent = "(stack)", resource.get("parent", "")
+    while parent in index:
+        if index[parent]["type"].startswith("smartdairy:"):
+            outer = f"{index[parent]['type']} {index[parent]['name']}"
+        parent = index[parent].get("parent", "")
+    return outer
+
+
+def _update(old: Mapping, new: Mapping) -> Change | None:
+    if not new.get("custom", True):
+        return None
+    digests = (old.get("secretDigests", {}), new.get("secretDigests", {}))
+    changed = list(_paths(old["inputs"], new["inputs"], "", digests))
+    protect = (_protected(old), _protected(new))
+    if not changed and protect[0] == protect[1]:
+        return None
+    forcing = _forcing(new["type"])
+    replaced = [
+        p for p, _, _ in changed if any(p == f or p.startswith(f"{f}.") or p.startswith(f"{f}[") for f in forcing)
+    ]
+    action = "replace" if replaced else "update"
+    # A manifest's values show in its YAML diff below; other resources show them inline.
+    manifest = new["type"].startswith("kubernetes:")
+    details = [
+        f"{path}: "
+        + ("changed" if manifest and b != SECRET_CHANGED else f"{_show(a)} -> {_show(b)}")
+        + (" (forces replacement)" if path in replaced else "")
+        for path, a, b in changed
+    ]
+    if protect[0] != protect[1]:
+        details.append(f"protect: {protect[0]} -> {protect[1]}")
+    if manifest and changed:
+        details.append(_yaml_diff(old["inputs"], new["inputs"]))
+    return Change(new["urn"], new["type"], new["name"], action, protect[0], details)
+
+
+def _forcing(type_: str) -> tuple[str, ...]:
+    return KUBERNETES_IDENTITY if type_.startswith("kubernetes:") else REPLACE_ON_CHANGE.get(type_, ())
+
+
+def _paths(old: Any, new: Any, path: str, digests: tuple[Mapping, Mapping]) -> Iterator[tuple[str, Any, Any]]:
+    if old == SECRET or new == SECRET:
+        # Digests exist since synth records them; a base older than that compares masks only.
+        known = path in digests[0] and path in digests[1]
+        if old != new or (known and digests[0][path] != digests[1][path]):
+            yield path, "(secret)", SECRET_CHANGED
+        return
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(old.keys() | new.keys()):
+            yield from _paths(old.get(key), new.get(key), f"{path}.{key}" if path else key, digests)
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            yield from _paths(a, b, f"{path}[{i}]", digests)
+    elif old != new:
+        yield path, old, new
+
+
+def _show(value: Any) -> str:
+    text = value if isinstance(value, str) and value.startswith("(secret") else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _yaml_diff(old: Mapping, new: Mapping) -> str:
+    """Unified diff of two manifests; a multi-line string (a config file) becomes its lines."""
+    a = yaml.safe_dump(_lines(old), sort_keys=True, width=1000).splitlines()
+    b = yaml.safe_dump(_lines(new), sort_keys=True, width=1000).splitlines()
+    return "\n".join(difflib.unified_diff(a, b, "before", "after", lineterm="", n=1))
+
+
+def _lines(value: Any) -> Any:
+    if isinstance(value, str) and "\n" in value:
+        return value.splitlines()
+    if isinstance(value, dict):
+        return {k: _lines(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lines(v) for v in value]
+    return value
+
+
+def render_text(p: Plan, title: str) -> str:
+    lines = [f"{title}: {p.summary()}"]
+    for danger in p.dangerous:
+        lines.append(f"!! PROTECTED {danger.type} {danger.name} would be {danger.action}d")
+    for component, changes in p.changes.items():
+        lines += ["", component]
+        for c in changes:
+            lines.append(f"  {c.symbol} {c.type} {c.name}")
+            lines += [f"      {line}" for detail in c.details for line in detail.splitlines()]
+    return "\n".join(lines)
+
+
+def render_markdown(p: Plan, title: str) -> str:
+    lines = [f"### {title}: `{p.summary()}`", ""]
+    for danger in p.dangerous:
+        lines.append(f"> **:warning: protected `{danger.type}` `{danger.name}` would be {danger.action}d**")
+    if p.dangerous:
+        lines.append("")
+    for component, changes in p.changes.items():
+        counts = " ".join(f"{s}{n}" for s, n in _component_counts(changes))
+        lines += [f"<details><summary><code>{component}</code> {counts}</summary>", "", "```diff"]
+        for c in changes:
+            lines.append(f"{'!' if c.action == 'replace' else c.symbol[0]} {c.type} {c.name} ({c.action})")
+            lines += [f"    {line}" for detail in c.details for line in detail.splitlines()]
+        lines += ["```", "", "</details>"]
+    return "\n".join(lines)
+
+
+def _component_counts(changes: list[Change]) -> list[tuple[str, int]]:
+    return [
+        (s, n)
+        for s, a in (("+", "create"), ("~", "update"), ("-", "delete"), ("+-", "replace"))
+        if (n := sum(c.action == a for c in changes))
+    ]
+
+
+def synth_output(tree: Path, stack: str) -> list[dict]:
+    subprocess.run(
+        [sys.executable, "tools/synth.py", stack, "--skip-policies"], cwd=tree, check=True, capture_output=True
+    )
+    return json.loads((tree / "build" / stack / "resources.json").read_text())
+
+
+def from_git(stack: str, base: str) -> tuple[list[dict], list[dict]]:
+    """Synthesize `base` (a git ref) in a temporary worktree, and this working tree."""
+    with tempfile.TemporaryDirectory() as tmp:
+        worktree = Path(tmp) / "base"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(worktree), base], cwd=ROOT, check=True, capture_output=True
+        )
+        try:
+            old = synth_output(worktree, stack)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=ROOT, check=False)
+    return old, synth_output(ROOT, stack)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="*", type=Path, help="OLD.json NEW.json")
+    parser.add_argument("--stack", help="synthesize this stack at --base and here")
+    parser.add_argument("--base", default="origin/main", help="git ref to compare with (default origin/main)")
+    parser.add_argument("--markdown", action="store_true", help="Markdown for a pull-request comment")
+    args = parser.parse_args(argv)
+    if args.stack:
+        old, new = from_git(args.stack, args.base)
+        title = f"Plan for {args.stack} against {args.base}"
+    elif len(args.files) == 2:
+        old, new = (json.loads(f.read_text()) for f in args.files)
+        title = f"Plan {args.files[0]} -> {args.files[1]}"
+    else:
+        parser.error("give OLD.json NEW.json, or --stack")
+    result = plan(old, new)
+    print(render_markdown(result, title) if args.markdown else render_text(result, title))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
