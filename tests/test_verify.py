@@ -138,6 +138,12 @@ def test_no_data_is_not_a_pass(aws, tmp_path, capsys):
     assert code == 1 and "no data" in out
 
 
+def test_a_fresh_stack_may_be_allowed_its_missing_data(aws, tmp_path, capsys):
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(OUTPUTS))
+    assert main(["staging", "--outputs", str(path), "--allow-no-data"], session=aws, now=NOW) == 0
+
+
 def test_missing_outputs_say_so(aws, tmp_path, capsys):
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps({"region": REGION}))

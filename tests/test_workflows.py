@@ -1,0 +1,102 @@
+"""The GitHub workflows: valid against GitHub's workflow schema (check-jsonschema's vendored copy,
+offline), every action pinned by commit, least permissions per job, and the fork-safe split of
+the pull-request flow."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
+
+
+def load(name: str) -> dict:
+    # PyYAML reads the key `on` as True.
+    return {
+        ("on" if k is True else k): v
+        for k, v in yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text()).items()
+    }
+
+
+def steps(workflow: dict):
+    for job in workflow["jobs"].values():
+        yield from job.get("steps", [])
+
+
+def test_the_workflows_validate_against_githubs_schema():
+    assert {p.name for p in WORKFLOWS} == {"pull-request.yml", "pr-plan-comment.yml", "deploy.yml", "drift.yml"}
+    binary = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
+    assert binary, "check-jsonschema is not installed: make install"
+    done = subprocess.run(
+        [binary, "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_action_is_pinned_by_commit_with_its_version_noted(path):
+    for line in path.read_text().splitlines():
+        if "uses:" in line:
+            ref, _, comment = line.split("uses:", 1)[1].strip().partition(" # ")
+            assert PINNED.match(ref), line
+            assert re.fullmatch(r"v\d+\.\d+\.\d+", comment), f"no version comment: {line}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_permissions_are_granted_per_job_and_nothing_by_default(path):
+    workflow = load(path.name)
+    assert workflow["permissions"] == {}
+    for name, job in workflow["jobs"].items():
+        assert "permissions" in job, name
+        assert "write-all" not in str(job["permissions"]) and job["permissions"] != "write-all"
+
+
+def test_no_workflow_runs_pull_request_code_with_secrets():
+    for path in WORKFLOWS:
+        assert "pull_request_target" not in load(path.name)["on"], path.name
+    pr = load("pull-request.yml")
+    assert pr["jobs"]["plan"]["permissions"] == {"contents": "read"}
+    assert "secrets." not in yaml.safe_dump(pr["jobs"]["plan"])
+    # The real preview needs AWS: only branches of this repository get it.
+    assert pr["jobs"]["preview"]["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    comment = load("pr-plan-comment.yml")
+    assert comment["on"] == {"workflow_run": {"workflows": ["pull request"], "types": ["completed"]}}
+    assert not any("checkout" in step.get("uses", "") for step in steps(comment))  # never the PR's code
+
+
+def test_previews_and_deploys_apply_the_policy_pack_with_the_capacity_figures():
+    for name in ("pull-request.yml", "deploy.yml"):
+        runs = [s["with"] for s in steps(load(name)) if s.get("uses", "").startswith("pulumi/actions@")]
+        assert runs
+        for inputs in runs:
+            assert inputs["policyPacks"] == "policies"
+            assert re.fullmatch(
+                r"build/(\$\{\{ matrix.stack \}\}|staging|prod)/policy-config.json", inputs["policyPackConfigs"]
+            )
+
+
+def test_deploys_go_staging_then_prod_one_at_a_time_without_long_lived_keys():
+    jobs = load("deploy.yml")["jobs"]
+    assert jobs["prod"]["needs"] == "staging" and jobs["prod"]["environment"] == "prod"
+    for stack, job in jobs.items():
+        assert job["concurrency"] == {"group": f"deploy-{stack}", "cancel-in-progress": False}
+        assert job["permissions"]["id-token"] == "write"
+    text = "\n".join(p.read_text() for p in WORKFLOWS)
+    assert "aws-access-key-id" not in text and "aws-secret-access-key" not in text
+
+
+def test_drift_expects_no_changes_and_files_an_issue():
+    workflow = load("drift.yml")
+    preview = next(s for s in steps(workflow) if s.get("id") == "preview")
+    assert preview["with"]["refresh"] is True and preview["with"]["expect-no-changes"] is True
+    assert "schedule" in workflow["on"]
+    assert workflow["jobs"]["drift"]["permissions"]["issues"] == "write"
