@@ -214,7 +214,10 @@ def render_markdown(p: Plan, title: str) -> str:
         lines += [f"<details><summary><code>{component}</code> {counts}</summary>", "", "```diff"]
         for c in changes:
             lines.append(f"{'!' if c.action == 'replace' else c.symbol[0]} {c.type} {c.name} ({c.action})")
-            lines += [f"    {line}" for detail in c.details for line in detail.splitlines()]
+            for detail in c.details:
+                # A manifest's YAML diff keeps its +/- in column one, so GitHub colours it.
+                manifest_diff = detail.startswith("--- before")
+                lines += [line if manifest_diff else f"    {line}" for line in detail.splitlines()]
         lines += ["```", "", "</details>"]
     return "\n".join(lines)
 

@@ -134,15 +134,19 @@ def configure(analyzer, info, config: dict[str, Any]) -> None:
 
 
 def analyze(
-    run: ProgramRun, unknowns: dict[str, list[str]] | None = None, pack_dir: Path = PACK_DIR
+    run: ProgramRun,
+    unknowns: dict[str, list[str]] | None = None,
+    pack_dir: Path = PACK_DIR,
+    config: dict[str, Any] | None = None,
 ) -> list[Diagnostic]:
+    """`config`: the pack config to use instead of the platform stack's (another program's run)."""
     unknowns = unknowns or {}
     pack = PolicyPackProcess(pack_dir)
     try:
         analyzer = pack.analyzer
         analyzer.GetPluginInfo(empty_pb2.Empty())
         info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
-        configure(analyzer, info, pack_config(run.stack))
+        configure(analyzer, info, pack_config(run.stack) if config is None else config)
         analyzer.ConfigureStack(
             analyzer_pb2.AnalyzerStackConfigureRequest(stack=run.stack, project=run.project, dry_run=True)
         )

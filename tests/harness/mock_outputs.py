@@ -106,6 +106,9 @@ _SPECIFIC = {
     },
     "aws:iam/role:Role": lambda name, inputs, region: {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"},
     "aws:iam/policy:Policy": lambda name, inputs, region: {"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}"},
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda name, inputs, region: {
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{inputs['url'].removeprefix('https://')}"
+    },
     "random:index/randomPassword:RandomPassword": lambda name, inputs, region: {
         "result": random_password(name, inputs),
         "bcryptHash": "$2a$10$mock",
@@ -198,6 +201,12 @@ _INVOKES = {
         "dnsName": f"{args['name']}-0123456789.{region}.elb.amazonaws.com",
         "name": args["name"],
         "id": args["name"],
+    },
+    "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": lambda args, region: {
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{args['url'].removeprefix('https://')}",
+        "url": args["url"],
+        "clientIdLists": ["sts.amazonaws.com"],
+        "id": args["url"],
     },
     "aws:index/getPartition:getPartition": lambda args, region: {
         "partition": "aws",
