@@ -222,3 +222,27 @@ def versioning_and_lifecycle(resources, config):
             yield bucket.urn, "versioning is not enabled"
         if bucket.urn not in lifecycle:
             yield bucket.urn, "no lifecycle configuration (noncurrent versions grow forever)"
+
+
+@stack_rule(
+    "waf-logging",
+    "Every web ACL logs its requests, with the Authorization and Cookie headers redacted.",
+    control="WAF.11",
+    severity="medium",
+)
+def waf_logging(resources, config):
+    acls = [r for r in resources if r.resource_type == "aws:wafv2/webAcl:WebAcl"]
+    logging = [
+        r for r in resources if r.resource_type == "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+    ]
+    for acl in acls:
+        configs = [c for c in logging if acl in c.property_dependencies.get("resourceArn", [])]
+        if not configs:
+            yield acl.urn, "no WebAclLoggingConfiguration for this web ACL"
+        for c in configs:
+            redacted = {
+                (f.get("singleHeader") or {}).get("name", "").lower() for f in as_list(c.props.get("redactedFields"))
+            }
+            missing = {"authorization", "cookie"} - redacted
+            if missing:
+                yield c.urn, f"redact the {', '.join(sorted(missing))} header(s) from the logs"

@@ -230,3 +230,19 @@ def pinned_ami(props, config):
         alias = term.get("alias")
         if alias is not None and not PINNED_ALIAS.match(str(alias)):
             yield f"amiSelectorTerms alias {alias} is not a pinned release (e.g. al2023@v20260903)"
+
+
+@resource_rule(
+    "alb-origin-restricted",
+    ["kubernetes:networking.k8s.io/v1:Ingress"],
+    "An internet-facing ALB admits only CloudFront: a security group on its origin-facing prefix "
+    "list or a web ACL requiring CloudFront's secret header (this stack has both).",
+    severity="high",
+)
+def alb_origin_restricted(props, config):
+    annotations = (props.get("metadata") or {}).get("annotations") or {}
+    if annotations.get("alb.ingress.kubernetes.io/scheme") != "internet-facing":
+        return
+    guards = ("alb.ingress.kubernetes.io/security-groups", "alb.ingress.kubernetes.io/wafv2-acl-arn")
+    if not any(annotations.get(key) for key in guards):
+        yield "internet-facing ALB open to anyone: set alb.ingress.kubernetes.io/security-groups or wafv2-acl-arn"

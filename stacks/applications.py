@@ -69,7 +69,7 @@ def applications(
     sessions = caches["sessions"] if "sessions" in caches else caches["shared"]
     api_cache = caches["cache"] if "cache" in caches else caches["shared"]
     odoo = _odoo(prefix, config, network, database, pgbouncer, sessions, search, namespace, opts)
-    gateway = _gateway(prefix, config, database, pgbouncer, odoo, api_cache, search, namespace, opts)
+    gateway = _gateway(prefix, config, database, pgbouncer, odoo, api_cache, sessions, search, namespace, opts)
     slo_services = [gateway.service, odoo.web_service]
     metrics = Monitoring(
         f"{prefix}-monitoring",
@@ -122,6 +122,10 @@ def applications(
             hosted_zone_id=config.cdn.hosted_zone_id,
             region=config.region,
             load_balancer_name=f"{prefix}-api",
+            vpc_id=network.vpc_id,
+            vpc_cidr=network.vpc_cidr,
+            origin_secret_version=config.cdn.origin_secret_version,
+            waf_log_retention_days=config.cdn.waf.log_retention_days,
             routes=[
                 Route("/websocket", odoo.longpolling_service, odoo.bus.port),
                 Route("/longpolling", odoo.longpolling_service, odoo.bus.port),
@@ -231,6 +235,7 @@ def _gateway(
     pgbouncer: PgBouncer,
     odoo: Odoo,
     api_cache: RedisCache,
+    sessions: RedisCache,
     search: SearchDomain,
     namespace: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
@@ -248,6 +253,7 @@ def _gateway(
             db_user=database.master_username,
             db_password=database.master_password,
             redis_url=api_cache.url,
+            rate_limit_redis_url=sessions.url,
             search_url=search.url,
             hpa=hpa_spec(args_from(gateway.hpa, HpaSettings), {"service": "api-gateway"}),
             metrics_port=config.workloads.metrics_port,

@@ -58,7 +58,9 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     # CloudFront's API origin is the ALB, by the name its certificate carries.
     # The load test's generators reach CloudFront from the NAT addresses: spare them the rate limit.
     generators = [pulumi.Output.concat(ip, "/32") for ip in network.nat_public_ips] if config.load_test.enabled else []
-    cdn = edge.cdn(prefix, config, apps.ingress.origin_domain, generators, edge_provider, regional)
+    cdn = edge.cdn(
+        prefix, config, apps.ingress.origin_domain, apps.ingress.origin_secret, generators, edge_provider, regional
+    )
     dashboard = observability.alarms(
         prefix,
         config,

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.edge.cdn import Cdn, CdnArgs, SecurityHeaders
+from components.edge.cdn import ORIGIN_PATHS, Cdn, CdnArgs, SecurityHeaders
 from components.edge.cdn_policies import (
     CachePolicySpec,
     OriginRequestSpec,
@@ -103,7 +103,10 @@ def test_distribution_top_level_as_seed(run):
 
 
 def test_origins(run):
-    s3, api = distribution(run)["origins"]
+    # The origins carry the secret origin header: the whole list is a secret in the inputs.
+    assert distribution(run)["origins"] == "[secret]"
+    s3, api = run.one("aws:cloudfront/distribution:Distribution").plain_inputs["origins"]
+    assert api["customHeaders"][0]["name"] == "X-Origin-Verify"
     assert s3["originId"] == "S3Origin" and s3["originAccessControlId"].endswith("-oac-id")
     assert ".s3.eu-west-1.amazonaws.com" in s3["domainName"] and "s3OriginConfig" not in s3
     assert api["originId"] == "APIOrigin"
@@ -128,7 +131,7 @@ def test_default_behavior(run):
 
 def test_ordered_behaviors(run):
     patterns = [b["pathPattern"] for b in distribution(run)["orderedCacheBehaviors"]]
-    assert patterns == ["/api/*", "/static/*", "*.jpg", "*.png", "*.webp"]
+    assert patterns == [*ORIGIN_PATHS, "/static/*", "*.jpg", "*.png", "*.webp"]
     api = behavior(run, "/api/*")
     assert api["targetOriginId"] == "APIOrigin" and api["viewerProtocolPolicy"] == "https-only"
     assert api["allowedMethods"] == ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
@@ -230,7 +233,7 @@ def test_certificate_dns_validation_and_aliases(run):
 
 
 def test_waf_rate_limit_and_managed_rules(run):
-    acl = run.one("aws:wafv2/webAcl:WebAcl").inputs
+    acl = next(a for a in run.of_type("aws:wafv2/webAcl:WebAcl") if a.inputs["scope"] == "CLOUDFRONT").inputs
     assert acl["scope"] == "CLOUDFRONT" and "allow" in acl["defaultAction"]
     rate, *managed = acl["rules"]
     assert rate["statement"]["rateBasedStatement"] == {
@@ -310,10 +313,13 @@ def _cdn_args(edge, region="us-east-1", origin_request=None) -> CdnArgs:
         domain="example.com",
         hosted_zone_id="Z123",
         api_origin_domain="origin.example.com",
+        origin_secret="not-a-real-secret",
         cache_policies=seed_cache_policies("T", ttls_by_role(config.ttls)),
         api_origin_request=origin_request or api_origin_request("T"),
         security_headers=SecurityHeaders(content_security_policy="default-src 'self'", frame_options="DENY"),
-        firewall=EdgeFirewallArgs(rate_limit=100, managed_rule_groups=["AWSManagedRulesCommonRuleSet"]),
+        firewall=EdgeFirewallArgs(
+            rate_limit=100, log_retention_days=30, managed_rule_groups=["AWSManagedRulesCommonRuleSet"]
+        ),
         edge_provider=edge,
         edge_provider_region=region,
         price_class="PriceClass_100",

@@ -100,7 +100,7 @@ def test_prometheus_accepts_the_results_only_while_enabled(enabled):
 def test_the_rate_limit_spares_the_generators_only_while_enabled(enabled):
     [ip_set] = enabled.of_type("aws:wafv2/ipSet:IpSet")
     assert ip_set.inputs["addresses"] == ["203.0.113.10/32"]  # the staging NAT's address
-    acl = enabled.one("aws:wafv2/webAcl:WebAcl")
+    acl = next(a for a in enabled.of_type("aws:wafv2/webAcl:WebAcl") if a.inputs["scope"] == "CLOUDFRONT")
     rate = next(r for r in acl.inputs["rules"] if r["name"] == "rate-limit-per-ip")
     scope = rate["statement"]["rateBasedStatement"]["scopeDownStatement"]
     assert scope["notStatement"]["statement"]["ipSetReferenceStatement"]["arn"] == ip_set.state["arn"]

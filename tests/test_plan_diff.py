@@ -59,7 +59,8 @@ def test_a_new_vpc_range_replaces_the_vpc_and_its_subnets(staging):
     [vpc] = [c for cs in result.changes.values() for c in cs if c.type == "aws:ec2/vpc:Vpc"]
     assert vpc.details == [f'cidrBlock: "{cidr}" -> "{cidr.replace("10.20.", "10.21.")}" (forces replacement)']
     assert not result.dangerous  # nothing in staging is protected
-    assert result.summary() == "+0 ~5 -0 +-10"  # and five updates: the rules and policies naming the range
+    # And six updates: the security group rules (data clients, the ALB) and network policies naming the range.
+    assert result.summary() == "+0 ~6 -0 +-10"
 
 
 def test_replacing_a_protected_database_is_flagged_loudly():

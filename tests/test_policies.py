@@ -187,6 +187,16 @@ RESOURCE_CASES = {
         "",
         [setter("clusterConfig.dedicatedMasterEnabled", False), setter("clusterConfig.dedicatedMasterCount", 2)],
     ),
+    "alb-origin-restricted": (
+        "kubernetes:networking.k8s.io/v1:Ingress",
+        "",
+        [
+            lambda props: [
+                props["metadata"]["annotations"].pop(key)
+                for key in ("alb.ingress.kubernetes.io/security-groups", "alb.ingress.kubernetes.io/wafv2-acl-arn")
+            ]
+        ],
+    ),
     "sns-topic-encrypted": (
         "aws:sns/topic:Topic",
         "",
@@ -371,6 +381,14 @@ STACK_CASES = {
     "stateful-resources-protected": [
         edit(RDS, "primary", lambda r: setattr(r.opts, "protect", False)),
         edit(BUCKET_TYPE, "static", lambda r: setattr(r.opts, "protect", False)),
+    ],
+    "waf-logging": [
+        drop("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"),
+        edit(
+            "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+            "",
+            lambda r: r.props.update(redactedFields=[{"singleHeader": {"name": "authorization"}}]),
+        ),
     ],
     "pgbouncer-connection-budget": [
         edit("kubernetes:apps/v1:Deployment", "pgbouncer-rw", lambda r: r.props["spec"].update(replicas=20))

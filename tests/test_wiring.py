@@ -91,6 +91,7 @@ WIRING = [
         {
             "ttls": "the seed's cache policies (seed_cache_policies)",
             "waf": "its own section (EdgeFirewallArgs)",
+            "origin_secret_version": "AppIngressArgs.origin_secret_version",
             "origin_shield": "origin_shield_region: the stack's region or none",
             "access_logs": "log_retention_days or none",
             "access_log_retention_days": "log_retention_days",

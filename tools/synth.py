@@ -68,7 +68,8 @@ def write_artifacts(run: ProgramRun, out: Path) -> None:
     )
     for resource in run.resources:
         if resource.type.startswith("kubernetes:") and "kind" in resource.inputs:
-            meta = resource.inputs.get("metadata") or {}
+            meta = resource.inputs.get("metadata")
+            meta = meta if isinstance(meta, dict) else {}  # a secret inside makes it all "[secret]"
             parts = (resource.inputs["kind"].lower(), meta.get("namespace"), meta.get("name") or resource.name)
             stem = "-".join(part for part in parts if part)
             ordered = {k: resource.inputs[k] for k in ("apiVersion", "kind", "metadata") if k in resource.inputs}

@@ -29,8 +29,10 @@ class ApiGatewayArgs:
     #: Connections per gateway pod (the PgBouncer budget counts them).
     db_pool_size: int
     db_password: pulumi.Input[str]
-    #: The API cache's URL, credentials percent-encoded.
+    #: The API cache's URL, and the sessions group's for the rate-limit windows (they must
+    #: never be evicted: the noeviction group when the layout is split); credentials encoded.
     redis_url: pulumi.Input[str]
+    rate_limit_redis_url: pulumi.Input[str]
     #: The catalogue search (OpenSearch) URL, credentials percent-encoded.
     search_url: pulumi.Input[str]
     #: api-gateway-hpa.
@@ -57,6 +59,7 @@ class ApiGateway(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name="api-gateway-secrets", namespace=args.namespace),
             string_data={
                 "redis-url": pulumi.Output.secret(args.redis_url),
+                "rate-limit-redis-url": pulumi.Output.secret(args.rate_limit_redis_url),
                 "search-url": pulumi.Output.secret(args.search_url),
                 "db-password": pulumi.Output.secret(args.db_password),
             },
@@ -80,6 +83,7 @@ class ApiGateway(pulumi.ComponentResource):
                 env=[
                     {"name": "ODOO_URL", "value": args.odoo_url},
                     {"name": "REDIS_URL", "valueFrom": from_secret("redis-url")},
+                    {"name": "RATE_LIMIT_REDIS_URL", "valueFrom": from_secret("rate-limit-redis-url")},
                     {"name": "SEARCH_URL", "valueFrom": from_secret("search-url")},
                     {"name": "DB_HOST", "value": args.db_host},
                     {"name": "DB_NAME", "value": args.db_name},
@@ -97,9 +101,9 @@ class ApiGateway(pulumi.ComponentResource):
                 ),
                 pod_annotations={
                     "checksum/secret": pulumi.Output.unsecret(
-                        pulumi.Output.all(args.redis_url, args.search_url, args.db_password).apply(
-                            lambda v: checksum(*v)
-                        )
+                        pulumi.Output.all(
+                            args.redis_url, args.rate_limit_redis_url, args.search_url, args.db_password
+                        ).apply(lambda v: checksum(*v))
                     )
                 },
                 service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/health"},

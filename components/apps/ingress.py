@@ -1,6 +1,13 @@
 """The ALB in front of the applications (AWS Load Balancer Controller, target type ip), and the
 origin name CloudFront uses to reach it.
 
+Only CloudFront may reach it, so nobody skips the WAF and the edge rate limit: the ALB's
+security group admits 443 from CloudFront's origin-facing prefix list only, and a regional web
+ACL on the ALB blocks (403) every request without the secret header CloudFront adds
+(`X-Origin-Verify`, random, rotated by bumping `cdn.originSecretVersion`). The prefix list
+alone would still let anyone's CloudFront distribution in; the header makes it ours. The secret
+lives in the web ACL, not in the Ingress, whose annotations anyone who reads Ingresses can see.
+
 CloudFront checks the origin's certificate against the origin's domain name; the ALB's own
 hostname (*.elb.amazonaws.com) cannot carry our certificate, so the ALB serves
 `origin.<domain>` with a regional ACM certificate and CloudFront's API origin is that name, a
@@ -16,8 +23,16 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
+from components.edge.cdn_policies import ORIGIN_HEADER
 from components.edge.certificate import CertificateArgs, DnsValidatedCertificate
+from components.edge.firewall import request_logs
+from components.outputs import secret_output
+
+#: The managed prefix list of CloudFront's origin-facing addresses (one list counts as ~55 rules
+#: against a security group's quota of 60 inbound rules).
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,13 @@ class AppIngressArgs:
     region: str
     #: The ALB's name (at most 32 characters): alarms and dashboards find its metrics by it.
     load_balancer_name: str
+    #: The VPC (the ALB's security group) and its range (the ALB reaches pods there).
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: pulumi.Input[str]
+    #: Bump to rotate the secret origin header (CloudFront and the ALB change together).
+    origin_secret_version: str
+    #: Days the origin guard's request logs are kept.
+    waf_log_retention_days: int
     #: Path prefixes to Services, most specific first.
     routes: Sequence[Route]
     #: The load balancer controller's release and IngressClass (LoadBalancerController.ready).
@@ -55,6 +77,7 @@ class AppIngress(pulumi.ComponentResource):
     origin_domain: pulumi.Output[str]
     alb_hostname: pulumi.Output[str]
     load_balancer_arn_suffix: pulumi.Output[str]
+    origin_secret: pulumi.Output[str]
 
     def __init__(self, name: str, args: AppIngressArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
@@ -68,8 +91,22 @@ class AppIngress(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        group = self._cloudfront_only(name, args)
+        secret = random.RandomPassword(
+            f"{name}-origin-secret",
+            length=48,
+            special=False,
+            keepers={"version": args.origin_secret_version},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        origin_secret = secret_output(secret.result)
+        guard = self._origin_guard(name, origin_secret)
+        request_logs(f"{name}-origin-guard", guard, args.waf_log_retention_days, self)
         annotations = {
             "alb.ingress.kubernetes.io/load-balancer-name": args.load_balancer_name,
+            "alb.ingress.kubernetes.io/security-groups": group.id,
+            "alb.ingress.kubernetes.io/manage-backend-security-group-rules": "true",
+            "alb.ingress.kubernetes.io/wafv2-acl-arn": guard.arn,
             "alb.ingress.kubernetes.io/scheme": "internet-facing",
             "alb.ingress.kubernetes.io/target-type": "ip",
             "alb.ingress.kubernetes.io/listen-ports": json.dumps([{"HTTPS": 443}]),
@@ -128,10 +165,83 @@ class AppIngress(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         self.load_balancer_arn_suffix = balancer.arn_suffix
+        self.origin_secret = origin_secret
         self.register_outputs(
             {
                 "originDomain": self.origin_domain,
                 "albHostname": self.alb_hostname,
                 "loadBalancerArnSuffix": self.load_balancer_arn_suffix,
             }
+        )
+
+    def _cloudfront_only(self, name: str, args: AppIngressArgs) -> aws.ec2.SecurityGroup:
+        """The ALB's group: 443 from CloudFront's origin-facing addresses, out to the VPC only."""
+        child = pulumi.ResourceOptions(parent=self)
+        cloudfront = aws.ec2.get_managed_prefix_list_output(
+            name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        group = aws.ec2.SecurityGroup(
+            f"{name}-alb",
+            vpc_id=args.vpc_id,
+            description="ALB: HTTPS from CloudFront origin-facing addresses only",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-alb-from-cloudfront",
+            security_group_id=group.id,
+            prefix_list_id=cloudfront.id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description="CloudFront origin-facing",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-alb-to-vpc",
+            security_group_id=group.id,
+            cidr_ipv4=args.vpc_cidr,
+            ip_protocol="tcp",
+            from_port=1024,
+            to_port=65535,
+            description="ALB to the pods (target type ip)",
+            opts=child,
+        )
+        return group
+
+    def _origin_guard(self, name: str, origin_secret: pulumi.Output[str]) -> aws.wafv2.WebAcl:
+        """A regional web ACL for the ALB: allow what carries CloudFront's secret header, block
+        (403) the rest."""
+        waf = aws.wafv2
+        visibility = {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": False}
+        return waf.WebAcl(
+            f"{name}-origin-guard",
+            scope="REGIONAL",
+            description="Only requests through our CloudFront distribution",
+            default_action=waf.WebAclDefaultActionArgs(block=waf.WebAclDefaultActionBlockArgs()),
+            rules=[
+                waf.WebAclRuleArgs(
+                    name="from-cloudfront",
+                    priority=0,
+                    action=waf.WebAclRuleActionArgs(allow=waf.WebAclRuleActionAllowArgs()),
+                    statement=waf.WebAclRuleStatementArgs(
+                        byte_match_statement=waf.WebAclRuleStatementByteMatchStatementArgs(
+                            search_string=origin_secret,
+                            positional_constraint="EXACTLY",
+                            field_to_match=waf.WebAclRuleStatementByteMatchStatementFieldToMatchArgs(
+                                single_header=waf.WebAclRuleStatementByteMatchStatementFieldToMatchSingleHeaderArgs(
+                                    name=ORIGIN_HEADER.lower()
+                                )
+                            ),
+                            text_transformations=[
+                                waf.WebAclRuleStatementByteMatchStatementTextTransformationArgs(priority=0, type="NONE")
+                            ],
+                        )
+                    ),
+                    visibility_config=waf.WebAclRuleVisibilityConfigArgs(
+                        metric_name=f"{name}-from-cloudfront"[:128], **visibility
+                    ),
+                )
+            ],
+            visibility_config=waf.WebAclVisibilityConfigArgs(metric_name=f"{name}-origin-guard"[:128], **visibility),
+            opts=pulumi.ResourceOptions(parent=self),
         )

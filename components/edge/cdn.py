@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.edge.cdn_policies import CachePolicySpec, OriginRequestSpec, oac_bucket_policy
+from components.edge.cdn_policies import ORIGIN_HEADER, CachePolicySpec, OriginRequestSpec, oac_bucket_policy
 from components.edge.certificate import EDGE_REGION, CertificateArgs, DnsValidatedCertificate
 from components.edge.firewall import EdgeFirewall, EdgeFirewallArgs
 from components.edge.private_bucket import PrivateBucket, PrivateBucketArgs
@@ -20,6 +20,8 @@ cf = aws.cloudfront
 
 S3_ORIGIN = "S3Origin"
 API_ORIGIN = "APIOrigin"
+#: Paths CloudFront sends to the ALB: the API and Odoo's pages, bus and websocket.
+ORIGIN_PATHS = ("/api/*", "/web*", "/odoo*", "/websocket*", "/longpolling*")
 CACHE_POLICY_ROLES = ("static", "long_cache", "image", "api")
 GET_HEAD = ["GET", "HEAD"]
 GET_HEAD_OPTIONS = ["GET", "HEAD", "OPTIONS"]
@@ -45,6 +47,8 @@ class CdnArgs:
     hosted_zone_id: str
     #: Hostname of the API origin (the ALB in front of Odoo and the gateway).
     api_origin_domain: pulumi.Input[str]
+    #: The secret header value the ALB requires (AppIngress.origin_secret).
+    origin_secret: pulumi.Input[str]
     #: Keys: static, long_cache, image, api.
     cache_policies: Mapping[str, CachePolicySpec]
     #: Origin request policy of /api/* (all viewer headers but Host).
@@ -212,6 +216,10 @@ class Cdn(pulumi.ComponentResource):
                 ),
                 cf.DistributionOriginArgs(
                     origin_id=API_ORIGIN,
+                    # The ALB serves only requests that carry it (components/apps/ingress.py).
+                    custom_headers=[
+                        cf.DistributionOriginCustomHeaderArgs(name=ORIGIN_HEADER, value=args.origin_secret)
+                    ],
                     domain_name=args.api_origin_domain,
                     custom_origin_config=cf.DistributionOriginCustomOriginConfigArgs(
                         http_port=80,
@@ -234,16 +242,21 @@ class Cdn(pulumi.ComponentResource):
                 response_headers_policy_id=headers.id,
             ),
             ordered_cache_behaviors=[
-                cf.DistributionOrderedCacheBehaviorArgs(
-                    path_pattern="/api/*",
-                    target_origin_id=API_ORIGIN,
-                    viewer_protocol_policy="https-only",
-                    allowed_methods=ALL_METHODS,
-                    cached_methods=GET_HEAD,
-                    cache_policy_id=policies["api"].id,
-                    origin_request_policy_id=api_request.id,
-                    response_headers_policy_id=headers.id,
-                    compress=True,
+                # The API, and Odoo's own pages and long-lived connections: the ALB admits only
+                # CloudFront, so everything the origin serves has a behaviour here.
+                *(
+                    cf.DistributionOrderedCacheBehaviorArgs(
+                        path_pattern=pattern,
+                        target_origin_id=API_ORIGIN,
+                        viewer_protocol_policy="https-only",
+                        allowed_methods=ALL_METHODS,
+                        cached_methods=GET_HEAD,
+                        cache_policy_id=policies["api"].id,
+                        origin_request_policy_id=api_request.id,
+                        response_headers_policy_id=headers.id,
+                        compress=True,
+                    )
+                    for pattern in ORIGIN_PATHS
                 ),
                 s3_behavior("/static/*", "long_cache", compress=True),
                 *(s3_behavior(pattern, "image", compress=False) for pattern in ("*.jpg", "*.png", "*.webp")),

@@ -17,6 +17,9 @@ CACHE_POLICY_ONLY_HEADERS = frozenset({"authorization", "accept-encoding"})
 
 DISTRIBUTION_ARN = re.compile(r"^arn:aws[a-z-]*:cloudfront::\d{12}:distribution/[A-Z0-9]+$")
 
+#: The header CloudFront adds to requests for the ALB, carrying a secret the ALB requires.
+ORIGIN_HEADER = "X-Origin-Verify"
+
 
 @dataclass(frozen=True)
 class Ttls:

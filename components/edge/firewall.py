@@ -9,12 +9,16 @@ import pulumi
 import pulumi_aws as aws
 
 waf = aws.wafv2
+#: Request headers that carry credentials (WAF matches header names in lower case).
+REDACTED_HEADERS = ("authorization", "cookie")
 
 
 @dataclass(frozen=True)
 class EdgeFirewallArgs:
     #: Requests per IP per `rate_window_seconds` before the IP is blocked.
     rate_limit: int
+    #: Days the request logs are kept (FSBP WAF.11); Authorization and Cookie are redacted.
+    log_retention_days: int
     #: AWS managed rule groups, evaluated in this order after the rate limit.
     managed_rule_groups: Sequence[str]
     #: Rules of a managed group switched to count. Odoo posts large JSON-RPC bodies and file
@@ -68,6 +72,7 @@ class EdgeFirewall(pulumi.ComponentResource):
             visibility_config=_visibility(name),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        request_logs(name, acl, args.log_retention_days, self)
         self.arn = acl.arn
         self.register_outputs({"arn": self.arn})
 
@@ -110,3 +115,25 @@ class EdgeFirewall(pulumi.ComponentResource):
 
 def _visibility(metric: str, args_type: type = waf.WebAclVisibilityConfigArgs):
     return args_type(cloudwatch_metrics_enabled=True, metric_name=metric[:128], sampled_requests_enabled=True)
+
+
+def request_logs(name: str, acl: aws.wafv2.WebAcl, retention_days: int, parent: pulumi.Resource) -> None:
+    """A web ACL's request logs in CloudWatch Logs (FSBP WAF.11). WAF delivers only to groups
+    named aws-waf-logs-*, in the web ACL's region (the parent's provider)."""
+    child = pulumi.ResourceOptions(parent=parent)
+    logs = aws.cloudwatch.LogGroup(
+        f"{name}-logs", name=f"aws-waf-logs-{name}", retention_in_days=retention_days, opts=child
+    )
+    waf.WebAclLoggingConfiguration(
+        f"{name}-logging",
+        resource_arn=acl.arn,
+        log_destination_configs=[logs.arn],
+        # Credentials and session cookies never reach the logs.
+        redacted_fields=[
+            waf.WebAclLoggingConfigurationRedactedFieldArgs(
+                single_header=waf.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(name=header)
+            )
+            for header in REDACTED_HEADERS
+        ],
+        opts=child,
+    )

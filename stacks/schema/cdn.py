@@ -92,6 +92,9 @@ class WafConfig(Section):
         min_length=1,
         description="AWS managed rule groups, evaluated in this order after the rate limit.",
     )
+    log_retention_days: Literal[30, 60, 90, 180, 365, 731, 1827] = Field(
+        365, description="Days the web ACL's request logs (aws-waf-logs-*, us-east-1) are kept."
+    )
 
 
 class CdnConfig(Section):
@@ -99,6 +102,11 @@ class CdnConfig(Section):
 
     domain: str = Field(pattern=HOSTNAME, max_length=253, description="Apex served by CloudFront; www.<domain> too.")
     hosted_zone_id: str = Field(pattern=r"^Z[A-Z0-9]{1,31}$", description="Route 53 zone of `domain`.")
+    origin_secret_version: str = Field(
+        "1",
+        pattern=r"^[A-Za-z0-9._-]{1,32}$",
+        description="Bump to rotate the secret header CloudFront sends and the ALB requires.",
+    )
     api_origin_domain: str | None = Field(
         None,
         pattern=HOSTNAME,

@@ -5,6 +5,7 @@ exercised; an invoke with no answer here fails loudly, so every new invoke is mo
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import zlib
@@ -148,7 +149,8 @@ def random_password(name: str, inputs: dict[str, Any]) -> str:
 
     Adversarial on purpose: where the length allows, every character of the alphabet's special
     set appears, so a consumer that forgets to quote one (`#` ends a URL's authority, `@` its
-    userinfo) fails in every run instead of in 60 % of real deployments. Deterministic per name.
+    userinfo) fails in every run instead of in 60 % of real deployments. Deterministic per name
+    and keepers: new keepers replace the resource, so the provider draws a new value.
     """
     length = int(inputs.get("length", 16))
     sets = {
@@ -158,7 +160,8 @@ def random_password(name: str, inputs: dict[str, Any]) -> str:
         "special": inputs.get("overrideSpecial") or RANDOM_SPECIAL,
     }
     enabled = {kind: chars for kind, chars in sets.items() if inputs.get(kind, True)}
-    rng = random.Random(zlib.crc32(name.encode()))
+    keepers = json.dumps(inputs.get("keepers") or {}, sort_keys=True)
+    rng = random.Random(zlib.crc32(f"{name}{keepers if keepers != '{}' else ''}".encode()))
     drawn = [
         rng.choice(chars) for kind, chars in enabled.items() for _ in range(int(inputs.get(f"min{kind.title()}", 0)))
     ]
@@ -207,6 +210,14 @@ _INVOKES = {
         "url": args["url"],
         "clientIdLists": ["sts.amazonaws.com"],
         "id": args["url"],
+    },
+    "aws:ec2/getManagedPrefixList:getManagedPrefixList": lambda args, region: {
+        "id": "pl-4fa04526",
+        "name": args["name"],
+        "arn": f"arn:aws:ec2:{region}:aws:prefix-list/pl-4fa04526",
+        "maxEntries": 55,
+        "addressFamily": "IPv4",
+        "entries": [{"cidr": "120.52.22.96/27", "description": ""}, {"cidr": "205.251.249.0/24", "description": ""}],
     },
     "aws:index/getPartition:getPartition": lambda args, region: {
         "partition": "aws",

@@ -1,0 +1,113 @@
+"""Security hardening (#14), as registered: the origin admits only our CloudFront, the WAFs log
+without credentials, rate-limit windows live where nothing evicts them, backups last a week."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlparse
+
+from components.edge.cdn import ORIGIN_PATHS
+from tests.conftest import PROJECT, program_run, section, with_section
+from tests.harness.mock_runtime import SECRET_MARKER, ProgramRun, run_program
+
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+
+
+def ingress(run: ProgramRun):
+    return run.one(INGRESS)
+
+
+def guard(run: ProgramRun):
+    return next(a for a in run.of_type("aws:wafv2/webAcl:WebAcl") if a.inputs["scope"] == "REGIONAL")
+
+
+def api_origin(run: ProgramRun) -> dict:
+    distribution = run.one("aws:cloudfront/distribution:Distribution")
+    return next(o for o in distribution.plain_inputs["origins"] if o["originId"] == "APIOrigin")
+
+
+def test_the_alb_admits_only_cloudfronts_origin_facing_addresses(run):
+    annotations = ingress(run).inputs["metadata"]["annotations"]
+    group_id = annotations["alb.ingress.kubernetes.io/security-groups"]
+    # The mock engine's IDs are "<name>-id".
+    group = next(g for g in run.of_type("aws:ec2/securityGroup:SecurityGroup") if f"{g.name}-id" == group_id)
+    rules = [
+        r
+        for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.inputs["securityGroupId"] == group_id
+    ]
+    assert [(r.inputs["prefixListId"], r.inputs["fromPort"], r.inputs["toPort"]) for r in rules] == [
+        ("pl-4fa04526", 443, 443)
+    ]
+    assert not any("cidrIpv4" in r.inputs for r in rules)
+    [egress] = [
+        r
+        for r in run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r.inputs["securityGroupId"] == group_id
+    ]
+    assert egress.inputs["cidrIpv4"] == section(run.stack, "network")["cidr"]
+    assert group.inputs["vpcId"] == f"sd-{run.stack}-vpc-id"
+
+
+def test_only_requests_with_cloudfronts_secret_header_pass_the_alb(run):
+    acl = guard(run)
+    assert ingress(run).inputs["metadata"]["annotations"]["alb.ingress.kubernetes.io/wafv2-acl-arn"] == acl.state["arn"]
+    assert acl.inputs["defaultAction"] == {"block": {}}
+    assert acl.inputs["rules"] == SECRET_MARKER  # the header value is inside
+    [rule] = acl.plain_inputs["rules"]
+    match = rule["statement"]["byteMatchStatement"]
+    assert rule["action"] == {"allow": {}} and match["positionalConstraint"] == "EXACTLY"
+    assert match["fieldToMatch"] == {"singleHeader": {"name": "x-origin-verify"}}
+    [header] = api_origin(run)["customHeaders"]
+    assert header == {"name": "X-Origin-Verify", "value": match["searchString"]} and len(header["value"]) == 48
+
+
+def test_the_origin_secret_rotates_when_its_version_is_bumped(staging):
+    config = with_section("staging", f"{PROJECT}:cdn", section("staging", "cdn") | {"originSecretVersion": "2"})
+    rotated = run_program("staging", config=config)
+    before, after = api_origin(staging)["customHeaders"][0]["value"], api_origin(rotated)["customHeaders"][0]["value"]
+    assert before != after
+    assert guard(rotated).plain_inputs["rules"][0]["statement"]["byteMatchStatement"]["searchString"] == after
+
+
+def test_everything_the_alb_serves_has_a_cloudfront_path(run):
+    behaviors = run.one("aws:cloudfront/distribution:Distribution").inputs["orderedCacheBehaviors"]
+    to_alb = {b["pathPattern"] for b in behaviors if b["targetOriginId"] == "APIOrigin"}
+    assert to_alb == set(ORIGIN_PATHS)
+    routes = {p["path"] for rule in ingress(run).inputs["spec"]["rules"] for p in rule["http"]["paths"]}
+    assert all(any(path.startswith(pattern.rstrip("*/")) for pattern in to_alb) for path in routes - {"/"})
+
+
+def test_both_web_acls_log_without_credentials(run):
+    configs = run.of_type("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    acls = {a.state["arn"]: a for a in run.of_type("aws:wafv2/webAcl:WebAcl")}
+    assert {c.inputs["resourceArn"] for c in configs} == set(acls)
+    groups = {g.state["arn"]: g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    for config in configs:
+        [destination] = config.inputs["logDestinationConfigs"]
+        assert groups[destination].inputs["name"].startswith("aws-waf-logs-")
+        region = run.provider_of(groups[destination]).inputs["region"]
+        assert region == run.provider_of(acls[config.inputs["resourceArn"]]).inputs["region"]
+        assert config.inputs["redactedFields"] == [
+            {"singleHeader": {"name": "authorization"}},
+            {"singleHeader": {"name": "cookie"}},
+        ]
+
+
+def test_rate_limit_windows_live_in_the_sessions_group(prod):
+    secret = next(
+        s for s in prod.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "api-gateway-secrets"
+    )
+    host = urlparse(secret.plain_inputs["stringData"]["rate-limit-redis-url"]).hostname
+    sessions = next(
+        g for g in prod.of_type("aws:elasticache/replicationGroup:ReplicationGroup") if "-sessions" in g.name
+    )
+    assert host == sessions.state["primaryEndpointAddress"]
+    assert urlparse(secret.plain_inputs["stringData"]["redis-url"]).hostname != host  # the API cache is elsewhere
+
+
+def test_every_stack_keeps_backups_a_week():
+    for stack in ("staging", "prod"):
+        primary = next(r for r in program_run(stack).of_type("aws:rds/instance:Instance") if r.name.endswith("primary"))
+        assert primary.inputs["backupRetentionPeriod"] >= 7, stack
+    assert json.loads(program_run("staging").config[f"{PROJECT}:database"])["backupRetentionDays"] >= 7
