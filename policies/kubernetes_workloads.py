@@ -246,3 +246,18 @@ def alb_origin_restricted(props, config):
     guards = ("alb.ingress.kubernetes.io/security-groups", "alb.ingress.kubernetes.io/wafv2-acl-arn")
     if not any(annotations.get(key) for key in guards):
         yield "internet-facing ALB open to anyone: set alb.ingress.kubernetes.io/security-groups or wafv2-acl-arn"
+
+
+@resource_rule(
+    "k8s-image-digest",
+    ["kubernetes:apps/v1:Deployment"],
+    "Container images are pinned by digest (repository:tag@sha256:...), not by a tag that can move.",
+    kind=RECOMMENDATION,
+    severity="medium",
+)
+def image_digest(props, config):
+    pod = ((props.get("spec") or {}).get("template") or {}).get("spec") or {}
+    for container in [*as_list(pod.get("initContainers")), *as_list(pod.get("containers"))]:
+        image = container.get("image", "")
+        if "@sha256:" not in image:
+            yield f"{container.get('name')}: {image} is a tag; pin its digest (README: Image digests)"

@@ -111,3 +111,31 @@ def test_every_stack_keeps_backups_a_week():
         primary = next(r for r in program_run(stack).of_type("aws:rds/instance:Instance") if r.name.endswith("primary"))
         assert primary.inputs["backupRetentionPeriod"] >= 7, stack
     assert json.loads(program_run("staging").config[f"{PROJECT}:database"])["backupRetentionDays"] >= 7
+
+
+def test_a_digest_pinned_image_is_accepted_and_pulled_once(prod):
+    digest = "@sha256:" + "0" * 64  # a test value: the stacks keep tags until a release pins digests
+    workloads = section("prod", "workloads")
+    image = workloads["gateway"]["image"] + digest
+    config = with_section(
+        "prod", f"{PROJECT}:workloads", workloads | {"gateway": workloads["gateway"] | {"image": image}}
+    )
+    pinned = run_program("prod", config=config)
+
+    def gateway(run):
+        deployment = next(
+            d for d in run.of_type("kubernetes:apps/v1:Deployment") if d.inputs["metadata"]["name"] == "api-gateway"
+        )
+        return deployment.inputs["spec"]["template"]["spec"]["containers"][0]
+
+    assert gateway(pinned)["image"] == image and gateway(pinned)["imagePullPolicy"] == "IfNotPresent"
+    # A tag can be moved to another image: every start asks the registry.
+    assert gateway(prod)["imagePullPolicy"] == "Always"
+
+
+def test_every_container_states_its_pull_policy(run):
+    for deployment in run.of_type("kubernetes:apps/v1:Deployment"):
+        pod = deployment.inputs["spec"]["template"]["spec"]
+        for container in [*pod.get("initContainers", []), *pod["containers"]]:
+            expected = "IfNotPresent" if "@sha256:" in container["image"] else "Always"
+            assert container["imagePullPolicy"] == expected, container["name"]

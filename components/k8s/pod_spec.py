@@ -30,6 +30,12 @@ class ContainerResources:
 RUN_AS_UID = 10001
 
 
+def pull_policy(image: str) -> str:
+    """A digest names one image forever: the node's copy will do. A tag can be moved to another
+    image, so every start asks the registry what it names now (or fails, if unreachable)."""
+    return "IfNotPresent" if "@sha256:" in image else "Always"
+
+
 def pod_security_context(uid: int = RUN_AS_UID) -> dict:
     return {
         "runAsNonRoot": True,

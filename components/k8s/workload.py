@@ -12,7 +12,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.k8s.hpa import HpaSpec
-from components.k8s.pod_spec import ContainerResources, container_security_context, pod_security_context, spread
+from components.k8s.pod_spec import (
+    ContainerResources,
+    container_security_context,
+    pod_security_context,
+    pull_policy,
+    spread,
+)
 
 
 @dataclass(frozen=True)
@@ -156,11 +162,20 @@ class Workload(pulumi.ComponentResource):
                     "topologySpreadConstraints": spread(labels),
                     "nodeSelector": dict(args.node_selector),
                     "initContainers": [
-                        dict(c) | {"securityContext": container_security_context()} for c in args.init_containers
+                        dict(c)
+                        | {"securityContext": container_security_context(), "imagePullPolicy": pull_policy(c["image"])}
+                        for c in args.init_containers
                     ],
                     "containers": [
-                        container,
-                        *(dict(c) | {"securityContext": container_security_context()} for c in args.sidecars),
+                        container | {"imagePullPolicy": pull_policy(args.image)},
+                        *(
+                            dict(c)
+                            | {
+                                "securityContext": container_security_context(),
+                                "imagePullPolicy": pull_policy(c["image"]),
+                            }
+                            for c in args.sidecars
+                        ),
                     ],
                     "volumes": [{"name": n, "emptyDir": {"sizeLimit": "256Mi"}} for n in args.writable_paths]
                     + [dict(v) for v in args.volumes],

@@ -25,7 +25,8 @@ class Section(BaseModel):
     )
 
 
-IMAGE = r"^[a-z0-9.-]+(/[a-z0-9._-]+)+:[A-Za-z0-9._-]+$"
+#: repository:tag, optionally pinned to its digest (repository:tag@sha256:<64 hex>).
+IMAGE = r"^[a-z0-9.-]+(/[a-z0-9._-]+)+:[A-Za-z0-9._-]+(@sha256:[a-f0-9]{64})?$"
 CPU = r"^\d+m?$"
 MEMORY = r"^\d+(Mi|Gi)$"
 
