@@ -139,3 +139,27 @@ def test_every_container_states_its_pull_policy(run):
         for container in [*pod.get("initContainers", []), *pod["containers"]]:
             expected = "IfNotPresent" if "@sha256:" in container["image"] else "Always"
             assert container["imagePullPolicy"] == expected, container["name"]
+
+
+def test_redis_auth_tokens_rotate_in_two_steps(staging):
+    def group_and_token(run):
+        group = run.one("aws:elasticache/replicationGroup:ReplicationGroup")
+        return group.inputs["authTokenUpdateStrategy"], group.plain_inputs["authToken"]
+
+    cache = section("staging", "cache")
+    rotate = run_program(
+        "staging", config=with_section("staging", f"{PROJECT}:cache", cache | {"authTokenVersion": "2"})
+    )
+    settle = run_program(
+        "staging",
+        config=with_section(
+            "staging", f"{PROJECT}:cache", cache | {"authTokenVersion": "2", "authTokenUpdateStrategy": "SET"}
+        ),
+    )
+    (strategy, before), (rotating, new), (setting, kept) = map(group_and_token, (staging, rotate, settle))
+    assert (strategy, rotating, setting) == ("ROTATE", "ROTATE", "SET")
+    assert new != before and kept == new  # SET applies the same new token, dropping the old one
+    app_secret = next(
+        s for s in rotate.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "odoo-secrets"
+    )
+    assert urlparse(app_secret.plain_inputs["stringData"]["redis-url"]).password is not None

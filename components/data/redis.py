@@ -55,6 +55,9 @@ class RedisCacheArgs:
     final_snapshot: bool
     #: Days a deleted AUTH secret stays recoverable (0: deleted at once).
     secret_recovery_window_days: int
+    #: Bump to rotate the AUTH token, and how ElastiCache applies a new one (ROTATE | SET).
+    auth_token_version: str
+    auth_token_update_strategy: str
     #: Pulumi `protect` on the group, key and secret.
     protect: bool
 
@@ -94,7 +97,12 @@ class RedisCache(pulumi.ComponentResource):
             opts=child,
         )
         token = random.RandomPassword(
-            f"{name}-auth-token", length=64, special=True, override_special=AUTH_TOKEN_SPECIALS, opts=child
+            f"{name}-auth-token",
+            length=64,
+            special=True,
+            override_special=AUTH_TOKEN_SPECIALS,
+            keepers={"version": args.auth_token_version},
+            opts=child,
         )
         auth_token = secret_output(token.result)
         logs = {
@@ -130,11 +138,12 @@ class RedisCache(pulumi.ComponentResource):
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
             auth_token=auth_token,
-            # ROTATE keeps the old token valid until the new one is in every client, so a
-            # rotation is zero-downtime. Its trap (terraform-provider-aws#33439: passwordless
+            # Rotation (cache.authTokenVersion): ROTATE keeps the old token valid beside the new
+            # one while the apps roll (their pods restart on the Secret's checksum), then an `up`
+            # with SET drops the old token. Its trap (terraform-provider-aws#33439: passwordless
             # access while moving a cluster *from no token*) cannot arise: the group is
             # created with a token.
-            auth_token_update_strategy="ROTATE",
+            auth_token_update_strategy=args.auth_token_update_strategy,
             snapshot_retention_limit=args.snapshot_retention_days,
             snapshot_window=args.snapshot_window,
             maintenance_window=args.maintenance_window,

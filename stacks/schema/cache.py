@@ -45,6 +45,16 @@ class CacheConfig(Section):
         30, description="Days the slow and engine logs stay in CloudWatch Logs."
     )
     final_snapshot: bool = Field(description="Snapshot each group when it is deleted.")
+    auth_token_version: str = Field(
+        "1",
+        pattern=r"^[A-Za-z0-9._-]{1,32}$",
+        description="Bump to rotate the AUTH tokens: with ROTATE, old and new tokens both work while the apps roll.",
+    )
+    auth_token_update_strategy: Literal["ROTATE", "SET"] = Field(
+        "ROTATE",
+        description="ROTATE adds the new token beside the old (zero downtime); once every app runs the new one, "
+        "one `up` with SET drops the old token.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> CacheConfig:
