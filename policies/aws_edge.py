@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry import RECOMMENDATION, as_list, json_document, resource_rule, stack_rule
+from registry import RECOMMENDATION, as_list, json_document, of_type, resource_rule, stack_rule
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -246,3 +246,21 @@ def waf_logging(resources, config):
             missing = {"authorization", "cookie"} - redacted
             if missing:
                 yield c.urn, f"redact the {', '.join(sorted(missing))} header(s) from the logs"
+
+
+@stack_rule(
+    "s3-access-logging",
+    "Buckets CloudFront serves from keep S3 server access logs.",
+    control="S3.9",
+    severity="medium",
+)
+def s3_access_logging(resources, config):
+    logged = {
+        bucket.urn
+        for logging in of_type(resources, "aws:s3/bucketLogging:BucketLogging")
+        for bucket in logging.property_dependencies.get("bucket", [])
+    }
+    for distribution in of_type(resources, DISTRIBUTION):
+        for origin in distribution.property_dependencies.get("origins", []):
+            if origin.resource_type == BUCKET and origin.urn not in logged:
+                yield origin.urn, "CloudFront serves from this bucket: add a BucketLogging to the log bucket"

@@ -400,6 +400,7 @@ STACK_CASES = {
         edit(RDS, "primary", lambda r: setattr(r.opts, "protect", False)),
         edit(BUCKET_TYPE, "static", lambda r: setattr(r.opts, "protect", False)),
     ],
+    "s3-access-logging": [drop("aws:s3/bucketLogging:BucketLogging")],
     "waf-logging": [
         drop("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"),
         edit(

@@ -163,3 +163,18 @@ def test_redis_auth_tokens_rotate_in_two_steps(staging):
         s for s in rotate.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "odoo-secrets"
     )
     assert urlparse(app_secret.plain_inputs["stringData"]["redis-url"]).password is not None
+
+
+def test_the_static_bucket_logs_its_access_to_the_log_bucket(run):
+    logging = run.one("aws:s3/bucketLogging:BucketLogging")
+    static = run.named(f"sd-{run.stack}-cdn-static", "aws:s3/bucket:Bucket").state["bucket"]
+    logs = run.named(f"sd-{run.stack}-cdn-logs", "aws:s3/bucket:Bucket").state
+    assert (logging.inputs["bucket"], logging.inputs["targetBucket"]) == (static, logs["bucket"])
+    assert logging.inputs["targetPrefix"] == f"s3-access/{static}/"
+    policy = json.loads(
+        run.named(f"sd-{run.stack}-cdn-logs-policy", "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"]
+    )
+    [delivery] = [s for s in policy["Statement"] if s.get("Sid") == "S3ServerAccessLogs"]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Resource"] == f"{logs['arn']}/s3-access/*"
+    assert delivery["Condition"] == {"ArnLike": {"aws:SourceArn": [f"arn:aws:s3:::{static}"]}}

@@ -14,7 +14,7 @@ import pulumi_aws as aws
 from components.edge.cdn_policies import ORIGIN_HEADER, CachePolicySpec, OriginRequestSpec, oac_bucket_policy
 from components.edge.certificate import EDGE_REGION, CertificateArgs, DnsValidatedCertificate
 from components.edge.firewall import EdgeFirewall, EdgeFirewallArgs
-from components.edge.private_bucket import PrivateBucket, PrivateBucketArgs
+from components.edge.private_bucket import ACCESS_LOG_PREFIX, PrivateBucket, PrivateBucketArgs
 
 cf = aws.cloudfront
 
@@ -142,6 +142,7 @@ class Cdn(pulumi.ComponentResource):
                     object_ownership="BucketOwnerPreferred",
                     expiration_days=args.log_retention_days,
                     noncurrent_version_expiration_days=1,
+                    access_log_sources=[assets.arn],
                     protect=args.protect,
                 ),
                 opts=child,
@@ -149,6 +150,15 @@ class Cdn(pulumi.ComponentResource):
             if args.log_retention_days
             else None
         )
+        if logs is not None:
+            # Who read or wrote which asset, beside CloudFront's own logs (FSBP S3.9).
+            aws.s3.BucketLogging(
+                f"{name}-static-access-logs",
+                bucket=assets.bucket,
+                target_bucket=logs.bucket,
+                target_prefix=pulumi.Output.concat(ACCESS_LOG_PREFIX, assets.bucket, "/"),
+                opts=child,
+            )
         return assets, logs
 
     def _distribution(

@@ -11,6 +11,9 @@ import pulumi_aws as aws
 
 from components.edge.cdn_policies import deny_insecure_transport
 
+#: Where server access logs land in a log bucket: s3-access/<source bucket>/.
+ACCESS_LOG_PREFIX = "s3-access/"
+
 
 @dataclass(frozen=True)
 class PrivateBucketArgs:
@@ -24,6 +27,8 @@ class PrivateBucketArgs:
     #: False when the owner attaches its own policy (one policy per bucket); it must then
     #: include `cdn_policies.deny_insecure_transport`.
     attach_tls_only_policy: bool = True
+    #: Buckets (ARNs) whose S3 server access logs this bucket receives, under ACCESS_LOG_PREFIX.
+    access_log_sources: Sequence[pulumi.Input[str]] = ()
     protect: bool = False
 
 
@@ -89,8 +94,14 @@ class PrivateBucket(pulumi.ComponentResource):
             aws.s3.BucketPolicy(
                 f"{name}-policy",
                 bucket=bucket.id,
-                policy=bucket.arn.apply(
-                    lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [deny_insecure_transport(arn)]})
+                policy=pulumi.Output.all(bucket.arn, *args.access_log_sources).apply(
+                    lambda arns: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [deny_insecure_transport(arns[0])]
+                            + ([access_log_delivery(arns[0], arns[1:])] if arns[1:] else []),
+                        }
+                    )
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
             )
@@ -126,3 +137,16 @@ class PrivateBucket(pulumi.ComponentResource):
                 else None
             ),
         )
+
+
+def access_log_delivery(target_arn: str, sources: Sequence[str]) -> dict:
+    """S3 server access logging delivers with the logging service principal (not an ACL), only
+    for these source buckets (FSBP S3.9)."""
+    return {
+        "Sid": "S3ServerAccessLogs",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"{target_arn}/{ACCESS_LOG_PREFIX}*",
+        "Condition": {"ArnLike": {"aws:SourceArn": list(sources)}},
+    }
