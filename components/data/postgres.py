@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from components.aws.iam_documents import service_trust_policy
 from components.aws.kms import rotating_key
 from components.aws.passwords import master_password as master_password_of
+from components.aws.secrets import stored_secret
 from components.aws.security_group import port_from_groups
 from components.data.final_snapshot import final_snapshot_identifier
 from components.data.postgres_parameters import (
@@ -21,7 +22,6 @@ from components.data.postgres_parameters import (
     postgres_parameters,
     preload_problems,
 )
-from components.outputs import secret_output
 
 PORT = 5432
 ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
@@ -239,31 +239,19 @@ class PostgresDatabase(pulumi.ComponentResource):
         master_password: pulumi.Output[str],
     ) -> aws.secretsmanager.Secret:
         """The master credentials in Secrets Manager, for administrators (never in the apps' pods)."""
-        child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
-        secret = aws.secretsmanager.Secret(
+        return stored_secret(
             f"{name}-master",
-            description="PostgreSQL master credentials (PgBouncer auth and administration)",
-            kms_key_id=key_arn,
-            recovery_window_in_days=args.secret_recovery_window_days,
-            opts=stateful,
+            "PostgreSQL master credentials (PgBouncer auth and administration)",
+            key_arn,
+            args.secret_recovery_window_days,
+            {
+                "engine": "postgres",
+                "host": host,
+                "port": PORT,
+                "dbname": args.database_name,
+                "username": args.master_username,
+                "password": master_password,
+            },
+            self,
+            args.protect,
         )
-        aws.secretsmanager.SecretVersion(
-            f"{name}-master",
-            secret_id=secret.id,
-            secret_string=secret_output(
-                pulumi.Output.json_dumps(
-                    {
-                        "engine": "postgres",
-                        "host": host,
-                        "port": PORT,
-                        "dbname": args.database_name,
-                        "username": args.master_username,
-                        "password": master_password,
-                    }
-                )
-            ),
-            opts=child,
-        )
-
-        return secret

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.aws.kms import rotating_key
+from components.aws.secrets import stored_secret
 from components.aws.security_group import port_from_groups
 from components.data.connection_urls import redis_url
 from components.data.final_snapshot import final_snapshot_identifier
@@ -162,13 +163,6 @@ class RedisCache(pulumi.ComponentResource):
             **sizing,
             opts=stateful,
         )
-        secret = aws.secretsmanager.Secret(
-            f"{name}-auth",
-            description=f"AUTH token of the {args.tuning.role} Redis",
-            kms_key_id=key.arn,
-            recovery_window_in_days=args.secret_recovery_window_days,
-            opts=stateful,
-        )
         endpoint = (
             replication_group.configuration_endpoint_address
             if cluster_mode
@@ -177,13 +171,14 @@ class RedisCache(pulumi.ComponentResource):
         url: pulumi.Output[str] = secret_output(
             pulumi.Output.all(auth_token, endpoint).apply(lambda parts: redis_url(parts[0], parts[1], PORT))
         )
-        aws.secretsmanager.SecretVersion(
+        secret = stored_secret(
             f"{name}-auth",
-            secret_id=secret.id,
-            secret_string=secret_output(
-                pulumi.Output.json_dumps({"host": endpoint, "port": PORT, "authToken": auth_token, "url": url})
-            ),
-            opts=child,
+            f"AUTH token of the {args.tuning.role} Redis",
+            key.arn,
+            args.secret_recovery_window_days,
+            {"host": endpoint, "port": PORT, "authToken": auth_token, "url": url},
+            self,
+            args.protect,
         )
 
         self.primary_endpoint = endpoint

@@ -22,6 +22,7 @@ import pulumi_aws as aws
 from components.aws.iam_documents import policy_document, statement
 from components.aws.kms import rotating_key
 from components.aws.passwords import master_password as master_password_of
+from components.aws.secrets import stored_secret
 from components.aws.security_group import port_from_groups
 from components.data.connection_urls import https_url
 from components.outputs import secret_output
@@ -89,7 +90,6 @@ class SearchDomain(pulumi.ComponentResource):
     def __init__(self, name: str, args: SearchDomainArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
         key = rotating_key(f"{name}-key", "OpenSearch data at rest and master secret", self, args.protect)
         group = port_from_groups(
             f"{name}-sg", args.vpc_id, PORT, args.client_security_groups, "OpenSearch clients (HTTPS)", self
@@ -169,22 +169,14 @@ class SearchDomain(pulumi.ComponentResource):
                 lambda parts: https_url(MASTER_USER, parts[0], parts[1], PORT)
             )
         )
-        secret = aws.secretsmanager.Secret(
+        secret = stored_secret(
             f"{name}-master",
-            description="Master user of the OpenSearch domain (fine-grained access control)",
-            kms_key_id=key.arn,
-            recovery_window_in_days=args.secret_recovery_window_days,
-            opts=stateful,
-        )
-        aws.secretsmanager.SecretVersion(
-            f"{name}-master",
-            secret_id=secret.id,
-            secret_string=secret_output(
-                pulumi.Output.json_dumps(
-                    {"username": MASTER_USER, "password": master_password, "endpoint": domain.endpoint, "url": url}
-                )
-            ),
-            opts=child,
+            "Master user of the OpenSearch domain (fine-grained access control)",
+            key.arn,
+            args.secret_recovery_window_days,
+            {"username": MASTER_USER, "password": master_password, "endpoint": domain.endpoint, "url": url},
+            self,
+            args.protect,
         )
         self.endpoint = domain.endpoint
         self.url = url
