@@ -176,7 +176,7 @@ def test_subscriptions_come_from_config_in_both_regions():
 
 def test_grafana_reads_cloudwatch_with_a_subset_of_the_managed_policy():
     ours = effective_permissions(GRAFANA_CLOUDWATCH)
-    upstream = effective_permissions(GRAFANA_UPSTREAM)
+    upstream = effective_permissions(json.loads(GRAFANA_UPSTREAM.read_text()))
     assert ours and ours <= upstream
     assert not any(action.startswith(("logs:", "oam:")) for _, action, _, _ in ours)
 

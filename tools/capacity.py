@@ -98,10 +98,12 @@ def figures(
     config: PlatformConfig,
     a: Assumptions | None = None,
     traces: Mapping[str, Mapping[str, Mapping[str, Trace]]] | None = None,
+    report: CapacityReport | None = None,
 ) -> dict[str, Any]:
-    """What the capacity policies check, with the limits from the stack's `capacity` section."""
+    """What the capacity policies check, with the limits from the stack's `capacity` section.
+    `traces` and `report`, when the caller already has them, are not computed again."""
     a = a or Assumptions()
-    report = evaluate(supply(config, a), config.capacity.target_users, a)
+    report = report or evaluate(supply(config, a), config.capacity.target_users, a)
     traces = traces or simulations(config, a)
     return {
         **report.as_dict(),
@@ -204,8 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     directory = out / "capacity"
     directory.mkdir(parents=True, exist_ok=True)
     traces = simulations(config, a)
-    found = figures(config, a, traces)
     report = evaluate(supply(config, a), config.capacity.target_users, a)
+    found = figures(config, a, traces, report)
     print(render(report, found))
     (directory / "capacity.json").write_text(json.dumps(found, indent=2) + "\n")
     (out / "policy-config.json").write_text(json.dumps(policy_config(args.stack, found), indent=2) + "\n")

@@ -54,6 +54,15 @@ REPLACE_ON_CHANGE = {
 KUBERNETES_IDENTITY = ("metadata.name", "metadata.namespace")
 
 
+#: Action -> its mark, in the order summaries list them.
+SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "+-"}
+
+
+def tally(changes: list[Change]) -> dict[str, int]:
+    """How many changes of each action, every action present (in SYMBOLS order)."""
+    return {action: sum(c.action == action for c in changes) for action in SYMBOLS}
+
+
 @dataclass
 class Change:
     urn: str
@@ -65,23 +74,22 @@ class Change:
 
     @property
     def symbol(self) -> str:
-        return {"create": "+", "delete": "-", "update": "~", "replace": "+-"}[self.action]
+        return SYMBOLS[self.action]
 
 
 @dataclass
 class Plan:
     changes: dict[str, list[Change]]  # component -> changes
 
-    def counts(self) -> tuple[int, int, int, int]:
-        flat = [c for cs in self.changes.values() for c in cs]
-        return tuple(sum(c.action == a for c in flat) for a in ("create", "update", "delete", "replace"))  # type: ignore[return-value]
+    def counts(self) -> dict[str, int]:
+        return tally([c for cs in self.changes.values() for c in cs])
 
     @property
     def dangerous(self) -> list[Change]:
         return [c for cs in self.changes.values() for c in cs if c.protected and c.action in ("delete", "replace")]
 
     def summary(self) -> str:
-        create, update, delete, replace = self.counts()
+        create, update, delete, replace = self.counts().values()
         line = f"+{create} ~{update} -{delete}"
         if replace:
             line += f" +-{replace}"
@@ -223,11 +231,7 @@ def render_markdown(p: Plan, title: str) -> str:
 
 
 def _component_counts(changes: list[Change]) -> list[tuple[str, int]]:
-    return [
-        (s, n)
-        for s, a in (("+", "create"), ("~", "update"), ("-", "delete"), ("+-", "replace"))
-        if (n := sum(c.action == a for c in changes))
-    ]
+    return [(SYMBOLS[action], n) for action, n in tally(changes).items() if n]
 
 
 def synth_output(tree: Path, stack: str) -> list[dict]:

@@ -234,8 +234,8 @@ def alb_alarms(t: AlarmThresholds, load_balancer: pulumi.Input[str]) -> list[Ala
     """`load_balancer` is the ALB's ARN suffix (app/<name>/<id>), CloudWatch's dimension."""
     dims = {"LoadBalancer": load_balancer}
 
-    def alb(name: str) -> dict:
-        return {"namespace": "AWS/ApplicationELB", "metric_name": name, "dimensions": dims, "period": t.period_s}
+    def count(query_id: str, name: str) -> dict:
+        return _input(query_id, Metric("AWS/ApplicationELB", name, dims, "Sum"), t.period_s)
 
     return [
         AlarmSpec(
@@ -252,13 +252,9 @@ def alb_alarms(t: AlarmThresholds, load_balancer: pulumi.Input[str]) -> list[Ala
             GREATER,
             t.alb_5xx_percent,
             queries=[
-                {
-                    "id": "target5xx",
-                    "metric": {**alb("HTTPCode_Target_5XX_Count"), "stat": "Sum"},
-                    "return_data": False,
-                },
-                {"id": "elb5xx", "metric": {**alb("HTTPCode_ELB_5XX_Count"), "stat": "Sum"}, "return_data": False},
-                {"id": "requests", "metric": {**alb("RequestCount"), "stat": "Sum"}, "return_data": False},
+                count("target5xx", "HTTPCode_Target_5XX_Count"),
+                count("elb5xx", "HTTPCode_ELB_5XX_Count"),
+                count("requests", "RequestCount"),
                 {
                     "id": "result",
                     "expression": "100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests",
@@ -330,6 +326,21 @@ def search_alarms(t: AlarmThresholds, domain_name: str, account_id: pulumi.Input
     ]
 
 
+def _input(query_id: str, metric: Metric, period: int) -> dict:
+    """A metric-math input query (not itself the alarmed series), MetricAlarm.metric_queries shape."""
+    return {
+        "id": query_id,
+        "metric": {
+            "namespace": metric.namespace,
+            "metric_name": metric.name,
+            "dimensions": metric.dimensions,
+            "period": period,
+            "stat": metric.stat,
+        },
+        "return_data": False,
+    }
+
+
 def _member_queries(
     ids: Sequence[str],
     metric: str,
@@ -343,18 +354,8 @@ def _member_queries(
 ) -> list[dict]:
     """One query per member node (ids `<key>0`, `<key>1` ...) and `reduce` over them as `result`."""
     query_ids = [f"{key}{index}" for index in range(len(ids))]
-    queries: list[dict] = [
-        {
-            "id": query_id,
-            "metric": {
-                "namespace": "AWS/ElastiCache",
-                "metric_name": metric,
-                "dimensions": {"CacheClusterId": member},
-                "period": period,
-                "stat": stat,
-            },
-            "return_data": False,
-        }
+    queries = [
+        _input(query_id, Metric("AWS/ElastiCache", metric, {"CacheClusterId": member}, stat), period)
         for query_id, member in zip(query_ids, ids, strict=True)
     ]
     expression = f"{reduce}([{', '.join(query_ids)}])"

@@ -25,7 +25,6 @@ class CloudWatchAlarms(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:observability:CloudWatchAlarms"
     alarm_arns: list[pulumi.Output[str]]
-    alarm_names: list[str]
 
     def __init__(self, name: str, args: CloudWatchAlarmsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
@@ -57,5 +56,4 @@ class CloudWatchAlarms(pulumi.ComponentResource):
                 )
             )
         self.alarm_arns = [alarm.arn for alarm in alarms]
-        self.alarm_names = [f"{args.name_prefix}-{spec.name}" for spec in args.alarms]
         self.register_outputs({"alarmArns": self.alarm_arns})
