@@ -82,8 +82,10 @@ class PolicyPackProcess:
     """The pack as a child process serving the Analyzer on a loopback port."""
 
     def __init__(self, pack_dir: Path = PACK_DIR):
+        # -u: the pack prints its port with print(); block-buffered into a pipe, the line never
+        # arrives unless the environment happens to set PYTHONUNBUFFERED.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir)],
+            [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir)],
             cwd=pack_dir,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
