@@ -19,8 +19,10 @@ RESTRICTED_VOLUMES = {
     "projected",
     "secret",
 }
+#: A credential assigned a value. Not one: SQL's `PASSWORD :'var'`, psql interpolating a variable
+#: set from a Secret (the space before the colon tells it from YAML's `password: 'value'`).
 SECRET_VALUE = re.compile(
-    r"(?i)(^|[\s;])(password|passwd|secret|token|api[_-]?key|access[_-]?key)\s*[:=]\s*\S+"
+    r"(?i)(^|[\s;])(?!password\s+:'[a-z_]+')(password|passwd|secret|token|api[_-]?key|access[_-]?key)\s*[:=]\s*\S+"
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
 )
 SECRET_KEY = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|private[_-]?key)")

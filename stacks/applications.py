@@ -13,6 +13,8 @@ from pathlib import Path
 import pulumi
 
 from components.apps.api_gateway import ApiGateway, ApiGatewayArgs
+from components.apps.database_bootstrap import DatabaseBootstrap, DatabaseBootstrapArgs
+from components.apps.database_bootstrap_sql import AUTH_QUERY, DatabaseRoles
 from components.apps.filestore import SharedFilesystem, SharedFilesystemArgs
 from components.apps.ingress import AppIngress, AppIngressArgs, Route
 from components.apps.kubernetes_network_policies import AppNetworkPolicies, AppNetworkPoliciesArgs
@@ -64,12 +66,13 @@ def applications(
     opts: pulumi.ResourceOptions,
 ) -> Applications:
     namespace = AppNamespace(f"{prefix}-apps", AppNamespaceArgs(name=NAMESPACE), opts=opts).name
-    pgbouncer = _pgbouncer(prefix, config, database, namespace, opts)
+    roles = _bootstrap(prefix, config, network, database, namespace, opts)
+    pgbouncer = _pgbouncer(prefix, config, database, roles, namespace, opts)
     # Sessions and rate limits live in the noeviction group when the layout is split.
     sessions = caches["sessions"] if "sessions" in caches else caches["shared"]
     api_cache = caches["cache"] if "cache" in caches else caches["shared"]
-    odoo = _odoo(prefix, config, network, database, pgbouncer, sessions, search, namespace, opts)
-    gateway = _gateway(prefix, config, database, pgbouncer, odoo, api_cache, sessions, search, namespace, opts)
+    odoo = _odoo(prefix, config, network, database, roles, pgbouncer, sessions, search, namespace, opts)
+    gateway = _gateway(prefix, config, database, roles, pgbouncer, odoo, api_cache, sessions, search, namespace, opts)
     slo_services = [gateway.service, odoo.web_service]
     metrics = Monitoring(
         f"{prefix}-monitoring",
@@ -174,11 +177,43 @@ def _load_test(prefix: str, config: PlatformConfig, remote_write_url: str, opts:
     )
 
 
+def _bootstrap(
+    prefix: str,
+    config: PlatformConfig,
+    network: Network,
+    database: PostgresDatabase,
+    namespace: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> DatabaseBootstrap:
+    """The least-privilege roles every application connects as; the master user stays here."""
+    bootstrap = config.database.bootstrap
+    return DatabaseBootstrap(
+        f"{prefix}-db-bootstrap",
+        args_from(
+            bootstrap,
+            DatabaseBootstrapArgs,
+            namespace=namespace,
+            roles=DatabaseRoles(
+                database=database.database_name,
+                master_user=database.master_username,
+                reader_tables=tuple(bootstrap.reader_tables),
+            ),
+            primary_host=database.primary_endpoint,
+            port=database.port,
+            master_password=database.master_password,
+            data_cidrs=network.subnet_cidrs["isolated"],
+            node_selector=STEADY_NODES,
+        ),
+        opts=opts,
+    )
+
+
 def _odoo(
     prefix: str,
     config: PlatformConfig,
     network: Network,
     database: PostgresDatabase,
+    roles: DatabaseBootstrap,
     pgbouncer: PgBouncer,
     sessions: RedisCache,
     search: SearchDomain,
@@ -209,13 +244,14 @@ def _odoo(
                 odoo,
                 OdooSettings,
                 db_name=database.database_name,
-                db_user=database.master_username,
+                db_user=roles.owner,
                 db_host=pgbouncer.service_hosts["rw"],
                 db_replica_host=pgbouncer.service_hosts["ro"],
                 db_port=pgbouncer.port,
             ),
             session_db_host=pgbouncer.service_hosts["session"],
-            db_password=database.master_password,
+            db_password=roles.owner_password,
+            bootstrap_revision=roles.revision,
             redis_url=sessions.url,
             search_url=search.url,
             filestore_claim=filestore.claim_name,
@@ -232,6 +268,7 @@ def _gateway(
     prefix: str,
     config: PlatformConfig,
     database: PostgresDatabase,
+    roles: DatabaseBootstrap,
     pgbouncer: PgBouncer,
     odoo: Odoo,
     api_cache: RedisCache,
@@ -248,10 +285,12 @@ def _gateway(
             ApiGatewayArgs,
             namespace=namespace,
             odoo_url=f"http://{odoo.web_service}.{NAMESPACE}.svc:{odoo.web.port}",
-            db_host=pgbouncer.service_hosts["rw"],
+            # The gateway only reads: the replicas, as the read-only role.
+            db_host=pgbouncer.service_hosts["ro"],
             db_name=database.database_name,
-            db_user=database.master_username,
-            db_password=database.master_password,
+            db_user=roles.reader,
+            db_password=roles.reader_password,
+            bootstrap_revision=roles.revision,
             redis_url=api_cache.url,
             rate_limit_redis_url=sessions.url,
             search_url=search.url,
@@ -267,6 +306,7 @@ def _pgbouncer(
     prefix: str,
     config: PlatformConfig,
     database: PostgresDatabase,
+    roles: DatabaseBootstrap,
     namespace: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
 ) -> PgBouncer:
@@ -281,8 +321,10 @@ def _pgbouncer(
             primary_host=database.primary_endpoint,
             replica_hosts=database.replica_endpoints,
             port=database.port,
-            username=database.master_username,
-            password=database.master_password,
+            auth_user=roles.auth_user,
+            auth_password=roles.auth_password,
+            auth_query=AUTH_QUERY,
+            bootstrap_revision=roles.revision,
             roles=pool_roles(pool),
             timeouts=args_from(pool, ServerTimeouts),
             budget=config.connection_budget(),

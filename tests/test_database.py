@@ -166,6 +166,7 @@ def test_component_outputs_password_only_as_secret():
                 performance_insights_retention_days=7,
                 monitoring_interval_s=60,
                 secret_recovery_window_days=0,
+                master_password_version="1",
                 protect=False,
             ),
         )

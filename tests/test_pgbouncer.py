@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+from components.apps.database_bootstrap_sql import AUTH_QUERY
 from components.apps.pgbouncer_config import (
     ClientDemand,
     IniSettings,
@@ -57,15 +59,35 @@ def test_services_named_for_each_role(run):
         assert spec["selector"]["app.kubernetes.io/instance"] == f"pgbouncer-{role}"
 
 
-def test_no_password_outside_the_secret(run):
-    password = run.named(f"sd-{run.stack}-db-master-password").state["result"]
+def test_no_application_or_master_password_in_pgbouncer(run):
+    """PgBouncer's files hold the auth_user's password only: the application roles are looked up
+    as SCRAM verifiers, and the master password is nowhere near it."""
+    master = run.named(f"sd-{run.stack}-db-master-password").state["result"]
+    owner, reader, auth = (
+        run.named(f"sd-{run.stack}-db-bootstrap-{key}").state["result"] for key in ("owner", "reader", "auth_user")
+    )
     for config_map in run.of_type("kubernetes:core/v1:ConfigMap"):
-        assert password not in json.dumps(config_map.plain_inputs)
+        assert not {master, owner, reader, auth} & set(re.split(r"[\s\"=]+", json.dumps(config_map.plain_inputs)))
     secret = next(
         s for s in run.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "pgbouncer-auth"
     )
     assert "stringData" in secret.secret_paths
-    assert password in secret.plain_inputs["stringData"]["userlist.txt"]
+    userlist = secret.plain_inputs["stringData"]["userlist.txt"]
+    assert auth in userlist and not {master, owner, reader} & set(re.findall(r'"([^"]*)"', userlist))
+    assert set(secret.plain_inputs["stringData"]) == {"userlist.txt"}
+
+
+def test_pools_authenticate_through_the_bootstrap_lookup(run):
+    for role in ("rw", "ro", "session"):
+        ini = next(
+            c
+            for c in run.of_type("kubernetes:core/v1:ConfigMap")
+            if c.inputs["metadata"]["name"] == f"pgbouncer-{role}"
+        ).inputs["data"]
+        assert "auth_user = pgbouncer_auth" in ini["pgbouncer.ini"]
+        assert f"auth_query = {AUTH_QUERY}" in ini["pgbouncer.ini"]
+        assert "auth_type = hba" in ini["pgbouncer.ini"]
+        assert ini["pg_hba.conf"].splitlines()[-1] == "host odoo all 0.0.0.0/0 scram-sha-256"
 
 
 def test_pods_roll_on_config_change_and_drain_on_sigint(run):
@@ -108,7 +130,8 @@ def test_budget_counts_every_pod_of_every_pool():
     budget = connection_budget(roles, Target("primary", 1000), [Target("replica-1", 1000)], DEMAND)
     assert budget.per_target == {"primary": 3 * 70 + 2 * 25, "replica-1": 3 * 70}
     assert budget.limit_per_target == {"primary": 850, "replica-1": 850}
-    assert budget.clients_per_role == {"rw": 20 * 4 * 8 + 15 * 10, "ro": 20 * 4 * 8, "session": 3 * 8}
+    # The gateway reads only: its pools count against ro.
+    assert budget.clients_per_role == {"rw": 20 * 4 * 8, "ro": 20 * 4 * 8 + 15 * 10, "session": 3 * 8}
     # Without replicas the reads fall back on the primary.
     alone = connection_budget(roles, Target("primary", 1000), [], DEMAND)
     assert alone.per_target == {"primary": 3 * 70 + 3 * 70 + 2 * 25}
@@ -131,7 +154,9 @@ def test_client_demand_above_capacity_is_refused():
 
 def test_ini_is_secret_free_and_userlist_quotes():
     role = PoolRole("rw", "transaction", False, 1, 5, 1, 100)
-    text = render_ini(IniSettings(role, "odoo", ["a", "b"], 5432, "u", "stats", ServerTimeouts(300, 3600, 30)))
+    text = render_ini(
+        IniSettings(role, "odoo", ["a", "b"], 5432, "u", AUTH_QUERY, "stats", ServerTimeouts(300, 3600, 30))
+    )
     assert "odoo = host=a,b port=5432 dbname=odoo pool_size=5 reserve_pool=1" in text
     assert "password" not in text.lower()
     assert render_userlist({"u": 'p"w'}) == '"u" "p""w"\n'

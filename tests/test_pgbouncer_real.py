@@ -9,6 +9,7 @@ import time
 import psycopg
 import pytest
 
+from components.apps.database_bootstrap_sql import AUTH_QUERY
 from components.apps.pgbouncer_config import (
     BUDGET_SHARE,
     ClientDemand,
@@ -17,23 +18,28 @@ from components.apps.pgbouncer_config import (
     ServerTimeouts,
     Target,
     connection_budget,
+    render_hba,
     render_ini,
     render_userlist,
 )
 from components.data.connection_urls import postgres_url
-from components.data.postgres import PASSWORD_SPECIALS
-from tests.harness.mock_outputs import random_password
 from tests.harness.realserver.pgbouncer import LocalPgBouncer
 from tests.harness.realserver.postgres import LocalPostgres
+from tests.harness.realserver.rds import (
+    DATABASE,
+    MASTER,
+    MASTER_PASSWORD,
+    Credentials,
+    rds_like,
+    roles_for,
+    run_bootstrap,
+)
 
 pytestmark = pytest.mark.real_server
 
-#: A master password as RDS would get it: every special character the program allows in it.
-USER, PASSWORD, DATABASE = (
-    "sdadmin",
-    random_password("pg-master", {"length": 40, "overrideSpecial": PASSWORD_SPECIALS}),
-    "odoo",
-)
+#: Odoo's role through every pool, with the password the bootstrap gave it.
+USER = "odoo"
+STATS_USER = "pgbouncer_stats"
 MAX_CONNECTIONS = 40
 ROLES = [
     PoolRole("rw", "transaction", False, replicas=1, pool_size=8, reserve_pool_size=2, max_client_conn=300),
@@ -50,54 +56,97 @@ DEMAND = ClientDemand(
 )
 
 
-def ini_for(role: PoolRole) -> str:
-    return render_ini(
-        IniSettings(role, DATABASE, ["db.internal"], 5432, USER, "pgbouncer_stats", ServerTimeouts(300, 3600, 30))
+def settings_for(role: PoolRole) -> IniSettings:
+    return IniSettings(
+        role, DATABASE, ["db.internal"], 5432, "pgbouncer_auth", AUTH_QUERY, STATS_USER, ServerTimeouts(300, 3600, 30)
     )
 
 
 @pytest.fixture(scope="module")
 def stack():
-    """One local server plays primary and replica, so every pool's budget lands on it."""
+    """One local server plays primary and replica, so every pool's budget lands on it. Its
+    roles come from the bootstrap script, run as an RDS-like master."""
     budget = connection_budget(
         ROLES, Target("primary", MAX_CONNECTIONS), [Target("replica-1", MAX_CONNECTIONS)], DEMAND
     )
     assert budget.problems == []
     server_budget = sum(budget.per_target.values())
     assert server_budget <= BUDGET_SHARE * MAX_CONNECTIONS
-    with LocalPostgres({"max_connections": str(MAX_CONNECTIONS), "password_encryption": "scram-sha-256"}) as pg:
-        pg.sql(f"CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}'")
-        pg.sql(f"CREATE DATABASE {DATABASE} OWNER {USER}")
-        userlist = render_userlist({USER: PASSWORD})
-        bouncers = {role.name: LocalPgBouncer(ini_for(role), userlist, "127.0.0.1", pg.port) for role in ROLES}
+    settings = {"max_connections": str(MAX_CONNECTIONS), "shared_preload_libraries": "pg_stat_statements"}
+    with LocalPostgres(settings) as pg:
+        rds_like(pg)
+        credentials = Credentials.generate()
+        run = run_bootstrap(pg, roles_for("product_template"), credentials)
+        assert run.returncode == 0, run.stderr
+        pg.sql("SET ROLE odoo; CREATE TABLE product_template (id int, name text)", db=DATABASE)
+        assert run_bootstrap(pg, roles_for("product_template"), credentials).returncode == 0
+        userlist = render_userlist({"pgbouncer_auth": credentials.passwords["auth_user"], STATS_USER: "unused-stats"})
+        bouncers = {
+            role.name: LocalPgBouncer(
+                render_ini(settings_for(role)), render_hba(settings_for(role)), userlist, "127.0.0.1", pg.port
+            )
+            for role in ROLES
+        }
         for bouncer in bouncers.values():
             bouncer.__enter__()
         try:
-            yield pg, bouncers, server_budget
+            yield pg, bouncers, server_budget, credentials
         finally:
             for bouncer in bouncers.values():
                 bouncer.__exit__(None, None, None)
 
 
-def connect(bouncer: LocalPgBouncer, **kwargs) -> psycopg.Connection:
-    """Through the URL form the program renders, so the password's specials must survive it."""
+def connect(bouncer: LocalPgBouncer, password: str, user: str = USER, **kwargs) -> psycopg.Connection:
+    """Through the URL form the program renders, so any special in a password must survive it."""
     return psycopg.connect(
-        postgres_url(USER, PASSWORD, "127.0.0.1", bouncer.port, DATABASE), prepare_threshold=None, **kwargs
+        postgres_url(user, password, "127.0.0.1", bouncer.port, DATABASE), prepare_threshold=None, **kwargs
     )
 
 
 def test_rendered_config_keeps_the_production_pool_settings(stack):
-    _, bouncers, _ = stack
+    _, bouncers, _, credentials = stack
     ini = bouncers["rw"].ini
     assert "pool_mode = transaction" in ini and "default_pool_size = 8" in ini and "max_db_connections = 10" in ini
     assert "pool_mode = session" in bouncers["session"].ini
-    assert PASSWORD not in ini
+    assert not any(password in ini for password in credentials.passwords.values())
+
+
+@pytest.mark.parametrize("role", ["rw", "ro", "session"])
+def test_auth_query_logs_the_application_roles_in(stack, role):
+    """No application password is in PgBouncer's files: it looks the SCRAM verifier up with
+    auth_query, checks the client's proof against it and logs in to the server with the keys
+    of that exchange (SCRAM pass-through)."""
+    _, bouncers, _, credentials = stack
+    for user, key in (("odoo", "owner"), ("gateway_ro", "reader")):
+        with connect(bouncers[role], credentials.passwords[key], user) as conn:
+            assert conn.execute("SELECT current_user, count(*) FROM product_template").fetchone() == (user, 0)
+
+
+@pytest.mark.parametrize(
+    ("user", "password"),
+    [("odoo", "wrong-password"), (MASTER, MASTER_PASSWORD), ("pgbouncer_auth", None), ("nobody", "x")],
+    ids=["wrong-password", "master", "auth-user", "unknown"],
+)
+def test_anyone_else_is_refused(stack, user, password):
+    """The master is not in the lookup: no application can use it through PgBouncer."""
+    _, bouncers, _, credentials = stack
+    password = password or credentials.passwords["auth_user"]
+    with pytest.raises(psycopg.OperationalError, match=r"authentication failed|no such user|login rejected"):
+        connect(bouncers["rw"], password, user, connect_timeout=5)
+
+
+def test_the_exporter_reads_stats_from_inside_the_pod_without_a_password(stack):
+    """The exporter's DSN carries no password: the hba file trusts the stats user on loopback."""
+    _, bouncers, _, _ = stack
+    dsn = f"host=127.0.0.1 port={bouncers['rw'].port} user={STATS_USER} dbname=pgbouncer connect_timeout=5"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute("SHOW STATS").fetchall()
 
 
 @pytest.mark.parametrize("role", ["rw", "ro", "session"])
 def test_transactions_through_each_pool(stack, role):
-    _, bouncers, _ = stack
-    with connect(bouncers[role]) as conn:
+    _, bouncers, _, credentials = stack
+    with connect(bouncers[role], credentials.passwords["owner"]) as conn:
         conn.execute(f"CREATE TABLE IF NOT EXISTS t_{role} (id int primary key, note text)")
         with conn.transaction():
             conn.execute(f"INSERT INTO t_{role} VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET note = 'b'")
@@ -106,10 +155,11 @@ def test_transactions_through_each_pool(stack, role):
 
 def test_listen_notify_works_through_the_session_pool(stack):
     """Odoo's bus keeps LISTEN on one server connection: only session pooling guarantees that."""
-    _, bouncers, _ = stack
+    _, bouncers, _, credentials = stack
+    password = credentials.passwords["owner"]
     with (
-        connect(bouncers["session"], autocommit=True) as listener,
-        connect(bouncers["rw"], autocommit=True) as notifier,
+        connect(bouncers["session"], password, autocommit=True) as listener,
+        connect(bouncers["rw"], password, autocommit=True) as notifier,
     ):
         listener.execute("LISTEN imbus")
         notifier.execute("NOTIFY imbus, 'order 42 confirmed'")
@@ -118,7 +168,7 @@ def test_listen_notify_works_through_the_session_pool(stack):
 
 
 def test_many_clients_never_exceed_the_server_budget(stack):
-    pg, bouncers, server_budget = stack
+    pg, bouncers, server_budget, credentials = stack
     clients = 150
     peak = 0
     done = threading.Event()
@@ -127,7 +177,7 @@ def test_many_clients_never_exceed_the_server_budget(stack):
     def client(index: int) -> None:
         try:
             bouncer = bouncers["rw" if index % 3 else "ro"]
-            with connect(bouncer, autocommit=True) as conn:
+            with connect(bouncer, credentials.passwords["owner"], autocommit=True) as conn:
                 for _ in range(5):
                     conn.execute("SELECT pg_sleep(0.02)")
         except Exception as exc:

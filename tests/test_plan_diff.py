@@ -59,8 +59,9 @@ def test_a_new_vpc_range_replaces_the_vpc_and_its_subnets(staging):
     [vpc] = [c for cs in result.changes.values() for c in cs if c.type == "aws:ec2/vpc:Vpc"]
     assert vpc.details == [f'cidrBlock: "{cidr}" -> "{cidr.replace("10.20.", "10.21.")}" (forces replacement)']
     assert not result.dangerous  # nothing in staging is protected
-    # And six updates: the security group rules (data clients, the ALB) and network policies naming the range.
-    assert result.summary() == "+0 ~6 -0 +-10"
+    # And seven updates: the security group rules (data clients, the ALB) and network policies
+    # naming the range (the apps' and the database bootstrap's).
+    assert result.summary() == "+0 ~7 -0 +-10"
 
 
 def test_replacing_a_protected_database_is_flagged_loudly():

@@ -101,8 +101,23 @@ def test_apps_get_the_url_from_a_secret_and_may_reach_443(run):
         env = {
             e["name"]: e for c in deployment.inputs["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])
         }
-        if deployment.inputs["metadata"]["name"] in ("odoo", "api-gateway"):
-            assert "secretKeyRef" in env["SEARCH_URL"]["valueFrom"]
+        name = deployment.inputs["metadata"]["name"]
+        if name in ("odoo", "api-gateway"):
+            # As a file from the app's Secret, never as a value in the environment.
+            assert "SEARCH_URL" not in env
+            assert secret_file(deployment, env["SEARCH_URL_FILE"]["value"]) == (f"{name}-secrets", "search-url")
+
+
+def secret_file(deployment, path: str) -> tuple[str, str]:
+    """(Secret, key) whose file `path` is in the pod: through a secret volume mounted there."""
+    spec = deployment.inputs["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    for container in spec["containers"]:
+        for mount in container.get("volumeMounts", []):
+            source = volumes[mount["name"]].get("secret")
+            if source and path.startswith(mount["mountPath"] + "/"):
+                return source["secretName"], path.removeprefix(mount["mountPath"] + "/")
+    raise AssertionError(f"{path} is in no mounted Secret")
 
 
 def test_network_policies_open_443_to_the_data_tier_for_the_apps_only(run):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from components.apps.api_gateway import ApiGatewayArgs
+from components.apps.database_bootstrap import DatabaseBootstrapArgs
 from components.apps.load_test import LoadTestArgs
 from components.apps.monitoring import MonitoringArgs
 from components.apps.odoo import OdooArgs
@@ -45,7 +46,7 @@ from stacks.schema.cluster import (
     NodePoolConfig,
     SystemNodesConfig,
 )
-from stacks.schema.database import DatabaseConfig
+from stacks.schema.database import DatabaseBootstrapConfig, DatabaseConfig
 from stacks.schema.load_test import LoadTestConfig
 from stacks.schema.network import NetworkConfig, SubnetPrefixes
 from stacks.schema.observability import AlarmsConfig, MonitoringConfig, NotificationsConfig, SloConfig
@@ -66,7 +67,8 @@ class Wiring:
 WIRING = [
     Wiring(NetworkConfig, (NetworkArgs,), {"az_count": "picks the zones the network spans"}),
     Wiring(SubnetPrefixes, (subnet_plan.SubnetPrefixes,)),
-    Wiring(DatabaseConfig, (PostgresDatabaseArgs, PostgresTuning)),
+    Wiring(DatabaseConfig, (PostgresDatabaseArgs, PostgresTuning), {"bootstrap": "its own section"}),
+    Wiring(DatabaseBootstrapConfig, (DatabaseBootstrapArgs,), {"reader_tables": "DatabaseRoles.reader_tables"}),
     Wiring(
         CacheConfig,
         (RedisCacheArgs, RedisTuning),

@@ -28,11 +28,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.apps.pgbouncer_config import IniSettings, PoolRole, ServerTimeouts, render_ini, render_userlist
+from components.apps.database_bootstrap_sql import AUTH_QUERY
+from components.apps.pgbouncer_config import (
+    IniSettings,
+    PoolRole,
+    ServerTimeouts,
+    render_hba,
+    render_ini,
+    render_userlist,
+)
 from tests.harness.realserver.pgbouncer import LocalPgBouncer
 from tests.harness.realserver.postgres import LocalPostgres, pg_bin
+from tests.harness.realserver.rds import DATABASE, Credentials, rds_like, roles_for, run_bootstrap
 
-USER, PASSWORD, DATABASE = "sdadmin", "bench-Pa55word", "odoo"
+#: As in production: Odoo's role, authenticated by PgBouncer through the bootstrap's auth_query.
+CREDENTIALS = Credentials.generate("bench")
+USER, PASSWORD = "odoo", CREDENTIALS.passwords["owner"]
 #: A transaction counts as served when it completes within this long of its scheduled start:
 #: the seed's API p95 target, which a database call must fit in.
 SERVED_WITHIN_MS = 300
@@ -156,19 +167,23 @@ def main(argv: list[str] | None = None) -> int:
         max_client_conn=args.clients + 100,
     )
     budget = role.pool_size + role.reserve_pool_size
-    ini = render_ini(
-        IniSettings(
-            role,
-            DATABASE,
-            ["db.internal"],
-            5432,
-            USER,
-            "pgbouncer_stats",
-            ServerTimeouts(server_idle_timeout_s=300, server_lifetime_s=3600, query_wait_timeout_s=30),
-        )
+    settings = IniSettings(
+        role,
+        DATABASE,
+        ["db.internal"],
+        5432,
+        "pgbouncer_auth",
+        AUTH_QUERY,
+        "pgbouncer_stats",
+        ServerTimeouts(server_idle_timeout_s=300, server_lifetime_s=3600, query_wait_timeout_s=30),
     )
+    ini, hba = render_ini(settings), render_hba(settings)
     # Direct runs need a backend per client; the pooled runs may use only `budget` of them.
-    settings = {"max_connections": str(args.clients + 100), "password_encryption": "scram-sha-256"}
+    server_settings = {
+        "max_connections": str(args.clients + 100),
+        "password_encryption": "scram-sha-256",
+        "shared_preload_libraries": "pg_stat_statements",
+    }
     report: dict = {
         "cores": os.cpu_count(),
         "clients": args.clients,
@@ -176,16 +191,19 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": args.seconds,
         "server_connection_budget": budget,
     }
-    with LocalPostgres(settings) as pg:
-        pg.sql(f"CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}'")
-        pg.sql(f"CREATE DATABASE {DATABASE} OWNER {USER}")
+    with LocalPostgres(server_settings) as pg:
+        rds_like(pg)
+        bootstrapped = run_bootstrap(pg, roles_for(), CREDENTIALS)
+        if bootstrapped.returncode != 0:
+            raise SystemExit(f"database bootstrap failed: {bootstrapped.stderr}")
         subprocess.run(
             [pg_bin("pgbench"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", USER, "-i", "-s", "10", "-q", DATABASE],
             env=dict(os.environ, PGPASSWORD=PASSWORD),
             check=True,
             capture_output=True,
         )
-        with LocalPgBouncer(ini, render_userlist({USER: PASSWORD}), "127.0.0.1", pg.port) as bouncer:
+        userlist = render_userlist({"pgbouncer_auth": CREDENTIALS.passwords["auth_user"]})
+        with LocalPgBouncer(ini, hba, userlist, "127.0.0.1", pg.port) as bouncer:
             report["pooled_fixed_rate"] = fixed_rate(bouncer.port, args.clients, args.rate, args.seconds, pg)
             report["pooled_saturated"] = pgbench(
                 ["-c", str(args.clients), "-j", "4", "-T", "15", "-N", DATABASE], bouncer.port

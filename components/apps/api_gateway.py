@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.k8s.hpa import HpaSpec
-from components.k8s.pod_spec import ContainerResources, checksum
+from components.k8s.pod_spec import BOOTSTRAP_ANNOTATION, ContainerResources, checksum, secret_files
 from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
 
 
@@ -22,13 +22,15 @@ class ApiGatewayArgs:
     port: int
     #: Odoo's in-cluster URL.
     odoo_url: str
-    #: PgBouncer's rw Service, the database, its user and password.
+    #: PgBouncer's ro Service (the replicas), the database, the read-only role and its password.
     db_host: str
     db_name: str
     db_user: str
     #: Connections per gateway pod (the PgBouncer budget counts them).
     db_pool_size: int
     db_password: pulumi.Input[str]
+    #: The database bootstrap's revision: the pods start after it and roll with it.
+    bootstrap_revision: pulumi.Input[str]
     #: The API cache's URL, and the sessions group's for the rate-limit windows (they must
     #: never be evicted: the noeviction group when the layout is split); credentials encoded.
     redis_url: pulumi.Input[str]
@@ -65,11 +67,17 @@ class ApiGateway(pulumi.ComponentResource):
             },
             opts=child,
         )
-        secret_ref = secret.metadata.name
-
-        def from_secret(key: str) -> dict:
-            return {"secretKeyRef": {"name": secret_ref, "key": key}}
-
+        # Credentials as files: the image reads `<VAR>_FILE` where it would read <VAR>.
+        volume, mount, secret_env = secret_files(
+            secret.metadata.name,
+            "api-gateway",
+            {
+                "REDIS_URL": "redis-url",
+                "RATE_LIMIT_REDIS_URL": "rate-limit-redis-url",
+                "SEARCH_URL": "search-url",
+                "DB_PASSWORD": "db-password",
+            },
+        )
         health = {"httpGet": {"path": "/health", "port": args.port}}
         workload = Workload(
             name,
@@ -82,17 +90,16 @@ class ApiGateway(pulumi.ComponentResource):
                 metrics_port=args.metrics_port,
                 env=[
                     {"name": "ODOO_URL", "value": args.odoo_url},
-                    {"name": "REDIS_URL", "valueFrom": from_secret("redis-url")},
-                    {"name": "RATE_LIMIT_REDIS_URL", "valueFrom": from_secret("rate-limit-redis-url")},
-                    {"name": "SEARCH_URL", "valueFrom": from_secret("search-url")},
                     {"name": "DB_HOST", "value": args.db_host},
                     {"name": "DB_NAME", "value": args.db_name},
                     {"name": "DB_USER", "value": args.db_user},
                     {"name": "DB_POOL_SIZE", "value": str(args.db_pool_size)},
-                    {"name": "PGPASSWORD", "valueFrom": from_secret("db-password")},
                     # Transaction pooling: no server-side prepared statements (psycopg).
                     {"name": "DB_PREPARE_THRESHOLD", "value": "none"},
+                    *secret_env,
                 ],
+                volumes=[volume],
+                volume_mounts=[mount],
                 resources=args.resources,
                 probes=Probes(
                     startup=health | {"periodSeconds": 2, "failureThreshold": 30},
@@ -104,7 +111,8 @@ class ApiGateway(pulumi.ComponentResource):
                         pulumi.Output.all(
                             args.redis_url, args.rate_limit_redis_url, args.search_url, args.db_password
                         ).apply(lambda v: checksum(*v))
-                    )
+                    ),
+                    BOOTSTRAP_ANNOTATION: args.bootstrap_revision,
                 },
                 service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/health"},
                 node_selector=args.node_selector,

@@ -13,7 +13,7 @@ import pulumi_random as random
 
 from components.apps.odoo_config import OdooSettings, render_odoo_conf
 from components.k8s.hpa import HpaSpec
-from components.k8s.pod_spec import ContainerResources, checksum
+from components.k8s.pod_spec import BOOTSTRAP_ANNOTATION, ContainerResources, checksum, secret_files
 from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
 from components.outputs import secret_output
 
@@ -30,11 +30,13 @@ class OdooArgs:
     settings: OdooSettings
     #: Host of the session-mode pool, for the bus worker.
     session_db_host: str
-    #: Database password, the sessions Redis URL and the catalogue search (OpenSearch) URL
-    #: (into a Secret, never the ConfigMap).
+    #: The owner role's password (into odoo.conf on a tmpfs), the sessions Redis URL and the
+    #: catalogue search (OpenSearch) URL: in a Secret, mounted as files, never in the ConfigMap.
     db_password: pulumi.Input[str]
     redis_url: pulumi.Input[str]
     search_url: pulumi.Input[str]
+    #: The database bootstrap's revision: the pods start after it and roll with it.
+    bootstrap_revision: pulumi.Input[str]
     #: The ReadWriteMany claim of the filestore.
     filestore_claim: pulumi.Input[str]
     #: odoo-hpa (web workers).
@@ -80,8 +82,11 @@ class Odoo(pulumi.ComponentResource):
             f"{name}-secrets",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="odoo-secrets", namespace=args.namespace),
             string_data={
-                "admin.conf": secret_output(self.admin_password.apply(lambda p: f"admin_passwd = {p}\n")),
-                "db-password": secret_output(args.db_password),
+                "secret.conf": secret_output(
+                    pulumi.Output.all(self.admin_password, args.db_password).apply(
+                        lambda p: f"admin_passwd = {p[0]}\ndb_password = {p[1]}\n"
+                    )
+                ),
                 "redis-url": secret_output(args.redis_url),
                 "search-url": secret_output(args.search_url),
             },
@@ -93,27 +98,29 @@ class Odoo(pulumi.ComponentResource):
             )
         )
 
-        def env() -> list[dict]:
-            def from_secret(key: str) -> dict:
-                return {"secretKeyRef": {"name": "odoo-secrets", "key": key}}
-
-            return [
-                {"name": "PGPASSWORD", "valueFrom": from_secret("db-password")},
-                {"name": "ODOO_SESSION_REDIS", "value": "1"},
-                {"name": "ODOO_SESSION_REDIS_URL", "valueFrom": from_secret("redis-url")},
-                {"name": "ODOO_SESSION_REDIS_EXPIRATION", "value": "604800"},
-                {"name": "SEARCH_URL", "valueFrom": from_secret("search-url")},
-            ]
+        # The Redis and search URLs as files: the image reads `<VAR>_FILE` where it would read <VAR>.
+        secret_volume, secret_mount, secret_env = secret_files(
+            secret.metadata.name, "odoo", {"ODOO_SESSION_REDIS_URL": "redis-url", "SEARCH_URL": "search-url"}
+        )
+        env = [
+            {"name": "ODOO_SESSION_REDIS", "value": "1"},
+            {"name": "ODOO_SESSION_REDIS_EXPIRATION", "value": "604800"},
+            *secret_env,
+        ]
 
         def render(conf_key: str) -> dict:
-            # odoo.conf from the ConfigMap plus admin_passwd from the Secret, into a tmpfs.
+            # odoo.conf from the ConfigMap plus admin_passwd and db_password, into a private tmpfs.
             return {
                 "name": "render-config",
                 "image": args.image,
-                "command": ["/bin/sh", "-c", f"cat /etc/odoo/{conf_key} /etc/odoo-secret/admin.conf > {CONF}"],
+                "command": [
+                    "/bin/sh",
+                    "-c",
+                    f"umask 077 && cat /etc/odoo/{conf_key} {secret_mount['mountPath']}/secret.conf > {CONF}",
+                ],
                 "volumeMounts": [
                     {"name": "config", "mountPath": "/etc/odoo", "readOnly": True},
-                    {"name": "secret", "mountPath": "/etc/odoo-secret", "readOnly": True},
+                    secret_mount,
                     {"name": "run", "mountPath": "/run/odoo"},
                 ],
                 "resources": {
@@ -124,20 +131,21 @@ class Odoo(pulumi.ComponentResource):
 
         volumes = [
             {"name": "config", "configMap": {"name": config.metadata.name}},
-            {
-                "name": "secret",
-                "secret": {"secretName": secret.metadata.name, "items": [{"key": "admin.conf", "path": "admin.conf"}]},
-            },
+            secret_volume,
             {"name": "filestore", "persistentVolumeClaim": {"claimName": args.filestore_claim}},
         ]
-        mounts = [{"name": "filestore", "mountPath": args.settings.data_dir}]
-        annotations = {"checksum/config": checksum(web_conf, bus_conf), "checksum/secret": secret_checksum}
+        mounts = [{"name": "filestore", "mountPath": args.settings.data_dir}, secret_mount]
+        annotations = {
+            "checksum/config": checksum(web_conf, bus_conf),
+            "checksum/secret": secret_checksum,
+            BOOTSTRAP_ANNOTATION: args.bootstrap_revision,
+        }
         # What both Odoo processes share: image, credentials, config, filestore, placement.
         shared: dict[str, Any] = dict(
             namespace=args.namespace,
             image=args.image,
-            env=env(),
-            writable_paths={"tmp": "/tmp", "run": "/run/odoo"},
+            env=env,
+            private_paths={"run": "/run/odoo"},
             volumes=volumes,
             volume_mounts=mounts,
             pod_annotations=annotations,

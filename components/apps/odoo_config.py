@@ -1,5 +1,5 @@
-"""odoo.conf as a pure function of typed settings. Holds no secret: the admin password is
-appended at pod start from a Secret, and the database password comes from PGPASSWORD."""
+"""odoo.conf as a pure function of typed settings. Holds no secret: the admin and database
+passwords are appended at pod start from a Secret, into a file only the Odoo user reads."""
 
 from __future__ import annotations
 

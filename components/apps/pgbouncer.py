@@ -21,14 +21,11 @@ from components.apps.pgbouncer_config import (
     IniSettings,
     PoolRole,
     ServerTimeouts,
+    render_hba,
     render_ini,
     render_userlist,
 )
-from components.data.connection_urls import postgres_url
-from components.k8s.pod_spec import (
-    ContainerResources,
-    checksum,
-)
+from components.k8s.pod_spec import BOOTSTRAP_ANNOTATION, ContainerResources, checksum
 from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
 from components.outputs import secret_output
 
@@ -52,9 +49,13 @@ class PgBouncerArgs:
     replica_hosts: Sequence[pulumi.Input[str]]
     #: RDS port.
     port: int
-    #: User PgBouncer authenticates clients as and connects to RDS with.
-    username: str
-    password: pulumi.Input[str]
+    #: The role PgBouncer runs auth_query as, its password, and the query (the database
+    #: bootstrap's lookup of SCRAM verifiers): no application password is in PgBouncer's files.
+    auth_user: str
+    auth_password: pulumi.Input[str]
+    auth_query: str
+    #: The database bootstrap's revision: the pods start after it and roll with it.
+    bootstrap_revision: pulumi.Input[str]
     #: The rw, ro and session pools.
     roles: Sequence[PoolRole]
     #: Server connection timeouts, the same for every pool.
@@ -83,22 +84,14 @@ class PgBouncer(pulumi.ComponentResource):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         stats_password = random.RandomPassword(f"{name}-stats", length=32, special=False, opts=child)
-        userlist = pulumi.Output.all(args.password, stats_password.result).apply(
-            lambda passwords: render_userlist({args.username: passwords[0], STATS_USER: passwords[1]})
-        )
-        exporter_dsn = stats_password.result.apply(
-            lambda password: postgres_url(
-                STATS_USER, password, "127.0.0.1", LISTEN_PORT, "pgbouncer", {"sslmode": "disable"}
-            )
+        userlist = pulumi.Output.all(args.auth_password, stats_password.result).apply(
+            lambda passwords: render_userlist({args.auth_user: passwords[0], STATS_USER: passwords[1]})
         )
         secret = k8s.core.v1.Secret(
             f"{name}-auth",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="pgbouncer-auth", namespace=args.namespace),
             type="Opaque",
-            string_data={
-                "userlist.txt": secret_output(userlist),
-                "exporter-dsn": secret_output(exporter_dsn),
-            },
+            string_data={"userlist.txt": secret_output(userlist)},
             opts=child,
         )
         # A digest of the credentials (not the credentials) rolls the pods when they change.
@@ -113,13 +106,15 @@ class PgBouncer(pulumi.ComponentResource):
                 role=role,
                 database=args.database,
                 port=args.port,
-                auth_user=args.username,
+                auth_user=args.auth_user,
+                auth_query=args.auth_query,
                 stats_user=STATS_USER,
                 timeouts=args.timeouts,
             )
             # partial, not a closure: the callback runs after the loop has moved on.
             ini = pulumi.Output.all(*targets).apply(functools.partial(_ini_for, settings))
-            self._role(name, role, args, ini, secret, secret_checksum)
+            hba = render_hba(settings(hosts=()))
+            self._role(name, role, args, ini, hba, secret, secret_checksum)
             self.service_hosts[role.name] = f"pgbouncer-{role.name}"
 
         #: Clients connect to the role's Service on the PostgreSQL port.
@@ -142,17 +137,18 @@ class PgBouncer(pulumi.ComponentResource):
         role: PoolRole,
         args: PgBouncerArgs,
         ini: pulumi.Output[str],
+        hba: str,
         secret: k8s.core.v1.Secret,
         secret_checksum: pulumi.Output[str],
     ) -> None:
-        """One pool: its ini in a ConfigMap, and a Workload running PgBouncer with its exporter."""
+        """One pool: its ini and hba in a ConfigMap, and a Workload running PgBouncer with its exporter."""
         app = f"pgbouncer-{role.name}"
         config = k8s.core.v1.ConfigMap(
             f"{name}-{role.name}-config",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=app, namespace=args.namespace, labels=SELECTOR | {"app.kubernetes.io/instance": app}
             ),
-            data={"pgbouncer.ini": ini},
+            data={"pgbouncer.ini": ini, "pg_hba.conf": hba},
             opts=pulumi.ResourceOptions(parent=self),
         )
         probe = {"tcpSocket": {"port": LISTEN_PORT}}
@@ -178,7 +174,7 @@ class PgBouncer(pulumi.ComponentResource):
                 # PgBouncer is PID 1: SIGINT starts its safe shutdown; the sleep keeps the pod
                 # alive while clients finish and endpoints are removed.
                 lifecycle={"preStop": {"exec": {"command": ["/bin/sh", "-c", f"kill -INT 1; sleep {DRAIN_SECONDS}"]}}},
-                sidecars=[_exporter(args.exporter_image, secret)],
+                sidecars=[_exporter(args.exporter_image)],
                 volumes=[
                     {"name": "config", "configMap": {"name": config.metadata.name, "defaultMode": 0o444}},
                     {
@@ -194,7 +190,11 @@ class PgBouncer(pulumi.ComponentResource):
                     {"name": "config", "mountPath": "/etc/pgbouncer", "readOnly": True},
                     {"name": "auth", "mountPath": "/etc/pgbouncer/secret", "readOnly": True},
                 ],
-                pod_annotations={"checksum/config": ini.apply(checksum), "checksum/auth": secret_checksum},
+                pod_annotations={
+                    "checksum/config": ini.apply(lambda text: checksum(text, hba)),
+                    "checksum/auth": secret_checksum,
+                    BOOTSTRAP_ANNOTATION: args.bootstrap_revision,
+                },
                 node_selector=args.node_selector,
                 # Fixed: the connection budget counts every pod.
                 replicas=role.replicas,
@@ -204,18 +204,15 @@ class PgBouncer(pulumi.ComponentResource):
         )
 
 
-def _exporter(image: str, secret: k8s.core.v1.Secret) -> dict:
-    """pgbouncer-exporter: reads SHOW STATS over the local admin console for Prometheus."""
+def _exporter(image: str) -> dict:
+    """pgbouncer-exporter: reads SHOW STATS over the pod-local admin console, which the hba file
+    opens to the stats user from 127.0.0.1 without a password: no secret in its environment."""
+    dsn = f"postgres://{STATS_USER}@127.0.0.1:{LISTEN_PORT}/pgbouncer?sslmode=disable"
     return {
         "name": "exporter",
         "image": image,
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
-        "env": [
-            {
-                "name": "PGBOUNCER_EXPORTER_CONNECTION_STRING",
-                "valueFrom": {"secretKeyRef": {"name": secret.metadata.name, "key": "exporter-dsn"}},
-            }
-        ],
+        "env": [{"name": "PGBOUNCER_EXPORTER_CONNECTION_STRING", "value": dsn}],
         "readinessProbe": {"httpGet": {"path": "/metrics", "port": METRICS_PORT}, "periodSeconds": 15},
         "livenessProbe": {"tcpSocket": {"port": METRICS_PORT}, "periodSeconds": 30},
         "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},

@@ -65,13 +65,13 @@ class ClientDemand:
     gateway_pool_size: int
 
     def for_role(self, role: str) -> int:
+        # Odoo's HTTP workers: each worker's pool holds up to db_maxconn connections.
+        odoo_workers = self.odoo_max_pods * self.odoo_workers_per_pod * self.odoo_db_maxconn
         if role == "rw":
-            # Odoo's HTTP workers: each worker's pool holds up to db_maxconn connections.
-            return self.odoo_max_pods * self.odoo_workers_per_pod * self.odoo_db_maxconn + (
-                self.gateway_max_pods * self.gateway_pool_size
-            )
+            return odoo_workers
         if role == "ro":
-            return self.odoo_max_pods * self.odoo_workers_per_pod * self.odoo_db_maxconn
+            # Odoo's read-only cursors, and the gateway, which only reads (as gateway_ro).
+            return odoo_workers + self.gateway_max_pods * self.gateway_pool_size
         # The longpolling (bus) worker is one gevent process; its pool is db_maxconn.
         return self.longpolling_max_pods * self.odoo_db_maxconn
 
@@ -142,16 +142,20 @@ class IniSettings:
     database: str
     hosts: Sequence[str]
     port: int
+    #: The role PgBouncer runs auth_query as (the only login role in the auth file).
     auth_user: str
+    auth_query: str
     stats_user: str
     timeouts: ServerTimeouts
     server_tls_sslmode: str = "require"
     listen_port: int = LISTEN_PORT
     auth_file: str = "/etc/pgbouncer/secret/userlist.txt"
+    auth_hba_file: str = "/etc/pgbouncer/pg_hba.conf"
 
 
 def render_ini(settings: IniSettings) -> str:
-    """pgbouncer.ini. Holds no secret: passwords live only in the auth file.
+    """pgbouncer.ini. Holds no secret: the auth file has the auth_user's password, and every
+    application role is looked up with auth_query as a SCRAM verifier (SCRAM pass-through).
 
     Only settings PgBouncer 1.18 understands (Debian's, which the tests run it on): several
     hosts in one entry are tried round-robin, so the ro pool spreads over the replicas.
@@ -168,8 +172,11 @@ def render_ini(settings: IniSettings) -> str:
         "listen_addr": "0.0.0.0",
         "listen_port": settings.listen_port,
         "unix_socket_dir": "",
-        "auth_type": "scram-sha-256",
+        "auth_type": "hba",
+        "auth_hba_file": settings.auth_hba_file,
         "auth_file": settings.auth_file,
+        "auth_user": settings.auth_user,
+        "auth_query": settings.auth_query,
         "admin_users": "",
         "stats_users": settings.stats_user,
         "pool_mode": role.pool_mode,
@@ -197,9 +204,22 @@ def render_ini(settings: IniSettings) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_hba(settings: IniSettings) -> str:
+    """Who may log in how, first match wins. The exporter reaches the admin console from inside
+    the pod only, so it needs no password (and none sits in its environment); the application
+    roles prove SCRAM; no client may log in as the auth_user."""
+    return (
+        f"host pgbouncer {settings.stats_user} 127.0.0.1/32 trust\n"
+        "host pgbouncer all 0.0.0.0/0 reject\n"
+        # Only PgBouncer itself logs in as the auth_user (its lookups are not client logins).
+        f"host all {settings.auth_user} 0.0.0.0/0 reject\n"
+        f"host {settings.database} all 0.0.0.0/0 scram-sha-256\n"
+    )
+
+
 def render_userlist(credentials: dict[str, str]) -> str:
-    """The auth file. Plain-text entries let PgBouncer answer SCRAM for clients and run SCRAM
-    against RDS itself; the file only ever lives in a Kubernetes Secret."""
+    """The auth file: the auth_user, whose plain password PgBouncer needs to run auth_query
+    against RDS, and the stats user's. It only ever lives in a Kubernetes Secret."""
 
     def quote(value: str) -> str:
         return '"' + value.replace('"', '""') + '"'

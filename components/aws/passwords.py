@@ -8,9 +8,12 @@ import pulumi_random as random
 from components.outputs import secret_output
 
 
-def master_password(name: str, specials: str, parent: pulumi.Resource, min_special: int = 0) -> pulumi.Output[str]:
+def master_password(
+    name: str, specials: str, parent: pulumi.Resource, min_special: int = 0, version: str | None = None
+) -> pulumi.Output[str]:
     """40 characters with at least two of each class the services demand, drawn only from the
-    `specials` the service accepts (RDS and OpenSearch refuse different ones)."""
+    `specials` the service accepts (RDS and OpenSearch refuse different ones). A new `version`
+    draws a new password: the rotation path."""
     password = random.RandomPassword(
         f"{name}-master-password",
         length=40,
@@ -20,6 +23,7 @@ def master_password(name: str, specials: str, parent: pulumi.Resource, min_speci
         min_upper=2,
         min_numeric=2,
         min_special=min_special,
+        keepers={"version": version} if version else None,
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return secret_output(password.result)

@@ -66,6 +66,8 @@ class PostgresDatabaseArgs:
     performance_insights_retention_days: int
     #: Enhanced Monitoring granularity, seconds.
     monitoring_interval_s: int
+    #: Bump to draw a new master password (RDS applies it at once; only the bootstrap Job uses it).
+    master_password_version: str
     #: Days a deleted master secret stays recoverable (0: deleted at once).
     secret_recovery_window_days: int
     #: Pulumi `protect` on the instances, key and secret.
@@ -120,8 +122,8 @@ class PostgresDatabase(pulumi.ComponentResource):
             f"{name}-monitoring", role=monitoring_role.name, policy_arn=ENHANCED_MONITORING_POLICY, opts=child
         )
         # A generated password rather than RDS-managed credentials: managed master passwords
-        # conflict with read replicas (terraform-aws-rds#512, #526).
-        master_password = master_password_of(name, PASSWORD_SPECIALS, self)
+        # conflict with read replicas (terraform-aws-rds#512, #526). Rotated by its version.
+        master_password = master_password_of(name, PASSWORD_SPECIALS, self, version=args.master_password_version)
 
         primary, replicas = self._instances(
             name, args, key.arn, group.id, parameter_group.name, monitoring_role.arn, master_password
@@ -241,7 +243,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         """The master credentials in Secrets Manager, for administrators (never in the apps' pods)."""
         return stored_secret(
             f"{name}-master",
-            "PostgreSQL master credentials (PgBouncer auth and administration)",
+            "PostgreSQL master credentials (the bootstrap Job and administrators only)",
             key_arn,
             args.secret_recovery_window_days,
             {

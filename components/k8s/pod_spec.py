@@ -7,6 +7,8 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import pulumi
+
 
 @dataclass(frozen=True)
 class ContainerResources:
@@ -25,6 +27,12 @@ class ContainerResources:
             "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
         }
 
+
+#: Pod annotation naming the database bootstrap Job a pod's database role comes from: the pod
+#: starts after that Job and rolls when it changes.
+BOOTSTRAP_ANNOTATION = "smartdairy.io/db-bootstrap"
+#: Where workloads mount their Secret's files (`*_FILE` variables point into it).
+SECRETS_DIR = "/run/secrets"
 
 #: Non-root, well clear of system UIDs and of any UID baked into a base image.
 RUN_AS_UID = 10001
@@ -73,6 +81,17 @@ def spread(labels: Mapping[str, str]) -> list[dict]:
             "labelSelector": {"matchLabels": dict(labels)},
         },
     ]
+
+
+def secret_files(secret_name: pulumi.Input[str], app: str, keys: Mapping[str, str]) -> tuple[dict, dict, list[dict]]:
+    """A Secret mounted read-only under /run/secrets/<app>, and `<VAR>_FILE` variables pointing at
+    its keys (`keys`: VAR -> key): values stay out of the pod spec, `kubectl describe` and
+    /proc/*/environ. Returns the volume, its mount and the environment."""
+    directory = f"{SECRETS_DIR}/{app}"
+    volume = {"name": "secrets", "secret": {"secretName": secret_name, "defaultMode": 0o440}}
+    mount = {"name": "secrets", "mountPath": directory, "readOnly": True}
+    env = [{"name": f"{var}_FILE", "value": f"{directory}/{key}"} for var, key in keys.items()]
+    return volume, mount, env
 
 
 def checksum(*parts: str) -> str:

@@ -84,6 +84,8 @@ class WorkloadArgs:
     metrics_port: int | None = None
     #: name -> path of writable emptyDirs (the root filesystem is read-only).
     writable_paths: Mapping[str, str] = field(default_factory=lambda: {"tmp": "/tmp"})
+    #: name -> path of small tmpfs emptyDirs for files rendered with secrets (never on node disk).
+    private_paths: Mapping[str, str] = field(default_factory=dict)
     #: Extra volumes, their mounts and init containers (secured like the main one).
     volumes: Sequence[Mapping] = ()
     volume_mounts: Sequence[Mapping] = ()
@@ -140,7 +142,9 @@ class Workload(pulumi.ComponentResource):
             "readinessProbe": dict(args.probes.readiness),
             "livenessProbe": dict(args.probes.liveness),
             "securityContext": container_security_context(),
-            "volumeMounts": [{"name": n, "mountPath": p} for n, p in args.writable_paths.items()]
+            "volumeMounts": [
+                {"name": n, "mountPath": p} for n, p in {**args.writable_paths, **args.private_paths}.items()
+            ]
             + [dict(m) for m in args.volume_mounts],
         }
         if args.lifecycle:
@@ -178,6 +182,7 @@ class Workload(pulumi.ComponentResource):
                         ),
                     ],
                     "volumes": [{"name": n, "emptyDir": {"sizeLimit": "256Mi"}} for n in args.writable_paths]
+                    + [{"name": n, "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}} for n in args.private_paths]
                     + [dict(v) for v in args.volumes],
                 },
             },

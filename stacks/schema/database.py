@@ -2,15 +2,54 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import Section
+from .base import IMAGE, Section
+
+#: Odoo's catalogue tables the gateway serves reads from (the seed's product and stock queries).
+CATALOGUE_TABLES = [
+    "product_template",
+    "product_product",
+    "product_category",
+    "product_pricelist",
+    "product_pricelist_item",
+    "stock_quant",
+    "stock_location",
+    "uom_uom",
+]
 
 WINDOW = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
 _DAY_TIME = r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d"
 WEEKLY_WINDOW = rf"^{_DAY_TIME}-{_DAY_TIME}$"
+
+
+class DatabaseBootstrapConfig(Section):
+    """The Job that creates the least-privilege roles (README "Database roles")."""
+
+    image: str = Field(
+        "docker.io/library/postgres:17.6-alpine",
+        pattern=IMAGE,
+        description="Image with psql (the official postgres image), pinned; psql 17 speaks to servers 13-17.",
+    )
+    credentials_version: str = Field(
+        "1",
+        pattern=r"^[A-Za-z0-9._-]{1,32}$",
+        description="Bump to generate new passwords for odoo, gateway_ro and pgbouncer_auth (rotation).",
+    )
+    reader_tables: list[str] = Field(
+        default_factory=lambda: list(CATALOGUE_TABLES),
+        description="Tables of the public schema gateway_ro may SELECT (the gateway's reads); no others.",
+    )
+
+    @model_validator(mode="after")
+    def _identifiers(self) -> DatabaseBootstrapConfig:
+        bad = [t for t in self.reader_tables if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", t)]
+        if bad:
+            raise ValueError(f"readerTables must be plain lower-case table names; not: {bad}")
+        return self
 
 
 class DatabaseConfig(Section):
@@ -88,6 +127,15 @@ class DatabaseConfig(Section):
         60, description="Enhanced Monitoring granularity, seconds."
     )
     secret_recovery_window_days: int = Field(30, description="0 deletes at once (staging); else 7-30.")
+    master_password_version: str = Field(
+        "1",
+        pattern=r"^[A-Za-z0-9._-]{1,32}$",
+        description="Bump to rotate the master password (only the bootstrap Job uses it).",
+    )
+    bootstrap: DatabaseBootstrapConfig = Field(
+        default_factory=DatabaseBootstrapConfig,
+        description="The bootstrap Job and the roles it creates.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DatabaseConfig:

@@ -27,8 +27,10 @@ class PgBouncerConfig(Section):
         pattern=IMAGE,
         description="pgbouncer-exporter sidecar image, pinned tag.",
     )
-    rw: PoolConfig = Field(description="Transaction-mode pool on the primary (Odoo's and the gateway's writes).")
-    ro: PoolConfig = Field(description="Transaction-mode pool over the read replicas (Odoo's read-only cursors).")
+    rw: PoolConfig = Field(description="Transaction-mode pool on the primary (Odoo's writes).")
+    ro: PoolConfig = Field(
+        description="Transaction-mode pool over the read replicas (Odoo's read-only cursors, the gateway's reads).",
+    )
     session: PoolConfig = Field(description="Session-mode pool on the primary for Odoo's bus (LISTEN/NOTIFY).")
     server_idle_timeout_s: int = Field(
         300, ge=10, le=86400, description="Close server connections idle this long, seconds."

@@ -5,6 +5,7 @@ exercised; an invoke with no answer here fails loudly, so every new invoke is mo
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import re
@@ -117,6 +118,7 @@ _SPECIFIC = {
     "random:index/randomId:RandomId": lambda name, inputs, region: {
         "hex": f"{zlib.crc32(name.encode()):08x}"[: 2 * int(inputs.get("byteLength", 4))],
     },
+    "random:index/randomBytes:RandomBytes": lambda name, inputs, region: _random_bytes(name, inputs),
     "aws:rds/instance:Instance": _rds_instance,
     "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
     "aws:opensearch/domain:Domain": lambda name, inputs, region: {
@@ -170,6 +172,13 @@ def random_password(name: str, inputs: dict[str, Any]) -> str:
     drawn += [rng.choice(alphabet) for _ in range(length - len(drawn))]
     rng.shuffle(drawn)
     return "".join(drawn[:length])
+
+
+def _random_bytes(name: str, inputs: dict[str, Any]) -> dict[str, str]:
+    """`length` bytes, deterministic per name and keepers, in both encodings the provider gives."""
+    keepers = json.dumps(inputs.get("keepers") or {}, sort_keys=True)
+    raw = random.Random(zlib.crc32(f"{name}{keepers}".encode())).randbytes(int(inputs["length"]))
+    return {"base64": base64.b64encode(raw).decode(), "hex": raw.hex()}
 
 
 def _availability_zones(args: dict[str, Any], region: str) -> dict[str, Any]:
