@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import re
 
-from registry import RECOMMENDATION, as_list, of_type, resource_rule, stack_rule
+from registry import RECOMMENDATION, as_list, of_type, resource_rule, stack_rule, strings_in
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+JOB = "kubernetes:batch/v1:Job"
+#: Long-running pods (probes apply), and everything that makes pods (the rest applies).
 WORKLOADS = (DEPLOYMENT, "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet")
+POD_MAKERS = (*WORKLOADS, JOB)
+#: The only pods that may hold the database master credentials.
+MASTER_CREDENTIAL_HOLDERS = {"db-bootstrap"}
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 RESTRICTED_VOLUMES = {
     "configMap",
@@ -38,7 +43,7 @@ def _containers(pod) -> list:
 
 @resource_rule(
     "k8s-pod-security-restricted",
-    WORKLOADS,
+    POD_MAKERS,
     "Pods meet the Pod Security Standards restricted profile (and so baseline).",
     severity="critical",
 )
@@ -101,7 +106,7 @@ def probes(props, config):
 
 @resource_rule(
     "k8s-requests-and-limits",
-    WORKLOADS,
+    POD_MAKERS,
     "Containers set CPU and memory requests and a memory limit (HPA targets are relative to requests).",
     severity="medium",
 )
@@ -113,7 +118,7 @@ def requests_and_limits(props, config):
             yield f"{container.get('name')}: set requests.cpu, requests.memory and limits.memory"
 
 
-@resource_rule("k8s-pinned-images", WORKLOADS, "Images carry a pinned tag or digest, never latest or none.")
+@resource_rule("k8s-pinned-images", POD_MAKERS, "Images carry a pinned tag or digest, never latest or none.")
 def pinned_images(props, config):
     for container in _containers(_pod(props)):
         image = str(container.get("image", ""))
@@ -252,14 +257,65 @@ def alb_origin_restricted(props, config):
 
 @resource_rule(
     "k8s-image-digest",
-    ["kubernetes:apps/v1:Deployment"],
+    POD_MAKERS,
     "Container images are pinned by digest (repository:tag@sha256:...), not by a tag that can move.",
     kind=RECOMMENDATION,
     severity="medium",
 )
 def image_digest(props, config):
-    pod = ((props.get("spec") or {}).get("template") or {}).get("spec") or {}
-    for container in [*as_list(pod.get("initContainers")), *as_list(pod.get("containers"))]:
+    for container in _containers(_pod(props)):
         image = container.get("image", "")
         if "@sha256:" not in image:
             yield f"{container.get('name')}: {image} is a tag; pin its digest (README: Image digests)"
+
+
+#: A URL carrying a password in its userinfo (`scheme://user:password@host`).
+URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
+
+
+@resource_rule(
+    "k8s-secrets-as-files",
+    POD_MAKERS,
+    "Credentials reach containers as files from a mounted Secret (`*_FILE`, passfiles), never as "
+    "environment variables: those leak through /proc/*/environ, crash dumps and `kubectl describe`.",
+    severity="high",
+)
+def secrets_as_files(props, config):
+    for container in _containers(_pod(props)):
+        name = container.get("name")
+        for source in as_list(container.get("envFrom")):
+            if source.get("secretRef"):
+                yield f"{name}: envFrom a Secret puts every key in the environment; mount it as files"
+        for variable in as_list(container.get("env")):
+            value = variable.get("value")
+            if ((variable.get("valueFrom") or {}).get("secretKeyRef")) is not None:
+                yield f"{name}: {variable.get('name')} comes from a Secret; mount it and pass {variable.get('name')}_FILE"
+            elif isinstance(value, str) and (URL_WITH_PASSWORD.search(value) or SECRET_VALUE.search(value)):
+                yield f"{name}: {variable.get('name')} carries a credential in its value"
+
+
+def _pod_owner(props) -> str | None:
+    labels = (((props.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+    return labels.get("app.kubernetes.io/name")
+
+
+@stack_rule(
+    "db-master-confined",
+    "No application connects as the RDS master user: its name appears in no ConfigMap and no pod "
+    "template except the database bootstrap Job's.",
+    severity="high",
+)
+def master_confined(resources, config):
+    masters = {r.props.get("username") for r in of_type(resources, "aws:rds/instance:Instance")} - {None}
+    if not masters:
+        return
+    pattern = re.compile("|".join(rf"(?<![\w-]){re.escape(m)}(?![\w-])" for m in sorted(masters)))
+    for resource in of_type(resources, "kubernetes:core/v1:ConfigMap", *POD_MAKERS):
+        if resource.resource_type in POD_MAKERS:
+            if _pod_owner(resource.props) in MASTER_CREDENTIAL_HOLDERS:
+                continue
+            subject = _pod(resource.props)
+        else:
+            subject = resource.props.get("data") or {}
+        if any(pattern.search(text) for text in strings_in(subject)):
+            yield resource.urn, "uses the database master user; connect as a role of the database bootstrap"

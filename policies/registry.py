@@ -137,6 +137,21 @@ def as_list(value: Any) -> list:
     return list(value)
 
 
+def strings_in(value: Any) -> Iterable[str]:
+    """Every string anywhere in a property value (proxies included), keys and values."""
+    if isinstance(value, str):
+        yield value
+    elif hasattr(value, "keys"):
+        for key in value.keys():
+            yield str(key)
+            yield from strings_in(value[key])
+    elif isinstance(value, bytes) or not hasattr(value, "__iter__"):
+        return
+    else:
+        for item in value:
+            yield from strings_in(item)
+
+
 def json_document(value: Any) -> Mapping:
     """IAM and resource policies arrive as JSON strings (or, from some SDKs, as objects)."""
     if isinstance(value, str):

@@ -271,6 +271,16 @@ RESOURCE_CASES = {
         "",
         [setter("spec.amiSelectorTerms", [{"alias": "al2023@latest"}])],
     ),
+    "k8s-secrets-as-files": (
+        DEPLOY,
+        "api-gateway",
+        [
+            container("env", [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]),
+            container("envFrom", [{"secretRef": {"name": "api-gateway-secrets"}}]),
+            container("env", [{"name": "REDIS_URL", "value": "rediss://:t0ken@master.cache:6379/0"}]),
+            container("env", [{"name": "EXTRA", "value": "password=hunter2"}]),
+        ],
+    ),
     "k8s-no-secrets-in-configmaps": (
         "kubernetes:core/v1:ConfigMap",
         "pgbouncer-rw",
@@ -407,6 +417,22 @@ STACK_CASES = {
             "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
             "",
             lambda r: r.props.update(redactedFields=[{"singleHeader": {"name": "authorization"}}]),
+        ),
+    ],
+    "db-master-confined": [
+        edit(
+            "kubernetes:core/v1:ConfigMap",
+            "odoo-config",
+            lambda r: r.props["data"].update(
+                {key: text.replace("db_user = odoo", "db_user = sdadmin") for key, text in r.props["data"].items()}
+            ),
+        ),
+        edit(
+            DEPLOY,
+            "api-gateway",
+            lambda r: r.props["spec"]["template"]["spec"]["containers"][0]["env"].append(
+                {"name": "DB_USER", "value": "sdadmin"}
+            ),
         ),
     ],
     "pgbouncer-connection-budget": [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlparse
 
+from components.apps.database_bootstrap import pgpass_line
 from components.edge.cdn import ORIGIN_PATHS
 from tests.conftest import PROJECT, program_run, section, with_section
 from tests.harness.mock_runtime import SECRET_MARKER, ProgramRun, run_program
@@ -178,3 +179,103 @@ def test_the_static_bucket_logs_its_access_to_the_log_bucket(run):
     assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert delivery["Resource"] == f"{logs['arn']}/s3-access/*"
     assert delivery["Condition"] == {"ArnLike": {"aws:SourceArn": [f"arn:aws:s3:::{static}"]}}
+
+
+# --- database roles: the master user stays in the bootstrap Job ----------------------------------
+
+JOB = "kubernetes:batch/v1:Job"
+
+
+def pod_templates(run: ProgramRun):
+    for kind in ("kubernetes:apps/v1:Deployment", JOB):
+        for resource in run.of_type(kind):
+            yield resource, resource.plain_inputs["spec"]["template"]
+
+
+def strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [text for item in items for text in strings(item)]
+
+
+def generated_secrets(run: ProgramRun) -> set[str]:
+    return {r.state["result"] for r in run.of_type("random:index/randomPassword:RandomPassword")}
+
+
+def test_no_container_environment_carries_a_secret(run):
+    secrets = generated_secrets(run)
+    for resource, template in pod_templates(run):
+        spec = template["spec"]
+        for container in [*spec.get("initContainers", []), *spec["containers"]]:
+            assert "envFrom" not in container, resource.name
+            for variable in container.get("env", []):
+                assert "valueFrom" not in variable or "secretKeyRef" not in variable["valueFrom"], resource.name
+                value = variable.get("value", "")
+                assert not any(secret in value for secret in secrets), (resource.name, variable["name"])
+                assert "://" not in value or urlparse(value).password is None, (resource.name, variable["name"])
+
+
+def test_no_application_connects_as_the_master_user(run):
+    master = section(run.stack, "database").get("masterUsername", "sdadmin")
+    conf = next(c for c in run.of_type("kubernetes:core/v1:ConfigMap") if c.name.endswith("odoo-config"))
+    for text in conf.inputs["data"].values():
+        assert "db_user = odoo\n" in text and master not in text
+    gateway = next(d for d in run.of_type("kubernetes:apps/v1:Deployment") if d.name.endswith("api-gateway"))
+    env = {e["name"]: e.get("value") for e in gateway.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["DB_USER"] == "gateway_ro" and env["DB_HOST"] == "pgbouncer-ro"
+    # The master password is in exactly one Kubernetes object: the bootstrap Job's Secret.
+    password = run.named(f"sd-{run.stack}-db-master-password").state["result"]
+    forms = {password, pgpass_line("h", 1, "d", "u", password).split(":", 4)[-1].strip()}
+    holders = [
+        r.name
+        for r in run.resources
+        if r.type.startswith("kubernetes:") and any(form in text for text in strings(r.plain_inputs) for form in forms)
+    ]
+    assert holders == [f"sd-{run.stack}-db-bootstrap-credentials"]
+
+
+def test_the_bootstrap_job_runs_the_script_with_nothing_secret_in_its_spec(prod):
+    [job] = prod.of_type(JOB)
+    pod = job.plain_inputs["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert pod["restartPolicy"] == "Never" and pod["automountServiceAccountToken"] is False
+    assert container["securityContext"]["runAsNonRoot"] and container["securityContext"]["readOnlyRootFilesystem"]
+    assert container["image"].startswith("docker.io/library/postgres:")
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["PGUSER"] == "sdadmin" and env["PGSSLMODE"] == "require" and env["PGPASSFILE"] == "/tmp/pgpass"
+    assert env["PGHOST"] == prod.named("sd-prod-db-primary").state["address"]
+    assert job.secret_paths == []
+    secret = prod.named("sd-prod-db-bootstrap-credentials")
+    assert set(secret.plain_inputs["stringData"]) == {"pgpass", "verifiers.psql"}
+    assert secret.inputs["metadata"]["name"] == job.inputs["metadata"]["name"]
+
+
+def test_apps_start_after_the_bootstrap_and_roll_with_it(prod):
+    """The Job's name (a digest of script and credentials) is in the pods' annotations: a data
+    dependency, so the engine deploys them after the Job has completed."""
+    [job] = prod.of_type(JOB)
+    for name in ("odoo", "odoo-longpolling", "api-gateway", "pgbouncer-rw", "pgbouncer-ro", "pgbouncer-session"):
+        deployment = next(
+            d for d in prod.of_type("kubernetes:apps/v1:Deployment") if d.inputs["metadata"]["name"] == name
+        )
+        annotations = deployment.inputs["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["smartdairy.io/db-bootstrap"] == job.inputs["metadata"]["name"]
+        assert job.urn in deployment.dependencies
+
+
+def test_new_credentials_make_a_new_job(staging):
+    database = section("staging", "database")
+    rotated = run_program(
+        "staging",
+        config=with_section("staging", f"{PROJECT}:database", database | {"bootstrap": {"credentialsVersion": "2"}}),
+    )
+    [before], [after] = staging.of_type(JOB), rotated.of_type(JOB)
+    assert before.inputs["metadata"]["name"] != after.inputs["metadata"]["name"]
+    for key in ("owner", "reader", "auth_user"):
+        name = f"sd-staging-db-bootstrap-{key}"
+        assert staging.named(name).state["result"] != rotated.named(name).state["result"]
+    assert (
+        staging.named("sd-staging-db-master-password").state["result"]
+        == rotated.named("sd-staging-db-master-password").state["result"]
+    )

@@ -79,8 +79,8 @@ def render_bootstrap_sql(roles: DatabaseRoles) -> str:
     tables = _array(r.reader_tables)
     pooled = ", ".join(f"('{user}', :'{v[key]}')" for key, user in (("owner", r.owner), ("reader", r.reader)))
     sections = [
-        "-- Rendered by components/apps/database_bootstrap_sql.py; run by the db-bootstrap Job as\n"
-        f"-- {r.master_user} (not a superuser on RDS), in one transaction. Idempotent.\n"
+        "-- Rendered by components/apps/database_bootstrap_sql.py; run by the db-bootstrap Job as the\n"
+        "-- master user (not a superuser on RDS), in one transaction. Idempotent.\n"
         "\\set ON_ERROR_STOP on\n",
         "-- Extensions the parameter group preloads.\n"
         + "".join(f"CREATE EXTENSION IF NOT EXISTS {ext};\n" for ext in r.extensions),
