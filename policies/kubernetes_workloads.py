@@ -287,11 +287,11 @@ def secrets_as_files(props, config):
             if source.get("secretRef"):
                 yield f"{name}: envFrom a Secret puts every key in the environment; mount it as files"
         for variable in as_list(container.get("env")):
-            value = variable.get("value")
+            key, value = variable.get("name"), variable.get("value")
             if ((variable.get("valueFrom") or {}).get("secretKeyRef")) is not None:
-                yield f"{name}: {variable.get('name')} comes from a Secret; mount it and pass {variable.get('name')}_FILE"
+                yield f"{name}: {key} comes from a Secret; mount the Secret and pass {key}_FILE"
             elif isinstance(value, str) and (URL_WITH_PASSWORD.search(value) or SECRET_VALUE.search(value)):
-                yield f"{name}: {variable.get('name')} carries a credential in its value"
+                yield f"{name}: {key} carries a credential in its value"
 
 
 def _pod_owner(props) -> str | None:

@@ -142,7 +142,7 @@ def strings_in(value: Any) -> Iterable[str]:
     if isinstance(value, str):
         yield value
     elif hasattr(value, "keys"):
-        for key in value.keys():
+        for key in value.keys():  # noqa: SIM118 -- the pack's property proxies are not dicts
             yield str(key)
             yield from strings_in(value[key])
     elif isinstance(value, bytes) or not hasattr(value, "__iter__"):
