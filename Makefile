@@ -5,7 +5,7 @@ STACK  ?= staging
 BASE   ?= origin/main
 PY     := $(VENV)/bin/python
 
-.PHONY: install servers synth diff preflight verify capacity test test-fast bench lint fmt clean
+.PHONY: install servers synth diff preflight verify capacity test test-fast bench scan lint fmt clean
 
 install: $(VENV)/.installed
 
@@ -51,6 +51,18 @@ test-fast: install
 ## PgBouncer benchmark: 1,000 pgbench clients through the rendered pool (prints figures).
 bench: install servers
 	$(PY) tools/bench_pgbouncer.py
+
+## checkov over both stacks' rendered Kubernetes manifests (skips and reasons: .checkov.yaml).
+scan: install $(VENV)-scan/.installed
+	for stack in staging prod; do \
+		$(PY) tools/synth.py $$stack > /dev/null && \
+		$(VENV)-scan/bin/checkov --config-file .checkov.yaml -d build/$$stack/manifests || exit 1; \
+	done
+
+$(VENV)-scan/.installed: requirements-scan.txt
+	$(PYTHON) -m venv $(VENV)-scan
+	$(VENV)-scan/bin/pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	touch $@
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -33,8 +33,6 @@ from components.k8s.pod_spec import (
 )
 from components.outputs import secret_output
 
-#: The `postgres` user of the official Alpine images: psql wants a passwd entry for its uid.
-POSTGRES_UID = 70
 SECRET_DIR = "/run/secrets/db-bootstrap"
 SQL_DIR = "/etc/db-bootstrap"
 #: One psql session running a few dozen statements.
@@ -202,7 +200,9 @@ def _job_spec(args: DatabaseBootstrapArgs, config_name: pulumi.Input[str], secre
             "spec": {
                 "restartPolicy": "Never",
                 "automountServiceAccountToken": False,
-                "securityContext": pod_security_context(POSTGRES_UID),
+                # The platform's high UID, not the image's postgres (70): psql needs no passwd entry
+                # once PGUSER is set (tests/harness/realserver/rds.py runs it so).
+                "securityContext": pod_security_context(),
                 "nodeSelector": dict(args.node_selector),
                 "containers": [
                     {
@@ -211,7 +211,7 @@ def _job_spec(args: DatabaseBootstrapArgs, config_name: pulumi.Input[str], secre
                         "imagePullPolicy": pull_policy(args.image),
                         "command": ["/bin/sh", "-c", psql],
                         "env": [{"name": key, "value": value} for key, value in env.items()],
-                        "securityContext": container_security_context(POSTGRES_UID),
+                        "securityContext": container_security_context(),
                         "resources": RESOURCES.as_k8s(),
                         "volumeMounts": [
                             {"name": "script", "mountPath": SQL_DIR, "readOnly": True},

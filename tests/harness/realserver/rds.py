@@ -21,7 +21,8 @@ from components.apps.database_bootstrap_sql import DatabaseRoles, render_bootstr
 from components.data.postgres import PASSWORD_SPECIALS
 from components.data.scram import scram_verifier
 from tests.harness.mock_outputs import random_password
-from tests.harness.realserver.postgres import LocalPostgres, as_postgres, pg_bin
+from components.k8s.pod_spec import RUN_AS_UID
+from tests.harness.realserver.postgres import LocalPostgres, pg_bin
 
 MASTER = "sdadmin"
 DATABASE = "odoo"
@@ -69,16 +70,18 @@ def run_bootstrap(pg: LocalPostgres, roles: DatabaseRoles, credentials: Credenti
         (secret_dir / "pgpass").write_text(pgpass_line("127.0.0.1", pg.port, DATABASE, MASTER, MASTER_PASSWORD))
         (secret_dir / "verifiers.psql").write_text(render_verifiers(credentials.verifiers))
         (sql_dir / "bootstrap.sql").write_text(render_bootstrap_sql(roles))
-        if os.geteuid() == 0:  # the command runs as the postgres user, as the Job runs as uid 70
+        as_job_user = []
+        if os.geteuid() == 0:  # as the Job: the platform's UID, which has no passwd entry
             for path in (work, *work.rglob("*")):
-                shutil.chown(path, "postgres", "postgres")
+                os.chown(path, RUN_AS_UID, RUN_AS_UID)
+            as_job_user = ["setpriv", f"--reuid={RUN_AS_UID}", f"--regid={RUN_AS_UID}", "--clear-groups"]
         env = {
             "PATH": f"{Path(pg_bin('psql')).parent}:/usr/bin:/bin",
             **bootstrap_environment(roles, "127.0.0.1", pg.port, str(private_dir), "disable"),
         }
         command = bootstrap_command(str(secret_dir), str(sql_dir), str(private_dir))
         return subprocess.run(
-            as_postgres(["env", "-i", *(f"{k}={v}" for k, v in env.items()), "/bin/sh", "-c", command]),
+            [*as_job_user, "env", "-i", *(f"{k}={v}" for k, v in env.items()), "/bin/sh", "-c", command],
             capture_output=True,
             text=True,
             timeout=60,
