@@ -8,7 +8,8 @@ from urllib.parse import urlparse
 
 from components.apps.database_bootstrap import pgpass_line
 from components.edge.cdn import ORIGIN_PATHS
-from tests.conftest import PROJECT, program_run, section, with_section
+from components.edge.not_found import handler as not_found_handler
+from tests.conftest import PROJECT, program_run, section, section_problems, with_section
 from tests.harness.mock_runtime import SECRET_MARKER, ProgramRun, run_program
 
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
@@ -279,3 +280,64 @@ def test_new_credentials_make_a_new_job(staging):
         staging.named("sd-staging-db-master-password").state["result"]
         == rotated.named("sd-staging-db-master-password").state["result"]
     )
+
+
+# --- the friendly 404: static misses only ---------------------------------------------------------
+
+
+def origin_response(status: str, body: str = "") -> dict:
+    response = {"status": status, "statusDescription": "x", "headers": {}, "body": body}
+    return {"Records": [{"cf": {"config": {}, "request": {"uri": "/x"}, "response": response}}]}
+
+
+def test_a_static_miss_becomes_the_friendly_page_with_a_404_status():
+    # Under Origin Access Control, S3 answers 403 for a key that does not exist.
+    for status in ("403", "404"):
+        page = not_found_handler.handler(origin_response(status), None)
+        assert page["status"] == "404" and "<h1>" in page["body"]
+        assert page["headers"]["content-type"][0]["value"].startswith("text/html")
+    ok = origin_response("200", "body")
+    assert not_found_handler.handler(ok, None) is ok["Records"][0]["cf"]["response"]
+
+
+def test_api_responses_are_never_rewritten(run):
+    """The function runs on the S3 behaviours only, and nothing rewrites errors distribution-wide:
+    /api/* 404s reach the client as the gateway wrote them."""
+    d = run.one("aws:cloudfront/distribution:Distribution").plain_inputs
+    assert "customErrorResponses" not in d
+    function = run.one("aws:lambda/function:Function")
+    static = [d["defaultCacheBehavior"], *(b for b in d["orderedCacheBehaviors"] if b["targetOriginId"] != "APIOrigin")]
+    for behavior in static:
+        assert behavior["lambdaFunctionAssociations"] == [
+            {"eventType": "origin-response", "lambdaArn": function.state["qualifiedArn"]}
+        ]
+    for behavior in d["orderedCacheBehaviors"]:
+        if behavior["targetOriginId"] == "APIOrigin":
+            assert "lambdaFunctionAssociations" not in behavior, behavior["pathPattern"]
+    assert function.state["qualifiedArn"].startswith("arn:aws:lambda:us-east-1:")
+    assert function.inputs["publish"] is True and "environment" not in function.inputs
+    role = next(r for r in run.of_type("aws:iam/role:Role") if r.name == f"sd-{run.stack}-cdn-not-found-role")
+    principals = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"]["Service"]
+    assert principals == ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]
+
+
+def test_data_tier_logs_outlive_no_audit_trail():
+    """Redis and OpenSearch logs are kept at least as long as the cluster's audit logs."""
+    for stack in ("staging", "prod"):
+        audit = section(stack, "cluster")["logRetentionDays"]
+        assert section(stack, "cache")["logRetentionDays"] >= audit
+        assert section(stack, "search").get("logRetentionDays", 30) >= audit
+    [problem] = section_problems("prod", "cache", logRetentionDays=30)
+    assert problem.startswith(f"{PROJECT}:cache.logRetentionDays: 30 days is shorter than the stack's audit")
+    assert "allowed: 365 days or more" in problem
+
+
+def test_a_new_revision_reruns_the_job_with_the_same_credentials(staging):
+    database = section("staging", "database")
+    rerun = run_program(
+        "staging", config=with_section("staging", f"{PROJECT}:database", database | {"bootstrap": {"revision": "2"}})
+    )
+    [before], [after] = staging.of_type(JOB), rerun.of_type(JOB)
+    assert before.inputs["metadata"]["name"] != after.inputs["metadata"]["name"]
+    owner = "sd-staging-db-bootstrap-owner"
+    assert staging.named(owner).state["result"] == rerun.named(owner).state["result"]

@@ -27,7 +27,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.harness.mock_runtime import ROOT, ProgramRun, RegisteredResource
+from tests.harness.mock_runtime import ROOT, ProgramRun, RegisteredResource, asset_form
 
 PACK_DIR = ROOT / "policies"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -48,7 +48,7 @@ class Diagnostic:
 
 def encode(resource: RegisteredResource, unknown_paths: Iterable[str] = ()) -> struct_pb2.Struct:
     """The resource's inputs as the engine sends them: secrets wrapped, unknowns as sentinels."""
-    value = json.loads(json.dumps(resource.plain_inputs))
+    value = json.loads(json.dumps(resource.plain_inputs, default=asset_form))
     for path in resource.secret_paths:
         value = _replace(value, _split(path), lambda v: {SECRET_SIG: SECRET_VALUE, "value": v})
     for path in unknown_paths:

@@ -54,6 +54,8 @@ class DatabaseBootstrapArgs:
     master_password: pulumi.Input[str]
     #: Bump to generate new passwords for every role (keepers of the random passwords).
     credentials_version: str
+    #: Bump to run the Job again with nothing else changed.
+    revision: str
     #: Where the isolated tier lives: the Job's only egress besides DNS.
     data_cidrs: list[str]
     #: Node labels the pod requires (steady nodes: the data tier's security group admits them).
@@ -135,7 +137,7 @@ class DatabaseBootstrap(pulumi.ComponentResource):
         )
         # The digest covers everything the Job acts on; it is not secret, its inputs are.
         digest = pulumi.Output.unsecret(
-            pulumi.Output.all(verifier_file, pgpass).apply(lambda v: checksum(script, *v)[:10])
+            pulumi.Output.all(verifier_file, pgpass).apply(lambda v: checksum(args.revision, script, *v)[:10])
         )
         job_name = digest.apply(lambda d: f"db-bootstrap-{d}")
         config = k8s.core.v1.ConfigMap(

@@ -15,6 +15,7 @@ from components.edge.cdn_policies import ORIGIN_HEADER, CachePolicySpec, OriginR
 from components.edge.certificate import EDGE_REGION, CertificateArgs, DnsValidatedCertificate
 from components.edge.firewall import EdgeFirewall, EdgeFirewallArgs
 from components.edge.private_bucket import ACCESS_LOG_PREFIX, PrivateBucket, PrivateBucketArgs
+from components.edge.static_not_found import static_not_found_function
 
 cf = aws.cloudfront
 
@@ -193,10 +194,21 @@ class Cdn(pulumi.ComponentResource):
             else None
         )
 
+        # The friendly 404 for S3 misses only: a distribution-wide custom error response would
+        # also rewrite the gateway's JSON 404s (components/edge/static_not_found.py).
+        not_found = static_not_found_function(
+            f"{name}-not-found", self, pulumi.ResourceOptions(parent=self, provider=args.edge_provider)
+        )
+
         def s3_behavior(
             pattern: str, role: str, compress: bool, **extra
         ) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgs:
             return cf.DistributionOrderedCacheBehaviorArgs(
+                lambda_function_associations=[
+                    cf.DistributionOrderedCacheBehaviorLambdaFunctionAssociationArgs(
+                        event_type="origin-response", lambda_arn=not_found
+                    )
+                ],
                 path_pattern=pattern,
                 target_origin_id=S3_ORIGIN,
                 viewer_protocol_policy="redirect-to-https",
@@ -250,6 +262,11 @@ class Cdn(pulumi.ComponentResource):
                 compress=True,
                 cache_policy_id=policies["static"].id,
                 response_headers_policy_id=headers.id,
+                lambda_function_associations=[
+                    cf.DistributionDefaultCacheBehaviorLambdaFunctionAssociationArgs(
+                        event_type="origin-response", lambda_arn=not_found
+                    )
+                ],
             ),
             ordered_cache_behaviors=[
                 # The API, and Odoo's own pages and long-lived connections: the ALB admits only
@@ -270,11 +287,6 @@ class Cdn(pulumi.ComponentResource):
                 ),
                 s3_behavior("/static/*", "long_cache", compress=True),
                 *(s3_behavior(pattern, "image", compress=False) for pattern in ("*.jpg", "*.png", "*.webp")),
-            ],
-            custom_error_responses=[
-                cf.DistributionCustomErrorResponseArgs(
-                    error_code=404, response_code=404, response_page_path="/404.html", error_caching_min_ttl=60
-                )
             ],
             restrictions=cf.DistributionRestrictionsArgs(
                 geo_restriction=cf.DistributionRestrictionsGeoRestrictionArgs(restriction_type="none")

@@ -39,6 +39,11 @@ class DatabaseBootstrapConfig(Section):
         pattern=r"^[A-Za-z0-9._-]{1,32}$",
         description="Bump to generate new passwords for odoo, gateway_ro and pgbouncer_auth (rotation).",
     )
+    revision: str = Field(
+        "1",
+        pattern=r"^[A-Za-z0-9._-]{1,32}$",
+        description="Bump to run the Job again unchanged (after Odoo's first install creates the reader's tables).",
+    )
     reader_tables: list[str] = Field(
         default_factory=lambda: list(CATALOGUE_TABLES),
         description="Tables of the public schema gateway_ro may SELECT (the gateway's reads); no others.",

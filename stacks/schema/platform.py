@@ -82,6 +82,17 @@ class PlatformConfig(Section):
                 f"search.zoneCount: {self.search.zone_count} zones but the network spans "
                 f"network.azCount = {self.network.az_count}; allowed: 1 to {self.network.az_count}"
             )
+        audit_days = self.cluster.log_retention_days
+        for key, days in (
+            ("cache.logRetentionDays", self.cache.log_retention_days),
+            ("search.logRetentionDays", self.search.log_retention_days),
+        ):
+            if days < audit_days:
+                raise ValueError(
+                    f"{key}: {days} days is shorter than the stack's audit retention (cluster.logRetentionDays = "
+                    f"{audit_days}); an incident's Redis or OpenSearch logs would be gone before its audit "
+                    f"trail; allowed: {audit_days} days or more"
+                )
         problems = self.connection_budget().problems
         if problems:
             raise ValueError(

@@ -42,7 +42,7 @@ class SearchConfig(Section):
     off_peak_start_hour: int = Field(
         2, ge=0, le=23, description="Start of the daily 10-hour off-peak window (UTC) for updates and Auto-Tune."
     )
-    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365] = Field(
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = Field(
         30, description="Days the slow, error and audit logs stay in CloudWatch Logs."
     )
     create_service_linked_role: bool = Field(

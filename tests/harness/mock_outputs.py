@@ -119,6 +119,11 @@ _SPECIFIC = {
         "hex": f"{zlib.crc32(name.encode()):08x}"[: 2 * int(inputs.get("byteLength", 4))],
     },
     "random:index/randomBytes:RandomBytes": lambda name, inputs, region: _random_bytes(name, inputs),
+    "aws:lambda/function:Function": lambda name, inputs, region: {
+        "arn": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}",
+        "qualifiedArn": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}:1",
+        "version": "1" if inputs.get("publish") else "$LATEST",
+    },
     "aws:rds/instance:Instance": _rds_instance,
     "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
     "aws:opensearch/domain:Domain": lambda name, inputs, region: {

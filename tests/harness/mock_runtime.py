@@ -200,6 +200,25 @@ def _mask_secrets(value: Any, path: str, found: list[str], digests: dict[str, st
         return [_mask_secrets(v, f"{path}[{i}]", found, digests) for i, v in enumerate(value)]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    return asset_form(value)
+
+
+#: The engine's signatures of assets and archives on the wire (sdk/go/common/resource/sig).
+SIG_KEY, ASSET_SIG, ARCHIVE_SIG = (
+    "4dabf18193072939515e22adb298388d",
+    "c44067f5952c0a294b673a41bacd8c17",
+    "0def7320c3a5731c473e5ecbe6d01bc7",
+)
+
+
+def asset_form(value: Any) -> Any:
+    """An asset or archive (a Lambda's code) in the engine's wire form, with a digest of each
+    file's content: stable across runs, and a changed file shows in the plan."""
+    if isinstance(value, pulumi.AssetArchive):
+        return {SIG_KEY: ARCHIVE_SIG, "assets": {name: asset_form(a) for name, a in sorted(value.assets.items())}}
+    if isinstance(value, pulumi.FileAsset):
+        digest = hashlib.sha256(Path(value.path).read_bytes()).hexdigest()
+        return {SIG_KEY: ASSET_SIG, "path": Path(value.path).name, "hash": digest}
     return repr(value)
 
 

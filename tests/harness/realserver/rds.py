@@ -20,8 +20,8 @@ from components.apps.database_bootstrap import bootstrap_command, bootstrap_envi
 from components.apps.database_bootstrap_sql import DatabaseRoles, render_bootstrap_sql, render_verifiers
 from components.data.postgres import PASSWORD_SPECIALS
 from components.data.scram import scram_verifier
-from tests.harness.mock_outputs import random_password
 from components.k8s.pod_spec import RUN_AS_UID
+from tests.harness.mock_outputs import random_password
 from tests.harness.realserver.postgres import LocalPostgres, pg_bin
 
 MASTER = "sdadmin"
