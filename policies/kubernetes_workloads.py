@@ -33,8 +33,12 @@ SECRET_VALUE = re.compile(
 SECRET_KEY = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|private[_-]?key)")
 
 
+def _template(props) -> dict:
+    return (props.get("spec") or {}).get("template") or {}
+
+
 def _pod(props) -> dict:
-    return ((props.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return _template(props).get("spec") or {}
 
 
 def _containers(pod) -> list:
@@ -295,7 +299,7 @@ def secrets_as_files(props, config):
 
 
 def _pod_owner(props) -> str | None:
-    labels = (((props.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+    labels = (_template(props).get("metadata") or {}).get("labels") or {}
     return labels.get("app.kubernetes.io/name")
 
 

@@ -83,7 +83,11 @@ def stack():
         userlist = render_userlist({"pgbouncer_auth": credentials.passwords["auth_user"], STATS_USER: "unused-stats"})
         bouncers = {
             role.name: LocalPgBouncer(
-                render_ini(settings_for(role)), render_hba(settings_for(role)), userlist, "127.0.0.1", pg.port
+                render_ini(settings_for(role)),
+                render_hba(DATABASE, "pgbouncer_auth", STATS_USER),
+                userlist,
+                "127.0.0.1",
+                pg.port,
             )
             for role in ROLES
         }

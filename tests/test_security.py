@@ -4,13 +4,17 @@ without credentials, rate-limit windows live where nothing evicts them, backups 
 from __future__ import annotations
 
 import json
+import sys
 from urllib.parse import urlparse
 
 from components.apps.database_bootstrap import pgpass_line
 from components.edge.cdn import ORIGIN_PATHS
 from components.edge.not_found import handler as not_found_handler
-from tests.conftest import PROJECT, program_run, section, section_problems, with_section
+from tests.conftest import PROJECT, ROOT, program_run, section, section_problems, with_section
 from tests.harness.mock_runtime import SECRET_MARKER, ProgramRun, run_program
+
+sys.path.insert(0, str(ROOT / "policies"))
+from registry import strings_in  # the pack's walker over property values
 
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 
@@ -193,13 +197,6 @@ def pod_templates(run: ProgramRun):
             yield resource, resource.plain_inputs["spec"]["template"]
 
 
-def strings(value) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
-    return [text for item in items for text in strings(item)]
-
-
 def generated_secrets(run: ProgramRun) -> set[str]:
     return {r.state["result"] for r in run.of_type("random:index/randomPassword:RandomPassword")}
 
@@ -231,7 +228,8 @@ def test_no_application_connects_as_the_master_user(run):
     holders = [
         r.name
         for r in run.resources
-        if r.type.startswith("kubernetes:") and any(form in text for text in strings(r.plain_inputs) for form in forms)
+        if r.type.startswith("kubernetes:")
+        and any(form in text for text in strings_in(r.plain_inputs) for form in forms)
     ]
     assert holders == [f"sd-{run.stack}-db-bootstrap-credentials"]
 

@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         "pgbouncer_stats",
         ServerTimeouts(server_idle_timeout_s=300, server_lifetime_s=3600, query_wait_timeout_s=30),
     )
-    ini, hba = render_ini(settings), render_hba(settings)
+    ini, hba = render_ini(settings), render_hba(DATABASE, settings.auth_user, settings.stats_user)
     # Direct runs need a backend per client; the pooled runs may use only `budget` of them.
     server_settings = {
         "max_connections": str(args.clients + 100),

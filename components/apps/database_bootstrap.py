@@ -23,6 +23,7 @@ from components.apps.database_bootstrap_sql import (
     render_bootstrap_sql,
     render_verifiers,
 )
+from components.apps.kubernetes_network_policies import ip_blocks, tcp_ports
 from components.data.scram import SALT_BYTES, scram_verifier
 from components.k8s.pod_spec import (
     ContainerResources,
@@ -159,12 +160,7 @@ class DatabaseBootstrap(pulumi.ComponentResource):
             spec={
                 "podSelector": {"matchLabels": LABELS},
                 "policyTypes": ["Ingress", "Egress"],
-                "egress": [
-                    {
-                        "to": [{"ipBlock": {"cidr": cidr}} for cidr in args.data_cidrs],
-                        "ports": [{"protocol": "TCP", "port": args.port}],
-                    }
-                ],
+                "egress": [{"to": ip_blocks(args.data_cidrs), "ports": tcp_ports(args.port)}],
             },
             opts=child,
         )

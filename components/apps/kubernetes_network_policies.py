@@ -37,11 +37,11 @@ def _peer_pods(labels: Mapping[str, str]) -> dict:
     return {"podSelector": {"matchLabels": dict(labels)}}
 
 
-def _cidrs(cidrs: Sequence[str]) -> list[dict]:
+def ip_blocks(cidrs: Sequence[str]) -> list[dict]:
     return [{"ipBlock": {"cidr": cidr}} for cidr in cidrs]
 
 
-def _tcp(*ports: int) -> list[dict]:
+def tcp_ports(*ports: int) -> list[dict]:
     return [{"protocol": "TCP", "port": port} for port in ports]
 
 
@@ -51,11 +51,11 @@ def policies(f: AppNetworkPoliciesArgs) -> dict[str, dict]:
     scraped = sorted({peer.metrics_port for peer in (*apps, f.pgbouncer) if peer.metrics_port})
     metrics_from_prometheus = {
         "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": f.monitoring_namespace}}}],
-        "ports": _tcp(*scraped),
+        "ports": tcp_ports(*scraped),
     }
-    to_pgbouncer = {"to": [_peer_pods(f.pgbouncer.labels)], "ports": _tcp(f.pgbouncer.port)}
-    to_redis = {"to": _cidrs(f.data_cidrs), "ports": _tcp(f.redis_port)}
-    to_search = {"to": _cidrs(f.data_cidrs), "ports": _tcp(f.search_port)}
+    to_pgbouncer = {"to": [_peer_pods(f.pgbouncer.labels)], "ports": tcp_ports(f.pgbouncer.port)}
+    to_redis = {"to": ip_blocks(f.data_cidrs), "ports": tcp_ports(f.redis_port)}
+    to_search = {"to": ip_blocks(f.data_cidrs), "ports": tcp_ports(f.search_port)}
     return {
         "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
         "allow-dns": {
@@ -77,8 +77,8 @@ def policies(f: AppNetworkPoliciesArgs) -> dict[str, dict]:
             "podSelector": {"matchLabels": dict(f.odoo.labels)},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
-                {"from": _cidrs(f.alb_cidrs), "ports": _tcp(f.odoo.port)},
-                {"from": [_peer_pods(f.gateway.labels)], "ports": _tcp(f.odoo.port)},
+                {"from": ip_blocks(f.alb_cidrs), "ports": tcp_ports(f.odoo.port)},
+                {"from": [_peer_pods(f.gateway.labels)], "ports": tcp_ports(f.odoo.port)},
                 metrics_from_prometheus,
             ],
             "egress": [to_pgbouncer, to_redis, to_search],
@@ -86,15 +86,15 @@ def policies(f: AppNetworkPoliciesArgs) -> dict[str, dict]:
         "odoo-longpolling": {
             "podSelector": {"matchLabels": dict(f.longpolling.labels)},
             "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": _cidrs(f.alb_cidrs), "ports": _tcp(f.longpolling.port)}],
+            "ingress": [{"from": ip_blocks(f.alb_cidrs), "ports": tcp_ports(f.longpolling.port)}],
             "egress": [to_pgbouncer, to_redis],
         },
         "api-gateway": {
             "podSelector": {"matchLabels": dict(f.gateway.labels)},
             "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": _cidrs(f.alb_cidrs), "ports": _tcp(f.gateway.port)}, metrics_from_prometheus],
+            "ingress": [{"from": ip_blocks(f.alb_cidrs), "ports": tcp_ports(f.gateway.port)}, metrics_from_prometheus],
             "egress": [
-                {"to": [_peer_pods(f.odoo.labels)], "ports": _tcp(f.odoo.port)},
+                {"to": [_peer_pods(f.odoo.labels)], "ports": tcp_ports(f.odoo.port)},
                 to_pgbouncer,
                 to_redis,
                 to_search,
@@ -104,10 +104,10 @@ def policies(f: AppNetworkPoliciesArgs) -> dict[str, dict]:
             "podSelector": {"matchLabels": dict(f.pgbouncer.labels)},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
-                {"from": [_peer_pods(peer.labels) for peer in apps], "ports": _tcp(f.pgbouncer.port)},
+                {"from": [_peer_pods(peer.labels) for peer in apps], "ports": tcp_ports(f.pgbouncer.port)},
                 metrics_from_prometheus,
             ],
-            "egress": [{"to": _cidrs(f.data_cidrs), "ports": _tcp(f.postgres_port)}],
+            "egress": [{"to": ip_blocks(f.data_cidrs), "ports": tcp_ports(f.postgres_port)}],
         },
     }
 

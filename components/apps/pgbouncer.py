@@ -96,6 +96,8 @@ class PgBouncer(pulumi.ComponentResource):
         )
         # A digest of the credentials (not the credentials) rolls the pods when they change.
         secret_checksum = pulumi.Output.unsecret(userlist.apply(checksum))
+        # The same for every pool: who may log in, and how.
+        hba = render_hba(args.database, args.auth_user, STATS_USER)
         self.service_hosts = {}
         for role in args.roles:
             # Only the endpoints this role points at flow into its ini, so the ConfigMap depends
@@ -113,7 +115,6 @@ class PgBouncer(pulumi.ComponentResource):
             )
             # partial, not a closure: the callback runs after the loop has moved on.
             ini = pulumi.Output.all(*targets).apply(functools.partial(_ini_for, settings))
-            hba = render_hba(settings(hosts=()))
             self._role(name, role, args, ini, hba, secret, secret_checksum)
             self.service_hosts[role.name] = f"pgbouncer-{role.name}"
 

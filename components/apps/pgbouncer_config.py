@@ -204,16 +204,16 @@ def render_ini(settings: IniSettings) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_hba(settings: IniSettings) -> str:
+def render_hba(database: str, auth_user: str, stats_user: str) -> str:
     """Who may log in how, first match wins. The exporter reaches the admin console from inside
     the pod only, so it needs no password (and none sits in its environment); the application
     roles prove SCRAM; no client may log in as the auth_user."""
     return (
-        f"host pgbouncer {settings.stats_user} 127.0.0.1/32 trust\n"
+        f"host pgbouncer {stats_user} 127.0.0.1/32 trust\n"
         "host pgbouncer all 0.0.0.0/0 reject\n"
         # Only PgBouncer itself logs in as the auth_user (its lookups are not client logins).
-        f"host all {settings.auth_user} 0.0.0.0/0 reject\n"
-        f"host {settings.database} all 0.0.0.0/0 scram-sha-256\n"
+        f"host all {auth_user} 0.0.0.0/0 reject\n"
+        f"host {database} all 0.0.0.0/0 scram-sha-256\n"
     )
 
 

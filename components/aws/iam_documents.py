@@ -33,14 +33,15 @@ def policy_document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[st
 
 
 def service_trust_policy(
-    service: str,
+    service: str | Sequence[str],
     source_account: pulumi.Input[str] | None = None,
     actions: Sequence[str] = ("sts:AssumeRole",),
 ) -> pulumi.Output[str]:
-    """Trust for an AWS service principal, scoped to our account against confused deputies."""
+    """Trust for one AWS service principal (or several, as Lambda@Edge needs), scoped to our
+    account against confused deputies when `source_account` is given."""
     trust: dict[str, Any] = {
         "Effect": "Allow",
-        "Principal": {"Service": service},
+        "Principal": {"Service": service if isinstance(service, str) else list(service)},
         "Action": list(actions) if len(actions) > 1 else actions[0],
     }
     if source_account is not None:

@@ -12,23 +12,19 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.iam_documents import policy_document
+from components.aws.iam_documents import service_trust_policy
 
 SOURCE = Path(__file__).parent / "not_found"
+#: What the function's package holds: the handler and the page it serves.
+FILES = ("handler.py", "404.html")
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
 def static_not_found_function(name: str, parent: pulumi.Resource, edge: pulumi.ResourceOptions) -> pulumi.Output[str]:
     """The qualified ARN (`...:function:<name>:<version>`) CloudFront associates with behaviours."""
     # edgelambda.amazonaws.com replicates the function to the edge locations.
-    trust = {
-        "Effect": "Allow",
-        "Principal": {"Service": ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]},
-        "Action": "sts:AssumeRole",
-    }
-    role = aws.iam.Role(
-        f"{name}-role", assume_role_policy=policy_document([trust]), opts=pulumi.ResourceOptions(parent=parent)
-    )
+    trust = service_trust_policy(["edgelambda.amazonaws.com", "lambda.amazonaws.com"])
+    role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, opts=pulumi.ResourceOptions(parent=parent))
     aws.iam.RolePolicyAttachment(
         f"{name}-logs", role=role.name, policy_arn=BASIC_EXECUTION, opts=pulumi.ResourceOptions(parent=parent)
     )
@@ -38,14 +34,10 @@ def static_not_found_function(name: str, parent: pulumi.Resource, edge: pulumi.R
         runtime="python3.12",
         handler="handler.handler",
         role=role.arn,
-        code=pulumi.AssetArchive({path.name: pulumi.FileAsset(str(path)) for path in _sources()}),
+        code=pulumi.AssetArchive({file: pulumi.FileAsset(str(SOURCE / file)) for file in FILES}),
         memory_size=128,
         timeout=5,
         publish=True,
         opts=edge,
     )
     return function.qualified_arn
-
-
-def _sources() -> list[Path]:
-    return [SOURCE / "handler.py", SOURCE / "404.html"]
