@@ -39,6 +39,15 @@ def _tags(value) -> dict:
     return dict(value.get("tags", value)) if isinstance(value, dict) else {}
 
 
+def _tagged(resources):
+    """(resource, tags) for every taggable AWS resource: its provider's default_tags under its own."""
+    for resource in resources:
+        if not resource.resource_type.startswith("aws:") or UNTAGGABLE.match(resource.resource_type):
+            continue
+        provider_tags = _tags((resource.provider.props or {}).get("defaultTags")) if resource.provider else {}
+        yield resource, {**provider_tags, **_tags(resource.props.get("tags"))}
+
+
 @stack_rule(
     "required-tags",
     "Every taggable AWS resource carries Project, Environment, Owner, CostCenter and "
@@ -47,12 +56,8 @@ def _tags(value) -> dict:
 )
 def required_tags(resources, config):
     required = as_list(config.get("tags")) or list(REQUIRED_TAGS)
-    for resource in resources:
-        if not resource.resource_type.startswith("aws:") or UNTAGGABLE.match(resource.resource_type):
-            continue
-        provider_tags = _tags((resource.provider.props or {}).get("defaultTags")) if resource.provider else {}
-        own = _tags(resource.props.get("tags"))
-        missing = [t for t in required if t not in provider_tags and t not in own]
+    for resource, tags in _tagged(resources):
+        missing = [t for t in required if t not in tags]
         if missing:
             yield resource.urn, f"missing tags {', '.join(missing)}"
 
@@ -114,3 +119,25 @@ def pgbouncer_budget(resources, config):
                 f"PgBouncer can open {used} server connections on the {target}, "
                 f"over {limit} (85 % of {max_connections})",
             )
+
+
+@stack_rule(
+    "policy-set-matches-environment",
+    "The policy set was built for this stack's environment: its AWS resources carry the "
+    "Environment tag the set names (a staging set cannot pass a prod stack).",
+)
+def policy_set_matches_environment(resources, config):
+    expected = config.get("environment")
+    if not expected:  # no set given: the pack's own defaults, the strictest levels, apply
+        return
+    for resource, tags in _tagged(resources):
+        found = tags.get("Environment")
+        if found is not None and found != expected:
+            yield (
+                resource.urn,
+                (
+                    f"tagged Environment={found}, but the policy set was built for {expected}: pass the "
+                    f"build/<stack>/policy-config.json that `make capacity` writes for this stack"
+                ),
+            )
+            return

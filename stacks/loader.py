@@ -19,6 +19,7 @@ from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
 from .schema import PlatformConfig
+from .schema.environment import protection_problems
 
 #: Config fields that live outside the project namespace.
 EXTERNAL_KEYS = {"region": "aws:region"}
@@ -49,6 +50,7 @@ def load_platform_config(project: str | None = None) -> PlatformConfig:
         raise ConfigError(problems) from None
     if not config.example:
         problems += [config_key(project, section) + rest for section, rest in _placeholders(raw)]
+    problems += [f"{project}:{key}{why}" for key, why in protection_problems(config.environment, config)]
     if problems:
         raise ConfigError(problems)
     return config

@@ -106,3 +106,59 @@ def test_the_command_compares_two_files(tmp_path, staging, capsys):
     (tmp_path / "new.json").write_text(json.dumps(staging))
     assert main([str(tmp_path / "old.json"), str(tmp_path / "new.json")]) == 0
     assert capsys.readouterr().out.strip().endswith(": no changes")
+
+
+def test_every_weakening_is_listed_first_with_old_and_new():
+    """Protection turned off, backups shortened, encryption or public access flipped, wider CIDRs:
+    each is named before the per-component detail, in text and in the PR comment."""
+    old = resources(program_run("prod"))
+    new = copy.deepcopy(old)
+    by_name = {r["name"]: r for r in new}
+    primary = by_name["sd-prod-db-primary"]
+    primary["inputs"] |= {"deletionProtection": False, "skipFinalSnapshot": True, "backupRetentionPeriod": 3}
+    primary["options"]["protect"] = False
+    cluster = next(r for r in new if r["type"] == "aws:eks/cluster:Cluster")
+    cluster["inputs"]["vpcConfig"] |= {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}
+    group = next(r for r in new if r["type"] == "aws:elasticache/replicationGroup:ReplicationGroup")
+    group["inputs"]["transitEncryptionEnabled"] = False
+    rule = next(
+        r
+        for r in new
+        if r["type"] == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" and r["inputs"].get("cidrIpv4")
+    )
+    narrower = rule["inputs"]["cidrIpv4"]
+    rule["inputs"]["cidrIpv4"] = "10.0.0.0/8"
+    result = plan(old, new)
+    found = {(c.name, w) for c in result.weakening for w in c.weakenings}
+    assert found == {
+        ("sd-prod-db-primary", "protect: true -> false"),
+        ("sd-prod-db-primary", "deletionProtection: true -> false"),
+        ("sd-prod-db-primary", "skipFinalSnapshot: false -> true"),
+        ("sd-prod-db-primary", "backupRetentionPeriod: 14 -> 3"),
+        (cluster["name"], "vpcConfig.endpointPublicAccess: false -> true"),
+        (cluster["name"], 'vpcConfig.publicAccessCidrs: null -> ["0.0.0.0/0"]'),
+        (group["name"], "transitEncryptionEnabled: true -> false"),
+        (rule["name"], f'cidrIpv4: "{narrower}" -> "10.0.0.0/8"'),
+    }, found
+    assert "(4 weakened protection)" in result.summary()
+    lines = render_text(result, "prod").splitlines()
+    assert all(line.startswith("!! WEAKENS ") for line in lines[1:9]), lines[:10]
+    assert "**:warning: weakens `aws:rds/instance:Instance` `sd-prod-db-primary`: `protect: true -> false`**" in (
+        render_markdown(result, "prod")
+    )
+
+
+def test_tightening_is_not_a_weakening():
+    old = resources(program_run("prod"))
+    new = copy.deepcopy(old)
+    primary = next(r for r in new if r["type"] == "aws:rds/instance:Instance" and "primary" in r["name"])
+    primary["inputs"] |= {"storageEncrypted": True, "backupRetentionPeriod": 21}
+    rule = next(
+        r
+        for r in new
+        if r["type"] == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+        and r["inputs"].get("cidrIpv4", "").endswith("/16")
+    )
+    rule["inputs"]["cidrIpv4"] = rule["inputs"]["cidrIpv4"].replace("/16", "/24")
+    result = plan(old, new)
+    assert result.counts()["update"] == 2 and not result.weakening and "weakened" not in result.summary()

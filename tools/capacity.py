@@ -4,7 +4,7 @@ what is left after losing a zone?
 Reads the stack's validated config (Pulumi.<stack>.yaml), builds the capacity model and the HPA
 simulation (capacity/) on the HPA specs the program renders, prints the tables, and writes to
 build/<stack>/capacity/: capacity.json, one plot per workload and scenario, and
-build/<stack>/policy-config.json (policies/config/<stack>.json plus these figures), which the
+build/<stack>/policy-config.json (the policy set of the stack's environment plus these figures), which the
 capacity policies read: `pulumi preview --policy-pack policies --policy-pack-config
 build/<stack>/policy-config.json`.
 """
@@ -28,6 +28,7 @@ from capacity.stack import supply
 from components.k8s.hpa import HpaSettings, hpa_spec
 from stacks.loader import ConfigError
 from stacks.schema import PlatformConfig
+from stacks.schema.environment import policy_set
 from stacks.wiring import args_from
 from tools.preflight import load_stack
 
@@ -35,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The seed's spike: 5,000 users within 30 s, on top of its 1,000-user soak.
 SPIKE = (1000, 5000, 30.0)
 CAPACITY_POLICIES = ("capacity-users", "capacity-scale-out", "capacity-az-loss")
+#: The pack's rule that a policy set is used only on stacks of the environment it was built for.
+ENVIRONMENT_POLICY = "policy-set-matches-environment"
 
 
 def workloads(config: PlatformConfig, a: Assumptions) -> dict[str, tuple[WorkloadModel, float]]:
@@ -123,14 +126,16 @@ def figures(
     }
 
 
-def policy_config(stack: str, capacity: Mapping[str, Any]) -> dict[str, Any]:
-    """policies/config/<stack>.json with the figures handed to each capacity policy."""
-    path = ROOT / "policies" / "config" / f"{stack}.json"
-    config = json.loads(path.read_text()) if path.exists() else {}
+def policy_config(environment: str, capacity: Mapping[str, Any]) -> dict[str, Any]:
+    """The policy set of the stack's environment (the strictest for an environment without one),
+    the figures handed to each capacity policy, and the environment the set was built for, which
+    `policy-set-matches-environment` checks against the stack's own Environment tags."""
+    config = json.loads(policy_set(environment).read_text())
     for name in CAPACITY_POLICIES:
         entry = config.get(name, {})
         entry = {"enforcementLevel": entry} if isinstance(entry, str) else dict(entry)
         config[name] = {**entry, "figures": dict(capacity)}
+    config[ENVIRONMENT_POLICY] = {**config.get(ENVIRONMENT_POLICY, {}), "environment": environment}
     return config
 
 
@@ -210,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     found = figures(config, a, traces, report)
     print(render(report, found))
     (directory / "capacity.json").write_text(json.dumps(found, indent=2) + "\n")
-    (out / "policy-config.json").write_text(json.dumps(policy_config(args.stack, found), indent=2) + "\n")
+    (out / "policy-config.json").write_text(json.dumps(policy_config(config.environment, found), indent=2) + "\n")
     for path in plot(traces, directory):
         print(f"wrote {path.relative_to(out.parent.parent) if out.is_relative_to(ROOT) else path}")
     return 0

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import ipaddress
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -54,6 +56,70 @@ REPLACE_ON_CHANGE = {
 KUBERNETES_IDENTITY = ("metadata.name", "metadata.namespace")
 
 
+def _turned_off(old: Any, new: Any) -> bool:
+    return _truthy(old) and not _truthy(new)
+
+
+def _turned_on(old: Any, new: Any) -> bool:
+    return not _truthy(old) and _truthy(new)
+
+
+def _truthy(value: Any) -> bool:
+    # Some inputs are strings on the wire (a launch template's `encrypted: "true"`).
+    return value is True or value == "true"
+
+
+def _lowered(old: Any, new: Any) -> bool:
+    return isinstance(old, (int, float)) and (not isinstance(new, (int, float)) or new < old)
+
+
+def _removed(old: Any, new: Any) -> bool:
+    return bool(old) and not new
+
+
+def _widened(old: Any, new: Any) -> bool:
+    """Does `new` admit more addresses than `old` (CIDRs, one or a list)? Moving a rule to another
+    range of the same size (a renumbered VPC) is a change, not a widening."""
+    return _addresses(new) > _addresses(old)
+
+
+def _addresses(value: Any) -> int:
+    return sum(ipaddress.ip_network(c, strict=False).num_addresses for c in _cidrs(value))
+
+
+def _cidrs(value: Any) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if isinstance(v, str) and "/" in v]
+
+
+#: Input names (the last part of a path, list indexes dropped) whose change weakens a protection,
+#: with the test that says it did. The plan lists these first, with protected deletions.
+WEAKENINGS = {
+    "deletionProtection": _turned_off,
+    "skipFinalSnapshot": _turned_on,
+    "backupRetentionPeriod": _lowered,
+    "snapshotRetentionLimit": _lowered,
+    "storageEncrypted": _turned_off,
+    "atRestEncryptionEnabled": _turned_off,
+    "transitEncryptionEnabled": _turned_off,
+    "encrypted": _turned_off,
+    "encryptAtRest.enabled": _turned_off,
+    "nodeToNodeEncryption.enabled": _turned_off,
+    "kmsKeyId": _removed,
+    "publiclyAccessible": _turned_on,
+    "endpointPublicAccess": _turned_on,
+    "mapPublicIpOnLaunch": _turned_on,
+    "blockPublicAcls": _turned_off,
+    "blockPublicPolicy": _turned_off,
+    "ignorePublicAcls": _turned_off,
+    "restrictPublicBuckets": _turned_off,
+    "publicAccessCidrs": _widened,
+    "cidrIpv4": _widened,
+    "cidrIpv6": _widened,
+    "cidrBlocks": _widened,
+}
+
+
 #: Action -> its mark, in the order summaries list them.
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "+-"}
 
@@ -71,6 +137,8 @@ class Change:
     action: str  # create | delete | update | replace
     protected: bool = False
     details: list[str] = field(default_factory=list)
+    #: What the change turns off or opens up ("deletionProtection: true -> false").
+    weakenings: list[str] = field(default_factory=list)
 
     @property
     def symbol(self) -> str:
@@ -88,6 +156,10 @@ class Plan:
     def dangerous(self) -> list[Change]:
         return [c for cs in self.changes.values() for c in cs if c.protected and c.action in ("delete", "replace")]
 
+    @property
+    def weakening(self) -> list[Change]:
+        return [c for cs in self.changes.values() for c in cs if c.weakenings]
+
     def summary(self) -> str:
         create, update, delete, replace = self.counts().values()
         line = f"+{create} ~{update} -{delete}"
@@ -95,6 +167,8 @@ class Plan:
             line += f" +-{replace}"
         if self.dangerous:
             line += f" ({len(self.dangerous)} replacement or deletion of a protected resource)"
+        if self.weakening:
+            line += f" ({len(self.weakening)} weakened protection)"
         return line if any((create, update, delete, replace)) else "no changes"
 
 
@@ -149,11 +223,42 @@ def _update(old: Mapping, new: Mapping) -> Change | None:
         + (" (forces replacement)" if path in replaced else "")
         for path, a, b in changed
     ]
+    weakenings = [
+        f"{path}: {_show(a)} -> {_show(b)}" for path, a, b in _weakened(old["inputs"], new["inputs"], changed)
+    ]
     if protect[0] != protect[1]:
         details.append(f"protect: {protect[0]} -> {protect[1]}")
+        if protect[0]:
+            weakenings.insert(0, "protect: true -> false")
     if manifest and changed:
         details.append(_yaml_diff(old["inputs"], new["inputs"]))
-    return Change(new["urn"], new["type"], new["name"], action, protect[0], details)
+    return Change(new["urn"], new["type"], new["name"], action, protect[0], details, weakenings)
+
+
+def _weakened(old: Mapping, new: Mapping, changed: list[tuple[str, Any, Any]]) -> Iterator[tuple[str, Any, Any]]:
+    """The changed inputs that WEAKENINGS flags; a CIDR list is judged whole, not per item."""
+    seen = set()
+    for path, _, _ in changed:
+        parent = re.sub(r"\[\d+\]$", "", path)
+        for name, test in WEAKENINGS.items():
+            if (parent == name or parent.endswith(f".{name}")) and parent not in seen:
+                seen.add(parent)
+                a, b = _at(old, parent), _at(new, parent)
+                if test(a, b):
+                    yield parent, a, b
+
+
+def _at(value: Any, path: str) -> Any:
+    for part in re.split(r"\.|\[|\]", path):
+        if part == "":
+            continue
+        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        elif isinstance(value, dict):
+            value = value.get(part)
+        else:
+            return None
+    return value
 
 
 def _forcing(type_: str) -> tuple[str, ...]:
@@ -203,6 +308,8 @@ def render_text(p: Plan, title: str) -> str:
     lines = [f"{title}: {p.summary()}"]
     for danger in p.dangerous:
         lines.append(f"!! PROTECTED {danger.type} {danger.name} would be {danger.action}d")
+    for weak in p.weakening:
+        lines += [f"!! WEAKENS {weak.type} {weak.name}: {w}" for w in weak.weakenings]
     for component, changes in p.changes.items():
         lines += ["", component]
         for c in changes:
@@ -215,7 +322,9 @@ def render_markdown(p: Plan, title: str) -> str:
     lines = [f"### {title}: `{p.summary()}`", ""]
     for danger in p.dangerous:
         lines.append(f"> **:warning: protected `{danger.type}` `{danger.name}` would be {danger.action}d**")
-    if p.dangerous:
+    for weak in p.weakening:
+        lines += [f"> **:warning: weakens `{weak.type}` `{weak.name}`: `{w}`**" for w in weak.weakenings]
+    if p.dangerous or p.weakening:
         lines.append("")
     for component, changes in p.changes.items():
         counts = " ".join(f"{s}{n}" for s, n in _component_counts(changes))

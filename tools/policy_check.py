@@ -2,7 +2,7 @@
 
 Starts the pack the way `pulumi preview --policy-pack policies` does (`python -m pulumi.policy
 <engine> policies`, port from its first stdout line), then speaks the Analyzer gRPC protocol:
-GetAnalyzerInfo, Configure (the stack's policies/config/<stack>.json over the pack's defaults),
+GetAnalyzerInfo, Configure (the policy set of the stack's environment over the pack's defaults),
 ConfigureStack, Analyze for every resource with its inputs, options and provider, and
 AnalyzeStack with all of them. Secrets and unknown values are encoded with the engine's own
 sentinels. Prints diagnostics by policy and resource; exits 1 on any mandatory violation.
@@ -106,7 +106,7 @@ class PolicyPackProcess:
 
 
 def pack_config(stack: str) -> dict[str, Any]:
-    """policies/config/<stack>.json plus the capacity figures `make capacity` would write."""
+    """The policy set of the stack's environment plus the capacity figures `make capacity` writes."""
     return json.loads(_pack_config(stack))
 
 
@@ -116,7 +116,7 @@ def _pack_config(stack: str) -> str:
     from tools.preflight import load_stack
 
     config, _ = load_stack(stack)
-    return json.dumps(policy_config(stack, figures(config)))
+    return json.dumps(policy_config(config.environment, figures(config)))
 
 
 def configure(analyzer, info, config: dict[str, Any]) -> None:

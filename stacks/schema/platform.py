@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from components.apps.pgbouncer_config import Budget, Target, connection_budget
 
@@ -13,6 +13,7 @@ from .capacity import CapacityConfig
 from .cdn import ORIGIN_SHIELD_REGIONS, CdnConfig
 from .cluster import ClusterConfig
 from .database import DatabaseConfig
+from .environment import ENVIRONMENTS
 from .load_test import LoadTestConfig
 from .network import NetworkConfig
 from .observability import MonitoringConfig
@@ -35,7 +36,9 @@ class TagsConfig(Section):
 
 class PlatformConfig(Section):
     environment: str = Field(
-        pattern=r"^[a-z][a-z0-9-]{1,15}$", description="Short name used in resource names and tags."
+        pattern=r"^[a-z][a-z0-9-]{1,15}$",
+        description="Which environment this stack is (" + ", ".join(ENVIRONMENTS) + "): it picks the policy "
+        "set and the protection rules, whatever the stack is called; also in resource names and tags.",
     )
     region: str = Field(
         pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$", description="AWS region (the `aws:region` key)."
@@ -68,6 +71,16 @@ class PlatformConfig(Section):
     monitoring: MonitoringConfig = Field(
         MonitoringConfig.model_validate({}), description="Prometheus and prometheus-adapter."
     )
+
+    @field_validator("environment")
+    @classmethod
+    def _known_environment(cls, value: str) -> str:
+        if value not in ENVIRONMENTS:
+            raise ValueError(
+                f"not an environment with a policy set; allowed: {', '.join(ENVIRONMENTS)} "
+                "(a new one needs policies/config/<name>.json)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _cross_section_rules(self) -> PlatformConfig:
