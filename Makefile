@@ -5,14 +5,16 @@ STACK  ?= staging
 BASE   ?= origin/main
 PY     := $(VENV)/bin/python
 
-.PHONY: install servers synth diff preflight verify capacity test test-fast bench scan lint fmt clean
+.PHONY: install servers synth diff preflight verify capacity test test-fast bench scan lint lock fmt clean
 
 install: $(VENV)/.installed
 
 # The venv name matches Pulumi.yaml (runtime.options.virtualenv), so `pulumi up` reuses it.
+# Locks with every file's hash (requirements*.txt from requirements*.in: make lock); pip refuses
+# anything else, so the job that later holds deploy credentials installs exactly what was reviewed.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $@
 
 ## PostgreSQL, PgBouncer and Redis from Debian packages, for the real-server tests.
@@ -61,10 +63,26 @@ scan: install $(VENV)-scan/.installed
 
 $(VENV)-scan/.installed: requirements-scan.txt
 	$(PYTHON) -m venv $(VENV)-scan
-	$(VENV)-scan/bin/pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	$(VENV)-scan/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-scan.txt
 	touch $@
 
-lint: install
+## Regenerate the hash locks from the *.in pins (uv, pinned; dev first: the others follow its versions).
+UV := $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal --python-version 3.11
+lock: install
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(UV) --custom-compile-command "make lock" requirements-dev.in -o requirements-dev.txt
+	$(UV) --custom-compile-command "make lock" requirements-scan.in -o requirements-scan.txt
+	$(UV) --custom-compile-command "make lock" requirements.in -c requirements-dev.txt -o requirements.txt
+	$(UV) --custom-compile-command "make lock" policies/requirements.in -c requirements-dev.txt -o policies/requirements.txt
+
+## actionlint, built from the Go module proxy (pinned), into build/bin.
+GO         ?= $(shell command -v go || echo /usr/local/go/bin/go)
+ACTIONLINT := build/bin/actionlint
+$(ACTIONLINT):
+	GOBIN=$(CURDIR)/build/bin $(GO) install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+
+lint: install $(ACTIONLINT)
+	$(ACTIONLINT) -no-color
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

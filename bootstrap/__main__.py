@@ -1,6 +1,10 @@
 """Bootstrap, once per AWS account: what `pulumi login s3://...`, `--secrets-provider awskms://...`
 and the GitHub workflows need before the first platform stack exists (README "Real use").
 
+Per account: the state bucket and GitHub's OIDC provider and connection. Per environment the
+account hosts: a secrets key, a permissions boundary, deploy and preview roles, and a
+CodeBuild-hosted runner whose VPC the platform stack peers with to reach its private API.
+
 Its own state stays local (or in a backend you already have): it creates the bucket the
 platform's state will live in.
 """
@@ -15,45 +19,106 @@ import pulumi_aws as aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.aws.deploy_identity import DeployIdentity, DeployIdentityArgs
-from components.aws.state_backend import StateBackend, StateBackendArgs
+from components.delivery.environment_identity import EnvironmentIdentity, EnvironmentIdentityArgs
+from components.delivery.github import ISSUER
+from components.delivery.runner import CodeBuildRunner, CodeBuildRunnerArgs
+from components.delivery.state_backend import StateBackend, StateBackendArgs
+from stacks.loader import load_config
+from stacks.schema.delivery import BootstrapConfig
 
-config = pulumi.Config()
-region = pulumi.Config("aws").require("region")
-repository = config.require("repository")
-if repository.count("/") != 1 or " " in repository:
-    raise pulumi.RunError(f"smartdairy-bootstrap:repository = {repository!r}: expected owner/name")
+#: The workflows (their `name:`) whose jobs run on the runners: nothing else starts a build there.
+RUNNER_WORKFLOWS = ("deploy", "drift", "pull request")
 
+config = load_config(BootstrapConfig)
 # The platform's tag policy applies here too: every resource says what it belongs to.
 provider = aws.Provider(
     "aws",
-    region=region,
+    region=config.region,
     default_tags=aws.ProviderDefaultTagsArgs(
         tags={
             "Project": "smartdairy-platform",
             "Environment": "bootstrap",
-            "Owner": config.get("owner") or "platform",
-            "CostCenter": config.get("costCenter") or "platform",
+            "Owner": config.owner,
+            "CostCenter": config.cost_center,
             "ManagedBy": "pulumi",
         }
     ),
 )
 account = pulumi.ResourceOptions(providers=[provider])
-backend = StateBackend("pulumi", StateBackendArgs(region=region, state_history_days=365), opts=account)
-identity = DeployIdentity(
-    "github",
-    DeployIdentityArgs(
-        repository=repository,
-        deploy_environments=("staging", "prod"),
-        create_oidc_provider=config.get_bool("createOidcProvider", True),
-        state_bucket_arn=backend.bucket_arn,
-        secrets_key_arn=backend.key_arn,
+invoke = pulumi.InvokeOutputOptions(provider=provider)
+account_id = aws.get_caller_identity_output(opts=invoke).account_id
+zones = aws.get_availability_zones_output(state="available", opts=invoke).names
+
+backend = StateBackend(
+    "pulumi",
+    StateBackendArgs(
+        region=config.region,
+        state_history_days=365,
+        environments={env: config.stacks_of(env) for env in config.environments},
+        account_id=account_id,
     ),
     opts=account,
 )
+if config.create_oidc_provider:
+    oidc_provider_arn = aws.iam.OpenIdConnectProvider(
+        "github", url=f"https://{ISSUER}", client_id_lists=["sts.amazonaws.com"], opts=account
+    ).arn
+else:
+    oidc_provider_arn = aws.iam.get_open_id_connect_provider_output(url=f"https://{ISSUER}", opts=invoke).arn
+# Created PENDING: authorise it once in the console (README "Real use", step 1).
+connection = aws.codeconnections.Connection("github", name="smartdairy-github", provider_type="GitHub", opts=account)
+
+session_seconds = config.deploy_session_hours * 3600
+for env, spec in config.environments.items():
+    identity = EnvironmentIdentity(
+        f"{env}-identity",
+        EnvironmentIdentityArgs(
+            environment=env,
+            stacks=config.stacks_of(env),
+            other_environments=[e for e in config.environments if e != env],
+            repository=config.repository,
+            preview_from_pull_requests=spec.preview_from_pull_requests,
+            deploy_session_seconds=session_seconds,
+            account_id=account_id,
+            region=config.region,
+            oidc_provider_arn=oidc_provider_arn,
+            state_bucket_arn=backend.bucket_arn,
+        ),
+        opts=account,
+    )
+    runner = CodeBuildRunner(
+        f"{env}-runner",
+        CodeBuildRunnerArgs(
+            environment=env,
+            cidr=spec.runner_cidr,
+            repository_url=f"https://github.com/{config.repository}",
+            connection_arn=connection.arn,
+            workflows=RUNNER_WORKFLOWS,
+            availability_zones=zones,
+            build_timeout_minutes=session_seconds // 60,
+            log_retention_days=config.runner_log_retention_days,
+            account_id=account_id,
+            region=config.region,
+        ),
+        opts=account,
+    )
+    pulumi.export(
+        env,
+        {
+            "secretsProvider": identity.secrets_provider,
+            "deployRoleArn": identity.deploy_role_arn,
+            "previewRoleArn": identity.preview_role_arn,
+            "permissionsBoundaryArn": identity.boundary_arn,
+            "runner": {
+                "label": runner.label,
+                "vpcId": runner.vpc_id,
+                "cidr": spec.runner_cidr,
+                "routeTableIds": runner.route_table_ids,
+                "egressIp": runner.egress_ip,
+            },
+        },
+    )
 
 pulumi.export("stateBackend", backend.backend_url)
-pulumi.export("secretsProvider", backend.secrets_provider)
-pulumi.export("previewRoleArn", identity.preview_role_arn)
-pulumi.export("deployRoleArn", identity.deploy_role_arn)
-pulumi.export("oidcProviderArn", identity.oidc_provider_arn)
+pulumi.export("oidcProviderArn", oidc_provider_arn)
+pulumi.export("githubConnectionArn", connection.arn)

@@ -12,7 +12,7 @@ import json
 import re
 import typing
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 from pulumi.runtime import config as runtime_config
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from .schema import PlatformConfig
 from .schema.environment import protection_problems
 
+M = TypeVar("M", bound=BaseModel)
 #: Config fields that live outside the project namespace.
 EXTERNAL_KEYS = {"region": "aws:region"}
 #: Values that only appear in documentation: RFC 5737 / RFC 3849 ranges, AWS's example accounts.
@@ -42,18 +43,32 @@ class ConfigError(pulumi.RunError):
 
 def load_platform_config(project: str | None = None) -> PlatformConfig:
     project = project or pulumi.get_project()
-    raw, problems = _collect(project)
-    try:
-        config = PlatformConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems += [_describe(err, project) for err in exc.errors()]
-        raise ConfigError(problems) from None
+    config, raw, problems = _validated(PlatformConfig, project)
+    if config is None:
+        raise ConfigError(problems)
     if not config.example:
         problems += [config_key(project, section) + rest for section, rest in _placeholders(raw)]
     problems += [f"{project}:{key}{why}" for key, why in protection_problems(config.environment, config)]
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def load_config(model: type[M], project: str | None = None) -> M:
+    """Any program's config (the bootstrap's too) by the same rules: unknown keys and invalid
+    values are ConfigError lines naming the key."""
+    config, _, problems = _validated(model, project or pulumi.get_project())
+    if config is None or problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _validated(model: type[M], project: str) -> tuple[M | None, dict[str, Any], list[str]]:
+    raw, problems = _collect(model, project)
+    try:
+        return model.model_validate(raw), raw, problems
+    except ValidationError as exc:
+        return None, raw, problems + [_describe(model, err, project) for err in exc.errors()]
 
 
 def _placeholders(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
@@ -89,10 +104,9 @@ def config_key(project: str, field_alias: str) -> str:
     return EXTERNAL_KEYS.get(field_alias, f"{project}:{field_alias}")
 
 
-def _collect(project: str) -> tuple[dict[str, Any], list[str]]:
+def _collect(model: type[BaseModel], project: str) -> tuple[dict[str, Any], list[str]]:
     known = {
-        config_key(project, field.alias or name): field.alias or name
-        for name, field in PlatformConfig.model_fields.items()
+        config_key(project, field.alias or name): field.alias or name for name, field in model.model_fields.items()
     }
     raw: dict[str, Any] = {}
     for key, alias in known.items():
@@ -122,14 +136,14 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def _describe(err: Mapping[str, Any], project: str) -> str:
+def _describe(model: type[BaseModel], err: Mapping[str, Any], project: str) -> str:
     loc = [str(p) for p in err["loc"]]
     if not loc:  # a cross-section rule: its message starts with the key it is about
         return f"{project}:{err['msg'].removeprefix('Value error, ')}"
     key = config_key(project, loc[0])
     path = key + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
     if err["type"] == "extra_forbidden":
-        allowed = ", ".join(_allowed_keys(PlatformConfig, loc[:-1])) or "none"
+        allowed = ", ".join(_allowed_keys(model, loc[:-1])) or "none"
         return f"{path}: unknown key; allowed keys: {allowed}"
     if err["type"] == "missing":
         return f"{path}: required key is missing"

@@ -100,3 +100,81 @@ def test_drift_expects_no_changes_and_files_an_issue():
     assert preview["with"]["refresh"] is True and preview["with"]["expect-no-changes"] is True
     assert "schedule" in workflow["on"]
     assert workflow["jobs"]["drift"]["permissions"]["issues"] == "write"
+
+
+def role_steps():
+    """(workflow, job name, job, configure-aws-credentials inputs) for every job that assumes a role."""
+    for path in WORKFLOWS:
+        for name, job in load(path.name)["jobs"].items():
+            for step in job.get("steps", []):
+                if step.get("uses", "").startswith("aws-actions/configure-aws-credentials@"):
+                    yield path.name, name, job, step["with"]
+
+
+def test_every_job_with_aws_runs_on_its_environments_runner_with_its_environments_role():
+    """A cluster's private API is reachable only from its environment's runner (bootstrap/), and a
+    job assumes only that environment's roles: deploys in their GitHub environment, previews outside."""
+    seen = set()
+    for workflow, name, job, inputs in role_steps():
+        role = inputs["role-to-assume"]
+        if "matrix" in role:  # drift: one entry per stack, each naming its own variables
+            entries = [(e["stack"], f"${{{{ vars.{e['role']} }}}}") for e in job["strategy"]["matrix"]["include"]]
+            assert "${{ matrix.stack }}" in job["runs-on"]
+        else:
+            entries = [("staging" if "STAGING" in role else "prod", role)]
+        for env, role_var in entries:
+            kind = "DEPLOY" if job.get("environment") else "PREVIEW"
+            assert role_var == f"${{{{ vars.{env.upper()}_{kind}_ROLE_ARN }}}}", (workflow, name)
+            runner = job["runs-on"].replace("${{ matrix.stack }}", env)
+            assert runner == f"codebuild-smartdairy-{env}-runner-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}"
+            if kind == "DEPLOY":
+                assert job["environment"] == env
+            seen.add((workflow, env, kind))
+    assert seen == {
+        ("deploy.yml", "staging", "DEPLOY"),
+        ("deploy.yml", "prod", "DEPLOY"),
+        ("drift.yml", "staging", "PREVIEW"),
+        ("drift.yml", "prod", "PREVIEW"),
+        ("pull-request.yml", "staging", "PREVIEW"),  # prod's preview role trusts main only
+    }
+
+
+def test_sessions_last_as_long_as_the_longest_up():
+    hours = yaml.safe_load((ROOT / "bootstrap" / "Pulumi.main.yaml").read_text())["config"].get(
+        "smartdairy-bootstrap:deploySessionHours", 4
+    )
+    for workflow, name, job, inputs in role_steps():
+        expected = hours * 3600 if job.get("environment") else 3600
+        assert inputs["role-duration-seconds"] == expected, (workflow, name)
+
+
+def test_every_pulumi_run_uses_the_cli_the_sdk_was_tested_with():
+    [pin] = [
+        line.split("==")[1]
+        for line in (ROOT / "requirements.in").read_text().splitlines()
+        if line.startswith("pulumi==")
+    ]
+    runs = [s for p in WORKFLOWS for s in steps(load(p.name)) if s.get("uses", "").startswith("pulumi/actions@")]
+    assert len(runs) == 4
+    assert {str(s["with"]["pulumi-version"]) for s in runs} == {pin}
+
+
+def test_the_plan_comment_finds_its_pull_request_from_the_api_never_the_artifact():
+    comment = load("pr-plan-comment.yml")
+    text = (ROOT / ".github" / "workflows" / "pr-plan-comment.yml").read_text()
+    [finder, download, sticky] = steps(comment)
+    assert finder["uses"].startswith("actions/github-script@")
+    script = finder["with"]["script"]
+    assert "pulls.list" in script and "p.head.sha === run.head_sha" in script
+    assert sticky["with"]["number"] == "${{ steps.pr.outputs.result }}"
+    assert download["if"] == sticky["if"] == "steps.pr.outputs.result != ''"
+    assert "pr-number" not in text and "pr-number" not in (ROOT / ".github/workflows/pull-request.yml").read_text()
+
+
+def test_installs_are_hash_checked():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--require-hashes -r requirements-dev.txt" in makefile
+    assert "--require-hashes -r requirements-scan.txt" in makefile
+    for lock in ("requirements.txt", "requirements-dev.txt", "requirements-scan.txt", "policies/requirements.txt"):
+        pins = [line for line in (ROOT / lock).read_text().splitlines() if re.match(r"^[A-Za-z0-9_.-]+==", line)]
+        assert pins and all(line.endswith("\\") for line in pins), lock  # every pin continues with its hashes

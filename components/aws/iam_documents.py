@@ -6,6 +6,7 @@ Local JSON (instead of the `get_policy_document` invoke) keeps documents visible
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,11 @@ def statement(
     if conditions:
         body["Condition"] = {k: dict(v) for k, v in conditions.items()}
     return body
+
+
+def document_json(statements: Sequence[Mapping[str, Any]]) -> str:
+    """A policy JSON string from plain statements (inside an `apply`, where the ARNs are known)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def policy_document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:

@@ -1,0 +1,237 @@
+"""Who may touch what, for the delivery identities: names, state keys and the policy statements.
+
+Pure functions: the bootstrap program turns them into IAM and bucket policies, and tests
+evaluate them against the requests a preview, a deploy and an attacker would make.
+
+Every delivery principal has a fixed name (`smartdairy-<env>-deploy`, ...), so the state
+bucket's policy and the boundaries can name them before they exist and without a dependency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from components.aws.iam_documents import statement
+
+#: The platform's Pulumi project: its stacks' state lives under .pulumi/*/<project>/.
+PLATFORM_PROJECT = "smartdairy-platform"
+#: What a preview may do to objects: read. What a deploy also does: write its checkpoint,
+#: history and backups, take and drop its lock.
+READ_OBJECT = ("s3:GetObject", "s3:GetObjectVersion")
+WRITE_OBJECT = ("s3:PutObject", "s3:DeleteObject")
+LIST_BUCKET = ("s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation")
+#: Encrypting writes new secrets; only a deploy does it (`pulumi up`, `config set --secret`).
+DECRYPT = ("kms:Decrypt", "kms:DescribeKey")
+ENCRYPT = ("kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncrypt*")
+#: What may never change the state bucket or the keys behind the secrets, whoever asks.
+BUCKET_ADMIN = (
+    "s3:DeleteBucket",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketAcl",
+    "s3:PutBucketOwnershipControls",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketVersioning",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutReplicationConfiguration",
+)
+KEY_ADMIN = (
+    "kms:ScheduleKeyDeletion",
+    "kms:DisableKey",
+    "kms:PutKeyPolicy",
+    "kms:DeleteAlias",
+    "kms:UpdateAlias",
+    "kms:CreateGrant",
+    "kms:DisableKeyRotation",
+)
+#: Long-lived credentials: the delivery path needs none, so nobody under a boundary makes one.
+LONG_LIVED = ("iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile")
+#: What no delivery role ever gets: credentials that outlive a job, a way out of its boundary,
+#: the organization and the account's own settings.
+NEVER_GRANTED = (*LONG_LIVED, "iam:DeleteRolePermissionsBoundary", "organizations:*", "account:*")
+
+
+def principal_name(environment: str, kind: str) -> str:
+    """`smartdairy-<env>-deploy`, `-preview`, `-runner`, `-boundary` (a policy), `-state` (a key alias)."""
+    return f"smartdairy-{environment}-{kind}"
+
+
+def role_arn(account_id: str, environment: str, kind: str) -> str:
+    return f"arn:aws:iam::{account_id}:role/{principal_name(environment, kind)}"
+
+
+def boundary_arn(account_id: str, environment: str) -> str:
+    return f"arn:aws:iam::{account_id}:policy/{principal_name(environment, 'boundary')}"
+
+
+def key_alias(environment: str) -> str:
+    return f"alias/{principal_name(environment, 'state')}"
+
+
+def stack_objects(bucket_arn: str, stack: str, project: str = PLATFORM_PROJECT) -> list[str]:
+    """What `pulumi preview` reads of one stack: its checkpoint (plain, .gz, .bak, tags)."""
+    return [f"{bucket_arn}/.pulumi/stacks/{project}/{stack}.*"]
+
+
+def stack_history(bucket_arn: str, stack: str, project: str = PLATFORM_PROJECT) -> list[str]:
+    """What `pulumi up` also writes: history, backups and its lock."""
+    return [
+        f"{bucket_arn}/.pulumi/history/{project}/{stack}/*",
+        f"{bucket_arn}/.pulumi/backups/{project}/{stack}/*",
+        f"{bucket_arn}/.pulumi/locks/organization/{project}/{stack}/*",
+    ]
+
+
+def backend_meta(bucket_arn: str) -> str:
+    """.pulumi/meta.yaml: every CLI reads it when it opens the backend."""
+    return f"{bucket_arn}/.pulumi/meta.yaml"
+
+
+def bucket_confinement(
+    bucket_arn: str, account_id: str, environment: str, stacks: Sequence[str]
+) -> list[dict[str, Any]]:
+    """State bucket policy statements: the environment's deploy role reaches only its stacks'
+    objects, its preview role reads only their checkpoints and writes nothing. A bucket policy
+    sees only this bucket, so NotResource means "any other key of it" (AdministratorAccess
+    and ReadOnlyAccess would otherwise reach every stack)."""
+    own = [o for s in stacks for o in stack_objects(bucket_arn, s)]
+    history = [o for s in stacks for o in stack_history(bucket_arn, s)]
+    base = [bucket_arn, backend_meta(bucket_arn)]
+    deploy, preview = (role_arn(account_id, environment, kind) for kind in ("deploy", "preview"))
+    return [
+        _deny_for(deploy, ["s3:*"], not_resources=base + own + history, sid=f"{environment}DeployOwnStacksOnly"),
+        _deny_for(preview, ["s3:*"], not_resources=base + own, sid=f"{environment}PreviewOwnCheckpointsOnly"),
+        _deny_for(
+            preview,
+            [*WRITE_OBJECT, "s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject", *BUCKET_ADMIN],
+            resources=[bucket_arn, f"{bucket_arn}/*"],
+            sid=f"{environment}PreviewWritesNothing",
+        ),
+    ]
+
+
+def _deny_for(
+    principal: str,
+    actions: Sequence[str],
+    *,
+    resources: Sequence[str] = (),
+    not_resources: Sequence[str] = (),
+    sid: str,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": list(actions)}
+    body |= {"NotResource": list(not_resources)} if not_resources else {"Resource": list(resources)}
+    body["Condition"] = {"ArnEquals": {"aws:PrincipalArn": principal}}
+    return body
+
+
+def deploy_statements(bucket_arn: str, key_arn: str, stacks: Sequence[str]) -> list[dict[str, Any]]:
+    """The deploy role's own grants on the backend (explicit, so a narrower managed policy than
+    AdministratorAccess keeps working)."""
+    objects = [o for s in stacks for o in stack_objects(bucket_arn, s) + stack_history(bucket_arn, s)]
+    return [
+        statement(LIST_BUCKET, [bucket_arn], sid="ListState"),
+        statement([*READ_OBJECT, *WRITE_OBJECT], [*objects, backend_meta(bucket_arn)], sid="OwnStacks"),
+        statement([*DECRYPT, *ENCRYPT], [key_arn], sid="OwnSecretsKey"),
+    ]
+
+
+def preview_statements(
+    bucket_arn: str, key_arn: str, stacks: Sequence[str], environment: str, region: str
+) -> list[dict[str, Any]]:
+    """Read the environment's checkpoints, decrypt its secrets key, and read the secrets a
+    `--refresh` re-reads (Secrets Manager versions of this environment only). Nothing else is
+    added to ReadOnlyAccess, which holds no kms:Decrypt and no secretsmanager:GetSecretValue."""
+    tagged = {"StringEquals": {"aws:ResourceTag/Environment": environment}}
+    return [
+        statement(LIST_BUCKET, [bucket_arn], sid="ListState"),
+        statement(
+            READ_OBJECT,
+            [*(o for s in stacks for o in stack_objects(bucket_arn, s)), backend_meta(bucket_arn)],
+            sid="ReadOwnCheckpoints",
+        ),
+        statement(DECRYPT, [key_arn], sid="DecryptOwnSecretsKey"),
+        statement(["secretsmanager:GetSecretValue"], ["*"], conditions=tagged, sid="RefreshOwnSecrets"),
+        statement(
+            ["kms:Decrypt"],
+            ["*"],
+            conditions={
+                "StringEquals": {
+                    "aws:ResourceTag/Environment": environment,
+                    "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                }
+            },
+            sid="DecryptOwnSecretsThroughSecretsManager",
+        ),
+        statement(
+            [*WRITE_OBJECT, "s3:PutObject*", "s3:DeleteObject*", *BUCKET_ADMIN, *ENCRYPT, *KEY_ADMIN],
+            ["*"],
+            effect="Deny",
+            sid="NeverWriteNeverEncrypt",
+        ),
+    ]
+
+
+def boundary_statements(
+    account_id: str, environment: str, others: Sequence[str], bucket_arn: str, oidc_provider_arn: str
+) -> list[dict[str, Any]]:
+    """The permissions boundary of an environment's roles: everything but NEVER_GRANTED, except
+    - changing any delivery identity (roles, boundaries, the OIDC provider);
+    - a role created without this same boundary (no way out of it);
+    - reconfiguring the state bucket, or administering or using another environment's state key;
+    - touching, or creating, resources tagged with another environment (one account, two
+      environments: staging's deploy role never reaches prod)."""
+    delivery = [
+        f"arn:aws:iam::{account_id}:role/smartdairy-*",
+        f"arn:aws:iam::{account_id}:policy/smartdairy-*",
+        oidc_provider_arn,
+    ]
+    own_boundary = boundary_arn(account_id, environment)
+    statements = [
+        # Not Action "*" (FSBP IAM.1): the boundary never grants these, whatever a role holds.
+        {"Sid": "WithinTheBoundary", "Effect": "Allow", "NotAction": list(NEVER_GRANTED), "Resource": "*"},
+        {
+            "Sid": "DeliveryIdentityIsReadOnly",
+            "Effect": "Deny",
+            "NotAction": ["iam:Get*", "iam:List*"],
+            "Resource": delivery,
+        },
+        statement(
+            ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+            effect="Deny",
+            conditions={"StringNotEquals": {"iam:PermissionsBoundary": own_boundary}},
+            sid="NewRolesCarryThisBoundary",
+        ),
+        statement(list(NEVER_GRANTED), effect="Deny", sid="NoWayOut"),
+        statement(BUCKET_ADMIN, [bucket_arn], effect="Deny", sid="StateBucketStaysAsBuilt"),
+        statement(
+            KEY_ADMIN,
+            effect="Deny",
+            conditions={"ForAnyValue:StringLike": {"kms:ResourceAliases": "alias/smartdairy-*-state"}},
+            sid="StateKeysStayAsBuilt",
+        ),
+    ]
+    if others:
+        statements += [
+            statement(
+                ["kms:*"],
+                effect="Deny",
+                conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": [key_alias(o) for o in others]}},
+                sid="NoOtherEnvironmentsStateKey",
+            ),
+            statement(
+                ["*"],
+                effect="Deny",
+                conditions={"StringEquals": {"aws:ResourceTag/Environment": list(others)}},
+                sid="NoOtherEnvironmentsResources",
+            ),
+            statement(
+                ["*"],
+                effect="Deny",
+                conditions={"StringEquals": {"aws:RequestTag/Environment": list(others)}},
+                sid="NoResourcesForOtherEnvironments",
+            ),
+        ]
+    return statements

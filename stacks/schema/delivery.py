@@ -1,0 +1,147 @@
+"""Config of the delivery path: the bootstrap's (once per account) and each platform stack's
+`delivery` section, which names what the bootstrap made for its environment."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from pydantic import Field, field_validator, model_validator
+
+from components.delivery.github import REPOSITORY
+
+from .base import Section
+from .environment import ENVIRONMENTS
+
+IAM_POLICY = r"^arn:aws[a-z-]*:iam::\d{12}:policy/[\w+=,.@/-]+$"
+ROLE = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
+STACK = r"^[A-Za-z0-9_.-]{1,100}$"
+
+
+def private_range(value: str, smallest_prefix: int) -> str:
+    """A private IPv4 range no smaller than /smallest_prefix."""
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"not a CIDR ({exc})") from None
+    if network.version != 4 or not network.is_private or network.prefixlen > smallest_prefix:
+        raise ValueError(f"expected a private IPv4 range of /{smallest_prefix} or larger, e.g. 10.250.0.0/24")
+    return value
+
+
+class RunnerNetwork(Section):
+    """The environment's CodeBuild runner network (bootstrap outputs `runners.<env>`): the stack
+    peers with it and opens its Kubernetes API on 443 to its range only."""
+
+    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$", description="The runner VPC (vpcId).")
+    cidr: str = Field(description="The runner VPC's range (cidr); must not overlap network.cidr.")
+    route_table_ids: list[str] = Field(
+        min_length=1, description="The runner's private route tables (routeTableIds): they get a route to this VPC."
+    )
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        return private_range(value, 28)
+
+    @field_validator("route_table_ids")
+    @classmethod
+    def _tables(cls, value: list[str]) -> list[str]:
+        bad = [t for t in value if not re.fullmatch(r"rtb-[0-9a-f]{8,17}", t)]
+        if bad:
+            raise ValueError(f"not route table ids: {', '.join(bad)}")
+        return value
+
+
+class DeliveryConfig(Section):
+    """Who deploys and previews this stack, and from where (the bootstrap's outputs for its
+    environment). Fixed principals: a preview, a deploy and a person plan the same access."""
+
+    deploy_role_arn: str = Field(
+        pattern=ROLE, description="The environment's deploy role: cluster admin through an access entry."
+    )
+    preview_role_arn: str = Field(
+        pattern=ROLE,
+        description="The environment's preview role: a read-only access entry (AmazonEKSAdminViewPolicy), "
+        "so refresh and preview of the Kubernetes half work.",
+    )
+    permissions_boundary_arn: str = Field(
+        pattern=IAM_POLICY,
+        description="The environment's permissions boundary: every IAM role the stack creates carries it "
+        "(the deploy role may create no role without it).",
+    )
+    runner: RunnerNetwork | None = Field(
+        None,
+        description="The environment's CodeBuild runner network. Unset: the deployer reaches the API through "
+        "cluster.publicAccessCidrs or cluster.privateAccessCidrs instead.",
+    )
+
+
+class EnvironmentDelivery(Section):
+    """One environment of this account."""
+
+    runner_cidr: str = Field(description="The runner VPC's range (/26 or larger, private, unused).")
+    stacks: list[str] = Field(
+        default_factory=list, description="Platform stacks of this environment; default: one named like it."
+    )
+    preview_from_pull_requests: bool = Field(
+        description="May same-repository pull requests assume the preview role (and so read this "
+        "environment's state)? staging: true; prod: false (pull requests get its offline plan only)."
+    )
+
+    @field_validator("runner_cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        return private_range(value, 26)
+
+    @field_validator("stacks")
+    @classmethod
+    def _stacks(cls, value: list[str]) -> list[str]:
+        bad = [s for s in value if not re.fullmatch(STACK, s)]
+        if bad:
+            raise ValueError(f"not stack names: {', '.join(bad)}")
+        return value
+
+
+class BootstrapConfig(Section):
+    """`bootstrap/Pulumi.<account>.yaml`: one stack per AWS account."""
+
+    region: str = Field(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$", description="AWS region (aws:region).")
+    repository: str = Field(pattern=REPOSITORY, description="owner/name of the GitHub repository.")
+    create_oidc_provider: bool = Field(
+        True, description="false if the account already has GitHub's OIDC provider (one per URL)."
+    )
+    environments: dict[str, EnvironmentDelivery] = Field(
+        min_length=1,
+        description="The environments this account hosts: both (one account) or one (one account per "
+        "environment, each with its own bootstrap stack).",
+    )
+    deploy_session_hours: int = Field(
+        4,
+        ge=1,
+        le=12,
+        description="Longest deploy session and runner build, hours (README 'Real use': prod's first up).",
+    )
+    owner: str = Field("platform", description="Owner tag.")
+    cost_center: str = Field("platform", description="CostCenter tag.")
+    runner_log_retention_days: int = Field(365, description="Days the runners' build logs are kept.")
+
+    @field_validator("environments")
+    @classmethod
+    def _known(cls, value: dict[str, EnvironmentDelivery]) -> dict[str, EnvironmentDelivery]:
+        unknown = sorted(set(value) - set(ENVIRONMENTS))
+        if unknown:
+            raise ValueError(f"unknown environments {', '.join(unknown)}; allowed: {', '.join(ENVIRONMENTS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _separate_runners(self) -> BootstrapConfig:
+        ranges = {env: ipaddress.ip_network(spec.runner_cidr) for env, spec in self.environments.items()}
+        for env, net in ranges.items():
+            clash = [o for o, other in ranges.items() if o < env and net.overlaps(other)]
+            if clash:
+                raise ValueError(f"environments.{env}.runnerCidr: overlaps environments.{clash[0]}.runnerCidr")
+        return self
+
+    def stacks_of(self, environment: str) -> list[str]:
+        return self.environments[environment].stacks or [environment]
