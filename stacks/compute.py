@@ -13,6 +13,7 @@ from components.compute.eks_cluster import Addon, EksCluster, EksClusterArgs
 from components.compute.karpenter import Karpenter, KarpenterArgs
 from components.compute.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.compute.storage_class import BlockStorageClass, BlockStorageClassArgs
+from components.network.runner_peering import RunnerPeering, RunnerPeeringArgs
 from components.network.vpc import Network
 
 from .schema import PlatformConfig
@@ -35,6 +36,7 @@ def compute(
 ) -> ComputeTier:
     """EKS, then a Kubernetes provider built from its outputs, then what runs on it."""
     spec = config.cluster
+    path = runner_path(prefix, config, network, provider)
     cluster = EksCluster(
         prefix,
         args_from(
@@ -45,7 +47,9 @@ def compute(
             subnet_ids=network.private_subnet_ids,
             node_security_group_ids=[network.data_client_security_group_id],
             addons=addons(spec),
-            deployer_principal_arn=spec.deployer_principal_arn or caller_principal_arn(provider),
+            deployer_principal_arn=config.delivery.deploy_role_arn,
+            viewer_principal_arns=[config.delivery.preview_role_arn],
+            private_access_cidrs=[*spec.private_access_cidrs, *runner_ranges(config)],
             protect=config.protect_stateful_resources,
             cluster_security_group_tags=discovery,
         ),
@@ -58,7 +62,7 @@ def compute(
         "eks",
         kubeconfig=cluster.kubeconfig,
         enable_server_side_apply=True,
-        opts=pulumi.ResourceOptions(depends_on=cluster.ready),
+        opts=pulumi.ResourceOptions(depends_on=[*cluster.ready, *path]),
     )
     on_cluster = pulumi.ResourceOptions(providers=[provider, kubernetes])
 
@@ -90,12 +94,30 @@ def compute(
     return ComputeTier(cluster, kubernetes, storage.class_name, controller.ingress_class, controller.ready)
 
 
-def caller_principal_arn(provider: aws.Provider) -> str:
-    """The IAM role (or user) behind the credentials running this deployment: an assumed-role
-    session ARN is not a valid access entry principal, its issuer role is."""
-    invoke = pulumi.InvokeOptions(provider=provider)
-    caller = aws.get_caller_identity(opts=invoke)
-    return aws.iam.get_session_context(arn=caller.arn, opts=invoke).issuer_arn
+def runner_path(prefix: str, config: PlatformConfig, network: Network, provider: aws.Provider) -> list[pulumi.Resource]:
+    """The peering with the environment's delivery runner, and what the Kubernetes provider must
+    wait for so the first `up` from that runner reaches the API."""
+    runner = config.delivery.runner
+    if runner is None:
+        return []
+    peering = RunnerPeering(
+        f"{prefix}-runner",
+        RunnerPeeringArgs(
+            vpc_id=network.vpc_id,
+            vpc_cidr=network.vpc_cidr,
+            route_table_ids=network.private_route_table_ids,
+            runner_vpc_id=runner.vpc_id,
+            runner_cidr=runner.cidr,
+            runner_route_table_ids=runner.route_table_ids,
+        ),
+        opts=pulumi.ResourceOptions(providers=[provider]),
+    )
+    return peering.ready
+
+
+def runner_ranges(config: PlatformConfig) -> list[str]:
+    """The delivery runner's range, when the stack has one: admitted to the private API on 443."""
+    return [config.delivery.runner.cidr] if config.delivery.runner else []
 
 
 #: `cluster.addons` field -> EKS add-on name (the preflight checks the same pairs).

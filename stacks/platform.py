@@ -22,6 +22,8 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     prefix = f"sd-{config.environment}"
     discovery = {"karpenter.sh/discovery": prefix}  # the EKS cluster is named like the prefix
     tags = aws.ProviderDefaultTagsArgs(tags=config.required_tags(project))
+    # The deploy role may create no IAM role without its environment's boundary (bootstrap/).
+    pulumi.runtime.register_stack_transformation(with_permissions_boundary(config.delivery.permissions_boundary_arn))
     regional = aws.Provider("aws", region=config.region, default_tags=tags)
     # CloudFront's certificate and web ACL can only live in us-east-1.
     edge_provider = aws.Provider("aws-edge", region=EDGE_REGION, default_tags=tags)
@@ -107,6 +109,18 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         "alarmNamePrefix": prefix,
         "cloudwatchDashboard": dashboard.dashboard_name,
     }
+
+
+def with_permissions_boundary(boundary_arn: str) -> pulumi.ResourceTransformation:
+    """Every IAM role the stack creates carries the environment's permissions boundary: one
+    place, so no component has to remember it and none can leave it out."""
+
+    def transformation(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        if args.type_ != "aws:iam/role:Role":
+            return None
+        return pulumi.ResourceTransformationResult({**args.props, "permissions_boundary": boundary_arn}, args.opts)
+
+    return transformation
 
 
 def _availability_zones(config: PlatformConfig, provider: aws.Provider, project: str) -> list[str]:

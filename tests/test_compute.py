@@ -37,15 +37,17 @@ def test_endpoint_private_and_public_only_to_listed_cidrs(run):
     assert sorted(vpc["subnetIds"]) == sorted(f"sd-{run.stack}-private-eu-west-1{z}-id" for z in "abc")
 
 
-def test_admin_access_entries(run):
-    """The deployer (configured, or the caller's role behind its assumed-role session) comes first."""
+def test_access_entries_are_the_environments_fixed_roles(run):
+    """Cluster admin: the environment's deploy role, then the listed admins; read-only (Secrets
+    included, for refresh): its preview role. Never "whoever runs Pulumi"."""
     associations = run.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
-    cluster = section(run.stack, "cluster")
-    deployer = cluster.get("deployerPrincipalArn", "arn:aws:iam::123456789012:role/smartdairy-deployer")
-    by_name = {a.name: a.inputs["principalArn"] for a in associations}
-    assert by_name.pop(f"sd-{run.stack}-deployer") == deployer
-    assert sorted(by_name.values()) == sorted(cluster["adminPrincipalArns"])
-    assert all(a.inputs["policyArn"].endswith("/AmazonEKSClusterAdminPolicy") for a in associations)
+    cluster, delivery = section(run.stack, "cluster"), section(run.stack, "delivery")
+    by_name = {a.name: (a.inputs["principalArn"], a.inputs["policyArn"].rsplit("/", 1)[1]) for a in associations}
+    assert by_name.pop(f"sd-{run.stack}-deployer") == (delivery["deployRoleArn"], "AmazonEKSClusterAdminPolicy")
+    assert by_name.pop(f"sd-{run.stack}-viewer-0") == (delivery["previewRoleArn"], "AmazonEKSAdminViewPolicy")
+    assert sorted(by_name.values()) == sorted(
+        (arn, "AmazonEKSClusterAdminPolicy") for arn in cluster["adminPrincipalArns"]
+    )
     node_entries = [e for e in run.of_type("aws:eks/accessEntry:AccessEntry") if e.inputs.get("type") == "EC2_LINUX"]
     assert len(node_entries) == 1
 

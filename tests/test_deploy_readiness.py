@@ -144,37 +144,73 @@ def test_prod_pins_the_node_image_and_the_pack_enforces_it(prod):
 
 
 def test_the_deployer_needs_a_network_path():
-    [problem] = section_problems("prod", "cluster", privateAccessCidrs=[])
-    assert problem.startswith(f"{PROJECT}:cluster: the deployer has no network path to the Kubernetes API")
+    delivery = section("prod", "delivery")
+    del delivery["runner"]
+    [problem] = config_problems(with_section("prod", f"{PROJECT}:delivery", delivery))
+    assert problem.startswith(f"{PROJECT}:delivery.runner: the deployer has no network path to the Kubernetes API")
 
 
-def test_private_runners_reach_the_endpoint_on_443_only(prod):
+def test_a_public_endpoint_would_bypass_the_runners_peering():
+    [problem] = section_problems("prod", "cluster", publicAccessCidrs=["52.18.0.0/24"])
+    assert problem.startswith(f"{PROJECT}:cluster.publicAccessCidrs: must be empty with delivery.runner")
+
+
+def test_the_runner_range_must_not_overlap_the_vpc():
+    delivery = section("prod", "delivery")
+    delivery["runner"]["cidr"] = "10.10.4.0/24"
+    [problem] = config_problems(with_section("prod", f"{PROJECT}:delivery", delivery))
+    assert problem.startswith(f"{PROJECT}:delivery.runner.cidr: 10.10.4.0/24 overlaps network.cidr 10.10.0.0/16")
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_the_runner_reaches_the_private_endpoint_on_443_only_through_its_peering(stack):
+    """The cluster API admits the environment's runner range, on 443 only; the peering's routes go
+    both ways; and the Kubernetes provider waits for them, so the first `up` from the runner works."""
+    run = program_run(stack)
+    runner = section(stack, "delivery")["runner"]
+    vpc = run.one("aws:eks/cluster:Cluster").inputs["vpcConfig"]
+    assert vpc["endpointPublicAccess"] is False and vpc["endpointPrivateAccess"] is True
     [rule] = [
-        r for r in prod.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-api-from-" in r.name
+        r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-api-from-" in r.name
     ]
-    assert (rule.inputs["cidrIpv4"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("10.10.0.0/16", 443, 443)
+    assert (rule.inputs["cidrIpv4"], rule.inputs["fromPort"], rule.inputs["toPort"]) == (runner["cidr"], 443, 443)
     assert (
         rule.inputs["securityGroupId"]
-        == prod.one("aws:eks/cluster:Cluster").state["vpcConfig"]["clusterSecurityGroupId"]
+        == run.one("aws:eks/cluster:Cluster").state["vpcConfig"]["clusterSecurityGroupId"]
     )
+    peering = run.one("aws:ec2/vpcPeeringConnection:VpcPeeringConnection")
+    assert peering.inputs["peerVpcId"] == runner["vpcId"] and peering.inputs["autoAccept"] is True
+    routes = [r.inputs for r in run.of_type("aws:ec2/route:Route") if r.inputs.get("vpcPeeringConnectionId")]
+    back = [r for r in routes if r["destinationCidrBlock"] == section(stack, "network")["cidr"]]
+    assert [r["routeTableId"] for r in back] == runner["routeTableIds"]
+    assert len(routes) - len(back) == section(stack, "network")["azCount"]  # every private table
+    provider = run.one("pulumi:providers:kubernetes")
+    assert {
+        peering.urn,
+        *(r.urn for r in run.of_type("aws:ec2/route:Route") if r.inputs.get("vpcPeeringConnectionId")),
+    } <= set(provider.dependencies)
 
 
 def test_documentation_placeholders_are_refused_in_a_real_stack():
     config = with_section("staging", f"{PROJECT}:example", "false")
     problems = config_problems(config)
-    assert f"{PROJECT}:cluster.publicAccessCidrs[0] = '198.51.100.0/24': a documentation address range" in problems[0]
-    assert problems[1].startswith(f"{PROJECT}:cluster.adminPrincipalArns[0] = 'arn:aws:iam::123456789012:role/")
-    assert len(problems) == 2 and all("mark the stack `example: true`" in p for p in problems)
+    assert problems[0].startswith(f"{PROJECT}:cluster.adminPrincipalArns[0] = 'arn:aws:iam::123456789012:role/")
+    assert [p.split(" = ")[0] for p in problems[1:]] == [
+        f"{PROJECT}:delivery.deployRoleArn",
+        f"{PROJECT}:delivery.previewRoleArn",
+        f"{PROJECT}:delivery.permissionsBoundaryArn",
+    ]
+    assert all("mark the stack `example: true`" in p for p in problems)
 
 
 def test_a_real_stack_with_real_values_loads():
     config = with_section("staging", f"{PROJECT}:example", "false")
     config[f"{PROJECT}:cluster"] = json.dumps(
-        section("staging", "cluster")
-        | {"publicAccessCidrs": ["52.18.0.0/24"], "adminPrincipalArns": ["arn:aws:iam::210987654321:role/ops"]}
+        section("staging", "cluster") | {"adminPrincipalArns": ["arn:aws:iam::210987654321:role/ops"]}
     )
-    run = run_program("staging", config=config)
-    assert run.one("aws:eks/cluster:Cluster").inputs["vpcConfig"]["publicAccessCidrs"] == ["52.18.0.0/24"]
+    delivery = json.dumps(section("staging", "delivery")).replace("123456789012", "210987654321")
+    run = run_program("staging", config=config | {f"{PROJECT}:delivery": delivery})
+    assert run.one("aws:eks/cluster:Cluster").inputs["vpcConfig"]["endpointPublicAccess"] is False
 
 
 @pytest.fixture(scope="module", params=["staging", "prod"])

@@ -59,9 +59,9 @@ def test_a_new_vpc_range_replaces_the_vpc_and_its_subnets(staging):
     [vpc] = [c for cs in result.changes.values() for c in cs if c.type == "aws:ec2/vpc:Vpc"]
     assert vpc.details == [f'cidrBlock: "{cidr}" -> "{cidr.replace("10.20.", "10.21.")}" (forces replacement)']
     assert not result.dangerous  # nothing in staging is protected
-    # And seven updates: the security group rules (data clients, the ALB) and network policies
-    # naming the range (the apps' and the database bootstrap's).
-    assert result.summary() == "+0 ~7 -0 +-10"
+    # And eight updates: the security group rules (data clients, the ALB), network policies
+    # naming the range (the apps' and the database bootstrap's) and the runner's route back.
+    assert result.summary() == "+0 ~8 -0 +-10"
 
 
 def test_replacing_a_protected_database_is_flagged_loudly():
@@ -156,9 +156,9 @@ def test_tightening_is_not_a_weakening():
     rule = next(
         r
         for r in new
-        if r["type"] == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-        and r["inputs"].get("cidrIpv4", "").endswith("/16")
+        if r["type"] == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" and r["inputs"].get("cidrIpv4")
     )
-    rule["inputs"]["cidrIpv4"] = rule["inputs"]["cidrIpv4"].replace("/16", "/24")
+    network, prefix = rule["inputs"]["cidrIpv4"].split("/")
+    rule["inputs"]["cidrIpv4"] = f"{network}/{int(prefix) + 1}"
     result = plan(old, new)
     assert result.counts()["update"] == 2 and not result.weakening and "weakened" not in result.summary()

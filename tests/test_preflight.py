@@ -91,7 +91,8 @@ def account(stack: str = "prod", **overrides) -> Iterator[tuple[Preflight, Clien
         zone = clients.route53.create_hosted_zone(Name=config.cdn.domain, CallerReference="preflight")
         zone_id = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
         trust = '{"Version":"2012-10-17","Statement":[]}'
-        for arn in [config.cluster.deployer_principal_arn, *config.cluster.admin_principal_arns]:
+        delivery = config.delivery
+        for arn in [delivery.deploy_role_arn, delivery.preview_role_arn, *config.cluster.admin_principal_arns]:
             if arn and arn.rsplit("/", 1)[-1] != overrides.get("missing_role"):
                 clients.iam.create_role(RoleName=arn.rsplit("/", 1)[-1], AssumeRolePolicyDocument=trust)
         if not overrides.get("no_search_role"):
@@ -137,9 +138,9 @@ def test_a_template_stack_is_reported():
 
 
 def test_a_missing_deployer_role_is_reported():
-    with account(missing_role="smartdairy-platform-deploy") as (check, _):
+    with account(missing_role="smartdairy-prod-deploy") as (check, _):
         [problem] = check.problems()
-        assert problem.startswith(f"{PROJECT}:cluster.deployerPrincipalArn = 'arn:aws:iam::123456789012:role/")
+        assert problem.startswith(f"{PROJECT}:delivery.deployRoleArn = 'arn:aws:iam::123456789012:role/")
         assert problem.endswith("no such IAM role (NoSuchEntity)")
 
 

@@ -130,12 +130,13 @@ class Preflight:
             yield f"{self.key('cdn', 'domain')} = {cdn.domain!r}: not in hosted zone {cdn.hosted_zone_id} ({name})"
 
     def principals(self) -> Iterator[str]:
-        cluster = self.config.cluster
+        cluster, delivery = self.config.cluster, self.config.delivery
         account = self.aws.sts.get_caller_identity()["Account"]
-        named = [("deployerPrincipalArn", cluster.deployer_principal_arn)] if cluster.deployer_principal_arn else []
-        named += [(f"adminPrincipalArns[{i}]", arn) for i, arn in enumerate(cluster.admin_principal_arns)]
-        for path, arn in named:
-            key = self.key("cluster", path)
+        named = [("delivery", "deployRoleArn", delivery.deploy_role_arn)]
+        named += [("delivery", "previewRoleArn", delivery.preview_role_arn)]
+        named += [("cluster", f"adminPrincipalArns[{i}]", arn) for i, arn in enumerate(cluster.admin_principal_arns)]
+        for section, path, arn in named:
+            key = self.key(section, path)
             arn_account, kind, name = arn.split(":")[4], arn.split(":")[5].split("/")[0], arn.rsplit("/", 1)[-1]
             if arn_account != account:
                 yield f"{key} = {arn!r}: account {arn_account} is not the deploying account {account}"

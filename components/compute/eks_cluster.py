@@ -21,6 +21,9 @@ from components.aws.pod_identity import pod_identity_trust
 #: Every control-plane log type EKS offers; audit is what an incident review needs.
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+#: Get, list and watch of everything, Secrets included: what `pulumi refresh` of the Kubernetes
+#: half reads (AmazonEKSViewPolicy leaves Secrets out, so the refresh of one would fail).
+CLUSTER_VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy"
 SYSTEM_LABEL = "node-role.smartdairy.io/system"
 SYSTEM_TAINT = {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}
 #: The schema's camelCase path. The Python SDK translates only top-level names in
@@ -75,9 +78,12 @@ class EksClusterArgs:
     #: In-VPC or peered ranges (a self-hosted runner) let through to the private endpoint on 443.
     private_access_cidrs: Sequence[str]
     #: The principal that runs `pulumi up`: cluster admin, so the Kubernetes provider can deploy.
-    deployer_principal_arn: str | None
+    #: A fixed role, never "whoever runs Pulumi": every caller then plans the same access.
+    deployer_principal_arn: str
     #: More principals with cluster admin.
     admin_principal_arns: Sequence[str]
+    #: Principals that only read the cluster (the preview role: refresh and preview).
+    viewer_principal_arns: Sequence[str]
     #: Days the control-plane logs stay in CloudWatch Logs.
     log_retention_days: int
     #: Pulumi `protect` on the cluster and its key.
@@ -199,12 +205,16 @@ class EksCluster(pulumi.ComponentResource):
         )
 
     def _cluster_admins(self, name: str, cluster: aws.eks.Cluster, args: EksClusterArgs) -> list[pulumi.Resource]:
-        """Access entries with cluster admin: the deployer, then the listed humans and roles."""
-        admins = {f"{name}-deployer": args.deployer_principal_arn} if args.deployer_principal_arn else {}
+        """Access entries: cluster admin for the deployer, then the listed humans and roles;
+        read-only for the viewers."""
+        entries = {f"{name}-deployer": (args.deployer_principal_arn, CLUSTER_ADMIN_POLICY)}
         others = [arn for arn in args.admin_principal_arns if arn != args.deployer_principal_arn]
-        admins |= {f"{name}-admin-{index}": arn for index, arn in enumerate(others)}
+        entries |= {f"{name}-admin-{index}": (arn, CLUSTER_ADMIN_POLICY) for index, arn in enumerate(others)}
+        entries |= {
+            f"{name}-viewer-{i}": (arn, CLUSTER_VIEW_POLICY) for i, arn in enumerate(args.viewer_principal_arns)
+        }
         created: list[pulumi.Resource] = []
-        for entry_name, principal in admins.items():
+        for entry_name, (principal, policy) in entries.items():
             entry = aws.eks.AccessEntry(
                 entry_name,
                 cluster_name=cluster.name,
@@ -216,7 +226,7 @@ class EksCluster(pulumi.ComponentResource):
                 entry_name,
                 cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
-                policy_arn=CLUSTER_ADMIN_POLICY,
+                policy_arn=policy,
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -49,8 +49,10 @@ class EnvironmentIdentityArgs:
     preview_from_pull_requests: bool
     #: The longest session a deploy needs (role-duration-seconds in the workflows).
     deploy_session_seconds: int
+    #: The account and region of the state, keys and secrets this identity reaches.
     account_id: pulumi.Input[str]
     region: str
+    #: GitHub's OIDC provider in this account, and the platform's state bucket.
     oidc_provider_arn: pulumi.Input[str]
     state_bucket_arn: pulumi.Input[str]
     #: Pulumi `protect` on the secrets key: losing it makes the state's secrets unreadable.

@@ -32,6 +32,7 @@ COMPUTE = "BUILD_GENERAL1_MEDIUM"
 
 @dataclass(frozen=True)
 class CodeBuildRunnerArgs:
+    #: The platform environment whose jobs run here (names the project and its role).
     environment: str
     #: The runner VPC's range: peered with the environment's VPC, so it must not overlap it.
     cidr: str
@@ -45,7 +46,9 @@ class CodeBuildRunnerArgs:
     availability_zones: pulumi.Input[Sequence[str]]
     #: Longest job, minutes (a prod `up`): CodeBuild stops a build at its timeout.
     build_timeout_minutes: int
+    #: Days the build logs are kept.
     log_retention_days: int
+    #: Where the runner lives (the service role's ARNs are built from them).
     account_id: pulumi.Input[str]
     region: str
 

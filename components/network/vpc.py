@@ -46,6 +46,7 @@ class Network(pulumi.ComponentResource):
     cache_subnet_group_name: pulumi.Output[str]
     nat_public_ips: list[pulumi.Output[str]]
     nat_gateway_ids: list[pulumi.Output[str]]
+    private_route_table_ids: list[pulumi.Output[str]]
     flow_log_group_name: pulumi.Output[str]
     data_client_security_group_id: pulumi.Output[str]
 
@@ -110,6 +111,7 @@ class Network(pulumi.ComponentResource):
                 "cacheSubnetGroupName": self.cache_subnet_group_name,
                 "natPublicIps": self.nat_public_ips,
                 "natGatewayIds": self.nat_gateway_ids,
+                "privateRouteTableIds": self.private_route_table_ids,
                 "subnetCidrs": self.subnet_cidrs,
                 "flowLogGroupName": self.flow_log_group_name,
                 "dataClientSecurityGroupId": self.data_client_security_group_id,
@@ -188,6 +190,8 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
             private_rts.append(rt)
+        #: Where routes to peered networks (the delivery runner) go: the private tier's tables.
+        self.private_route_table_ids = [rt.id for rt in private_rts]
         isolated_rt = self._route_table(f"{name}-isolated", vpc, subnets["isolated"])
 
         # Image pulls from ECR layers and S3 traffic skip the NAT gateways (cost and bandwidth).

@@ -140,19 +140,13 @@ class ClusterConfig(Section):
     kubernetes_version: str = Field(description="One of " + ", ".join(SUPPORTED_KUBERNETES_VERSIONS) + ".")
     public_access_cidrs: list[str] = Field(
         default_factory=list,
-        description="The deployers' egress ranges (CI runners, VPN) allowed to a public API endpoint. "
-        "Empty: private endpoint only. Never 0.0.0.0/0.",
+        description="Egress ranges (a VPN) allowed to a public API endpoint. Empty: private endpoint only, "
+        "reached by the delivery runner through its peering. Never 0.0.0.0/0.",
     )
     private_access_cidrs: list[str] = Field(
         default_factory=list,
-        description="In-VPC or peered ranges (a self-hosted runner, a VPN) let through to the private "
-        "endpoint on 443. With no publicAccessCidrs, the deployer must run in one of these.",
-    )
-    deployer_principal_arn: str | None = Field(
-        None,
-        description="IAM role or user that runs `pulumi up`; gets cluster admin through an access entry. "
-        "Unset: the caller's own identity at deploy time (fine for one person; set it for a shared "
-        "stack, or each new caller replaces the previous one's entry).",
+        description="More in-VPC or peered ranges (a VPN) let through to the private endpoint on 443; "
+        "the delivery runner's range (delivery.runner.cidr) is added by itself.",
     )
     admin_principal_arns: list[str] = Field(
         default_factory=list, description="More IAM roles or users with cluster admin (break-glass, operators)."
@@ -193,19 +187,3 @@ class ClusterConfig(Section):
         if bad:
             raise ValueError(f"not IAM role or user ARNs: {', '.join(bad)}")
         return value
-
-    @field_validator("deployer_principal_arn")
-    @classmethod
-    def _deployer_arn(cls, value: str | None) -> str | None:
-        if value is not None and not IAM_PRINCIPAL.fullmatch(value):
-            raise ValueError("not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)")
-        return value
-
-    @model_validator(mode="after")
-    def _deployer_has_a_path(self) -> ClusterConfig:
-        if not self.public_access_cidrs and not self.private_access_cidrs:
-            raise ValueError(
-                "the deployer has no network path to the Kubernetes API: set publicAccessCidrs (the "
-                "runners' egress ranges) or privateAccessCidrs (an in-VPC or peered runner's range)"
-            )
-        return self

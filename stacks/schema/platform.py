@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from pydantic import Field, field_validator, model_validator
 
 from components.apps.pgbouncer_config import Budget, Target, connection_budget
@@ -13,6 +15,7 @@ from .capacity import CapacityConfig
 from .cdn import ORIGIN_SHIELD_REGIONS, CdnConfig
 from .cluster import ClusterConfig
 from .database import DatabaseConfig
+from .delivery import DeliveryConfig
 from .environment import ENVIRONMENTS
 from .load_test import LoadTestConfig
 from .network import NetworkConfig
@@ -60,6 +63,9 @@ class PlatformConfig(Section):
     cluster: ClusterConfig = Field(
         description="EKS, add-ons, Karpenter, the load balancer controller, the deployer's access."
     )
+    delivery: DeliveryConfig = Field(
+        description="Who deploys and previews the stack, and the runner network they work from (bootstrap/)."
+    )
     pgbouncer: PgBouncerConfig = Field(description="PgBouncer pools.")
     workloads: WorkloadsConfig = Field(description="Odoo and the API gateway.")
     capacity: CapacityConfig = Field(
@@ -95,6 +101,7 @@ class PlatformConfig(Section):
                 f"search.zoneCount: {self.search.zone_count} zones but the network spans "
                 f"network.azCount = {self.network.az_count}; allowed: 1 to {self.network.az_count}"
             )
+        self._delivery_path()
         audit_days = self.cluster.log_retention_days
         for key, days in (
             ("cache.logRetentionDays", self.cache.log_retention_days),
@@ -113,6 +120,29 @@ class PlatformConfig(Section):
                 f"({self.database.max_connections}) does not fit: " + "; ".join(problems)
             )
         return self
+
+    def _delivery_path(self) -> None:
+        """The deployer needs a network path to the Kubernetes API, and a peered runner one that
+        the endpoint's name resolves to: EKS resolves it to private addresses outside the VPC
+        only while the public endpoint is off."""
+        runner, cluster = self.delivery.runner, self.cluster
+        if runner is None and not cluster.public_access_cidrs and not cluster.private_access_cidrs:
+            raise ValueError(
+                "delivery.runner: the deployer has no network path to the Kubernetes API; set it (the "
+                "bootstrap's runner for this environment), cluster.privateAccessCidrs or cluster.publicAccessCidrs"
+            )
+        if runner is None:
+            return
+        if cluster.public_access_cidrs:
+            raise ValueError(
+                "cluster.publicAccessCidrs: must be empty with delivery.runner: a public endpoint's name "
+                "resolves to public addresses outside the VPC, so the runner's peering would not carry its calls"
+            )
+        if ipaddress.ip_network(runner.cidr).overlaps(ipaddress.ip_network(self.network.cidr)):
+            raise ValueError(
+                f"delivery.runner.cidr: {runner.cidr} overlaps network.cidr {self.network.cidr}; peered "
+                "networks need separate ranges"
+            )
 
     def connection_budget(self) -> Budget:
         """PgBouncer's worst case against RDS, checked before anything is created."""

@@ -1,0 +1,70 @@
+"""The delivery runner's path to this stack's private Kubernetes API: a VPC peering connection
+with the runner's VPC (made by bootstrap/, same account) and routes both ways.
+
+EKS publishes a private-only endpoint's name with its private addresses, so a peered client
+resolves and reaches it once a route exists and the cluster security group admits its range on
+443 (EksCluster's privateAccessCidrs). The peering and routes belong to this stack: `destroy`
+removes them after everything on the cluster, and the runner itself stays for the next stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class RunnerPeeringArgs:
+    #: This stack's VPC, its range, and the private route tables the control plane's ENIs use.
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: pulumi.Input[str]
+    route_table_ids: Sequence[pulumi.Input[str]]
+    #: The runner's VPC, range and route tables (bootstrap outputs `<env>.runner`).
+    runner_vpc_id: str
+    runner_cidr: str
+    runner_route_table_ids: Sequence[str]
+
+
+class RunnerPeering(pulumi.ComponentResource):
+    #: Pulumi type token: in every child URN, so it stays put when the file moves.
+    TYPE_TOKEN = "smartdairy:network:RunnerPeering"
+    peering_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: RunnerPeeringArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(self.TYPE_TOKEN, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        peering = aws.ec2.VpcPeeringConnection(
+            name,
+            vpc_id=args.vpc_id,
+            peer_vpc_id=args.runner_vpc_id,
+            auto_accept=True,
+            tags={"Name": name},
+            opts=child,
+        )
+        to_runner = [
+            aws.ec2.Route(
+                f"{name}-to-runner-{index}",
+                route_table_id=table,
+                destination_cidr_block=args.runner_cidr,
+                vpc_peering_connection_id=peering.id,
+                opts=child,
+            )
+            for index, table in enumerate(args.route_table_ids)
+        ]
+        from_runner = [
+            aws.ec2.Route(
+                f"{name}-from-runner-{index}",
+                route_table_id=table,
+                destination_cidr_block=args.vpc_cidr,
+                vpc_peering_connection_id=peering.id,
+                opts=child,
+            )
+            for index, table in enumerate(args.runner_route_table_ids)
+        ]
+        self.peering_id = peering.id
+        #: What a job on the runner needs before it calls the API: the peering and both routes.
+        self.ready: list[pulumi.Resource] = [peering, *to_runner, *from_runner]
+        self.register_outputs({"peeringId": self.peering_id})
