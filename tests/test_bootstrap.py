@@ -11,6 +11,7 @@ import json
 import pytest
 
 from stacks.loader import ConfigError
+from stacks.schema.delivery import BootstrapConfig
 from tests.conftest import ROOT
 from tests.harness.iam import Principal, Request, managed_policy, may_assume
 from tests.harness.mock_runtime import ProgramRun, run_program, stack_config
@@ -189,7 +190,8 @@ def test_staging_roles_do_what_their_job_needs_and_nothing_across(bootstrap, rol
 
 
 def test_sessions_cover_the_longest_up_and_builds_do_too(bootstrap):
-    hours = int(stack_config("main", BOOTSTRAP)[0].get(f"{NS}:deploySessionHours", "4"))
+    default = BootstrapConfig.model_fields["deploy_session_hours"].default
+    hours = int(stack_config("main", BOOTSTRAP)[0].get(f"{NS}:deploySessionHours", default))
     for name, role in roles(bootstrap).items():
         assert role["maxSessionDuration"] == (hours * 3600 if name.endswith("-deploy") else 3600), name
     for project in bootstrap.of_type("aws:codebuild/project:Project"):

@@ -233,3 +233,41 @@ def test_no_output_is_formatted_outside_an_apply(first_preview):
     for run in (first_preview, program_run(first_preview.stack)):
         for resource in run.resources:
             assert "Calling __str__ on an Output" not in json.dumps(resource.inputs), resource.name
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_whoever_runs_it_plans_the_same_stack(stack, monkeypatch):
+    """Clean drift: the deploy role (`up`), the preview role (drift check, pull requests) and a
+    person render the same resources, so `preview --refresh --expect-no-changes` of an unchanged
+    stack, run as CI runs it, plans nothing (no principal of the program depends on the caller)."""
+    from tests.harness import mock_outputs
+
+    def rendered(role: str) -> list[dict]:
+        caller = {
+            "accountId": mock_outputs.ACCOUNT_ID,
+            "arn": f"arn:aws:sts::{mock_outputs.ACCOUNT_ID}:assumed-role/{role}/GitHubActions",
+            "userId": "AROASYNTH:GitHubActions",
+            "id": mock_outputs.ACCOUNT_ID,
+        }
+        monkeypatch.setitem(mock_outputs._INVOKES, "aws:index/getCallerIdentity:getCallerIdentity", lambda a, r: caller)
+        return [r.to_json() for r in run_program(stack).resources]
+
+    deploy, preview, person = (
+        rendered(role) for role in (f"smartdairy-{stack}-deploy", f"smartdairy-{stack}-preview", "AWSReservedSSO_Admin")
+    )
+    assert deploy == preview == person
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_a_deploy_session_outlasts_the_longest_possible_up(stack):
+    """The deploy roles' sessions and the runners' builds (bootstrap deploySessionHours) last
+    longer than the heaviest chain of create timeouts (tools/longest_up.py), with 10 minutes left
+    for checkout, install and `make capacity` before the role is assumed."""
+    from stacks.schema.delivery import BootstrapConfig
+    from tools.longest_up import longest_chain, render
+
+    total, chain = longest_chain([r.to_json() for r in program_run(stack).resources])
+    print(f"\n{stack}:\n{render(total, chain)}")
+    session = BootstrapConfig.model_fields["deploy_session_hours"].default * 60
+    assert total + 10 <= session, f"{stack}: {total:.0f} min of creates do not fit a {session} min session"
+    assert {r["type"] for r in chain} >= {"aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup"}

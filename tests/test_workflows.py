@@ -140,8 +140,10 @@ def test_every_job_with_aws_runs_on_its_environments_runner_with_its_environment
 
 
 def test_sessions_last_as_long_as_the_longest_up():
+    from stacks.schema.delivery import BootstrapConfig
+
     hours = yaml.safe_load((ROOT / "bootstrap" / "Pulumi.main.yaml").read_text())["config"].get(
-        "smartdairy-bootstrap:deploySessionHours", 4
+        "smartdairy-bootstrap:deploySessionHours", BootstrapConfig.model_fields["deploy_session_hours"].default
     )
     for workflow, name, job, inputs in role_steps():
         expected = hours * 3600 if job.get("environment") else 3600

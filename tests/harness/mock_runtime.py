@@ -55,6 +55,8 @@ class RegisteredResource:
     secret_paths: list[str]
     #: Secret path -> a short digest of its value: a plan diff can say "changed", never what.
     secret_digests: dict[str, str] = field(default_factory=dict)
+    #: The resource's own create timeout (`custom_timeouts`), e.g. "15m"; empty: the provider's.
+    create_timeout: str = ""
     #: Inputs with secrets unwrapped; for assertions only, never written out.
     plain_inputs: dict[str, Any] = field(repr=False, default_factory=dict)
     #: What the mock engine answered (inputs plus computed outputs such as ARNs); tests only.
@@ -74,6 +76,7 @@ class RegisteredResource:
                 "deleteBeforeReplace": self.delete_before_replace,
                 "retainOnDelete": self.retain_on_delete,
                 "dependsOn": self.dependencies,
+                "createTimeout": self.create_timeout,
                 "propertyDependencies": self.property_dependencies,
                 "providers": self.providers,
             },
@@ -180,6 +183,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     inputs=_mask_secrets(inputs, "", secret_paths, digests),
                     secret_paths=secret_paths,
                     secret_digests=digests,
+                    create_timeout=request.customTimeouts.create,
                     plain_inputs=_unwrap_secrets(inputs),
                     state=_unwrap_secrets(self.resources[response.urn].state),
                 )
