@@ -271,3 +271,15 @@ def test_a_deploy_session_outlasts_the_longest_possible_up(stack):
     session = BootstrapConfig.model_fields["deploy_session_hours"].default * 60
     assert total + 10 <= session, f"{stack}: {total:.0f} min of creates do not fit a {session} min session"
     assert {r["type"] for r in chain} >= {"aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup"}
+
+
+def test_a_malformed_runner_is_one_line_per_key():
+    delivery = section("prod", "delivery")
+    delivery["runner"] |= {"routeTableIds": ["rtb-0a1b2c3d4e5f6a7b8", "main"], "vpcId": "default"}
+    delivery["previewRoleArn"] = "smartdairy-prod-preview"
+    problems = config_problems(with_section("prod", f"{PROJECT}:delivery", delivery))
+    assert [p.split(" = ")[0] for p in problems] == [
+        f"{PROJECT}:delivery.previewRoleArn",
+        f"{PROJECT}:delivery.runner.vpcId",
+        f"{PROJECT}:delivery.runner.routeTableIds[1]",
+    ]

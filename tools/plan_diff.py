@@ -51,6 +51,10 @@ REPLACE_ON_CHANGE = {
     "aws:opensearch/domain:Domain": ("domainName",),
     "aws:s3/bucket:Bucket": ("bucket",),
     "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage"),
+    "aws:eks/accessEntry:AccessEntry": ("clusterName", "principalArn"),
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": ("clusterName", "principalArn", "policyArn"),
+    "aws:iam/role:Role": ("name",),
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": ("vpcId", "peerVpcId"),
 }
 #: Kubernetes objects are replaced when their identity changes.
 KUBERNETES_IDENTITY = ("metadata.name", "metadata.namespace")

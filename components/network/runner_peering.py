@@ -44,27 +44,27 @@ class RunnerPeering(pulumi.ComponentResource):
             tags={"Name": name},
             opts=child,
         )
-        to_runner = [
-            aws.ec2.Route(
-                f"{name}-to-runner-{index}",
-                route_table_id=table,
-                destination_cidr_block=args.runner_cidr,
-                vpc_peering_connection_id=peering.id,
-                opts=child,
-            )
-            for index, table in enumerate(args.route_table_ids)
-        ]
-        from_runner = [
-            aws.ec2.Route(
-                f"{name}-from-runner-{index}",
-                route_table_id=table,
-                destination_cidr_block=args.vpc_cidr,
-                vpc_peering_connection_id=peering.id,
-                opts=child,
-            )
-            for index, table in enumerate(args.runner_route_table_ids)
-        ]
+        to_runner = self._routes(f"{name}-to-runner", args.route_table_ids, args.runner_cidr, peering)
+        from_runner = self._routes(f"{name}-from-runner", args.runner_route_table_ids, args.vpc_cidr, peering)
         self.peering_id = peering.id
         #: What a job on the runner needs before it calls the API: the peering and both routes.
         self.ready: list[pulumi.Resource] = [peering, *to_runner, *from_runner]
         self.register_outputs({"peeringId": self.peering_id})
+
+    def _routes(
+        self,
+        name: str,
+        tables: Sequence[pulumi.Input[str]],
+        destination: pulumi.Input[str],
+        peering: aws.ec2.VpcPeeringConnection,
+    ) -> list[aws.ec2.Route]:
+        return [
+            aws.ec2.Route(
+                f"{name}-{index}",
+                route_table_id=table,
+                destination_cidr_block=destination,
+                vpc_peering_connection_id=peering.id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for index, table in enumerate(tables)
+        ]

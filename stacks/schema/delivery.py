@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import ipaddress
-import re
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
@@ -35,7 +35,7 @@ class RunnerNetwork(Section):
 
     vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$", description="The runner VPC (vpcId).")
     cidr: str = Field(description="The runner VPC's range (cidr); must not overlap network.cidr.")
-    route_table_ids: list[str] = Field(
+    route_table_ids: list[Annotated[str, Field(pattern=r"^rtb-[0-9a-f]{8,17}$")]] = Field(
         min_length=1, description="The runner's private route tables (routeTableIds): they get a route to this VPC."
     )
 
@@ -43,14 +43,6 @@ class RunnerNetwork(Section):
     @classmethod
     def _cidr(cls, value: str) -> str:
         return private_range(value, 28)
-
-    @field_validator("route_table_ids")
-    @classmethod
-    def _tables(cls, value: list[str]) -> list[str]:
-        bad = [t for t in value if not re.fullmatch(r"rtb-[0-9a-f]{8,17}", t)]
-        if bad:
-            raise ValueError(f"not route table ids: {', '.join(bad)}")
-        return value
 
 
 class DeliveryConfig(Section):
@@ -81,7 +73,7 @@ class EnvironmentDelivery(Section):
     """One environment of this account."""
 
     runner_cidr: str = Field(description="The runner VPC's range (/26 or larger, private, unused).")
-    stacks: list[str] = Field(
+    stacks: list[Annotated[str, Field(pattern=STACK)]] = Field(
         default_factory=list, description="Platform stacks of this environment; default: one named like it."
     )
     preview_from_pull_requests: bool = Field(
@@ -93,14 +85,6 @@ class EnvironmentDelivery(Section):
     @classmethod
     def _cidr(cls, value: str) -> str:
         return private_range(value, 26)
-
-    @field_validator("stacks")
-    @classmethod
-    def _stacks(cls, value: list[str]) -> list[str]:
-        bad = [s for s in value if not re.fullmatch(STACK, s)]
-        if bad:
-            raise ValueError(f"not stack names: {', '.join(bad)}")
-        return value
 
 
 class BootstrapConfig(Section):
