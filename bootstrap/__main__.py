@@ -30,20 +30,22 @@ from stacks.schema.delivery import BootstrapConfig
 RUNNER_WORKFLOWS = ("deploy", "drift", "pull request")
 
 config = load_config(BootstrapConfig)
-# The platform's tag policy applies here too: every resource says what it belongs to.
-provider = aws.Provider(
-    "aws",
-    region=config.region,
-    default_tags=aws.ProviderDefaultTagsArgs(
-        tags={
-            "Project": "smartdairy-platform",
-            "Environment": "bootstrap",
-            "Owner": config.owner,
-            "CostCenter": config.cost_center,
-            "ManagedBy": "pulumi",
-        }
-    ),
-)
+
+
+def tagged_provider(name: str, environment: str) -> aws.Provider:
+    """The platform's tag policy applies here too. An environment's key, roles and runner carry
+    its Environment tag, so the other environment's boundary keeps its roles off them."""
+    tags = {
+        "Project": "smartdairy-platform",
+        "Environment": environment,
+        "Owner": config.owner,
+        "CostCenter": config.cost_center,
+        "ManagedBy": "pulumi",
+    }
+    return aws.Provider(name, region=config.region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
+
+
+provider = tagged_provider("aws", "bootstrap")
 account = pulumi.ResourceOptions(providers=[provider])
 invoke = pulumi.InvokeOutputOptions(provider=provider)
 account_id = aws.get_caller_identity_output(opts=invoke).account_id
@@ -55,6 +57,7 @@ backend = StateBackend(
         region=config.region,
         state_history_days=365,
         environments={env: config.stacks_of(env) for env in config.environments},
+        admins=config.state_admins,
         account_id=account_id,
     ),
     opts=account,
@@ -70,6 +73,7 @@ connection = aws.codeconnections.Connection("github", name="smartdairy-github", 
 
 session_seconds = config.deploy_session_hours * 3600
 for env, spec in config.environments.items():
+    own = pulumi.ResourceOptions(providers=[tagged_provider(f"aws-{env}", env)])
     identity = EnvironmentIdentity(
         f"{env}-identity",
         EnvironmentIdentityArgs(
@@ -84,7 +88,7 @@ for env, spec in config.environments.items():
             oidc_provider_arn=oidc_provider_arn,
             state_bucket_arn=backend.bucket_arn,
         ),
-        opts=account,
+        opts=own,
     )
     runner = CodeBuildRunner(
         f"{env}-runner",
@@ -100,7 +104,7 @@ for env, spec in config.environments.items():
             account_id=account_id,
             region=config.region,
         ),
-        opts=account,
+        opts=own,
     )
     pulumi.export(
         env,

@@ -116,6 +116,9 @@ def requests(w: dict[str, str]) -> dict[str, Request]:
     key = lambda env: {"kms:ResourceAliases": [f"alias/smartdairy-{env}-state"]}  # noqa: E731
     tagged = lambda env: {"aws:ResourceTag/Environment": env}  # noqa: E731
     sm = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sd-{}-db-abc"
+    own_path = "arn:aws:iam::123456789012:role/smartdairy/staging/"
+    boundary = "arn:aws:iam::123456789012:policy/smartdairy-staging-boundary"
+    org_role = "arn:aws:iam::123456789012:role/OrganizationAccountAccessRole"
     return {
         "list the state bucket": Request("s3:ListBucket", bucket),
         "read meta.yaml": Request("s3:GetObject", f"{bucket}/.pulumi/meta.yaml"),
@@ -140,10 +143,30 @@ def requests(w: dict[str, str]) -> dict[str, Request]:
             "rds:StopDBInstance", "arn:aws:rds:eu-west-1:123456789012:db:sd-prod", tagged("prod")
         ),
         "create a role with the boundary": Request(
-            "iam:CreateRole",
-            "arn:aws:iam::123456789012:role/sd-staging-x",
-            {"iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/smartdairy-staging-boundary"},
+            "iam:CreateRole", f"{own_path}sd-staging-x", {"iam:PermissionsBoundary": boundary}
         ),
+        "create a bounded role outside the path": Request(
+            "iam:CreateRole", "arn:aws:iam::123456789012:role/sd-staging-x", {"iam:PermissionsBoundary": boundary}
+        ),
+        "pass an own role to a service": Request("iam:PassRole", f"{own_path}sd-staging-node"),
+        "give an own role a policy": Request(
+            "iam:PutRolePolicy", f"{own_path}sd-staging-node", {"iam:PermissionsBoundary": boundary}
+        ),
+        "give the account's admin role a policy": Request("iam:AttachRolePolicy", org_role),
+        "re-trust the account's admin role": Request("iam:UpdateAssumeRolePolicy", org_role),
+        "tag the account's admin role as staging": Request(
+            "iam:TagRole", org_role, {"aws:RequestTag/Environment": "staging"}
+        ),
+        "assume the account's admin role": Request("sts:AssumeRole", org_role),
+        "pass the account's admin role": Request("iam:PassRole", org_role),
+        "read prod's static objects": Request("s3:GetObject", "arn:aws:s3:::sd-prod-cdn-static-abc123/index.html"),
+        "change prod's runner": Request(
+            "codebuild:UpdateProject", "arn:aws:codebuild:eu-west-1:123456789012:project/smartdairy-prod-runner"
+        ),
+        "change own runner": Request(
+            "codebuild:UpdateProject", "arn:aws:codebuild:eu-west-1:123456789012:project/smartdairy-staging-runner"
+        ),
+        "rewrite the backend's layout": Request("s3:PutObject", f"{bucket}/.pulumi/meta.yaml"),
         "create a role without a boundary": Request("iam:CreateRole", "arn:aws:iam::123456789012:role/sd-staging-x"),
         "drop a role's boundary": Request(
             "iam:DeleteRolePermissionsBoundary", "arn:aws:iam::123456789012:role/sd-staging-x"
@@ -170,6 +193,8 @@ DEPLOY_MAY = PREVIEW_MAY | {
     "take own lock",
     "encrypt with own state key",
     "create a role with the boundary",
+    "pass an own role to a service",
+    "give an own role a policy",
 }
 
 
@@ -187,6 +212,31 @@ def test_staging_roles_do_what_their_job_needs_and_nothing_across(bootstrap, rol
             allowed.add(what)
         print(f"{role:<8} {'ALLOW' if what in allowed else 'deny ':<5} {what}")
     assert allowed == may
+
+
+def test_the_state_is_named_by_who_may_reach_it(bootstrap):
+    """A role staging's deploy role could create (under its path and boundary, with
+    AdministratorAccess) reaches no stack's state; a state admin reaches all of it."""
+    bucket_policy = json.loads(bootstrap.named("pulumi-state-policy").inputs["policy"])
+    staging = principal(bootstrap, "smartdairy-staging-deploy")
+    stacks = f"{world(bootstrap)['bucket']}/.pulumi/stacks/smartdairy-platform"
+    created = Principal(
+        f"arn:aws:iam::{ACCOUNT}:role/smartdairy/staging/sd-staging-escape",
+        [managed_policy("x/AdministratorAccess")],
+        staging.boundary,
+    )
+    admin = Principal(
+        f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_AdministratorAccess_0a1b",
+        [managed_policy("x/AdministratorAccess")],
+    )
+    meta = f"{world(bootstrap)['bucket']}/.pulumi/meta.yaml"
+    for stack in ("staging", "prod"):
+        for action in ("s3:GetObject", "s3:PutObject"):
+            request = Request(action, f"{stacks}/{stack}.json")
+            assert not created.allowed(request, bucket_policy), (action, stack)
+            assert admin.allowed(request, bucket_policy), (action, stack)
+    assert admin.allowed(Request("s3:PutObject", meta), bucket_policy)
+    assert not created.allowed(Request("s3:PutObject", meta), bucket_policy)
 
 
 def test_sessions_cover_the_longest_up_and_builds_do_too(bootstrap):

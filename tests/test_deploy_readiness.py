@@ -283,3 +283,13 @@ def test_a_malformed_runner_is_one_line_per_key():
         f"{PROJECT}:delivery.runner.vpcId",
         f"{PROJECT}:delivery.runner.routeTableIds[1]",
     ]
+
+
+def test_every_role_carries_the_environments_boundary_and_path(run):
+    """The deploy role may create, pass and re-trust only such roles (bootstrap's boundary)."""
+    delivery = section(run.stack, "delivery")
+    roles = run.of_type("aws:iam/role:Role")
+    assert len(roles) >= 10
+    for role in roles:
+        assert role.inputs["permissionsBoundary"] == delivery["permissionsBoundaryArn"], role.name
+        assert role.inputs["path"] == f"/smartdairy/{run.stack}/", role.name

@@ -19,8 +19,13 @@ def statement(
     effect: str = "Allow",
     conditions: Mapping[str, Mapping[str, Any]] | None = None,
     sid: str | None = None,
+    not_resources: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"Effect": effect, "Action": list(actions), "Resource": resources}
+    """One statement; `not_resources` (everything but these) replaces `resources` when given."""
+    body: dict[str, Any] = {"Effect": effect, "Action": list(actions)}
+    body["NotResource" if not_resources is not None else "Resource"] = (
+        list(not_resources) if not_resources is not None else resources
+    )
     if sid:
         body["Sid"] = sid
     if conditions:

@@ -59,6 +59,12 @@ def principal_name(environment: str, kind: str) -> str:
     return f"smartdairy-{environment}-{kind}"
 
 
+def role_path(environment: str) -> str:
+    """Where an environment's stacks create their IAM roles: the boundary lets its roles pass,
+    assume and re-trust only roles under it, so no existing role of the account is reachable."""
+    return f"/smartdairy/{environment}/"
+
+
 def role_arn(account_id: str, environment: str, kind: str) -> str:
     return f"arn:aws:iam::{account_id}:role/{principal_name(environment, kind)}"
 
@@ -72,8 +78,10 @@ def key_alias(environment: str) -> str:
 
 
 def stack_objects(bucket_arn: str, stack: str, project: str = PLATFORM_PROJECT) -> list[str]:
-    """What `pulumi preview` reads of one stack: its checkpoint (plain, .gz, .bak, tags)."""
-    return [f"{bucket_arn}/.pulumi/stacks/{project}/{stack}.*"]
+    """What `pulumi preview` reads of one stack: its checkpoint (plain, .gz, .zst, .bak) and tags.
+    Not `<stack>.*`: stack names may hold dots, and `prod.eu` is another stack."""
+    base = f"{bucket_arn}/.pulumi/stacks/{project}/{stack}"
+    return [f"{base}.json*", f"{base}.pulumi-tags"]
 
 
 def stack_history(bucket_arn: str, stack: str, project: str = PLATFORM_PROJECT) -> list[str]:
@@ -91,40 +99,46 @@ def backend_meta(bucket_arn: str) -> str:
 
 
 def bucket_confinement(
-    bucket_arn: str, account_id: str, environment: str, stacks: Sequence[str]
+    bucket_arn: str, account_id: str, environment: str, stacks: Sequence[str], admins: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """State bucket policy statements: the environment's deploy role reaches only its stacks'
-    objects, its preview role reads only their checkpoints and writes nothing. A bucket policy
-    sees only this bucket, so NotResource means "any other key of it" (AdministratorAccess
-    and ReadOnlyAccess would otherwise reach every stack)."""
-    own = [o for s in stacks for o in stack_objects(bucket_arn, s)]
-    history = [o for s in stacks for o in stack_history(bucket_arn, s)]
-    base = [bucket_arn, backend_meta(bucket_arn)]
+    """State bucket policy statements for one environment's stacks: only its roles (and the
+    state admins) reach their objects, only its deploy role (and the admins) writes them. Named by
+    who is allowed, so a role anyone creates later is kept out too."""
+    objects = [o for s in stacks for o in stack_objects(bucket_arn, s) + stack_history(bucket_arn, s)]
     deploy, preview = (role_arn(account_id, environment, kind) for kind in ("deploy", "preview"))
     return [
-        _deny_for(deploy, ["s3:*"], not_resources=base + own + history, sid=f"{environment}DeployOwnStacksOnly"),
-        _deny_for(preview, ["s3:*"], not_resources=base + own, sid=f"{environment}PreviewOwnCheckpointsOnly"),
-        _deny_for(
-            preview,
-            [*WRITE_OBJECT, "s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject", *BUCKET_ADMIN],
-            resources=[bucket_arn, f"{bucket_arn}/*"],
-            sid=f"{environment}PreviewWritesNothing",
+        _deny_unless([deploy, preview, *admins], ["s3:*"], objects, sid=f"{_sid(environment)}StateOnlyForItsRoles"),
+        _deny_unless(
+            [deploy, *admins],
+            [*WRITE_OBJECT, "s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject"],
+            objects,
+            sid=f"{_sid(environment)}StateWrittenOnlyByItsDeploy",
         ),
     ]
 
 
-def _deny_for(
-    principal: str,
-    actions: Sequence[str],
-    *,
-    resources: Sequence[str] = (),
-    not_resources: Sequence[str] = (),
-    sid: str,
+def meta_confinement(bucket_arn: str, admins: Sequence[str]) -> dict[str, Any]:
+    """.pulumi/meta.yaml decides the layout of every stack: only the state admins write it."""
+    return _deny_unless(
+        admins, [*WRITE_OBJECT, "s3:PutObject*", "s3:DeleteObject*"], [backend_meta(bucket_arn)], sid="MetaForAdmins"
+    )
+
+
+def _sid(environment: str) -> str:
+    return "".join(part.capitalize() for part in environment.split("-"))
+
+
+def _deny_unless(
+    principals: Sequence[str], actions: Sequence[str], resources: Sequence[str], *, sid: str
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": list(actions)}
-    body |= {"NotResource": list(not_resources)} if not_resources else {"Resource": list(resources)}
-    body["Condition"] = {"ArnEquals": {"aws:PrincipalArn": principal}}
-    return body
+    return {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": list(actions),
+        "Resource": list(resources),
+        "Condition": {"ArnNotLike": {"aws:PrincipalArn": list(principals)}},
+    }
 
 
 def deploy_statements(bucket_arn: str, key_arn: str, stacks: Sequence[str]) -> list[dict[str, Any]]:
@@ -171,6 +185,13 @@ def preview_statements(
             effect="Deny",
             sid="NeverWriteNeverEncrypt",
         ),
+        # ReadOnlyAccess reads every object; a preview needs the checkpoints, not their history.
+        statement(
+            ["s3:GetObject*"],
+            [o for s in stacks for o in stack_history(bucket_arn, s)],
+            effect="Deny",
+            sid="NoHistory",
+        ),
     ]
 
 
@@ -179,7 +200,10 @@ def boundary_statements(
 ) -> list[dict[str, Any]]:
     """The permissions boundary of an environment's roles: everything but NEVER_GRANTED, except
     - changing any delivery identity (roles, boundaries, the OIDC provider);
-    - a role created without this same boundary (no way out of it);
+    - a role created without this same boundary or outside this environment's role path, a
+      policy put on a role without it, a role outside the path re-trusted, tagged, passed or
+      assumed (no way out of it, and no way into the account's other roles);
+    - changing the runners;
     - reconfiguring the state bucket, or administering or using another environment's state key;
     - touching, or creating, resources tagged with another environment (one account, two
       environments: staging's deploy role never reaches prod)."""
@@ -205,6 +229,39 @@ def boundary_statements(
             sid="NewRolesCarryThisBoundary",
         ),
         statement(list(NEVER_GRANTED), effect="Deny", sid="NoWayOut"),
+        statement(
+            ["iam:CreateRole"],
+            effect="Deny",
+            not_resources=[f"arn:aws:iam::{account_id}:role{role_path(environment)}*"],
+            sid="NewRolesUnderThisPath",
+        ),
+        statement(
+            ["iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+            effect="Deny",
+            conditions={"StringNotEquals": {"iam:PermissionsBoundary": own_boundary}},
+            sid="PoliciesOnlyOnBoundedRoles",
+        ),
+        statement(
+            ["iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "sts:AssumeRole"],
+            effect="Deny",
+            not_resources=[f"arn:aws:iam::{account_id}:role{role_path(environment)}*"],
+            sid="TrustOnlyOwnRoles",
+        ),
+        statement(
+            ["iam:PassRole"],
+            effect="Deny",
+            not_resources=[
+                f"arn:aws:iam::{account_id}:role{role_path(environment)}*",
+                f"arn:aws:iam::{account_id}:role/aws-service-role/*",
+            ],
+            sid="PassOnlyOwnRoles",
+        ),
+        {
+            "Sid": "RunnersStayAsBuilt",
+            "Effect": "Deny",
+            "NotAction": ["codebuild:BatchGet*", "codebuild:List*"],
+            "Resource": [f"arn:aws:codebuild:*:{account_id}:project/smartdairy-*"],
+        },
         statement(BUCKET_ADMIN, [bucket_arn], effect="Deny", sid="StateBucketStaysAsBuilt"),
         statement(
             KEY_ADMIN,
@@ -232,6 +289,13 @@ def boundary_statements(
                 effect="Deny",
                 conditions={"StringEquals": {"aws:RequestTag/Environment": list(others)}},
                 sid="NoResourcesForOtherEnvironments",
+            ),
+            # Object reads carry no bucket tag: the platform's buckets are named sd-<env>-*.
+            statement(
+                ["s3:*"],
+                [f"arn:aws:s3:::sd-{o}-*{suffix}" for o in others for suffix in ("", "/*")],
+                effect="Deny",
+                sid="NoOtherEnvironmentsBuckets",
             ),
         ]
     return statements

@@ -68,10 +68,14 @@ class CodeBuildRunner(pulumi.ComponentResource):
         vpc = aws.ec2.Vpc(name, cidr_block=args.cidr, enable_dns_hostnames=True, enable_dns_support=True, opts=child)
         public, *private = self._subnets(name, vpc, args)
         egress = self._egress(name, vpc, public)
-        table = aws.ec2.RouteTable(
-            f"{name}-private",
-            vpc_id=vpc.id,
-            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=egress.id)],
+        # Routes as their own resources, never inline: the platform stack adds its peering route
+        # to this table, and an inline route list would remove it on the next bootstrap `up`.
+        table = aws.ec2.RouteTable(f"{name}-private", vpc_id=vpc.id, opts=child)
+        aws.ec2.Route(
+            f"{name}-private-default",
+            route_table_id=table.id,
+            destination_cidr_block="0.0.0.0/0",
+            nat_gateway_id=egress.id,
             opts=child,
         )
         for index, subnet in enumerate(private):
@@ -166,10 +170,12 @@ class CodeBuildRunner(pulumi.ComponentResource):
     def _egress(self, name: str, vpc: aws.ec2.Vpc, public: aws.ec2.Subnet) -> aws.ec2.NatGateway:
         child = pulumi.ResourceOptions(parent=self)
         gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
-        table = aws.ec2.RouteTable(
-            f"{name}-public",
-            vpc_id=vpc.id,
-            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
+        table = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id, opts=child)
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=table.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=gateway.id,
             opts=child,
         )
         aws.ec2.RouteTableAssociation(f"{name}-public", subnet_id=public.id, route_table_id=table.id, opts=child)

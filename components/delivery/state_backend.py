@@ -1,6 +1,7 @@
 """Where the platform's Pulumi state lives: an S3 bucket for `pulumi login s3://...`, whose
-policy confines each environment's delivery roles to their own stacks' objects. The secrets
-keys are per environment (environment_identity.py)."""
+policy lets only an environment's own roles (and the state admins) reach its stacks' objects,
+and only its deploy role write them. The secrets keys are per environment
+(environment_identity.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from components.aws.iam_documents import document_json
 from components.edge.cdn_policies import deny_insecure_transport
 from components.edge.private_bucket import PrivateBucket, PrivateBucketArgs
 
-from .access import bucket_confinement
+from .access import bucket_confinement, meta_confinement
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,10 @@ class StateBackendArgs:
     state_history_days: int
     #: Environment -> the platform stacks it owns.
     environments: Mapping[str, Sequence[str]]
+    #: Principals (ARN patterns) that may read and write every stack's state: break-glass,
+    #: `pulumi stack init`, `stack change-secrets-provider`. The delivery roles are added per environment.
+    admins: Sequence[str]
+    #: The account whose delivery role ARNs the policy names.
     account_id: pulumi.Input[str]
 
 
@@ -52,15 +57,19 @@ class StateBackend(pulumi.ComponentResource):
                 lambda v: document_json(
                     [
                         deny_insecure_transport(v[0]),
+                        meta_confinement(v[0], args.admins),
                         *(
                             s
                             for env, stacks in args.environments.items()
-                            for s in bucket_confinement(v[0], v[1], env, stacks)
+                            for s in bucket_confinement(v[0], v[1], env, stacks, args.admins)
                         ),
                     ]
                 )
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[bucket.public_access_block]),
+            # It was PrivateBucket's own TLS-only policy before: the same resource, replaced in place.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[bucket.public_access_block], aliases=[pulumi.Alias(parent=bucket)]
+            ),
         )
         self.bucket_arn = bucket.arn
         self.backend_url = pulumi.Output.concat("s3://", bucket.bucket, "?region=", args.region)

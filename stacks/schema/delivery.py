@@ -100,6 +100,11 @@ class BootstrapConfig(Section):
         description="The environments this account hosts: both (one account) or one (one account per "
         "environment, each with its own bootstrap stack).",
     )
+    state_admins: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/*-]+$")]] = Field(
+        min_length=1,
+        description="Principals (ARNs, * allowed) that may read and write every stack's state and the "
+        "backend's meta.yaml: whoever runs `pulumi stack init` and break-glass (e.g. the SSO admin role).",
+    )
     deploy_session_hours: int = Field(
         4,
         ge=1,
