@@ -293,3 +293,13 @@ def test_every_role_carries_the_environments_boundary_and_path(run):
     for role in roles:
         assert role.inputs["permissionsBoundary"] == delivery["permissionsBoundaryArn"], role.name
         assert role.inputs["path"] == f"/smartdairy/{run.stack}/", role.name
+
+
+def test_a_stack_never_uses_another_environments_identity():
+    delivery = section("prod", "delivery")
+    delivery["deployRoleArn"] = delivery["deployRoleArn"].replace("prod", "staging")
+    [problem] = config_problems(with_section("prod", f"{PROJECT}:delivery", delivery))
+    assert problem == (
+        f"{PROJECT}:delivery.deployRoleArn: smartdairy-staging-deploy is not environment prod's (bootstrap/ "
+        "names it smartdairy-prod-deploy); a stack never uses another environment's identity"
+    )

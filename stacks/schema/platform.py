@@ -7,6 +7,7 @@ import ipaddress
 from pydantic import Field, field_validator, model_validator
 
 from components.apps.pgbouncer_config import Budget, Target, connection_budget
+from components.delivery.access import principal_name
 
 from ..wiring import client_demand, pool_roles
 from .base import Section
@@ -125,6 +126,17 @@ class PlatformConfig(Section):
         """The deployer needs a network path to the Kubernetes API, and a peered runner one that
         the endpoint's name resolves to: EKS resolves it to private addresses outside the VPC
         only while the public endpoint is off."""
+        for key, arn, kind in (
+            ("deployRoleArn", self.delivery.deploy_role_arn, "deploy"),
+            ("previewRoleArn", self.delivery.preview_role_arn, "preview"),
+            ("permissionsBoundaryArn", self.delivery.permissions_boundary_arn, "boundary"),
+        ):
+            expected = principal_name(self.environment, kind)
+            if arn.rsplit("/", 1)[-1] != expected:
+                raise ValueError(
+                    f"delivery.{key}: {arn.rsplit('/', 1)[-1]} is not environment {self.environment}'s "
+                    f"(bootstrap/ names it {expected}); a stack never uses another environment's identity"
+                )
         runner, cluster = self.delivery.runner, self.cluster
         if runner is None and not cluster.public_access_cidrs and not cluster.private_access_cidrs:
             raise ValueError(
