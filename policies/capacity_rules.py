@@ -1,7 +1,7 @@
 """Capacity rules: the seed's claims against the capacity model and HPA simulation.
 
 The pack cannot import the program, so the figures arrive as policy config: `make capacity
-STACK=<name>` writes build/<stack>/policy-config.json (policies/config/<stack>.json plus the
+STACK=<name>` writes build/<stack>/policy-config.json (the policy set of its environment plus the
 figures), and the offline gate computes them the same way. Without figures the rules say so.
 """
 
