@@ -45,7 +45,8 @@ REPLACE_ON_CHANGE = {
         "username",
     ),
     "aws:elasticache/replicationGroup:ReplicationGroup": ("replicationGroupId", "atRestEncryptionEnabled", "kmsKeyId"),
-    "aws:eks/cluster:Cluster": ("name", "encryptionConfig"),
+    "aws:eks/cluster:Cluster": ("name", "encryptionConfig", "roleArn"),
+    "aws:eks/nodeGroup:NodeGroup": ("nodeRoleArn",),
     "aws:ec2/vpc:Vpc": ("cidrBlock",),
     "aws:ec2/subnet:Subnet": ("cidrBlock", "availabilityZone", "vpcId"),
     "aws:opensearch/domain:Domain": ("domainName",),
@@ -53,7 +54,7 @@ REPLACE_ON_CHANGE = {
     "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage"),
     "aws:eks/accessEntry:AccessEntry": ("clusterName", "principalArn"),
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": ("clusterName", "principalArn", "policyArn"),
-    "aws:iam/role:Role": ("name",),
+    "aws:iam/role:Role": ("name", "path"),
     "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": ("vpcId", "peerVpcId"),
 }
 #: Kubernetes objects are replaced when their identity changes.

@@ -106,7 +106,10 @@ _SPECIFIC = {
         "url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{name}",
         "arn": f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{name}",
     },
-    "aws:iam/role:Role": lambda name, inputs, region: {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"},
+    # AWS puts the role's path in its ARN: arn:aws:iam::<account>:role/<path>/<name>.
+    "aws:iam/role:Role": lambda name, inputs, region: {
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:role{inputs.get('path') or '/'}{name}"
+    },
     "aws:iam/policy:Policy": lambda name, inputs, region: {"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}"},
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda name, inputs, region: {
         "arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{inputs['url'].removeprefix('https://')}"
