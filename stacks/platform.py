@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.delivery.access import role_path
+from components.delivery.access import resource_prefix
 from components.edge.certificate import EDGE_REGION
 from components.network.vpc import Network, NetworkArgs
 
@@ -20,13 +20,11 @@ from .wiring import args_from
 def build_platform(config: PlatformConfig) -> dict[str, Any]:
     """Register every component of one environment; returns the stack outputs."""
     project = pulumi.get_project()
-    prefix = f"sd-{config.environment}"
+    prefix = resource_prefix(config.environment)
     discovery = {"karpenter.sh/discovery": prefix}  # the EKS cluster is named like the prefix
     tags = aws.ProviderDefaultTagsArgs(tags=config.required_tags(project))
     # The deploy role may create no IAM role without its environment's boundary (bootstrap/).
-    pulumi.runtime.register_stack_transformation(
-        with_permissions_boundary(config.delivery.permissions_boundary_arn, role_path(config.environment))
-    )
+    pulumi.runtime.register_stack_transformation(with_permissions_boundary(config.delivery.permissions_boundary_arn))
     regional = aws.Provider("aws", region=config.region, default_tags=tags)
     # CloudFront's certificate and web ACL can only live in us-east-1.
     edge_provider = aws.Provider("aws-edge", region=EDGE_REGION, default_tags=tags)
@@ -114,17 +112,15 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     }
 
 
-def with_permissions_boundary(boundary_arn: str, path: str) -> pulumi.ResourceTransformation:
-    """Every IAM role the stack creates carries the environment's permissions boundary and sits
-    under its role path (the only roles the boundary lets it pass and re-trust): one place, so no
-    component has to remember it and none can leave it out."""
+def with_permissions_boundary(boundary_arn: str) -> pulumi.ResourceTransformation:
+    """Every IAM role the stack creates carries the environment's permissions boundary: one
+    place, so no component has to remember it and none can leave it out. (Its name starts with
+    the stack's prefix, the only roles the boundary lets it create, pass and re-trust.)"""
 
     def transformation(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
         if args.type_ != "aws:iam/role:Role":
             return None
-        return pulumi.ResourceTransformationResult(
-            {**args.props, "permissions_boundary": boundary_arn, "path": path}, args.opts
-        )
+        return pulumi.ResourceTransformationResult({**args.props, "permissions_boundary": boundary_arn}, args.opts)
 
     return transformation
 

@@ -116,7 +116,7 @@ def requests(w: dict[str, str]) -> dict[str, Request]:
     key = lambda env: {"kms:ResourceAliases": [f"alias/smartdairy-{env}-state"]}  # noqa: E731
     tagged = lambda env: {"aws:ResourceTag/Environment": env}  # noqa: E731
     sm = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sd-{}-db-abc"
-    own_path = "arn:aws:iam::123456789012:role/smartdairy/staging/"
+    own_path = "arn:aws:iam::123456789012:role/sd-staging-"
     boundary = "arn:aws:iam::123456789012:policy/smartdairy-staging-boundary"
     org_role = "arn:aws:iam::123456789012:role/OrganizationAccountAccessRole"
     return {
@@ -143,14 +143,14 @@ def requests(w: dict[str, str]) -> dict[str, Request]:
             "rds:StopDBInstance", "arn:aws:rds:eu-west-1:123456789012:db:sd-prod", tagged("prod")
         ),
         "create a role with the boundary": Request(
-            "iam:CreateRole", f"{own_path}sd-staging-x", {"iam:PermissionsBoundary": boundary}
+            "iam:CreateRole", f"{own_path}x", {"iam:PermissionsBoundary": boundary}
         ),
-        "create a bounded role outside the path": Request(
-            "iam:CreateRole", "arn:aws:iam::123456789012:role/sd-staging-x", {"iam:PermissionsBoundary": boundary}
+        "create a bounded role named for prod": Request(
+            "iam:CreateRole", "arn:aws:iam::123456789012:role/sd-prod-x", {"iam:PermissionsBoundary": boundary}
         ),
-        "pass an own role to a service": Request("iam:PassRole", f"{own_path}sd-staging-node"),
+        "pass an own role to a service": Request("iam:PassRole", f"{own_path}node"),
         "give an own role a policy": Request(
-            "iam:PutRolePolicy", f"{own_path}sd-staging-node", {"iam:PermissionsBoundary": boundary}
+            "iam:PutRolePolicy", f"{own_path}node", {"iam:PermissionsBoundary": boundary}
         ),
         "give the account's admin role a policy": Request("iam:AttachRolePolicy", org_role),
         "re-trust the account's admin role": Request("iam:UpdateAssumeRolePolicy", org_role),
@@ -221,7 +221,7 @@ def test_the_state_is_named_by_who_may_reach_it(bootstrap):
     staging = principal(bootstrap, "smartdairy-staging-deploy")
     stacks = f"{world(bootstrap)['bucket']}/.pulumi/stacks/smartdairy-platform"
     created = Principal(
-        f"arn:aws:iam::{ACCOUNT}:role/smartdairy/staging/sd-staging-escape",
+        f"arn:aws:iam::{ACCOUNT}:role/sd-staging-escape",
         [managed_policy("x/AdministratorAccess")],
         staging.boundary,
     )

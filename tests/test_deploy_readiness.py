@@ -285,14 +285,15 @@ def test_a_malformed_runner_is_one_line_per_key():
     ]
 
 
-def test_every_role_carries_the_environments_boundary_and_path(run):
-    """The deploy role may create, pass and re-trust only such roles (bootstrap's boundary)."""
+def test_every_role_carries_the_environments_boundary_and_name(run):
+    """The deploy role may create, pass and re-trust only such roles (bootstrap's boundary):
+    bounded, and named `sd-<env>-...` (autonamed from the resource name, no explicit name)."""
     delivery = section(run.stack, "delivery")
     roles = run.of_type("aws:iam/role:Role")
     assert len(roles) >= 10
     for role in roles:
         assert role.inputs["permissionsBoundary"] == delivery["permissionsBoundaryArn"], role.name
-        assert role.inputs["path"] == f"/smartdairy/{run.stack}/", role.name
+        assert role.name.startswith(f"sd-{run.stack}-") and "name" not in role.inputs, role.name
 
 
 def test_a_stack_never_uses_another_environments_identity():

@@ -59,10 +59,15 @@ def principal_name(environment: str, kind: str) -> str:
     return f"smartdairy-{environment}-{kind}"
 
 
-def role_path(environment: str) -> str:
-    """Where an environment's stacks create their IAM roles: the boundary lets its roles pass,
-    assume and re-trust only roles under it, so no existing role of the account is reachable."""
-    return f"/smartdairy/{environment}/"
+def resource_prefix(environment: str) -> str:
+    """How an environment's stacks name what they create (`sd-<env>-...`, Pulumi autonames from
+    it): the boundary lets its roles create, pass, assume and re-trust only roles named so, and
+    keeps them off other environments' buckets, so no other role of the account is reachable."""
+    return f"sd-{environment}"
+
+
+def _own_roles(account_id: str, environment: str) -> str:
+    return f"arn:aws:iam::{account_id}:role/{resource_prefix(environment)}-*"
 
 
 def role_arn(account_id: str, environment: str, kind: str) -> str:
@@ -200,9 +205,9 @@ def boundary_statements(
 ) -> list[dict[str, Any]]:
     """The permissions boundary of an environment's roles: everything but NEVER_GRANTED, except
     - changing any delivery identity (roles, boundaries, the OIDC provider);
-    - a role created without this same boundary or outside this environment's role path, a
-      policy put on a role without it, a role outside the path re-trusted, tagged, passed or
-      assumed (no way out of it, and no way into the account's other roles);
+    - a role created without this same boundary or not named for this environment, a policy
+      put on a role without the boundary, another role re-trusted, tagged, passed or assumed (no
+      way out of it, and no way into the account's other roles);
     - changing the runners;
     - reconfiguring the state bucket, or administering or using another environment's state key;
     - touching, or creating, resources tagged with another environment (one account, two
@@ -232,8 +237,8 @@ def boundary_statements(
         statement(
             ["iam:CreateRole"],
             effect="Deny",
-            not_resources=[f"arn:aws:iam::{account_id}:role{role_path(environment)}*"],
-            sid="NewRolesUnderThisPath",
+            not_resources=[_own_roles(account_id, environment)],
+            sid="NewRolesNamedForThisEnvironment",
         ),
         statement(
             ["iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
@@ -244,14 +249,14 @@ def boundary_statements(
         statement(
             ["iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "sts:AssumeRole"],
             effect="Deny",
-            not_resources=[f"arn:aws:iam::{account_id}:role{role_path(environment)}*"],
+            not_resources=[_own_roles(account_id, environment)],
             sid="TrustOnlyOwnRoles",
         ),
         statement(
             ["iam:PassRole"],
             effect="Deny",
             not_resources=[
-                f"arn:aws:iam::{account_id}:role{role_path(environment)}*",
+                _own_roles(account_id, environment),
                 f"arn:aws:iam::{account_id}:role/aws-service-role/*",
             ],
             sid="PassOnlyOwnRoles",
@@ -293,7 +298,7 @@ def boundary_statements(
             # Object reads carry no bucket tag: the platform's buckets are named sd-<env>-*.
             statement(
                 ["s3:*"],
-                [f"arn:aws:s3:::sd-{o}-*{suffix}" for o in others for suffix in ("", "/*")],
+                [f"arn:aws:s3:::{resource_prefix(o)}-*{suffix}" for o in others for suffix in ("", "/*")],
                 effect="Deny",
                 sid="NoOtherEnvironmentsBuckets",
             ),
