@@ -68,16 +68,7 @@ class CodeBuildRunner(pulumi.ComponentResource):
         vpc = aws.ec2.Vpc(name, cidr_block=args.cidr, enable_dns_hostnames=True, enable_dns_support=True, opts=child)
         public, *private = self._subnets(name, vpc, args)
         egress = self._egress(name, vpc, public)
-        # Routes as their own resources, never inline: the platform stack adds its peering route
-        # to this table, and an inline route list would remove it on the next bootstrap `up`.
-        table = aws.ec2.RouteTable(f"{name}-private", vpc_id=vpc.id, opts=child)
-        aws.ec2.Route(
-            f"{name}-private-default",
-            route_table_id=table.id,
-            destination_cidr_block="0.0.0.0/0",
-            nat_gateway_id=egress.id,
-            opts=child,
-        )
+        table = self._route_table(f"{name}-private", vpc, nat_gateway_id=egress.id)
         for index, subnet in enumerate(private):
             aws.ec2.RouteTableAssociation(
                 f"{name}-private-{index}", subnet_id=subnet.id, route_table_id=table.id, opts=child
@@ -167,17 +158,24 @@ class CodeBuildRunner(pulumi.ComponentResource):
             for role, block, zone in zip(("public", "private-a", "private-b"), quarters, zones, strict=True)
         ]
 
+    def _route_table(self, name: str, vpc: aws.ec2.Vpc, **default_target: pulumi.Output[str]) -> aws.ec2.RouteTable:
+        """A route table whose default route goes to `default_target`. Routes are resources of
+        their own, never inline: the platform stack adds its peering route to the private table,
+        and an inline route list would remove it on the next bootstrap `up`."""
+        table = aws.ec2.RouteTable(name, vpc_id=vpc.id, opts=pulumi.ResourceOptions(parent=self))
+        aws.ec2.Route(
+            f"{name}-default",
+            route_table_id=table.id,
+            destination_cidr_block="0.0.0.0/0",
+            opts=pulumi.ResourceOptions(parent=self),
+            **default_target,
+        )
+        return table
+
     def _egress(self, name: str, vpc: aws.ec2.Vpc, public: aws.ec2.Subnet) -> aws.ec2.NatGateway:
         child = pulumi.ResourceOptions(parent=self)
         gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
-        table = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id, opts=child)
-        aws.ec2.Route(
-            f"{name}-public-default",
-            route_table_id=table.id,
-            destination_cidr_block="0.0.0.0/0",
-            gateway_id=gateway.id,
-            opts=child,
-        )
+        table = self._route_table(f"{name}-public", vpc, gateway_id=gateway.id)
         aws.ec2.RouteTableAssociation(f"{name}-public", subnet_id=public.id, route_table_id=table.id, opts=child)
         address = aws.ec2.Eip(f"{name}-nat", domain="vpc", opts=child)
         return aws.ec2.NatGateway(
