@@ -41,8 +41,8 @@ from .schema import PlatformConfig
 from .wiring import args_from, pool_roles
 
 NAMESPACE = "smartdairy"
-#: The seed's k6 journey and scenarios (tools/loadtest/), shipped to the cluster as a ConfigMap.
-LOAD_TEST_SCRIPT = Path(__file__).resolve().parent.parent / "tools" / "loadtest" / "full_load_test.js"
+#: The seed's k6 journey and scenarios (components/apps/loadtest/), shipped to the cluster as a ConfigMap.
+LOAD_TEST_SCRIPT = Path(__file__).resolve().parent.parent / "components" / "apps" / "loadtest" / "full_load_test.js"
 #: Node labels set by the Karpenter NodePool templates (components/compute/karpenter_manifests.py).
 STEADY_NODES = {STEADY_LABEL: "true"}
 ELASTIC_NODES = {ELASTIC_LABEL: "true"}

@@ -1,7 +1,7 @@
 """Shared fixtures: whole-program runs per stack under the Pulumi mock runtime.
 
-Mocks answer the invokes the program uses (tests/harness/mock_outputs.py) and record every registered
-resource with its parent, provider and options (tests/harness/mock_runtime.py): the same harness as
+Mocks answer the invokes the program uses (synth/mock_outputs.py) and record every registered
+resource with its parent, provider and options (synth/mock_runtime.py): the same harness as
 `make synth`, so what the tests see is what synth writes.
 """
 
@@ -27,7 +27,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "thorough"))
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.harness.mock_runtime import ProgramRun, project_name, run_program, stack_config  # noqa: E402
+from stacks.stack_file import project_name, stack_config  # noqa: E402
+from synth.mock_runtime import ProgramRun, run_program  # noqa: E402
 
 #: The project's config namespace, as Pulumi.yaml names it.
 PROJECT = project_name()

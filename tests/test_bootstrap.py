@@ -12,9 +12,10 @@ import pytest
 
 from stacks.loader import ConfigError
 from stacks.schema.delivery import BootstrapConfig
+from stacks.stack_file import stack_config
+from synth.mock_runtime import ProgramRun, run_program
 from tests.conftest import ROOT
 from tests.harness.iam import Principal, Request, managed_policy, may_assume
-from tests.harness.mock_runtime import ProgramRun, run_program, stack_config
 from tools.policy_check import analyze
 
 BOOTSTRAP = ROOT / "bootstrap"

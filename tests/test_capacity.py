@@ -14,9 +14,9 @@ from capacity.hpa import HpaController, PodSample
 from capacity.model import evaluate, surviving
 from capacity.simulation import WorkloadModel, simulate, step
 from capacity.stack import supply, vcpus
+from stacks.stack_file import load_stack
 from tests.test_policies import RULE
 from tools import capacity as capacity_tool
-from tools.preflight import load_stack
 
 SEED_ODOO_BEHAVIOR = {
     "scaleUp": {

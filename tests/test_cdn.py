@@ -21,8 +21,8 @@ from components.edge.certificate import CertificateArgs, DnsValidatedCertificate
 from components.edge.firewall import EdgeFirewallArgs
 from stacks.loader import ConfigError
 from stacks.schema.cdn import CdnConfig, ttls_by_role
+from synth.mock_runtime import run_callable
 from tests.conftest import PROJECT, load_config, program_run, section, section_problems, with_section
-from tests.harness.mock_runtime import run_callable
 
 SEED_TTLS = {  # (min, default, max) from infrastructure/cloudfront/distribution.yaml
     "Static": (3600, 86400, 31536000),

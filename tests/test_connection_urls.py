@@ -15,8 +15,8 @@ from components.data.connection_urls import https_url, postgres_url, redis_url
 from components.data.postgres import PASSWORD_SPECIALS
 from components.data.redis import AUTH_TOKEN_SPECIALS
 from components.data.search import PASSWORD_SPECIALS as SEARCH_SPECIALS
-from tests.harness.mock_outputs import RANDOM_LOWER, RANDOM_NUMERIC, RANDOM_SPECIAL, RANDOM_UPPER, random_password
-from tests.harness.realserver.redis import LocalRedis
+from realserver.redis import LocalRedis
+from synth.mock_outputs import RANDOM_LOWER, RANDOM_NUMERIC, RANDOM_SPECIAL, RANDOM_UPPER, random_password
 
 ALPHANUMERIC = RANDOM_LOWER + RANDOM_UPPER + RANDOM_NUMERIC
 #: Every alphabet a secret of this program is drawn from, plus the provider's default one.

@@ -110,3 +110,18 @@ def documented_fields(path) -> list[tuple[str, bool]]:
 def test_every_args_field_has_a_doc_comment():
     undocumented = [name for path in COMPONENT_FILES for name, ok in documented_fields(path) if not ok]
     assert undocumented == []
+
+
+def test_nothing_outside_tests_imports_the_tests():
+    """tools/, the offline runtime and the program stand on their own: the test suite builds on
+    them, never the other way round (synth/ and realserver/ are what both share)."""
+    import ast
+
+    offenders = []
+    for folder in ("tools", "synth", "realserver", "stacks", "components", "capacity", "policies", "bootstrap"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n == "tests" or n.startswith("tests.")]
+    assert offenders == []

@@ -10,8 +10,8 @@ import pytest
 
 from components.data.postgres import PostgresDatabase, PostgresDatabaseArgs
 from components.data.postgres_parameters import PostgresTuning, preload_problems
+from synth.mock_runtime import run_callable
 from tests.conftest import PROJECT, ROOT, program_run, section, section_problems
-from tests.harness.mock_runtime import run_callable
 
 INSTANCE = "aws:rds/instance:Instance"
 

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 
 from components.apps.database_bootstrap_sql import DatabaseRoles
-from tests.harness.realserver.postgres import LocalPostgres
-from tests.harness.realserver.rds import (
+from realserver.postgres import LocalPostgres
+from realserver.rds import (
     DATABASE,
     MASTER,
     MASTER_PASSWORD,

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from components.compute.karpenter_manifests import ELASTIC_LABEL, STEADY_LABEL
+from synth.mock_runtime import UNKNOWN, ProgramRun, RegisteredResource, run_program
 from tests.conftest import PROJECT, ROOT, config_problems, program_run, section, section_problems, with_section
-from tests.harness.mock_runtime import UNKNOWN, ProgramRun, RegisteredResource, run_program
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -240,7 +240,7 @@ def test_whoever_runs_it_plans_the_same_stack(stack, monkeypatch):
     """Clean drift: the deploy role (`up`), the preview role (drift check, pull requests) and a
     person render the same resources, so `preview --refresh --expect-no-changes` of an unchanged
     stack, run as CI runs it, plans nothing (no principal of the program depends on the caller)."""
-    from tests.harness import mock_outputs
+    from synth import mock_outputs
 
     def rendered(role: str) -> list[dict]:
         caller = {

@@ -12,12 +12,12 @@ import jsonschema
 import pytest
 
 from capacity.assumptions import Assumptions
+from synth.mock_runtime import run_program
 from tests.conftest import PROJECT, ROOT, program_run, section, with_section
 from tests.harness.k6 import k6_exports, node
-from tests.harness.mock_runtime import run_program
 from tests.test_deploy_readiness import waits_for
 
-SCRIPT = ROOT / "tools" / "loadtest" / "full_load_test.js"
+SCRIPT = ROOT / "components" / "apps" / "loadtest" / "full_load_test.js"
 SEED_SCRIPT = ROOT / "tests" / "fixtures" / "seed" / "full_load_test.js"
 TESTRUN_SCHEMA = ROOT / "tests" / "fixtures" / "k6-operator" / "testrun-v1alpha1.schema.json"
 TESTRUN = "kubernetes:k6.io/v1alpha1:TestRun"

@@ -10,7 +10,7 @@ import pytest
 
 from components.network.subnet_plan import SubnetPrefixes
 from components.network.vpc import Network, NetworkArgs
-from tests.harness.mock_runtime import run_callable
+from synth.mock_runtime import run_callable
 
 REQUIRED_TAGS = {"Project", "Environment", "Owner", "CostCenter", "ManagedBy"}
 SUBNET = "aws:ec2/subnet:Subnet"

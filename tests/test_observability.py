@@ -17,9 +17,9 @@ import yaml
 from components.observability.access_policies import GRAFANA_CLOUDWATCH, GRAFANA_UPSTREAM
 from components.observability.alert_routing import alertmanager_config
 from stacks.schema.observability import AlarmsConfig, SloConfig
+from synth.mock_runtime import SECRET_MARKER, ProgramRun, run_program
 from tests.conftest import PROJECT, ROOT, section, section_problems, with_section
 from tests.harness.debian_tools import run_tool
-from tests.harness.mock_runtime import SECRET_MARKER, ProgramRun, run_program
 from tests.test_deploy_readiness import waits_for
 from tests.test_upstream_iam import effective_permissions
 

@@ -23,9 +23,9 @@ from components.apps.pgbouncer_config import (
     render_userlist,
 )
 from components.data.connection_urls import postgres_url
-from tests.harness.realserver.pgbouncer import LocalPgBouncer
-from tests.harness.realserver.postgres import LocalPostgres
-from tests.harness.realserver.rds import (
+from realserver.pgbouncer import LocalPgBouncer
+from realserver.postgres import LocalPostgres
+from realserver.rds import (
     DATABASE,
     MASTER,
     MASTER_PASSWORD,

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from synth.mock_runtime import run_program
 from tests.conftest import PROJECT, program_run, section, with_section
-from tests.harness.mock_runtime import run_program
 from tools.plan_diff import main, plan, render_markdown, render_text
 
 

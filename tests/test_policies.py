@@ -478,7 +478,7 @@ def test_gate_passes_both_stacks_with_no_mandatory_violation(stack_name):
 
 
 def test_gate_reports_a_misconfigured_resource_as_mandatory_and_survives_unknowns():
-    from tests.harness.mock_runtime import run_program
+    from synth.mock_runtime import run_program
 
     run = run_program("prod")
     primary = next(r for r in run.resources if r.type == RDS and r.name.endswith("primary"))
@@ -494,7 +494,7 @@ def test_gate_reports_a_misconfigured_resource_as_mandatory_and_survives_unknown
 def test_a_secret_block_is_still_checked_through_the_gate():
     """advancedSecurityOptions holds the master password, so the engine sends the whole block as
     a secret: the FGAC rule must still see inside it."""
-    from tests.harness.mock_runtime import run_program
+    from synth.mock_runtime import run_program
 
     run = run_program("prod")
     domain = next(r for r in run.resources if r.type == SEARCH)

@@ -13,9 +13,10 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from stacks.compute import ADDON_NAMES
+from stacks.stack_file import load_stack
 from tests.conftest import PROJECT
 from tools import preflight
-from tools.preflight import Clients, Preflight, load_stack
+from tools.preflight import Clients, Preflight
 
 #: Loads the stack through the program's config loader against a mocked account.
 pytestmark = pytest.mark.program

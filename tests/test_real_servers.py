@@ -10,9 +10,9 @@ import pytest
 
 from components.data.postgres_parameters import PostgresTuning, engine_settings, postgres_parameters
 from components.data.redis_parameters import STARTUP_ONLY, RedisTuning, redis_parameters
+from realserver import postgres, redis
 from stacks.wiring import args_from
 from tests.conftest import ROOT, STACKS, load_config, stack_file_config
-from tests.harness.realserver import postgres, redis
 
 pytestmark = pytest.mark.real_server
 
@@ -129,6 +129,6 @@ def test_volatile_ttl_evicts_short_lived_cache_before_sessions():
 
 def test_redis_ports_leave_room_for_the_cluster_bus():
     """A cluster node also binds port + 10000: a port above 55535 made cluster mode fail at random."""
-    from tests.harness.realserver.postgres import free_port
+    from realserver.postgres import free_port
 
     assert all(free_port(highest=55535) <= 55535 for _ in range(300))

@@ -9,8 +9,8 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
+from synth.mock_runtime import SECRET_MARKER, run_program
 from tests.conftest import PROJECT, program_run, section, section_problems, with_section
-from tests.harness.mock_runtime import SECRET_MARKER, run_program
 from tests.test_deploy_readiness import waits_for
 
 DOMAIN = "aws:opensearch/domain:Domain"

@@ -10,8 +10,8 @@ from urllib.parse import urlparse
 from components.apps.database_bootstrap import pgpass_line
 from components.edge.cdn import ORIGIN_PATHS
 from components.edge.not_found import handler as not_found_handler
+from synth.mock_runtime import SECRET_MARKER, ProgramRun, run_program
 from tests.conftest import PROJECT, ROOT, program_run, section, section_problems, with_section
-from tests.harness.mock_runtime import SECRET_MARKER, ProgramRun, run_program
 
 sys.path.insert(0, str(ROOT / "policies"))
 from registry import strings_in  # the pack's walker over property values

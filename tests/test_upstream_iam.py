@@ -21,8 +21,8 @@ from components.compute.controller_policies import (
 )
 from components.compute.karpenter_manifests import KARPENTER_VERSION
 from stacks.schema.cluster import LoadBalancerControllerConfig
+from synth.mock_outputs import ACCOUNT_ID
 from tests.conftest import section
-from tests.harness.mock_outputs import ACCOUNT_ID
 
 #: (effect, action, resource, condition JSON)
 Permission = tuple[str, str, str, str]

@@ -37,9 +37,9 @@ from components.apps.pgbouncer_config import (
     render_ini,
     render_userlist,
 )
-from tests.harness.realserver.pgbouncer import LocalPgBouncer
-from tests.harness.realserver.postgres import LocalPostgres, pg_bin
-from tests.harness.realserver.rds import DATABASE, Credentials, rds_like, roles_for, run_bootstrap
+from realserver.pgbouncer import LocalPgBouncer
+from realserver.postgres import LocalPostgres, pg_bin
+from realserver.rds import DATABASE, Credentials, rds_like, roles_for, run_bootstrap
 
 #: As in production: Odoo's role, authenticated by PgBouncer through the bootstrap's auth_query.
 CREDENTIALS = Credentials.generate("bench")

@@ -29,8 +29,8 @@ from components.k8s.hpa import HpaSettings, hpa_spec
 from stacks.loader import ConfigError
 from stacks.schema import PlatformConfig
 from stacks.schema.environment import policy_set
+from stacks.stack_file import load_stack
 from stacks.wiring import args_from
-from tools.preflight import load_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The seed's spike: 5,000 users within 30 s, on top of its 1,000-user soak.

@@ -27,7 +27,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.harness.mock_runtime import ROOT, ProgramRun, RegisteredResource, asset_form
+from synth.mock_runtime import ROOT, ProgramRun, RegisteredResource, asset_form
 
 PACK_DIR = ROOT / "policies"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -112,8 +112,8 @@ def pack_config(stack: str) -> dict[str, Any]:
 
 @functools.cache
 def _pack_config(stack: str) -> str:
+    from stacks.stack_file import load_stack
     from tools.capacity import figures, policy_config
-    from tools.preflight import load_stack
 
     config, _ = load_stack(stack)
     return json.dumps(policy_config(config.environment, figures(config)))
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack")
     args = parser.parse_args(argv)
-    from tests.harness.mock_runtime import run_program
+    from synth.mock_runtime import run_program
 
     diagnostics = analyze(run_program(args.stack))
     print(report(diagnostics))

@@ -26,15 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pulumi
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stacks.compute import ADDON_NAMES
-from stacks.loader import ConfigError, config_key, load_platform_config
+from stacks.loader import ConfigError, config_key
 from stacks.schema import PlatformConfig
-from tests.harness.mock_runtime import project_name, stack_config
+from stacks.stack_file import load_stack
 
 #: Service quotas the stack consumes, looked up by name (codes differ between partitions);
 #: the value used when the account reports none is AWS's documented default.
@@ -302,14 +301,6 @@ def _same_version(offered: str, wanted: str) -> bool:
 
 def _code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "error")
-
-
-def load_stack(stack: str) -> tuple[PlatformConfig, str]:
-    """The stack's config, validated exactly as the program does at start-up."""
-    config, secret_keys = stack_config(stack)
-    pulumi.runtime.set_all_config(config, secret_keys)
-    project = project_name()
-    return load_platform_config(project), project
 
 
 def main(argv: list[str] | None = None) -> int:

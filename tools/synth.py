@@ -22,7 +22,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stacks.loader import ConfigError
-from tests.harness.mock_runtime import ROOT, SECRET_MARKER, ProgramRun, run_program
+from synth.mock_runtime import ROOT, SECRET_MARKER, ProgramRun, run_program
 from tools.policy_check import analyze, report
 
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from components.observability.alarm_specs import API_CACHE_ROLES
 from stacks.loader import ConfigError
 from stacks.schema.observability import AlarmsConfig
-from tools.preflight import load_stack
+from stacks.stack_file import load_stack
 
 EDGE_REGION = "us-east-1"
 #: Stack outputs the checks need (stacks/platform.py).

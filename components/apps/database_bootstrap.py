@@ -199,7 +199,7 @@ def _job_spec(args: DatabaseBootstrapArgs, config_name: pulumi.Input[str], secre
                 "restartPolicy": "Never",
                 "automountServiceAccountToken": False,
                 # The platform's high UID, not the image's postgres (70): psql needs no passwd entry
-                # once PGUSER is set (tests/harness/realserver/rds.py runs it so).
+                # once PGUSER is set (realserver/rds.py runs it so).
                 "securityContext": pod_security_context(),
                 "nodeSelector": dict(args.node_selector),
                 "containers": [

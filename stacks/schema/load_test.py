@@ -1,4 +1,4 @@
-"""Config of the in-cluster load test: the seed's k6 scenarios (tools/loadtest/) run by the
+"""Config of the in-cluster load test: the seed's k6 scenarios (components/apps/loadtest/) run by the
 k6-operator against the stack's public URL, results into Prometheus."""
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from components.apps.database_bootstrap_sql import DatabaseRoles, render_bootstr
 from components.data.postgres import PASSWORD_SPECIALS
 from components.data.scram import scram_verifier
 from components.k8s.pod_spec import RUN_AS_UID
-from tests.harness.mock_outputs import random_password
-from tests.harness.realserver.postgres import LocalPostgres, pg_bin
+from realserver.postgres import LocalPostgres, pg_bin
+from synth.mock_outputs import random_password
 
 MASTER = "sdadmin"
 DATABASE = "odoo"

@@ -18,16 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
-from tests.harness.mock_outputs import computed_outputs, invoke_result
+from stacks.stack_file import ROOT, project_name, stack_config
+from synth.mock_outputs import computed_outputs, invoke_result
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET_MARKER = "[secret]"
 #: How an input that is unknown until apply is recorded: the engine's own sentinel string.
 UNKNOWN = rpc.UNKNOWN
@@ -243,42 +242,6 @@ def _unwrap_secrets(value: Any) -> Any:
     if isinstance(value, list):
         return [_unwrap_secrets(v) for v in value]
     return value
-
-
-def project_name(project_dir: Path = ROOT) -> str:
-    return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
-
-
-def stack_config(stack: str, project_dir: Path = ROOT) -> tuple[dict[str, str], list[str]]:
-    """Config as the engine hands it to the program: Pulumi.yaml project values and defaults,
-    overlaid by Pulumi.<stack>.yaml; structured values JSON-encoded, keys namespaced.
-
-    `secure:` values cannot be decrypted offline; they become a placeholder marked secret.
-    """
-    project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
-    project = project_file["name"]
-    config: dict[str, str] = {}
-    secret_keys: list[str] = []
-
-    def put(key: str, value: Any) -> None:
-        key = key if ":" in key else f"{project}:{key}"
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            config[key] = "offline-placeholder-secret"
-            secret_keys.append(key)
-        else:
-            config[key] = value if isinstance(value, str) else json.dumps(value)
-
-    for key, spec in (project_file.get("config") or {}).items():
-        if isinstance(spec, dict) and ("value" in spec or "default" in spec):
-            put(key, spec.get("value", spec.get("default")))
-        elif not isinstance(spec, dict):
-            put(key, spec)
-    stack_file = project_dir / f"Pulumi.{stack}.yaml"
-    if not stack_file.exists():
-        raise FileNotFoundError(f"no stack file {stack_file.name} in {project_dir}")
-    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
-        put(key, value)
-    return config, secret_keys
 
 
 def run_program(

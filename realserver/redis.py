@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.harness.realserver.postgres import free_port
+from realserver.postgres import free_port
 
 
 class RedisError(RuntimeError):
