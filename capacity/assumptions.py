@@ -58,7 +58,7 @@ class Assumptions:
     node_allocatable_share: float = 0.85
     # --- metrics pipeline (this stack's settings) -------------------------------------------
     #: Prometheus scrape interval (ServiceMonitors: 15 s) and the adapter's rate window (2m,
-    #: components/apps/metrics_rules.py); metrics-server's CPU window (30 s, resolution 15 s).
+    #: components/observability/metrics_rules.py); metrics-server's CPU window (30 s, resolution 15 s).
     scrape_interval_s: float = 15.0
     adapter_rate_window_s: float = 120.0
     cpu_window_s: float = 30.0

@@ -19,7 +19,6 @@ from components.apps.filestore import SharedFilesystem, SharedFilesystemArgs
 from components.apps.ingress import AppIngress, AppIngressArgs, Route
 from components.apps.kubernetes_network_policies import AppNetworkPolicies, AppNetworkPoliciesArgs
 from components.apps.load_test import LoadTest, LoadTestArgs
-from components.apps.monitoring import Monitoring, MonitoringArgs, ScrapeTarget
 from components.apps.namespace import AppNamespace, AppNamespaceArgs
 from components.apps.odoo import Odoo, OdooArgs
 from components.apps.odoo_config import OdooSettings
@@ -34,6 +33,7 @@ from components.k8s.hpa import HpaSettings, hpa_spec
 from components.network.vpc import Network
 from components.observability.alarm_topic import AlarmTopic
 from components.observability.grafana_dashboards import DashboardTargets, dashboards
+from components.observability.monitoring import Monitoring, MonitoringArgs, ScrapeTarget
 from components.observability.slo_rules import SloTargets, slo_rule_groups
 
 from .compute import ComputeTier

@@ -125,3 +125,18 @@ def test_nothing_outside_tests_imports_the_tests():
                 names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
                 offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n == "tests" or n.startswith("tests.")]
     assert offenders == []
+
+
+def test_shared_building_blocks_import_no_tier():
+    """components/k8s and components/aws are what the tiers build on: they import no tier
+    package (network, edge, data, compute, apps, observability, delivery)."""
+    import ast
+
+    offenders = []
+    for folder in ("k8s", "aws"):
+        for path in (ROOT / "components" / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
+                if module.startswith("components.") and module.split(".")[1] not in ("k8s", "aws", "outputs"):
+                    offenders.append(f"{path.relative_to(ROOT)}: {module}")
+    assert offenders == []

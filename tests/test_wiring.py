@@ -12,7 +12,6 @@ import pytest
 from components.apps.api_gateway import ApiGatewayArgs
 from components.apps.database_bootstrap import DatabaseBootstrapArgs
 from components.apps.load_test import LoadTestArgs
-from components.apps.monitoring import MonitoringArgs
 from components.apps.odoo import OdooArgs
 from components.apps.odoo_config import OdooSettings
 from components.apps.pgbouncer import PgBouncerArgs
@@ -35,6 +34,7 @@ from components.network import subnet_plan
 from components.network.vpc import NetworkArgs
 from components.observability.alarm_specs import AlarmThresholds
 from components.observability.alarm_topic import AlarmTopicArgs
+from components.observability.monitoring import MonitoringArgs
 from components.observability.slo_rules import SloTargets
 from stacks.schema.base import ResourcesConfig
 from stacks.schema.cache import CacheConfig

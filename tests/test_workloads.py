@@ -7,7 +7,7 @@ import re
 import kubernetes_validate
 import yaml
 
-from components.apps.metrics_rules import served_metrics
+from components.observability.metrics_rules import served_metrics
 from tests.conftest import ROOT, section
 
 SEED_HPAS = ROOT / "tests" / "fixtures" / "seed" / "hpa.yaml"

@@ -58,3 +58,15 @@ def service_trust_policy(
     if source_account is not None:
         trust["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
     return policy_document([trust])
+
+
+def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
+    """The statement every bucket policy carries (FSBP S3.5): no request without TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }

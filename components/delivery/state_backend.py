@@ -11,9 +11,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.iam_documents import document_json
-from components.edge.cdn_policies import deny_insecure_transport
-from components.edge.private_bucket import PrivateBucket, PrivateBucketArgs
+from components.aws.iam_documents import deny_insecure_transport, document_json
+from components.aws.private_bucket import PrivateBucket, PrivateBucketArgs
 
 from .access import bucket_confinement, meta_confinement
 

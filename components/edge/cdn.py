@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.private_bucket import ACCESS_LOG_PREFIX, PrivateBucket, PrivateBucketArgs
 from components.edge.cdn_policies import ORIGIN_HEADER, CachePolicySpec, OriginRequestSpec, oac_bucket_policy
 from components.edge.certificate import EDGE_REGION, CertificateArgs, DnsValidatedCertificate
 from components.edge.firewall import EdgeFirewall, EdgeFirewallArgs
-from components.edge.private_bucket import ACCESS_LOG_PREFIX, PrivateBucket, PrivateBucketArgs
 from components.edge.static_not_found import static_not_found_function
 
 cf = aws.cloudfront

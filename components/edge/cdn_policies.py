@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from components.aws.iam_documents import deny_insecure_transport
+
 #: CloudFront adds Authorization to the cache key only through a cache policy; it rejects the
 #: header in an origin request policy (aws-cdk#13408, #28883).
 CACHE_POLICY_ONLY_HEADERS = frozenset({"authorization", "accept-encoding"})
@@ -110,17 +112,6 @@ def oac_bucket_policy(bucket_arn: str, distribution_arn: str) -> dict[str, Any]:
             },
             deny_insecure_transport(bucket_arn),
         ],
-    }
-
-
-def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
 
 

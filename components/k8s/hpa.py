@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from components.apps.metrics_rules import LATENCY_P95, REQUESTS_PER_SECOND
+#: The custom metrics the seed's HPAs scale on (served by prometheus-adapter: observability's
+#: metrics_rules): a Pods metric per pod, and an External p95 in seconds labelled by `service`.
+REQUESTS_PER_SECOND = "http_requests_per_second"
+LATENCY_P95 = "response_latency_p95"
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,7 @@ counters and duration histograms (the apps' metrics contract: `http_requests_tot
 
 from __future__ import annotations
 
-REQUESTS_PER_SECOND = "http_requests_per_second"
-LATENCY_P95 = "response_latency_p95"
+from components.k8s.hpa import LATENCY_P95, REQUESTS_PER_SECOND
 
 
 def adapter_rules() -> dict:

@@ -17,10 +17,10 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.apps.metrics_rules import adapter_rules
 from components.aws.pod_identity import controller_identity
 from components.observability.access_policies import GRAFANA_CLOUDWATCH, alertmanager_publish_policy
 from components.observability.alert_routing import alertmanager_config
+from components.observability.metrics_rules import adapter_rules
 from components.outputs import secret_output
 
 NAMESPACE = "monitoring"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.edge.cdn_policies import deny_insecure_transport
+from components.aws.iam_documents import deny_insecure_transport
 
 #: Where server access logs land in a log bucket: s3-access/<source bucket>/.
 ACCESS_LOG_PREFIX = "s3-access/"
@@ -25,7 +25,7 @@ class PrivateBucketArgs:
     expiration_days: int | None = None
     cors_rules: Sequence[aws.s3.BucketCorsConfigurationCorsRuleArgs] = field(default_factory=tuple)
     #: False when the owner attaches its own policy (one policy per bucket); it must then
-    #: include `cdn_policies.deny_insecure_transport`.
+    #: include `deny_insecure_transport`.
     attach_tls_only_policy: bool = True
     #: Buckets (ARNs) whose S3 server access logs this bucket receives, under ACCESS_LOG_PREFIX.
     access_log_sources: Sequence[pulumi.Input[str]] = ()
