@@ -204,68 +204,43 @@ def boundary_statements(
     account_id: str, environment: str, others: Sequence[str], bucket_arn: str, oidc_provider_arn: str
 ) -> list[dict[str, Any]]:
     """The permissions boundary of an environment's roles: everything but NEVER_GRANTED, except
-    - changing any delivery identity (roles, boundaries, the OIDC provider);
+    - changing any delivery identity (roles, boundaries, the OIDC provider) or the runners;
     - a role created without this same boundary or not named for this environment, a policy
       put on a role without the boundary, another role re-trusted, tagged, passed or assumed (no
       way out of it, and no way into the account's other roles);
-    - changing the runners;
     - reconfiguring the state bucket, or administering or using another environment's state key;
     - touching, or creating, resources tagged with another environment (one account, two
       environments: staging's deploy role never reaches prod)."""
+    return [
+        # Not Action "*" (FSBP IAM.1): the boundary never grants these, whatever a role holds.
+        {"Sid": "WithinTheBoundary", "Effect": "Allow", "NotAction": list(NEVER_GRANTED), "Resource": "*"},
+        statement(list(NEVER_GRANTED), effect="Deny", sid="NoWayOut"),
+        *_delivery_stays_as_built(account_id, bucket_arn, oidc_provider_arn),
+        *_roles_stay_in_the_environment(account_id, environment),
+        *(_other_environments_out_of_reach(others) if others else []),
+    ]
+
+
+def _delivery_stays_as_built(account_id: str, bucket_arn: str, oidc_provider_arn: str) -> list[dict[str, Any]]:
+    """The delivery roles, boundaries, OIDC provider, runners, state bucket and state keys."""
     delivery = [
         f"arn:aws:iam::{account_id}:role/smartdairy-*",
         f"arn:aws:iam::{account_id}:policy/smartdairy-*",
         oidc_provider_arn,
     ]
-    own_boundary = boundary_arn(account_id, environment)
-    statements = [
-        # Not Action "*" (FSBP IAM.1): the boundary never grants these, whatever a role holds.
-        {"Sid": "WithinTheBoundary", "Effect": "Allow", "NotAction": list(NEVER_GRANTED), "Resource": "*"},
+    runners = [f"arn:aws:codebuild:*:{account_id}:project/smartdairy-*"]
+    return [
         {
             "Sid": "DeliveryIdentityIsReadOnly",
             "Effect": "Deny",
             "NotAction": ["iam:Get*", "iam:List*"],
             "Resource": delivery,
         },
-        statement(
-            ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
-            effect="Deny",
-            conditions={"StringNotEquals": {"iam:PermissionsBoundary": own_boundary}},
-            sid="NewRolesCarryThisBoundary",
-        ),
-        statement(list(NEVER_GRANTED), effect="Deny", sid="NoWayOut"),
-        statement(
-            ["iam:CreateRole"],
-            effect="Deny",
-            not_resources=[_own_roles(account_id, environment)],
-            sid="NewRolesNamedForThisEnvironment",
-        ),
-        statement(
-            ["iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
-            effect="Deny",
-            conditions={"StringNotEquals": {"iam:PermissionsBoundary": own_boundary}},
-            sid="PoliciesOnlyOnBoundedRoles",
-        ),
-        statement(
-            ["iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "sts:AssumeRole"],
-            effect="Deny",
-            not_resources=[_own_roles(account_id, environment)],
-            sid="TrustOnlyOwnRoles",
-        ),
-        statement(
-            ["iam:PassRole"],
-            effect="Deny",
-            not_resources=[
-                _own_roles(account_id, environment),
-                f"arn:aws:iam::{account_id}:role/aws-service-role/*",
-            ],
-            sid="PassOnlyOwnRoles",
-        ),
         {
             "Sid": "RunnersStayAsBuilt",
             "Effect": "Deny",
             "NotAction": ["codebuild:BatchGet*", "codebuild:List*"],
-            "Resource": [f"arn:aws:codebuild:*:{account_id}:project/smartdairy-*"],
+            "Resource": runners,
         },
         statement(BUCKET_ADMIN, [bucket_arn], effect="Deny", sid="StateBucketStaysAsBuilt"),
         statement(
@@ -275,32 +250,68 @@ def boundary_statements(
             sid="StateKeysStayAsBuilt",
         ),
     ]
-    if others:
-        statements += [
-            statement(
-                ["kms:*"],
-                effect="Deny",
-                conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": [key_alias(o) for o in others]}},
-                sid="NoOtherEnvironmentsStateKey",
-            ),
-            statement(
-                ["*"],
-                effect="Deny",
-                conditions={"StringEquals": {"aws:ResourceTag/Environment": list(others)}},
-                sid="NoOtherEnvironmentsResources",
-            ),
-            statement(
-                ["*"],
-                effect="Deny",
-                conditions={"StringEquals": {"aws:RequestTag/Environment": list(others)}},
-                sid="NoResourcesForOtherEnvironments",
-            ),
-            # Object reads carry no bucket tag: the platform's buckets are named sd-<env>-*.
-            statement(
-                ["s3:*"],
-                [f"arn:aws:s3:::{resource_prefix(o)}-*{suffix}" for o in others for suffix in ("", "/*")],
-                effect="Deny",
-                sid="NoOtherEnvironmentsBuckets",
-            ),
-        ]
-    return statements
+
+
+def _roles_stay_in_the_environment(account_id: str, environment: str) -> list[dict[str, Any]]:
+    """New roles carry this boundary and the environment's name; only those get policies, new
+    trust, tags, or are passed and assumed."""
+    bounded = {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn(account_id, environment)}}
+    own = [_own_roles(account_id, environment)]
+    return [
+        statement(
+            ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+            effect="Deny",
+            conditions=bounded,
+            sid="NewRolesCarryThisBoundary",
+        ),
+        statement(["iam:CreateRole"], effect="Deny", not_resources=own, sid="NewRolesNamedForThisEnvironment"),
+        statement(
+            ["iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+            effect="Deny",
+            conditions=bounded,
+            sid="PoliciesOnlyOnBoundedRoles",
+        ),
+        statement(
+            ["iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "sts:AssumeRole"],
+            effect="Deny",
+            not_resources=own,
+            sid="TrustOnlyOwnRoles",
+        ),
+        statement(
+            ["iam:PassRole"],
+            effect="Deny",
+            not_resources=[*own, f"arn:aws:iam::{account_id}:role/aws-service-role/*"],
+            sid="PassOnlyOwnRoles",
+        ),
+    ]
+
+
+def _other_environments_out_of_reach(others: Sequence[str]) -> list[dict[str, Any]]:
+    """One account, several environments: their state keys, tagged resources and buckets."""
+    return [
+        statement(
+            ["kms:*"],
+            effect="Deny",
+            conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": [key_alias(o) for o in others]}},
+            sid="NoOtherEnvironmentsStateKey",
+        ),
+        statement(
+            ["*"],
+            effect="Deny",
+            conditions={"StringEquals": {"aws:ResourceTag/Environment": list(others)}},
+            sid="NoOtherEnvironmentsResources",
+        ),
+        statement(
+            ["*"],
+            effect="Deny",
+            conditions={"StringEquals": {"aws:RequestTag/Environment": list(others)}},
+            sid="NoResourcesForOtherEnvironments",
+        ),
+        # Object reads carry no bucket tag: the platform's buckets are named sd-<env>-*.
+        statement(
+            ["s3:*"],
+            [f"arn:aws:s3:::{resource_prefix(o)}-*{suffix}" for o in others for suffix in ("", "/*")],
+            effect="Deny",
+            sid="NoOtherEnvironmentsBuckets",
+        ),
+    ]
