@@ -158,7 +158,6 @@ LONG_FUNCTIONS = {
     "tools/bench_pgbouncer.py:main",
     "components/apps/ingress.py:__init__",
     "stacks/platform.py:build_platform",
-    "components/observability/grafana_dashboards.py:_data",
 }
 MAX_FUNCTION_LINES = 80
 
@@ -170,8 +169,8 @@ def test_no_product_function_is_over_80_lines():
     for folder in ("components", "stacks", "policies", "tools", "capacity", "bootstrap", "synth", "realserver"):
         for path in (ROOT / folder).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                    if (node.end_lineno or node.lineno) - node.lineno + 1 > MAX_FUNCTION_LINES:
-                        long.add(f"{path.relative_to(ROOT)}:{node.name}")
+                is_function = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                if is_function and (node.end_lineno or node.lineno) - node.lineno + 1 > MAX_FUNCTION_LINES:
+                    long.add(f"{path.relative_to(ROOT)}:{node.name}")
     assert long <= LONG_FUNCTIONS, f"over {MAX_FUNCTION_LINES} lines: {sorted(long - LONG_FUNCTIONS)}"
     assert long >= LONG_FUNCTIONS, f"split already, drop from LONG_FUNCTIONS: {sorted(LONG_FUNCTIONS - long)}"

@@ -308,84 +308,10 @@ def _redis(metric: str, stat: str, label: str = "") -> dict[str, Any]:
 
 
 def _data(t: DashboardTargets) -> dict[str, Any]:
-    domain = {"DomainName": t.search_domain}  # ClientId (the account) left to match any
     return _board(
         "sd-data",
         "Smart Dairy / Data tier",
-        [
-            panel(
-                "PgBouncer clients: active and waiting",
-                [
-                    prom("sum by (database) (pgbouncer_pools_client_active_connections)", "{{database}} active"),
-                    prom("pgbouncer:clients_waiting:sum", "{{database}} waiting"),
-                ],
-                "none",
-            ),
-            panel(
-                "PgBouncer pool efficiency (target > 90 %) and server utilisation",
-                [
-                    prom("pgbouncer:pool_efficiency:ratio_rate5m", "{{database}} efficiency"),
-                    prom("pgbouncer:server_utilisation:ratio", "{{database}} servers in use"),
-                ],
-                "percentunit",
-                thresholds=((None, "red"), (0.9, "green")),
-            ),
-            panel(
-                "Average query time through PgBouncer (target < 50 ms)",
-                [prom("pgbouncer:query_duration_seconds:avg_rate5m", "{{database}}")],
-                "s",
-                thresholds=((None, "green"), (t.rds_latency_ms / 1000, "red")),
-            ),
-            panel(
-                f"RDS connections (budget {t.max_connections})",
-                [_rds("DatabaseConnections", "Maximum")],
-                "none",
-                thresholds=((None, "green"), (t.max_connections, "red")),
-            ),
-            panel(
-                "RDS read / write latency",
-                [
-                    _rds("ReadLatency", "Average", "read "),
-                    _rds("WriteLatency", "Average", "write "),
-                ],
-                "s",
-                thresholds=((None, "green"), (t.rds_latency_ms / 1000, "red")),
-            ),
-            panel(
-                "RDS replica lag",
-                [_rds("ReplicaLag", "Maximum")],
-                "s",
-            ),
-            panel(
-                f"Redis hit rate (target > {t.cache_hit_rate_percent:g} %)",
-                [_redis("CacheHitRate", "Average")],
-                "percent",
-                thresholds=((None, "red"), (t.cache_hit_rate_percent, "green")),
-            ),
-            panel(
-                f"OpenSearch search latency (alarm at {t.search_latency_ms:g} ms)",
-                [cloudwatch("AWS/ES", "SearchLatency", domain, "Average", match_exact=False)],
-                "ms",
-                thresholds=((None, "green"), (t.search_latency_ms, "red")),
-            ),
-            panel(
-                "OpenSearch JVM memory pressure and cluster status",
-                [
-                    cloudwatch("AWS/ES", "JVMMemoryPressure", domain, "Maximum", label="JVM %", match_exact=False),
-                    cloudwatch("AWS/ES", "ClusterStatus.red", domain, "Maximum", label="red", match_exact=False),
-                    cloudwatch("AWS/ES", "ClusterStatus.yellow", domain, "Maximum", label="yellow", match_exact=False),
-                ],
-                "none",
-            ),
-            panel(
-                "Redis evictions and memory",
-                [
-                    _redis("Evictions", "Sum", "evictions "),
-                    _redis("DatabaseMemoryUsagePercentage", "Maximum", "memory % "),
-                ],
-                "none",
-            ),
-        ],
+        [*_pool_panels(t), *_rds_panels(t), *_cache_and_search_panels(t)],
         variables=[
             _dimension_variable("db", "AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", t.region, f"/^{t.prefix}-/"),
             _dimension_variable(
@@ -393,6 +319,95 @@ def _data(t: DashboardTargets) -> dict[str, Any]:
             ),
         ],
     )
+
+
+def _pool_panels(t: DashboardTargets) -> list[dict[str, Any]]:
+    """PgBouncer: clients, pool efficiency (the seed's > 90 %) and average query time (< 50 ms)."""
+    return [
+        panel(
+            "PgBouncer clients: active and waiting",
+            [
+                prom("sum by (database) (pgbouncer_pools_client_active_connections)", "{{database}} active"),
+                prom("pgbouncer:clients_waiting:sum", "{{database}} waiting"),
+            ],
+            "none",
+        ),
+        panel(
+            "PgBouncer pool efficiency (target > 90 %) and server utilisation",
+            [
+                prom("pgbouncer:pool_efficiency:ratio_rate5m", "{{database}} efficiency"),
+                prom("pgbouncer:server_utilisation:ratio", "{{database}} servers in use"),
+            ],
+            "percentunit",
+            thresholds=((None, "red"), (0.9, "green")),
+        ),
+        panel(
+            "Average query time through PgBouncer (target < 50 ms)",
+            [prom("pgbouncer:query_duration_seconds:avg_rate5m", "{{database}}")],
+            "s",
+            thresholds=((None, "green"), (t.rds_latency_ms / 1000, "red")),
+        ),
+    ]
+
+
+def _rds_panels(t: DashboardTargets) -> list[dict[str, Any]]:
+    return [
+        panel(
+            f"RDS connections (budget {t.max_connections})",
+            [_rds("DatabaseConnections", "Maximum")],
+            "none",
+            thresholds=((None, "green"), (t.max_connections, "red")),
+        ),
+        panel(
+            "RDS read / write latency",
+            [
+                _rds("ReadLatency", "Average", "read "),
+                _rds("WriteLatency", "Average", "write "),
+            ],
+            "s",
+            thresholds=((None, "green"), (t.rds_latency_ms / 1000, "red")),
+        ),
+        panel(
+            "RDS replica lag",
+            [_rds("ReplicaLag", "Maximum")],
+            "s",
+        ),
+    ]
+
+
+def _cache_and_search_panels(t: DashboardTargets) -> list[dict[str, Any]]:
+    domain = {"DomainName": t.search_domain}  # ClientId (the account) left to match any
+    return [
+        panel(
+            f"Redis hit rate (target > {t.cache_hit_rate_percent:g} %)",
+            [_redis("CacheHitRate", "Average")],
+            "percent",
+            thresholds=((None, "red"), (t.cache_hit_rate_percent, "green")),
+        ),
+        panel(
+            f"OpenSearch search latency (alarm at {t.search_latency_ms:g} ms)",
+            [cloudwatch("AWS/ES", "SearchLatency", domain, "Average", match_exact=False)],
+            "ms",
+            thresholds=((None, "green"), (t.search_latency_ms, "red")),
+        ),
+        panel(
+            "OpenSearch JVM memory pressure and cluster status",
+            [
+                cloudwatch("AWS/ES", "JVMMemoryPressure", domain, "Maximum", label="JVM %", match_exact=False),
+                cloudwatch("AWS/ES", "ClusterStatus.red", domain, "Maximum", label="red", match_exact=False),
+                cloudwatch("AWS/ES", "ClusterStatus.yellow", domain, "Maximum", label="yellow", match_exact=False),
+            ],
+            "none",
+        ),
+        panel(
+            "Redis evictions and memory",
+            [
+                _redis("Evictions", "Sum", "evictions "),
+                _redis("DatabaseMemoryUsagePercentage", "Maximum", "memory % "),
+            ],
+            "none",
+        ),
+    ]
 
 
 def _edge(t: DashboardTargets) -> dict[str, Any]:
