@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.compute.eks_cluster import EksCluster
+from components.data.postgres import PostgresDatabase
+from components.data.redis import RedisCache
+from components.data.search import SearchDomain
 from components.delivery.access import resource_prefix
+from components.edge.cdn import Cdn
 from components.edge.certificate import EDGE_REGION
 from components.network.vpc import Network, NetworkArgs
+from components.observability.cloudwatch_dashboard import CloudWatchDashboard
 
 from . import applications, compute, data, edge, observability
+from .applications import Applications
 from .loader import ConfigError, config_key
+from .observability import AlarmTopics
 from .schema import PlatformConfig
 from .wiring import args_from
 
@@ -79,37 +88,59 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         edge_provider,
     )
 
-    return {
-        "region": config.region,
-        "vpcId": network.vpc_id,
-        "availabilityZones": network.availability_zones,
-        "privateSubnetIds": network.private_subnet_ids,
-        "natPublicIps": network.nat_public_ips,
-        "dbPrimaryEndpoint": database.primary_endpoint,
-        "dbReplicaEndpoints": database.replica_endpoints,
-        "dbSecretArn": database.secret_arn,
-        "dbMaxConnections": database.max_connections,
-        **{f"redis{role.title()}Endpoint": cache.primary_endpoint for role, cache in caches.items()},
-        "searchEndpoint": search.endpoint,
-        "searchSecretArn": search.secret_arn,
-        "clusterName": cluster.name,
-        "clusterEndpoint": cluster.endpoint,
-        "kubeconfig": cluster.kubeconfig,
-        "pgbouncerServerConnections": apps.pgbouncer.server_connections,
-        "pgbouncerServerConnectionLimits": apps.pgbouncer.server_connection_limits,
-        "albHostname": apps.ingress.alb_hostname,
-        "apiOriginDomain": apps.ingress.origin_domain,
-        "cdnDomainName": cdn.domain_name,
-        "cdnDistributionId": cdn.distribution_id,
-        "staticBucketName": cdn.static_bucket_name,
-        # What `make verify` reads CloudWatch by.
-        "albArnSuffix": apps.ingress.load_balancer_arn_suffix,
-        "dbInstanceIdentifiers": database.instance_identifiers,
-        "redisMemberClusters": {role: cache.member_clusters for role, cache in caches.items()},
-        "alarmTopicArn": topics.regional.topic_arn,
-        "alarmNamePrefix": prefix,
-        "cloudwatchDashboard": dashboard.dashboard_name,
-    }
+    return PlatformParts(
+        prefix, config, network, database, caches, search, cluster, apps, cdn, topics, dashboard
+    ).outputs()
+
+
+@dataclass(frozen=True)
+class PlatformParts:
+    """What one environment registered, tier by tier: the stack outputs are read off it."""
+
+    prefix: str
+    config: PlatformConfig
+    network: Network
+    database: PostgresDatabase
+    caches: dict[str, RedisCache]
+    search: SearchDomain
+    cluster: EksCluster
+    apps: Applications
+    cdn: Cdn
+    topics: AlarmTopics
+    dashboard: CloudWatchDashboard
+
+    def outputs(self) -> dict[str, Any]:
+        return {
+            "region": self.config.region,
+            "vpcId": self.network.vpc_id,
+            "availabilityZones": self.network.availability_zones,
+            "privateSubnetIds": self.network.private_subnet_ids,
+            "natPublicIps": self.network.nat_public_ips,
+            "dbPrimaryEndpoint": self.database.primary_endpoint,
+            "dbReplicaEndpoints": self.database.replica_endpoints,
+            "dbSecretArn": self.database.secret_arn,
+            "dbMaxConnections": self.database.max_connections,
+            **{f"redis{role.title()}Endpoint": cache.primary_endpoint for role, cache in self.caches.items()},
+            "searchEndpoint": self.search.endpoint,
+            "searchSecretArn": self.search.secret_arn,
+            "clusterName": self.cluster.name,
+            "clusterEndpoint": self.cluster.endpoint,
+            "kubeconfig": self.cluster.kubeconfig,
+            "pgbouncerServerConnections": self.apps.pgbouncer.server_connections,
+            "pgbouncerServerConnectionLimits": self.apps.pgbouncer.server_connection_limits,
+            "albHostname": self.apps.ingress.alb_hostname,
+            "apiOriginDomain": self.apps.ingress.origin_domain,
+            "cdnDomainName": self.cdn.domain_name,
+            "cdnDistributionId": self.cdn.distribution_id,
+            "staticBucketName": self.cdn.static_bucket_name,
+            # What `make verify` reads CloudWatch by.
+            "albArnSuffix": self.apps.ingress.load_balancer_arn_suffix,
+            "dbInstanceIdentifiers": self.database.instance_identifiers,
+            "redisMemberClusters": {role: cache.member_clusters for role, cache in self.caches.items()},
+            "alarmTopicArn": self.topics.regional.topic_arn,
+            "alarmNamePrefix": self.prefix,
+            "cloudwatchDashboard": self.dashboard.dashboard_name,
+        }
 
 
 def with_permissions_boundary(boundary_arn: str) -> pulumi.ResourceTransformation:

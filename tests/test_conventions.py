@@ -157,7 +157,6 @@ LONG_FUNCTIONS = {
     "components/compute/eks_cluster.py:__init__",
     "tools/bench_pgbouncer.py:main",
     "components/apps/ingress.py:__init__",
-    "stacks/platform.py:build_platform",
 }
 MAX_FUNCTION_LINES = 80
 
