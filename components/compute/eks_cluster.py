@@ -145,7 +145,7 @@ class EksCluster(pulumi.ComponentResource):
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[log_group]),
         )
-        access = self._cluster_admins(name, cluster, args)
+        access = self._access_entries(name, cluster, args)
         access += [
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-api-from-{cidr.replace('/', '-')}",
@@ -204,7 +204,7 @@ class EksCluster(pulumi.ComponentResource):
             }
         )
 
-    def _cluster_admins(self, name: str, cluster: aws.eks.Cluster, args: EksClusterArgs) -> list[pulumi.Resource]:
+    def _access_entries(self, name: str, cluster: aws.eks.Cluster, args: EksClusterArgs) -> list[pulumi.Resource]:
         """Access entries: cluster admin for the deployer, then the listed humans and roles;
         read-only for the viewers."""
         entries = {f"{name}-deployer": (args.deployer_principal_arn, CLUSTER_ADMIN_POLICY)}

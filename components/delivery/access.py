@@ -20,6 +20,8 @@ PLATFORM_PROJECT = "smartdairy-platform"
 #: history and backups, take and drop its lock.
 READ_OBJECT = ("s3:GetObject", "s3:GetObjectVersion")
 WRITE_OBJECT = ("s3:PutObject", "s3:DeleteObject")
+#: Every way to change or remove an object (versions, tags, ACLs, restores): what the denies name.
+ANY_OBJECT_WRITE = ("s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject")
 LIST_BUCKET = ("s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation")
 #: Encrypting writes new secrets; only a deploy does it (`pulumi up`, `config set --secret`).
 DECRYPT = ("kms:Decrypt", "kms:DescribeKey")
@@ -82,19 +84,19 @@ def key_alias(environment: str) -> str:
     return f"alias/{principal_name(environment, 'state')}"
 
 
-def stack_objects(bucket_arn: str, stack: str, project: str = PLATFORM_PROJECT) -> list[str]:
-    """What `pulumi preview` reads of one stack: its checkpoint (plain, .gz, .zst, .bak) and tags.
-    Not `<stack>.*`: stack names may hold dots, and `prod.eu` is another stack."""
-    base = f"{bucket_arn}/.pulumi/stacks/{project}/{stack}"
-    return [f"{base}.json*", f"{base}.pulumi-tags"]
+def checkpoints(bucket_arn: str, stacks: Sequence[str], project: str = PLATFORM_PROJECT) -> list[str]:
+    """What `pulumi preview` reads of these stacks: each checkpoint (plain, .gz, .zst, .bak) and
+    its tags. Not `<stack>.*`: stack names may hold dots, and `prod.eu` is another stack."""
+    bases = [f"{bucket_arn}/.pulumi/stacks/{project}/{stack}" for stack in stacks]
+    return [object_key for base in bases for object_key in (f"{base}.json*", f"{base}.pulumi-tags")]
 
 
-def stack_history(bucket_arn: str, stack: str, project: str = PLATFORM_PROJECT) -> list[str]:
-    """What `pulumi up` also writes: history, backups and its lock."""
+def history(bucket_arn: str, stacks: Sequence[str], project: str = PLATFORM_PROJECT) -> list[str]:
+    """What `pulumi up` also writes for these stacks: history, backups and the lock."""
     return [
-        f"{bucket_arn}/.pulumi/history/{project}/{stack}/*",
-        f"{bucket_arn}/.pulumi/backups/{project}/{stack}/*",
-        f"{bucket_arn}/.pulumi/locks/organization/{project}/{stack}/*",
+        f"{bucket_arn}/.pulumi/{folder}/{project}/{stack}/*"
+        for stack in stacks
+        for folder in ("history", "backups", "locks/organization")
     ]
 
 
@@ -109,13 +111,13 @@ def bucket_confinement(
     """State bucket policy statements for one environment's stacks: only its roles (and the
     state admins) reach their objects, only its deploy role (and the admins) writes them. Named by
     who is allowed, so a role anyone creates later is kept out too."""
-    objects = [o for s in stacks for o in stack_objects(bucket_arn, s) + stack_history(bucket_arn, s)]
+    objects = checkpoints(bucket_arn, stacks) + history(bucket_arn, stacks)
     deploy, preview = (role_arn(account_id, environment, kind) for kind in ("deploy", "preview"))
     return [
         _deny_unless([deploy, preview, *admins], ["s3:*"], objects, sid=f"{_sid(environment)}StateOnlyForItsRoles"),
         _deny_unless(
             [deploy, *admins],
-            [*WRITE_OBJECT, "s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject"],
+            ANY_OBJECT_WRITE,
             objects,
             sid=f"{_sid(environment)}StateWrittenOnlyByItsDeploy",
         ),
@@ -124,9 +126,7 @@ def bucket_confinement(
 
 def meta_confinement(bucket_arn: str, admins: Sequence[str]) -> dict[str, Any]:
     """.pulumi/meta.yaml decides the layout of every stack: only the state admins write it."""
-    return _deny_unless(
-        admins, [*WRITE_OBJECT, "s3:PutObject*", "s3:DeleteObject*"], [backend_meta(bucket_arn)], sid="MetaForAdmins"
-    )
+    return _deny_unless(admins, ANY_OBJECT_WRITE, [backend_meta(bucket_arn)], sid="MetaForAdmins")
 
 
 def _sid(environment: str) -> str:
@@ -149,7 +149,7 @@ def _deny_unless(
 def deploy_statements(bucket_arn: str, key_arn: str, stacks: Sequence[str]) -> list[dict[str, Any]]:
     """The deploy role's own grants on the backend (explicit, so a narrower managed policy than
     AdministratorAccess keeps working)."""
-    objects = [o for s in stacks for o in stack_objects(bucket_arn, s) + stack_history(bucket_arn, s)]
+    objects = checkpoints(bucket_arn, stacks) + history(bucket_arn, stacks)
     return [
         statement(LIST_BUCKET, [bucket_arn], sid="ListState"),
         statement([*READ_OBJECT, *WRITE_OBJECT], [*objects, backend_meta(bucket_arn)], sid="OwnStacks"),
@@ -168,7 +168,7 @@ def preview_statements(
         statement(LIST_BUCKET, [bucket_arn], sid="ListState"),
         statement(
             READ_OBJECT,
-            [*(o for s in stacks for o in stack_objects(bucket_arn, s)), backend_meta(bucket_arn)],
+            [*checkpoints(bucket_arn, stacks), backend_meta(bucket_arn)],
             sid="ReadOwnCheckpoints",
         ),
         statement(DECRYPT, [key_arn], sid="DecryptOwnSecretsKey"),
@@ -185,7 +185,7 @@ def preview_statements(
             sid="DecryptOwnSecretsThroughSecretsManager",
         ),
         statement(
-            [*WRITE_OBJECT, "s3:PutObject*", "s3:DeleteObject*", *BUCKET_ADMIN, *ENCRYPT, *KEY_ADMIN],
+            [*ANY_OBJECT_WRITE, *BUCKET_ADMIN, *ENCRYPT, *KEY_ADMIN],
             ["*"],
             effect="Deny",
             sid="NeverWriteNeverEncrypt",
@@ -193,7 +193,7 @@ def preview_statements(
         # ReadOnlyAccess reads every object; a preview needs the checkpoints, not their history.
         statement(
             ["s3:GetObject*"],
-            [o for s in stacks for o in stack_history(bucket_arn, s)],
+            history(bucket_arn, stacks),
             effect="Deny",
             sid="NoHistory",
         ),
