@@ -26,10 +26,8 @@ from components.apps.pgbouncer import PgBouncer, PgBouncerArgs
 from components.apps.pgbouncer_config import ServerTimeouts
 from components.compute.karpenter_manifests import ELASTIC_LABEL, STEADY_LABEL
 from components.data import redis as redis_component
-from components.data.postgres import PostgresDatabase
-from components.data.redis import RedisCache
-from components.data.search import SearchDomain
-from components.k8s.hpa import HpaSettings, hpa_spec
+from components.k8s.hpa import hpa_spec
+from components.k8s.workload import PodPeer
 from components.network.vpc import Network
 from components.observability.alarm_topic import AlarmTopic
 from components.observability.grafana_dashboards import DashboardTargets, dashboards
@@ -37,7 +35,7 @@ from components.observability.monitoring import Monitoring, MonitoringArgs, Scra
 from components.observability.slo_rules import SloTargets, slo_rule_groups
 
 from .compute import ComputeTier
-from .schema import PlatformConfig
+from .context import DataTier, StackContext
 from .wiring import args_from, pool_roles
 
 NAMESPACE = "smartdairy"
@@ -54,94 +52,36 @@ class Applications:
     ingress: AppIngress
 
 
+@dataclass(frozen=True)
+class AppInputs:
+    """What the applications build on: the tiers below them, their namespace, and the options
+    (regional AWS and the cluster's Kubernetes provider) every application component takes."""
+
+    network: Network
+    data: DataTier
+    compute: ComputeTier
+    alarm_topic: AlarmTopic
+    namespace: pulumi.Input[str]
+    opts: pulumi.ResourceOptions
+
+
 def applications(
-    prefix: str,
-    config: PlatformConfig,
-    network: Network,
-    database: PostgresDatabase,
-    caches: dict[str, RedisCache],
-    search: SearchDomain,
-    compute: ComputeTier,
-    alarm_topic: AlarmTopic,
-    opts: pulumi.ResourceOptions,
+    ctx: StackContext, network: Network, data: DataTier, compute: ComputeTier, alarm_topic: AlarmTopic
 ) -> Applications:
-    namespace = AppNamespace(f"{prefix}-apps", AppNamespaceArgs(name=NAMESPACE), opts=opts).name
-    roles = _bootstrap(prefix, config, network, database, namespace, opts)
-    pgbouncer = _pgbouncer(prefix, config, database, roles, namespace, opts)
-    # Sessions and rate limits live in the noeviction group when the layout is split.
-    sessions = caches["sessions"] if "sessions" in caches else caches["shared"]
-    api_cache = caches["cache"] if "cache" in caches else caches["shared"]
-    odoo = _odoo(prefix, config, network, database, roles, pgbouncer, sessions, search, namespace, opts)
-    gateway = _gateway(prefix, config, database, roles, pgbouncer, odoo, api_cache, sessions, search, namespace, opts)
-    slo_services = [gateway.service, odoo.web_service]
-    metrics = Monitoring(
-        f"{prefix}-monitoring",
-        args_from(
-            config.monitoring,
-            MonitoringArgs,
-            storage_class=compute.block_storage_class,
-            scrape_targets=[
-                ScrapeTarget(service, namespace, peer.labels)
-                for service, peer in (
-                    (odoo.web_service, odoo.web),
-                    (gateway.service, gateway.peer),
-                    ("pgbouncer", pgbouncer.peer),
-                )
-            ],
-            rule_groups=slo_rule_groups(args_from(config.monitoring.slo, SloTargets, services=slo_services)),
-            dashboards=dashboards(
-                DashboardTargets(
-                    prefix=prefix,
-                    region=config.region,
-                    namespace=NAMESPACE,
-                    services=slo_services,
-                    latency_p95_s=config.monitoring.slo.latency_p95_s,
-                    availability=config.monitoring.slo.availability,
-                    max_connections=database.max_connections,
-                    rds_latency_ms=config.monitoring.alarms.rds_latency_ms,
-                    cache_hit_rate_percent=config.monitoring.alarms.cache_hit_rate_percent,
-                    cdn_hit_rate_percent=config.monitoring.alarms.cdn_hit_rate_percent,
-                    search_domain=search.domain_name,
-                    search_latency_ms=config.monitoring.alarms.search_latency_ms,
-                )
-            ),
-            node_selector=STEADY_NODES,
-            cluster_name=compute.cluster.name,
-            region=config.region,
-            alarm_topic_arn=alarm_topic.topic_arn,
-            alarm_topic_key_arn=alarm_topic.key_arn,
-            remote_write_receiver=config.load_test.enabled,
-        ),
-        opts=opts,
-    )
-    if config.load_test.enabled:
-        _load_test(prefix, config, metrics.remote_write_url, opts)
-    ingress = AppIngress(
-        f"{prefix}-ingress",
-        AppIngressArgs(
-            namespace=namespace,
-            ingress_class=compute.ingress_class,
-            origin_domain=config.cdn.api_origin_domain or f"origin.{config.cdn.domain}",
-            hosted_zone_id=config.cdn.hosted_zone_id,
-            region=config.region,
-            load_balancer_name=f"{prefix}-api",
-            vpc_id=network.vpc_id,
-            vpc_cidr=network.vpc_cidr,
-            origin_secret_version=config.cdn.origin_secret_version,
-            waf_log_retention_days=config.cdn.waf.log_retention_days,
-            routes=[
-                Route("/websocket", odoo.longpolling_service, odoo.bus.port),
-                Route("/longpolling", odoo.longpolling_service, odoo.bus.port),
-                Route("/api", gateway.service, gateway.peer.port),
-                Route("/web", odoo.web_service, odoo.web.port),
-                Route("/", odoo.web_service, odoo.web.port),
-            ],
-            controller=compute.ingress_controller,
-        ),
-        opts=opts,
-    )
+    opts = pulumi.ResourceOptions(providers=[ctx.regional, compute.kubernetes])
+    namespace = AppNamespace(f"{ctx.prefix}-apps", AppNamespaceArgs(name=NAMESPACE), opts=opts).name
+    inputs = AppInputs(network, data, compute, alarm_topic, namespace, opts)
+    roles = _bootstrap(ctx, inputs)
+    pgbouncer = _pgbouncer(ctx, inputs, roles)
+    odoo = _odoo(ctx, inputs, roles, pgbouncer)
+    gateway = _gateway(ctx, inputs, roles, pgbouncer, odoo)
+    scraped = [(odoo.web_service, odoo.web), (gateway.service, gateway.peer), ("pgbouncer", pgbouncer.peer)]
+    metrics = _monitoring(ctx, inputs, scraped, slo_services=[gateway.service, odoo.web_service])
+    if ctx.config.load_test.enabled:
+        _load_test(ctx, metrics.remote_write_url, opts)
+    ingress = _ingress(ctx, inputs, odoo, gateway)
     AppNetworkPolicies(
-        f"{prefix}-netpol",
+        f"{ctx.prefix}-netpol",
         AppNetworkPoliciesArgs(
             namespace=namespace,
             monitoring_namespace=metrics.namespace,
@@ -152,23 +92,93 @@ def applications(
             gateway=gateway.peer,
             pgbouncer=pgbouncer.peer,
             redis_port=redis_component.PORT,
-            postgres_port=database.port,
-            search_port=search.port,
+            postgres_port=data.database.port,
+            search_port=data.search.port,
         ),
         opts=opts,
     )
     return Applications(pgbouncer=pgbouncer, ingress=ingress)
 
 
-def _load_test(prefix: str, config: PlatformConfig, remote_write_url: str, opts: pulumi.ResourceOptions) -> LoadTest:
-    test = config.load_test
+def _monitoring(
+    ctx: StackContext, inputs: AppInputs, scraped: list[tuple[str, PodPeer]], slo_services: list[str]
+) -> Monitoring:
+    """Prometheus and friends, scraping each (service, peer); SLO rules for `slo_services`."""
+    config = ctx.config
+    return Monitoring(
+        f"{ctx.prefix}-monitoring",
+        ctx.args(
+            config.monitoring,
+            MonitoringArgs,
+            storage_class=inputs.compute.block_storage_class,
+            scrape_targets=[ScrapeTarget(service, inputs.namespace, peer.labels) for service, peer in scraped],
+            rule_groups=slo_rule_groups(args_from(config.monitoring.slo, SloTargets, services=slo_services)),
+            dashboards=dashboards(_dashboard_targets(ctx, inputs.data, slo_services)),
+            node_selector=STEADY_NODES,
+            cluster_name=inputs.compute.cluster.name,
+            alarm_topic_arn=inputs.alarm_topic.topic_arn,
+            alarm_topic_key_arn=inputs.alarm_topic.key_arn,
+            remote_write_receiver=config.load_test.enabled,
+        ),
+        opts=inputs.opts,
+    )
+
+
+def _dashboard_targets(ctx: StackContext, data: DataTier, services: list[str]) -> DashboardTargets:
+    slo, alarms = ctx.config.monitoring.slo, ctx.config.monitoring.alarms
+    return DashboardTargets(
+        prefix=ctx.prefix,
+        region=ctx.region,
+        namespace=NAMESPACE,
+        services=services,
+        latency_p95_s=slo.latency_p95_s,
+        availability=slo.availability,
+        max_connections=data.database.max_connections,
+        rds_latency_ms=alarms.rds_latency_ms,
+        cache_hit_rate_percent=alarms.cache_hit_rate_percent,
+        cdn_hit_rate_percent=alarms.cdn_hit_rate_percent,
+        search_domain=data.search.domain_name,
+        search_latency_ms=alarms.search_latency_ms,
+    )
+
+
+def _ingress(ctx: StackContext, inputs: AppInputs, odoo: Odoo, gateway: ApiGateway) -> AppIngress:
+    cdn = ctx.config.cdn
+    return AppIngress(
+        f"{ctx.prefix}-ingress",
+        AppIngressArgs(
+            namespace=inputs.namespace,
+            ingress_class=inputs.compute.ingress_class,
+            origin_domain=cdn.api_origin_domain or f"origin.{cdn.domain}",
+            hosted_zone_id=cdn.hosted_zone_id,
+            region=ctx.region,
+            load_balancer_name=f"{ctx.prefix}-api",
+            vpc_id=inputs.network.vpc_id,
+            vpc_cidr=inputs.network.vpc_cidr,
+            origin_secret_version=cdn.origin_secret_version,
+            waf_log_retention_days=cdn.waf.log_retention_days,
+            routes=[
+                Route("/websocket", odoo.longpolling_service, odoo.bus.port),
+                Route("/longpolling", odoo.longpolling_service, odoo.bus.port),
+                Route("/api", gateway.service, gateway.peer.port),
+                Route("/web", odoo.web_service, odoo.web.port),
+                Route("/", odoo.web_service, odoo.web.port),
+            ],
+            controller=inputs.compute.ingress_controller,
+        ),
+        opts=inputs.opts,
+    )
+
+
+def _load_test(ctx: StackContext, remote_write_url: pulumi.Input[str], opts: pulumi.ResourceOptions) -> LoadTest:
+    test = ctx.config.load_test
     return LoadTest(
-        f"{prefix}-load-test",
+        f"{ctx.prefix}-load-test",
         args_from(
             test,
             LoadTestArgs,
             namespace="loadtest",
-            base_url=test.base_url or f"https://{config.cdn.domain}",
+            base_url=test.base_url or f"https://{ctx.config.cdn.domain}",
             script=LOAD_TEST_SCRIPT.read_text(),
             remote_write_url=remote_write_url,
             node_selector=STEADY_NODES,
@@ -177,22 +187,15 @@ def _load_test(prefix: str, config: PlatformConfig, remote_write_url: str, opts:
     )
 
 
-def _bootstrap(
-    prefix: str,
-    config: PlatformConfig,
-    network: Network,
-    database: PostgresDatabase,
-    namespace: pulumi.Input[str],
-    opts: pulumi.ResourceOptions,
-) -> DatabaseBootstrap:
+def _bootstrap(ctx: StackContext, inputs: AppInputs) -> DatabaseBootstrap:
     """The least-privilege roles every application connects as; the master user stays here."""
-    bootstrap = config.database.bootstrap
+    bootstrap, database = ctx.config.database.bootstrap, inputs.data.database
     return DatabaseBootstrap(
-        f"{prefix}-db-bootstrap",
+        f"{ctx.prefix}-db-bootstrap",
         args_from(
             bootstrap,
             DatabaseBootstrapArgs,
-            namespace=namespace,
+            namespace=inputs.namespace,
             roles=DatabaseRoles(
                 database=database.database_name,
                 master_user=database.master_username,
@@ -201,49 +204,39 @@ def _bootstrap(
             primary_host=database.primary_endpoint,
             port=database.port,
             master_password=database.master_password,
-            data_cidrs=network.subnet_cidrs["isolated"],
+            data_cidrs=inputs.network.subnet_cidrs["isolated"],
             node_selector=STEADY_NODES,
         ),
-        opts=opts,
+        opts=inputs.opts,
     )
 
 
-def _odoo(
-    prefix: str,
-    config: PlatformConfig,
-    network: Network,
-    database: PostgresDatabase,
-    roles: DatabaseBootstrap,
-    pgbouncer: PgBouncer,
-    sessions: RedisCache,
-    search: SearchDomain,
-    namespace: pulumi.Input[str],
-    opts: pulumi.ResourceOptions,
-) -> Odoo:
-    odoo = config.workloads.odoo
+def _odoo(ctx: StackContext, inputs: AppInputs, roles: DatabaseBootstrap, pgbouncer: PgBouncer) -> Odoo:
+    odoo = ctx.config.workloads.odoo
+    network = inputs.network
     filestore = SharedFilesystem(
-        f"{prefix}-filestore",
+        f"{ctx.prefix}-filestore",
         SharedFilesystemArgs(
             vpc_id=network.vpc_id,
             subnet_ids=network.private_subnet_ids,
             client_security_groups={"data-clients": network.data_client_security_group_id},
-            namespace=namespace,
+            namespace=inputs.namespace,
             claim_name="odoo-filestore",
             claim_size_gb=odoo.filestore_gb,
-            protect=config.protect_stateful_resources,
+            protect=ctx.config.protect_stateful_resources,
         ),
-        opts=opts,
+        opts=inputs.opts,
     )
     return Odoo(
-        f"{prefix}-odoo",
+        f"{ctx.prefix}-odoo",
         args_from(
             odoo,
             OdooArgs,
-            namespace=namespace,
+            namespace=inputs.namespace,
             settings=args_from(
                 odoo,
                 OdooSettings,
-                db_name=database.database_name,
+                db_name=inputs.data.database.database_name,
                 db_user=roles.owner,
                 db_host=pgbouncer.service_hosts["rw"],
                 db_replica_host=pgbouncer.service_hosts["ro"],
@@ -252,71 +245,54 @@ def _odoo(
             session_db_host=pgbouncer.service_hosts["session"],
             db_password=roles.owner_password,
             bootstrap_revision=roles.revision,
-            redis_url=sessions.url,
-            search_url=search.url,
+            redis_url=inputs.data.sessions.url,
+            search_url=inputs.data.search.url,
             filestore_claim=filestore.claim_name,
-            hpa=hpa_spec(args_from(odoo.hpa, HpaSettings), {}),
-            metrics_port=config.workloads.metrics_port,
+            hpa=hpa_spec(odoo.hpa, {}),
+            metrics_port=ctx.config.workloads.metrics_port,
             web_node_selector=ELASTIC_NODES,
             bus_node_selector=STEADY_NODES,
         ),
-        opts=opts,
+        opts=inputs.opts,
     )
 
 
 def _gateway(
-    prefix: str,
-    config: PlatformConfig,
-    database: PostgresDatabase,
-    roles: DatabaseBootstrap,
-    pgbouncer: PgBouncer,
-    odoo: Odoo,
-    api_cache: RedisCache,
-    sessions: RedisCache,
-    search: SearchDomain,
-    namespace: pulumi.Input[str],
-    opts: pulumi.ResourceOptions,
+    ctx: StackContext, inputs: AppInputs, roles: DatabaseBootstrap, pgbouncer: PgBouncer, odoo: Odoo
 ) -> ApiGateway:
-    gateway = config.workloads.gateway
+    gateway, data = ctx.config.workloads.gateway, inputs.data
     return ApiGateway(
-        f"{prefix}-api-gateway",
+        f"{ctx.prefix}-api-gateway",
         args_from(
             gateway,
             ApiGatewayArgs,
-            namespace=namespace,
+            namespace=inputs.namespace,
             odoo_url=f"http://{odoo.web_service}.{NAMESPACE}.svc:{odoo.web.port}",
             # The gateway only reads: the replicas, as the read-only role.
             db_host=pgbouncer.service_hosts["ro"],
-            db_name=database.database_name,
+            db_name=data.database.database_name,
             db_user=roles.reader,
             db_password=roles.reader_password,
             bootstrap_revision=roles.revision,
-            redis_url=api_cache.url,
-            rate_limit_redis_url=sessions.url,
-            search_url=search.url,
-            hpa=hpa_spec(args_from(gateway.hpa, HpaSettings), {"service": "api-gateway"}),
-            metrics_port=config.workloads.metrics_port,
+            redis_url=data.api_cache.url,
+            rate_limit_redis_url=data.sessions.url,
+            search_url=data.search.url,
+            hpa=hpa_spec(gateway.hpa, {"service": "api-gateway"}),
+            metrics_port=ctx.config.workloads.metrics_port,
             node_selector=ELASTIC_NODES,
         ),
-        opts=opts,
+        opts=inputs.opts,
     )
 
 
-def _pgbouncer(
-    prefix: str,
-    config: PlatformConfig,
-    database: PostgresDatabase,
-    roles: DatabaseBootstrap,
-    namespace: pulumi.Input[str],
-    opts: pulumi.ResourceOptions,
-) -> PgBouncer:
-    pool = config.pgbouncer
+def _pgbouncer(ctx: StackContext, inputs: AppInputs, roles: DatabaseBootstrap) -> PgBouncer:
+    pool, database = ctx.config.pgbouncer, inputs.data.database
     return PgBouncer(
-        f"{prefix}-pgbouncer",
+        f"{ctx.prefix}-pgbouncer",
         args_from(
             pool,
             PgBouncerArgs,
-            namespace=namespace,
+            namespace=inputs.namespace,
             database=database.database_name,
             primary_host=database.primary_endpoint,
             replica_hosts=database.replica_endpoints,
@@ -327,8 +303,8 @@ def _pgbouncer(
             bootstrap_revision=roles.revision,
             roles=pool_roles(pool),
             timeouts=args_from(pool, ServerTimeouts),
-            budget=config.connection_budget(),
+            budget=ctx.config.connection_budget(),
             node_selector=STEADY_NODES,
         ),
-        opts=opts,
+        opts=inputs.opts,
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.compute.eks_cluster import Addon, EksCluster, EksClusterArgs
@@ -16,8 +15,8 @@ from components.compute.storage_class import BlockStorageClass, BlockStorageClas
 from components.network.runner_peering import RunnerPeering, RunnerPeeringArgs
 from components.network.vpc import Network
 
+from .context import DISCOVERY_TAG, StackContext
 from .schema import PlatformConfig
-from .wiring import args_from
 
 
 @dataclass(frozen=True)
@@ -31,15 +30,14 @@ class ComputeTier:
     ingress_controller: list[pulumi.Resource]
 
 
-def compute(
-    prefix: str, config: PlatformConfig, network: Network, provider: aws.Provider, discovery: dict[str, str]
-) -> ComputeTier:
+def compute(ctx: StackContext, network: Network) -> ComputeTier:
     """EKS, then a Kubernetes provider built from its outputs, then what runs on it."""
+    config, prefix = ctx.config, ctx.prefix
     spec = config.cluster
-    path = runner_path(prefix, config, network, provider)
+    path = runner_path(ctx, network)
     cluster = EksCluster(
         prefix,
-        args_from(
+        ctx.args(
             spec,
             EksClusterArgs,
             cluster_name=prefix,
@@ -50,10 +48,9 @@ def compute(
             deployer_principal_arn=config.delivery.deploy_role_arn,
             viewer_principal_arns=[config.delivery.preview_role_arn],
             private_access_cidrs=[*spec.private_access_cidrs, *runner_ranges(config)],
-            protect=config.protect_stateful_resources,
-            cluster_security_group_tags=discovery,
+            cluster_security_group_tags=ctx.discovery,
         ),
-        opts=pulumi.ResourceOptions(providers=[provider]),
+        opts=ctx.on_aws(),
     )
     # The only Kubernetes provider: default providers for kubernetes are disabled in the stack
     # files, so nothing can fall back to a local kube context. It waits for the deployer's access
@@ -64,44 +61,40 @@ def compute(
         enable_server_side_apply=True,
         opts=pulumi.ResourceOptions(depends_on=[*cluster.ready, *path]),
     )
-    on_cluster = pulumi.ResourceOptions(providers=[provider, kubernetes])
+    on_cluster = pulumi.ResourceOptions(providers=[ctx.regional, kubernetes])
 
     Karpenter(
         f"{prefix}-karpenter",
-        args_from(
+        ctx.args(
             spec.karpenter,
             KarpenterArgs,
             cluster_name=cluster.name,
             cluster_endpoint=cluster.endpoint,
             node_role_name=cluster.node_role_name,
             node_role_arn=cluster.node_role_arn,
-            discovery_tag=discovery["karpenter.sh/discovery"],
+            discovery_tag=ctx.discovery[DISCOVERY_TAG],
         ),
         opts=on_cluster,
     )
     storage = BlockStorageClass(f"{prefix}-gp3", BlockStorageClassArgs(class_name="gp3-encrypted"), opts=on_cluster)
     controller = LoadBalancerController(
         f"{prefix}-alb-controller",
-        args_from(
-            spec.load_balancer_controller,
-            LoadBalancerControllerArgs,
-            cluster_name=cluster.name,
-            vpc_id=network.vpc_id,
-            region=config.region,
+        ctx.args(
+            spec.load_balancer_controller, LoadBalancerControllerArgs, cluster_name=cluster.name, vpc_id=network.vpc_id
         ),
         opts=on_cluster,
     )
     return ComputeTier(cluster, kubernetes, storage.class_name, controller.ingress_class, controller.ready)
 
 
-def runner_path(prefix: str, config: PlatformConfig, network: Network, provider: aws.Provider) -> list[pulumi.Resource]:
+def runner_path(ctx: StackContext, network: Network) -> list[pulumi.Resource]:
     """The peering with the environment's delivery runner, and what the Kubernetes provider must
     wait for so the first `up` from that runner reaches the API."""
-    runner = config.delivery.runner
+    runner = ctx.config.delivery.runner
     if runner is None:
         return []
     peering = RunnerPeering(
-        f"{prefix}-runner",
+        f"{ctx.prefix}-runner",
         RunnerPeeringArgs(
             vpc_id=network.vpc_id,
             vpc_cidr=network.vpc_cidr,
@@ -110,7 +103,7 @@ def runner_path(prefix: str, config: PlatformConfig, network: Network, provider:
             runner_cidr=runner.cidr,
             runner_route_table_ids=runner.route_table_ids,
         ),
-        opts=pulumi.ResourceOptions(providers=[provider]),
+        opts=ctx.on_aws(),
     )
     return peering.ready
 

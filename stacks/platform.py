@@ -9,9 +9,6 @@ import pulumi
 import pulumi_aws as aws
 
 from components.compute.eks_cluster import EksCluster
-from components.data.postgres import PostgresDatabase
-from components.data.redis import RedisCache
-from components.data.search import SearchDomain
 from components.delivery.access import resource_prefix
 from components.edge.cdn import Cdn
 from components.edge.certificate import EDGE_REGION
@@ -20,6 +17,7 @@ from components.observability.cloudwatch_dashboard import CloudWatchDashboard
 
 from . import applications, compute, data, edge, observability
 from .applications import Applications
+from .context import DataTier, StackContext
 from .loader import ConfigError, config_key
 from .observability import AlarmTopics
 from .schema import PlatformConfig
@@ -29,68 +27,39 @@ from .wiring import args_from
 def build_platform(config: PlatformConfig) -> dict[str, Any]:
     """Register every component of one environment; returns the stack outputs."""
     project = pulumi.get_project()
-    prefix = resource_prefix(config.environment)
-    discovery = {"karpenter.sh/discovery": prefix}  # the EKS cluster is named like the prefix
     tags = aws.ProviderDefaultTagsArgs(tags=config.required_tags(project))
     # The deploy role may create no IAM role without its environment's boundary (bootstrap/).
     pulumi.runtime.register_stack_transformation(with_permissions_boundary(config.delivery.permissions_boundary_arn))
     regional = aws.Provider("aws", region=config.region, default_tags=tags)
-    # CloudFront's certificate and web ACL can only live in us-east-1.
-    edge_provider = aws.Provider("aws-edge", region=EDGE_REGION, default_tags=tags)
-
+    ctx = StackContext(
+        prefix=resource_prefix(config.environment),
+        config=config,
+        regional=regional,
+        # CloudFront's certificate and web ACL can only live in us-east-1.
+        edge=aws.Provider("aws-edge", region=EDGE_REGION, default_tags=tags),
+        account_id=aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=regional)).account_id,
+    )
     network = Network(
-        prefix,
+        ctx.prefix,
         args_from(
             config.network,
             NetworkArgs,
             availability_zones=_availability_zones(config, regional, project),
-            private_subnet_tags=discovery,
-            data_client_group_tags=discovery,
+            private_subnet_tags=ctx.discovery,
+            data_client_group_tags=ctx.discovery,
         ),
-        opts=pulumi.ResourceOptions(providers=[regional]),
+        opts=ctx.on_aws(),
     )
-    account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=regional)).account_id
-    database = data.database(prefix, config, network, regional)
-    caches = data.caches(prefix, config, network, regional)
-    search = data.search(prefix, config, network, regional, account_id)
-    tier = compute.compute(prefix, config, network, regional, discovery)
-    cluster = tier.cluster
-    topics = observability.alarm_topics(prefix, config, account_id, regional, edge_provider)
-    apps = applications.applications(
-        prefix,
-        config,
-        network,
-        database,
-        caches,
-        search,
-        tier,
-        topics.regional,
-        pulumi.ResourceOptions(providers=[regional, tier.kubernetes]),
-    )
+    stores = data.data_tier(ctx, network)
+    tier = compute.compute(ctx, network)
+    topics = observability.alarm_topics(ctx)
+    apps = applications.applications(ctx, network, stores, tier, topics.regional)
     # CloudFront's API origin is the ALB, by the name its certificate carries.
     # The load test's generators reach CloudFront from the NAT addresses: spare them the rate limit.
     generators = [pulumi.Output.concat(ip, "/32") for ip in network.nat_public_ips] if config.load_test.enabled else []
-    cdn = edge.cdn(
-        prefix, config, apps.ingress.origin_domain, apps.ingress.origin_secret, generators, edge_provider, regional
-    )
-    dashboard = observability.alarms(
-        prefix,
-        config,
-        topics,
-        network,
-        database,
-        caches,
-        search,
-        account_id,
-        apps.ingress.load_balancer_arn_suffix,
-        cdn,
-        regional,
-        edge_provider,
-    )
-
-    return PlatformParts(
-        prefix, config, network, database, caches, search, cluster, apps, cdn, topics, dashboard
-    ).outputs()
+    cdn = edge.cdn(ctx, apps.ingress.origin_domain, apps.ingress.origin_secret, generators)
+    dashboard = observability.alarms(ctx, topics, network, stores, apps.ingress.load_balancer_arn_suffix, cdn)
+    return PlatformParts(ctx.prefix, config, network, stores, tier.cluster, apps, cdn, topics, dashboard).outputs()
 
 
 @dataclass(frozen=True)
@@ -100,9 +69,7 @@ class PlatformParts:
     prefix: str
     config: PlatformConfig
     network: Network
-    database: PostgresDatabase
-    caches: dict[str, RedisCache]
-    search: SearchDomain
+    data: DataTier
     cluster: EksCluster
     apps: Applications
     cdn: Cdn
@@ -116,13 +83,13 @@ class PlatformParts:
             "availabilityZones": self.network.availability_zones,
             "privateSubnetIds": self.network.private_subnet_ids,
             "natPublicIps": self.network.nat_public_ips,
-            "dbPrimaryEndpoint": self.database.primary_endpoint,
-            "dbReplicaEndpoints": self.database.replica_endpoints,
-            "dbSecretArn": self.database.secret_arn,
-            "dbMaxConnections": self.database.max_connections,
-            **{f"redis{role.title()}Endpoint": cache.primary_endpoint for role, cache in self.caches.items()},
-            "searchEndpoint": self.search.endpoint,
-            "searchSecretArn": self.search.secret_arn,
+            "dbPrimaryEndpoint": self.data.database.primary_endpoint,
+            "dbReplicaEndpoints": self.data.database.replica_endpoints,
+            "dbSecretArn": self.data.database.secret_arn,
+            "dbMaxConnections": self.data.database.max_connections,
+            **{f"redis{role.title()}Endpoint": cache.primary_endpoint for role, cache in self.data.caches.items()},
+            "searchEndpoint": self.data.search.endpoint,
+            "searchSecretArn": self.data.search.secret_arn,
             "clusterName": self.cluster.name,
             "clusterEndpoint": self.cluster.endpoint,
             "kubeconfig": self.cluster.kubeconfig,
@@ -135,8 +102,8 @@ class PlatformParts:
             "staticBucketName": self.cdn.static_bucket_name,
             # What `make verify` reads CloudWatch by.
             "albArnSuffix": self.apps.ingress.load_balancer_arn_suffix,
-            "dbInstanceIdentifiers": self.database.instance_identifiers,
-            "redisMemberClusters": {role: cache.member_clusters for role, cache in self.caches.items()},
+            "dbInstanceIdentifiers": self.data.database.instance_identifiers,
+            "redisMemberClusters": {role: cache.member_clusters for role, cache in self.data.caches.items()},
             "alarmTopicArn": self.topics.regional.topic_arn,
             "alarmNamePrefix": self.prefix,
             "cloudwatchDashboard": self.dashboard.dashboard_name,

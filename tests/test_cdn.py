@@ -347,7 +347,9 @@ def test_trap_component_refuses_authorization_in_origin_request_policy():
 
 
 def test_trap_component_refuses_key_parameters_with_zero_ttl():
-    spec = CachePolicySpec("x", "x", Ttls(0, 0, 0), headers=("Accept",))
+    spec = CachePolicySpec(
+        "x", "x", Ttls.model_validate({"minTtl": 0, "defaultTtl": 0, "maxTtl": 0}), headers=("Accept",)
+    )
     assert spec.problems() and "maxTtl must be > 0" in spec.problems()[0]
 
 

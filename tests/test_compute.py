@@ -254,7 +254,15 @@ def test_node_class_schema_catches_mistakes(mutate, expected):
     ],
 )
 def test_node_pool_schema_catches_mistakes(mutate, expected):
-    spec = NodePoolSpec("apps", ["on-demand"], ["m"], 6, ["amd64"], 10, 40, "5m", "10%", "720h", 10, "all")
+    spec = NodePoolSpec.model_validate(
+        {
+            "name": "apps",
+            "capacityTypes": ["on-demand"],
+            "instanceCategories": ["m"],
+            "cpuLimit": 10,
+            "memoryLimitGi": 40,
+        }
+    )
     manifest = node_pool(spec, "default")
     assert problems(manifest) == []
     mutate(manifest)

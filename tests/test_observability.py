@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from components.observability.access_policies import GRAFANA_CLOUDWATCH, GRAFANA_UPSTREAM
+from components.observability.alarm_specs import AlarmThresholds
 from components.observability.alert_routing import alertmanager_config
-from stacks.schema.observability import AlarmsConfig, SloConfig
+from stacks.schema.observability import SloConfig
 from synth.mock_runtime import SECRET_MARKER, ProgramRun, run_program
 from tests.conftest import PROJECT, ROOT, section, section_problems, with_section
 from tests.harness.debian_tools import run_tool
@@ -38,7 +39,7 @@ def seed_target(metric: str) -> float:
 
 
 def test_thresholds_default_to_the_seeds_targets():
-    slo, alarms = SloConfig.model_validate({}), AlarmsConfig.model_validate({})
+    slo, alarms = SloConfig.model_validate({}), AlarmThresholds.model_validate({})
     assert slo.latency_p95_s * 1000 == seed_target("API Response (P95)") == alarms.alb_p95_ms
     assert slo.availability * 100 == seed_target("Uptime SLA")
     assert alarms.rds_latency_ms == seed_target("Database Query (Avg)")

@@ -16,9 +16,8 @@ from components.apps.odoo import OdooArgs
 from components.apps.odoo_config import OdooSettings
 from components.apps.pgbouncer import PgBouncerArgs
 from components.apps.pgbouncer_config import PoolRole, ServerTimeouts
-from components.compute.eks_cluster import EksClusterArgs, NodeGroupSizing
+from components.compute.eks_cluster import EksClusterArgs
 from components.compute.karpenter import KarpenterArgs
-from components.compute.karpenter_manifests import NodePoolSpec
 from components.compute.load_balancer_controller import LoadBalancerControllerArgs
 from components.data.postgres import PostgresDatabaseArgs
 from components.data.postgres_parameters import PostgresTuning
@@ -26,33 +25,21 @@ from components.data.redis import RedisCacheArgs
 from components.data.redis_parameters import RedisTuning
 from components.data.search import SearchDomainArgs
 from components.edge.cdn import CdnArgs, SecurityHeaders
-from components.edge.cdn_policies import Ttls
 from components.edge.firewall import EdgeFirewallArgs
-from components.k8s.hpa import HpaSettings
-from components.k8s.pod_spec import ContainerResources
-from components.network import subnet_plan
 from components.network.vpc import NetworkArgs
-from components.observability.alarm_specs import AlarmThresholds
 from components.observability.alarm_topic import AlarmTopicArgs
 from components.observability.monitoring import MonitoringArgs
 from components.observability.slo_rules import SloTargets
-from stacks.schema.base import ResourcesConfig
 from stacks.schema.cache import CacheConfig
-from stacks.schema.cdn import CdnConfig, TtlConfig, WafConfig
-from stacks.schema.cluster import (
-    ClusterConfig,
-    KarpenterConfig,
-    LoadBalancerControllerConfig,
-    NodePoolConfig,
-    SystemNodesConfig,
-)
+from stacks.schema.cdn import CdnConfig, WafConfig
+from stacks.schema.cluster import ClusterConfig, KarpenterConfig, LoadBalancerControllerConfig
 from stacks.schema.database import DatabaseBootstrapConfig, DatabaseConfig
 from stacks.schema.load_test import LoadTestConfig
-from stacks.schema.network import NetworkConfig, SubnetPrefixes
-from stacks.schema.observability import AlarmsConfig, MonitoringConfig, NotificationsConfig, SloConfig
+from stacks.schema.network import NetworkConfig
+from stacks.schema.observability import MonitoringConfig, NotificationsConfig, SloConfig
 from stacks.schema.pgbouncer import PgBouncerConfig, PoolConfig
 from stacks.schema.search import SearchConfig
-from stacks.schema.workloads import GatewayConfig, HpaConfig, OdooConfig
+from stacks.schema.workloads import GatewayConfig, OdooConfig
 from stacks.wiring import args_from
 
 
@@ -66,7 +53,6 @@ class Wiring:
 
 WIRING = [
     Wiring(NetworkConfig, (NetworkArgs,), {"az_count": "picks the zones the network spans"}),
-    Wiring(SubnetPrefixes, (subnet_plan.SubnetPrefixes,)),
     Wiring(DatabaseConfig, (PostgresDatabaseArgs, PostgresTuning), {"bootstrap": "its own section"}),
     Wiring(DatabaseBootstrapConfig, (DatabaseBootstrapArgs,), {"reader_tables": "DatabaseRoles.reader_tables"}),
     Wiring(
@@ -83,9 +69,7 @@ WIRING = [
             "addons": "versions into the Addon list with each add-on's identity (stacks/compute.addons)",
         },
     ),
-    Wiring(SystemNodesConfig, (NodeGroupSizing,)),
     Wiring(KarpenterConfig, (KarpenterArgs,)),
-    Wiring(NodePoolConfig, (NodePoolSpec,)),
     Wiring(LoadBalancerControllerConfig, (LoadBalancerControllerArgs,)),
     Wiring(
         CdnConfig,
@@ -99,7 +83,6 @@ WIRING = [
             "access_log_retention_days": "log_retention_days",
         },
     ),
-    Wiring(TtlConfig, (Ttls,)),
     Wiring(WafConfig, (EdgeFirewallArgs,)),
     Wiring(
         PgBouncerConfig,
@@ -110,21 +93,18 @@ WIRING = [
     Wiring(
         OdooConfig,
         (OdooArgs, OdooSettings),
-        {"filestore_gb": "SharedFilesystemArgs.claim_size_gb", "hpa": "HpaSettings, then hpa_spec"},
+        {"filestore_gb": "SharedFilesystemArgs.claim_size_gb", "hpa": "hpa_spec"},
     ),
-    Wiring(GatewayConfig, (ApiGatewayArgs,), {"hpa": "HpaSettings, then hpa_spec"}),
-    Wiring(HpaConfig, (HpaSettings,)),
-    Wiring(ResourcesConfig, (ContainerResources,)),
+    Wiring(GatewayConfig, (ApiGatewayArgs,), {"hpa": "hpa_spec"}),
     Wiring(
         MonitoringConfig,
         (MonitoringArgs,),
         {
             "slo": "SloTargets, then slo_rule_groups",
-            "alarms": "AlarmThresholds, then the alarm specs",
+            "alarms": "the alarm specs",
             "notifications": "AlarmTopicArgs",
         },
     ),
-    Wiring(AlarmsConfig, (AlarmThresholds,)),
     Wiring(SearchConfig, (SearchDomainArgs,)),
     Wiring(LoadTestConfig, (LoadTestArgs,), {"enabled": "whether the LoadTest is composed at all"}),
     Wiring(NotificationsConfig, (AlarmTopicArgs,)),

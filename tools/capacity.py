@@ -25,12 +25,11 @@ from capacity.demand import user_demand
 from capacity.model import CapacityReport, evaluate
 from capacity.simulation import Trace, WorkloadModel, simulate, step
 from capacity.stack import supply
-from components.k8s.hpa import HpaSettings, hpa_spec
+from components.k8s.hpa import hpa_spec
 from stacks.loader import ConfigError
 from stacks.schema import PlatformConfig
 from stacks.schema.environment import policy_set
 from stacks.stack_file import load_stack
-from stacks.wiring import args_from
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The seed's spike: 5,000 users within 30 s, on top of its 1,000-user soak.
@@ -46,7 +45,7 @@ def workloads(config: PlatformConfig, a: Assumptions) -> dict[str, tuple[Workloa
     odoo, gateway = config.workloads.odoo, config.workloads.gateway
 
     def rendered(section: Any, selector: Mapping[str, str]) -> dict:
-        spec = hpa_spec(args_from(section, HpaSettings), selector)
+        spec = hpa_spec(section, selector)
         return {
             "minReplicas": spec.min_replicas,
             "maxReplicas": spec.max_replicas,

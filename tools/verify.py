@@ -27,9 +27,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.observability.alarm_specs import API_CACHE_ROLES
+from components.observability.alarm_specs import API_CACHE_ROLES, AlarmThresholds
 from stacks.loader import ConfigError
-from stacks.schema.observability import AlarmsConfig
 from stacks.stack_file import load_stack
 
 EDGE_REGION = "us-east-1"
@@ -116,7 +115,7 @@ def ratio(part: float | None, whole: float | None) -> float | None:
     return None if part is None or not whole else 100 * part / whole
 
 
-def evaluate(outputs: dict[str, Any], t: AlarmsConfig, metrics: Metrics) -> list[Row]:
+def evaluate(outputs: dict[str, Any], t: AlarmThresholds, metrics: Metrics) -> list[Row]:
     lb = {"LoadBalancer": outputs["albArnSuffix"]}
     cdn = {"DistributionId": outputs["cdnDistributionId"], "Region": "Global"}
     alb = "AWS/ApplicationELB"

@@ -37,7 +37,9 @@ from components.outputs import secret_output
 SECRET_DIR = "/run/secrets/db-bootstrap"
 SQL_DIR = "/etc/db-bootstrap"
 #: One psql session running a few dozen statements.
-RESOURCES = ContainerResources(cpu_request="50m", cpu_limit="500m", memory_request="64Mi", memory_limit="128Mi")
+RESOURCES = ContainerResources.model_validate(
+    {"cpuRequest": "50m", "cpuLimit": "500m", "memoryRequest": "64Mi", "memoryLimit": "128Mi"}
+)
 LABELS = {"app.kubernetes.io/name": "db-bootstrap", "app.kubernetes.io/part-of": "smartdairy"}
 
 

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from components.aws.iam_documents import service_trust_policy
 from components.aws.kms import rotating_key
 from components.aws.pod_identity import pod_identity_trust
+from components.compute.node_groups import NodeGroupSizing
 
 #: Every control-plane log type EKS offers; audit is what an incident review needs.
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -29,20 +30,8 @@ SYSTEM_TAINT = {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHE
 #: The schema's camelCase path. The Python SDK translates only top-level names in
 #: ignore_changes, so "scaling_config.desired_size" would silently ignore nothing.
 IGNORE_DESIRED_SIZE = "scalingConfig.desiredSize"
-
-
-@dataclass(frozen=True)
-class NodeGroupSizing:
-    #: Instance types the managed node group may use, in order of preference.
-    instance_types: Sequence[str]
-    #: Bounds; the desired size is the initial one only (the autoscaler owns it afterwards).
-    min_size: int
-    desired_size: int
-    max_size: int
-    #: Root volume, GiB (encrypted gp3).
-    disk_gb: int
-    #: EKS-optimized AMI family of the node group.
-    ami_type: str = "AL2023_x86_64_STANDARD"
+#: EKS-optimized AMI family of the system node group.
+SYSTEM_AMI_TYPE = "AL2023_x86_64_STANDARD"
 
 
 @dataclass(frozen=True)
@@ -293,7 +282,7 @@ class EksCluster(pulumi.ComponentResource):
             node_role_arn=node_role.arn,
             subnet_ids=list(args.subnet_ids),
             instance_types=list(sizing.instance_types),
-            ami_type=sizing.ami_type,
+            ami_type=SYSTEM_AMI_TYPE,
             capacity_type="ON_DEMAND",
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=sizing.min_size, desired_size=sizing.desired_size, max_size=sizing.max_size

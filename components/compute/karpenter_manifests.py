@@ -8,9 +8,12 @@ karpenter.sh/v1 and karpenter.k8s.aws/v1 CRDs of the pinned release) before it i
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import Field
+
+from components.settings import Section
 
 KARPENTER_VERSION = "1.9.0"
 POOL_LABEL = "node-role.smartdairy.io/pool"
@@ -18,7 +21,6 @@ POOL_LABEL = "node-role.smartdairy.io/pool"
 STEADY_LABEL = "node-role.smartdairy.io/steady"
 #: On every application node: the HPA-scaled stateless tiers may run on any pool, overflow ones too.
 ELASTIC_LABEL = "node-role.smartdairy.io/elastic"
-SERVES = ("all", "elastic")
 NODEPOOL_API = "karpenter.sh/v1"
 NODECLASS_API = "karpenter.k8s.aws/v1"
 
@@ -180,33 +182,37 @@ def _walk(kind: str, value: Any, schema: Any, path: str, found: list[str]) -> No
             _walk(kind, item, schema[key], child, found)
 
 
-@dataclass(frozen=True)
-class NodePoolSpec:
+class NodePoolSpec(Section):
     """One Karpenter NodePool: what it may launch and how it may disrupt."""
 
-    #: The NodePool's name (and its pool label).
-    name: str
-    #: on-demand and/or spot.
-    capacity_types: Sequence[str]
-    #: EC2 instance categories: c, m, r ...
-    instance_categories: Sequence[str]
-    #: Oldest instance generation allowed.
-    min_generation: int
-    #: amd64 and/or arm64.
-    architectures: Sequence[str]
-    #: What the pool may hold in total: vCPUs and GiB of memory.
-    cpu_limit: int
-    memory_limit_gi: int
-    #: How long a node must be empty or underused before consolidation.
-    consolidate_after: str
-    #: Share of nodes that may be disrupted at once ("10%"), so consolidation never empties a zone.
-    disruption_budget: str
-    #: Node lifetime before it is replaced (picks up new AMIs).
-    expire_after: str
-    #: Karpenter fills the heaviest pool first.
-    weight: int
-    #: "all": any application pod; "elastic": only the HPA-scaled stateless tiers (an overflow pool).
-    serves: str
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$", description="NodePool name, also its node label value.")
+    capacity_types: list[Literal["on-demand", "spot"]] = Field(min_length=1, description="on-demand and/or spot.")
+    instance_categories: list[Literal["c", "m", "r", "t"]] = Field(
+        min_length=1, description="EC2 instance categories the pool may launch."
+    )
+    min_generation: int = Field(6, ge=3, le=9, description="Oldest instance generation allowed (6: m6i, c6g ...).")
+    architectures: list[Literal["amd64", "arm64"]] = Field(
+        ["amd64"], min_length=1, description="CPU architectures (images must exist for each)."
+    )
+    cpu_limit: int = Field(ge=1, le=10000, description="vCPUs the pool may hold in total.")
+    memory_limit_gi: int = Field(ge=1, le=100000, description="GiB of memory the pool may hold in total.")
+    consolidate_after: str = Field(
+        "5m", pattern=DURATION.pattern, description="How long a node must be empty or underused before consolidation."
+    )
+    disruption_budget: str = Field(
+        "10%",
+        pattern=BUDGET_NODES.pattern,
+        description="Nodes that may be disrupted at once: a count or a percentage.",
+    )
+    expire_after: str = Field(
+        "720h", pattern=DURATION.pattern, description="Node lifetime before replacement (picks up new AMIs), or Never."
+    )
+    weight: int = Field(10, ge=1, le=100, description="Karpenter fills the heaviest pool first.")
+    serves: Literal["all", "elastic"] = Field(
+        "all",
+        description="all: any application pod. elastic: only the HPA-scaled stateless tiers (Odoo web, "
+        "API gateway), e.g. a spot pool that takes the overflow when the others reach their limits.",
+    )
 
 
 def ec2_node_class(
@@ -287,8 +293,6 @@ def node_pool(spec: NodePoolSpec, node_class: str) -> dict[str, Any]:
 
 
 def pool_labels(spec: NodePoolSpec) -> dict[str, str]:
-    if spec.serves not in SERVES:
-        raise ValueError(f"NodePool {spec.name}: serves must be one of {SERVES}, got {spec.serves!r}")
     labels = {POOL_LABEL: spec.name, ELASTIC_LABEL: "true"}
     return labels | ({STEADY_LABEL: "true"} if spec.serves == "all" else {})
 

@@ -11,7 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import Field
+
 from components.aws.iam_documents import deny_insecure_transport
+from components.settings import Section
 
 #: CloudFront adds Authorization to the cache key only through a cache policy; it rejects the
 #: header in an origin request policy (aws-cdk#13408, #28883).
@@ -23,16 +26,18 @@ DISTRIBUTION_ARN = re.compile(r"^arn:aws[a-z-]*:cloudfront::\d{12}:distribution/
 ORIGIN_HEADER = "X-Origin-Verify"
 
 
-@dataclass(frozen=True)
-class Ttls:
-    #: Seconds; CloudFront clamps the origin's Cache-Control max-age into [min_ttl, max_ttl].
-    min_ttl: int
-    default_ttl: int
-    max_ttl: int
+class Ttls(Section):
+    """Seconds. CloudFront clamps origin Cache-Control max-age into [minTtl, maxTtl]."""
+
+    min_ttl: int = Field(ge=0, le=31536000, description="Shortest time an object stays cached, seconds.")
+    default_ttl: int = Field(
+        ge=0, le=31536000, description="Time cached when the origin sends no Cache-Control, seconds."
+    )
+    max_ttl: int = Field(
+        ge=0, le=31536000, description="Longest time an object stays cached, seconds (0: not cacheable)."
+    )
 
     def problems(self) -> list[str]:
-        if min(self.min_ttl, self.default_ttl, self.max_ttl) < 0:
-            return ["TTLs must not be negative"]
         if not self.min_ttl <= self.default_ttl <= self.max_ttl:
             return [f"needs minTtl <= defaultTtl <= maxTtl, got {self.min_ttl} / {self.default_ttl} / {self.max_ttl}"]
         return []

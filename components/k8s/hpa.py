@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from pydantic import Field, model_validator
+
+from components.settings import Section
+
 #: The custom metrics the seed's HPAs scale on (served by prometheus-adapter: observability's
 #: metrics_rules): a Pods metric per pod, and an External p95 in seconds labelled by `service`.
 REQUESTS_PER_SECOND = "http_requests_per_second"
@@ -21,12 +25,6 @@ class HpaSpec:
     max_replicas: int
     metrics: Sequence[Mapping]
     behavior: Mapping
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.min_replicas <= self.max_replicas:
-            raise ValueError(
-                f"HPA needs 1 <= minReplicas <= maxReplicas, got {self.min_replicas} / {self.max_replicas}"
-            )
 
 
 def resource_utilization(resource: str, percent: int) -> dict:
@@ -72,31 +70,40 @@ def behavior(
     }
 
 
-@dataclass(frozen=True)
-class HpaSettings:
+class HpaSettings(Section):
     """One autoscaler's targets and behaviour, as the seed writes them; optional metrics and the
     Pods scale-up policy are left out when None (the gateway scales on CPU and p95 latency, Odoo
-    on CPU, memory and requests per second)."""
+    on CPU, memory and requests per second). In config, keys left out take the seed's value."""
 
-    #: Replica bounds.
-    min_replicas: int
-    max_replicas: int
-    #: Resource targets, % of the pods' requests (memory None: not a target).
-    cpu_utilization: int
-    memory_utilization: int | None
-    #: Pods metric http_requests_per_second, average per pod (None: not a target).
-    requests_per_second: int | None
-    #: External metric response_latency_p95, as a quantity of seconds ("300m"; None: not a target).
-    latency_p95: str | None
-    #: Scale-up: stabilization window, +percent and +pods (None: percent only) per period.
-    scale_up_stabilization_s: int
-    scale_up_percent: int
-    scale_up_pods: int | None
-    scale_up_period_s: int
-    #: Scale-down: stabilization window, -percent per period.
-    scale_down_stabilization_s: int
-    scale_down_percent: int
-    scale_down_period_s: int
+    min_replicas: int = Field(ge=1, le=500, description="Fewest pods, also the initial count.")
+    max_replicas: int = Field(ge=1, le=500, description="Most pods; PgBouncer's client budget counts them.")
+    cpu_utilization: int = Field(ge=10, le=100, description="Target CPU, % of the pods' requests.")
+    memory_utilization: int | None = Field(
+        None, ge=10, le=100, description="Target memory, % of requests; unset: not a target."
+    )
+    requests_per_second: int | None = Field(
+        None, ge=1, le=100000, description="Pods metric http_requests_per_second per pod; unset: not a target."
+    )
+    latency_p95: str | None = Field(
+        None,
+        pattern=r"^[0-9]+m?$",
+        description="External metric response_latency_p95 target (seconds; 300m = 300 ms); unset: not a target.",
+    )
+    scale_up_stabilization_s: int = Field(ge=0, le=3600, description="Scale-up looks back this long.")
+    scale_up_percent: int = Field(ge=1, le=1000, description="Scale-up step: +% of current pods per period.")
+    scale_up_pods: int | None = Field(
+        None, ge=1, le=100, description="Also +pods per period, the larger step wins; unset: percent only."
+    )
+    scale_up_period_s: int = Field(ge=1, le=1800, description="Period of the scale-up policies.")
+    scale_down_stabilization_s: int = Field(ge=0, le=3600, description="Scale-down looks back this long.")
+    scale_down_percent: int = Field(ge=1, le=100, description="Scale-down step: -% of current pods per period.")
+    scale_down_period_s: int = Field(ge=1, le=1800, description="Period of the scale-down policy.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HpaSettings:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"minReplicas ({self.min_replicas}) must be <= maxReplicas ({self.max_replicas})")
+        return self
 
 
 def hpa_spec(settings: HpaSettings, latency_selector: Mapping[str, str]) -> HpaSpec:

@@ -5,21 +5,26 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import pulumi
+from pydantic import Field, model_validator
+
+from components.settings import CPU, MEMORY, Section, mebibytes
 
 
-@dataclass(frozen=True)
-class ContainerResources:
+class ContainerResources(Section):
     """Requests and limits of one container; HPA utilization targets are relative to the requests."""
 
-    #: CPU request and limit ("500m", "1").
-    cpu_request: str
-    cpu_limit: str
-    #: Memory request and limit ("512Mi", "2Gi"); the limit is where the kernel kills.
-    memory_request: str
-    memory_limit: str
+    cpu_request: str = Field(pattern=CPU, description='CPU request ("500m", "1"); HPA CPU targets are relative to it.')
+    cpu_limit: str = Field(pattern=CPU, description="CPU limit.")
+    memory_request: str = Field(pattern=MEMORY, description='Memory request ("512Mi", "2Gi").')
+    memory_limit: str = Field(pattern=MEMORY, description="Memory limit, where the kernel kills the container.")
+
+    @model_validator(mode="after")
+    def _limits_cover_requests(self) -> ContainerResources:
+        if mebibytes(self.memory_limit) < mebibytes(self.memory_request):
+            raise ValueError(f"memoryLimit {self.memory_limit} is below memoryRequest {self.memory_request}")
+        return self
 
     def as_k8s(self) -> dict:
         return {

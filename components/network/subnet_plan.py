@@ -9,6 +9,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
+
+from components.settings import Section
 
 TIERS: tuple[str, ...] = ("public", "private", "isolated")
 
@@ -21,16 +26,16 @@ class SubnetPlanError(ValueError):
     """The requested tiers cannot be carved out of the VPC range."""
 
 
-@dataclass(frozen=True)
-class SubnetPrefixes:
-    """Prefix length of each tier's per-AZ subnets."""
+SubnetPrefix = Annotated[int, Field(ge=MIN_SUBNET_PREFIX + 1, le=MAX_SUBNET_PREFIX)]
 
-    #: ALBs and NAT gateways only.
-    public: int
-    #: EKS nodes and pods: the VPC CNI gives every pod a VPC address.
-    private: int
-    #: RDS and ElastiCache; no route out.
-    isolated: int
+
+class SubnetPrefixes(Section):
+    """Prefix length of one subnet per tier. The private tier is large: with the VPC CNI every
+    pod takes a VPC address, so 10K-user scale-out needs thousands of them."""
+
+    public: SubnetPrefix = Field(22, description="ALBs and NAT gateways only.")
+    private: SubnetPrefix = Field(19, description="EKS nodes and pods: the VPC CNI gives every pod a VPC address.")
+    isolated: SubnetPrefix = Field(22, description="RDS and ElastiCache; no route out.")
 
 
 @dataclass(frozen=True)

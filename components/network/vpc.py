@@ -3,7 +3,6 @@ ElastiCache; no route to the internet at all)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -66,7 +65,7 @@ class Network(pulumi.ComponentResource):
         # FSBP EC2.2: the default security group must not allow any traffic.
         aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], opts=child)
 
-        plan = plan_subnets(args.cidr, len(azs), dataclasses.asdict(args.subnet_prefixes), args.az_slots)
+        plan = plan_subnets(args.cidr, len(azs), args.subnet_prefixes.model_dump(), args.az_slots)
         subnets = self._subnets(name, vpc, azs, plan, args)
         nats = self._routing(name, vpc, azs, subnets, args)
         self.flow_log_group_name = self._flow_logs(name, vpc, args)

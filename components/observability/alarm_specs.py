@@ -13,6 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
+from pydantic import Field, model_validator
+
+from components.settings import Section
 
 #: Replication group roles (stacks/data.py): which hold sessions, which the API cache.
 SESSION_ROLES = frozenset({"sessions", "shared"})
@@ -21,42 +24,73 @@ GREATER = "GreaterThanThreshold"
 LESS = "LessThanThreshold"
 MIB = 1024 * 1024
 GIB = 1024 * MIB
+#: CloudWatch evaluates standard-resolution metrics per minute; shorter periods need high resolution.
+ALARM_PERIODS = (60, 300, 900, 3600)
 
 
-@dataclass(frozen=True)
-class AlarmThresholds:
-    """Thresholds and evaluation of the alarms (stacks/schema/observability.AlarmsConfig)."""
+class AlarmThresholds(Section):
+    """Thresholds and evaluation of the CloudWatch alarms on what Prometheus cannot see: RDS,
+    ElastiCache, CloudFront, the ALB, NAT and OpenSearch (`monitoring.alarms` in config)."""
 
-    #: Seconds per datapoint, datapoints evaluated, and how many of them must breach.
-    period_s: int
-    evaluation_periods: int
-    datapoints_to_alarm: int
-    #: Alarms whose silence means an outage treat missing data as breaching.
-    missing_data_breaching: bool
-    #: RDS: CPU %, freeable memory (MiB), connections (% of max_connections), read/write
-    #: latency (ms), free storage (GiB), replica lag (s).
-    rds_cpu_percent: float
-    rds_freeable_memory_mib: int
-    rds_connections_percent: float
-    rds_latency_ms: float
-    rds_free_storage_gib: int
-    replica_lag_s: float
-    #: ElastiCache: hit rate % (cache role), memory % (noeviction roles), engine CPU %.
-    cache_hit_rate_percent: float
-    cache_memory_percent: float
-    cache_engine_cpu_percent: float
-    #: CloudFront: 5xx error rate %, cache hit rate %.
-    cdn_5xx_percent: float
-    cdn_hit_rate_percent: float
-    #: ALB: p95 target response time (ms), 5xx share of requests (%).
-    alb_p95_ms: float
-    alb_5xx_percent: float
-    #: NAT gateways: dropped packets per period.
-    nat_packet_drops: int
-    #: OpenSearch: JVM memory pressure %, free storage on the fullest node (GiB), search latency (ms).
-    search_jvm_pressure_percent: float
-    search_free_storage_gib: int
-    search_latency_ms: float
+    period_s: int = Field(60, description="Seconds per evaluated datapoint; allowed: 60, 300, 900, 3600.")
+    evaluation_periods: int = Field(5, ge=1, le=60, description="Datapoints an alarm looks at.")
+    datapoints_to_alarm: int = Field(3, ge=1, le=60, description="Breaching datapoints among them that alarm.")
+    missing_data_breaching: bool = Field(
+        False,
+        description="Alarms whose silence means an outage (RDS and ElastiCache CPU, ALB latency) treat "
+        "missing data as breaching (true in prod); the others never do.",
+    )
+    rds_cpu_percent: float = Field(80, gt=0, le=100, description="RDS CPUUtilization above this alarms.")
+    rds_freeable_memory_mib: int = Field(512, ge=0, description="RDS FreeableMemory below this (MiB) alarms.")
+    rds_connections_percent: float = Field(
+        90, gt=0, le=100, description="DatabaseConnections above this share of database.maxConnections alarms."
+    )
+    rds_latency_ms: float = Field(
+        50, gt=0, description="RDS ReadLatency / WriteLatency above this (ms) alarms (the seed: query < 50 ms)."
+    )
+    rds_free_storage_gib: int = Field(10, ge=1, description="RDS FreeStorageSpace below this (GiB) alarms.")
+    replica_lag_s: float = Field(30, gt=0, description="ReplicaLag above this (seconds) alarms, per read replica.")
+    cache_hit_rate_percent: float = Field(
+        80, gt=0, le=100, description="API cache hit rate below this alarms (the seed: > 80 %); cache role only."
+    )
+    cache_memory_percent: float = Field(
+        80,
+        gt=0,
+        le=100,
+        description="DatabaseMemoryUsagePercentage above this alarms on noeviction groups (sessions), "
+        "which refuse writes when full.",
+    )
+    cache_engine_cpu_percent: float = Field(90, gt=0, le=100, description="EngineCPUUtilization above this alarms.")
+    cdn_5xx_percent: float = Field(1, gt=0, le=100, description="CloudFront 5xxErrorRate above this alarms.")
+    cdn_hit_rate_percent: float = Field(
+        80, gt=0, le=100, description="CloudFront CacheHitRate below this alarms (the seed's 80 % at the edge)."
+    )
+    alb_p95_ms: float = Field(300, gt=0, description="ALB TargetResponseTime p95 above this (ms) alarms (the seed).")
+    alb_5xx_percent: float = Field(1, gt=0, le=100, description="ALB and target 5xx share of requests that alarms.")
+    nat_packet_drops: int = Field(0, ge=0, description="NAT gateway PacketsDropCount per period above this alarms.")
+    search_jvm_pressure_percent: float = Field(
+        85, gt=0, le=100, description="OpenSearch JVMMemoryPressure above this alarms (AWS recommends 80-92 %)."
+    )
+    search_free_storage_gib: int = Field(
+        20, ge=1, description="OpenSearch FreeStorageSpace on the fullest node below this (GiB) alarms."
+    )
+    search_latency_ms: float = Field(
+        200,
+        gt=0,
+        description="OpenSearch average SearchLatency above this (ms) alarms: catalogue search is "
+        "part of the API's 300 ms budget.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AlarmThresholds:
+        if self.period_s not in ALARM_PERIODS:
+            raise ValueError(f"periodS = {self.period_s}: allowed: {', '.join(map(str, ALARM_PERIODS))}")
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError(
+                f"datapointsToAlarm ({self.datapoints_to_alarm}) exceeds evaluationPeriods "
+                f"({self.evaluation_periods}); allowed: 1 to {self.evaluation_periods}"
+            )
+        return self
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import Section
+from components.settings import LogRetentionDays, Section
+
 from .database import WEEKLY_WINDOW, WINDOW
 
 #: Engine major versions ElastiCache offers that this platform supports.
@@ -41,7 +42,7 @@ class CacheConfig(Section):
     maintenance_window: str = Field(
         "sun:05:30-sun:06:30", pattern=WEEKLY_WINDOW, description="Weekly maintenance window, UTC."
     )
-    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = Field(
+    log_retention_days: LogRetentionDays = Field(
         30, description="Days the slow and engine logs stay in CloudWatch Logs."
     )
     final_snapshot: bool = Field(description="Snapshot each group when it is deleted.")

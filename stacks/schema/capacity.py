@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from .base import Section
+from components.settings import Section
 
 
 class CapacityConfig(Section):

@@ -7,9 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from components.edge.cdn_policies import Ttls, seed_cache_policies
-
-from ..wiring import args_from
-from .base import Section
+from components.settings import AuditLogRetentionDays, Section
 
 HOSTNAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 
@@ -36,34 +34,23 @@ DEFAULT_CSP = (
 )
 
 
-class TtlConfig(Section):
-    """Seconds. CloudFront clamps origin Cache-Control max-age into [minTtl, maxTtl]."""
-
-    min_ttl: int = Field(ge=0, le=31536000, description="Shortest time an object stays cached, seconds.")
-    default_ttl: int = Field(
-        ge=0, le=31536000, description="Time cached when the origin sends no Cache-Control, seconds."
-    )
-    max_ttl: int = Field(
-        ge=0, le=31536000, description="Longest time an object stays cached, seconds (0: not cacheable)."
-    )
-
-
 class CacheTtls(Section):
     """Per cache policy. Defaults: the seed's static, long-cache and API policies; images ours."""
 
-    static: TtlConfig = Field(
-        TtlConfig(minTtl=3600, defaultTtl=86400, maxTtl=31536000),
+    static: Ttls = Field(
+        Ttls.model_validate({"minTtl": 3600, "defaultTtl": 86400, "maxTtl": 31536000}),
         description="Default behaviour: static assets from S3 (the seed's Static policy).",
     )
-    long_cache: TtlConfig = Field(
-        TtlConfig(minTtl=86400, defaultTtl=604800, maxTtl=31536000),
+    long_cache: Ttls = Field(
+        Ttls.model_validate({"minTtl": 86400, "defaultTtl": 604800, "maxTtl": 31536000}),
         description="/static/*: fingerprinted assets, ?v= busting (the seed's LongCache policy).",
     )
-    image: TtlConfig = Field(
-        TtlConfig(minTtl=86400, defaultTtl=2592000, maxTtl=31536000), description="Images (*.jpg, *.png, *.webp)."
+    image: Ttls = Field(
+        Ttls.model_validate({"minTtl": 86400, "defaultTtl": 2592000, "maxTtl": 31536000}),
+        description="Images (*.jpg, *.png, *.webp).",
     )
-    api: TtlConfig = Field(
-        TtlConfig(minTtl=0, defaultTtl=0, maxTtl=1),
+    api: Ttls = Field(
+        Ttls.model_validate({"minTtl": 0, "defaultTtl": 0, "maxTtl": 1}),
         description="/api/*: pass-through to the ALB (the seed's API policy).",
     )
 
@@ -92,7 +79,7 @@ class WafConfig(Section):
         min_length=1,
         description="AWS managed rule groups, evaluated in this order after the rate limit.",
     )
-    log_retention_days: Literal[30, 60, 90, 180, 365, 731, 1827] = Field(
+    log_retention_days: AuditLogRetentionDays = Field(
         365, description="Days the web ACL's request logs (aws-waf-logs-*, us-east-1) are kept."
     )
 
@@ -147,4 +134,4 @@ def _camel(snake: str) -> str:
 
 
 def ttls_by_role(ttls: CacheTtls) -> dict[str, Ttls]:
-    return {role: args_from(getattr(ttls, role), Ttls) for role in type(ttls).model_fields}
+    return {role: getattr(ttls, role) for role in type(ttls).model_fields}

@@ -8,43 +8,14 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.compute.karpenter_manifests import DURATION as NODEPOOL_DURATION
-from components.compute.karpenter_manifests import KARPENTER_VERSION
-
-from .base import Section
+from components.compute.karpenter_manifests import KARPENTER_VERSION, NodePoolSpec
+from components.compute.node_groups import NodeGroupSizing
+from components.settings import AuditLogRetentionDays, Section
 
 #: Kubernetes versions in EKS standard support on 2026-11 (each gets ~14 months of it).
 SUPPORTED_KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
-ADDON_VERSION = r"^v\d+\.\d+\.\d+-eksbuild\.\d+$"
-IAM_PRINCIPAL = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+")
-#: Karpenter's duration format (Never included), checked once for config and manifests alike.
-DURATION = NODEPOOL_DURATION.pattern
-
-
-class SystemNodesConfig(Section):
-    """The managed node group for cluster-critical pods (tainted CriticalAddonsOnly)."""
-
-    instance_types: list[str] = Field(min_length=1, description="e.g. [m7i.large]")
-    min_size: int = Field(ge=1, le=100, description="Fewest system nodes.")
-    desired_size: int = Field(ge=1, le=100, description="Initial size only: the autoscaler owns it afterwards.")
-    max_size: int = Field(ge=1, le=100, description="Most system nodes.")
-    disk_gb: int = Field(50, ge=20, le=1000, description="Root volume per node, GiB (encrypted gp3).")
-
-    @field_validator("instance_types")
-    @classmethod
-    def _instance_types(cls, value: list[str]) -> list[str]:
-        bad = [t for t in value if not re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", t)]
-        if bad:
-            raise ValueError(f"not EC2 instance types: {', '.join(bad)} (e.g. m7i.large)")
-        return value
-
-    @model_validator(mode="after")
-    def _ordered(self) -> SystemNodesConfig:
-        if not self.min_size <= self.desired_size <= self.max_size:
-            raise ValueError(
-                f"needs minSize <= desiredSize <= maxSize, got {self.min_size} / {self.desired_size} / {self.max_size}"
-            )
-        return self
+ADDON_VERSION = r"^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$"
+IAM_PRINCIPAL = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9_+=,.@/-]+")
 
 
 class AddonVersions(Section):
@@ -67,37 +38,6 @@ class AddonVersions(Section):
     )
 
 
-class NodePoolConfig(Section):
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$", description="NodePool name, also its node label value.")
-    capacity_types: list[Literal["on-demand", "spot"]] = Field(min_length=1, description="on-demand and/or spot.")
-    instance_categories: list[Literal["c", "m", "r", "t"]] = Field(
-        min_length=1, description="EC2 instance categories the pool may launch."
-    )
-    min_generation: int = Field(6, ge=3, le=9, description="Oldest instance generation allowed (6: m6i, c6g ...).")
-    architectures: list[Literal["amd64", "arm64"]] = Field(
-        ["amd64"], min_length=1, description="CPU architectures (images must exist for each)."
-    )
-    cpu_limit: int = Field(ge=1, le=10000, description="vCPUs the pool may hold in total.")
-    memory_limit_gi: int = Field(ge=1, le=100000, description="GiB of memory the pool may hold in total.")
-    consolidate_after: str = Field(
-        "5m", pattern=DURATION, description="How long a node must be empty or underused before consolidation."
-    )
-    disruption_budget: str = Field(
-        "10%",
-        pattern=r"^((100|[0-9]{1,2})%|[0-9]+)$",
-        description="Nodes that may be disrupted at once: a count or a percentage.",
-    )
-    expire_after: str = Field(
-        "720h", pattern=DURATION, description="Node lifetime before replacement (picks up new AMIs), or Never."
-    )
-    weight: int = Field(10, ge=1, le=100, description="Karpenter fills the heaviest pool first.")
-    serves: Literal["all", "elastic"] = Field(
-        "all",
-        description="all: any application pod. elastic: only the HPA-scaled stateless tiers (Odoo web, "
-        "API gateway), e.g. a spot pool that takes the overflow when the others reach their limits.",
-    )
-
-
 class KarpenterConfig(Section):
     chart_version: Literal[KARPENTER_VERSION] = Field(  # type: ignore[valid-type]
         KARPENTER_VERSION, description="Chart and controller version; tied to the CRD schema in karpenter_manifests.py."
@@ -108,7 +48,7 @@ class KarpenterConfig(Section):
         description="EC2NodeClass AMI alias: family@vYYYYMMDD (pinned) or family@latest.",
     )
     controller_replicas: int = Field(2, ge=1, le=3, description="Controller pods (leader-elected).")
-    node_pools: list[NodePoolConfig] = Field(min_length=1, description="NodePools, heaviest weight filled first.")
+    node_pools: list[NodePoolSpec] = Field(min_length=1, description="NodePools, heaviest weight filled first.")
 
     @model_validator(mode="after")
     def _unique_pools(self) -> KarpenterConfig:
@@ -125,11 +65,13 @@ class KarpenterConfig(Section):
 
 class LoadBalancerControllerConfig(Section):
     chart_version: str = Field(
-        "1.14.0", pattern=r"^\d+\.\d+\.\d+$", description="eks-charts aws-load-balancer-controller chart version."
+        "1.14.0",
+        pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$",
+        description="eks-charts aws-load-balancer-controller chart version.",
     )
     image_tag: str = Field(
         "v2.14.0",
-        pattern=r"^v\d+\.\d+\.\d+$",
+        pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$",
         description="Controller image; its IAM policy is vendored for this version.",
     )
 
@@ -151,10 +93,10 @@ class ClusterConfig(Section):
     admin_principal_arns: list[str] = Field(
         default_factory=list, description="More IAM roles or users with cluster admin (break-glass, operators)."
     )
-    log_retention_days: Literal[30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = Field(
+    log_retention_days: AuditLogRetentionDays = Field(
         90, description="Days the control-plane logs stay in CloudWatch Logs."
     )
-    system_nodes: SystemNodesConfig = Field(description="The managed node group for cluster-critical pods.")
+    system_nodes: NodeGroupSizing = Field(description="The managed node group for cluster-critical pods.")
     addons: AddonVersions = Field(description="Pinned EKS add-on builds.")
     karpenter: KarpenterConfig = Field(description="Node autoscaling for the applications.")
     load_balancer_controller: LoadBalancerControllerConfig = Field(

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import IMAGE, Section
+from components.settings import IMAGE, Section
 
 #: Odoo's catalogue tables the gateway serves reads from (the seed's product and stock queries).
 CATALOGUE_TABLES = [
@@ -21,8 +21,8 @@ CATALOGUE_TABLES = [
     "uom_uom",
 ]
 
-WINDOW = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
-_DAY_TIME = r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d"
+WINDOW = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$"
+_DAY_TIME = r"(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):[0-5][0-9]"
 WEEKLY_WINDOW = rf"^{_DAY_TIME}-{_DAY_TIME}$"
 
 
@@ -62,7 +62,7 @@ class DatabaseConfig(Section):
 
     engine_version: str = Field(
         "16",
-        pattern=r"^(1[3-7])(\.\d+)?$",
+        pattern=r"^(1[3-7])(\.[0-9]+)?$",
         description="PostgreSQL major (13-17): RDS picks the current minor and, with autoMinorVersionUpgrade, "
         "keeps it current. A major.minor pin needs autoMinorVersionUpgrade false.",
     )

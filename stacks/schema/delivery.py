@@ -9,12 +9,12 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 
 from components.delivery.github import REPOSITORY
+from components.settings import Section
 
-from .base import Section
 from .environment import ENVIRONMENTS
 
-IAM_POLICY = r"^arn:aws[a-z-]*:iam::\d{12}:policy/[\w+=,.@/-]+$"
-ROLE = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
+IAM_POLICY = r"^arn:aws[a-z-]*:iam::[0-9]{12}:policy/[A-Za-z0-9_+=,.@/-]+$"
+ROLE = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$"
 STACK = r"^[A-Za-z0-9_.-]{1,100}$"
 
 
@@ -90,7 +90,7 @@ class EnvironmentDelivery(Section):
 class BootstrapConfig(Section):
     """`bootstrap/Pulumi.<account>.yaml`: one stack per AWS account."""
 
-    region: str = Field(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$", description="AWS region (aws:region).")
+    region: str = Field(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$", description="AWS region (aws:region).")
     repository: str = Field(pattern=REPOSITORY, description="owner/name of the GitHub repository.")
     create_oidc_provider: bool = Field(
         True, description="false if the account already has GitHub's OIDC provider (one per URL)."
@@ -100,7 +100,9 @@ class BootstrapConfig(Section):
         description="The environments this account hosts: both (one account) or one (one account per "
         "environment, each with its own bootstrap stack).",
     )
-    state_admins: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/*-]+$")]] = Field(
+    state_admins: list[
+        Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:[A-Za-z0-9_+=,.@/*-]+$")]
+    ] = Field(
         min_length=1,
         description="Principals (ARNs, * allowed) that may read and write every stack's state and the "
         "backend's meta.yaml: whoever runs `pulumi stack init` and break-glass (e.g. the SSO admin role).",

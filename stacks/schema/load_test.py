@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from .base import IMAGE, ResourcesConfig, Section
+from components.k8s.pod_spec import ContainerResources
+from components.settings import IMAGE, Section
 
 Scenario = Literal["ramp_up", "spike_test", "soak_test"]
 
@@ -20,7 +21,7 @@ class LoadTestConfig(Section):
         "1", pattern=r"^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$", description="Names the run; a new value starts a new run."
     )
     operator_chart_version: str = Field(
-        "4.6.0", pattern=r"^\d+\.\d+\.\d+$", description="k6-operator chart version (operator v1.6.0)."
+        "4.6.0", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$", description="k6-operator chart version (operator v1.6.0)."
     )
     runner_image: str = Field(
         "ghcr.io/grafana/k6-operator:runner-v1.6.0",
@@ -39,8 +40,8 @@ class LoadTestConfig(Section):
     base_url: str | None = Field(
         None, pattern=r"^https://\S+$", description="What the load test calls; unset: https://<cdn.domain>."
     )
-    resources: ResourcesConfig = Field(
-        ResourcesConfig.model_validate(
+    resources: ContainerResources = Field(
+        ContainerResources.model_validate(
             {"cpuRequest": "1", "cpuLimit": "2", "memoryRequest": "1Gi", "memoryLimit": "2Gi"}
         ),
         description="Requests and limits of one k6 pod.",

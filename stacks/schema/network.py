@@ -3,50 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.network.subnet_plan import MAX_SUBNET_PREFIX, MIN_SUBNET_PREFIX, SubnetPlanError, plan_subnets
-
-from .base import Section
-
-#: The only values CloudWatch Logs accepts for `retention_in_days`.
-LogRetentionDays = Literal[
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-]
-
-SubnetPrefix = Annotated[int, Field(ge=MIN_SUBNET_PREFIX + 1, le=MAX_SUBNET_PREFIX)]
-
-
-class SubnetPrefixes(Section):
-    """Prefix length of one subnet per tier. The private tier is large: with the VPC CNI every
-    pod takes a VPC address, so 10K-user scale-out needs thousands of them."""
-
-    public: SubnetPrefix = Field(22, description="ALBs and NAT gateways only.")
-    private: SubnetPrefix = Field(19, description="EKS nodes and pods: the VPC CNI gives every pod a VPC address.")
-    isolated: SubnetPrefix = Field(22, description="RDS and ElastiCache; no route out.")
+from components.network.subnet_plan import SubnetPlanError, SubnetPrefixes, plan_subnets
+from components.settings import LogRetentionDays, Section
 
 
 class NetworkConfig(Section):
@@ -59,7 +21,7 @@ class NetworkConfig(Section):
         description="'per-az' survives an AZ outage; 'single' saves ~2 NAT gateway-hours per hour."
     )
     subnet_prefixes: SubnetPrefixes = Field(
-        SubnetPrefixes(), description="Prefix length of each tier's per-AZ subnets."
+        SubnetPrefixes.model_validate({}), description="Prefix length of each tier's per-AZ subnets."
     )
     flow_log_retention_days: LogRetentionDays = Field(
         90, description="VPC flow log retention; only the values CloudWatch Logs accepts."

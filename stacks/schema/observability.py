@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from .base import Section
+from components.observability.alarm_specs import AlarmThresholds
+from components.settings import Section
 
-DURATION = r"^\d+[smh]$"
-#: CloudWatch evaluates standard-resolution metrics per minute; shorter periods need high resolution.
-ALARM_PERIODS = (60, 300, 900, 3600)
+DURATION = r"^[0-9]+[smh]$"
 
 
 class SloConfig(Section):
@@ -38,70 +37,6 @@ class SloConfig(Section):
         pattern=r"^https://\S+$",
         description="Where the alerts' runbook links point (docs/runbooks.md of this repository).",
     )
-
-
-class AlarmsConfig(Section):
-    """CloudWatch alarms on what Prometheus cannot see: RDS, ElastiCache, CloudFront, the ALB, NAT."""
-
-    period_s: int = Field(60, description="Seconds per evaluated datapoint; allowed: 60, 300, 900, 3600.")
-    evaluation_periods: int = Field(5, ge=1, le=60, description="Datapoints an alarm looks at.")
-    datapoints_to_alarm: int = Field(3, ge=1, le=60, description="Breaching datapoints among them that alarm.")
-    missing_data_breaching: bool = Field(
-        False,
-        description="Alarms whose silence means an outage (RDS and ElastiCache CPU, ALB latency) treat "
-        "missing data as breaching (true in prod); the others never do.",
-    )
-    rds_cpu_percent: float = Field(80, gt=0, le=100, description="RDS CPUUtilization above this alarms.")
-    rds_freeable_memory_mib: int = Field(512, ge=0, description="RDS FreeableMemory below this (MiB) alarms.")
-    rds_connections_percent: float = Field(
-        90, gt=0, le=100, description="DatabaseConnections above this share of database.maxConnections alarms."
-    )
-    rds_latency_ms: float = Field(
-        50, gt=0, description="RDS ReadLatency / WriteLatency above this (ms) alarms (the seed: query < 50 ms)."
-    )
-    rds_free_storage_gib: int = Field(10, ge=1, description="RDS FreeStorageSpace below this (GiB) alarms.")
-    replica_lag_s: float = Field(30, gt=0, description="ReplicaLag above this (seconds) alarms, per read replica.")
-    cache_hit_rate_percent: float = Field(
-        80, gt=0, le=100, description="API cache hit rate below this alarms (the seed: > 80 %); cache role only."
-    )
-    cache_memory_percent: float = Field(
-        80,
-        gt=0,
-        le=100,
-        description="DatabaseMemoryUsagePercentage above this alarms on noeviction groups (sessions), "
-        "which refuse writes when full.",
-    )
-    cache_engine_cpu_percent: float = Field(90, gt=0, le=100, description="EngineCPUUtilization above this alarms.")
-    cdn_5xx_percent: float = Field(1, gt=0, le=100, description="CloudFront 5xxErrorRate above this alarms.")
-    cdn_hit_rate_percent: float = Field(
-        80, gt=0, le=100, description="CloudFront CacheHitRate below this alarms (the seed's 80 % at the edge)."
-    )
-    alb_p95_ms: float = Field(300, gt=0, description="ALB TargetResponseTime p95 above this (ms) alarms (the seed).")
-    alb_5xx_percent: float = Field(1, gt=0, le=100, description="ALB and target 5xx share of requests that alarms.")
-    nat_packet_drops: int = Field(0, ge=0, description="NAT gateway PacketsDropCount per period above this alarms.")
-    search_jvm_pressure_percent: float = Field(
-        85, gt=0, le=100, description="OpenSearch JVMMemoryPressure above this alarms (AWS recommends 80-92 %)."
-    )
-    search_free_storage_gib: int = Field(
-        20, ge=1, description="OpenSearch FreeStorageSpace on the fullest node below this (GiB) alarms."
-    )
-    search_latency_ms: float = Field(
-        200,
-        gt=0,
-        description="OpenSearch average SearchLatency above this (ms) alarms: catalogue search is "
-        "part of the API's 300 ms budget.",
-    )
-
-    @model_validator(mode="after")
-    def _consistent(self) -> AlarmsConfig:
-        if self.period_s not in ALARM_PERIODS:
-            raise ValueError(f"periodS = {self.period_s}: allowed: {', '.join(map(str, ALARM_PERIODS))}")
-        if self.datapoints_to_alarm > self.evaluation_periods:
-            raise ValueError(
-                f"datapointsToAlarm ({self.datapoints_to_alarm}) exceeds evaluationPeriods "
-                f"({self.evaluation_periods}); allowed: 1 to {self.evaluation_periods}"
-            )
-        return self
 
 
 class NotificationsConfig(Section):
@@ -136,15 +71,17 @@ class MonitoringConfig(Section):
     """Prometheus, Grafana, Alertmanager, prometheus-adapter and the CloudWatch alarms."""
 
     prometheus_chart_version: str = Field(
-        "79.7.1", pattern=r"^\d+\.\d+\.\d+$", description="kube-prometheus-stack chart version."
+        "79.7.1", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$", description="kube-prometheus-stack chart version."
     )
     adapter_chart_version: str = Field(
-        "5.2.0", pattern=r"^\d+\.\d+\.\d+$", description="prometheus-adapter chart version."
+        "5.2.0", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$", description="prometheus-adapter chart version."
     )
-    retention: str = Field("15d", pattern=r"^\d+[hdw]$", description="How long Prometheus keeps samples (15d, 4w ...).")
+    retention: str = Field(
+        "15d", pattern=r"^[0-9]+[hdw]$", description="How long Prometheus keeps samples (15d, 4w ...)."
+    )
     storage_gb: int = Field(50, ge=10, le=10000, description="Prometheus volume, GiB (gp3).")
     slo: SloConfig = Field(SloConfig.model_validate({}), description="Alert thresholds of the SLO rules.")
-    alarms: AlarmsConfig = Field(AlarmsConfig.model_validate({}), description="CloudWatch alarm thresholds.")
+    alarms: AlarmThresholds = Field(AlarmThresholds.model_validate({}), description="CloudWatch alarm thresholds.")
     notifications: NotificationsConfig = Field(
         NotificationsConfig.model_validate({}), description="Subscribers of the alarm topics."
     )

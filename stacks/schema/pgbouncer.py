@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from .base import IMAGE, ResourcesConfig, Section
+from components.k8s.pod_spec import ContainerResources
+from components.settings import IMAGE, Section
 
 
 class PoolConfig(Section):
@@ -41,7 +42,7 @@ class PgBouncerConfig(Section):
     query_wait_timeout_s: int = Field(
         30, ge=1, le=600, description="A client waiting this long for a server connection gets an error, seconds."
     )
-    resources: ResourcesConfig = Field(
-        ResourcesConfig(cpuRequest="250m", cpuLimit="1", memoryRequest="64Mi", memoryLimit="256Mi"),
+    resources: ContainerResources = Field(
+        ContainerResources(cpuRequest="250m", cpuLimit="1", memoryRequest="64Mi", memoryLimit="256Mi"),
         description="Of each PgBouncer container (the exporter sidecar has its own, fixed).",
     )

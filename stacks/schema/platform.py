@@ -8,9 +8,9 @@ from pydantic import Field, field_validator, model_validator
 
 from components.apps.pgbouncer_config import Budget, Target, connection_budget
 from components.delivery.access import principal_name
+from components.settings import Section
 
 from ..wiring import client_demand, pool_roles
-from .base import Section
 from .cache import CacheConfig
 from .capacity import CapacityConfig
 from .cdn import ORIGIN_SHIELD_REGIONS, CdnConfig
@@ -45,7 +45,7 @@ class PlatformConfig(Section):
         "set and the protection rules, whatever the stack is called; also in resource names and tags.",
     )
     region: str = Field(
-        pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$", description="AWS region (the `aws:region` key)."
+        pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$", description="AWS region (the `aws:region` key)."
     )
     example: bool = Field(
         False,

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import Section
+from components.settings import LogRetentionDays, Section
 
 INSTANCE_TYPE = r"^[a-z0-9]+\.[a-z0-9]+\.search$"
 #: Auto-Tune is not offered on burstable instances (OpenSearch Service developer guide).
@@ -18,7 +18,7 @@ class SearchConfig(Section):
     """An OpenSearch domain in the isolated subnets, reachable on 443 from the data clients only."""
 
     engine_version: str = Field(
-        "OpenSearch_2.19", pattern=r"^OpenSearch_2\.\d+$", description="OpenSearch 2.x engine version."
+        "OpenSearch_2.19", pattern=r"^OpenSearch_2\.[0-9]+$", description="OpenSearch 2.x engine version."
     )
     instance_type: str = Field(pattern=INSTANCE_TYPE, description="Data node type, e.g. r7g.large.search.")
     instance_count: int = Field(ge=1, le=80, description="Data nodes; a multiple of zoneCount.")
@@ -42,7 +42,7 @@ class SearchConfig(Section):
     off_peak_start_hour: int = Field(
         2, ge=0, le=23, description="Start of the daily 10-hour off-peak window (UTC) for updates and Auto-Tune."
     )
-    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = Field(
+    log_retention_days: LogRetentionDays = Field(
         30, description="Days the slow, error and audit logs stay in CloudWatch Logs."
     )
     create_service_linked_role: bool = Field(

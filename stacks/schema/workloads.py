@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import IMAGE, ResourcesConfig, Section, mebibytes
+from components.k8s.hpa import HpaSettings
+from components.k8s.pod_spec import ContainerResources
+from components.settings import IMAGE, Section, mebibytes
 
 #: The seed's infrastructure/k8s/hpa.yaml, the defaults of each workload's `hpa` (keys as in config).
 ODOO_HPA_SEED = {
@@ -35,40 +37,6 @@ GATEWAY_HPA_SEED = {
 }
 
 
-class HpaConfig(Section):
-    """A HorizontalPodAutoscaler. Keys left out take the seed's value for that workload."""
-
-    min_replicas: int = Field(ge=1, le=500, description="Fewest pods, also the initial count.")
-    max_replicas: int = Field(ge=1, le=500, description="Most pods; PgBouncer's client budget counts them.")
-    cpu_utilization: int = Field(ge=10, le=100, description="Target CPU, % of the pods' requests.")
-    memory_utilization: int | None = Field(
-        None, ge=10, le=100, description="Target memory, % of requests; unset: not a target."
-    )
-    requests_per_second: int | None = Field(
-        None, ge=1, le=100000, description="Pods metric http_requests_per_second per pod; unset: not a target."
-    )
-    latency_p95: str | None = Field(
-        None,
-        pattern=r"^\d+m?$",
-        description="External metric response_latency_p95 target (seconds; 300m = 300 ms); unset: not a target.",
-    )
-    scale_up_stabilization_s: int = Field(ge=0, le=3600, description="Scale-up looks back this long.")
-    scale_up_percent: int = Field(ge=1, le=1000, description="Scale-up step: +% of current pods per period.")
-    scale_up_pods: int | None = Field(
-        None, ge=1, le=100, description="Also +pods per period, the larger step wins; unset: percent only."
-    )
-    scale_up_period_s: int = Field(ge=1, le=1800, description="Period of the scale-up policies.")
-    scale_down_stabilization_s: int = Field(ge=0, le=3600, description="Scale-down looks back this long.")
-    scale_down_percent: int = Field(ge=1, le=100, description="Scale-down step: -% of current pods per period.")
-    scale_down_period_s: int = Field(ge=1, le=1800, description="Period of the scale-down policy.")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> HpaConfig:
-        if self.min_replicas > self.max_replicas:
-            raise ValueError(f"minReplicas ({self.min_replicas}) must be <= maxReplicas ({self.max_replicas})")
-        return self
-
-
 def over_seed(seed: dict, value):
     """The keys a stack sets for an `hpa`, over the seed's HPA of that workload."""
     return {**seed, **value} if isinstance(value, dict) else value
@@ -87,13 +55,13 @@ class OdooConfig(Section):
     limit_memory_hard_mb: int = Field(ge=256, le=32768, description="A worker over this is killed at once, MB.")
     limit_time_cpu_s: int = Field(60, ge=10, le=3600, description="CPU seconds a request may use.")
     limit_time_real_s: int = Field(120, ge=10, le=7200, description="Wall seconds a request may take.")
-    resources: ResourcesConfig = Field(description="Requests and limits of an Odoo web pod.")
+    resources: ContainerResources = Field(description="Requests and limits of an Odoo web pod.")
     longpolling_replicas: int = Field(2, ge=1, le=20, description="Pods of the bus (gevent) worker.")
-    longpolling_resources: ResourcesConfig = Field(description="Requests and limits of a bus pod.")
+    longpolling_resources: ContainerResources = Field(description="Requests and limits of a bus pod.")
     filestore_gb: int = Field(
         100, ge=1, le=100000, description="Size of the shared filestore claim, GiB (EFS grows as needed)."
     )
-    hpa: HpaConfig = Field(HpaConfig.model_validate(ODOO_HPA_SEED), description="odoo-hpa. Defaults: the seed.")
+    hpa: HpaSettings = Field(HpaSettings.model_validate(ODOO_HPA_SEED), description="odoo-hpa. Defaults: the seed.")
 
     @field_validator("hpa", mode="before")
     @classmethod
@@ -119,9 +87,9 @@ class GatewayConfig(Section):
     image: str = Field(pattern=IMAGE, description="FastAPI gateway image, pinned tag.")
     port: int = Field(8000, ge=1024, le=65535, description="Port the gateway serves HTTP on.")
     db_pool_size: int = Field(10, ge=1, le=100, description="Connections per gateway pod.")
-    resources: ResourcesConfig = Field(description="Requests and limits of a gateway pod.")
-    hpa: HpaConfig = Field(
-        HpaConfig.model_validate(GATEWAY_HPA_SEED), description="api-gateway-hpa. Defaults: the seed."
+    resources: ContainerResources = Field(description="Requests and limits of a gateway pod.")
+    hpa: HpaSettings = Field(
+        HpaSettings.model_validate(GATEWAY_HPA_SEED), description="api-gateway-hpa. Defaults: the seed."
     )
 
     @field_validator("hpa", mode="before")

@@ -1,0 +1,81 @@
+"""What every tier's composition needs of the stack, passed as one value.
+
+Each tier module (network, data, compute, applications, edge, observability) takes a
+`StackContext` first instead of the same five parameters, and builds its components' Args with
+`StackContext.args`, which fills the stack-wide settings (`protect`, `region`, `account_id`)
+wherever an Args class has them: no composition retypes them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import BaseModel
+
+from components.data.postgres import PostgresDatabase
+from components.data.redis import RedisCache
+from components.data.search import SearchDomain
+
+from .schema import PlatformConfig
+from .wiring import args_from
+
+T = TypeVar("T")
+#: Karpenter finds the subnets and security groups to launch nodes into by this tag.
+DISCOVERY_TAG = "karpenter.sh/discovery"
+
+
+@dataclass(frozen=True)
+class StackContext:
+    #: Names every resource of the environment (`sd-<env>`); also the EKS cluster's name.
+    prefix: str
+    config: PlatformConfig
+    #: The stack's region, and us-east-1 for what CloudFront needs there.
+    regional: aws.Provider
+    edge: aws.Provider
+    account_id: pulumi.Output[str]
+
+    @property
+    def region(self) -> str:
+        return self.config.region
+
+    @property
+    def discovery(self) -> dict[str, str]:
+        """Karpenter's discovery tag: on the private subnets, the data-clients group and the
+        cluster's security group (the cluster is named like the prefix)."""
+        return {DISCOVERY_TAG: self.prefix}
+
+    def on_aws(self) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(providers=[self.regional])
+
+    def args(self, section: BaseModel, args_type: type[T], **wired: Any) -> T:
+        """`args_from`, plus the stack-wide settings the Args class has and nobody wired."""
+        stack_wide = {
+            "protect": self.config.protect_stateful_resources,
+            "region": self.region,
+            "account_id": self.account_id,
+        }
+        names = {field.name for field in dataclasses.fields(args_type)}  # type: ignore[arg-type]
+        filled = {name: value for name, value in stack_wide.items() if name in names and name not in wired}
+        return args_from(section, args_type, **filled, **wired)
+
+
+@dataclass(frozen=True)
+class DataTier:
+    """The data stores: RDS, the ElastiCache groups by role, OpenSearch."""
+
+    database: PostgresDatabase
+    caches: dict[str, RedisCache]
+    search: SearchDomain
+
+    @property
+    def sessions(self) -> RedisCache:
+        """Sessions and rate limits live in the noeviction group when the layout is split."""
+        return self.caches.get("sessions") or self.caches["shared"]
+
+    @property
+    def api_cache(self) -> RedisCache:
+        return self.caches.get("cache") or self.caches["shared"]
