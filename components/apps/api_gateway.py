@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.k8s.hpa import HpaSpec
-from components.k8s.pod_spec import BOOTSTRAP_ANNOTATION, ContainerResources, checksum, secret_files
+from components.k8s.mounted_secret import mounted_secret
+from components.k8s.pod_spec import ContainerResources
 from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
 
 
@@ -56,27 +56,23 @@ class ApiGateway(pulumi.ComponentResource):
     def __init__(self, name: str, args: ApiGatewayArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        secret = k8s.core.v1.Secret(
+        credentials = mounted_secret(
             f"{name}-secrets",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="api-gateway-secrets", namespace=args.namespace),
-            string_data={
-                "redis-url": pulumi.Output.secret(args.redis_url),
-                "rate-limit-redis-url": pulumi.Output.secret(args.rate_limit_redis_url),
-                "search-url": pulumi.Output.secret(args.search_url),
-                "db-password": pulumi.Output.secret(args.db_password),
-            },
-            opts=child,
-        )
-        # Credentials as files: the image reads `<VAR>_FILE` where it would read <VAR>.
-        volume, mount, secret_env = secret_files(
-            secret.metadata.name,
             "api-gateway",
+            args.namespace,
+            {
+                "redis-url": args.redis_url,
+                "rate-limit-redis-url": args.rate_limit_redis_url,
+                "search-url": args.search_url,
+                "db-password": args.db_password,
+            },
             {
                 "REDIS_URL": "redis-url",
                 "RATE_LIMIT_REDIS_URL": "rate-limit-redis-url",
                 "SEARCH_URL": "search-url",
                 "DB_PASSWORD": "db-password",
             },
+            parent=self,
         )
         health = {"httpGet": {"path": "/health", "port": args.port}}
         workload = Workload(
@@ -96,24 +92,17 @@ class ApiGateway(pulumi.ComponentResource):
                     {"name": "DB_POOL_SIZE", "value": str(args.db_pool_size)},
                     # Transaction pooling: no server-side prepared statements (psycopg).
                     {"name": "DB_PREPARE_THRESHOLD", "value": "none"},
-                    *secret_env,
+                    *credentials.env,
                 ],
-                volumes=[volume],
-                volume_mounts=[mount],
+                volumes=[credentials.volume],
+                volume_mounts=[credentials.mount],
                 resources=args.resources,
                 probes=Probes(
                     startup=health | {"periodSeconds": 2, "failureThreshold": 30},
                     readiness=health | {"periodSeconds": 5, "failureThreshold": 2, "timeoutSeconds": 2},
                     liveness=health | {"periodSeconds": 20, "failureThreshold": 3, "timeoutSeconds": 5},
                 ),
-                pod_annotations={
-                    "checksum/secret": pulumi.Output.unsecret(
-                        pulumi.Output.all(
-                            args.redis_url, args.rate_limit_redis_url, args.search_url, args.db_password
-                        ).apply(lambda v: checksum(*v))
-                    ),
-                    BOOTSTRAP_ANNOTATION: args.bootstrap_revision,
-                },
+                pod_annotations=credentials.pod_annotations(args.bootstrap_revision),
                 service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/health"},
                 node_selector=args.node_selector,
                 hpa=args.hpa,

@@ -1,12 +1,8 @@
 """The ALB in front of the applications (AWS Load Balancer Controller, target type ip), and the
 origin name CloudFront uses to reach it.
 
-Only CloudFront may reach it, so nobody skips the WAF and the edge rate limit: the ALB's
-security group admits 443 from CloudFront's origin-facing prefix list only, and a regional web
-ACL on the ALB blocks (403) every request without the secret header CloudFront adds
-(`X-Origin-Verify`, random, rotated by bumping `cdn.originSecretVersion`). The prefix list
-alone would still let anyone's CloudFront distribution in; the header makes it ours. The secret
-lives in the web ACL, not in the Ingress, whose annotations anyone who reads Ingresses can see.
+Only CloudFront may reach it: the origin guard (`edge/origin_guard.py`) gives the ALB its
+security group and a regional web ACL that requires CloudFront's secret header.
 
 CloudFront checks the origin's certificate against the origin's domain name; the ALB's own
 hostname (*.elb.amazonaws.com) cannot carry our certificate, so the ALB serves
@@ -25,14 +21,9 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.edge.cdn_policies import ORIGIN_HEADER
 from components.edge.certificate import CertificateArgs, DnsValidatedCertificate
-from components.edge.firewall import request_logs
+from components.edge.origin_guard import cloudfront_only_group, origin_guard
 from components.outputs import secret_output
-
-#: The managed prefix list of CloudFront's origin-facing addresses (one list counts as ~55 rules
-#: against a security group's quota of 60 inbound rules).
-CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 
 
 @dataclass(frozen=True)
@@ -91,7 +82,7 @@ class AppIngress(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        group = self._cloudfront_only(name, args)
+        group = cloudfront_only_group(name, args.vpc_id, args.vpc_cidr, self)
         secret = random.RandomPassword(
             f"{name}-origin-secret",
             length=48,
@@ -100,51 +91,15 @@ class AppIngress(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         origin_secret = secret_output(secret.result)
-        guard = self._origin_guard(name, origin_secret)
-        request_logs(f"{name}-origin-guard", guard, args.waf_log_retention_days, self)
-        annotations = {
-            "alb.ingress.kubernetes.io/load-balancer-name": args.load_balancer_name,
-            "alb.ingress.kubernetes.io/security-groups": group.id,
-            "alb.ingress.kubernetes.io/manage-backend-security-group-rules": "true",
-            "alb.ingress.kubernetes.io/wafv2-acl-arn": guard.arn,
-            "alb.ingress.kubernetes.io/scheme": "internet-facing",
-            "alb.ingress.kubernetes.io/target-type": "ip",
-            "alb.ingress.kubernetes.io/listen-ports": json.dumps([{"HTTPS": 443}]),
-            "alb.ingress.kubernetes.io/certificate-arn": certificate.certificate_arn,
-            "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
-            "alb.ingress.kubernetes.io/backend-protocol": "HTTP",
-            "alb.ingress.kubernetes.io/healthcheck-interval-seconds": "10",
-            "alb.ingress.kubernetes.io/healthy-threshold-count": "2",
-            "alb.ingress.kubernetes.io/unhealthy-threshold-count": "3",
-            "alb.ingress.kubernetes.io/load-balancer-attributes": ",".join(
-                [
-                    f"idle_timeout.timeout_seconds={args.idle_timeout_seconds}",
-                    "routing.http.drop_invalid_header_fields.enabled=true",
-                    "routing.http2.enabled=true",
-                ]
-            ),
-        }
+        guard = origin_guard(name, origin_secret, args.waf_log_retention_days, self)
         ingress = k8s.networking.v1.Ingress(
             name,
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="smartdairy", namespace=args.namespace, annotations=annotations),
-            spec={
-                "ingressClassName": args.ingress_class,
-                "rules": [
-                    {
-                        "host": args.origin_domain,
-                        "http": {
-                            "paths": [
-                                {
-                                    "path": route.path,
-                                    "pathType": "Prefix",
-                                    "backend": {"service": {"name": route.service, "port": {"number": route.port}}},
-                                }
-                                for route in args.routes
-                            ]
-                        },
-                    }
-                ],
-            },
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="smartdairy",
+                namespace=args.namespace,
+                annotations=_alb_annotations(args, group.id, guard.arn, certificate.certificate_arn),
+            ),
+            spec=_ingress_spec(args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.controller)),
         )
         self.alb_hostname = ingress.status.load_balancer.ingress[0].hostname
@@ -174,74 +129,56 @@ class AppIngress(pulumi.ComponentResource):
             }
         )
 
-    def _cloudfront_only(self, name: str, args: AppIngressArgs) -> aws.ec2.SecurityGroup:
-        """The ALB's group: 443 from CloudFront's origin-facing addresses, out to the VPC only."""
-        child = pulumi.ResourceOptions(parent=self)
-        cloudfront = aws.ec2.get_managed_prefix_list_output(
-            name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)
-        )
-        group = aws.ec2.SecurityGroup(
-            f"{name}-alb",
-            vpc_id=args.vpc_id,
-            description="ALB: HTTPS from CloudFront origin-facing addresses only",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-alb-from-cloudfront",
-            security_group_id=group.id,
-            prefix_list_id=cloudfront.id,
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            description="CloudFront origin-facing",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-alb-to-vpc",
-            security_group_id=group.id,
-            cidr_ipv4=args.vpc_cidr,
-            ip_protocol="tcp",
-            from_port=1024,
-            to_port=65535,
-            description="ALB to the pods (target type ip)",
-            opts=child,
-        )
-        return group
 
-    def _origin_guard(self, name: str, origin_secret: pulumi.Output[str]) -> aws.wafv2.WebAcl:
-        """A regional web ACL for the ALB: allow what carries CloudFront's secret header, block
-        (403) the rest."""
-        waf = aws.wafv2
-        visibility = {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": False}
-        return waf.WebAcl(
-            f"{name}-origin-guard",
-            scope="REGIONAL",
-            description="Only requests through our CloudFront distribution",
-            default_action=waf.WebAclDefaultActionArgs(block=waf.WebAclDefaultActionBlockArgs()),
-            rules=[
-                waf.WebAclRuleArgs(
-                    name="from-cloudfront",
-                    priority=0,
-                    action=waf.WebAclRuleActionArgs(allow=waf.WebAclRuleActionAllowArgs()),
-                    statement=waf.WebAclRuleStatementArgs(
-                        byte_match_statement=waf.WebAclRuleStatementByteMatchStatementArgs(
-                            search_string=origin_secret,
-                            positional_constraint="EXACTLY",
-                            field_to_match=waf.WebAclRuleStatementByteMatchStatementFieldToMatchArgs(
-                                single_header=waf.WebAclRuleStatementByteMatchStatementFieldToMatchSingleHeaderArgs(
-                                    name=ORIGIN_HEADER.lower()
-                                )
-                            ),
-                            text_transformations=[
-                                waf.WebAclRuleStatementByteMatchStatementTextTransformationArgs(priority=0, type="NONE")
-                            ],
-                        )
-                    ),
-                    visibility_config=waf.WebAclRuleVisibilityConfigArgs(
-                        metric_name=f"{name}-from-cloudfront"[:128], **visibility
-                    ),
-                )
-            ],
-            visibility_config=waf.WebAclVisibilityConfigArgs(metric_name=f"{name}-origin-guard"[:128], **visibility),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+def _alb_annotations(
+    args: AppIngressArgs,
+    security_group_id: pulumi.Input[str],
+    web_acl_arn: pulumi.Input[str],
+    certificate_arn: pulumi.Input[str],
+) -> dict[str, pulumi.Input[str]]:
+    """What the load balancer controller builds the ALB from: TLS 1.3 on 443 with our
+    certificate, the origin guard's group and web ACL, ip targets, websocket-friendly idle time."""
+    return {
+        "alb.ingress.kubernetes.io/load-balancer-name": args.load_balancer_name,
+        "alb.ingress.kubernetes.io/security-groups": security_group_id,
+        "alb.ingress.kubernetes.io/manage-backend-security-group-rules": "true",
+        "alb.ingress.kubernetes.io/wafv2-acl-arn": web_acl_arn,
+        "alb.ingress.kubernetes.io/scheme": "internet-facing",
+        "alb.ingress.kubernetes.io/target-type": "ip",
+        "alb.ingress.kubernetes.io/listen-ports": json.dumps([{"HTTPS": 443}]),
+        "alb.ingress.kubernetes.io/certificate-arn": certificate_arn,
+        "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        "alb.ingress.kubernetes.io/backend-protocol": "HTTP",
+        "alb.ingress.kubernetes.io/healthcheck-interval-seconds": "10",
+        "alb.ingress.kubernetes.io/healthy-threshold-count": "2",
+        "alb.ingress.kubernetes.io/unhealthy-threshold-count": "3",
+        "alb.ingress.kubernetes.io/load-balancer-attributes": ",".join(
+            [
+                f"idle_timeout.timeout_seconds={args.idle_timeout_seconds}",
+                "routing.http.drop_invalid_header_fields.enabled=true",
+                "routing.http2.enabled=true",
+            ]
+        ),
+    }
+
+
+def _ingress_spec(args: AppIngressArgs) -> dict:
+    """One rule for the origin name: each route a path prefix to its Service."""
+    return {
+        "ingressClassName": args.ingress_class,
+        "rules": [
+            {
+                "host": args.origin_domain,
+                "http": {
+                    "paths": [
+                        {
+                            "path": route.path,
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": route.service, "port": {"number": route.port}}},
+                        }
+                        for route in args.routes
+                    ]
+                },
+            }
+        ],
+    }

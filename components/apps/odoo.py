@@ -13,7 +13,8 @@ import pulumi_random as random
 
 from components.apps.odoo_config import OdooSettings, render_odoo_conf
 from components.k8s.hpa import HpaSpec
-from components.k8s.pod_spec import BOOTSTRAP_ANNOTATION, ContainerResources, checksum, secret_files
+from components.k8s.mounted_secret import mounted_secret
+from components.k8s.pod_spec import ContainerResources, checksum
 from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
 from components.outputs import secret_output
 
@@ -65,144 +66,13 @@ class Odoo(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: OdooArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        admin = random.RandomPassword(f"{name}-admin", length=32, special=False, opts=child)
+        admin = random.RandomPassword(
+            f"{name}-admin", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
         self.admin_password = secret_output(admin.result)
-        web_conf = render_odoo_conf(args.settings)
-        bus_conf = render_odoo_conf(
-            replace(args.settings, db_host=args.session_db_host, db_replica_host=args.session_db_host)
-        )
-        config = k8s.core.v1.ConfigMap(
-            f"{name}-config",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="odoo-config", namespace=args.namespace),
-            data={"odoo.conf": web_conf, "odoo-bus.conf": bus_conf},
-            opts=child,
-        )
-        secret = k8s.core.v1.Secret(
-            f"{name}-secrets",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="odoo-secrets", namespace=args.namespace),
-            string_data={
-                "secret.conf": secret_output(
-                    pulumi.Output.all(self.admin_password, args.db_password).apply(
-                        lambda p: f"admin_passwd = {p[0]}\ndb_password = {p[1]}\n"
-                    )
-                ),
-                "redis-url": secret_output(args.redis_url),
-                "search-url": secret_output(args.search_url),
-            },
-            opts=child,
-        )
-        secret_checksum = pulumi.Output.unsecret(
-            pulumi.Output.all(self.admin_password, args.db_password, args.redis_url, args.search_url).apply(
-                lambda v: checksum(*v)
-            )
-        )
-
-        # The Redis and search URLs as files: the image reads `<VAR>_FILE` where it would read <VAR>.
-        secret_volume, secret_mount, secret_env = secret_files(
-            secret.metadata.name, "odoo", {"ODOO_SESSION_REDIS_URL": "redis-url", "SEARCH_URL": "search-url"}
-        )
-        env = [
-            {"name": "ODOO_SESSION_REDIS", "value": "1"},
-            {"name": "ODOO_SESSION_REDIS_EXPIRATION", "value": "604800"},
-            *secret_env,
-        ]
-
-        def render(conf_key: str) -> dict:
-            # odoo.conf from the ConfigMap plus admin_passwd and db_password, into a private tmpfs.
-            return {
-                "name": "render-config",
-                "image": args.image,
-                "command": [
-                    "/bin/sh",
-                    "-c",
-                    f"umask 077 && cat /etc/odoo/{conf_key} {secret_mount['mountPath']}/secret.conf > {CONF}",
-                ],
-                "volumeMounts": [
-                    {"name": "config", "mountPath": "/etc/odoo", "readOnly": True},
-                    secret_mount,
-                    {"name": "run", "mountPath": "/run/odoo"},
-                ],
-                "resources": {
-                    "requests": {"cpu": "10m", "memory": "16Mi"},
-                    "limits": {"cpu": "100m", "memory": "64Mi"},
-                },
-            }
-
-        volumes = [
-            {"name": "config", "configMap": {"name": config.metadata.name}},
-            secret_volume,
-            {"name": "filestore", "persistentVolumeClaim": {"claimName": args.filestore_claim}},
-        ]
-        mounts = [{"name": "filestore", "mountPath": args.settings.data_dir}, secret_mount]
-        annotations = {
-            "checksum/config": checksum(web_conf, bus_conf),
-            "checksum/secret": secret_checksum,
-            BOOTSTRAP_ANNOTATION: args.bootstrap_revision,
-        }
-        # What both Odoo processes share: image, credentials, config, filestore, placement.
-        shared: dict[str, Any] = dict(
-            namespace=args.namespace,
-            image=args.image,
-            env=env,
-            private_paths={"run": "/run/odoo"},
-            volumes=volumes,
-            volume_mounts=mounts,
-            pod_annotations=annotations,
-            service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/web/health"},
-        )
-        http = args.settings.http_port
-        web = Workload(
-            f"{name}-web",
-            WorkloadArgs(
-                app="odoo",
-                component="web",
-                port=http,
-                metrics_port=args.metrics_port,
-                command=["odoo", "-c", CONF],
-                resources=args.resources,
-                probes=Probes(
-                    startup={
-                        "httpGet": {"path": "/web/health", "port": http},
-                        "periodSeconds": 10,
-                        "failureThreshold": 30,
-                    },
-                    readiness={
-                        "httpGet": {"path": "/web/health", "port": http},
-                        "periodSeconds": 10,
-                        "failureThreshold": 3,
-                    },
-                    liveness={"tcpSocket": {"port": http}, "periodSeconds": 20, "failureThreshold": 3},
-                ),
-                init_containers=[render("odoo.conf")],
-                hpa=args.hpa,
-                node_selector=args.web_node_selector,
-                termination_grace_seconds=args.settings.limit_time_real_s + 10,
-                **shared,
-            ),
-            opts=child,
-        )
-        gevent = args.settings.gevent_port
-        bus = Workload(
-            f"{name}-longpolling",
-            WorkloadArgs(
-                app="odoo-longpolling",
-                component="bus",
-                port=gevent,
-                command=["odoo", "gevent", "-c", CONF],
-                resources=args.longpolling_resources,
-                probes=Probes(
-                    startup={"tcpSocket": {"port": gevent}, "periodSeconds": 5, "failureThreshold": 30},
-                    readiness={"tcpSocket": {"port": gevent}, "periodSeconds": 5, "failureThreshold": 2},
-                    liveness={"tcpSocket": {"port": gevent}, "periodSeconds": 20, "failureThreshold": 3},
-                ),
-                init_containers=[render("odoo-bus.conf")],
-                replicas=args.longpolling_replicas,
-                node_selector=args.bus_node_selector,
-                **shared,
-            ),
-            opts=child,
-        )
+        shared, secrets_mount = self._shared_pod(name, args)
+        web = self._web(name, args, shared, secrets_mount)
+        bus = self._bus(name, args, shared, secrets_mount)
         self.web_service = web.service_name
         self.longpolling_service = bus.service_name
         #: HTTP workers and the bus, as NetworkPolicies and the ingress reach them.
@@ -214,4 +84,128 @@ class Odoo(pulumi.ComponentResource):
                 "longpollingService": self.longpolling_service,
                 "adminPassword": self.admin_password,
             }
+        )
+
+    def _shared_pod(self, name: str, args: OdooArgs) -> tuple[dict[str, Any], dict]:
+        """What both Odoo processes share: image, credentials, config, filestore, placement.
+        odoo.conf is rendered twice: the bus worker's points at the session-mode pool. Also
+        returns the credentials' mount, which the config renderer reads."""
+        web_conf = render_odoo_conf(args.settings)
+        bus_conf = render_odoo_conf(
+            replace(args.settings, db_host=args.session_db_host, db_replica_host=args.session_db_host)
+        )
+        config = k8s.core.v1.ConfigMap(
+            f"{name}-config",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="odoo-config", namespace=args.namespace),
+            data={"odoo.conf": web_conf, "odoo-bus.conf": bus_conf},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        credentials = mounted_secret(
+            f"{name}-secrets",
+            "odoo",
+            args.namespace,
+            {
+                "secret.conf": pulumi.Output.all(self.admin_password, args.db_password).apply(
+                    lambda p: f"admin_passwd = {p[0]}\ndb_password = {p[1]}\n"
+                ),
+                "redis-url": args.redis_url,
+                "search-url": args.search_url,
+            },
+            {"ODOO_SESSION_REDIS_URL": "redis-url", "SEARCH_URL": "search-url"},
+            parent=self,
+            fingerprint=[self.admin_password, args.db_password, args.redis_url, args.search_url],
+        )
+        shared = dict(
+            namespace=args.namespace,
+            image=args.image,
+            env=[
+                {"name": "ODOO_SESSION_REDIS", "value": "1"},
+                {"name": "ODOO_SESSION_REDIS_EXPIRATION", "value": "604800"},
+                *credentials.env,
+            ],
+            private_paths={"run": "/run/odoo"},
+            volumes=[
+                {"name": "config", "configMap": {"name": config.metadata.name}},
+                credentials.volume,
+                {"name": "filestore", "persistentVolumeClaim": {"claimName": args.filestore_claim}},
+            ],
+            volume_mounts=[{"name": "filestore", "mountPath": args.settings.data_dir}, credentials.mount],
+            pod_annotations={
+                "checksum/config": checksum(web_conf, bus_conf),
+                **credentials.pod_annotations(args.bootstrap_revision),
+            },
+            service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/web/health"},
+        )
+        return shared, credentials.mount
+
+    @staticmethod
+    def _render(image: str, conf_key: str, secrets_mount: dict) -> dict:
+        """Init container: odoo.conf from the ConfigMap plus admin_passwd and db_password, into
+        a private tmpfs."""
+        secrets = secrets_mount["mountPath"]
+        return {
+            "name": "render-config",
+            "image": image,
+            "command": ["/bin/sh", "-c", f"umask 077 && cat /etc/odoo/{conf_key} {secrets}/secret.conf > {CONF}"],
+            "volumeMounts": [
+                {"name": "config", "mountPath": "/etc/odoo", "readOnly": True},
+                secrets_mount,
+                {"name": "run", "mountPath": "/run/odoo"},
+            ],
+            "resources": {
+                "requests": {"cpu": "10m", "memory": "16Mi"},
+                "limits": {"cpu": "100m", "memory": "64Mi"},
+            },
+        }
+
+    def _web(self, name: str, args: OdooArgs, shared: dict[str, Any], secrets_mount: dict) -> Workload:
+        """The HTTP workers, scaled by odoo-hpa; a request may run limitTimeReal before SIGTERM."""
+        http = args.settings.http_port
+        health = {"httpGet": {"path": "/web/health", "port": http}, "periodSeconds": 10}
+        return Workload(
+            f"{name}-web",
+            WorkloadArgs(
+                app="odoo",
+                component="web",
+                port=http,
+                metrics_port=args.metrics_port,
+                command=["odoo", "-c", CONF],
+                resources=args.resources,
+                probes=Probes(
+                    startup=health | {"failureThreshold": 30},
+                    readiness=health | {"failureThreshold": 3},
+                    liveness={"tcpSocket": {"port": http}, "periodSeconds": 20, "failureThreshold": 3},
+                ),
+                init_containers=[self._render(args.image, "odoo.conf", secrets_mount)],
+                hpa=args.hpa,
+                node_selector=args.web_node_selector,
+                termination_grace_seconds=args.settings.limit_time_real_s + 10,
+                **shared,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _bus(self, name: str, args: OdooArgs, shared: dict[str, Any], secrets_mount: dict) -> Workload:
+        """The bus (gevent) worker: websockets and LISTEN, a fixed number of pods."""
+        gevent = args.settings.gevent_port
+        socket = {"tcpSocket": {"port": gevent}}
+        return Workload(
+            f"{name}-longpolling",
+            WorkloadArgs(
+                app="odoo-longpolling",
+                component="bus",
+                port=gevent,
+                command=["odoo", "gevent", "-c", CONF],
+                resources=args.longpolling_resources,
+                probes=Probes(
+                    startup=socket | {"periodSeconds": 5, "failureThreshold": 30},
+                    readiness=socket | {"periodSeconds": 5, "failureThreshold": 2},
+                    liveness=socket | {"periodSeconds": 20, "failureThreshold": 3},
+                ),
+                init_containers=[self._render(args.image, "odoo-bus.conf", secrets_mount)],
+                replicas=args.longpolling_replicas,
+                node_selector=args.bus_node_selector,
+                **shared,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-import pulumi
 from pydantic import Field, model_validator
 
 from components.settings import CPU, MEMORY, Section, mebibytes
@@ -86,17 +85,6 @@ def spread(labels: Mapping[str, str]) -> list[dict]:
             "labelSelector": {"matchLabels": dict(labels)},
         },
     ]
-
-
-def secret_files(secret_name: pulumi.Input[str], app: str, keys: Mapping[str, str]) -> tuple[dict, dict, list[dict]]:
-    """A Secret mounted read-only under /run/secrets/<app>, and `<VAR>_FILE` variables pointing at
-    its keys (`keys`: VAR -> key): values stay out of the pod spec, `kubectl describe` and
-    /proc/*/environ. Returns the volume, its mount and the environment."""
-    directory = f"{SECRETS_DIR}/{app}"
-    volume = {"name": "secrets", "secret": {"secretName": secret_name, "defaultMode": 0o440}}
-    mount = {"name": "secrets", "mountPath": directory, "readOnly": True}
-    env = [{"name": f"{var}_FILE", "value": f"{directory}/{key}"} for var, key in keys.items()]
-    return volume, mount, env
 
 
 def checksum(*parts: str) -> str:

@@ -1,0 +1,105 @@
+"""The ALB's origin guard: only our CloudFront distribution reaches the API origin, so nobody
+skips the edge WAF and its rate limit.
+
+Two locks. The ALB's security group admits 443 from CloudFront's origin-facing prefix list
+only, and a regional web ACL on the ALB blocks (403) every request without the secret header
+CloudFront adds (`X-Origin-Verify`, random, rotated by bumping `cdn.originSecretVersion`). The
+prefix list alone would still let anyone's CloudFront distribution in; the header makes it ours.
+The secret lives in the web ACL, not in the Ingress, whose annotations anyone who reads
+Ingresses can see.
+
+Builders, like `firewall.request_logs`: they register under the caller (AppIngress, which puts
+the ALB together), so the resources keep the URNs they were deployed with.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components.edge.cdn_policies import ORIGIN_HEADER
+from components.edge.firewall import request_logs
+
+#: The managed prefix list of CloudFront's origin-facing addresses (one list counts as ~55 rules
+#: against a security group's quota of 60 inbound rules).
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+
+
+def cloudfront_only_group(
+    name: str, vpc_id: pulumi.Input[str], vpc_cidr: pulumi.Input[str], parent: pulumi.Resource
+) -> aws.ec2.SecurityGroup:
+    """The ALB's group: 443 from CloudFront's origin-facing addresses, out to the VPC only."""
+    child = pulumi.ResourceOptions(parent=parent)
+    cloudfront = aws.ec2.get_managed_prefix_list_output(
+        name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=parent)
+    )
+    group = aws.ec2.SecurityGroup(
+        f"{name}-alb",
+        vpc_id=vpc_id,
+        description="ALB: HTTPS from CloudFront origin-facing addresses only",
+        opts=child,
+    )
+    aws.vpc.SecurityGroupIngressRule(
+        f"{name}-alb-from-cloudfront",
+        security_group_id=group.id,
+        prefix_list_id=cloudfront.id,
+        ip_protocol="tcp",
+        from_port=443,
+        to_port=443,
+        description="CloudFront origin-facing",
+        opts=child,
+    )
+    aws.vpc.SecurityGroupEgressRule(
+        f"{name}-alb-to-vpc",
+        security_group_id=group.id,
+        cidr_ipv4=vpc_cidr,
+        ip_protocol="tcp",
+        from_port=1024,
+        to_port=65535,
+        description="ALB to the pods (target type ip)",
+        opts=child,
+    )
+    return group
+
+
+def origin_guard(
+    name: str, origin_secret: pulumi.Output[str], retention_days: int, parent: pulumi.Resource
+) -> aws.wafv2.WebAcl:
+    """A regional web ACL for the ALB, with its request logs: allow what carries CloudFront's
+    secret header, block (403) the rest."""
+    waf = aws.wafv2
+    visibility = {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": False}
+    acl = waf.WebAcl(
+        f"{name}-origin-guard",
+        scope="REGIONAL",
+        description="Only requests through our CloudFront distribution",
+        default_action=waf.WebAclDefaultActionArgs(block=waf.WebAclDefaultActionBlockArgs()),
+        rules=[
+            waf.WebAclRuleArgs(
+                name="from-cloudfront",
+                priority=0,
+                action=waf.WebAclRuleActionArgs(allow=waf.WebAclRuleActionAllowArgs()),
+                statement=waf.WebAclRuleStatementArgs(
+                    byte_match_statement=waf.WebAclRuleStatementByteMatchStatementArgs(
+                        search_string=origin_secret,
+                        positional_constraint="EXACTLY",
+                        field_to_match=waf.WebAclRuleStatementByteMatchStatementFieldToMatchArgs(
+                            single_header=waf.WebAclRuleStatementByteMatchStatementFieldToMatchSingleHeaderArgs(
+                                name=ORIGIN_HEADER.lower()
+                            )
+                        ),
+                        text_transformations=[
+                            waf.WebAclRuleStatementByteMatchStatementTextTransformationArgs(priority=0, type="NONE")
+                        ],
+                    )
+                ),
+                visibility_config=waf.WebAclRuleVisibilityConfigArgs(
+                    metric_name=f"{name}-from-cloudfront"[:128], **visibility
+                ),
+            )
+        ],
+        visibility_config=waf.WebAclVisibilityConfigArgs(metric_name=f"{name}-origin-guard"[:128], **visibility),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    request_logs(f"{name}-origin-guard", acl, retention_days, parent)
+    return acl
