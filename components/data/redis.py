@@ -63,6 +63,10 @@ class RedisCacheArgs:
     protect: bool
 
 
+#: What the engine logs to CloudWatch Logs, a group each.
+LOG_TYPES = ("slow-log", "engine-log")
+
+
 class RedisCache(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:cache:RedisCache"
@@ -79,23 +83,10 @@ class RedisCache(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
         cluster_mode = args.shards > 1
-
         key = rotating_key(f"{name}-key", "ElastiCache data at rest, snapshots and AUTH secret", self, args.protect)
         group = port_from_groups(
             f"{name}-sg", args.vpc_id, PORT, args.client_security_groups, f"{args.tuning.role} Redis clients", self
-        )
-        parameter_group = aws.elasticache.ParameterGroup(
-            f"{name}-params",
-            family=parameter_group_family(args.engine, args.engine_version),
-            description=f"Smart Dairy {args.tuning.role}: {redis_parameters(args.tuning)['maxmemory-policy']}",
-            parameters=[
-                aws.elasticache.ParameterGroupParameterArgs(name=param, value=value)
-                for param, value in redis_parameters(args.tuning).items()
-            ],
-            opts=child,
         )
         token = random.RandomPassword(
             f"{name}-auth-token",
@@ -103,66 +94,10 @@ class RedisCache(pulumi.ComponentResource):
             special=True,
             override_special=AUTH_TOKEN_SPECIALS,
             keepers={"version": args.auth_token_version},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         auth_token = secret_output(token.result)
-        logs = {
-            log_type: aws.cloudwatch.LogGroup(
-                f"{name}-{log_type}", retention_in_days=args.log_retention_days, opts=child
-            )
-            for log_type in ("slow-log", "engine-log")
-        }
-        failover = args.replicas_per_shard >= 1
-        sizing = (
-            {
-                "num_node_groups": args.shards,
-                "replicas_per_node_group": args.replicas_per_shard,
-                "cluster_mode": "enabled",
-            }
-            if cluster_mode
-            else {"num_cache_clusters": args.replicas_per_shard + 1, "cluster_mode": "disabled"}
-        )
-        replication_group = aws.elasticache.ReplicationGroup(
-            name,
-            description=f"Smart Dairy {args.tuning.role}",
-            engine=args.engine,
-            engine_version=args.engine_version,
-            node_type=args.node_type,
-            port=PORT,
-            parameter_group_name=parameter_group.name,
-            subnet_group_name=args.subnet_group_name,
-            security_group_ids=[group.id],
-            automatic_failover_enabled=failover,
-            multi_az_enabled=failover,
-            at_rest_encryption_enabled=True,
-            kms_key_id=key.arn,
-            transit_encryption_enabled=True,
-            transit_encryption_mode="required",
-            auth_token=auth_token,
-            # Rotation (cache.authTokenVersion): ROTATE keeps the old token valid beside the new
-            # one while the apps roll (their pods restart on the Secret's checksum), then an `up`
-            # with SET drops the old token. Its trap (terraform-provider-aws#33439: passwordless
-            # access while moving a cluster *from no token*) cannot arise: the group is
-            # created with a token.
-            auth_token_update_strategy=args.auth_token_update_strategy,
-            snapshot_retention_limit=args.snapshot_retention_days,
-            snapshot_window=args.snapshot_window,
-            maintenance_window=args.maintenance_window,
-            auto_minor_version_upgrade=True,
-            apply_immediately=False,
-            final_snapshot_identifier=final_snapshot_identifier(name, self) if args.final_snapshot else None,
-            log_delivery_configurations=[
-                aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
-                    destination=logs[log_type].name,
-                    destination_type="cloudwatch-logs",
-                    log_format="json",
-                    log_type=log_type,
-                )
-                for log_type in ("slow-log", "engine-log")
-            ],
-            **sizing,
-            opts=stateful,
-        )
+        replication_group = self._replication_group(name, args, key.arn, group.id, auth_token)
         endpoint = (
             replication_group.configuration_endpoint_address
             if cluster_mode
@@ -202,3 +137,91 @@ class RedisCache(pulumi.ComponentResource):
                 "securityGroupId": self.security_group_id,
             }
         )
+
+    def _replication_group(
+        self,
+        name: str,
+        args: RedisCacheArgs,
+        key_arn: pulumi.Input[str],
+        security_group_id: pulumi.Input[str],
+        auth_token: pulumi.Input[str],
+    ) -> aws.elasticache.ReplicationGroup:
+        """Encrypted at rest and in transit, AUTH required, failover and Multi-AZ with a
+        replica, slow and engine logs to CloudWatch."""
+        failover = args.replicas_per_shard >= 1
+        logs = self._log_groups(name, args)
+        return aws.elasticache.ReplicationGroup(
+            name,
+            description=f"Smart Dairy {args.tuning.role}",
+            engine=args.engine,
+            engine_version=args.engine_version,
+            node_type=args.node_type,
+            port=PORT,
+            parameter_group_name=self._parameter_group(name, args).name,
+            subnet_group_name=args.subnet_group_name,
+            security_group_ids=[security_group_id],
+            automatic_failover_enabled=failover,
+            multi_az_enabled=failover,
+            at_rest_encryption_enabled=True,
+            kms_key_id=key_arn,
+            transit_encryption_enabled=True,
+            transit_encryption_mode="required",
+            auth_token=auth_token,
+            # Rotation (cache.authTokenVersion): ROTATE keeps the old token valid beside the new
+            # one while the apps roll (their pods restart on the Secret's checksum), then an `up`
+            # with SET drops the old token. Its trap (terraform-provider-aws#33439: passwordless
+            # access while moving a cluster *from no token*) cannot arise: the group is
+            # created with a token.
+            auth_token_update_strategy=args.auth_token_update_strategy,
+            snapshot_retention_limit=args.snapshot_retention_days,
+            snapshot_window=args.snapshot_window,
+            maintenance_window=args.maintenance_window,
+            auto_minor_version_upgrade=True,
+            apply_immediately=False,
+            final_snapshot_identifier=final_snapshot_identifier(name, self) if args.final_snapshot else None,
+            log_delivery_configurations=[
+                aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
+                    destination=logs[log_type].name,
+                    destination_type="cloudwatch-logs",
+                    log_format="json",
+                    log_type=log_type,
+                )
+                for log_type in LOG_TYPES
+            ],
+            **_sizing(args),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+
+    def _parameter_group(self, name: str, args: RedisCacheArgs) -> aws.elasticache.ParameterGroup:
+        parameters = redis_parameters(args.tuning)
+        return aws.elasticache.ParameterGroup(
+            f"{name}-params",
+            family=parameter_group_family(args.engine, args.engine_version),
+            description=f"Smart Dairy {args.tuning.role}: {parameters['maxmemory-policy']}",
+            parameters=[
+                aws.elasticache.ParameterGroupParameterArgs(name=param, value=value)
+                for param, value in parameters.items()
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _log_groups(self, name: str, args: RedisCacheArgs) -> dict[str, aws.cloudwatch.LogGroup]:
+        return {
+            log_type: aws.cloudwatch.LogGroup(
+                f"{name}-{log_type}",
+                retention_in_days=args.log_retention_days,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for log_type in LOG_TYPES
+        }
+
+
+def _sizing(args: RedisCacheArgs) -> dict:
+    """Shards and replicas in cluster mode; otherwise one primary and its replicas."""
+    if args.shards > 1:
+        return {
+            "num_node_groups": args.shards,
+            "replicas_per_node_group": args.replicas_per_shard,
+            "cluster_mode": "enabled",
+        }
+    return {"num_cache_clusters": args.replicas_per_shard + 1, "cluster_mode": "disabled"}

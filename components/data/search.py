@@ -89,23 +89,13 @@ class SearchDomain(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SearchDomainArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         key = rotating_key(f"{name}-key", "OpenSearch data at rest and master secret", self, args.protect)
         group = port_from_groups(
             f"{name}-sg", args.vpc_id, PORT, args.client_security_groups, "OpenSearch clients (HTTPS)", self
         )
         logs, log_access = self._log_groups(name, args)
         master_password = master_password_of(name, PASSWORD_SPECIALS, self, min_special=2)
-        prerequisites: list[pulumi.Resource] = [*logs.values(), log_access]
-        if args.create_service_linked_role:
-            prerequisites.append(
-                aws.iam.ServiceLinkedRole(
-                    f"{name}-service-role", aws_service_name="opensearchservice.amazonaws.com", opts=child
-                )
-            )
-        domain_arn = pulumi.Output.concat(
-            "arn:aws:es:", args.region, ":", args.account_id, ":domain/", args.domain_name
-        )
+        prerequisites: list[pulumi.Resource] = [*logs.values(), log_access, *self._service_linked_role(name, args)]
         domain = aws.opensearch.Domain(
             name,
             domain_name=args.domain_name,
@@ -126,42 +116,15 @@ class SearchDomain(pulumi.ComponentResource):
             domain_endpoint_options=aws.opensearch.DomainDomainEndpointOptionsArgs(
                 enforce_https=True, tls_security_policy=TLS_POLICY
             ),
-            advanced_security_options=aws.opensearch.DomainAdvancedSecurityOptionsArgs(
-                enabled=True,
-                anonymous_auth_enabled=False,
-                internal_user_database_enabled=True,
-                master_user_options=aws.opensearch.DomainAdvancedSecurityOptionsMasterUserOptionsArgs(
-                    master_user_name=MASTER_USER, master_user_password=master_password
-                ),
-            ),
-            access_policies=policy_document(
-                [
-                    {
-                        **statement(["es:ESHttp*"], [pulumi.Output.concat(domain_arn, "/*")]),
-                        "Principal": {"AWS": "*"},
-                    }
-                ]
-            ),
+            advanced_security_options=_fine_grained_access(master_password),
+            access_policies=_access_policy(args),
             log_publishing_options=[
                 aws.opensearch.DomainLogPublishingOptionArgs(
                     log_type=log_type, cloudwatch_log_group_arn=group_.arn, enabled=True
                 )
                 for log_type, group_ in logs.items()
             ],
-            auto_tune_options=aws.opensearch.DomainAutoTuneOptionsArgs(
-                desired_state="ENABLED" if args.auto_tune else "DISABLED",
-                rollback_on_disable="NO_ROLLBACK",
-                use_off_peak_window=True,
-            ),
-            off_peak_window_options=aws.opensearch.DomainOffPeakWindowOptionsArgs(
-                enabled=True,
-                off_peak_window=aws.opensearch.DomainOffPeakWindowOptionsOffPeakWindowArgs(
-                    window_start_time=aws.opensearch.DomainOffPeakWindowOptionsOffPeakWindowWindowStartTimeArgs(
-                        hours=args.off_peak_start_hour, minutes=0
-                    )
-                ),
-            ),
-            software_update_options=aws.opensearch.DomainSoftwareUpdateOptionsArgs(auto_software_update_enabled=True),
+            **_maintenance(args),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=prerequisites),
         )
         url = secret_output(
@@ -193,6 +156,17 @@ class SearchDomain(pulumi.ComponentResource):
                 "securityGroupId": self.security_group_id,
             }
         )
+
+    def _service_linked_role(self, name: str, args: SearchDomainArgs) -> list[pulumi.Resource]:
+        """A VPC domain needs AWSServiceRoleForAmazonOpenSearchService, once per account."""
+        if not args.create_service_linked_role:
+            return []
+        role = aws.iam.ServiceLinkedRole(
+            f"{name}-service-role",
+            aws_service_name="opensearchservice.amazonaws.com",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return [role]
 
     @staticmethod
     def _cluster(args: SearchDomainArgs) -> aws.opensearch.DomainClusterConfigArgs:
@@ -243,3 +217,44 @@ class SearchDomain(pulumi.ComponentResource):
             opts=child,
         )
         return groups, access
+
+
+def _fine_grained_access(master_password: pulumi.Input[str]) -> aws.opensearch.DomainAdvancedSecurityOptionsArgs:
+    """Fine-grained access control with the internal user database: no anonymous access."""
+    return aws.opensearch.DomainAdvancedSecurityOptionsArgs(
+        enabled=True,
+        anonymous_auth_enabled=False,
+        internal_user_database_enabled=True,
+        master_user_options=aws.opensearch.DomainAdvancedSecurityOptionsMasterUserOptionsArgs(
+            master_user_name=MASTER_USER, master_user_password=master_password
+        ),
+    )
+
+
+def _access_policy(args: SearchDomainArgs) -> pulumi.Output[str]:
+    """HTTP to this domain's paths for any principal: the security group and fine-grained
+    access control decide (the domain's ARN is named before it exists)."""
+    domain_arn = pulumi.Output.concat("arn:aws:es:", args.region, ":", args.account_id, ":domain/", args.domain_name)
+    return policy_document(
+        [{**statement(["es:ESHttp*"], [pulumi.Output.concat(domain_arn, "/*")]), "Principal": {"AWS": "*"}}]
+    )
+
+
+def _maintenance(args: SearchDomainArgs) -> dict:
+    """Auto-Tune and service software updates, both in the daily off-peak window."""
+    return {
+        "auto_tune_options": aws.opensearch.DomainAutoTuneOptionsArgs(
+            desired_state="ENABLED" if args.auto_tune else "DISABLED",
+            rollback_on_disable="NO_ROLLBACK",
+            use_off_peak_window=True,
+        ),
+        "off_peak_window_options": aws.opensearch.DomainOffPeakWindowOptionsArgs(
+            enabled=True,
+            off_peak_window=aws.opensearch.DomainOffPeakWindowOptionsOffPeakWindowArgs(
+                window_start_time=aws.opensearch.DomainOffPeakWindowOptionsOffPeakWindowWindowStartTimeArgs(
+                    hours=args.off_peak_start_hour, minutes=0
+                )
+            ),
+        ),
+        "software_update_options": aws.opensearch.DomainSoftwareUpdateOptionsArgs(auto_software_update_enabled=True),
+    }

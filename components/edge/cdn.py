@@ -173,54 +173,8 @@ class Cdn(pulumi.ComponentResource):
     ) -> aws.cloudfront.Distribution:
         """The seed's behaviours: S3 by default, /api/* to the ALB uncached, long caching for
         /static/* and images, security headers on every response."""
-        child = pulumi.ResourceOptions(parent=self)
-        policies = {
-            role: self._cache_policy(f"{name}-{role.replace('_', '-')}", spec)
-            for role, spec in args.cache_policies.items()
-        }
-        api_request = self._origin_request_policy(f"{name}-api-origin-request", args.api_origin_request)
-        headers = self._headers_policy(f"{name}-security-headers", args.security_headers)
-        oac = cf.OriginAccessControl(
-            f"{name}-oac",
-            description="CloudFront reads the static bucket with SigV4",
-            origin_access_control_origin_type="s3",
-            signing_behavior="always",
-            signing_protocol="sigv4",
-            opts=child,
-        )
-        shield = (
-            cf.DistributionOriginOriginShieldArgs(enabled=True, origin_shield_region=args.origin_shield_region)
-            if args.origin_shield_region
-            else None
-        )
-
-        # The friendly 404 for S3 misses only: a distribution-wide custom error response would
-        # also rewrite the gateway's JSON 404s (components/edge/static_not_found.py).
-        not_found = static_not_found_function(
-            f"{name}-not-found", self, pulumi.ResourceOptions(parent=self, provider=args.edge_provider)
-        )
-
-        def s3_behavior(
-            pattern: str, role: str, compress: bool, **extra
-        ) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgs:
-            return cf.DistributionOrderedCacheBehaviorArgs(
-                lambda_function_associations=[
-                    cf.DistributionOrderedCacheBehaviorLambdaFunctionAssociationArgs(
-                        event_type="origin-response", lambda_arn=not_found
-                    )
-                ],
-                path_pattern=pattern,
-                target_origin_id=S3_ORIGIN,
-                viewer_protocol_policy="redirect-to-https",
-                allowed_methods=GET_HEAD,
-                cached_methods=GET_HEAD,
-                cache_policy_id=policies[role].id,
-                response_headers_policy_id=headers.id,
-                compress=compress,
-                **extra,
-            )
-
-        distribution = cf.Distribution(
+        behaviors = self._behaviors(name, args)
+        return cf.Distribution(
             name,
             enabled=True,
             comment="Smart Dairy CDN",
@@ -229,64 +183,14 @@ class Cdn(pulumi.ComponentResource):
             http_version="http2and3",
             is_ipv6_enabled=True,
             aliases=[args.domain, f"www.{args.domain}"],
-            origins=[
-                cf.DistributionOriginArgs(
-                    origin_id=S3_ORIGIN,
-                    domain_name=assets.regional_domain_name,
-                    origin_access_control_id=oac.id,
-                    origin_shield=shield,
-                ),
-                cf.DistributionOriginArgs(
-                    origin_id=API_ORIGIN,
-                    # The ALB serves only requests that carry it (components/apps/ingress.py).
-                    custom_headers=[
-                        cf.DistributionOriginCustomHeaderArgs(name=ORIGIN_HEADER, value=args.origin_secret)
-                    ],
-                    domain_name=args.api_origin_domain,
-                    custom_origin_config=cf.DistributionOriginCustomOriginConfigArgs(
-                        http_port=80,
-                        https_port=443,
-                        origin_protocol_policy="https-only",
-                        origin_ssl_protocols=["TLSv1.2"],
-                        origin_keepalive_timeout=60,
-                        origin_read_timeout=60,
-                    ),
-                    origin_shield=shield,
-                ),
-            ],
-            default_cache_behavior=cf.DistributionDefaultCacheBehaviorArgs(
-                target_origin_id=S3_ORIGIN,
-                viewer_protocol_policy="redirect-to-https",
-                allowed_methods=GET_HEAD_OPTIONS,
-                cached_methods=GET_HEAD,
-                compress=True,
-                cache_policy_id=policies["static"].id,
-                response_headers_policy_id=headers.id,
-                lambda_function_associations=[
-                    cf.DistributionDefaultCacheBehaviorLambdaFunctionAssociationArgs(
-                        event_type="origin-response", lambda_arn=not_found
-                    )
-                ],
-            ),
+            origins=self._origins(name, args, assets),
+            default_cache_behavior=behaviors.default(),
             ordered_cache_behaviors=[
                 # The API, and Odoo's own pages and long-lived connections: the ALB admits only
                 # CloudFront, so everything the origin serves has a behaviour here.
-                *(
-                    cf.DistributionOrderedCacheBehaviorArgs(
-                        path_pattern=pattern,
-                        target_origin_id=API_ORIGIN,
-                        viewer_protocol_policy="https-only",
-                        allowed_methods=ALL_METHODS,
-                        cached_methods=GET_HEAD,
-                        cache_policy_id=policies["api"].id,
-                        origin_request_policy_id=api_request.id,
-                        response_headers_policy_id=headers.id,
-                        compress=True,
-                    )
-                    for pattern in ORIGIN_PATHS
-                ),
-                s3_behavior("/static/*", "long_cache", compress=True),
-                *(s3_behavior(pattern, "image", compress=False) for pattern in ("*.jpg", "*.png", "*.webp")),
+                *(behaviors.api(pattern) for pattern in ORIGIN_PATHS),
+                behaviors.s3("/static/*", "long_cache", compress=True),
+                *(behaviors.s3(pattern, "image", compress=False) for pattern in ("*.jpg", "*.png", "*.webp")),
             ],
             restrictions=cf.DistributionRestrictionsArgs(
                 geo_restriction=cf.DistributionRestrictionsGeoRestrictionArgs(restriction_type="none")
@@ -302,10 +206,63 @@ class Cdn(pulumi.ComponentResource):
                 else None
             ),
             web_acl_id=firewall.arn,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-        return distribution
+    def _behaviors(self, name: str, args: CdnArgs) -> _Behaviors:
+        """The policies the behaviours name: cache policies by role, the API's origin request
+        policy, the security headers, and the friendly 404 for S3 misses only (a
+        distribution-wide custom error response would also rewrite the gateway's JSON 404s)."""
+        return _Behaviors(
+            cache_policy_ids={
+                role: self._cache_policy(f"{name}-{role.replace('_', '-')}", spec).id
+                for role, spec in args.cache_policies.items()
+            },
+            api_request_id=self._origin_request_policy(f"{name}-api-origin-request", args.api_origin_request).id,
+            headers_id=self._headers_policy(f"{name}-security-headers", args.security_headers).id,
+            not_found=static_not_found_function(
+                f"{name}-not-found", self, pulumi.ResourceOptions(parent=self, provider=args.edge_provider)
+            ),
+        )
+
+    def _origins(self, name: str, args: CdnArgs, assets: PrivateBucket) -> list[aws.cloudfront.DistributionOriginArgs]:
+        """S3 through origin access control, and the ALB by its origin name, with the secret
+        header it requires (edge/origin_guard.py); both behind Origin Shield when set."""
+        oac = cf.OriginAccessControl(
+            f"{name}-oac",
+            description="CloudFront reads the static bucket with SigV4",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        shield = (
+            cf.DistributionOriginOriginShieldArgs(enabled=True, origin_shield_region=args.origin_shield_region)
+            if args.origin_shield_region
+            else None
+        )
+        return [
+            cf.DistributionOriginArgs(
+                origin_id=S3_ORIGIN,
+                domain_name=assets.regional_domain_name,
+                origin_access_control_id=oac.id,
+                origin_shield=shield,
+            ),
+            cf.DistributionOriginArgs(
+                origin_id=API_ORIGIN,
+                custom_headers=[cf.DistributionOriginCustomHeaderArgs(name=ORIGIN_HEADER, value=args.origin_secret)],
+                domain_name=args.api_origin_domain,
+                custom_origin_config=cf.DistributionOriginCustomOriginConfigArgs(
+                    http_port=80,
+                    https_port=443,
+                    origin_protocol_policy="https-only",
+                    origin_ssl_protocols=["TLSv1.2"],
+                    origin_keepalive_timeout=60,
+                    origin_read_timeout=60,
+                ),
+                origin_shield=shield,
+            ),
+        ]
 
     def _publish(self, name: str, args: CdnArgs, assets: PrivateBucket, distribution: aws.cloudfront.Distribution):
         """Let this distribution (and only it) read the bucket, turn on its metrics, and point
@@ -442,3 +399,60 @@ def _refuse_known_traps(name: str, args: CdnArgs) -> None:
         )
     if problems:
         raise ValueError(f"{name}: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class _Behaviors:
+    """Cache behaviours from the policies they name."""
+
+    cache_policy_ids: Mapping[str, pulumi.Input[str]]
+    api_request_id: pulumi.Input[str]
+    headers_id: pulumi.Input[str]
+    #: The origin-response function that serves the friendly 404 on S3 misses.
+    not_found: pulumi.Input[str]
+
+    def default(self) -> aws.cloudfront.DistributionDefaultCacheBehaviorArgs:
+        return cf.DistributionDefaultCacheBehaviorArgs(
+            target_origin_id=S3_ORIGIN,
+            viewer_protocol_policy="redirect-to-https",
+            allowed_methods=GET_HEAD_OPTIONS,
+            cached_methods=GET_HEAD,
+            compress=True,
+            cache_policy_id=self.cache_policy_ids["static"],
+            response_headers_policy_id=self.headers_id,
+            lambda_function_associations=[
+                cf.DistributionDefaultCacheBehaviorLambdaFunctionAssociationArgs(
+                    event_type="origin-response", lambda_arn=self.not_found
+                )
+            ],
+        )
+
+    def s3(self, pattern: str, role: str, compress: bool) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgs:
+        return cf.DistributionOrderedCacheBehaviorArgs(
+            lambda_function_associations=[
+                cf.DistributionOrderedCacheBehaviorLambdaFunctionAssociationArgs(
+                    event_type="origin-response", lambda_arn=self.not_found
+                )
+            ],
+            path_pattern=pattern,
+            target_origin_id=S3_ORIGIN,
+            viewer_protocol_policy="redirect-to-https",
+            allowed_methods=GET_HEAD,
+            cached_methods=GET_HEAD,
+            cache_policy_id=self.cache_policy_ids[role],
+            response_headers_policy_id=self.headers_id,
+            compress=compress,
+        )
+
+    def api(self, pattern: str) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgs:
+        return cf.DistributionOrderedCacheBehaviorArgs(
+            path_pattern=pattern,
+            target_origin_id=API_ORIGIN,
+            viewer_protocol_policy="https-only",
+            allowed_methods=ALL_METHODS,
+            cached_methods=GET_HEAD,
+            cache_policy_id=self.cache_policy_ids["api"],
+            origin_request_policy_id=self.api_request_id,
+            response_headers_policy_id=self.headers_id,
+            compress=True,
+        )

@@ -79,14 +79,13 @@ class Monitoring(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         # node-exporter needs host access: this namespace is not "restricted" like the apps'.
         namespace = k8s.core.v1.Namespace(
             f"{name}-ns",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=NAMESPACE, labels={"pod-security.kubernetes.io/enforce": "privileged"}
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         identities = self._identities(name, args)
         admin = self._grafana_admin(name, namespace)
@@ -97,65 +96,20 @@ class Monitoring(pulumi.ComponentResource):
             version=args.prometheus_chart_version,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=COMMUNITY_CHARTS),
             namespace=namespace.metadata.name,
-            values={
-                "prometheus": {
-                    "prometheusSpec": {
-                        "retention": args.retention,
-                        # Pick up every ServiceMonitor, not only the chart's own.
-                        "serviceMonitorSelectorNilUsesHelmValues": False,
-                        "ruleSelectorNilUsesHelmValues": False,
-                        "podMonitorSelectorNilUsesHelmValues": False,
-                        "enableRemoteWriteReceiver": args.remote_write_receiver,
-                        "nodeSelector": dict(args.node_selector),
-                        "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
-                        "storageSpec": {
-                            "volumeClaimTemplate": {
-                                "spec": {
-                                    "storageClassName": args.storage_class,
-                                    "accessModes": ["ReadWriteOnce"],
-                                    "resources": {"requests": {"storage": f"{args.storage_gb}Gi"}},
-                                }
-                            }
-                        },
-                    }
-                },
-                # The Capacity dashboard counts nodes per Karpenter pool from this node label.
-                "kube-state-metrics": {"metricLabelsAllowlist": ["nodes=[karpenter.sh/nodepool]"]},
-                "grafana": {
-                    "enabled": True,
-                    "nodeSelector": dict(args.node_selector),
-                    "admin": {
-                        "existingSecret": GRAFANA_ADMIN_SECRET,
-                        "userKey": "admin-user",
-                        "passwordKey": "admin-password",
-                    },
-                    "serviceAccount": {"create": True, "name": GRAFANA_SERVICE_ACCOUNT},
-                    # Credentials come from Pod Identity through the AWS SDK's default chain.
-                    "additionalDataSources": [
-                        {
-                            "name": "CloudWatch",
-                            "uid": "cloudwatch",
-                            "type": "cloudwatch",
-                            "access": "proxy",
-                            "editable": False,
-                            "jsonData": {"authType": "default", "defaultRegion": args.region},
-                        }
-                    ],
-                },
-                "alertmanager": {
-                    "enabled": True,
-                    "serviceAccount": {"create": True, "name": ALERTMANAGER_SERVICE_ACCOUNT},
-                    "config": pulumi.Output.from_input(args.alarm_topic_arn).apply(
-                        lambda arn: alertmanager_config(arn, args.region)
-                    ),
-                    "alertmanagerSpec": {"nodeSelector": dict(args.node_selector)},
-                },
-            },
+            values=_prometheus_stack_values(args),
             # Pod Identity injects credentials at pod admission, only if the association exists.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, *identities]),
         )
         prometheus_url = f"http://kube-prometheus-stack-prometheus.{NAMESPACE}.svc:9090"
         self.remote_write_url = f"{prometheus_url}/api/v1/write"
+        self._adapter(name, args, namespace, stack)
+        self._cluster_config(name, args, namespace, stack)
+        self.namespace = NAMESPACE
+        self.prometheus_url = prometheus_url
+        self.register_outputs({"namespace": self.namespace, "prometheusUrl": self.prometheus_url})
+
+    def _adapter(self, name: str, args: MonitoringArgs, namespace: k8s.core.v1.Namespace, stack: pulumi.Resource):
+        """prometheus-adapter: the custom and external metrics the HPAs scale on."""
         k8s.helm.v3.Release(
             f"{name}-adapter",
             name="prometheus-adapter",
@@ -172,6 +126,12 @@ class Monitoring(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[stack]),
         )
+
+    def _cluster_config(
+        self, name: str, args: MonitoringArgs, namespace: k8s.core.v1.Namespace, stack: pulumi.Resource
+    ):
+        """What the operator and Grafana pick up: a ServiceMonitor per app, the SLO rules, and
+        a ConfigMap per dashboard."""
         for target in args.scrape_targets:
             k8s.apiextensions.CustomResource(
                 f"{name}-{target.name}",
@@ -199,11 +159,8 @@ class Monitoring(pulumi.ComponentResource):
                     name=f"dashboard-{uid}", namespace=namespace.metadata.name, labels=DASHBOARD_LABEL
                 ),
                 data={f"{uid}.json": json.dumps(model, indent=1, sort_keys=True)},
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
-        self.namespace = NAMESPACE
-        self.prometheus_url = prometheus_url
-        self.register_outputs({"namespace": self.namespace, "prometheusUrl": self.prometheus_url})
 
     def _identities(self, name: str, args: MonitoringArgs) -> list[pulumi.Resource]:
         """Grafana reads CloudWatch; Alertmanager publishes to the alarm topic."""
@@ -235,3 +192,62 @@ class Monitoring(pulumi.ComponentResource):
             string_data={"admin-user": "admin", "admin-password": secret_output(password.result)},
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _prometheus_stack_values(args: MonitoringArgs) -> dict:
+    """kube-prometheus-stack: Prometheus on a persistent volume picking up every monitor and
+    rule, Grafana with CloudWatch through Pod Identity, Alertmanager routing to SNS."""
+    return {
+        "prometheus": {
+            "prometheusSpec": {
+                "retention": args.retention,
+                # Pick up every ServiceMonitor, not only the chart's own.
+                "serviceMonitorSelectorNilUsesHelmValues": False,
+                "ruleSelectorNilUsesHelmValues": False,
+                "podMonitorSelectorNilUsesHelmValues": False,
+                "enableRemoteWriteReceiver": args.remote_write_receiver,
+                "nodeSelector": dict(args.node_selector),
+                "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
+                "storageSpec": {
+                    "volumeClaimTemplate": {
+                        "spec": {
+                            "storageClassName": args.storage_class,
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": f"{args.storage_gb}Gi"}},
+                        }
+                    }
+                },
+            }
+        },
+        # The Capacity dashboard counts nodes per Karpenter pool from this node label.
+        "kube-state-metrics": {"metricLabelsAllowlist": ["nodes=[karpenter.sh/nodepool]"]},
+        "grafana": {
+            "enabled": True,
+            "nodeSelector": dict(args.node_selector),
+            "admin": {
+                "existingSecret": GRAFANA_ADMIN_SECRET,
+                "userKey": "admin-user",
+                "passwordKey": "admin-password",
+            },
+            "serviceAccount": {"create": True, "name": GRAFANA_SERVICE_ACCOUNT},
+            # Credentials come from Pod Identity through the AWS SDK's default chain.
+            "additionalDataSources": [
+                {
+                    "name": "CloudWatch",
+                    "uid": "cloudwatch",
+                    "type": "cloudwatch",
+                    "access": "proxy",
+                    "editable": False,
+                    "jsonData": {"authType": "default", "defaultRegion": args.region},
+                }
+            ],
+        },
+        "alertmanager": {
+            "enabled": True,
+            "serviceAccount": {"create": True, "name": ALERTMANAGER_SERVICE_ACCOUNT},
+            "config": pulumi.Output.from_input(args.alarm_topic_arn).apply(
+                lambda arn: alertmanager_config(arn, args.region)
+            ),
+            "alertmanagerSpec": {"nodeSelector": dict(args.node_selector)},
+        },
+    }

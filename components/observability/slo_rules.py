@@ -55,10 +55,18 @@ def _alert(name: str, expr: str, for_: str, severity: str, summary: str, runbook
 
 
 def slo_rule_groups(t: SloTargets) -> list[dict]:
-    services = "|".join(t.services)
-    selector = f'service=~"{services}"'
-    budget = round(1 - t.availability, 6)
-    recording = [
+    """The recording group (the services' SLIs, then PgBouncer's and the cluster's), and the
+    alerting group on them."""
+    selector = f'service=~"{"|".join(t.services)}"'
+    return [
+        {"name": "smartdairy-slo-records", "rules": [*_service_records(selector), *_capacity_records()]},
+        {"name": "smartdairy-slo-alerts", "rules": _alerts(t)},
+    ]
+
+
+def _service_records(selector: str) -> list[dict]:
+    """Request rate and error ratio per burn-rate window, and p95 latency, per service."""
+    return [
         *(
             {
                 "record": f"service:http_requests:rate{window}",
@@ -83,6 +91,13 @@ def slo_rule_groups(t: SloTargets) -> list[dict]:
                 f"(rate(http_request_duration_seconds_bucket{{{selector}}}[5m])))"
             ),
         },
+    ]
+
+
+def _capacity_records() -> list[dict]:
+    """What the pools and the cluster have left: waiting clients, HPAs at their maximum,
+    pending pods, pool efficiency and utilisation (the seed's > 90 %)."""
+    return [
         {
             "record": "pgbouncer:clients_waiting:sum",
             "expr": "sum by (database) (pgbouncer_pools_client_waiting_connections)",
@@ -127,8 +142,12 @@ def slo_rule_groups(t: SloTargets) -> list[dict]:
             ),
         },
     ]
+
+
+def _alerts(t: SloTargets) -> list[dict]:
+    budget = round(1 - t.availability, 6)
     base = t.runbook_base
-    alerts = [
+    return [
         _alert(
             "ApiLatencyP95High",
             f"service:http_request_duration_seconds:p95_5m > {t.latency_p95_s}",
@@ -188,4 +207,3 @@ def slo_rule_groups(t: SloTargets) -> list[dict]:
             base,
         ),
     ]
-    return [{"name": "smartdairy-slo-records", "rules": recording}, {"name": "smartdairy-slo-alerts", "rules": alerts}]
