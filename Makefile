@@ -86,6 +86,7 @@ lint: install $(ACTIONLINT)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(PY) tools/check_structure.py
 
 fmt: install
 	$(VENV)/bin/ruff check --fix .

@@ -157,6 +157,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("build/bench/pgbouncer.json"))
     args = parser.parse_args(argv)
 
+    settings = _pool_settings(args)
+    budget = settings.role.pool_size + settings.role.reserve_pool_size
+    report: dict = {
+        "cores": os.cpu_count(),
+        "clients": args.clients,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "server_connection_budget": budget,
+    }
+    report |= _measure(args, settings)
+    report["multiplexing_ratio"] = args.clients / max(1, report["pooled_fixed_rate"]["peak_server_connections"])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    return _print_report(report, budget, args.out)
+
+
+def _pool_settings(args: argparse.Namespace) -> IniSettings:
+    """The rw pool as the platform renders it, sized by the command line."""
     role = PoolRole(
         "rw",
         "transaction",
@@ -166,8 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         reserve_pool_size=args.reserve,
         max_client_conn=args.clients + 100,
     )
-    budget = role.pool_size + role.reserve_pool_size
-    settings = IniSettings(
+    return IniSettings(
         role,
         DATABASE,
         ["db.internal"],
@@ -177,20 +194,18 @@ def main(argv: list[str] | None = None) -> int:
         "pgbouncer_stats",
         ServerTimeouts(server_idle_timeout_s=300, server_lifetime_s=3600, query_wait_timeout_s=30),
     )
+
+
+def _measure(args: argparse.Namespace, settings: IniSettings) -> dict:
+    """The same offered load through PgBouncer and straight to PostgreSQL, then both saturated."""
     ini, hba = render_ini(settings), render_hba(DATABASE, settings.auth_user, settings.stats_user)
-    # Direct runs need a backend per client; the pooled runs may use only `budget` of them.
+    # Direct runs need a backend per client; the pooled runs may use only the pool's budget.
     server_settings = {
         "max_connections": str(args.clients + 100),
         "password_encryption": "scram-sha-256",
         "shared_preload_libraries": "pg_stat_statements",
     }
-    report: dict = {
-        "cores": os.cpu_count(),
-        "clients": args.clients,
-        "rate": args.rate,
-        "seconds": args.seconds,
-        "server_connection_budget": budget,
-    }
+    report: dict = {}
     with LocalPostgres(server_settings) as pg:
         rds_like(pg)
         bootstrapped = run_bootstrap(pg, roles_for(), CREDENTIALS)
@@ -216,13 +231,16 @@ def main(argv: list[str] | None = None) -> int:
             ),
             key=lambda r: r["tps"],
         )
+    return report
 
+
+def _print_report(report: dict, budget: int, out: Path) -> int:
+    """The figures, and PASS (0) when the pool served what was offered within its budget."""
     pooled, direct = report["pooled_fixed_rate"], report["direct_fixed_rate"]
-    report["multiplexing_ratio"] = args.clients / max(1, pooled["peak_server_connections"])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"PgBouncer benchmark on {report['cores']} cores (PostgreSQL, PgBouncer and pgbench share them)")
-    print(f"  clients {args.clients}, offered {args.rate} tx/s for {args.seconds} s (pgbench -N, scale 10)")
+    print(
+        f"  clients {report['clients']}, offered {report['rate']} tx/s for {report['seconds']} s (pgbench -N, scale 10)"
+    )
     print(
         f"  pool efficiency served/offered: {pooled['served_over_offered']:.4f} "
         f"({pooled['served']}/{pooled['offered']} within {SERVED_WITHIN_MS} ms), failed {pooled['failed']}"
@@ -236,10 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         f"-> {report['multiplexing_ratio']:.0f} clients per server connection"
     )
     print(
-        f"  saturated TPS: pooled {report['pooled_saturated']['tps']:.0f} ({args.clients} clients) vs best direct "
+        f"  saturated TPS: pooled {report['pooled_saturated']['tps']:.0f} ({report['clients']} clients) vs best direct "
         f"{report['direct_saturated_best']['tps']:.0f} ({report['direct_saturated_best']['clients']} clients)"
     )
-    print(f"  wrote {args.out}")
+    print(f"  wrote {out}")
     ok = pooled["served_over_offered"] >= 0.99 and pooled["peak_server_connections"] <= budget
     print("  result:", "PASS" if ok else "FAIL (goal: served/offered >= 0.99 and server connections <= budget)")
     return 0 if ok else 1

@@ -94,8 +94,49 @@ class EksCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        cluster = self._control_plane(name, args)
+        access = [*self._access_entries(name, cluster, args), *self._api_ingress(name, cluster, args)]
+        self._tag_cluster_security_group(name, cluster, args)
+        node_role = self._node_role(f"{name}-node")
+        networking = self._addons(name, cluster, [a for a in args.addons if a.before_nodes], [])
+        node_group = self._system_node_group(name, cluster, node_role, args, networking)
+        on_nodes = self._addons(name, cluster, [a for a in args.addons if not a.before_nodes], [node_group])
 
+        self.name = cluster.name
+        self.endpoint = cluster.endpoint
+        self.certificate_authority = cluster.certificate_authority.data
+        self.oidc_issuer = cluster.identities[0].oidcs[0].issuer
+        self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
+        self.node_role_arn = node_role.arn
+        self.node_role_name = node_role.name
+        #: What anything deployed *onto* the cluster waits for: the deployer's access (entry and
+        #: policy association, else the first requests are refused), its network path, the
+        #: system nodes and every add-on (CoreDNS for in-cluster names, the CSI drivers for
+        #: volumes). Kept until those deployments are gone, so `destroy` removes Ingresses and
+        #: NodePools while the controllers that clean up behind them still run.
+        self.ready: list[pulumi.Resource] = [*access, node_group, *networking, *on_nodes]
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(cluster.name, cluster.endpoint, self.certificate_authority).apply(
+                lambda parts: json.dumps(kubeconfig(*parts))
+            )
+        )
+        self.register_outputs(
+            {
+                "name": self.name,
+                "endpoint": self.endpoint,
+                "certificateAuthority": self.certificate_authority,
+                "oidcIssuer": self.oidc_issuer,
+                "clusterSecurityGroupId": self.cluster_security_group_id,
+                "nodeRoleArn": self.node_role_arn,
+                "nodeRoleName": self.node_role_name,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+    def _control_plane(self, name: str, args: EksClusterArgs) -> aws.eks.Cluster:
+        """The cluster: secrets encrypted with our key, every control-plane log kept as
+        configured, access entries only (no creator admin), add-ons managed as EKS add-ons."""
+        child = pulumi.ResourceOptions(parent=self)
         key = rotating_key(f"{name}-secrets-key", "EKS envelope encryption of Kubernetes secrets", self, args.protect)
         role = aws.iam.Role(f"{name}-cluster", assume_role_policy=_eks_trust(), opts=child)
         aws.iam.RolePolicyAttachment(
@@ -134,8 +175,11 @@ class EksCluster(pulumi.ComponentResource):
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[log_group]),
         )
-        access = self._access_entries(name, cluster, args)
-        access += [
+        return cluster
+
+    def _api_ingress(self, name: str, cluster: aws.eks.Cluster, args: EksClusterArgs) -> list[pulumi.Resource]:
+        """The private endpoint on 443 from the deployer's ranges (the runner's, a VPN)."""
+        return [
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-api-from-{cidr.replace('/', '-')}",
                 security_group_id=cluster.vpc_config.cluster_security_group_id,
@@ -144,54 +188,21 @@ class EksCluster(pulumi.ComponentResource):
                 from_port=443,
                 to_port=443,
                 description="Kubernetes API from the deployer's network (privateAccessCidrs)",
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
             for cidr in args.private_access_cidrs
         ]
 
+    def _tag_cluster_security_group(self, name: str, cluster: aws.eks.Cluster, args: EksClusterArgs) -> None:
+        """EKS creates the cluster security group; Karpenter finds it by these tags."""
         for key, value in args.cluster_security_group_tags.items():
             aws.ec2.Tag(
                 f"{name}-cluster-sg-{key.replace('/', '-').replace('.', '-')}",
                 resource_id=cluster.vpc_config.cluster_security_group_id,
                 key=key,
                 value=value,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
-        node_role = self._node_role(f"{name}-node")
-        networking = self._addons(name, cluster, [a for a in args.addons if a.before_nodes], [])
-        node_group = self._system_node_group(name, cluster, node_role, args, networking)
-        on_nodes = self._addons(name, cluster, [a for a in args.addons if not a.before_nodes], [node_group])
-
-        self.name = cluster.name
-        self.endpoint = cluster.endpoint
-        self.certificate_authority = cluster.certificate_authority.data
-        self.oidc_issuer = cluster.identities[0].oidcs[0].issuer
-        self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
-        self.node_role_arn = node_role.arn
-        self.node_role_name = node_role.name
-        #: What anything deployed *onto* the cluster waits for: the deployer's access (entry and
-        #: policy association, else the first requests are refused), its network path, the
-        #: system nodes and every add-on (CoreDNS for in-cluster names, the CSI drivers for
-        #: volumes). Kept until those deployments are gone, so `destroy` removes Ingresses and
-        #: NodePools while the controllers that clean up behind them still run.
-        self.ready: list[pulumi.Resource] = [*access, node_group, *networking, *on_nodes]
-        self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(cluster.name, cluster.endpoint, self.certificate_authority).apply(
-                lambda parts: json.dumps(kubeconfig(*parts))
-            )
-        )
-        self.register_outputs(
-            {
-                "name": self.name,
-                "endpoint": self.endpoint,
-                "certificateAuthority": self.certificate_authority,
-                "oidcIssuer": self.oidc_issuer,
-                "clusterSecurityGroupId": self.cluster_security_group_id,
-                "nodeRoleArn": self.node_role_arn,
-                "nodeRoleName": self.node_role_name,
-                "kubeconfig": self.kubeconfig,
-            }
-        )
 
     def _access_entries(self, name: str, cluster: aws.eks.Cluster, args: EksClusterArgs) -> list[pulumi.Resource]:
         """Access entries: cluster admin for the deployer, then the listed humans and roles;

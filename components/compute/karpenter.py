@@ -17,7 +17,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.aws.iam_documents import policy_document
-from components.aws.pod_identity import controller_identity
+from components.aws.pod_identity import ControllerIdentity, controller_identity
 from components.compute.controller_policies import karpenter_controller_policy
 from components.compute.eks_cluster import SYSTEM_LABEL, SYSTEM_TAINT
 from components.compute.karpenter_manifests import KARPENTER_VERSION, NodePoolSpec, ec2_node_class, node_pool
@@ -67,12 +67,23 @@ class Karpenter(pulumi.ComponentResource):
                 f"{KARPENTER_VERSION}; update it together with chart_version ({args.chart_version})"
             )
         super().__init__(self.TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        account = aws.get_caller_identity_output(opts=invoke).account_id
-        region = aws.get_region_output(opts=invoke).region
-        partition = aws.get_partition_output(opts=invoke).partition
+        queue = self._interruption_queue(name)
+        identity = self._controller_identity(name, args, queue.arn)
+        crds, release = self._releases(name, args, queue.name, identity.association)
+        self._node_classes_and_pools(name, args, [crds, release])
+        self.interruption_queue_name = queue.name
+        self.controller_role_arn = identity.role.arn
+        self.register_outputs(
+            {
+                "interruptionQueueName": self.interruption_queue_name,
+                "controllerRoleArn": self.controller_role_arn,
+            }
+        )
 
+    def _interruption_queue(self, name: str) -> aws.sqs.Queue:
+        """Spot interruptions, rebalance recommendations and instance state changes, delivered
+        by EventBridge to an encrypted queue only EventBridge and SQS may write to, over TLS."""
+        child = pulumi.ResourceOptions(parent=self)
         queue = aws.sqs.Queue(
             f"{name}-interruptions", message_retention_seconds=300, sqs_managed_sse_enabled=True, opts=child
         )
@@ -104,15 +115,28 @@ class Karpenter(pulumi.ComponentResource):
             rule = aws.cloudwatch.EventRule(f"{name}-{event}", event_pattern=json.dumps(pattern), opts=child)
             aws.cloudwatch.EventTarget(f"{name}-{event}", rule=rule.name, arn=queue.arn, opts=child)
 
+        return queue
+
+    def _controller_identity(self, name: str, args: KarpenterArgs, queue_arn: pulumi.Input[str]) -> ControllerIdentity:
+        """The controller's role through Pod Identity, with upstream's policy for this cluster."""
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        region = aws.get_region_output(opts=invoke).region
+        partition = aws.get_partition_output(opts=invoke).partition
         identity = controller_identity(name, args.cluster_name, NAMESPACE, SERVICE_ACCOUNT, self)
         aws.iam.RolePolicy(
             f"{name}-controller",
             role=identity.role.id,
             policy=pulumi.Output.all(
-                args.cluster_name, partition, region, account, queue.arn, args.node_role_arn
+                args.cluster_name, partition, region, account, queue_arn, args.node_role_arn
             ).apply(lambda values: json.dumps(karpenter_controller_policy(*values))),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        return identity
+
+    def _releases(
+        self, name: str, args: KarpenterArgs, queue_name: pulumi.Input[str], association: pulumi.Resource
+    ) -> tuple[k8s.helm.v3.Release, k8s.helm.v3.Release]:
         # CRDs from their own chart: Helm installs a chart's crds/ once and never upgrades them,
         # so a chart bump would leave NodePool/EC2NodeClass schemas behind the controller.
         crds = k8s.helm.v3.Release(
@@ -121,7 +145,7 @@ class Karpenter(pulumi.ComponentResource):
             chart=f"{CHART_REPOSITORY}/karpenter-crd",
             version=args.chart_version,
             namespace=NAMESPACE,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         release = k8s.helm.v3.Release(
             f"{name}",
@@ -136,7 +160,7 @@ class Karpenter(pulumi.ComponentResource):
                 "settings": {
                     "clusterName": args.cluster_name,
                     "clusterEndpoint": args.cluster_endpoint,
-                    "interruptionQueue": queue.name,
+                    "interruptionQueue": queue_name,
                 },
                 "controller": {
                     "image": {"tag": args.chart_version},
@@ -150,9 +174,13 @@ class Karpenter(pulumi.ComponentResource):
                 "tolerations": [{"key": SYSTEM_TAINT["key"], "operator": "Exists", "effect": "NoSchedule"}],
                 "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[identity.association, crds]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[association, crds]),
         )
-        after_release = pulumi.ResourceOptions(parent=self, depends_on=[crds, release])
+        return crds, release
+
+    def _node_classes_and_pools(self, name: str, args: KarpenterArgs, releases: list[pulumi.Resource]) -> None:
+        """The default EC2NodeClass and the NodePools, once the CRDs and the controller exist."""
+        after_release = pulumi.ResourceOptions(parent=self, depends_on=releases)
         node_class = k8s.apiextensions.CustomResource(
             f"{name}-default-class",
             **_cr_args(
@@ -166,15 +194,6 @@ class Karpenter(pulumi.ComponentResource):
                 **_cr_args(node_pool(spec, "default")),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[node_class]),
             )
-
-        self.interruption_queue_name = queue.name
-        self.controller_role_arn = identity.role.arn
-        self.register_outputs(
-            {
-                "interruptionQueueName": self.interruption_queue_name,
-                "controllerRoleArn": self.controller_role_arn,
-            }
-        )
 
 
 def _cr_args(manifest: dict) -> dict:

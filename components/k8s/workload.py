@@ -119,88 +119,25 @@ class Workload(pulumi.ComponentResource):
     def __init__(self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        labels = {"app.kubernetes.io/name": args.name_label or args.app, "app.kubernetes.io/part-of": args.part_of}
-        if args.name_label:
-            labels["app.kubernetes.io/instance"] = args.app
+        labels = workload_labels(args)
         meta = k8s.meta.v1.ObjectMetaArgs(
             name=args.app, namespace=args.namespace, labels=labels | {"app.kubernetes.io/component": args.component}
         )
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=meta, automount_service_account_token=False, opts=child
         )
-        ports = [{"name": args.port_name, "containerPort": args.port}]
-        sidecar_ports = {port["name"] for sidecar in args.sidecars for port in sidecar.get("ports", [])}
-        if args.metrics_port and "metrics" not in sidecar_ports:
-            ports.append({"name": "metrics", "containerPort": args.metrics_port})
-        container = {
-            "name": args.app,
-            "image": args.image,
-            "ports": ports,
-            "env": [dict(e) for e in args.env],
-            "resources": args.resources.as_k8s(),
-            "startupProbe": dict(args.probes.startup),
-            "readinessProbe": dict(args.probes.readiness),
-            "livenessProbe": dict(args.probes.liveness),
-            "securityContext": container_security_context(),
-            "volumeMounts": [
-                {"name": n, "mountPath": p} for n, p in {**args.writable_paths, **args.private_paths}.items()
-            ]
-            + [dict(m) for m in args.volume_mounts],
-        }
-        if args.lifecycle:
-            container["lifecycle"] = dict(args.lifecycle)
-        if args.command:
-            container["command"] = list(args.command)
-        if args.args:
-            container["args"] = list(args.args)
         spec: dict = {
             "selector": {"matchLabels": labels},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}},
             "template": {
                 "metadata": {"labels": labels, "annotations": dict(args.pod_annotations)},
-                "spec": {
-                    "serviceAccountName": account.metadata.name,
-                    "automountServiceAccountToken": False,
-                    "securityContext": pod_security_context(),
-                    "terminationGracePeriodSeconds": args.termination_grace_seconds,
-                    "topologySpreadConstraints": spread(labels),
-                    "nodeSelector": dict(args.node_selector),
-                    "initContainers": [
-                        dict(c)
-                        | {"securityContext": container_security_context(), "imagePullPolicy": pull_policy(c["image"])}
-                        for c in args.init_containers
-                    ],
-                    "containers": [
-                        container | {"imagePullPolicy": pull_policy(args.image)},
-                        *(
-                            dict(c)
-                            | {
-                                "securityContext": container_security_context(),
-                                "imagePullPolicy": pull_policy(c["image"]),
-                            }
-                            for c in args.sidecars
-                        ),
-                    ],
-                    "volumes": [{"name": n, "emptyDir": {"sizeLimit": "256Mi"}} for n in args.writable_paths]
-                    + [{"name": n, "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}} for n in args.private_paths]
-                    + [dict(v) for v in args.volumes],
-                },
+                "spec": pod_spec(args, account.metadata.name, labels),
             },
         }
         if args.replicas is not None:
             spec["replicas"] = args.replicas
         deployment = k8s.apps.v1.Deployment(f"{name}", metadata=meta, spec=spec, opts=child)
-        service_ports = [{"name": args.port_name, "port": args.service_port or args.port, "targetPort": args.port_name}]
-        if args.metrics_port:
-            service_ports.append({"name": "metrics", "port": args.metrics_port, "targetPort": "metrics"})
-        k8s.core.v1.Service(
-            f"{name}-svc",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.app, namespace=args.namespace, labels=labels, annotations=dict(args.service_annotations)
-            ),
-            spec={"type": "ClusterIP", "selector": labels, "ports": service_ports},
-            opts=child,
-        )
+        self._service(name, args, labels)
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
             metadata=meta,
@@ -208,20 +145,103 @@ class Workload(pulumi.ComponentResource):
             opts=child,
         )
         if args.hpa is not None:
-            k8s.autoscaling.v2.HorizontalPodAutoscaler(
-                f"{name}-hpa",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{args.app}-hpa", namespace=args.namespace, labels=labels),
-                spec={
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": args.app},
-                    "minReplicas": args.hpa.min_replicas,
-                    "maxReplicas": args.hpa.max_replicas,
-                    "metrics": [dict(m) for m in args.hpa.metrics],
-                    "behavior": dict(args.hpa.behavior),
-                },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
-            )
+            self._autoscaler(name, args, args.hpa, labels, deployment)
         self.service_name = args.app
         self.labels = labels
         #: What other components select these pods by (NetworkPolicies, ServiceMonitors).
         self.peer = PodPeer({"app.kubernetes.io/name": args.name_label or args.app}, args.port, args.metrics_port)
         self.register_outputs({"serviceName": self.service_name, "labels": self.labels})
+
+    def _service(self, name: str, args: WorkloadArgs, labels: dict[str, str]) -> None:
+        """ClusterIP in front of the pods: the app's port, and the metrics port if scraped."""
+        ports = [{"name": args.port_name, "port": args.service_port or args.port, "targetPort": args.port_name}]
+        if args.metrics_port:
+            ports.append({"name": "metrics", "port": args.metrics_port, "targetPort": "metrics"})
+        k8s.core.v1.Service(
+            f"{name}-svc",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.app, namespace=args.namespace, labels=labels, annotations=dict(args.service_annotations)
+            ),
+            spec={"type": "ClusterIP", "selector": labels, "ports": ports},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _autoscaler(
+        self, name: str, args: WorkloadArgs, hpa: HpaSpec, labels: dict[str, str], deployment: pulumi.Resource
+    ) -> None:
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-hpa",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{args.app}-hpa", namespace=args.namespace, labels=labels),
+            spec={
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": args.app},
+                "minReplicas": hpa.min_replicas,
+                "maxReplicas": hpa.max_replicas,
+                "metrics": [dict(m) for m in hpa.metrics],
+                "behavior": dict(hpa.behavior),
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+        )
+
+
+def workload_labels(args: WorkloadArgs) -> dict[str, str]:
+    """The recommended app.kubernetes.io labels the Deployment selects its pods by."""
+    labels = {"app.kubernetes.io/name": args.name_label or args.app, "app.kubernetes.io/part-of": args.part_of}
+    if args.name_label:
+        labels["app.kubernetes.io/instance"] = args.app
+    return labels
+
+
+def pod_spec(args: WorkloadArgs, service_account: pulumi.Input[str], labels: dict[str, str]) -> dict:
+    """The restricted pod: no service-account token, spread over zones, every container
+    secured alike, writable paths as size-limited emptyDirs (tmpfs for the private ones)."""
+
+    def secured(container: Mapping) -> dict:
+        return dict(container) | {
+            "securityContext": container_security_context(),
+            "imagePullPolicy": pull_policy(container["image"]),
+        }
+
+    return {
+        "serviceAccountName": service_account,
+        "automountServiceAccountToken": False,
+        "securityContext": pod_security_context(),
+        "terminationGracePeriodSeconds": args.termination_grace_seconds,
+        "topologySpreadConstraints": spread(labels),
+        "nodeSelector": dict(args.node_selector),
+        "initContainers": [secured(c) for c in args.init_containers],
+        "containers": [
+            main_container(args) | {"imagePullPolicy": pull_policy(args.image)},
+            *(secured(c) for c in args.sidecars),
+        ],
+        "volumes": [{"name": n, "emptyDir": {"sizeLimit": "256Mi"}} for n in args.writable_paths]
+        + [{"name": n, "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}} for n in args.private_paths]
+        + [dict(v) for v in args.volumes],
+    }
+
+
+def main_container(args: WorkloadArgs) -> dict:
+    """The app's container; its metrics port unless a sidecar serves the port named metrics."""
+    ports = [{"name": args.port_name, "containerPort": args.port}]
+    sidecar_ports = {port["name"] for sidecar in args.sidecars for port in sidecar.get("ports", [])}
+    if args.metrics_port and "metrics" not in sidecar_ports:
+        ports.append({"name": "metrics", "containerPort": args.metrics_port})
+    container = {
+        "name": args.app,
+        "image": args.image,
+        "ports": ports,
+        "env": [dict(e) for e in args.env],
+        "resources": args.resources.as_k8s(),
+        "startupProbe": dict(args.probes.startup),
+        "readinessProbe": dict(args.probes.readiness),
+        "livenessProbe": dict(args.probes.liveness),
+        "securityContext": container_security_context(),
+        "volumeMounts": [{"name": n, "mountPath": p} for n, p in {**args.writable_paths, **args.private_paths}.items()]
+        + [dict(m) for m in args.volume_mounts],
+    }
+    if args.lifecycle:
+        container["lifecycle"] = dict(args.lifecycle)
+    if args.command:
+        container["command"] = list(args.command)
+    if args.args:
+        container["args"] = list(args.args)
+    return container
