@@ -37,7 +37,7 @@ def test_misspelled_nested_key_names_key_and_allowed_keys():
 def test_misspelled_top_level_key_is_not_ignored():
     config = stack_file_config("prod") | {f"{PROJECT}:netwrok": "{}"}
     [problem] = config_problems(config)
-    sections = sorted(f.alias for f in PlatformConfig.model_fields.values() if f.alias != "region")
+    sections = sorted(str(f.alias) for f in PlatformConfig.model_fields.values() if f.alias != "region")
     assert problem == f"{PROJECT}:netwrok: unknown key; allowed keys: " + ", ".join(sections)
     assert {"network", "cdn", "database", "pgbouncer"} <= set(sections)
 

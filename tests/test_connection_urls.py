@@ -47,10 +47,10 @@ def test_urls_round_trip_any_secret(secret):
         6379,
         "/0",
     )
-    assert unquote(parsed.password) == secret and parsed.username == ""
+    assert unquote(parsed.password or "") == secret and parsed.username == ""
     dsn = urlparse(postgres_url("sdadmin", secret, "db.internal", 5432, "odoo", {"sslmode": "require"}))
     assert (dsn.hostname, dsn.port, dsn.path, dsn.query) == ("db.internal", 5432, "/odoo", "sslmode=require")
-    assert unquote(dsn.password) == secret and dsn.username == "sdadmin"
+    assert unquote(dsn.password or "") == secret and dsn.username == "sdadmin"
     search = https_url("search-admin", secret, "vpc-sd-search.eu-west-1.es.amazonaws.com")
     # requests (and the OpenSearch clients built on urllib3) take basic auth from the URL so.
     assert get_auth_from_url(search) == ("search-admin", secret)

@@ -6,8 +6,11 @@ import ast
 import importlib
 import inspect
 import re
+from pathlib import Path
+from typing import Any
 
 import pulumi
+from pydantic import BaseModel
 
 from tests.conftest import ROOT
 
@@ -44,14 +47,14 @@ def test_type_tokens_are_explicit_and_never_change():
     recorded = set(TYPE_TOKENS.read_text().split())
     tokens = {name: cls.__dict__.get("TYPE_TOKEN") for name, cls in component_classes().items()}
     assert all(tokens.values()), [name for name, token in tokens.items() if not token]
-    assert all(re.fullmatch(r"smartdairy:[a-z_]+:[A-Z]\w+", token) for token in tokens.values())
+    assert all(re.fullmatch(r"smartdairy:[a-z_]+:[A-Z]\w+", str(token)) for token in tokens.values())
     assert set(tokens.values()) <= recorded, f"new or changed tokens: {set(tokens.values()) - recorded}"
     for path in COMPONENT_FILES:
         assert 'super().__init__("smartdairy:' not in path.read_text(), f"{path.name}: use TYPE_TOKEN"
 
 
 def test_component_registrations_end_with_register_outputs(run):
-    by_token = {cls.TYPE_TOKEN: cls for cls in component_classes().values()}
+    by_token = {cls.__dict__["TYPE_TOKEN"]: cls for cls in component_classes().values()}
     for component in (r for r in run.resources if not r.custom and r.type.startswith("smartdairy:")):
         assert "register_outputs(" in inspect.getsource(by_token[component.type]), component.type
 
@@ -75,7 +78,7 @@ def test_nothing_reads_outside_the_repository():
     assert offenders == []
 
 
-def config_models() -> set[type]:
+def config_models() -> set[type[BaseModel]]:
     """Every settings model a stack or the bootstrap reads, wherever it is declared (the
     schema, or a component's pure module), found from the two roots."""
     from pydantic import BaseModel
@@ -83,8 +86,8 @@ def config_models() -> set[type]:
     from stacks.schema.delivery import BootstrapConfig
     from stacks.schema.platform import PlatformConfig
 
-    found: set[type] = set()
-    pending: list[type] = [PlatformConfig, BootstrapConfig]
+    found: set[type[BaseModel]] = set()
+    pending: list[type[BaseModel]] = [PlatformConfig, BootstrapConfig]
     while pending:
         model = pending.pop()
         if model in found:
@@ -97,7 +100,7 @@ def config_models() -> set[type]:
     return found
 
 
-def typing_args(hint) -> list:
+def typing_args(hint: Any) -> list:
     import typing
 
     return [inner for arg in typing.get_args(hint) for inner in (arg, *typing_args(arg))]
@@ -116,19 +119,17 @@ def test_every_config_field_has_a_description():
     assert undocumented == []
 
 
-def documented_fields(path) -> list[tuple[str, bool]]:
-    """(Class.field, documented) for the fields of `*Args` classes. A `#:` comment documents the
-    field below it and the fields that follow it directly (no blank line): `#: A and B` above two."""
+def documented_fields(path: Path) -> list[tuple[str, bool]]:
+    """(Class.field, documented) for the fields of `*Args` classes: each field carries its own
+    `#:` comment on the line above it (or above its decorator-free multi-line comment)."""
     lines = path.read_text().splitlines()
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ClassDef) and node.name.endswith("Args"):
-            documented = False
             for stmt in node.body:
-                if isinstance(stmt, ast.AnnAssign):
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                     above = lines[stmt.lineno - 2].strip()
-                    documented = above.startswith("#:") or (documented and bool(above) and not above.startswith("#"))
-                    found.append((f"{node.name}.{stmt.target.id}", documented))
+                    found.append((f"{node.name}.{stmt.target.id}", above.startswith("#:")))
     return found
 
 

@@ -18,7 +18,7 @@ from components.observability.access_policies import GRAFANA_CLOUDWATCH, GRAFANA
 from components.observability.alarm_specs import AlarmThresholds
 from components.observability.alert_routing import alertmanager_config
 from stacks.schema.observability import SloConfig
-from synth.mock_runtime import SECRET_MARKER, ProgramRun, run_program
+from synth.mock_runtime import SECRET_MARKER, ProgramRun, RegisteredResource, run_program
 from tests.conftest import PROJECT, ROOT, section, section_problems, with_section
 from tests.harness.debian_tools import run_tool
 from tests.test_deploy_readiness import waits_for
@@ -46,12 +46,14 @@ def test_thresholds_default_to_the_seeds_targets():
     assert alarms.cache_hit_rate_percent == seed_target("Cache Hit Rate")
 
 
-def alarms_of(run: ProgramRun) -> dict[str, dict]:
+def alarms_of(run: ProgramRun) -> dict[str, RegisteredResource]:
     return {r.inputs["name"].removeprefix(f"sd-{run.stack}-"): r for r in run.of_type(ALARM)}
 
 
-def region_of(run: ProgramRun, resource) -> str:
-    return run.provider_of(resource).inputs["region"]
+def region_of(run: ProgramRun, resource: RegisteredResource) -> str:
+    provider = run.provider_of(resource)
+    assert provider is not None, resource.urn
+    return provider.inputs["region"]
 
 
 def test_every_alarm_notifies_a_topic_of_its_own_region(run):

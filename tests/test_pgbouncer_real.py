@@ -154,7 +154,7 @@ def test_transactions_through_each_pool(stack, role):
         conn.execute(f"CREATE TABLE IF NOT EXISTS t_{role} (id int primary key, note text)")
         with conn.transaction():
             conn.execute(f"INSERT INTO t_{role} VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET note = 'b'")
-        assert conn.execute(f"SELECT count(*) FROM t_{role}").fetchone()[0] == 1
+        assert conn.execute(f"SELECT count(*) FROM t_{role}").fetchone() == (1,)
 
 
 def test_listen_notify_works_through_the_session_pool(stack):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import boto3
 import pytest
@@ -83,7 +84,7 @@ def healthy_stubs(config, clients: Clients, **overrides) -> list[Stubber]:
 
 
 @contextmanager
-def account(stack: str = "prod", **overrides) -> Iterator[tuple[Preflight, Clients]]:
+def account(stack: str = "prod", **overrides: Any) -> Iterator[tuple[Preflight, Clients]]:
     """A moto account holding the stack's zone and principals, with the stubbed services."""
     config, project = load_stack(stack)
     with mock_aws():
@@ -146,14 +147,14 @@ def test_a_missing_deployer_role_is_reported():
 
 
 def test_an_addon_build_eks_does_not_offer_is_reported():
-    with account(**{"addon:coredns": ["v1.13.1-eksbuild.1"]}) as (check, _):
+    with account("prod", **{"addon:coredns": ["v1.13.1-eksbuild.1"]}) as (check, _):
         [problem] = check.problems()
         assert problem.startswith(f"{PROJECT}:cluster.addons.coredns = 'v1.12.4-eksbuild.1': no such coredns build")
 
 
 def test_an_instance_class_without_the_engine_is_reported():
     config, _ = load_stack("prod")
-    with account(**{f"rds:{config.database.instance_class}": ["15.8"]}) as (check, _):
+    with account("prod", **{f"rds:{config.database.instance_class}": ["15.8"]}) as (check, _):
         [problem] = check.problems()
         assert problem == (
             f"{PROJECT}:database.instanceClass = {config.database.instance_class!r}: "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
@@ -16,7 +17,7 @@ from tools.verify import main
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 REGION = "eu-west-1"
-OUTPUTS = {
+OUTPUTS: dict[str, Any] = {
     "region": REGION,
     "albArnSuffix": "app/sd-staging-api/0123456789abcdef",
     "cdnDistributionId": "E0123456789ABC",

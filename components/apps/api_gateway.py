@@ -19,21 +19,26 @@ class ApiGatewayArgs:
     namespace: pulumi.Input[str]
     #: Gateway image (pinned tag) and its HTTP port.
     image: str
+    #: Port the gateway serves HTTP on.
     port: int
     #: Odoo's in-cluster URL.
     odoo_url: str
     #: PgBouncer's ro Service (the replicas), the database, the read-only role and its password.
     db_host: str
+    #: The database it reads.
     db_name: str
+    #: The read-only role it connects as.
     db_user: str
     #: Connections per gateway pod (the PgBouncer budget counts them).
     db_pool_size: int
+    #: That role's password (a mounted Secret file, never an env value).
     db_password: pulumi.Input[str]
     #: The database bootstrap's revision: the pods start after it and roll with it.
     bootstrap_revision: pulumi.Input[str]
     #: The API cache's URL, and the sessions group's for the rate-limit windows (they must
     #: never be evicted: the noeviction group when the layout is split); credentials encoded.
     redis_url: pulumi.Input[str]
+    #: The sessions group's URL, for the rate-limit windows (never evicted), credentials encoded.
     rate_limit_redis_url: pulumi.Input[str]
     #: The catalogue search (OpenSearch) URL, credentials percent-encoded.
     search_url: pulumi.Input[str]

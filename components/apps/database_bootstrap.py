@@ -53,7 +53,9 @@ class DatabaseBootstrapArgs:
     roles: DatabaseRoles
     #: The RDS primary and the master credentials (used by this Job only).
     primary_host: pulumi.Input[str]
+    #: Port of the RDS primary.
     port: int
+    #: The master password, used by this Job only.
     master_password: pulumi.Input[str]
     #: Bump to generate new passwords for every role (keepers of the random passwords).
     credentials_version: str

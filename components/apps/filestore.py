@@ -28,10 +28,13 @@ NFS_PORT = 2049
 class SharedFilesystemArgs:
     #: The VPC, the private subnets to mount from, and who may reach NFS.
     vpc_id: pulumi.Input[str]
+    #: The private subnets the filesystem gets a mount target in.
     subnet_ids: Sequence[pulumi.Input[str]]
+    #: Who may reach NFS: name -> security group id.
     client_security_groups: Mapping[str, pulumi.Input[str]]
     #: Namespace and name of the ReadWriteMany claim.
     namespace: pulumi.Input[str]
+    #: Name of the ReadWriteMany claim.
     claim_name: str
     #: Requested size, GiB (EFS grows as needed; the claim needs a number).
     claim_size_gb: int

@@ -49,6 +49,7 @@ class AppIngressArgs:
     load_balancer_name: str
     #: The VPC (the ALB's security group) and its range (the ALB reaches pods there).
     vpc_id: pulumi.Input[str]
+    #: The VPC's range: the ALB reaches the pods there.
     vpc_cidr: pulumi.Input[str]
     #: Bump to rotate the secret origin header (CloudFront and the ALB change together).
     origin_secret_version: str

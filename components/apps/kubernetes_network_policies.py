@@ -18,18 +18,25 @@ from components.k8s.workload import PodPeer
 class AppNetworkPoliciesArgs:
     #: The applications' namespace, and the one Prometheus scrapes from.
     namespace: pulumi.Input[str]
+    #: The namespace Prometheus scrapes from.
     monitoring_namespace: str
     #: Where the ALB's nodes live (target type ip: the ALB talks to pod IPs from these ranges).
     alb_cidrs: Sequence[str]
     #: The isolated tier: RDS, ElastiCache and OpenSearch.
     data_cidrs: Sequence[str]
+    #: Odoo's web pods.
     odoo: PodPeer
+    #: Odoo's bus pods.
     longpolling: PodPeer
+    #: The API gateway's pods.
     gateway: PodPeer
+    #: PgBouncer's pods.
     pgbouncer: PodPeer
     #: Ports of the data tier: ElastiCache, RDS and OpenSearch (HTTPS).
     redis_port: int
+    #: RDS's port.
     postgres_port: int
+    #: OpenSearch's port (HTTPS).
     search_port: int
 
 

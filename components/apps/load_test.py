@@ -31,7 +31,9 @@ class LoadTestArgs:
     run_id: str
     #: k6-operator chart version, and the pinned runner and starter images.
     operator_chart_version: str
+    #: The k6 runner image, pinned.
     runner_image: str
+    #: The image that starts the runners together, pinned.
     starter_image: str
     #: k6 pods sharing the virtual users.
     parallelism: int
@@ -39,11 +41,13 @@ class LoadTestArgs:
     scenarios: Sequence[str]
     #: The URL the journey calls, and the k6 script's source.
     base_url: str
+    #: The k6 script's source.
     script: str
     #: Prometheus's remote-write endpoint (its receiver must be on).
     remote_write_url: str
     #: Requests and limits of one k6 pod, and the nodes it may run on.
     resources: ContainerResources
+    #: The nodes a k6 pod may run on.
     node_selector: Mapping[str, str]
 
 

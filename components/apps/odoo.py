@@ -34,7 +34,9 @@ class OdooArgs:
     #: The owner role's password (into odoo.conf on a tmpfs), the sessions Redis URL and the
     #: catalogue search (OpenSearch) URL: in a Secret, mounted as files, never in the ConfigMap.
     db_password: pulumi.Input[str]
+    #: The sessions Redis URL, credentials encoded (a mounted Secret file).
     redis_url: pulumi.Input[str]
+    #: The catalogue search (OpenSearch) URL, credentials encoded (a mounted Secret file).
     search_url: pulumi.Input[str]
     #: The database bootstrap's revision: the pods start after it and roll with it.
     bootstrap_revision: pulumi.Input[str]
@@ -46,12 +48,14 @@ class OdooArgs:
     longpolling_replicas: int
     #: Requests and limits of a web pod and of a bus pod.
     resources: ContainerResources
+    #: Requests and limits of a bus pod.
     longpolling_resources: ContainerResources
     #: Port of Odoo's Prometheus metrics.
     metrics_port: int
     #: Web pods scale with the HPA and may run on overflow (spot) pools; the bus pods hold
     #: long-lived websockets and stay on steady nodes.
     web_node_selector: Mapping[str, str]
+    #: The bus pods hold long-lived websockets: steady nodes only.
     bus_node_selector: Mapping[str, str]
 
 

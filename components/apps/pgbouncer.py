@@ -46,13 +46,16 @@ class PgBouncerArgs:
     database: str
     #: RDS endpoints: the primary, and the replicas the ro pool spreads over.
     primary_host: pulumi.Input[str]
+    #: The replicas the ro pool spreads over.
     replica_hosts: Sequence[pulumi.Input[str]]
     #: RDS port.
     port: int
     #: The role PgBouncer runs auth_query as, its password, and the query (the database
     #: bootstrap's lookup of SCRAM verifiers): no application password is in PgBouncer's files.
     auth_user: str
+    #: That role's password.
     auth_password: pulumi.Input[str]
+    #: The database bootstrap's lookup of SCRAM verifiers: no application password is in PgBouncer's files.
     auth_query: str
     #: The database bootstrap's revision: the pods start after it and roll with it.
     bootstrap_revision: pulumi.Input[str]
@@ -64,6 +67,7 @@ class PgBouncerArgs:
     budget: Budget
     #: PgBouncer and exporter images, pinned tags.
     image: str
+    #: pgbouncer-exporter image, pinned tag.
     exporter_image: str
     #: Requests and limits of each PgBouncer container.
     resources: ContainerResources

@@ -20,15 +20,18 @@ class PrivateBucketArgs:
     #: BucketOwnerEnforced disables ACLs (FSBP S3.12). CloudFront standard logging still
     #: writes through an ACL grant, so its log bucket needs BucketOwnerPreferred.
     object_ownership: str = "BucketOwnerEnforced"
+    #: Days a replaced or deleted object version is kept.
     noncurrent_version_expiration_days: int = 30
     #: Expire current objects too (log buckets); None keeps them.
     expiration_days: int | None = None
+    #: CORS rules (the static assets' fonts and scripts across origins); none by default.
     cors_rules: Sequence[aws.s3.BucketCorsConfigurationCorsRuleArgs] = field(default_factory=tuple)
     #: False when the owner attaches its own policy (one policy per bucket); it must then
     #: include `deny_insecure_transport`.
     attach_tls_only_policy: bool = True
     #: Buckets (ARNs) whose S3 server access logs this bucket receives, under ACCESS_LOG_PREFIX.
     access_log_sources: Sequence[pulumi.Input[str]] = ()
+    #: Pulumi `protect` on the bucket.
     protect: bool = False
 
 

@@ -55,6 +55,7 @@ class EksClusterArgs:
     kubernetes_version: str
     #: The network's VPC and the private subnets nodes and pods live in.
     vpc_id: pulumi.Input[str]
+    #: The private subnets nodes and pods live in.
     subnet_ids: Sequence[pulumi.Input[str]]
     #: Extra security groups for the nodes (the network's data-clients group).
     node_security_group_ids: Sequence[pulumi.Input[str]]

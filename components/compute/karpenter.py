@@ -38,17 +38,21 @@ INTERRUPTION_EVENTS = {
 class KarpenterArgs:
     #: The cluster Karpenter launches nodes for, and its API endpoint.
     cluster_name: pulumi.Input[str]
+    #: Its API endpoint.
     cluster_endpoint: pulumi.Input[str]
     #: The node role (its instance profile is Karpenter's to manage) and its ARN for PassRole.
     node_role_name: pulumi.Input[str]
+    #: The node role's ARN, for PassRole.
     node_role_arn: pulumi.Input[str]
     #: Value of `karpenter.sh/discovery` on the subnets and security groups nodes use.
     discovery_tag: str
+    #: The NodePools, heaviest weight filled first.
     node_pools: Sequence[NodePoolSpec]
     #: Chart and controller version; must equal the schema version of karpenter_manifests.py.
     chart_version: str
     #: EC2NodeClass AMI alias: family@version (pinned) or family@latest.
     ami_alias: str
+    #: Controller pods (leader-elected).
     controller_replicas: int
     #: Root volume of the nodes Karpenter launches, GiB.
     node_volume_gb: int = 80

@@ -22,10 +22,13 @@ INGRESS_CLASS = "alb"
 class LoadBalancerControllerArgs:
     #: The cluster, and its VPC and region (given: IMDS is closed to pods).
     cluster_name: pulumi.Input[str]
+    #: Its VPC (given: IMDS is closed to pods).
     vpc_id: pulumi.Input[str]
+    #: Its region (given: IMDS is closed to pods).
     region: str
     #: Chart and controller image; the IAM policy in vendor/ must be of the same version.
     chart_version: str
+    #: The controller image's tag, of the chart's version.
     image_tag: str
     #: Controller pods (leader-elected; two keep the webhook available).
     replicas: int = 2

@@ -33,7 +33,9 @@ PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
 class PostgresDatabaseArgs:
     #: The network's VPC, isolated-tier subnet group and zones (replicas spread over them).
     vpc_id: pulumi.Input[str]
+    #: The isolated tier's DB subnet group.
     subnet_group_name: pulumi.Input[str]
+    #: The zones the replicas spread over.
     availability_zones: Sequence[str]
     #: label -> security group id allowed to reach port 5432.
     client_security_groups: Mapping[str, pulumi.Input[str]]
@@ -43,26 +45,33 @@ class PostgresDatabaseArgs:
     auto_minor_version_upgrade: bool
     #: Primary class; replicas use replica_instance_class, or this one when that is None.
     instance_class: str
+    #: The replicas' class; None: the primary's.
     replica_instance_class: str | None
     #: Read replicas, spread over the zones.
     replicas: int
+    #: A standby in another zone for the primary.
     multi_az: bool
     #: The parameter group's settings (max_connections, slow-query logging, memory).
     tuning: PostgresTuning
     #: Initial gp3 size and the storage autoscaling ceiling.
     allocated_storage_gb: int
+    #: The storage autoscaling ceiling, GB.
     max_allocated_storage_gb: int
     #: gp3 IOPS / throughput; RDS accepts them only from 400 GB up (None = gp3 baseline).
     iops: int | None
+    #: gp3 throughput, MiB/s (None: the baseline).
     storage_throughput_mbps: int | None
     #: Automated backups: days kept and the daily window (UTC).
     backup_retention_days: int
+    #: Daily backup window (UTC).
     backup_window: str
     #: Weekly window for minor upgrades and patches (UTC).
     maintenance_window: str
+    #: RDS deletion protection on the primary.
     deletion_protection: bool
     #: Take a final snapshot when the primary is deleted.
     final_snapshot: bool
+    #: Days Performance Insights keeps its data.
     performance_insights_retention_days: int
     #: Enhanced Monitoring granularity, seconds.
     monitoring_interval_s: int
@@ -74,6 +83,7 @@ class PostgresDatabaseArgs:
     protect: bool
     #: The database Odoo owns, and the master user (not `postgres`: FSBP RDS.25).
     database_name: str = "odoo"
+    #: The master user (not `postgres`: FSBP RDS.25).
     master_username: str = "sdadmin"
 
 

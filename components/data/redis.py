@@ -33,12 +33,15 @@ AUTH_TOKEN_SPECIALS = "!&#$^<>-"
 class RedisCacheArgs:
     #: The network's VPC and isolated-tier subnet group.
     vpc_id: pulumi.Input[str]
+    #: The isolated tier's cache subnet group.
     subnet_group_name: pulumi.Input[str]
     #: label -> security group id allowed to reach port 6379.
     client_security_groups: Mapping[str, pulumi.Input[str]]
     #: redis or valkey, and its major.minor.
     engine: str
+    #: The engine's major.minor.
     engine_version: str
+    #: Node type of every node of the group.
     node_type: str
     #: Role (sessions, cache, shared) and the parameters it renders.
     tuning: RedisTuning
@@ -46,9 +49,11 @@ class RedisCacheArgs:
     shards: int
     #: 0 disables automatic failover and Multi-AZ.
     replicas_per_shard: int
+    #: Days automatic snapshots are kept (0: none).
     snapshot_retention_days: int
     #: Daily snapshot window and weekly maintenance window (UTC).
     snapshot_window: str
+    #: Weekly maintenance window (UTC).
     maintenance_window: str
     #: Days the slow and engine logs stay in CloudWatch Logs.
     log_retention_days: int
@@ -58,6 +63,7 @@ class RedisCacheArgs:
     secret_recovery_window_days: int
     #: Bump to rotate the AUTH token, and how ElastiCache applies a new one (ROTATE | SET).
     auth_token_version: str
+    #: How ElastiCache applies a new token: ROTATE keeps the old one valid, SET drops it.
     auth_token_update_strategy: str
     #: Pulumi `protect` on the group, key and secret.
     protect: bool

@@ -42,9 +42,11 @@ class SearchDomainArgs:
     domain_name: str
     #: Account and region: the access policy names this domain's ARN before it exists.
     account_id: pulumi.Input[str]
+    #: The domain's region.
     region: str
     #: The network's VPC and one isolated subnet per zone the domain spans.
     vpc_id: pulumi.Input[str]
+    #: The isolated subnets, one per zone the domain spans.
     subnet_ids: Sequence[pulumi.Input[str]]
     #: label -> security group id allowed to reach 443.
     client_security_groups: Mapping[str, pulumi.Input[str]]
@@ -52,20 +54,27 @@ class SearchDomainArgs:
     engine_version: str
     #: Data nodes: type, count, and the zones they spread over (1: no zone awareness).
     instance_type: str
+    #: Data nodes.
     instance_count: int
+    #: Zones the data nodes spread over (1: no zone awareness).
     zone_count: int
     #: Dedicated cluster managers (0, 3 or 5) and their type.
     dedicated_master_count: int
+    #: Their instance type.
     dedicated_master_type: str | None
     #: UltraWarm nodes (0: off) and their type.
     warm_count: int
+    #: Their instance type.
     warm_type: str | None
     #: gp3 volume per data node: size (GiB), IOPS, throughput (MiB/s).
     volume_gb: int
+    #: gp3 IOPS per data node.
     iops: int
+    #: gp3 throughput per data node, MiB/s.
     throughput_mbps: int
     #: Auto-Tune, inside the off-peak window that starts at this hour (UTC).
     auto_tune: bool
+    #: Start of the daily off-peak window (UTC) for updates and Auto-Tune.
     off_peak_start_hour: int
     #: Days the slow, error and audit logs stay in CloudWatch Logs.
     log_retention_days: int

@@ -51,9 +51,11 @@ class EnvironmentIdentityArgs:
     deploy_session_seconds: int
     #: The account and region of the state, keys and secrets this identity reaches.
     account_id: pulumi.Input[str]
+    #: The region of the state, keys and secrets this identity reaches.
     region: str
     #: GitHub's OIDC provider in this account, and the platform's state bucket.
     oidc_provider_arn: pulumi.Input[str]
+    #: The platform's state bucket.
     state_bucket_arn: pulumi.Input[str]
     #: Pulumi `protect` on the secrets key: losing it makes the state's secrets unreadable.
     protect: bool = True

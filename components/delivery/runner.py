@@ -50,6 +50,7 @@ class CodeBuildRunnerArgs:
     log_retention_days: int
     #: Where the runner lives (the service role's ARNs are built from them).
     account_id: pulumi.Input[str]
+    #: The runner's region (the service role's ARNs are built from it).
     region: str
 
 

@@ -45,6 +45,7 @@ class SecurityHeaders:
 class CdnArgs:
     #: Apex served by CloudFront (www. too) and its public hosted zone.
     domain: str
+    #: The domain's public hosted zone.
     hosted_zone_id: str
     #: Hostname of the API origin (the ALB in front of Odoo and the gateway).
     api_origin_domain: pulumi.Input[str]
@@ -60,6 +61,7 @@ class CdnArgs:
     firewall: EdgeFirewallArgs
     #: us-east-1 provider for the certificate and the CLOUDFRONT-scope web ACL.
     edge_provider: aws.Provider
+    #: That provider's region, us-east-1 (checked).
     edge_provider_region: str
     #: PriceClass_100 | PriceClass_200 | PriceClass_All.
     price_class: str

@@ -20,7 +20,9 @@ EDGE_REGION = "us-east-1"
 class CertificateArgs:
     #: Names on the certificate, and the public zone that validates them by DNS.
     domain: str
+    #: More names on the certificate.
     alternative_names: Sequence[str]
+    #: The public zone that validates them by DNS.
     hosted_zone_id: str
     #: Region of the provider passed in opts.
     provider_region: str

@@ -24,6 +24,7 @@ class EdgeFirewallArgs:
     #: Rules of a managed group switched to count. Odoo posts large JSON-RPC bodies and file
     #: uploads that CommonRuleSet's SizeRestrictions_BODY (8 KB) would block.
     count_only_rules: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: Window the rate limit counts requests over, seconds.
     rate_window_seconds: int = 300
     #: Addresses (CIDR) the rate limit skips: the load test's generators, while it is enabled.
     #: Every other rule still applies to them.

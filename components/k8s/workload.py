@@ -69,6 +69,7 @@ class WorkloadArgs:
     name_label: str | None = None
     #: Name of the container port, and the Service port in front of it (None: `port`).
     port_name: str = "http"
+    #: Port of the Service in front of it (None: `port`).
     service_port: int | None = None
     #: Lifecycle hooks of the main container (a preStop drain).
     lifecycle: Mapping | None = None
@@ -77,6 +78,7 @@ class WorkloadArgs:
     sidecars: Sequence[Mapping] = ()
     #: Entrypoint and arguments; None keeps the image's.
     command: Sequence[str] | None = None
+    #: Arguments; None keeps the image's.
     args: Sequence[str] | None = None
     #: Container environment (secrets by secretKeyRef only).
     env: Sequence[Mapping] = ()
@@ -88,7 +90,9 @@ class WorkloadArgs:
     private_paths: Mapping[str, str] = field(default_factory=dict)
     #: Extra volumes, their mounts and init containers (secured like the main one).
     volumes: Sequence[Mapping] = ()
+    #: Mounts of those volumes in the main container.
     volume_mounts: Sequence[Mapping] = ()
+    #: Init containers (secured like the main one).
     init_containers: Sequence[Mapping] = ()
     #: Pod annotations (config checksums roll the pods).
     pod_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)

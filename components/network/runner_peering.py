@@ -20,11 +20,15 @@ import pulumi_aws as aws
 class RunnerPeeringArgs:
     #: This stack's VPC, its range, and the private route tables the control plane's ENIs use.
     vpc_id: pulumi.Input[str]
+    #: This stack's VPC range.
     vpc_cidr: pulumi.Input[str]
+    #: The private route tables the control plane's ENIs use.
     route_table_ids: Sequence[pulumi.Input[str]]
     #: The runner's VPC, range and route tables (bootstrap outputs `<env>.runner`).
     runner_vpc_id: str
+    #: The runner's VPC range.
     runner_cidr: str
+    #: The runner's route tables.
     runner_route_table_ids: Sequence[str]
 
 

@@ -21,6 +21,7 @@ class NetworkArgs:
     availability_zones: Sequence[str]
     #: Zones each tier reserves room for, so adding a zone never renumbers a subnet.
     az_slots: int
+    #: Prefix length of each tier's per-AZ subnets.
     subnet_prefixes: SubnetPrefixes
     #: "per-az": a NAT gateway per zone (an AZ outage keeps egress elsewhere); "single": one shared.
     nat_gateways: str

@@ -24,6 +24,7 @@ class AlarmTopicArgs:
     account_id: pulumi.Input[str]
     #: Subscribers: email addresses (confirm once by mail) and HTTPS endpoints.
     emails: Sequence[str]
+    #: HTTPS endpoints subscribed to the topic.
     https_endpoints: Sequence[str]
     #: Keep the key from an accidental delete (prod).
     protect: bool

@@ -15,7 +15,9 @@ from components.observability.alarm_specs import AlarmSpec, AlarmThresholds, tre
 class CloudWatchAlarmsArgs:
     #: Alarm names start with this (the stack prefix), so one account can hold several stacks.
     name_prefix: str
+    #: The alarms to register.
     alarms: Sequence[AlarmSpec]
+    #: Their evaluation (period, datapoints, missing data).
     thresholds: AlarmThresholds
     #: SNS topic in the alarms' region: alarm and recovery notifications go there.
     topic_arn: pulumi.Input[str]

@@ -20,14 +20,17 @@ EDGE_REGION = "us-east-1"
 class CloudWatchDashboardArgs:
     #: Dashboard name (unique per account) and the region of its regional widgets.
     name: str
+    #: Region of its regional widgets.
     region: str
     #: Target lines drawn on the widgets: the alarms' thresholds.
     thresholds: AlarmThresholds
     #: The ALB's ARN suffix and the distribution: the edge widgets.
     load_balancer: pulumi.Input[str]
+    #: The distribution: the edge widgets.
     distribution_id: pulumi.Input[str]
     #: `primary`, `replica-1` ... -> DBInstanceIdentifier; cache role -> member clusters.
     db_instances: Mapping[str, pulumi.Input[str]]
+    #: Cache role -> member clusters.
     cache_members: Mapping[str, pulumi.Input[Sequence[str]]]
     #: Alarms whose state the dashboard shows.
     alarm_arns: Sequence[pulumi.Input[str]]

@@ -46,9 +46,11 @@ class ScrapeTarget:
 class MonitoringArgs:
     #: kube-prometheus-stack and prometheus-adapter chart versions.
     prometheus_chart_version: str
+    #: prometheus-adapter chart version.
     adapter_chart_version: str
     #: How long Prometheus keeps samples, and the size of its volume (GiB).
     retention: str
+    #: Size of Prometheus's volume, GiB.
     storage_gb: int
     #: StorageClass of Prometheus's volume (EKS has no default class).
     storage_class: pulumi.Input[str]
@@ -62,11 +64,13 @@ class MonitoringArgs:
     node_selector: Mapping[str, str]
     #: Cluster (Pod Identity associations) and region (CloudWatch, SNS).
     cluster_name: pulumi.Input[str]
+    #: Region of CloudWatch (Grafana) and SNS (Alertmanager).
     region: str
     #: Accept remote writes (the load test's k6 pods push their results).
     remote_write_receiver: bool
     #: SNS topic critical alerts go to (the CloudWatch alarms' topic) and its KMS key.
     alarm_topic_arn: pulumi.Input[str]
+    #: The topic's KMS key.
     alarm_topic_key_arn: pulumi.Input[str]
 
 
