@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 from pydantic.alias_generators import to_camel
 
 
@@ -36,6 +36,27 @@ IMAGE = r"^[a-z0-9.-]+(/[a-z0-9._-]+)+:[A-Za-z0-9._-]+(@sha256:[a-f0-9]{64})?$"
 #: Kubernetes quantities as config writes them: ASCII digits only (`\d` would take any script's).
 CPU = r"^[0-9]+m?$"
 MEMORY = r"^[0-9]+(Mi|Gi)$"
+
+
+def _not_latest(image: str) -> str:
+    if image.split("@", 1)[0].rsplit(":", 1)[-1] == "latest":
+        raise ValueError(f"{image!r}: `latest` names a different image tomorrow; pin a version tag")
+    return image
+
+
+#: A container image by a pinned tag (never `latest`), optionally with its digest.
+PinnedImage = Annotated[str, StringConstraints(pattern=IMAGE), AfterValidator(_not_latest)]
+#: Printable ASCII only: the value becomes an HTTP header, where a control character splits or
+#: corrupts the response (CloudFront rejects it at deploy time, long after review).
+HEADER_VALUE = r"^[\x20-\x7E]+$"
+
+
+def millicores(quantity: str) -> int:
+    match = re.fullmatch(r"([0-9]+)(m?)", quantity)
+    if match is None:
+        raise ValueError(f"{quantity!r} is not a CPU quantity (500m, 2)")
+    number, milli = match.groups()
+    return int(number) * (1 if milli else 1000)
 
 
 def mebibytes(quantity: str) -> int:

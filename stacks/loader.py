@@ -101,7 +101,13 @@ def _placeholder_reason(value: str) -> str | None:
 
 
 def config_key(project: str, field_alias: str) -> str:
-    return EXTERNAL_KEYS.get(field_alias, f"{project}:{field_alias}")
+    return EXTERNAL_KEYS.get(field_alias, f"{project}:{printable(field_alias)}")
+
+
+def printable(key: str) -> str:
+    """A key as it can stand in a one-line report: quoted and escaped if it holds anything a
+    terminal would not print as is (a newline would split the line, an escape recolour it)."""
+    return key if key.isprintable() and key.strip() == key and key else repr(key)
 
 
 def _collect(model: type[BaseModel], project: str) -> tuple[dict[str, Any], list[str]]:
@@ -115,7 +121,7 @@ def _collect(model: type[BaseModel], project: str) -> tuple[dict[str, Any], list
             raw[alias] = _decode(value)
     allowed = ", ".join(sorted(a for k, a in known.items() if k.startswith(f"{project}:")))
     problems = [
-        f"{key}: unknown key; allowed keys: {allowed}"
+        f"{project}:{printable(key.removeprefix(project + ':'))}: unknown key; allowed keys: {allowed}"
         for key in sorted(_configured_keys())
         if key.startswith(f"{project}:") and key not in known
     ]
@@ -141,7 +147,7 @@ def _describe(model: type[BaseModel], err: Mapping[str, Any], project: str) -> s
     if not loc:  # a cross-section rule: its message starts with the key it is about
         return f"{project}:{err['msg'].removeprefix('Value error, ')}"
     key = config_key(project, loc[0])
-    path = key + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
+    path = key + "".join(f"[{p}]" if p.isascii() and p.isdigit() else f".{printable(p)}" for p in loc[1:])
     if err["type"] == "extra_forbidden":
         allowed = ", ".join(_allowed_keys(model, loc[:-1])) or "none"
         return f"{path}: unknown key; allowed keys: {allowed}"

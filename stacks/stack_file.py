@@ -12,14 +12,43 @@ from typing import Any
 import pulumi
 import yaml
 
-from .loader import load_platform_config
+from .loader import ConfigError, load_platform_config
 from .schema import PlatformConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def project_name(project_dir: Path = ROOT) -> str:
-    return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+    return _project_file(project_dir)["name"]
+
+
+def _mapping(path: Path) -> dict[str, Any]:
+    """A YAML file that must hold a mapping; anything else is one ConfigError line naming it."""
+    if not path.exists():
+        raise ConfigError([f"{path.name}: no such file in {path.parent}"])
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError([f"{path.name}: not valid YAML{where}: {problem}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path.name}: not UTF-8 text"]) from None
+    document = {} if document is None else document
+    if not isinstance(document, dict):
+        raise ConfigError([f"{path.name}: must be a mapping of keys, got {type(document).__name__}"])
+    config = document.get("config")
+    if config is not None and not isinstance(config, dict):
+        raise ConfigError([f"{path.name}: config must be a mapping of keys, got {type(config).__name__}"])
+    return document
+
+
+def _project_file(project_dir: Path) -> dict[str, Any]:
+    project_file = _mapping(project_dir / "Pulumi.yaml")
+    if not isinstance(project_file.get("name"), str):
+        raise ConfigError(["Pulumi.yaml: name: the project's name is missing"])
+    return project_file
 
 
 def stack_config(stack: str, project_dir: Path = ROOT) -> tuple[dict[str, str], list[str]]:
@@ -28,7 +57,7 @@ def stack_config(stack: str, project_dir: Path = ROOT) -> tuple[dict[str, str], 
 
     `secure:` values cannot be decrypted offline; they become a placeholder marked secret.
     """
-    project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    project_file = _project_file(project_dir)
     project = project_file["name"]
     config: dict[str, str] = {}
     secret_keys: list[str] = []
@@ -39,18 +68,15 @@ def stack_config(stack: str, project_dir: Path = ROOT) -> tuple[dict[str, str], 
             config[key] = "offline-placeholder-secret"
             secret_keys.append(key)
         else:
-            config[key] = value if isinstance(value, str) else json.dumps(value)
+            config[key] = value if isinstance(value, str) else json.dumps(value, default=str)
 
     for key, spec in (project_file.get("config") or {}).items():
         if isinstance(spec, dict) and ("value" in spec or "default" in spec):
             put(key, spec.get("value", spec.get("default")))
         elif not isinstance(spec, dict):
             put(key, spec)
-    stack_file = project_dir / f"Pulumi.{stack}.yaml"
-    if not stack_file.exists():
-        raise FileNotFoundError(f"no stack file {stack_file.name} in {project_dir}")
-    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
-        put(key, value)
+    for key, value in (_mapping(project_dir / f"Pulumi.{stack}.yaml").get("config") or {}).items():
+        put(str(key), value)
     return config, secret_keys
 
 

@@ -15,6 +15,7 @@ from stacks.schema.delivery import BootstrapConfig
 from stacks.stack_file import stack_config
 from synth.mock_runtime import ProgramRun, run_program
 from tests.conftest import ROOT
+from tests.harness.checks import nonempty
 from tests.harness.iam import Principal, Request, managed_policy, may_assume
 from tools.policy_check import analyze
 
@@ -77,7 +78,7 @@ def test_each_github_job_can_assume_exactly_its_roles(bootstrap, job):
 
 
 def test_trust_is_exact_subjects_never_wildcards(bootstrap):
-    for name, role in roles(bootstrap).items():
+    for name, role in nonempty(roles(bootstrap).items()):
         [trust] = json.loads(role["assumeRolePolicy"])["Statement"]
         assert list(trust["Condition"]) == ["StringEquals"], name
         assert trust["Principal"] == {"Federated": PROVIDER}
@@ -243,9 +244,9 @@ def test_the_state_is_named_by_who_may_reach_it(bootstrap):
 def test_sessions_cover_the_longest_up_and_builds_do_too(bootstrap):
     default = BootstrapConfig.model_fields["deploy_session_hours"].default
     hours = int(stack_config("main", BOOTSTRAP)[0].get(f"{NS}:deploySessionHours", default))
-    for name, role in roles(bootstrap).items():
+    for name, role in nonempty(roles(bootstrap).items()):
         assert role["maxSessionDuration"] == (hours * 3600 if name.endswith("-deploy") else 3600), name
-    for project in bootstrap.of_type("aws:codebuild/project:Project"):
+    for project in nonempty(bootstrap.of_type("aws:codebuild/project:Project")):
         assert project.inputs["buildTimeout"] == hours * 60
 
 
@@ -270,7 +271,7 @@ def test_each_environment_has_a_runner_in_its_own_vpc(bootstrap):
 
 def test_the_runner_role_holds_no_deploy_rights(bootstrap):
     """Every job on the runner can use its service role: logs, its ENIs, the GitHub connection."""
-    for policy in bootstrap.of_type("aws:iam/rolePolicy:RolePolicy"):
+    for policy in nonempty(bootstrap.of_type("aws:iam/rolePolicy:RolePolicy")):
         if not policy.name.endswith("-runner-service"):
             continue
         actions = {a for s in json.loads(policy.inputs["policy"])["Statement"] for a in s["Action"]}

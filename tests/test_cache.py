@@ -8,6 +8,7 @@ import pytest
 
 from components.data.redis_parameters import EVICTION_POLICIES
 from tests.conftest import PROJECT, section, section_problems
+from tests.harness.checks import nonempty
 
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 
@@ -36,7 +37,7 @@ def test_no_role_uses_a_policy_that_evicts_sessions():
 
 def test_replication_groups_are_encrypted_authenticated_and_highly_available(run):
     replicas = section(run.stack, "cache")["replicasPerShard"]
-    for group in run.of_type(GROUP):
+    for group in nonempty(run.of_type(GROUP)):
         g = group.inputs
         assert g["atRestEncryptionEnabled"] is True and g["kmsKeyId"].startswith("arn:aws:kms:")
         assert g["transitEncryptionEnabled"] is True and g["transitEncryptionMode"] == "required"
@@ -51,12 +52,14 @@ def test_replication_groups_are_encrypted_authenticated_and_highly_available(run
 
 
 def test_parameter_group_family_matches_engine(run):
-    for group in run.of_type("aws:elasticache/parameterGroup:ParameterGroup"):
+    for group in nonempty(run.of_type("aws:elasticache/parameterGroup:ParameterGroup")):
         assert group.inputs["family"] == "valkey8"
 
 
 def test_auth_token_uses_only_characters_elasticache_accepts(run):
-    for token in (r for r in run.of_type("random:index/randomPassword:RandomPassword") if "auth-token" in r.name):
+    for token in nonempty(
+        r for r in run.of_type("random:index/randomPassword:RandomPassword") if "auth-token" in r.name
+    ):
         assert set(token.inputs["overrideSpecial"]) <= set("!&#$^<>-")
         assert 16 <= token.inputs["length"] <= 128
         assert token.state["result"] not in json.dumps([r.to_json() for r in run.resources])

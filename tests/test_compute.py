@@ -9,6 +9,7 @@ import pytest
 
 from components.compute.karpenter_manifests import KARPENTER_VERSION, NodePoolSpec, ec2_node_class, node_pool, problems
 from tests.conftest import PROJECT, section, section_problems, stack_file_config
+from tests.harness.checks import nonempty
 
 
 def cluster(run):
@@ -188,7 +189,7 @@ def test_kubernetes_resources_use_only_the_cluster_provider(run):
 
 def test_controllers_run_on_the_system_nodes(run):
     controllers = ("karpenter", "aws-load-balancer-controller")
-    for release in (r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] in controllers):
+    for release in nonempty(r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] in controllers):
         values = release.inputs["values"]
         assert values["nodeSelector"] == {"node-role.smartdairy.io/system": "true"}
         assert values["tolerations"][0]["key"] == "CriticalAddonsOnly"

@@ -13,6 +13,7 @@ import pulumi
 from pydantic import BaseModel
 
 from tests.conftest import ROOT
+from tests.harness.checks import nonempty
 
 COMPONENT_FILES = sorted((ROOT / "components").rglob("*.py"))
 #: Every component type token ever deployed. A token is in the URN of the component and of all
@@ -21,13 +22,13 @@ TYPE_TOKENS = ROOT / "tests" / "fixtures" / "component_type_tokens.txt"
 
 
 def test_components_never_test_the_environment_name():
-    for path in COMPONENT_FILES:
+    for path in nonempty(COMPONENT_FILES):
         text = path.read_text()
         assert not re.search(r"""["'](prod|production|staging|dev)["']""", text), path.name
 
 
 def test_components_never_create_providers():
-    for path in COMPONENT_FILES:
+    for path in nonempty(COMPONENT_FILES):
         assert not re.search(r"\b(aws|k8s|kubernetes)\.Provider\(", path.read_text()), path.name
 
 
@@ -55,7 +56,7 @@ def test_type_tokens_are_explicit_and_never_change():
 
 def test_component_registrations_end_with_register_outputs(run):
     by_token = {cls.__dict__["TYPE_TOKEN"]: cls for cls in component_classes().values()}
-    for component in (r for r in run.resources if not r.custom and r.type.startswith("smartdairy:")):
+    for component in nonempty(r for r in run.resources if not r.custom and r.type.startswith("smartdairy:")):
         assert "register_outputs(" in inspect.getsource(by_token[component.type]), component.type
 
 

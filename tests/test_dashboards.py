@@ -17,6 +17,7 @@ from components.observability.grafana_dashboards import (
 )
 from components.observability.metric_catalog import EXPORTED
 from components.observability.slo_rules import slo_rule_groups
+from tests.harness.checks import nonempty
 from tests.test_slo_rules import TARGETS, promtool
 
 BOARD_TARGETS = DashboardTargets(
@@ -139,7 +140,7 @@ def test_cloudwatch_variables_list_only_this_stacks_resources():
 
 
 def test_edge_metrics_are_read_in_us_east_1():
-    for panel in MODELS["sd-edge"]["panels"]:
+    for panel in nonempty(MODELS["sd-edge"]["panels"]):
         for target in panel["targets"]:
             if target["namespace"] in ("AWS/CloudFront", "AWS/WAFV2"):
                 assert target["region"] == "us-east-1", panel["title"]

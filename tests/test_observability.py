@@ -20,6 +20,7 @@ from components.observability.alert_routing import alertmanager_config
 from stacks.schema.observability import SloConfig
 from synth.mock_runtime import SECRET_MARKER, ProgramRun, RegisteredResource, run_program
 from tests.conftest import PROJECT, ROOT, section, section_problems, with_section
+from tests.harness.checks import nonempty
 from tests.harness.debian_tools import run_tool
 from tests.test_deploy_readiness import waits_for
 from tests.test_upstream_iam import effective_permissions
@@ -58,7 +59,7 @@ def region_of(run: ProgramRun, resource: RegisteredResource) -> str:
 
 def test_every_alarm_notifies_a_topic_of_its_own_region(run):
     topics = {t.state["arn"]: region_of(run, t) for t in run.of_type(TOPIC)}
-    for name, alarm in alarms_of(run).items():
+    for name, alarm in nonempty(alarms_of(run).items()):
         assert alarm.inputs["alarmActions"] == alarm.inputs["okActions"]
         [topic] = alarm.inputs["alarmActions"]
         assert topics[topic] == region_of(run, alarm), name
@@ -117,7 +118,7 @@ def test_hit_rate_is_hits_over_hits_and_misses_of_the_whole_group(prod):
 
 def test_silence_breaches_only_in_prod_and_only_where_it_means_an_outage(run):
     prod = run.stack == "prod"
-    for name, alarm in alarms_of(run).items():
+    for name, alarm in nonempty(alarms_of(run).items()):
         # CPU and OpenSearch's cluster status are reported while the service lives; ALB latency
         # while anyone is served.
         outage = name.endswith("-cpu") or name in ("alb-p95", "search-red")
@@ -152,7 +153,7 @@ def test_bad_subscribers_are_refused():
 
 
 def test_the_topic_key_lets_cloudwatch_publish_and_nothing_else_outside_the_account(staging):
-    for topic in staging.of_type(TOPIC):
+    for topic in nonempty(staging.of_type(TOPIC)):
         key = next(k for k in staging.of_type("aws:kms/key:Key") if k.state["arn"] == topic.inputs["kmsMasterKeyId"])
         statements = json.loads(key.inputs["policy"])["Statement"]
         service = [s for s in statements if "Service" in s["Principal"]]

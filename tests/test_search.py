@@ -11,6 +11,7 @@ import pytest
 
 from synth.mock_runtime import SECRET_MARKER, run_program
 from tests.conftest import PROJECT, program_run, section, section_problems, with_section
+from tests.harness.checks import nonempty
 from tests.test_deploy_readiness import waits_for
 
 DOMAIN = "aws:opensearch/domain:Domain"
@@ -97,7 +98,7 @@ def test_apps_get_the_url_from_a_secret_and_may_reach_443(run):
         url = urlparse(secret.plain_inputs["stringData"]["search-url"])
         assert (url.scheme, url.hostname, url.port) == ("https", endpoint, 443)
         assert unquote(url.password) == passwords[f"sd-{run.stack}-search-master-password"]
-    for deployment in run.of_type("kubernetes:apps/v1:Deployment"):
+    for deployment in nonempty(run.of_type("kubernetes:apps/v1:Deployment")):
         env = {
             e["name"]: e for c in deployment.inputs["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])
         }

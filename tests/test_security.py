@@ -16,6 +16,8 @@ from tests.conftest import PROJECT, ROOT, program_run, section, section_problems
 sys.path.insert(0, str(ROOT / "policies"))
 from registry import strings_in  # the pack's walker over property values
 
+from tests.harness.checks import nonempty
+
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 
 
@@ -140,7 +142,7 @@ def test_a_digest_pinned_image_is_accepted_and_pulled_once(prod):
 
 
 def test_every_container_states_its_pull_policy(run):
-    for deployment in run.of_type("kubernetes:apps/v1:Deployment"):
+    for deployment in nonempty(run.of_type("kubernetes:apps/v1:Deployment")):
         pod = deployment.inputs["spec"]["template"]["spec"]
         for container in [*pod.get("initContainers", []), *pod["containers"]]:
             expected = "IfNotPresent" if "@sha256:" in container["image"] else "Always"
@@ -203,7 +205,7 @@ def generated_secrets(run: ProgramRun) -> set[str]:
 
 def test_no_container_environment_carries_a_secret(run):
     secrets = generated_secrets(run)
-    for resource, template in pod_templates(run):
+    for resource, template in nonempty(pod_templates(run)):
         spec = template["spec"]
         for container in [*spec.get("initContainers", []), *spec["containers"]]:
             assert "envFrom" not in container, resource.name
@@ -254,7 +256,9 @@ def test_apps_start_after_the_bootstrap_and_roll_with_it(prod):
     """The Job's name (a digest of script and credentials) is in the pods' annotations: a data
     dependency, so the engine deploys them after the Job has completed."""
     [job] = prod.of_type(JOB)
-    for name in ("odoo", "odoo-longpolling", "api-gateway", "pgbouncer-rw", "pgbouncer-ro", "pgbouncer-session"):
+    for name in nonempty(
+        ("odoo", "odoo-longpolling", "api-gateway", "pgbouncer-rw", "pgbouncer-ro", "pgbouncer-session")
+    ):
         deployment = next(
             d for d in prod.of_type("kubernetes:apps/v1:Deployment") if d.inputs["metadata"]["name"] == name
         )

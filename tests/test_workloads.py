@@ -9,6 +9,7 @@ import yaml
 
 from components.observability.metrics_rules import served_metrics
 from tests.conftest import ROOT, section
+from tests.harness.checks import nonempty
 
 SEED_HPAS = ROOT / "tests" / "fixtures" / "seed" / "hpa.yaml"
 CUSTOM_RESOURCE_GROUPS = ("karpenter.", "monitoring.coreos.com", "helm.sh")
@@ -111,7 +112,7 @@ def app_pods(run):
 
 def test_every_container_meets_the_restricted_pod_security_standard(run):
     allowed_volumes = {"configMap", "secret", "emptyDir", "persistentVolumeClaim", "projected", "downwardAPI"}
-    for name, template in app_pods(run):
+    for name, template in nonempty(app_pods(run)):
         pod = template["spec"]
         assert not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC")), name
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -130,7 +131,7 @@ def test_every_container_meets_the_restricted_pod_security_standard(run):
 
 
 def test_every_container_has_requests_limits_probes_and_a_pinned_image(run):
-    for name, template in app_pods(run):
+    for name, template in nonempty(app_pods(run)):
         for container in template["spec"]["containers"] + template["spec"].get("initContainers", []):
             resources = container["resources"]
             assert {"cpu", "memory"} <= set(resources["requests"]) and "memory" in resources["limits"], name
@@ -145,14 +146,14 @@ def test_every_container_has_requests_limits_probes_and_a_pinned_image(run):
 
 def test_a_disruption_budget_per_deployment(run):
     budgets = [p.inputs for p in run.of_type("kubernetes:policy/v1:PodDisruptionBudget")]
-    for name, template in app_pods(run):
+    for name, template in nonempty(app_pods(run)):
         labels = template["metadata"]["labels"]
         matching = [b for b in budgets if b["spec"]["selector"]["matchLabels"].items() <= labels.items()]
         assert len(matching) == 1 and matching[0]["spec"]["maxUnavailable"] == 1, name
 
 
 def test_rolling_updates_never_reduce_capacity(run):
-    for name, deployment in deployments(run).items():
+    for name, deployment in nonempty(deployments(run).items()):
         if deployment["metadata"]["namespace"] == APP_NAMESPACE:
             assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0, name
 

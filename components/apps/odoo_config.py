@@ -27,12 +27,6 @@ class OdooSettings:
     #: session_redis stores sessions in Redis: any pod can serve any user.
     server_wide_modules: Sequence[str] = ("base", "web", "session_redis")
 
-    def __post_init__(self) -> None:
-        if self.limit_memory_soft_mb >= self.limit_memory_hard_mb:
-            raise ValueError("limit_memory_soft must be below limit_memory_hard")
-        if self.limit_time_cpu_s > self.limit_time_real_s:
-            raise ValueError("limit_time_cpu must not exceed limit_time_real")
-
 
 def render_odoo_conf(s: OdooSettings) -> str:
     mb = 1024 * 1024

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from pydantic import Field, model_validator
 
-from components.settings import CPU, MEMORY, Section, mebibytes
+from components.settings import CPU, MEMORY, Section, mebibytes, millicores
 
 
 class ContainerResources(Section):
@@ -21,6 +21,8 @@ class ContainerResources(Section):
 
     @model_validator(mode="after")
     def _limits_cover_requests(self) -> ContainerResources:
+        if millicores(self.cpu_limit) < millicores(self.cpu_request):
+            raise ValueError(f"cpuLimit {self.cpu_limit} is below cpuRequest {self.cpu_request}")
         if mebibytes(self.memory_limit) < mebibytes(self.memory_request):
             raise ValueError(f"memoryLimit {self.memory_limit} is below memoryRequest {self.memory_request}")
         return self

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from components.edge.cdn_policies import Ttls, seed_cache_policies
-from components.settings import AuditLogRetentionDays, Section
+from components.settings import HEADER_VALUE, AuditLogRetentionDays, Section
 
 HOSTNAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 
@@ -105,7 +105,11 @@ class CdnConfig(Section):
         description="Edge locations served: PriceClass_100, PriceClass_200 (the seed) or PriceClass_All.",
     )
     content_security_policy: str = Field(
-        DEFAULT_CSP, min_length=1, max_length=1783, description="Content-Security-Policy header of every response."
+        DEFAULT_CSP,
+        min_length=1,
+        max_length=1783,
+        pattern=HEADER_VALUE,
+        description="Content-Security-Policy header of every response (printable ASCII).",
     )
     frame_options: Literal["DENY", "SAMEORIGIN"] = Field(
         "SAMEORIGIN", description="X-Frame-Options: SAMEORIGIN lets Odoo's website editor frame its own pages."

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from components.settings import IMAGE, Section
+from components.settings import PinnedImage, Section
 
 #: Odoo's catalogue tables the gateway serves reads from (the seed's product and stock queries).
 CATALOGUE_TABLES = [
@@ -29,9 +29,8 @@ WEEKLY_WINDOW = rf"^{_DAY_TIME}-{_DAY_TIME}$"
 class DatabaseBootstrapConfig(Section):
     """The Job that creates the least-privilege roles (README "Database roles")."""
 
-    image: str = Field(
+    image: PinnedImage = Field(
         "docker.io/library/postgres:17.6-alpine",
-        pattern=IMAGE,
         description="Image with psql (the official postgres image), pinned; psql 17 speaks to servers 13-17.",
     )
     credentials_version: str = Field(

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from components.k8s.pod_spec import ContainerResources
-from components.settings import IMAGE, Section
+from components.settings import PinnedImage, Section
 
 Scenario = Literal["ramp_up", "spike_test", "soak_test"]
 
@@ -23,13 +23,12 @@ class LoadTestConfig(Section):
     operator_chart_version: str = Field(
         "4.6.0", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$", description="k6-operator chart version (operator v1.6.0)."
     )
-    runner_image: str = Field(
+    runner_image: PinnedImage = Field(
         "ghcr.io/grafana/k6-operator:runner-v1.6.0",
-        pattern=IMAGE,
         description="k6 runner image (the operator's, built on grafana/k6 2.2.0), pinned tag.",
     )
-    starter_image: str = Field(
-        "ghcr.io/grafana/k6-operator:starter-v1.6.0", pattern=IMAGE, description="Starter image, pinned tag."
+    starter_image: PinnedImage = Field(
+        "ghcr.io/grafana/k6-operator:starter-v1.6.0", description="Starter image, pinned tag."
     )
     parallelism: int = Field(
         10, ge=1, le=200, description="k6 pods sharing the virtual users (about 1,000 VUs per pod)."

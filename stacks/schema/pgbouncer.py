@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from components.k8s.pod_spec import ContainerResources
-from components.settings import IMAGE, Section
+from components.settings import PinnedImage, Section
 
 
 class PoolConfig(Section):
@@ -20,12 +20,9 @@ class PoolConfig(Section):
 class PgBouncerConfig(Section):
     """PgBouncer pools in front of RDS: rw and ro in transaction mode, session for Odoo's bus."""
 
-    image: str = Field(
-        "ghcr.io/cloudnative-pg/pgbouncer:1.24.1", pattern=IMAGE, description="Pinned tag, never latest."
-    )
-    exporter_image: str = Field(
+    image: PinnedImage = Field("ghcr.io/cloudnative-pg/pgbouncer:1.24.1", description="Pinned tag, never latest.")
+    exporter_image: PinnedImage = Field(
         "quay.io/prometheuscommunity/pgbouncer-exporter:v0.10.2",
-        pattern=IMAGE,
         description="pgbouncer-exporter sidecar image, pinned tag.",
     )
     rw: PoolConfig = Field(description="Transaction-mode pool on the primary (Odoo's writes).")

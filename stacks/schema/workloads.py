@@ -6,7 +6,7 @@ from pydantic import Field, field_validator, model_validator
 
 from components.k8s.hpa import HpaSettings
 from components.k8s.pod_spec import ContainerResources
-from components.settings import IMAGE, Section, mebibytes
+from components.settings import PinnedImage, Section, mebibytes
 
 #: The seed's infrastructure/k8s/hpa.yaml, the defaults of each workload's `hpa` (keys as in config).
 ODOO_HPA_SEED = {
@@ -43,9 +43,7 @@ def over_seed(seed: dict, value):
 
 
 class OdooConfig(Section):
-    image: str = Field(
-        pattern=IMAGE, description="Odoo 18 image with session_redis and the metrics exporter; pinned tag."
-    )
+    image: PinnedImage = Field(description="Odoo 18 image with session_redis and the metrics exporter; pinned tag.")
     workers: int = Field(ge=1, le=64, description="HTTP worker processes per pod.")
     max_cron_threads: int = Field(1, ge=0, le=8, description="Cron workers per pod.")
     db_maxconn: int = Field(8, ge=2, le=64, description="Connections per Odoo process (each worker has its own pool).")
@@ -84,7 +82,7 @@ class OdooConfig(Section):
 
 
 class GatewayConfig(Section):
-    image: str = Field(pattern=IMAGE, description="FastAPI gateway image, pinned tag.")
+    image: PinnedImage = Field(description="FastAPI gateway image, pinned tag.")
     port: int = Field(8000, ge=1024, le=65535, description="Port the gateway serves HTTP on.")
     db_pool_size: int = Field(10, ge=1, le=100, description="Connections per gateway pod.")
     resources: ContainerResources = Field(description="Requests and limits of a gateway pod.")
