@@ -12,14 +12,9 @@ CLUSTER = "aws:eks/cluster:Cluster"
 POLICY_TYPES = ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy", "aws:iam/role:Role")
 
 
-@resource_rule(
-    "eks-endpoint-not-public",
-    [CLUSTER],
-    "The EKS API endpoint is private, or public only to listed ranges.",
-    control="EKS.1",
-    severity="critical",
-)
+@resource_rule("eks-endpoint-not-public", [CLUSTER], control="EKS.1", severity="critical")
 def endpoint(props, config):
+    """The EKS API endpoint is private, or public only to listed ranges."""
     vpc = props.get("vpcConfig") or {}
     if vpc.get("endpointPublicAccess", True):
         cidrs = as_list(vpc.get("publicAccessCidrs")) or ["0.0.0.0/0"]
@@ -27,25 +22,24 @@ def endpoint(props, config):
             yield "the API endpoint is public to the whole internet; disable it or list admin CIDRs"
 
 
-@resource_rule(
-    "eks-supported-version", [CLUSTER], "EKS runs a Kubernetes version in standard support.", control="EKS.2"
-)
+@resource_rule("eks-supported-version", [CLUSTER], control="EKS.2")
 def supported_version(props, config):
+    """EKS runs a Kubernetes version in standard support."""
     supported = as_list(config.get("supportedVersions")) or list(SUPPORTED_VERSIONS)
     if str(props.get("version")) not in supported:
         yield f"version {props.get('version')} is not in standard support ({', '.join(supported)})"
 
 
-@resource_rule("eks-audit-logging", [CLUSTER], "EKS sends audit logs to CloudWatch.", control="EKS.8")
+@resource_rule("eks-audit-logging", [CLUSTER], control="EKS.8")
 def audit_logging(props, config):
+    """EKS sends audit logs to CloudWatch."""
     if "audit" not in as_list(props.get("enabledClusterLogTypes")):
         yield "enabledClusterLogTypes must include audit"
 
 
-@resource_rule(
-    "eks-secrets-encryption", [CLUSTER], "EKS envelope-encrypts Kubernetes secrets with KMS.", control="EKS.3"
-)
+@resource_rule("eks-secrets-encryption", [CLUSTER], control="EKS.3")
 def secrets_encryption(props, config):
+    """EKS envelope-encrypts Kubernetes secrets with KMS."""
     encryption = props.get("encryptionConfig") or {}
     if "secrets" not in as_list(encryption.get("resources")) or not (encryption.get("provider") or {}).get("keyArn"):
         yield "encryptionConfig must cover secrets with a KMS key"
@@ -73,32 +67,27 @@ def _covers_data_port(rule) -> bool:
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         "aws:ec2/securityGroupRule:SecurityGroupRule",
     ],
-    "Security groups never open data or admin ports to 0.0.0.0/0 or ::/0.",
     control="EC2.18/EC2.19",
     severity="critical",
 )
 def open_data_ports(props, config):
+    """Security groups never open data or admin ports to 0.0.0.0/0 or ::/0."""
     rules = as_list(props.get("ingress")) if "ingress" in props else [props]
     for rule in rules:
         if rule.get("type", "ingress") == "ingress" and _open_to_world(rule) and _covers_data_port(rule):
             yield f"ports {rule.get('fromPort')}-{rule.get('toPort')} are open to the internet"
 
 
-@resource_rule(
-    "launch-template-imdsv2",
-    ["aws:ec2/launchTemplate:LaunchTemplate"],
-    "Launch templates require IMDSv2.",
-    control="EC2.170",
-)
+@resource_rule("launch-template-imdsv2", ["aws:ec2/launchTemplate:LaunchTemplate"], control="EC2.170")
 def imdsv2(props, config):
+    """Launch templates require IMDSv2."""
     if (props.get("metadataOptions") or {}).get("httpTokens") != "required":
         yield "metadataOptions.httpTokens must be required"
 
 
-@resource_rule(
-    "iam-no-admin-star", list(POLICY_TYPES), "No IAM policy allows * on *.", control="IAM.1", severity="critical"
-)
+@resource_rule("iam-no-admin-star", list(POLICY_TYPES), control="IAM.1", severity="critical")
 def no_star_star(props, config):
+    """No IAM policy allows * on *."""
     for key in ("policy", "assumeRolePolicy"):
         for statement in as_list(json_document(props.get(key)).get("Statement")):
             if statement.get("Effect") != "Allow":

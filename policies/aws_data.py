@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry import RECOMMENDATION, as_list, resource_rule
+from registry import RECOMMENDATION, as_list, required_flag, resource_rule
 
 INSTANCE = "aws:rds/instance:Instance"
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -13,119 +13,91 @@ def _is_replica(props) -> bool:
     return bool(props.get("replicateSourceDb"))
 
 
-@resource_rule(
-    "rds-not-public", [INSTANCE], "RDS instances are not publicly accessible.", control="RDS.2", severity="critical"
-)
-def not_public(props, config):
-    if props.get("publiclyAccessible"):
-        yield "publiclyAccessible must be false"
-
-
-@resource_rule("rds-encrypted", [INSTANCE], "RDS storage is encrypted.", control="RDS.3")
-def encrypted(props, config):
-    if not props.get("storageEncrypted"):
-        yield "storageEncrypted must be true"
-
-
-@resource_rule(
-    "rds-multi-az",
-    [INSTANCE],
-    "RDS primaries are Multi-AZ where the stack demands it (config: required).",
-    control="RDS.5",
-    kind=RECOMMENDATION,
-    per_stack=True,
-)
-def multi_az(props, config):
-    if not _is_replica(props) and not props.get("multiAz"):
-        yield "multiAz must be true in this stack"
-
-
-@resource_rule(
+required_flag("rds-encrypted", [INSTANCE], "RDS storage is encrypted.", "storageEncrypted", control="RDS.3")
+required_flag(
     "rds-deletion-protection",
     [INSTANCE],
     "RDS instances have deletion protection where the stack demands it (config: required).",
+    "deletionProtection",
+    message="deletionProtection must be true in this stack",
     control="RDS.8",
     kind=RECOMMENDATION,
     per_stack=True,
 )
-def deletion_protection(props, config):
-    if not props.get("deletionProtection"):
-        yield "deletionProtection must be true in this stack"
-
-
-@resource_rule(
-    "rds-backups", [INSTANCE], "RDS primaries keep automated backups (config: minDays, default 7).", control="RDS.11"
+required_flag(
+    "rds-iam-authentication",
+    [INSTANCE],
+    "RDS IAM database authentication is on.",
+    "iamDatabaseAuthenticationEnabled",
+    control="RDS.10",
+    severity="medium",
 )
+required_flag(
+    "rds-copy-tags-to-snapshots",
+    [INSTANCE],
+    "RDS copies tags to snapshots.",
+    "copyTagsToSnapshot",
+    control="RDS.17",
+    severity="low",
+)
+
+
+@resource_rule("rds-not-public", [INSTANCE], control="RDS.2", severity="critical")
+def not_public(props, config):
+    """RDS instances are not publicly accessible."""
+    if props.get("publiclyAccessible"):
+        yield "publiclyAccessible must be false"
+
+
+@resource_rule("rds-multi-az", [INSTANCE], control="RDS.5", kind=RECOMMENDATION, per_stack=True)
+def multi_az(props, config):
+    """RDS primaries are Multi-AZ where the stack demands it (config: required)."""
+    if not _is_replica(props) and not props.get("multiAz"):
+        yield "multiAz must be true in this stack"
+
+
+@resource_rule("rds-backups", [INSTANCE], control="RDS.11")
 def backups(props, config):
+    """RDS primaries keep automated backups (config: minDays, default 7)."""
     minimum = int(config.get("minDays", 7))
     if not _is_replica(props) and int(props.get("backupRetentionPeriod") or 0) < minimum:
         yield f"backupRetentionPeriod {props.get('backupRetentionPeriod')} is below {minimum} days"
 
 
-@resource_rule(
-    "rds-enhanced-monitoring", [INSTANCE], "RDS Enhanced Monitoring is on.", control="RDS.6", severity="medium"
-)
+@resource_rule("rds-enhanced-monitoring", [INSTANCE], control="RDS.6", severity="medium")
 def enhanced_monitoring(props, config):
+    """RDS Enhanced Monitoring is on."""
     if int(props.get("monitoringInterval") or 0) == 0 or not props.get("monitoringRoleArn"):
         yield "set monitoringInterval > 0 and a monitoringRoleArn"
 
 
-@resource_rule(
-    "rds-postgres-logs-exported",
-    [INSTANCE],
-    "PostgreSQL logs go to CloudWatch Logs.",
-    control="RDS.36",
-    severity="medium",
-)
+@resource_rule("rds-postgres-logs-exported", [INSTANCE], control="RDS.36", severity="medium")
 def logs_exported(props, config):
     # Replicas carry no engine input: they are PostgreSQL like their source.
+    """PostgreSQL logs go to CloudWatch Logs."""
     postgres = str(props.get("engine", "postgres")).startswith("postgres")
     if postgres and "postgresql" not in as_list(props.get("enabledCloudwatchLogsExports")):
         yield "enabledCloudwatchLogsExports must include postgresql"
 
 
-@resource_rule(
-    "rds-iam-authentication", [INSTANCE], "RDS IAM database authentication is on.", control="RDS.10", severity="medium"
-)
-def iam_auth(props, config):
-    if not props.get("iamDatabaseAuthenticationEnabled"):
-        yield "iamDatabaseAuthenticationEnabled must be true"
-
-
-@resource_rule(
-    "rds-minor-version-upgrades",
-    [INSTANCE],
-    "RDS applies minor version upgrades automatically.",
-    control="RDS.13",
-    severity="medium",
-)
+@resource_rule("rds-minor-version-upgrades", [INSTANCE], control="RDS.13", severity="medium")
 def minor_upgrades(props, config):
+    """RDS applies minor version upgrades automatically."""
     if props.get("autoMinorVersionUpgrade") is False:
         yield "autoMinorVersionUpgrade must be true"
 
 
-@resource_rule(
-    "rds-copy-tags-to-snapshots", [INSTANCE], "RDS copies tags to snapshots.", control="RDS.17", severity="low"
-)
-def copy_tags(props, config):
-    if not props.get("copyTagsToSnapshot"):
-        yield "copyTagsToSnapshot must be true"
-
-
-@resource_rule(
-    "rds-non-default-admin", [INSTANCE], "RDS master user is not a default name.", control="RDS.25", severity="medium"
-)
+@resource_rule("rds-non-default-admin", [INSTANCE], control="RDS.25", severity="medium")
 def admin_name(props, config):
+    """RDS master user is not a default name."""
     if not _is_replica(props) and str(props.get("username", "")).lower() in DEFAULT_ADMIN_NAMES:
         yield f"master username {props.get('username')!r} is a default name"
 
 
-@resource_rule(
-    "rds-keeps-pg-stat-statements",
-    ["aws:rds/parameterGroup:ParameterGroup"],
-    "PostgreSQL parameter groups keep pg_stat_statements preloaded (setting the list replaces RDS's default).",
-)
+@resource_rule("rds-keeps-pg-stat-statements", ["aws:rds/parameterGroup:ParameterGroup"])
 def pg_stat_statements(props, config):
+    """PostgreSQL parameter groups keep pg_stat_statements preloaded (setting the list replaces
+    RDS's default)."""
     if not str(props.get("family", "")).startswith("postgres"):
         return
     for parameter in as_list(props.get("parameters")):
@@ -135,77 +107,60 @@ def pg_stat_statements(props, config):
                 yield "shared_preload_libraries drops pg_stat_statements; the audit queries need it"
 
 
-@resource_rule("elasticache-backups", [GROUP], "ElastiCache keeps automatic backups.", control="ElastiCache.1")
+@resource_rule("elasticache-backups", [GROUP], control="ElastiCache.1")
 def cache_backups(props, config):
+    """ElastiCache keeps automatic backups."""
     if int(props.get("snapshotRetentionLimit") or 0) < 1:
         yield "snapshotRetentionLimit must be at least 1"
 
 
-@resource_rule(
-    "elasticache-minor-version-upgrades",
-    [GROUP],
-    "ElastiCache applies minor upgrades automatically.",
-    control="ElastiCache.2",
-    severity="medium",
-)
+@resource_rule("elasticache-minor-version-upgrades", [GROUP], control="ElastiCache.2", severity="medium")
 def cache_minor_upgrades(props, config):
+    """ElastiCache applies minor upgrades automatically."""
     if props.get("autoMinorVersionUpgrade") in (False, "false"):
         yield "autoMinorVersionUpgrade must be true"
 
 
-@resource_rule(
-    "elasticache-automatic-failover",
-    [GROUP],
-    "ElastiCache replication groups fail over automatically.",
-    control="ElastiCache.3",
-)
+@resource_rule("elasticache-automatic-failover", [GROUP], control="ElastiCache.3")
 def cache_failover(props, config):
+    """ElastiCache replication groups fail over automatically."""
     if not props.get("automaticFailoverEnabled"):
         yield "automaticFailoverEnabled must be true (needs at least one replica)"
 
 
-@resource_rule("elasticache-encrypted-at-rest", [GROUP], "ElastiCache encrypts data at rest.", control="ElastiCache.4")
+@resource_rule("elasticache-encrypted-at-rest", [GROUP], control="ElastiCache.4")
 def cache_at_rest(props, config):
+    """ElastiCache encrypts data at rest."""
     if props.get("atRestEncryptionEnabled") not in (True, "true"):
         yield "atRestEncryptionEnabled must be true"
 
 
-@resource_rule("elasticache-encrypted-in-transit", [GROUP], "ElastiCache requires TLS.", control="ElastiCache.5")
+@resource_rule("elasticache-encrypted-in-transit", [GROUP], control="ElastiCache.5")
 def cache_in_transit(props, config):
+    """ElastiCache requires TLS."""
     if not props.get("transitEncryptionEnabled"):
         yield "transitEncryptionEnabled must be true"
     elif props.get("transitEncryptionMode", "required") != "required":
         yield "transitEncryptionMode must be required"
 
 
-@resource_rule(
-    "elasticache-auth", [GROUP], "ElastiCache requires AUTH (token or RBAC user groups).", control="ElastiCache.6"
-)
+@resource_rule("elasticache-auth", [GROUP], control="ElastiCache.6")
 def cache_auth(props, config):
+    """ElastiCache requires AUTH (token or RBAC user groups)."""
     if not props.get("authToken") and not as_list(props.get("userGroupIds")):
         yield "set authToken (or userGroupIds)"
 
 
-@resource_rule(
-    "elasticache-custom-subnet-group",
-    [GROUP],
-    "ElastiCache does not use the default subnet group.",
-    control="ElastiCache.7",
-    severity="medium",
-)
+@resource_rule("elasticache-custom-subnet-group", [GROUP], control="ElastiCache.7", severity="medium")
 def cache_subnet_group(props, config):
+    """ElastiCache does not use the default subnet group."""
     if props.get("subnetGroupName") in (None, "", "default"):
         yield "use a dedicated subnet group on the isolated tier"
 
 
-@resource_rule(
-    "kms-key-rotation",
-    ["aws:kms/key:Key"],
-    "Customer-managed KMS keys rotate yearly.",
-    control="KMS.4",
-    severity="medium",
-)
+@resource_rule("kms-key-rotation", ["aws:kms/key:Key"], control="KMS.4", severity="medium")
 def kms_rotation(props, config):
+    """Customer-managed KMS keys rotate yearly."""
     if props.get("customerMasterKeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT" and not props.get(
         "enableKeyRotation"
     ):

@@ -13,60 +13,42 @@ def _behaviors(props):
     return [props.get("defaultCacheBehavior") or {}, *as_list(props.get("orderedCacheBehaviors"))]
 
 
-@resource_rule(
-    "cloudfront-default-root-object",
-    [DISTRIBUTION],
-    "CloudFront distributions set a default root object.",
-    control="CloudFront.1",
-    severity="medium",
-)
+@resource_rule("cloudfront-default-root-object", [DISTRIBUTION], control="CloudFront.1", severity="medium")
 def default_root_object(props, config):
+    """CloudFront distributions set a default root object."""
     if not props.get("defaultRootObject"):
         yield "set defaultRootObject (e.g. index.html) so the bare domain does not list or error"
 
 
-@resource_rule(
-    "cloudfront-viewer-https", [DISTRIBUTION], "CloudFront requires HTTPS from viewers.", control="CloudFront.3"
-)
+@resource_rule("cloudfront-viewer-https", [DISTRIBUTION], control="CloudFront.3")
 def viewer_https(props, config):
+    """CloudFront requires HTTPS from viewers."""
     for behavior in _behaviors(props):
         if behavior.get("viewerProtocolPolicy") not in ("redirect-to-https", "https-only"):
             yield f"behavior {behavior.get('pathPattern', 'default')} allows plain HTTP"
 
 
-@resource_rule(
-    "cloudfront-origin-https",
-    [DISTRIBUTION],
-    "CloudFront talks to custom origins over HTTPS only.",
-    control="CloudFront.9",
-)
+@resource_rule("cloudfront-origin-https", [DISTRIBUTION], control="CloudFront.9")
 def origin_https(props, config):
+    """CloudFront talks to custom origins over HTTPS only."""
     for origin in as_list(props.get("origins")):
         custom = origin.get("customOriginConfig")
         if custom and custom.get("originProtocolPolicy") != "https-only":
             yield f"origin {origin.get('originId')} uses {custom.get('originProtocolPolicy')}; use https-only"
 
 
-@resource_rule(
-    "cloudfront-no-deprecated-origin-ssl",
-    [DISTRIBUTION],
-    "CloudFront does not use deprecated SSL/TLS protocols to origins.",
-    control="CloudFront.10",
-)
+@resource_rule("cloudfront-no-deprecated-origin-ssl", [DISTRIBUTION], control="CloudFront.10")
 def origin_ssl(props, config):
+    """CloudFront does not use deprecated SSL/TLS protocols to origins."""
     for origin in as_list(props.get("origins")):
         old = DEPRECATED_SSL & set(as_list((origin.get("customOriginConfig") or {}).get("originSslProtocols")))
         if old:
             yield f"origin {origin.get('originId')} allows {', '.join(sorted(old))}"
 
 
-@resource_rule(
-    "cloudfront-tls-certificate",
-    [DISTRIBUTION],
-    "CloudFront serves our own ACM certificate via SNI with TLSv1.2_2021 at least.",
-    control="CloudFront.7/CloudFront.8",
-)
+@resource_rule("cloudfront-tls-certificate", [DISTRIBUTION], control="CloudFront.7/CloudFront.8")
 def viewer_certificate(props, config):
+    """CloudFront serves our own ACM certificate via SNI with TLSv1.2_2021 at least."""
     cert = props.get("viewerCertificate") or {}
     if not cert.get("acmCertificateArn"):
         yield "use a custom ACM certificate, not the default *.cloudfront.net one"
@@ -77,42 +59,33 @@ def viewer_certificate(props, config):
 
 
 @resource_rule(
-    "cloudfront-access-logging",
-    [DISTRIBUTION],
-    "CloudFront writes access logs.",
-    control="CloudFront.5",
-    kind=RECOMMENDATION,
-    severity="medium",
+    "cloudfront-access-logging", [DISTRIBUTION], control="CloudFront.5", kind=RECOMMENDATION, severity="medium"
 )
 def access_logging(props, config):
+    """CloudFront writes access logs."""
     if not (props.get("loggingConfig") or {}).get("bucket"):
         yield "enable standard logging (loggingConfig.bucket)"
 
 
-@resource_rule("cloudfront-waf", [DISTRIBUTION], "CloudFront is protected by a WAF web ACL.", control="CloudFront.6")
+@resource_rule("cloudfront-waf", [DISTRIBUTION], control="CloudFront.6")
 def waf(props, config):
+    """CloudFront is protected by a WAF web ACL."""
     if not props.get("webAclId"):
         yield "attach a WAFv2 web ACL (webAclId)"
 
 
-@resource_rule(
-    "cloudfront-s3-origin-oac",
-    [DISTRIBUTION],
-    "S3 origins use Origin Access Control, not OAI or public.",
-    control="CloudFront.13",
-)
+@resource_rule("cloudfront-s3-origin-oac", [DISTRIBUTION], control="CloudFront.13")
 def s3_origin_oac(props, config):
+    """S3 origins use Origin Access Control, not OAI or public."""
     for origin in as_list(props.get("origins")):
         if ".s3." in str(origin.get("domainName", "")) and not origin.get("originAccessControlId"):
             yield f"S3 origin {origin.get('originId')} has no originAccessControlId"
 
 
-@resource_rule(
-    "cloudfront-cache-key-needs-ttl",
-    ["aws:cloudfront/cachePolicy:CachePolicy"],
-    "A cache policy that keys on headers, cookies or query strings has max TTL > 0 (else CloudFront rejects it).",
-)
+@resource_rule("cloudfront-cache-key-needs-ttl", ["aws:cloudfront/cachePolicy:CachePolicy"])
 def cache_key_ttl(props, config):
+    """A cache policy that keys on headers, cookies or query strings has max TTL > 0 (else
+    CloudFront rejects it)."""
     keys = props.get("parametersInCacheKeyAndForwardedToOrigin") or {}
     keyed = (
         (keys.get("headersConfig") or {}).get("headerBehavior", "none") != "none"
@@ -123,12 +96,10 @@ def cache_key_ttl(props, config):
         yield "cache key has headers, cookies or query strings but maxTtl is 0; use maxTtl >= 1"
 
 
-@resource_rule(
-    "cloudfront-authorization-in-cache-policy",
-    ["aws:cloudfront/originRequestPolicy:OriginRequestPolicy"],
-    "Authorization is forwarded through the cache policy; origin request policies cannot carry it.",
-)
+@resource_rule("cloudfront-authorization-in-cache-policy", ["aws:cloudfront/originRequestPolicy:OriginRequestPolicy"])
 def authorization_header(props, config):
+    """Authorization is forwarded through the cache policy; origin request policies cannot carry
+    it."""
     headers = props.get("headersConfig") or {}
     if headers.get("headerBehavior") in ("whitelist", "allViewerAndWhitelistCloudFront"):
         names = [h.lower() for h in as_list((headers.get("headers") or {}).get("items"))]
@@ -139,24 +110,22 @@ def authorization_header(props, config):
 @resource_rule(
     "s3-block-public-access",
     ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"],
-    "All four S3 Block Public Access settings are on.",
     control="S3.8",
     severity="critical",
 )
 def block_public_access(props, config):
+    """All four S3 Block Public Access settings are on."""
     for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
         if props.get(flag) is not True:
             yield f"{flag} must be true"
 
 
 @resource_rule(
-    "s3-no-acls",
-    ["aws:s3/bucketOwnershipControls:BucketOwnershipControls"],
-    "S3 buckets disable ACLs (BucketOwnerEnforced), except log buckets CloudFront writes with an ACL.",
-    control="S3.12",
-    severity="medium",
+    "s3-no-acls", ["aws:s3/bucketOwnershipControls:BucketOwnershipControls"], control="S3.12", severity="medium"
 )
 def no_acls(props, config):
+    """S3 buckets disable ACLs (BucketOwnerEnforced), except log buckets CloudFront writes with an
+    ACL."""
     ownership = (props.get("rule") or {}).get("objectOwnership")
     exempt = str(props.get("bucket", "")).find("-logs") >= 0
     if ownership != "BucketOwnerEnforced" and not exempt:
@@ -166,11 +135,11 @@ def no_acls(props, config):
 @resource_rule(
     "s3-encryption",
     ["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"],
-    "S3 default encryption is SSE-S3 or SSE-KMS.",
     control="S3.17",
     severity="medium",
 )
 def encryption(props, config):
+    """S3 default encryption is SSE-S3 or SSE-KMS."""
     rules = as_list(props.get("rules"))
     algorithms = {(r.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm") for r in rules}
     if not algorithms & {"AES256", "aws:kms", "aws:kms:dsse"}:
@@ -188,8 +157,10 @@ def _buckets_covered(resources, type_, accept=lambda props: True) -> set[str]:
     }
 
 
-@stack_rule("s3-deny-insecure-transport", "Every bucket's policy denies requests without TLS.", control="S3.5")
+@stack_rule("s3-deny-insecure-transport", control="S3.5")
 def deny_insecure_transport(resources, config):
+    """Every bucket's policy denies requests without TLS."""
+
     def denies_http(props):
         for statement in as_list(json_document(props.get("policy")).get("Statement")):
             condition = (statement.get("Condition") or {}).get("Bool", {})
@@ -203,14 +174,9 @@ def deny_insecure_transport(resources, config):
             yield bucket.urn, "no bucket policy denying aws:SecureTransport=false"
 
 
-@stack_rule(
-    "s3-versioning-and-lifecycle",
-    "Buckets are versioned and expire old versions.",
-    control="S3.14",
-    kind=RECOMMENDATION,
-    severity="medium",
-)
+@stack_rule("s3-versioning-and-lifecycle", control="S3.14", kind=RECOMMENDATION, severity="medium")
 def versioning_and_lifecycle(resources, config):
+    """Buckets are versioned and expire old versions."""
     versioned = _buckets_covered(
         resources,
         "aws:s3/bucketVersioning:BucketVersioning",
@@ -224,13 +190,9 @@ def versioning_and_lifecycle(resources, config):
             yield bucket.urn, "no lifecycle configuration (noncurrent versions grow forever)"
 
 
-@stack_rule(
-    "waf-logging",
-    "Every web ACL logs its requests, with the Authorization and Cookie headers redacted.",
-    control="WAF.11",
-    severity="medium",
-)
+@stack_rule("waf-logging", control="WAF.11", severity="medium")
 def waf_logging(resources, config):
+    """Every web ACL logs its requests, with the Authorization and Cookie headers redacted."""
     acls = [r for r in resources if r.resource_type == "aws:wafv2/webAcl:WebAcl"]
     logging = [
         r for r in resources if r.resource_type == "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
@@ -248,13 +210,9 @@ def waf_logging(resources, config):
                 yield c.urn, f"redact the {', '.join(sorted(missing))} header(s) from the logs"
 
 
-@stack_rule(
-    "s3-access-logging",
-    "Buckets CloudFront serves from keep S3 server access logs.",
-    control="S3.9",
-    severity="medium",
-)
+@stack_rule("s3-access-logging", control="S3.9", severity="medium")
 def s3_access_logging(resources, config):
+    """Buckets CloudFront serves from keep S3 server access logs."""
     logged = {
         bucket.urn
         for logging in of_type(resources, "aws:s3/bucketLogging:BucketLogging")

@@ -8,14 +8,10 @@ TOPIC = "aws:sns/topic:Topic"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
-@resource_rule(
-    "sns-topic-encrypted",
-    [TOPIC],
-    "SNS topics are encrypted at rest with a KMS key (not AWS-managed alias/aws/sns: CloudWatch cannot use it).",
-    control="SNS.1",
-    severity="medium",
-)
+@resource_rule("sns-topic-encrypted", [TOPIC], control="SNS.1", severity="medium")
 def topic_encrypted(props, config):
+    """SNS topics are encrypted at rest with a KMS key (not AWS-managed alias/aws/sns: CloudWatch
+    cannot use it)."""
     key = props.get("kmsMasterKeyId")
     if not key:
         yield "kmsMasterKeyId must name a customer-managed KMS key"
@@ -23,14 +19,9 @@ def topic_encrypted(props, config):
         yield "alias/aws/sns cannot be used by CloudWatch alarms: their notifications would be dropped"
 
 
-@resource_rule(
-    "cloudwatch-alarm-actions",
-    [ALARM],
-    "CloudWatch alarms notify on ALARM and on recovery, with actions enabled.",
-    control="CloudWatch.15",
-    severity="high",
-)
+@resource_rule("cloudwatch-alarm-actions", [ALARM], control="CloudWatch.15", severity="high")
 def alarm_actions(props, config):
+    """CloudWatch alarms notify on ALARM and on recovery, with actions enabled."""
     if props.get("actionsEnabled") is False:
         yield "actionsEnabled must not be false"
     if not props.get("alarmActions"):

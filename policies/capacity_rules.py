@@ -7,6 +7,8 @@ figures), and the offline gate computes them the same way. Without figures the r
 
 from __future__ import annotations
 
+import functools
+
 from registry import RECOMMENDATION, stack_rule
 
 NO_FIGURES = "no capacity figures: pass build/<stack>/policy-config.json from `make capacity` as --policy-pack-config"
@@ -15,6 +17,7 @@ NO_FIGURES = "no capacity figures: pass build/<stack>/policy-config.json from `m
 def on_figures(check):
     """The rule's check run on the figures of its config, or the message saying how to get them."""
 
+    @functools.wraps(check)
     def run(resources, config):
         figures = config.get("figures")
         if not figures:
@@ -25,14 +28,10 @@ def on_figures(check):
     return run
 
 
-@stack_rule(
-    "capacity-users",
-    "The stack carries its target users with the configured headroom (the seed: 10,000 users).",
-    kind=RECOMMENDATION,
-    per_stack=True,
-)
+@stack_rule("capacity-users", kind=RECOMMENDATION, per_stack=True)
 @on_figures
 def users(f):
+    """The stack carries its target users with the configured headroom (the seed: 10,000 users)."""
     if f["headroom"] < f["requiredHeadroom"]:
         yield (
             f"{f['usersSupported']:,} users fit (bottleneck: {f['bottleneck']}), "
@@ -41,15 +40,11 @@ def users(f):
         )
 
 
-@stack_rule(
-    "capacity-scale-out",
-    "A 2x load step is served within the configured time, even when nodes must be launched "
-    "(the seed: 2x in under 5 minutes).",
-    kind=RECOMMENDATION,
-    per_stack=True,
-)
+@stack_rule("capacity-scale-out", kind=RECOMMENDATION, per_stack=True)
 @on_figures
 def scale_out(f):
+    """A 2x load step is served within the configured time, even when nodes must be launched (the
+    seed: 2x in under 5 minutes)."""
     for workload, times in f["scaleOut"].items():
         for label, seconds in times.items():
             if seconds is None or seconds > f["scaleOutLimitS"]:
@@ -60,14 +55,11 @@ def scale_out(f):
                 )
 
 
-@stack_rule(
-    "capacity-az-loss",
-    "Losing one availability zone leaves the configured share of capacity (66 %: two of three zones).",
-    kind=RECOMMENDATION,
-    per_stack=True,
-)
+@stack_rule("capacity-az-loss", kind=RECOMMENDATION, per_stack=True)
 @on_figures
 def az_loss(f):
+    """Losing one availability zone leaves the configured share of capacity (66 %: two of three
+    zones)."""
     if f["azLossResidual"] < f["requiredAzLossResidual"]:
         weakest = min(
             (t for t in f["tiers"].values() if t["users"] is not None),

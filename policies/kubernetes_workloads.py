@@ -45,13 +45,9 @@ def _containers(pod) -> list:
     return as_list(pod.get("containers")) + as_list(pod.get("initContainers"))
 
 
-@resource_rule(
-    "k8s-pod-security-restricted",
-    POD_MAKERS,
-    "Pods meet the Pod Security Standards restricted profile (and so baseline).",
-    severity="critical",
-)
+@resource_rule("k8s-pod-security-restricted", POD_MAKERS, severity="critical")
 def pod_security(props, config):
+    """Pods meet the Pod Security Standards restricted profile (and so baseline)."""
     pod = _pod(props)
     pod_ctx = pod.get("securityContext") or {}
     for key in ("hostNetwork", "hostPID", "hostIPC"):
@@ -92,14 +88,9 @@ def pod_security(props, config):
                 yield f"{name}: hostPort {port.get('hostPort')}"
 
 
-@resource_rule(
-    "k8s-probes",
-    WORKLOADS,
-    "Containers have readiness and liveness probes, and they differ.",
-    kind=RECOMMENDATION,
-    severity="medium",
-)
+@resource_rule("k8s-probes", WORKLOADS, kind=RECOMMENDATION, severity="medium")
 def probes(props, config):
+    """Containers have readiness and liveness probes, and they differ."""
     for container in as_list(_pod(props).get("containers")):
         readiness, liveness = container.get("readinessProbe"), container.get("livenessProbe")
         if not readiness or not liveness:
@@ -108,13 +99,10 @@ def probes(props, config):
             yield f"{container.get('name')}: readiness and liveness probes are identical"
 
 
-@resource_rule(
-    "k8s-requests-and-limits",
-    POD_MAKERS,
-    "Containers set CPU and memory requests and a memory limit (HPA targets are relative to requests).",
-    severity="medium",
-)
+@resource_rule("k8s-requests-and-limits", POD_MAKERS, severity="medium")
 def requests_and_limits(props, config):
+    """Containers set CPU and memory requests and a memory limit (HPA targets are relative to
+    requests)."""
     for container in _containers(_pod(props)):
         resources = container.get("resources") or {}
         requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
@@ -122,8 +110,9 @@ def requests_and_limits(props, config):
             yield f"{container.get('name')}: set requests.cpu, requests.memory and limits.memory"
 
 
-@resource_rule("k8s-pinned-images", POD_MAKERS, "Images carry a pinned tag or digest, never latest or none.")
+@resource_rule("k8s-pinned-images", POD_MAKERS)
 def pinned_images(props, config):
+    """Images carry a pinned tag or digest, never latest or none."""
     for container in _containers(_pod(props)):
         image = str(container.get("image", ""))
         last = image.rsplit("/", 1)[-1]
@@ -131,18 +120,16 @@ def pinned_images(props, config):
             yield f"{container.get('name')}: image {image!r} is not pinned"
 
 
-@resource_rule(
-    "k8s-no-loadbalancer-services",
-    ["kubernetes:core/v1:Service"],
-    "No Service of type LoadBalancer: traffic enters through the ALB ingress.",
-)
+@resource_rule("k8s-no-loadbalancer-services", ["kubernetes:core/v1:Service"])
 def no_load_balancers(props, config):
+    """No Service of type LoadBalancer: traffic enters through the ALB ingress."""
     if (props.get("spec") or {}).get("type") == "LoadBalancer":
         yield "type LoadBalancer bypasses the ingress, the WAF and CloudFront"
 
 
-@stack_rule("k8s-no-default-namespace", "Nothing is deployed to the default namespace.", severity="medium")
+@stack_rule("k8s-no-default-namespace", severity="medium")
 def no_default_namespace(resources, config):
+    """Nothing is deployed to the default namespace."""
     for resource in resources:
         if resource.resource_type.startswith("kubernetes:") and "kind" in resource.props:
             namespace = (resource.props.get("metadata") or {}).get("namespace")
@@ -150,13 +137,9 @@ def no_default_namespace(resources, config):
                 yield resource.urn, "namespaced object in the default namespace"
 
 
-@resource_rule(
-    "k8s-no-secrets-in-configmaps",
-    ["kubernetes:core/v1:ConfigMap"],
-    "ConfigMaps hold no password, token or key values; those belong in Secrets.",
-    severity="critical",
-)
+@resource_rule("k8s-no-secrets-in-configmaps", ["kubernetes:core/v1:ConfigMap"], severity="critical")
 def no_secrets_in_configmaps(props, config):
+    """ConfigMaps hold no password, token or key values; those belong in Secrets."""
     for key, value in (props.get("data") or {}).items():
         if SECRET_KEY.search(str(key)) and str(value).strip():
             yield f"key {key!r} looks like a credential"
@@ -176,12 +159,10 @@ def _meta(resource):
     return metadata.get("name"), metadata.get("namespace")
 
 
-@stack_rule(
-    "k8s-hpa-target-without-replicas",
-    "A Deployment an HPA scales does not set replicas "
-    "(every update would fight the autoscaler, pulumi-kubernetes#2569).",
-)
+@stack_rule("k8s-hpa-target-without-replicas")
 def hpa_targets_without_replicas(resources, config):
+    """A Deployment an HPA scales does not set replicas (every update would fight the autoscaler,
+    pulumi-kubernetes#2569)."""
     deployments = {_meta(d): d for d in of_type(resources, DEPLOYMENT)}
     for hpa, kind, name, namespace in _hpa_targets(resources):
         target = deployments.get((name, namespace)) if kind == "Deployment" else None
@@ -189,14 +170,10 @@ def hpa_targets_without_replicas(resources, config):
             yield target.urn, f"spec.replicas is set, but {_meta(hpa)[0]} scales it"
 
 
-@stack_rule(
-    "k8s-hpa-scale-headroom",
-    "HPAs keep 2+ replicas and can double them (the seed's scale 2x), where the stack demands it (config: required).",
-    kind=RECOMMENDATION,
-    severity="medium",
-    per_stack=True,
-)
+@stack_rule("k8s-hpa-scale-headroom", kind=RECOMMENDATION, severity="medium", per_stack=True)
 def hpa_headroom(resources, config):
+    """HPAs keep 2+ replicas and can double them (the seed's scale 2x), where the stack demands it
+    (config: required)."""
     for hpa in of_type(resources, HPA):
         spec = hpa.props.get("spec") or {}
         low, high = int(spec.get("minReplicas", 1)), int(spec.get("maxReplicas", 1))
@@ -204,13 +181,9 @@ def hpa_headroom(resources, config):
             yield hpa.urn, f"minReplicas {low} / maxReplicas {high}: need min >= 2 and max >= 2 x min"
 
 
-@stack_rule(
-    "k8s-pdb-per-deployment",
-    "Every Deployment has a PodDisruptionBudget selecting its pods.",
-    kind=RECOMMENDATION,
-    severity="medium",
-)
+@stack_rule("k8s-pdb-per-deployment", kind=RECOMMENDATION, severity="medium")
 def pdb_per_deployment(resources, config):
+    """Every Deployment has a PodDisruptionBudget selecting its pods."""
     budgets = [
         ((b.props.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
         for b in of_type(resources, "kubernetes:policy/v1:PodDisruptionBudget")
@@ -227,30 +200,20 @@ NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 PINNED_ALIAS = re.compile(r"^[a-z0-9]+@v[0-9.]+$")
 
 
-@resource_rule(
-    "karpenter-pinned-ami",
-    (NODE_CLASS,),
-    "Karpenter node classes pin their AMI release (alias family@vVERSION, never @latest) where the "
-    "stack demands it (config: required): @latest rolls every node to an untested image.",
-    kind=RECOMMENDATION,
-    severity="medium",
-    per_stack=True,
-)
+@resource_rule("karpenter-pinned-ami", (NODE_CLASS,), kind=RECOMMENDATION, severity="medium", per_stack=True)
 def pinned_ami(props, config):
+    """Karpenter node classes pin their AMI release (alias family@vVERSION, never @latest) where
+    the stack demands it (config: required): @latest rolls every node to an untested image."""
     for term in as_list((props.get("spec") or {}).get("amiSelectorTerms")):
         alias = term.get("alias")
         if alias is not None and not PINNED_ALIAS.match(str(alias)):
             yield f"amiSelectorTerms alias {alias} is not a pinned release (e.g. al2023@v20260903)"
 
 
-@resource_rule(
-    "alb-origin-restricted",
-    ["kubernetes:networking.k8s.io/v1:Ingress"],
-    "An internet-facing ALB admits only CloudFront: a security group on its origin-facing prefix "
-    "list or a web ACL requiring CloudFront's secret header (this stack has both).",
-    severity="high",
-)
+@resource_rule("alb-origin-restricted", ["kubernetes:networking.k8s.io/v1:Ingress"], severity="high")
 def alb_origin_restricted(props, config):
+    """An internet-facing ALB admits only CloudFront: a security group on its origin-facing prefix
+    list or a web ACL requiring CloudFront's secret header (this stack has both)."""
     annotations = (props.get("metadata") or {}).get("annotations") or {}
     if annotations.get("alb.ingress.kubernetes.io/scheme") != "internet-facing":
         return
@@ -259,14 +222,10 @@ def alb_origin_restricted(props, config):
         yield "internet-facing ALB open to anyone: set alb.ingress.kubernetes.io/security-groups or wafv2-acl-arn"
 
 
-@resource_rule(
-    "k8s-image-digest",
-    POD_MAKERS,
-    "Container images are pinned by digest (repository:tag@sha256:...), not by a tag that can move.",
-    kind=RECOMMENDATION,
-    severity="medium",
-)
+@resource_rule("k8s-image-digest", POD_MAKERS, kind=RECOMMENDATION, severity="medium")
 def image_digest(props, config):
+    """Container images are pinned by digest (repository:tag@sha256:...), not by a tag that can
+    move."""
     for container in _containers(_pod(props)):
         image = container.get("image", "")
         if "@sha256:" not in image:
@@ -277,14 +236,11 @@ def image_digest(props, config):
 URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
 
 
-@resource_rule(
-    "k8s-secrets-as-files",
-    POD_MAKERS,
-    "Credentials reach containers as files from a mounted Secret (`*_FILE`, passfiles), never as "
-    "environment variables: those leak through /proc/*/environ, crash dumps and `kubectl describe`.",
-    severity="high",
-)
+@resource_rule("k8s-secrets-as-files", POD_MAKERS, severity="high")
 def secrets_as_files(props, config):
+    """Credentials reach containers as files from a mounted Secret (`*_FILE`, passfiles), never as
+    environment variables: those leak through /proc/*/environ, crash dumps and `kubectl
+    describe`."""
     for container in _containers(_pod(props)):
         name = container.get("name")
         for source in as_list(container.get("envFrom")):
@@ -303,13 +259,10 @@ def _pod_owner(props) -> str | None:
     return labels.get("app.kubernetes.io/name")
 
 
-@stack_rule(
-    "db-master-confined",
-    "No application connects as the RDS master user: its name appears in no ConfigMap and no pod "
-    "template except the database bootstrap Job's.",
-    severity="high",
-)
+@stack_rule("db-master-confined", severity="high")
 def master_confined(resources, config):
+    """No application connects as the RDS master user: its name appears in no ConfigMap and no pod
+    template except the database bootstrap Job's."""
     masters = {r.props.get("username") for r in of_type(resources, "aws:rds/instance:Instance")} - {None}
     if not masters:
         return

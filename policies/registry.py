@@ -8,6 +8,7 @@ Modules of this pack import each other by bare name: the engine runs the pack di
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -45,26 +46,50 @@ RULES: list[Rule] = []
 def resource_rule(
     name: str,
     types: Iterable[str],
-    description: str,
     *,
     control: str | None = None,
     kind: str = SECURITY,
     severity: str = "high",
     per_stack: bool = False,
 ):
-    """check(props, config) -> messages. `per_stack`: a stack turns the rule off with
-    `required: false` in its pack config (prod demands what staging may skip)."""
+    """check(props, config) -> messages; its docstring's first paragraph is the rule's
+    description. `per_stack`: a stack turns the rule off with `required: false` in its pack
+    config (prod demands what staging may skip)."""
 
     def register(check):
-        RULES.append(Rule(name, description, kind, severity, control, tuple(types), _gated(check, per_stack)))
+        RULES.append(Rule(name, _described(check), kind, severity, control, tuple(types), _gated(check, per_stack)))
         return check
 
     return register
 
 
+def required_flag(
+    name: str, types: Iterable[str], description: str, path: str, *, message: str | None = None, **options: Any
+) -> None:
+    """A rule that the property at `path` (dotted into nested objects) is set: the many FSBP
+    controls that are one flag, written as one line each instead of a function each."""
+
+    def check(props, config):
+        value: Any = props
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if not value:
+            yield message or f"{path} must be true"
+
+    check.__doc__ = description
+    resource_rule(name, types, **options)(check)
+
+
+def _described(check: Callable) -> str:
+    """A rule's description: the first paragraph of its check's docstring, on one line."""
+    doc = inspect.getdoc(check)
+    if not doc:
+        raise ValueError(f"{check.__name__}: a rule's check says what it demands in its docstring")
+    return " ".join(doc.split("\n\n")[0].split())
+
+
 def stack_rule(
     name: str,
-    description: str,
     *,
     control: str | None = None,
     kind: str = SECURITY,
@@ -74,7 +99,7 @@ def stack_rule(
     """check(resources, config) -> (urn, message) pairs. `per_stack` as for resource_rule."""
 
     def register(check):
-        RULES.append(Rule(name, description, kind, severity, control, (), _gated(check, per_stack)))
+        RULES.append(Rule(name, _described(check), kind, severity, control, (), _gated(check, per_stack)))
         return check
 
     return register

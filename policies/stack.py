@@ -48,13 +48,10 @@ def _tagged(resources):
         yield resource, {**provider_tags, **_tags(resource.props.get("tags"))}
 
 
-@stack_rule(
-    "required-tags",
-    "Every taggable AWS resource carries Project, Environment, Owner, CostCenter and "
-    "ManagedBy, through its provider's default_tags or its own tags.",
-    severity="medium",
-)
+@stack_rule("required-tags", severity="medium")
 def required_tags(resources, config):
+    """Every taggable AWS resource carries Project, Environment, Owner, CostCenter and ManagedBy,
+    through its provider's default_tags or its own tags."""
     required = as_list(config.get("tags")) or list(REQUIRED_TAGS)
     for resource, tags in _tagged(resources):
         missing = [t for t in required if t not in tags]
@@ -62,14 +59,10 @@ def required_tags(resources, config):
             yield resource.urn, f"missing tags {', '.join(missing)}"
 
 
-@stack_rule(
-    "stateful-resources-protected",
-    "Databases, caches, buckets, keys, secrets, file systems and the "
-    "cluster are protected from deletion where the stack demands it (config: required).",
-    kind=RECOMMENDATION,
-    per_stack=True,
-)
+@stack_rule("stateful-resources-protected", kind=RECOMMENDATION, per_stack=True)
 def stateful_protected(resources, config):
+    """Databases, caches, buckets, keys, secrets, file systems and the cluster are protected from
+    deletion where the stack demands it (config: required)."""
     for resource in of_type(resources, *STATEFUL):
         if not resource.opts.protect:
             yield resource.urn, "stateful resource without protect"
@@ -80,11 +73,10 @@ def _ini(text: str) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
-@stack_rule(
-    "pgbouncer-connection-budget",
-    "All PgBouncer pods of all pools together fit in 85 % of RDS max_connections on every target database.",
-)
+@stack_rule("pgbouncer-connection-budget")
 def pgbouncer_budget(resources, config):
+    """All PgBouncer pods of all pools together fit in 85 % of RDS max_connections on every target
+    database."""
     max_connections = None
     for group in of_type(resources, "aws:rds/parameterGroup:ParameterGroup"):
         for parameter in as_list(group.props.get("parameters")):
@@ -121,12 +113,10 @@ def pgbouncer_budget(resources, config):
             )
 
 
-@stack_rule(
-    "policy-set-matches-environment",
-    "The policy set was built for this stack's environment: its AWS resources carry the "
-    "Environment tag the set names (a staging set cannot pass a prod stack).",
-)
+@stack_rule("policy-set-matches-environment")
 def policy_set_matches_environment(resources, config):
+    """The policy set was built for this stack's environment: its AWS resources carry the
+    Environment tag the set names (a staging set cannot pass a prod stack)."""
     expected = config.get("environment")
     if not expected:  # no set given: the pack's own defaults, the strictest levels, apply
         return

@@ -99,9 +99,7 @@ def runner_path(ctx: StackContext, network: Network) -> list[pulumi.Resource]:
             vpc_id=network.vpc_id,
             vpc_cidr=network.vpc_cidr,
             route_table_ids=network.private_route_table_ids,
-            runner_vpc_id=runner.vpc_id,
-            runner_cidr=runner.cidr,
-            runner_route_table_ids=runner.route_table_ids,
+            runner=runner,
         ),
         opts=ctx.on_aws(),
     )

@@ -28,15 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from components.apps import pgbouncer_config as pool
 from components.apps.database_bootstrap_sql import AUTH_QUERY
-from components.apps.pgbouncer_config import (
-    IniSettings,
-    PoolRole,
-    ServerTimeouts,
-    render_hba,
-    render_ini,
-    render_userlist,
-)
 from realserver.pgbouncer import LocalPgBouncer
 from realserver.postgres import LocalPostgres, pg_bin
 from realserver.rds import DATABASE, Credentials, rds_like, roles_for, run_bootstrap
@@ -173,9 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     return _print_report(report, budget, args.out)
 
 
-def _pool_settings(args: argparse.Namespace) -> IniSettings:
+def _pool_settings(args: argparse.Namespace) -> pool.IniSettings:
     """The rw pool as the platform renders it, sized by the command line."""
-    role = PoolRole(
+    role = pool.PoolRole(
         "rw",
         "transaction",
         False,
@@ -184,7 +177,7 @@ def _pool_settings(args: argparse.Namespace) -> IniSettings:
         reserve_pool_size=args.reserve,
         max_client_conn=args.clients + 100,
     )
-    return IniSettings(
+    return pool.IniSettings(
         role,
         DATABASE,
         ["db.internal"],
@@ -192,13 +185,13 @@ def _pool_settings(args: argparse.Namespace) -> IniSettings:
         "pgbouncer_auth",
         AUTH_QUERY,
         "pgbouncer_stats",
-        ServerTimeouts(server_idle_timeout_s=300, server_lifetime_s=3600, query_wait_timeout_s=30),
+        pool.ServerTimeouts(server_idle_timeout_s=300, server_lifetime_s=3600, query_wait_timeout_s=30),
     )
 
 
-def _measure(args: argparse.Namespace, settings: IniSettings) -> dict:
+def _measure(args: argparse.Namespace, settings: pool.IniSettings) -> dict:
     """The same offered load through PgBouncer and straight to PostgreSQL, then both saturated."""
-    ini, hba = render_ini(settings), render_hba(DATABASE, settings.auth_user, settings.stats_user)
+    ini, hba = pool.render_ini(settings), pool.render_hba(DATABASE, settings.auth_user, settings.stats_user)
     # Direct runs need a backend per client; the pooled runs may use only the pool's budget.
     server_settings = {
         "max_connections": str(args.clients + 100),
@@ -217,7 +210,7 @@ def _measure(args: argparse.Namespace, settings: IniSettings) -> dict:
             check=True,
             capture_output=True,
         )
-        userlist = render_userlist({"pgbouncer_auth": CREDENTIALS.passwords["auth_user"]})
+        userlist = pool.render_userlist({"pgbouncer_auth": CREDENTIALS.passwords["auth_user"]})
         with LocalPgBouncer(ini, hba, userlist, "127.0.0.1", pg.port) as bouncer:
             report["pooled_fixed_rate"] = fixed_rate(bouncer.port, args.clients, args.rate, args.seconds, pg)
             report["pooled_saturated"] = pgbench(

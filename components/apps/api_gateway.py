@@ -10,7 +10,7 @@ import pulumi
 from components.k8s.hpa import HpaSpec
 from components.k8s.mounted_secret import mounted_secret
 from components.k8s.pod_spec import ContainerResources
-from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
+from components.k8s.workload import Probes, Workload, WorkloadArgs
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,6 @@ class ApiGatewayArgs:
 class ApiGateway(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:api_gateway:ApiGateway"
-    service: str
-    peer: PodPeer
 
     def __init__(self, name: str, args: ApiGatewayArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

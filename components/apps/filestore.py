@@ -45,8 +45,6 @@ class SharedFilesystemArgs:
 class SharedFilesystem(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:shared_filesystem:SharedFilesystem"
-    file_system_id: pulumi.Output[str]
-    claim_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: SharedFilesystemArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

@@ -66,10 +66,6 @@ class AppIngressArgs:
 class AppIngress(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:app_ingress:AppIngress"
-    origin_domain: pulumi.Output[str]
-    alb_hostname: pulumi.Output[str]
-    load_balancer_arn_suffix: pulumi.Output[str]
-    origin_secret: pulumi.Output[str]
 
     def __init__(self, name: str, args: AppIngressArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

@@ -122,7 +122,6 @@ def policies(f: AppNetworkPoliciesArgs) -> dict[str, dict]:
 class AppNetworkPolicies(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:network_policies:AppNetworkPolicies"
-    names: list[str]
 
     def __init__(self, name: str, args: AppNetworkPoliciesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

@@ -19,7 +19,6 @@ class AppNamespaceArgs:
 class AppNamespace(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:namespace:AppNamespace"
-    name: pulumi.Output[str]
 
     def __init__(self, name: str, args: AppNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

@@ -15,7 +15,7 @@ from components.apps.odoo_config import OdooSettings, render_odoo_conf
 from components.k8s.hpa import HpaSpec
 from components.k8s.mounted_secret import mounted_secret
 from components.k8s.pod_spec import ContainerResources, checksum
-from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
+from components.k8s.workload import Probes, Workload, WorkloadArgs
 from components.outputs import secret_output
 
 CONF = "/run/odoo/odoo.conf"
@@ -62,11 +62,6 @@ class OdooArgs:
 class Odoo(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:odoo:Odoo"
-    web_service: str
-    longpolling_service: str
-    web: PodPeer
-    bus: PodPeer
-    admin_password: pulumi.Output[str]
 
     def __init__(self, name: str, args: OdooArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

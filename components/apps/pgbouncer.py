@@ -78,9 +78,6 @@ class PgBouncerArgs:
 class PgBouncer(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:pgbouncer:PgBouncer"
-    service_hosts: dict[str, str]
-    server_connections: dict[str, int]
-    server_connection_limits: dict[str, int]
 
     def __init__(self, name: str, args: PgBouncerArgs, opts: pulumi.ResourceOptions | None = None):
         if args.budget.problems:

@@ -38,11 +38,6 @@ class PrivateBucketArgs:
 class PrivateBucket(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:private_bucket:PrivateBucket"
-    bucket: pulumi.Output[str]
-    arn: pulumi.Output[str]
-    regional_domain_name: pulumi.Output[str]
-    domain_name: pulumi.Output[str]
-    public_access_block: aws.s3.BucketPublicAccessBlock
 
     def __init__(self, name: str, args: PrivateBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

@@ -18,6 +18,7 @@ from components.aws.iam_documents import service_trust_policy
 from components.aws.kms import rotating_key
 from components.aws.pod_identity import pod_identity_trust
 from components.compute.node_groups import NodeGroupSizing
+from components.outputs import secret_output
 
 #: Every control-plane log type EKS offers; audit is what an incident review needs.
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -85,13 +86,6 @@ class EksClusterArgs:
 class EksCluster(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:cluster:EksCluster"
-    name: pulumi.Output[str]
-    endpoint: pulumi.Output[str]
-    certificate_authority: pulumi.Output[str]
-    oidc_issuer: pulumi.Output[str]
-    cluster_security_group_id: pulumi.Output[str]
-    node_role_arn: pulumi.Output[str]
-    kubeconfig: pulumi.Output[str]
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
@@ -116,7 +110,7 @@ class EksCluster(pulumi.ComponentResource):
         #: volumes). Kept until those deployments are gone, so `destroy` removes Ingresses and
         #: NodePools while the controllers that clean up behind them still run.
         self.ready: list[pulumi.Resource] = [*access, node_group, *networking, *on_nodes]
-        self.kubeconfig = pulumi.Output.secret(
+        self.kubeconfig: pulumi.Output[str] = secret_output(
             pulumi.Output.all(cluster.name, cluster.endpoint, self.certificate_authority).apply(
                 lambda parts: json.dumps(kubeconfig(*parts))
             )

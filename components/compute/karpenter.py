@@ -61,8 +61,6 @@ class KarpenterArgs:
 class Karpenter(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:autoscaling:Karpenter"
-    interruption_queue_name: pulumi.Output[str]
-    controller_role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None):
         if args.chart_version != KARPENTER_VERSION:

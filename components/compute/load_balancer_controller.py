@@ -37,8 +37,6 @@ class LoadBalancerControllerArgs:
 class LoadBalancerController(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:ingress_controller:LoadBalancerController"
-    ingress_class: str
-    role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

@@ -29,7 +29,6 @@ class BlockStorageClassArgs:
 class BlockStorageClass(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:storage_class:BlockStorageClass"
-    class_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: BlockStorageClassArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

@@ -90,14 +90,6 @@ class PostgresDatabaseArgs:
 class PostgresDatabase(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:database:PostgresDatabase"
-    primary_endpoint: pulumi.Output[str]
-    replica_endpoints: list[pulumi.Output[str]]
-    port: int
-    max_connections: int
-    secret_arn: pulumi.Output[str]
-    security_group_id: pulumi.Output[str]
-    master_username: str
-    master_password: pulumi.Output[str]
     #: `primary`, `replica-1` ... -> DBInstanceIdentifier (CloudWatch's dimension).
     instance_identifiers: dict[str, pulumi.Output[str]]
 

@@ -76,13 +76,6 @@ LOG_TYPES = ("slow-log", "engine-log")
 class RedisCache(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:cache:RedisCache"
-    primary_endpoint: pulumi.Output[str]
-    reader_endpoint: pulumi.Output[str]
-    port: int
-    auth_token: pulumi.Output[str]
-    url: pulumi.Output[str]
-    secret_arn: pulumi.Output[str]
-    security_group_id: pulumi.Output[str]
     #: Member clusters (one per node): CloudWatch's `CacheClusterId` dimension.
     member_clusters: pulumi.Output[list[str]]
     eviction_policy: str

@@ -89,12 +89,6 @@ class SearchDomainArgs:
 class SearchDomain(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:search:SearchDomain"
-    endpoint: pulumi.Output[str]
-    url: pulumi.Output[str]
-    domain_name: str
-    secret_arn: pulumi.Output[str]
-    security_group_id: pulumi.Output[str]
-    port: int
 
     def __init__(self, name: str, args: SearchDomainArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

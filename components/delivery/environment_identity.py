@@ -64,11 +64,6 @@ class EnvironmentIdentityArgs:
 class EnvironmentIdentity(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:delivery:EnvironmentIdentity"
-    deploy_role_arn: pulumi.Output[str]
-    preview_role_arn: pulumi.Output[str]
-    boundary_arn: pulumi.Output[str]
-    key_arn: pulumi.Output[str]
-    secrets_provider: str
 
     def __init__(self, name: str, args: EnvironmentIdentityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

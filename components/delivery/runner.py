@@ -57,10 +57,6 @@ class CodeBuildRunnerArgs:
 class CodeBuildRunner(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:delivery:CodeBuildRunner"
-    vpc_id: pulumi.Output[str]
-    route_table_ids: list[pulumi.Output[str]]
-    egress_ip: pulumi.Output[str]
-    label: str
 
     def __init__(self, name: str, args: CodeBuildRunnerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

@@ -35,8 +35,6 @@ class StateBackendArgs:
 class StateBackend(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:bootstrap:StateBackend"
-    bucket_arn: pulumi.Output[str]
-    backend_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: StateBackendArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

@@ -76,12 +76,6 @@ class CdnArgs:
 class Cdn(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:cdn:Cdn"
-    distribution_id: pulumi.Output[str]
-    distribution_arn: pulumi.Output[str]
-    domain_name: pulumi.Output[str]
-    static_bucket_name: pulumi.Output[str]
-    certificate_arn: pulumi.Output[str]
-    web_acl_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None):
         _refuse_known_traps(name, args)

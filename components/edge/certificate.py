@@ -35,7 +35,6 @@ class CertificateArgs:
 class DnsValidatedCertificate(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:certificate:DnsValidatedCertificate"
-    certificate_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: CertificateArgs, opts: pulumi.ResourceOptions | None = None):
         if args.required_region and args.provider_region != args.required_region:

@@ -34,7 +34,6 @@ class EdgeFirewallArgs:
 class EdgeFirewall(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:edge_firewall:EdgeFirewall"
-    arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: EdgeFirewallArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

@@ -38,17 +38,6 @@ class NetworkArgs:
 class Network(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:network:Network"
-    vpc_id: pulumi.Output[str]
-    public_subnet_ids: list[pulumi.Output[str]]
-    private_subnet_ids: list[pulumi.Output[str]]
-    isolated_subnet_ids: list[pulumi.Output[str]]
-    db_subnet_group_name: pulumi.Output[str]
-    cache_subnet_group_name: pulumi.Output[str]
-    nat_public_ips: list[pulumi.Output[str]]
-    nat_gateway_ids: list[pulumi.Output[str]]
-    private_route_table_ids: list[pulumi.Output[str]]
-    flow_log_group_name: pulumi.Output[str]
-    data_client_security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

@@ -33,8 +33,6 @@ class AlarmTopicArgs:
 class AlarmTopic(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:observability:AlarmTopic"
-    topic_arn: pulumi.Output[str]
-    key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: AlarmTopicArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

@@ -26,7 +26,6 @@ class CloudWatchAlarmsArgs:
 class CloudWatchAlarms(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:observability:CloudWatchAlarms"
-    alarm_arns: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: CloudWatchAlarmsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

@@ -39,7 +39,6 @@ class CloudWatchDashboardArgs:
 class CloudWatchDashboard(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:observability:CloudWatchDashboard"
-    dashboard_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: CloudWatchDashboardArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

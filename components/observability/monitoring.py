@@ -77,9 +77,6 @@ class MonitoringArgs:
 class Monitoring(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:monitoring:Monitoring"
-    namespace: str
-    prometheus_url: str
-    remote_write_url: str
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -34,25 +34,22 @@ DEFAULT_CSP = (
 )
 
 
+def _seed(min_ttl: int, default_ttl: int, max_ttl: int, description: str) -> Any:
+    """A cache policy's TTLs, defaulting to the seed's values."""
+    return Field(
+        Ttls.model_validate({"minTtl": min_ttl, "defaultTtl": default_ttl, "maxTtl": max_ttl}), description=description
+    )
+
+
 class CacheTtls(Section):
     """Per cache policy. Defaults: the seed's static, long-cache and API policies; images ours."""
 
-    static: Ttls = Field(
-        Ttls.model_validate({"minTtl": 3600, "defaultTtl": 86400, "maxTtl": 31536000}),
-        description="Default behaviour: static assets from S3 (the seed's Static policy).",
+    static: Ttls = _seed(3600, 86400, 31536000, "Default behaviour: static assets from S3 (the seed's Static policy).")
+    long_cache: Ttls = _seed(
+        86400, 604800, 31536000, "/static/*: fingerprinted assets, ?v= busting (the seed's LongCache policy)."
     )
-    long_cache: Ttls = Field(
-        Ttls.model_validate({"minTtl": 86400, "defaultTtl": 604800, "maxTtl": 31536000}),
-        description="/static/*: fingerprinted assets, ?v= busting (the seed's LongCache policy).",
-    )
-    image: Ttls = Field(
-        Ttls.model_validate({"minTtl": 86400, "defaultTtl": 2592000, "maxTtl": 31536000}),
-        description="Images (*.jpg, *.png, *.webp).",
-    )
-    api: Ttls = Field(
-        Ttls.model_validate({"minTtl": 0, "defaultTtl": 0, "maxTtl": 1}),
-        description="/api/*: pass-through to the ALB (the seed's API policy).",
-    )
+    image: Ttls = _seed(86400, 2592000, 31536000, "Images (*.jpg, *.png, *.webp).")
+    api: Ttls = _seed(0, 0, 1, "/api/*: pass-through to the ALB (the seed's API policy).")
 
 
 ManagedRuleGroup = Literal[

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 
 from components.delivery.github import REPOSITORY
+from components.network.runner_peering import RunnerNetwork, private_range
 from components.settings import Section
 
 from .environment import ENVIRONMENTS
@@ -16,33 +17,6 @@ from .environment import ENVIRONMENTS
 IAM_POLICY = r"^arn:aws[a-z-]*:iam::[0-9]{12}:policy/[A-Za-z0-9_+=,.@/-]+$"
 ROLE = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$"
 STACK = r"^[A-Za-z0-9_.-]{1,100}$"
-
-
-def private_range(value: str, smallest_prefix: int) -> str:
-    """A private IPv4 range no smaller than /smallest_prefix."""
-    try:
-        network = ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"not a CIDR ({exc})") from None
-    if network.version != 4 or not network.is_private or network.prefixlen > smallest_prefix:
-        raise ValueError(f"expected a private IPv4 range of /{smallest_prefix} or larger, e.g. 10.250.0.0/24")
-    return value
-
-
-class RunnerNetwork(Section):
-    """The environment's CodeBuild runner network (bootstrap outputs `runners.<env>`): the stack
-    peers with it and opens its Kubernetes API on 443 to its range only."""
-
-    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$", description="The runner VPC (vpcId).")
-    cidr: str = Field(description="The runner VPC's range (cidr); must not overlap network.cidr.")
-    route_table_ids: list[Annotated[str, Field(pattern=r"^rtb-[0-9a-f]{8,17}$")]] = Field(
-        min_length=1, description="The runner's private route tables (routeTableIds): they get a route to this VPC."
-    )
-
-    @field_validator("cidr")
-    @classmethod
-    def _cidr(cls, value: str) -> str:
-        return private_range(value, 28)
 
 
 class DeliveryConfig(Section):
