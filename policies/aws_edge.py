@@ -6,6 +6,9 @@ from registry import RECOMMENDATION, as_list, json_document, of_type, resource_r
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 BUCKET = "aws:s3/bucket:Bucket"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+OWNERSHIP_CONTROLS = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+DEFAULT_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 DEPRECATED_SSL = {"SSLv3", "TLSv1", "TLSv1.1"}
 
 
@@ -107,12 +110,7 @@ def authorization_header(props, config):
             yield "Authorization in an origin request policy is rejected; put it in the cache policy (aws-cdk#13408)"
 
 
-@resource_rule(
-    "s3-block-public-access",
-    ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"],
-    control="S3.8",
-    severity="critical",
-)
+@resource_rule("s3-block-public-access", [PUBLIC_ACCESS_BLOCK], control="S3.8", severity="critical")
 def block_public_access(props, config):
     """All four S3 Block Public Access settings are on."""
     for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
@@ -120,9 +118,7 @@ def block_public_access(props, config):
             yield f"{flag} must be true"
 
 
-@resource_rule(
-    "s3-no-acls", ["aws:s3/bucketOwnershipControls:BucketOwnershipControls"], control="S3.12", severity="medium"
-)
+@resource_rule("s3-no-acls", [OWNERSHIP_CONTROLS], control="S3.12", severity="medium")
 def no_acls(props, config):
     """S3 buckets disable ACLs (BucketOwnerEnforced), except log buckets CloudFront writes with an
     ACL."""
@@ -132,12 +128,7 @@ def no_acls(props, config):
         yield f"objectOwnership {ownership}: use BucketOwnerEnforced"
 
 
-@resource_rule(
-    "s3-encryption",
-    ["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"],
-    control="S3.17",
-    severity="medium",
-)
+@resource_rule("s3-encryption", [DEFAULT_ENCRYPTION], control="S3.17", severity="medium")
 def encryption(props, config):
     """S3 default encryption is SSE-S3 or SSE-KMS."""
     rules = as_list(props.get("rules"))

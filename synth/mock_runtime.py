@@ -166,11 +166,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             self.registrations.append(
                 RegisteredResource(
                     urn=response.urn,
-                    type=request.type,
-                    name=request.name,
-                    custom=request.custom,
-                    parent=request.parent,
-                    provider=request.provider,
+                    **{field: getattr(request, field) for field in ("type", "name", "custom", "parent", "provider")},
                     providers=dict(request.providers),
                     protect=bool(request.protect),
                     ignore_changes=list(request.ignoreChanges),

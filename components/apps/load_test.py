@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.apps.namespace import AppNamespace, AppNamespaceArgs
+from components.k8s.helm import helm_release
 from components.k8s.pod_spec import ContainerResources, container_security_context, pod_security_context
 
 GRAFANA_CHARTS = "https://grafana.github.io/helm-charts"
@@ -58,16 +59,16 @@ class LoadTest(pulumi.ComponentResource):
     def __init__(self, name: str, args: LoadTestArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        operator = k8s.helm.v3.Release(
+        operator = helm_release(
             f"{name}-operator",
-            name="k6-operator",
-            chart="k6-operator",
-            version=args.operator_chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=GRAFANA_CHARTS),
-            namespace=OPERATOR_NAMESPACE,
-            create_namespace=True,
+            "k6-operator",
+            "k6-operator",
+            args.operator_chart_version,
+            OPERATOR_NAMESPACE,
+            child,
+            repository=GRAFANA_CHARTS,
             values={"installCRDs": True},
-            opts=child,
+            create_namespace=True,
         )
         namespace = AppNamespace(f"{name}-ns", AppNamespaceArgs(name=args.namespace), opts=child).name
         scripts = k8s.core.v1.ConfigMap(

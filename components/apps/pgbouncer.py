@@ -8,7 +8,7 @@ Service, `pgbouncer-<role>`, and the connection budget counts all of them togeth
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -104,18 +104,8 @@ class PgBouncer(pulumi.ComponentResource):
             # Only the endpoints this role points at flow into its ini, so the ConfigMap depends
             # on exactly those instances (the budget policy follows that relation).
             targets = args.replica_hosts if role.targets_replicas and args.replica_hosts else [args.primary_host]
-            settings = functools.partial(
-                IniSettings,
-                role=role,
-                database=args.database,
-                port=args.port,
-                auth_user=args.auth_user,
-                auth_query=args.auth_query,
-                stats_user=STATS_USER,
-                timeouts=args.timeouts,
-            )
             # partial, not a closure: the callback runs after the loop has moved on.
-            ini = pulumi.Output.all(*targets).apply(functools.partial(_ini_for, settings))
+            ini = pulumi.Output.all(*targets).apply(functools.partial(_ini_for, args, role))
             self._role(name, role, args, ini, hba, secret, secret_checksum)
             self.service_hosts[role.name] = f"pgbouncer-{role.name}"
 
@@ -221,5 +211,9 @@ def _exporter(image: str) -> dict:
     }
 
 
-def _ini_for(settings: Callable[..., IniSettings], hosts: list[str]) -> str:
-    return render_ini(settings(hosts=hosts))
+def _ini_for(args: PgBouncerArgs, role: PoolRole, hosts: list[str]) -> str:
+    """pgbouncer.ini of one role, once its hosts are known."""
+    settings = IniSettings(
+        role, args.database, hosts, args.port, args.auth_user, args.auth_query, STATS_USER, args.timeouts
+    )
+    return render_ini(settings)

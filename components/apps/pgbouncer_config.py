@@ -82,6 +82,11 @@ class Target:
     max_connections: int
 
 
+def _over(used: dict[str, int], limits: dict[str, int]) -> list[tuple[str, int, int]]:
+    """(key, used, limit) wherever `used` exceeds its limit."""
+    return [(key, amount, limits[key]) for key, amount in used.items() if amount > limits[key]]
+
+
 @dataclass(frozen=True)
 class Budget:
     """Worst-case server connections per database target, and the limit they must fit in."""
@@ -93,24 +98,21 @@ class Budget:
 
     @property
     def problems(self) -> list[str]:
-        found = []
-        for target, used in self.per_target.items():
-            limit = self.limit_per_target[target]
-            if used > limit:
-                found.append(
-                    f"{used} server connections can land on {target}, over {int(BUDGET_SHARE * 100)} % of its "
-                    f"max_connections ({limit}); lower pool sizes by {used - limit} connections in total or raise "
-                    f"database.maxConnections to at least {math.ceil(used / BUDGET_SHARE)}"
-                )
-        for role, clients in self.clients_per_role.items():
-            capacity = self.client_capacity_per_role[role]
-            if clients > capacity:
-                found.append(
-                    f"pool {role}: the applications can open {clients} client connections at their HPA maximum, "
-                    f"but its pods accept {capacity} in total; raise maxClientConn by {clients - capacity} "
-                    f"(spread over the pods) or add pods"
-                )
-        return found
+        """Server connections over a target's share, then client connections over a pool's."""
+        return [
+            *(
+                f"{used} server connections can land on {target}, over {int(BUDGET_SHARE * 100)} % of its "
+                f"max_connections ({limit}); lower pool sizes by {used - limit} connections in total or raise "
+                f"database.maxConnections to at least {math.ceil(used / BUDGET_SHARE)}"
+                for target, used, limit in _over(self.per_target, self.limit_per_target)
+            ),
+            *(
+                f"pool {role}: the applications can open {clients} client connections at their HPA maximum, "
+                f"but its pods accept {capacity} in total; raise maxClientConn by {clients - capacity} "
+                f"(spread over the pods) or add pods"
+                for role, clients, capacity in _over(self.clients_per_role, self.client_capacity_per_role)
+            ),
+        ]
 
 
 def connection_budget(

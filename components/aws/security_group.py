@@ -1,4 +1,5 @@
-"""Security groups that admit one TCP port from named security groups and nothing else."""
+"""Security groups and their rules: TCP only, each rule a resource of its own (adding one
+never replaces the group's rule set), each saying who and why."""
 
 from __future__ import annotations
 
@@ -25,14 +26,32 @@ def port_from_groups(
         name, vpc_id=vpc_id, description=description, tags={"Name": name}, opts=pulumi.ResourceOptions(parent=parent)
     )
     for label, source_id in sorted(sources.items()):
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-{label}",
-            security_group_id=group.id,
-            referenced_security_group_id=source_id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            description=f"{label} to port {port}",
-            opts=pulumi.ResourceOptions(parent=parent),
+        label_rule = f"{label} to port {port}"
+        tcp_rule(
+            f"{name}-from-{label}", group.id, (port, port), label_rule, parent, referenced_security_group_id=source_id
         )
     return group
+
+
+def tcp_rule(
+    name: str,
+    group_id: pulumi.Input[str],
+    ports: tuple[int, int],
+    description: str,
+    parent: pulumi.Resource,
+    egress: bool = False,
+    **peer: pulumi.Input[str],
+) -> aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule:
+    """One TCP rule of `group_id` for the port range `ports`; `peer` names the other side
+    (cidr_ipv4, prefix_list_id or referenced_security_group_id)."""
+    rule = aws.vpc.SecurityGroupEgressRule if egress else aws.vpc.SecurityGroupIngressRule
+    return rule(
+        name,
+        security_group_id=group_id,
+        ip_protocol="tcp",
+        from_port=ports[0],
+        to_port=ports[1],
+        description=description,
+        opts=pulumi.ResourceOptions(parent=parent),
+        **peer,
+    )

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from components.aws.iam_documents import service_trust_policy
 from components.aws.kms import rotating_key
 from components.aws.pod_identity import pod_identity_trust
+from components.aws.security_group import tcp_rule
 from components.compute.node_groups import NodeGroupSizing
 from components.outputs import secret_output
 
@@ -175,15 +176,13 @@ class EksCluster(pulumi.ComponentResource):
     def _api_ingress(self, name: str, cluster: aws.eks.Cluster, args: EksClusterArgs) -> list[pulumi.Resource]:
         """The private endpoint on 443 from the deployer's ranges (the runner's, a VPN)."""
         return [
-            aws.vpc.SecurityGroupIngressRule(
+            tcp_rule(
                 f"{name}-api-from-{cidr.replace('/', '-')}",
-                security_group_id=cluster.vpc_config.cluster_security_group_id,
+                cluster.vpc_config.cluster_security_group_id,
+                (443, 443),
+                "Kubernetes API from the deployer's network (privateAccessCidrs)",
+                self,
                 cidr_ipv4=cidr,
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
-                description="Kubernetes API from the deployer's network (privateAccessCidrs)",
-                opts=pulumi.ResourceOptions(parent=self),
             )
             for cidr in args.private_access_cidrs
         ]

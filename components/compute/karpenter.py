@@ -21,6 +21,7 @@ from components.aws.pod_identity import ControllerIdentity, controller_identity
 from components.compute.controller_policies import karpenter_controller_policy
 from components.compute.eks_cluster import SYSTEM_LABEL, SYSTEM_TAINT
 from components.compute.karpenter_manifests import KARPENTER_VERSION, NodePoolSpec, ec2_node_class, node_pool
+from components.k8s.helm import helm_release
 
 NAMESPACE = "kube-system"
 CHART_REPOSITORY = "oci://public.ecr.aws/karpenter"
@@ -141,20 +142,22 @@ class Karpenter(pulumi.ComponentResource):
     ) -> tuple[k8s.helm.v3.Release, k8s.helm.v3.Release]:
         # CRDs from their own chart: Helm installs a chart's crds/ once and never upgrades them,
         # so a chart bump would leave NodePool/EC2NodeClass schemas behind the controller.
-        crds = k8s.helm.v3.Release(
+        chart = f"{CHART_REPOSITORY}/karpenter"
+        crds = helm_release(
             f"{name}-crd",
-            name="karpenter-crd",
-            chart=f"{CHART_REPOSITORY}/karpenter-crd",
-            version=args.chart_version,
-            namespace=NAMESPACE,
-            opts=pulumi.ResourceOptions(parent=self),
+            "karpenter-crd",
+            f"{chart}-crd",
+            args.chart_version,
+            NAMESPACE,
+            pulumi.ResourceOptions(parent=self),
         )
-        release = k8s.helm.v3.Release(
-            f"{name}",
-            name="karpenter",
-            chart=f"{CHART_REPOSITORY}/karpenter",
-            version=args.chart_version,
-            namespace=NAMESPACE,
+        release = helm_release(
+            name,
+            "karpenter",
+            chart,
+            args.chart_version,
+            NAMESPACE,
+            pulumi.ResourceOptions(parent=self, depends_on=[association, crds]),
             skip_crds=True,
             values={
                 "replicas": args.controller_replicas,
@@ -176,7 +179,6 @@ class Karpenter(pulumi.ComponentResource):
                 "tolerations": [{"key": SYSTEM_TAINT["key"], "operator": "Exists", "effect": "NoSchedule"}],
                 "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[association, crds]),
         )
         return crds, release
 

@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 from components.aws.pod_identity import controller_identity
 from components.compute.controller_policies import load_balancer_controller_policy
 from components.compute.eks_cluster import SYSTEM_LABEL, SYSTEM_TAINT
+from components.k8s.helm import helm_release
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
@@ -49,13 +50,14 @@ class LoadBalancerController(pulumi.ComponentResource):
             opts=child,
         )
         aws.iam.RolePolicyAttachment(f"{name}-controller", role=identity.role.name, policy_arn=policy.arn, opts=child)
-        release = k8s.helm.v3.Release(
+        release = helm_release(
             name,
-            name="aws-load-balancer-controller",
-            chart="aws-load-balancer-controller",
-            version=args.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo="https://aws.github.io/eks-charts"),
-            namespace=NAMESPACE,
+            "aws-load-balancer-controller",
+            "aws-load-balancer-controller",
+            args.chart_version,
+            NAMESPACE,
+            pulumi.ResourceOptions(parent=self, depends_on=[identity.association]),
+            repository="https://aws.github.io/eks-charts",
             values={
                 "clusterName": args.cluster_name,
                 # IMDS is closed to pods (hop limit 1), so region and VPC are given, not discovered.
@@ -77,7 +79,6 @@ class LoadBalancerController(pulumi.ComponentResource):
                 },
                 "podDisruptionBudget": {"maxUnavailable": 1},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[identity.association]),
         )
         ingress_class = k8s.networking.v1.IngressClass(
             f"{name}-class",

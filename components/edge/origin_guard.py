@@ -17,6 +17,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.security_group import tcp_rule
 from components.edge.cdn_policies import ORIGIN_HEADER
 from components.edge.firewall import request_logs
 
@@ -39,25 +40,22 @@ def cloudfront_only_group(
         description="ALB: HTTPS from CloudFront origin-facing addresses only",
         opts=child,
     )
-    aws.vpc.SecurityGroupIngressRule(
+    tcp_rule(
         f"{name}-alb-from-cloudfront",
-        security_group_id=group.id,
+        group.id,
+        (443, 443),
+        "CloudFront origin-facing",
+        parent,
         prefix_list_id=cloudfront.id,
-        ip_protocol="tcp",
-        from_port=443,
-        to_port=443,
-        description="CloudFront origin-facing",
-        opts=child,
     )
-    aws.vpc.SecurityGroupEgressRule(
+    tcp_rule(
         f"{name}-alb-to-vpc",
-        security_group_id=group.id,
+        group.id,
+        (1024, 65535),
+        "ALB to the pods (target type ip)",
+        parent,
+        egress=True,
         cidr_ipv4=vpc_cidr,
-        ip_protocol="tcp",
-        from_port=1024,
-        to_port=65535,
-        description="ALB to the pods (target type ip)",
-        opts=child,
     )
     return group
 

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam_documents import policy_document, service_trust_policy, statement
+from components.aws.security_group import tcp_rule
 from components.network.subnet_plan import SubnetPrefixes, SubnetSpec, plan_subnets
 
 
@@ -209,15 +210,9 @@ class Network(pulumi.ComponentResource):
             tags={"Name": f"{name}-data-clients", **args.data_client_group_tags},
             opts=child,
         )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-data-clients-to-vpc",
-            security_group_id=data_clients.id,
-            cidr_ipv4=args.cidr,
-            ip_protocol="tcp",
-            from_port=0,
-            to_port=65535,
-            description="Data-tier clients reach services inside the VPC",
-            opts=child,
+        reach = "Data-tier clients reach services inside the VPC"
+        tcp_rule(
+            f"{name}-data-clients-to-vpc", data_clients.id, (0, 65535), reach, self, egress=True, cidr_ipv4=args.cidr
         )
 
         return data_clients

@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.aws.pod_identity import controller_identity
+from components.k8s.helm import helm_release
 from components.observability.access_policies import GRAFANA_CLOUDWATCH, alertmanager_publish_policy
 from components.observability.alert_routing import alertmanager_config
 from components.observability.metrics_rules import adapter_rules
@@ -90,16 +91,16 @@ class Monitoring(pulumi.ComponentResource):
         )
         identities = self._identities(name, args)
         admin = self._grafana_admin(name, namespace)
-        stack = k8s.helm.v3.Release(
+        stack = helm_release(
             f"{name}-prometheus",
-            name="kube-prometheus-stack",
-            chart="kube-prometheus-stack",
-            version=args.prometheus_chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=COMMUNITY_CHARTS),
-            namespace=namespace.metadata.name,
-            values=_prometheus_stack_values(args),
+            "kube-prometheus-stack",
+            "kube-prometheus-stack",
+            args.prometheus_chart_version,
+            namespace.metadata.name,
             # Pod Identity injects credentials at pod admission, only if the association exists.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, *identities]),
+            pulumi.ResourceOptions(parent=self, depends_on=[admin, *identities]),
+            repository=COMMUNITY_CHARTS,
+            values=_prometheus_stack_values(args),
         )
         prometheus_url = f"http://kube-prometheus-stack-prometheus.{NAMESPACE}.svc:9090"
         self.remote_write_url = f"{prometheus_url}/api/v1/write"
@@ -111,13 +112,14 @@ class Monitoring(pulumi.ComponentResource):
 
     def _adapter(self, name: str, args: MonitoringArgs, namespace: k8s.core.v1.Namespace, stack: pulumi.Resource):
         """prometheus-adapter: the custom and external metrics the HPAs scale on."""
-        k8s.helm.v3.Release(
+        helm_release(
             f"{name}-adapter",
-            name="prometheus-adapter",
-            chart="prometheus-adapter",
-            version=args.adapter_chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=COMMUNITY_CHARTS),
-            namespace=namespace.metadata.name,
+            "prometheus-adapter",
+            "prometheus-adapter",
+            args.adapter_chart_version,
+            namespace.metadata.name,
+            pulumi.ResourceOptions(parent=self, depends_on=[stack]),
+            repository=COMMUNITY_CHARTS,
             values={
                 "prometheus": {"url": f"http://kube-prometheus-stack-prometheus.{NAMESPACE}.svc", "port": 9090},
                 "rules": adapter_rules(),
@@ -125,7 +127,6 @@ class Monitoring(pulumi.ComponentResource):
                 "nodeSelector": dict(args.node_selector),
                 "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[stack]),
         )
 
     def _cluster_config(
