@@ -1,7 +1,7 @@
 """Every number the model needs that the stack config does not hold, named, with its source.
 
 "seed" = the milestone document's k6 script, HPAs and targets (tests/fixtures/seed/); "ours" =
-an engineering estimate to be replaced by the load test's measurement (README "Load test").
+an engineering estimate to be replaced by the load test's measurement (docs/DESIGN.md "Load test").
 Change them here, or per run with `tools/capacity.py --assume name=value`.
 """
 

@@ -229,7 +229,7 @@ def image_digest(props, config):
     for container in _containers(_pod(props)):
         image = container.get("image", "")
         if "@sha256:" not in image:
-            yield f"{container.get('name')}: {image} is a tag; pin its digest (README: Image digests)"
+            yield f"{container.get('name')}: {image} is a tag; pin its digest (docs/DESIGN.md: Image digests)"
 
 
 #: A URL carrying a password in its userinfo (`scheme://user:password@host`).

@@ -260,12 +260,12 @@ def test_only_critical_alerts_reach_the_topic(alertmanager_file, labels, receive
     assert result.stdout.strip() == receiver
 
 
-def test_the_readme_slo_table_names_only_what_exists(prod, staging):
+def test_the_design_slo_table_names_only_what_exists(prod, staging):
     from components.observability.slo_rules import slo_rule_groups
     from tests.test_dashboards import MODELS
     from tests.test_slo_rules import TARGETS
 
-    lines = (ROOT / "README.md").read_text().splitlines()
+    lines = (ROOT / "docs" / "DESIGN.md").read_text().splitlines()
     start = lines.index(next(line for line in lines if line.startswith("| target (seed) |")))
     table = itertools.takewhile(lambda line: line.startswith("|"), lines[start + 2 :])
     rows = [line.strip("|").split(" | ") for line in table]

@@ -37,7 +37,7 @@ def kubernetes_objects(run):
 
 
 def test_prod_hpas_equal_the_seed_field_by_field_but_their_maxima(prod):
-    """The capacity model raised the maxima (README "Capacity"): 20 Odoo and 15 gateway pods
+    """The capacity model raised the maxima (docs/DESIGN.md "Capacity"): 20 Odoo and 15 gateway pods
     carry under 3,000 of the seed's 10,000 users. Every other field is the seed's."""
     seed = seed_hpas()
     assert set(seed) == {"odoo-hpa", "api-gateway-hpa"}

@@ -27,7 +27,7 @@ WEEKLY_WINDOW = rf"^{_DAY_TIME}-{_DAY_TIME}$"
 
 
 class DatabaseBootstrapConfig(Section):
-    """The Job that creates the least-privilege roles (README "Database roles")."""
+    """The Job that creates the least-privilege roles (docs/DESIGN.md "Database roles")."""
 
     image: PinnedImage = Field(
         "docker.io/library/postgres:17.6-alpine",
