@@ -312,8 +312,8 @@ TEST_DIGEST = "@sha256:" + "0" * 64
 def test_tag_only_images_are_flagged_and_digests_pass():
     props = good(DEPLOY, "api-gateway")
     [message] = RULE["k8s-image-digest"].check(props, {})
-    assert (
-        message == "api-gateway: ghcr.io/smartdairy/api-gateway:1.4.2 is a tag; pin its digest (docs/DESIGN.md: Image digests)"
+    assert message == (
+        "api-gateway: ghcr.io/smartdairy/api-gateway:1.4.2 is a tag; pin its digest (docs/DESIGN.md: Image digests)"
     )
     for section in ("initContainers", "containers"):
         for c in props["spec"]["template"]["spec"].get(section, []):
