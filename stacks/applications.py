@@ -126,9 +126,9 @@ def _monitoring(
 
 def _dashboard_targets(ctx: StackContext, data: DataTier, services: list[str]) -> DashboardTargets:
     slo, alarms = ctx.config.monitoring.slo, ctx.config.monitoring.alarms
-    return DashboardTargets(
+    return ctx.build(
+        DashboardTargets,
         prefix=ctx.prefix,
-        region=ctx.region,
         namespace=NAMESPACE,
         services=services,
         latency_p95_s=slo.latency_p95_s,
@@ -146,12 +146,12 @@ def _ingress(ctx: StackContext, inputs: AppInputs, odoo: Odoo, gateway: ApiGatew
     cdn = ctx.config.cdn
     return AppIngress(
         f"{ctx.prefix}-ingress",
-        AppIngressArgs(
+        ctx.build(
+            AppIngressArgs,
             namespace=inputs.namespace,
             ingress_class=inputs.compute.ingress_class,
             origin_domain=cdn.api_origin_domain or f"origin.{cdn.domain}",
             hosted_zone_id=cdn.hosted_zone_id,
-            region=ctx.region,
             load_balancer_name=f"{ctx.prefix}-api",
             vpc_id=inputs.network.vpc_id,
             vpc_cidr=inputs.network.vpc_cidr,
@@ -216,14 +216,14 @@ def _odoo(ctx: StackContext, inputs: AppInputs, roles: DatabaseBootstrap, pgboun
     network = inputs.network
     filestore = SharedFilesystem(
         f"{ctx.prefix}-filestore",
-        SharedFilesystemArgs(
+        ctx.build(
+            SharedFilesystemArgs,
             vpc_id=network.vpc_id,
             subnet_ids=network.private_subnet_ids,
             client_security_groups={"data-clients": network.data_client_security_group_id},
             namespace=inputs.namespace,
             claim_name="odoo-filestore",
             claim_size_gb=odoo.filestore_gb,
-            protect=ctx.config.protect_stateful_resources,
         ),
         opts=inputs.opts,
     )

@@ -53,14 +53,20 @@ class StackContext:
 
     def args(self, section: BaseModel, args_type: type[T], **wired: Any) -> T:
         """`args_from`, plus the stack-wide settings the Args class has and nobody wired."""
+        return args_from(section, args_type, **self._stack_wide(args_type, wired), **wired)
+
+    def build(self, args_type: type[T], **fields: Any) -> T:
+        """Args that take no config section: `fields`, plus the stack-wide settings."""
+        return args_type(**self._stack_wide(args_type, fields), **fields)
+
+    def _stack_wide(self, args_type: type, given: dict[str, Any]) -> dict[str, Any]:
         stack_wide = {
             "protect": self.config.protect_stateful_resources,
             "region": self.region,
             "account_id": self.account_id,
         }
-        names = {field.name for field in dataclasses.fields(args_type)}  # type: ignore[arg-type]
-        filled = {name: value for name, value in stack_wide.items() if name in names and name not in wired}
-        return args_from(section, args_type, **filled, **wired)
+        names = {field.name for field in dataclasses.fields(args_type)}
+        return {name: value for name, value in stack_wide.items() if name in names and name not in given}
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,9 @@ def alarms(
     ]
     return CloudWatchDashboard(
         f"{ctx.prefix}-slo-dashboard",
-        CloudWatchDashboardArgs(
+        ctx.build(
+            CloudWatchDashboardArgs,
             name=f"{ctx.prefix}-slo",
-            region=ctx.region,
             thresholds=thresholds,
             load_balancer=load_balancer,
             distribution_id=cdn.distribution_id,
