@@ -19,6 +19,7 @@ import pulumi_aws as aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from components.aws.kms import KeyAccess
 from components.delivery.environment_identity import EnvironmentIdentity, EnvironmentIdentityArgs
 from components.delivery.github import ISSUER
 from components.delivery.runner import CodeBuildRunner, CodeBuildRunnerArgs
@@ -49,6 +50,8 @@ provider = tagged_provider("aws", "bootstrap")
 account = pulumi.ResourceOptions(providers=[provider])
 invoke = pulumi.InvokeOutputOptions(provider=provider)
 account_id = aws.get_caller_identity_output(opts=invoke).account_id
+#: The state admins administer every key the bootstrap makes (the state keys, the runners' log keys).
+key_access = KeyAccess(account_id, config.state_admins)
 zones = aws.get_availability_zones_output(state="available", opts=invoke).names
 
 backend = StateBackend(
@@ -87,6 +90,7 @@ for env, spec in config.environments.items():
             region=config.region,
             oidc_provider_arn=oidc_provider_arn,
             state_bucket_arn=backend.bucket_arn,
+            key_access=key_access,
         ),
         opts=own,
     )
@@ -103,6 +107,7 @@ for env, spec in config.environments.items():
             log_retention_days=config.runner_log_retention_days,
             account_id=account_id,
             region=config.region,
+            key_access=key_access,
         ),
         opts=own,
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from registry import RECOMMENDATION, as_list, required_flag, resource_rule
+from registry import RECOMMENDATION, as_list, json_document, required_flag, resource_rule
 
 INSTANCE = "aws:rds/instance:Instance"
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+KEY = "aws:kms/key:Key"
+#: Condition keys that hold a service principal to our account or to the resources it serves.
+SERVICE_SCOPES = ("aws:SourceAccount", "aws:SourceArn", "kms:EncryptionContext", "kms:ViaService")
 DEFAULT_ADMIN_NAMES = {"postgres", "admin", "root", "master", "administrator"}
 
 
@@ -158,10 +161,33 @@ def cache_subnet_group(props, config):
         yield "use a dedicated subnet group on the isolated tier"
 
 
-@resource_rule("kms-key-rotation", ["aws:kms/key:Key"], control="KMS.4", severity="medium")
+@resource_rule("kms-key-rotation", [KEY], control="KMS.4", severity="medium")
 def kms_rotation(props, config):
     """Customer-managed KMS keys rotate yearly."""
     if props.get("customerMasterKeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT" and not props.get(
         "enableKeyRotation"
     ):
         yield "enableKeyRotation must be true"
+
+
+@resource_rule("kms-explicit-key-policy", [KEY], severity="high")
+def kms_explicit_policy(props, config):
+    """Every KMS key has an explicit key policy: no wildcard principal, `kms:*` for the account
+    root only, and every service principal held to our account or to the resources it serves."""
+    document = props.get("policy")
+    if not document:
+        yield "set an explicit key policy (the account root, the key's administrator, the services that use it)"
+        return
+    for index, stmt in enumerate(as_list(json_document(document).get("Statement"))):
+        if stmt.get("Effect") != "Allow":
+            continue
+        principal = stmt.get("Principal")
+        aws_principals = as_list(principal.get("AWS")) if isinstance(principal, dict) else [principal]
+        services = as_list(principal.get("Service")) if isinstance(principal, dict) else []
+        if "*" in aws_principals:
+            yield f"statement {index}: a wildcard principal"
+        if "kms:*" in as_list(stmt.get("Action")) and any(not str(p).endswith(":root") for p in aws_principals):
+            yield f"statement {index}: kms:* for a principal other than the account root"
+        keys = {key for block in (stmt.get("Condition") or {}).values() for key in block}
+        if services and not any(k.startswith(SERVICE_SCOPES) for k in keys):
+            yield f"statement {index}: {', '.join(services)} unscoped (aws:SourceAccount, aws:SourceArn or context)"

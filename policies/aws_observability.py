@@ -6,6 +6,7 @@ from registry import resource_rule
 
 TOPIC = "aws:sns/topic:Topic"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 
 @resource_rule("sns-topic-encrypted", [TOPIC], control="SNS.1", severity="medium")
@@ -28,3 +29,11 @@ def alarm_actions(props, config):
         yield "alarmActions must name at least one target (the stack's alarm topic)"
     if not props.get("okActions"):
         yield "okActions must name a target, so recoveries are announced too"
+
+
+@resource_rule("cloudwatch-log-group-cmk", [LOG_GROUP], severity="medium")
+def log_group_cmk(props, config):
+    """CloudWatch log groups are encrypted with a customer-managed KMS key (what they hold is
+    read by whoever the key's policy admits, not by anyone with logs:GetLogEvents alone)."""
+    if not props.get("kmsKeyId"):
+        yield "set kmsKeyId to a customer-managed key whose policy admits CloudWatch Logs for this group"

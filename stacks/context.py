@@ -3,7 +3,8 @@
 Each tier module (network, data, compute, applications, edge, observability) takes a
 `StackContext` first instead of the same five parameters, and builds its components' Args with
 `StackContext.args`, which fills the stack-wide settings (`protect`, `region`, `account_id`)
-wherever an Args class has them: no composition retypes them.
+wherever an Args class has them (and `key_access`, who administers the stack's KMS keys): no
+composition retypes them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import BaseModel
 
+from components.aws.kms import KeyAccess
 from components.data.postgres import PostgresDatabase
 from components.data.redis import RedisCache
 from components.data.search import SearchDomain
@@ -48,6 +50,11 @@ class StackContext:
         cluster's security group (the cluster is named like the prefix)."""
         return {DISCOVERY_TAG: self.prefix}
 
+    @property
+    def key_access(self) -> KeyAccess:
+        """Every key of the stack: the account's IAM decides, the deploy role administers."""
+        return KeyAccess(self.account_id, [self.config.delivery.deploy_role_arn])
+
     def on_aws(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(providers=[self.regional])
 
@@ -64,6 +71,7 @@ class StackContext:
             "protect": self.config.protect_stateful_resources,
             "region": self.region,
             "account_id": self.account_id,
+            "key_access": self.key_access,
         }
         names = {field.name for field in dataclasses.fields(args_type)}
         return {name: value for name, value in stack_wide.items() if name in names and name not in given}

@@ -35,7 +35,7 @@ def cdn(
             cache_policies=seed_cache_policies(names, ttls_by_role(spec.ttls)),
             api_origin_request=api_origin_request(names),
             security_headers=args_from(spec, SecurityHeaders),
-            firewall=args_from(
+            firewall=ctx.args(
                 spec.waf,
                 EdgeFirewallArgs,
                 count_only_rules={"AWSManagedRulesCommonRuleSet": ["SizeRestrictions_BODY"]},

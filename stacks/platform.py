@@ -21,7 +21,6 @@ from .context import DataTier, StackContext
 from .loader import ConfigError, config_key
 from .observability import AlarmTopics
 from .schema import PlatformConfig
-from .wiring import args_from
 
 
 def build_platform(config: PlatformConfig) -> dict[str, Any]:
@@ -41,7 +40,7 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     )
     network = Network(
         ctx.prefix,
-        args_from(
+        ctx.args(
             config.network,
             NetworkArgs,
             availability_zones=_availability_zones(config, regional, project),

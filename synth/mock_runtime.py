@@ -142,14 +142,17 @@ class _PlatformMocks(pulumi.runtime.Mocks):
             self._provider_regions[args.name] = args.inputs.get("region", self.region)
         if self.first_preview:
             return "", dict(args.inputs)
-        provider_urn = (args.provider or "").rsplit("::", 1)[0]
-        region = self._provider_regions.get(provider_urn.rsplit("::", 1)[-1], self.region)
         state = dict(args.inputs)
-        state.update(computed_outputs(args.typ, args.name, args.inputs, region))
+        state.update(computed_outputs(args.typ, args.name, args.inputs, self._region_of(args.provider)))
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
-        return invoke_result(args.token, args.args, self.region)
+        return invoke_result(args.token, args.args, self._region_of(args.provider))
+
+    def _region_of(self, provider: str | None) -> str:
+        """The region of the provider a resource or invoke names (`<urn>::<id>`)."""
+        provider_urn = (provider or "").rsplit("::", 1)[0]
+        return self._provider_regions.get(provider_urn.rsplit("::", 1)[-1], self.region)
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):

@@ -23,6 +23,7 @@ from stacks.loader import ConfigError
 from stacks.schema.cdn import CdnConfig, ttls_by_role
 from synth.mock_runtime import run_callable
 from tests.conftest import PROJECT, load_config, program_run, section, section_problems, with_section
+from tests.harness.checks import sample_key_access as key_access
 
 SEED_TTLS = {  # (min, default, max) from infrastructure/cloudfront/distribution.yaml
     "Static": (3600, 86400, 31536000),
@@ -317,7 +318,11 @@ def _cdn_args(edge, region="us-east-1", origin_request=None) -> CdnArgs:
         api_origin_request=origin_request or api_origin_request("T"),
         security_headers=SecurityHeaders(content_security_policy="default-src 'self'", frame_options="DENY"),
         firewall=EdgeFirewallArgs(
-            rate_limit=100, log_retention_days=30, managed_rule_groups=["AWSManagedRulesCommonRuleSet"]
+            rate_limit=100,
+            log_retention_days=30,
+            managed_rule_groups=["AWSManagedRulesCommonRuleSet"],
+            key_access=key_access(),
+            protect=False,
         ),
         edge_provider=edge,
         edge_provider_region=region,

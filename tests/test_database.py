@@ -12,6 +12,7 @@ from components.data.postgres import PostgresDatabase, PostgresDatabaseArgs
 from components.data.postgres_parameters import PostgresTuning, preload_problems
 from synth.mock_runtime import run_callable
 from tests.conftest import PROJECT, ROOT, program_run, section, section_problems
+from tests.harness.checks import sample_key_access as key_access
 
 INSTANCE = "aws:rds/instance:Instance"
 
@@ -144,6 +145,7 @@ def test_component_outputs_password_only_as_secret():
             "t",
             PostgresDatabaseArgs(
                 vpc_id="vpc-1",
+                key_access=key_access(),
                 subnet_group_name="db-subnets",
                 availability_zones=["eu-west-1a", "eu-west-1b"],
                 client_security_groups={"app": "sg-app"},
@@ -163,6 +165,7 @@ def test_component_outputs_password_only_as_secret():
                 maintenance_window="sun:03:30-sun:04:30",
                 deletion_protection=False,
                 final_snapshot=False,
+                delete_automated_backups=True,
                 performance_insights_retention_days=7,
                 monitoring_interval_s=60,
                 secret_recovery_window_days=0,

@@ -54,6 +54,7 @@ def test_a_stack_of_any_name_with_environment_prod_gets_prods_mandatory_policies
         ("protectStatefulResources", None, False),
         ("database.deletionProtection", "deletionProtection", False),
         ("database.finalSnapshot", "finalSnapshot", False),
+        ("database.deleteAutomatedBackups", "deleteAutomatedBackups", True),
         ("cache.finalSnapshot", "finalSnapshot", False),
     ],
 )
@@ -64,7 +65,7 @@ def test_prod_cannot_turn_a_protection_off(key, field, value):
         name = key.split(".")[0]
         config = with_section("prod", f"{PROJECT}:{name}", section("prod", name) | {field: value})
     [problem] = config_problems(config)
-    assert problem.startswith(f"{PROJECT}:{key} = False: environment prod never turns this protection off")
+    assert problem.startswith(f"{PROJECT}:{key} = {value!r}: environment prod never turns this protection off")
 
 
 def test_staging_may_turn_protection_off():

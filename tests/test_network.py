@@ -12,6 +12,7 @@ from components.network.subnet_plan import SubnetPrefixes
 from components.network.vpc import Network, NetworkArgs
 from synth.mock_runtime import run_callable
 from tests.harness.checks import nonempty
+from tests.harness.checks import sample_key_access as key_access
 
 REQUIRED_TAGS = {"Project", "Environment", "Owner", "CostCenter", "ManagedBy"}
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -124,6 +125,8 @@ def test_component_in_isolation_with_two_azs_and_custom_tags():
                 nat_gateways="per-az",
                 flow_log_retention_days=7,
                 flow_log_traffic_type="ALL",
+                key_access=key_access(),
+                protect=False,
                 private_subnet_tags={"karpenter.sh/discovery": "t-cluster"},
             ),
         )

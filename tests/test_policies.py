@@ -153,6 +153,8 @@ RESOURCE_CASES = {
     "elasticache-auth": (GROUP, "", [setter("authToken", DELETE)]),
     "elasticache-custom-subnet-group": (GROUP, "", [setter("subnetGroupName", "default")]),
     "kms-key-rotation": ("aws:kms/key:Key", "", [setter("enableKeyRotation", False)]),
+    "kms-explicit-key-policy": ("aws:kms/key:Key", "db-key", [setter("policy", DELETE)]),
+    "cloudwatch-log-group-cmk": ("aws:cloudwatch/logGroup:LogGroup", "flow-logs", [setter("kmsKeyId", DELETE)]),
     "opensearch-encrypted-at-rest": (SEARCH, "", [setter("encryptAtRest.enabled", False)]),
     "opensearch-in-vpc": (SEARCH, "", [setter("vpcOptions", None), setter("vpcOptions.subnetIds", [])]),
     "opensearch-node-to-node-encryption": (SEARCH, "", [setter("nodeToNodeEncryption.enabled", False)]),
@@ -533,3 +535,32 @@ def test_the_budget_finds_the_replica_pool_by_its_database_not_its_name():
     ro.props["spec"]["replicas"] = 20
     [(_, message)] = RULE["pgbouncer-connection-budget"].check(resources, {})
     assert "on the each replica" in message
+
+
+def _key_policy(*statements: dict) -> dict:
+    return {"policy": json.dumps({"Version": "2012-10-17", "Statement": list(statements)})}
+
+
+ROOT_DEFAULT = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*"}
+
+
+def test_kms_explicit_key_policy_refuses_missing_wildcard_and_unscoped_services():
+    check = RULE["kms-explicit-key-policy"].check
+    logs = {"Effect": "Allow", "Principal": {"Service": "logs.eu-west-1.amazonaws.com"}, "Action": ["kms:Encrypt*"]}
+    scoped = logs | {"Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": ["arn:aws:logs:*:1:log-group:x"]}}}
+    assert list(check(_key_policy(ROOT_DEFAULT, scoped), {})) == []
+    assert list(check({}, {})) == [
+        "set an explicit key policy (the account root, the key's administrator, the services that use it)"
+    ]
+    [unscoped] = check(_key_policy(ROOT_DEFAULT, logs), {})
+    assert unscoped.startswith("statement 1: logs.eu-west-1.amazonaws.com unscoped")
+    wildcard = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["kms:Decrypt"]}
+    assert list(check(_key_policy(wildcard), {})) == ["statement 0: a wildcard principal"]
+    role_all = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/x"}, "Action": "kms:*"}
+    assert list(check(_key_policy(role_all), {})) == ["statement 0: kms:* for a principal other than the account root"]
+
+
+def test_log_groups_need_a_customer_managed_key():
+    check = RULE["cloudwatch-log-group-cmk"].check
+    assert list(check({"kmsKeyId": "arn:aws:kms:eu-west-1:1:key/x"}, {})) == []
+    assert len(list(check({"retentionInDays": 30}, {}))) == 1

@@ -185,7 +185,10 @@ def test_the_static_bucket_logs_its_access_to_the_log_bucket(run):
     [delivery] = [s for s in policy["Statement"] if s.get("Sid") == "S3ServerAccessLogs"]
     assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert delivery["Resource"] == f"{logs['arn']}/s3-access/*"
-    assert delivery["Condition"] == {"ArnLike": {"aws:SourceArn": [f"arn:aws:s3:::{static}"]}}
+    assert delivery["Condition"] == {
+        "ArnLike": {"aws:SourceArn": [f"arn:aws:s3:::{static}"]},
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+    }
 
 
 # --- database roles: the master user stays in the bootstrap Job ----------------------------------

@@ -193,6 +193,11 @@ def plan(old: list[dict], new: list[dict]) -> Plan:
     return Plan(dict(sorted(changes.items())))
 
 
+#: Resource options that keep a resource (or what it protects) from `destroy`: turning one off
+#: is a weakening.
+LIFECYCLE_OPTIONS = ("protect", "retainOnDelete")
+
+
 def _protected(resource: Mapping) -> bool:
     return bool(resource.get("options", {}).get("protect"))
 
@@ -213,7 +218,12 @@ def _update(old: Mapping, new: Mapping) -> Change | None:
     digests = (old.get("secretDigests", {}), new.get("secretDigests", {}))
     changed = list(_paths(old["inputs"], new["inputs"], "", digests))
     protect = (_protected(old), _protected(new))
-    if not changed and protect[0] == protect[1]:
+    lifecycle = [
+        (option, before, after)
+        for option in LIFECYCLE_OPTIONS
+        if (before := bool(old.get("options", {}).get(option))) != (after := bool(new.get("options", {}).get(option)))
+    ]
+    if not changed and not lifecycle:
         return None
     forcing = _forcing(new["type"])
     replaced = [
@@ -231,10 +241,10 @@ def _update(old: Mapping, new: Mapping) -> Change | None:
     weakenings = [
         f"{path}: {_show(a)} -> {_show(b)}" for path, a, b in _weakened(old["inputs"], new["inputs"], changed)
     ]
-    if protect[0] != protect[1]:
-        details.append(f"protect: {protect[0]} -> {protect[1]}")
-        if protect[0]:
-            weakenings.insert(0, "protect: true -> false")
+    for option, before, after in lifecycle:
+        details.append(f"{option}: {before} -> {after}")
+        if before:
+            weakenings.insert(0, f"{option}: true -> false")
     if manifest and changed:
         details.append(_yaml_diff(old["inputs"], new["inputs"]))
     return Change(new["urn"], new["type"], new["name"], action, protect[0], details, weakenings)

@@ -21,6 +21,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.aws.kms import KeyAccess
 from components.edge.certificate import CertificateArgs, DnsValidatedCertificate
 from components.edge.origin_guard import cloudfront_only_group, origin_guard
 from components.outputs import secret_output
@@ -55,6 +56,10 @@ class AppIngressArgs:
     origin_secret_version: str
     #: Days the origin guard's request logs are kept.
     waf_log_retention_days: int
+    #: Who administers the origin guard's log key (the deploy role), in which account.
+    key_access: KeyAccess
+    #: Pulumi `protect` on the origin guard's request logs (prod's audit trail).
+    protect: bool
     #: Path prefixes to Services, most specific first.
     routes: Sequence[Route]
     #: The load balancer controller's release and IngressClass (LoadBalancerController.ready).
@@ -88,7 +93,7 @@ class AppIngress(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         origin_secret = secret_output(secret.result)
-        guard = origin_guard(name, origin_secret, args.waf_log_retention_days, self)
+        guard = origin_guard(name, origin_secret, args.waf_log_retention_days, self, args.key_access, args.protect)
         ingress = k8s.networking.v1.Ingress(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(

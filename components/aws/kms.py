@@ -1,24 +1,116 @@
-"""Customer-managed KMS keys for the stateful components."""
+"""Customer-managed KMS keys, each with an explicit key policy.
+
+Every key's policy has the same base: the account root's default statement (IAM policies of the
+account decide, nothing broader) and administration for the stack's deploy role, named so the
+role that manages the key is on record in the key itself. A service that uses the key *as a
+principal* (CloudWatch Logs writing a log group, CloudWatch publishing to an SNS topic) gets a
+statement of its own, conditioned on our account and on the resources it may use the key for.
+Services that use a key through the caller's grants (RDS, ElastiCache, OpenSearch, EFS, Secrets
+Manager) need no statement: the deploy role's IAM permissions and `kms:ViaService` decide.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.iam_documents import policy_document, statement
+
+#: What a key administrator may do (the AWS documentation's key-administrator set): manage,
+#: never use the key for data.
+KEY_ADMINISTRATION = (
+    "kms:Create*",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+    "kms:RotateKeyOnDemand",
+)
+#: What CloudWatch Logs needs of a key to encrypt a log group (AWS: "Encrypt log data in
+#: CloudWatch Logs using AWS KMS").
+LOGS_USE = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
+
+
+@dataclass(frozen=True)
+class KeyAccess:
+    """Who a key's policy names besides the account: its administrators (a platform stack's
+    deploy role; the bootstrap's state admins), in an account. Administrators are matched by
+    `aws:PrincipalArn`, so an entry may be a pattern (`.../assumed-role/Admin/*`)."""
+
+    account_id: pulumi.Input[str]
+    administrator_arns: Sequence[pulumi.Input[str]]
+
+
+def key_policy(access: KeyAccess, *service_statements: Mapping[str, Any]) -> pulumi.Output[str]:
+    """The account root's default, the administrator, then the services that use the key."""
+    root = pulumi.Output.concat("arn:aws:iam::", access.account_id, ":root")
+    return policy_document(
+        [
+            {**statement(["kms:*"], sid="AccountIamPolicies"), "Principal": {"AWS": root}},
+            {
+                **statement(
+                    list(KEY_ADMINISTRATION),
+                    sid="KeyAdministration",
+                    conditions={"ArnLike": {"aws:PrincipalArn": list(access.administrator_arns)}},
+                ),
+                "Principal": {"AWS": root},
+            },
+            *service_statements,
+        ]
+    )
+
+
+def log_groups_use(
+    region: pulumi.Input[str], account_id: pulumi.Input[str], group_names: Sequence[pulumi.Input[str]]
+) -> dict[str, Any]:
+    """CloudWatch Logs of `region` may use the key for these log groups only: the encryption
+    context carries the group's ARN. A name may end in `*` (Pulumi's auto-name suffix)."""
+    arns = [pulumi.Output.concat("arn:aws:logs:", region, ":", account_id, ":log-group:", name) for name in group_names]
+    return {
+        **statement(
+            list(LOGS_USE),
+            sid="CloudWatchLogsOfTheseGroups",
+            conditions={
+                "ArnLike": {"kms:EncryptionContext:aws:logs:arn": arns},
+                "StringEquals": {"aws:SourceAccount": account_id},
+            },
+        ),
+        "Principal": {"Service": pulumi.Output.concat("logs.", region, ".amazonaws.com")},
+    }
+
 
 def rotating_key(
-    name: str, description: str, parent: pulumi.Resource, protect: bool, policy: pulumi.Input[str] | None = None
+    name: str,
+    description: str,
+    parent: pulumi.Resource,
+    protect: bool,
+    policy: pulumi.Input[str],
+    retain_on_delete: bool = False,
 ) -> aws.kms.Key:
-    """A symmetric key with yearly automatic rotation (FSBP KMS.4) and the longest deletion
-    window, so a mistaken delete can still be cancelled for 30 days. `policy` replaces the
-    default key policy (the account's IAM decides) when a service must use the key itself."""
+    """A symmetric key with yearly automatic rotation (FSBP KMS.4), an explicit policy and the
+    longest deletion window, so a mistaken delete can still be cancelled for 30 days.
+    `retain_on_delete` keeps a key that protects final snapshots and backups when its stack is
+    destroyed: a snapshot whose key is gone cannot be restored."""
     key = aws.kms.Key(
         name,
         description=description,
         enable_key_rotation=True,
         deletion_window_in_days=30,
         policy=policy,
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=retain_on_delete),
     )
     aws.kms.Alias(
         f"{name}-alias",
@@ -27,3 +119,16 @@ def rotating_key(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return key
+
+
+def logs_key(
+    name: str,
+    access: KeyAccess,
+    region: pulumi.Input[str],
+    group_names: Sequence[pulumi.Input[str]],
+    parent: pulumi.Resource,
+    protect: bool,
+) -> aws.kms.Key:
+    """A key of its own for a component's log groups, usable by CloudWatch Logs for them only."""
+    policy = key_policy(access, log_groups_use(region, access.account_id, group_names))
+    return rotating_key(name, "CloudWatch Logs encryption", parent, protect, policy)

@@ -89,15 +89,16 @@ class PrivateBucket(pulumi.ComponentResource):
                 f"{name}-cors", bucket=bucket.id, cors_rules=list(args.cors_rules), opts=child
             )
         if args.attach_tls_only_policy:
+            account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
             aws.s3.BucketPolicy(
                 f"{name}-policy",
                 bucket=bucket.id,
-                policy=pulumi.Output.all(bucket.arn, *args.access_log_sources).apply(
-                    lambda arns: json.dumps(
+                policy=pulumi.Output.all(account, bucket.arn, *args.access_log_sources).apply(
+                    lambda v: json.dumps(
                         {
                             "Version": "2012-10-17",
-                            "Statement": [deny_insecure_transport(arns[0])]
-                            + ([access_log_delivery(arns[0], arns[1:])] if arns[1:] else []),
+                            "Statement": [deny_insecure_transport(v[1])]
+                            + ([access_log_delivery(v[1], v[2:], v[0])] if v[2:] else []),
                         }
                     )
                 ),
@@ -137,14 +138,18 @@ class PrivateBucket(pulumi.ComponentResource):
         )
 
 
-def access_log_delivery(target_arn: str, sources: Sequence[str]) -> dict:
+def access_log_delivery(target_arn: str, sources: Sequence[str], source_account: str) -> dict:
     """S3 server access logging delivers with the logging service principal (not an ACL), only
-    for these source buckets (FSBP S3.9)."""
+    for these source buckets of our account (FSBP S3.9; the account closes the confused deputy
+    that bucket names alone, which any account can take, would leave open)."""
     return {
         "Sid": "S3ServerAccessLogs",
         "Effect": "Allow",
         "Principal": {"Service": "logging.s3.amazonaws.com"},
         "Action": "s3:PutObject",
         "Resource": f"{target_arn}/{ACCESS_LOG_PREFIX}*",
-        "Condition": {"ArnLike": {"aws:SourceArn": list(sources)}},
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": list(sources)},
+            "StringEquals": {"aws:SourceAccount": source_account},
+        },
     }

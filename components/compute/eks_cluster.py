@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam_documents import service_trust_policy
-from components.aws.kms import rotating_key
+from components.aws.kms import KeyAccess, key_policy, log_groups_use, rotating_key
 from components.aws.pod_identity import pod_identity_trust
 from components.aws.security_group import tcp_rule
 from components.compute.node_groups import NodeGroupSizing
@@ -78,8 +78,10 @@ class EksClusterArgs:
     viewer_principal_arns: Sequence[str]
     #: Days the control-plane logs stay in CloudWatch Logs.
     log_retention_days: int
-    #: Pulumi `protect` on the cluster and its key.
+    #: Pulumi `protect` on the cluster, its key and its control-plane log group (the audit trail).
     protect: bool
+    #: Who administers the key (the deploy role), in which account.
+    key_access: KeyAccess
     #: Tags for the EKS-created cluster security group (Karpenter's discovery tag).
     cluster_security_group_tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -133,7 +135,16 @@ class EksCluster(pulumi.ComponentResource):
         """The cluster: secrets encrypted with our key, every control-plane log kept as
         configured, access entries only (no creator admin), add-ons managed as EKS add-ons."""
         child = pulumi.ResourceOptions(parent=self)
-        key = rotating_key(f"{name}-secrets-key", "EKS envelope encryption of Kubernetes secrets", self, args.protect)
+        log_group_name = f"/aws/eks/{args.cluster_name}/cluster"
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        logs = log_groups_use(region, args.key_access.account_id, [log_group_name])
+        key = rotating_key(
+            f"{name}-secrets-key",
+            "EKS envelope encryption of Kubernetes secrets, and the control-plane logs",
+            self,
+            args.protect,
+            key_policy(args.key_access, logs),
+        )
         role = aws.iam.Role(f"{name}-cluster", assume_role_policy=_eks_trust(), opts=child)
         aws.iam.RolePolicyAttachment(
             f"{name}-cluster-policy",
@@ -144,9 +155,10 @@ class EksCluster(pulumi.ComponentResource):
         # EKS writes to this exact name; creating it first sets the retention (else: forever).
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
-            name=f"/aws/eks/{args.cluster_name}/cluster",
+            name=log_group_name,
             retention_in_days=args.log_retention_days,
-            opts=child,
+            kms_key_id=key.arn,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         cluster = aws.eks.Cluster(
             name,

@@ -87,6 +87,7 @@ class Karpenter(pulumi.ComponentResource):
         """Spot interruptions, rebalance recommendations and instance state changes, delivered
         by EventBridge to an encrypted queue only EventBridge and SQS may write to, over TLS."""
         child = pulumi.ResourceOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         queue = aws.sqs.Queue(
             f"{name}-interruptions", message_retention_seconds=300, sqs_managed_sse_enabled=True, opts=child
         )
@@ -101,6 +102,7 @@ class Karpenter(pulumi.ComponentResource):
                         "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
                         "Action": "sqs:SendMessage",
                         "Resource": queue.arn,
+                        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
                     },
                     {
                         "Sid": "DenyHTTP",

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam_documents import service_trust_policy
-from components.aws.kms import rotating_key
+from components.aws.kms import KeyAccess, key_policy, rotating_key
 from components.aws.passwords import master_password as master_password_of
 from components.aws.secrets import stored_secret
 from components.aws.security_group import port_from_groups
@@ -71,10 +71,14 @@ class PostgresDatabaseArgs:
     deletion_protection: bool
     #: Take a final snapshot when the primary is deleted.
     final_snapshot: bool
+    #: Delete the automated backups with the primary (false keeps them for their retention).
+    delete_automated_backups: bool
     #: Days Performance Insights keeps its data.
     performance_insights_retention_days: int
     #: Enhanced Monitoring granularity, seconds.
     monitoring_interval_s: int
+    #: Who administers the data key (the deploy role), in which account.
+    key_access: KeyAccess
     #: Bump to draw a new master password (RDS applies it at once; only the bootstrap Job uses it).
     master_password_version: str
     #: Days a deleted master secret stays recoverable (0: deleted at once).
@@ -101,7 +105,15 @@ class PostgresDatabase(pulumi.ComponentResource):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        key = rotating_key(f"{name}-key", "RDS storage, Performance Insights and secret", self, args.protect)
+        # Kept on destroy: the final snapshot and the automated backups stay restorable.
+        key = rotating_key(
+            f"{name}-key",
+            "RDS storage, Performance Insights and secret",
+            self,
+            args.protect,
+            key_policy(args.key_access),
+            retain_on_delete=True,
+        )
         group = port_from_groups(
             f"{name}-sg", args.vpc_id, PORT, args.client_security_groups, "PostgreSQL from data-tier clients", self
         )
@@ -117,7 +129,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         )
         monitoring_role = aws.iam.Role(
             f"{name}-monitoring",
-            assume_role_policy=service_trust_policy("monitoring.rds.amazonaws.com"),
+            assume_role_policy=service_trust_policy("monitoring.rds.amazonaws.com", args.key_access.account_id),
             opts=child,
         )
         aws.iam.RolePolicyAttachment(
@@ -209,6 +221,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             backup_window=args.backup_window,
             maintenance_window=args.maintenance_window,
             skip_final_snapshot=not args.final_snapshot,
+            delete_automated_backups=args.delete_automated_backups,
             final_snapshot_identifier=final_snapshot_identifier(f"{name}-primary", self)
             if args.final_snapshot
             else None,

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.aws.kms import rotating_key
+from components.aws.kms import KeyAccess, key_policy, log_groups_use, rotating_key
 from components.aws.secrets import stored_secret
 from components.aws.security_group import port_from_groups
 from components.data.connection_urls import redis_url
@@ -67,6 +67,8 @@ class RedisCacheArgs:
     auth_token_update_strategy: str
     #: Pulumi `protect` on the group, key and secret.
     protect: bool
+    #: Who administers the key (the deploy role), in which account.
+    key_access: KeyAccess
 
 
 #: What the engine logs to CloudWatch Logs, a group each.
@@ -83,7 +85,17 @@ class RedisCache(pulumi.ComponentResource):
     def __init__(self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         cluster_mode = args.shards > 1
-        key = rotating_key(f"{name}-key", "ElastiCache data at rest, snapshots and AUTH secret", self, args.protect)
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        logs = log_groups_use(region, args.key_access.account_id, [f"{name}-{log_type}-*" for log_type in LOG_TYPES])
+        # Kept on destroy: the final snapshot stays restorable.
+        key = rotating_key(
+            f"{name}-key",
+            "ElastiCache data at rest, snapshots, AUTH secret and logs",
+            self,
+            args.protect,
+            key_policy(args.key_access, logs),
+            retain_on_delete=True,
+        )
         group = port_from_groups(
             f"{name}-sg", args.vpc_id, PORT, args.client_security_groups, f"{args.tuning.role} Redis clients", self
         )
@@ -148,7 +160,7 @@ class RedisCache(pulumi.ComponentResource):
         """Encrypted at rest and in transit, AUTH required, failover and Multi-AZ with a
         replica, slow and engine logs to CloudWatch."""
         failover = args.replicas_per_shard >= 1
-        logs = self._log_groups(name, args)
+        logs = self._log_groups(name, args, key_arn)
         return aws.elasticache.ReplicationGroup(
             name,
             description=f"Smart Dairy {args.tuning.role}",
@@ -204,11 +216,14 @@ class RedisCache(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _log_groups(self, name: str, args: RedisCacheArgs) -> dict[str, aws.cloudwatch.LogGroup]:
+    def _log_groups(
+        self, name: str, args: RedisCacheArgs, key_arn: pulumi.Input[str]
+    ) -> dict[str, aws.cloudwatch.LogGroup]:
         return {
             log_type: aws.cloudwatch.LogGroup(
                 f"{name}-{log_type}",
                 retention_in_days=args.log_retention_days,
+                kms_key_id=key_arn,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for log_type in LOG_TYPES

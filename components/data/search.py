@@ -20,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam_documents import policy_document, statement
-from components.aws.kms import rotating_key
+from components.aws.kms import KeyAccess, key_policy, log_groups_use, rotating_key
 from components.aws.passwords import master_password as master_password_of
 from components.aws.secrets import stored_secret
 from components.aws.security_group import port_from_groups
@@ -82,8 +82,10 @@ class SearchDomainArgs:
     create_service_linked_role: bool
     #: Days a deleted master secret stays recoverable.
     secret_recovery_window_days: int
-    #: Pulumi `protect` on the domain, key and secret.
+    #: Pulumi `protect` on the domain, key, secret and log groups (the audit log among them).
     protect: bool
+    #: Who administers the key (the deploy role), in which account.
+    key_access: KeyAccess
 
 
 class SearchDomain(pulumi.ComponentResource):
@@ -92,11 +94,18 @@ class SearchDomain(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SearchDomainArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
-        key = rotating_key(f"{name}-key", "OpenSearch data at rest and master secret", self, args.protect)
+        groups = [f"{name}-{log_type.lower().replace('_', '-')}-*" for log_type in LOG_TYPES]
+        key = rotating_key(
+            f"{name}-key",
+            "OpenSearch data at rest, master secret and logs",
+            self,
+            args.protect,
+            key_policy(args.key_access, log_groups_use(args.region, args.account_id, groups)),
+        )
         group = port_from_groups(
             f"{name}-sg", args.vpc_id, PORT, args.client_security_groups, "OpenSearch clients (HTTPS)", self
         )
-        logs, log_access = self._log_groups(name, args)
+        logs, log_access = self._log_groups(name, args, key.arn)
         master_password = master_password_of(name, PASSWORD_SPECIALS, self, min_special=2)
         prerequisites: list[pulumi.Resource] = [*logs.values(), log_access, *self._service_linked_role(name, args)]
         domain = aws.opensearch.Domain(
@@ -192,13 +201,17 @@ class SearchDomain(pulumi.ComponentResource):
         )
 
     def _log_groups(
-        self, name: str, args: SearchDomainArgs
+        self, name: str, args: SearchDomainArgs, key_arn: pulumi.Input[str]
     ) -> tuple[dict[str, aws.cloudwatch.LogGroup], aws.cloudwatch.LogResourcePolicy]:
-        """One group per log type, and the resource policy that lets OpenSearch write to them."""
+        """One group per log type, encrypted, protected like the domain (the audit log is an
+        audit trail), and the resource policy that lets OpenSearch write to them."""
         child = pulumi.ResourceOptions(parent=self)
         groups = {
             log_type: aws.cloudwatch.LogGroup(
-                f"{name}-{log_type.lower().replace('_', '-')}", retention_in_days=args.log_retention_days, opts=child
+                f"{name}-{log_type.lower().replace('_', '-')}",
+                retention_in_days=args.log_retention_days,
+                kms_key_id=key_arn,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
             for log_type in LOG_TYPES
         }

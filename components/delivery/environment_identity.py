@@ -20,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam_documents import document_json
-from components.aws.kms import rotating_key
+from components.aws.kms import KeyAccess, key_policy, rotating_key
 
 from .access import (
     boundary_statements,
@@ -57,6 +57,8 @@ class EnvironmentIdentityArgs:
     oidc_provider_arn: pulumi.Input[str]
     #: The platform's state bucket.
     state_bucket_arn: pulumi.Input[str]
+    #: Who administers the secrets key (the state admins), in this account.
+    key_access: KeyAccess
     #: Pulumi `protect` on the secrets key: losing it makes the state's secrets unreadable.
     protect: bool = True
 
@@ -68,7 +70,14 @@ class EnvironmentIdentity(pulumi.ComponentResource):
     def __init__(self, name: str, args: EnvironmentIdentityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         env = args.environment
-        key = rotating_key(principal_name(env, "state"), f"Pulumi secrets of the {env} stacks", self, args.protect)
+        key = rotating_key(
+            principal_name(env, "state"),
+            f"Pulumi secrets of the {env} stacks",
+            self,
+            args.protect,
+            key_policy(args.key_access),
+            retain_on_delete=True,
+        )
         boundary = aws.iam.Policy(
             f"{name}-boundary",
             name=principal_name(env, "boundary"),

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam_documents import policy_document, service_trust_policy, statement
+from components.aws.kms import KeyAccess, logs_key
 
 from .access import principal_name
 
@@ -52,6 +53,8 @@ class CodeBuildRunnerArgs:
     account_id: pulumi.Input[str]
     #: The runner's region (the service role's ARNs are built from it).
     region: str
+    #: Who administers the build logs' key (the state admins), in this account.
+    key_access: KeyAccess
 
 
 class CodeBuildRunner(pulumi.ComponentResource):
@@ -82,11 +85,11 @@ class CodeBuildRunner(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        group_name = f"/aws/codebuild/{project_name}"
+        # The deploy jobs' logs are an audit trail: key and group are protected like the state key.
+        key = logs_key(f"{name}-logs-key", args.key_access, args.region, [group_name], self, protect=True)
         logs = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/codebuild/{project_name}",
-            retention_in_days=args.log_retention_days,
-            opts=child,
+            f"{name}-logs", name=group_name, retention_in_days=args.log_retention_days, kms_key_id=key.arn, opts=child
         )
         role = self._service_role(name, project_name, args, logs, private)
         project = aws.codebuild.Project(

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.kms import KeyAccess, logs_key
+
 waf = aws.wafv2
 #: Request headers that carry credentials (WAF matches header names in lower case).
 REDACTED_HEADERS = ("authorization", "cookie")
@@ -21,6 +23,10 @@ class EdgeFirewallArgs:
     log_retention_days: int
     #: AWS managed rule groups, evaluated in this order after the rate limit.
     managed_rule_groups: Sequence[str]
+    #: Who administers the logs' key (the deploy role), in which account.
+    key_access: KeyAccess
+    #: Pulumi `protect` on the request logs (prod's audit trail).
+    protect: bool
     #: Rules of a managed group switched to count. Odoo posts large JSON-RPC bodies and file
     #: uploads that CommonRuleSet's SizeRestrictions_BODY (8 KB) would block.
     count_only_rules: Mapping[str, Sequence[str]] = field(default_factory=dict)
@@ -72,7 +78,7 @@ class EdgeFirewall(pulumi.ComponentResource):
             visibility_config=_visibility(name),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        request_logs(name, acl, args.log_retention_days, self)
+        request_logs(name, acl, args.log_retention_days, self, args.key_access, args.protect)
         self.arn = acl.arn
         self.register_outputs({"arn": self.arn})
 
@@ -117,12 +123,27 @@ def _visibility(metric: str, args_type: type = waf.WebAclVisibilityConfigArgs):
     return args_type(cloudwatch_metrics_enabled=True, metric_name=metric[:128], sampled_requests_enabled=True)
 
 
-def request_logs(name: str, acl: aws.wafv2.WebAcl, retention_days: int, parent: pulumi.Resource) -> None:
-    """A web ACL's request logs in CloudWatch Logs (FSBP WAF.11). WAF delivers only to groups
-    named aws-waf-logs-*, in the web ACL's region (the parent's provider)."""
+def request_logs(
+    name: str,
+    acl: aws.wafv2.WebAcl,
+    retention_days: int,
+    parent: pulumi.Resource,
+    key_access: KeyAccess,
+    protect: bool,
+) -> None:
+    """A web ACL's request logs in CloudWatch Logs (FSBP WAF.11), encrypted with a key of their
+    own and, in prod, protected (an audit trail). WAF delivers only to groups named
+    aws-waf-logs-*, in the web ACL's region (the parent's provider)."""
     child = pulumi.ResourceOptions(parent=parent)
+    group_name = f"aws-waf-logs-{name}"
+    region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
+    key = logs_key(f"{name}-logs-key", key_access, region, [group_name], parent, protect)
     logs = aws.cloudwatch.LogGroup(
-        f"{name}-logs", name=f"aws-waf-logs-{name}", retention_in_days=retention_days, opts=child
+        f"{name}-logs",
+        name=group_name,
+        retention_in_days=retention_days,
+        kms_key_id=key.arn,
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
     )
     waf.WebAclLoggingConfiguration(
         f"{name}-logging",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.kms import KeyAccess
 from components.aws.security_group import tcp_rule
 from components.edge.cdn_policies import ORIGIN_HEADER
 from components.edge.firewall import request_logs
@@ -61,7 +62,12 @@ def cloudfront_only_group(
 
 
 def origin_guard(
-    name: str, origin_secret: pulumi.Output[str], retention_days: int, parent: pulumi.Resource
+    name: str,
+    origin_secret: pulumi.Output[str],
+    retention_days: int,
+    parent: pulumi.Resource,
+    key_access: KeyAccess,
+    protect: bool,
 ) -> aws.wafv2.WebAcl:
     """A regional web ACL for the ALB, with its request logs: allow what carries CloudFront's
     secret header, block (403) the rest."""
@@ -99,5 +105,5 @@ def origin_guard(
         visibility_config=waf.WebAclVisibilityConfigArgs(metric_name=f"{name}-origin-guard"[:128], **visibility),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    request_logs(f"{name}-origin-guard", acl, retention_days, parent)
+    request_logs(f"{name}-origin-guard", acl, retention_days, parent, key_access, protect)
     return acl

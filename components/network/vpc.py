@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam_documents import policy_document, service_trust_policy, statement
+from components.aws.kms import KeyAccess, logs_key
 from components.aws.security_group import tcp_rule
 from components.network.subnet_plan import SubnetPrefixes, SubnetSpec, plan_subnets
 
@@ -30,6 +31,10 @@ class NetworkArgs:
     flow_log_retention_days: int
     #: ALL, ACCEPT or REJECT.
     flow_log_traffic_type: str
+    #: Who administers the flow logs' key (the deploy role), in which account.
+    key_access: KeyAccess
+    #: Pulumi `protect` on the flow logs (prod's audit trail).
+    protect: bool
     #: Extra tags on private subnets, e.g. Karpenter's `karpenter.sh/discovery`.
     private_subnet_tags: Mapping[str, str] = field(default_factory=dict)
     #: Extra tags on the data-clients security group (Karpenter attaches it to nodes it launches).
@@ -230,8 +235,15 @@ class Network(pulumi.ComponentResource):
 
     def _flow_logs(self, name: str, vpc: aws.ec2.Vpc, args: NetworkArgs) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
-        group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", retention_in_days=args.flow_log_retention_days, opts=child)
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        account = args.key_access.account_id
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        key = logs_key(f"{name}-flow-logs-key", args.key_access, region, [f"{name}-flow-logs-*"], self, args.protect)
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            retention_in_days=args.flow_log_retention_days,
+            kms_key_id=key.arn,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
         role = aws.iam.Role(
             f"{name}-flow-logs",
             assume_role_policy=service_trust_policy("vpc-flow-logs.amazonaws.com", account),

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.iam_documents import policy_document, statement
-from components.aws.kms import rotating_key
+from components.aws.iam_documents import statement
+from components.aws.kms import KeyAccess, key_policy, rotating_key
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class AlarmTopicArgs:
     https_endpoints: Sequence[str]
     #: Keep the key from an accidental delete (prod).
     protect: bool
+    #: Who administers the key (the deploy role), in which account.
+    key_access: KeyAccess
 
 
 class AlarmTopic(pulumi.ComponentResource):
@@ -36,21 +38,16 @@ class AlarmTopic(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AlarmTopicArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
-        root = pulumi.Output.concat("arn:aws:iam::", args.account_id, ":root")
-        key_policy = policy_document(
-            [
-                {**statement(["kms:*"], sid="AccountIamPolicies"), "Principal": {"AWS": root}},
-                {
-                    **statement(
-                        ["kms:Decrypt", "kms:GenerateDataKey*"],
-                        sid="CloudWatchAlarmsPublish",
-                        conditions={"StringEquals": {"aws:SourceAccount": args.account_id}},
-                    ),
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                },
-            ]
-        )
-        key = rotating_key(f"{name}-key", "SNS alarm topic encryption", self, args.protect, policy=key_policy)
+        alarms_publish = {
+            **statement(
+                ["kms:Decrypt", "kms:GenerateDataKey*"],
+                sid="CloudWatchAlarmsPublish",
+                conditions={"StringEquals": {"aws:SourceAccount": args.account_id}},
+            ),
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        }
+        policy = key_policy(args.key_access, alarms_publish)
+        key = rotating_key(f"{name}-key", "SNS alarm topic encryption", self, args.protect, policy)
         topic = aws.sns.Topic(f"{name}-topic", kms_master_key_id=key.arn, opts=pulumi.ResourceOptions(parent=self))
         subscribers = [("email", email) for email in args.emails] + [("https", url) for url in args.https_endpoints]
         for protocol, endpoint in subscribers:

@@ -100,6 +100,10 @@ class DatabaseConfig(Section):
     )
     deletion_protection: bool = Field(description="RDS refuses to delete the instances.")
     final_snapshot: bool = Field(description="Snapshot the primary when it is deleted.")
+    delete_automated_backups: bool = Field(
+        description="Delete the automated backups with the primary; false keeps them restorable for "
+        "backupRetentionDays after a delete (prod: always false)."
+    )
     performance_insights_retention_days: Literal[
         7,
         31,

@@ -23,6 +23,7 @@ PROTECTION: dict[str, tuple[tuple[str, ...], Any]] = {
     "protectStatefulResources": (("protect_stateful_resources",), True),
     "database.deletionProtection": (("database", "deletion_protection"), True),
     "database.finalSnapshot": (("database", "final_snapshot"), True),
+    "database.deleteAutomatedBackups": (("database", "delete_automated_backups"), False),
     "cache.finalSnapshot": (("cache", "final_snapshot"), True),
 }
 

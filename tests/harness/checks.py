@@ -14,3 +14,10 @@ def nonempty(items: Iterable[T]) -> list[T]:
     found = list(items)
     assert found, "nothing to check: the selection matched no item"
     return found
+
+
+def sample_key_access():
+    """Who administers a component's KMS keys in a component test: a deploy role of the account."""
+    from components.aws.kms import KeyAccess
+
+    return KeyAccess("123456789012", ["arn:aws:iam::123456789012:role/smartdairy-test-deploy"])
