@@ -8,6 +8,7 @@ Names, labels and ports of one app reach another only through the components' ou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pulumi
@@ -26,6 +27,7 @@ from components.apps.pgbouncer import PgBouncer, PgBouncerArgs
 from components.apps.pgbouncer_config import ServerTimeouts
 from components.compute.karpenter_manifests import ELASTIC_LABEL, STEADY_LABEL
 from components.data import redis as redis_component
+from components.edge.origin_guard import rotation_period
 from components.k8s.hpa import hpa_spec
 from components.k8s.workload import PodPeer
 from components.network.vpc import Network
@@ -44,6 +46,11 @@ LOAD_TEST_SCRIPT = Path(__file__).resolve().parent.parent / "components" / "apps
 #: Node labels set by the Karpenter NodePool templates (components/compute/karpenter_manifests.py).
 STEADY_NODES = {STEADY_LABEL: "true"}
 ELASTIC_NODES = {ELASTIC_LABEL: "true"}
+
+
+def today() -> date:
+    """The date the origin header's rotation period is taken from (UTC)."""
+    return datetime.now(UTC).date()
 
 
 @dataclass
@@ -156,6 +163,7 @@ def _ingress(ctx: StackContext, inputs: AppInputs, odoo: Odoo, gateway: ApiGatew
             vpc_id=inputs.network.vpc_id,
             vpc_cidr=inputs.network.vpc_cidr,
             origin_secret_version=cdn.origin_secret_version,
+            origin_secret_period=rotation_period(today(), cdn.origin_secret_rotation_days),
             waf_log_retention_days=cdn.waf.log_retention_days,
             routes=[
                 Route("/websocket", odoo.longpolling_service, odoo.bus.port),

@@ -57,25 +57,61 @@ def test_the_alb_admits_only_cloudfronts_origin_facing_addresses(run):
     assert group.inputs["vpcId"] == f"sd-{run.stack}-vpc-id"
 
 
+def accepted_headers(run: ProgramRun) -> list[str]:
+    """The origin header values the ALB's web ACL lets in, checked to be exact header matches."""
+    [rule] = guard(run).plain_inputs["rules"]
+    assert rule["action"] == {"allow": {}}
+    matches = [statement["byteMatchStatement"] for statement in rule["statement"]["orStatement"]["statements"]]
+    for match in matches:
+        assert match["positionalConstraint"] == "EXACTLY"
+        assert match["fieldToMatch"] == {"singleHeader": {"name": "x-origin-verify"}}
+    return [match["searchString"] for match in matches]
+
+
+def sent_header(run: ProgramRun) -> str:
+    [header] = api_origin(run)["customHeaders"]
+    assert header["name"] == "X-Origin-Verify"
+    return header["value"]
+
+
 def test_only_requests_with_cloudfronts_secret_header_pass_the_alb(run):
     acl = guard(run)
     assert ingress(run).inputs["metadata"]["annotations"]["alb.ingress.kubernetes.io/wafv2-acl-arn"] == acl.state["arn"]
     assert acl.inputs["defaultAction"] == {"block": {}}
-    assert acl.inputs["rules"] == SECRET_MARKER  # the header value is inside
-    [rule] = acl.plain_inputs["rules"]
-    match = rule["statement"]["byteMatchStatement"]
-    assert rule["action"] == {"allow": {}} and match["positionalConstraint"] == "EXACTLY"
-    assert match["fieldToMatch"] == {"singleHeader": {"name": "x-origin-verify"}}
-    [header] = api_origin(run)["customHeaders"]
-    assert header == {"name": "X-Origin-Verify", "value": match["searchString"]} and len(header["value"]) == 48
+    assert acl.inputs["rules"] == SECRET_MARKER  # the header values are inside
+    current, previous = accepted_headers(run)
+    assert sent_header(run) == current != previous and len(current) == 64
 
 
 def test_the_origin_secret_rotates_when_its_version_is_bumped(staging):
     config = with_section("staging", f"{PROJECT}:cdn", section("staging", "cdn") | {"originSecretVersion": "2"})
     rotated = run_program("staging", config=config)
-    before, after = api_origin(staging)["customHeaders"][0]["value"], api_origin(rotated)["customHeaders"][0]["value"]
-    assert before != after
-    assert guard(rotated).plain_inputs["rules"][0]["statement"]["byteMatchStatement"]["searchString"] == after
+    assert sent_header(staging) != sent_header(rotated) == accepted_headers(rotated)[0]
+    assert not set(accepted_headers(staging)) & set(accepted_headers(rotated))
+
+
+def test_the_origin_header_rotates_each_period_without_refusing_an_edge(monkeypatch):
+    """Across a period boundary, the value CloudFront's edges still send is accepted by the new
+    web ACL, while the new value is what the distribution is updated to send."""
+    from datetime import date, timedelta
+
+    from stacks import applications
+
+    cadence = section("staging", "cdn").get("originSecretRotationDays", 30)
+    first_day = date.fromordinal((date(2026, 11, 30).toordinal() // cadence + 1) * cadence)
+    runs = []
+    for day in (first_day - timedelta(days=1), first_day):
+        monkeypatch.setattr(applications, "today", lambda day=day: day)
+        runs.append(run_program("staging"))
+    before, after = runs
+    assert sent_header(before) != sent_header(after)
+    assert sent_header(before) in accepted_headers(after) and sent_header(after) in accepted_headers(after)
+    assert accepted_headers(before)[0] == accepted_headers(after)[1]
+
+
+def test_a_rotation_cadence_of_zero_is_one_line_naming_the_key():
+    [problem] = section_problems("staging", "cdn", originSecretRotationDays=0)
+    assert problem.startswith(f"{PROJECT}:cdn.originSecretRotationDays = 0: Input should be greater than or equal to 1")
 
 
 def test_everything_the_alb_serves_has_a_cloudfront_path(run):

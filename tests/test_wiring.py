@@ -78,6 +78,7 @@ WIRING = [
             "ttls": "the seed's cache policies (seed_cache_policies)",
             "waf": "its own section (EdgeFirewallArgs)",
             "origin_secret_version": "AppIngressArgs.origin_secret_version",
+            "origin_secret_rotation_days": "AppIngressArgs.origin_secret_period (rotation_period of today)",
             "origin_shield": "origin_shield_region: the stack's region or none",
             "access_logs": "log_retention_days or none",
             "access_log_retention_days": "log_retention_days",

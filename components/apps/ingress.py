@@ -23,7 +23,7 @@ import pulumi_random as random
 
 from components.aws.kms import KeyAccess
 from components.edge.certificate import CertificateArgs, DnsValidatedCertificate
-from components.edge.origin_guard import cloudfront_only_group, origin_guard
+from components.edge.origin_guard import cloudfront_only_group, origin_guard, period_header
 from components.outputs import secret_output
 
 
@@ -52,8 +52,10 @@ class AppIngressArgs:
     vpc_id: pulumi.Input[str]
     #: The VPC's range: the ALB reaches the pods there.
     vpc_cidr: pulumi.Input[str]
-    #: Bump to rotate the secret origin header (CloudFront and the ALB change together).
+    #: Bump to draw a new root key for the origin header (an emergency re-key).
     origin_secret_version: str
+    #: The origin header's rotation period now (edge/origin_guard.rotation_period).
+    origin_secret_period: int
     #: Days the origin guard's request logs are kept.
     waf_log_retention_days: int
     #: Who administers the origin guard's log key (the deploy role), in which account.
@@ -85,15 +87,22 @@ class AppIngress(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         group = cloudfront_only_group(name, args.vpc_id, args.vpc_cidr, self)
-        secret = random.RandomPassword(
+        # The root key of the origin header's rotation (edge/origin_guard.py): drawn anew only
+        # when cdn.originSecretVersion is bumped.
+        root_key = random.RandomPassword(
             f"{name}-origin-secret",
             length=48,
             special=False,
             keepers={"version": args.origin_secret_version},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        origin_secret = secret_output(secret.result)
-        guard = origin_guard(name, origin_secret, args.waf_log_retention_days, self, args.key_access, args.protect)
+        current, previous = (
+            secret_output(root_key.result.apply(lambda key, p=period: period_header(key, p)))
+            for period in (args.origin_secret_period, args.origin_secret_period - 1)
+        )
+        guard = origin_guard(
+            name, [current, previous], args.waf_log_retention_days, self, args.key_access, args.protect
+        )
         ingress = k8s.networking.v1.Ingress(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -122,7 +131,8 @@ class AppIngress(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         self.load_balancer_arn_suffix = balancer.arn_suffix
-        self.origin_secret = origin_secret
+        #: What CloudFront sends: this period's header.
+        self.origin_secret = current
         self.register_outputs(
             {
                 "originDomain": self.origin_domain,

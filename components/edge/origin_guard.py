@@ -8,11 +8,26 @@ prefix list alone would still let anyone's CloudFront distribution in; the heade
 The secret lives in the web ACL, not in the Ingress, whose annotations anyone who reads
 Ingresses can see.
 
+The header rotates on a cadence, in two phases, with no hand edit and no refused request: the
+value of rotation period k is an HMAC of k under a root key (a generated value, the one
+credential the stack must hand to AWS as a value: CloudFront sends it in plain). CloudFront sends
+period k's value; the web ACL accepts period k's and period k-1's. The first `up` of period k+1
+makes the web ACL accept k and k+1 (seconds) while CloudFront's edges move from k to k+1
+(minutes): every edge still sending k is let in. An `up` at least once per period keeps it so;
+after a longer gap, edges on the value of two or more periods ago are refused until CloudFront
+finishes deploying. Bumping `cdn.originSecretVersion` draws a new root key: an emergency re-key,
+one-phase by nature.
+
 Builders, like `firewall.request_logs`: they register under the caller (AppIngress, which puts
 the ALB together), so the resources keep the URNs they were deployed with.
 """
 
 from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from datetime import date
 
 import pulumi
 import pulumi_aws as aws
@@ -61,16 +76,28 @@ def cloudfront_only_group(
     return group
 
 
+def rotation_period(today: date, cadence_days: int) -> int:
+    """Which rotation period `today` is in: periods of `cadence_days` days since 0001-01-01."""
+    if cadence_days < 1:
+        raise ValueError(f"a rotation cadence is at least one day, got {cadence_days}")
+    return today.toordinal() // cadence_days
+
+
+def period_header(root_key: str, period: int) -> str:
+    """The origin header of one rotation period: derived, so the previous one needs no state."""
+    return hmac.new(root_key.encode(), f"origin-header:{period}".encode(), hashlib.sha256).hexdigest()
+
+
 def origin_guard(
     name: str,
-    origin_secret: pulumi.Output[str],
+    accepted: Sequence[pulumi.Output[str]],
     retention_days: int,
     parent: pulumi.Resource,
     key_access: KeyAccess,
     protect: bool,
 ) -> aws.wafv2.WebAcl:
-    """A regional web ACL for the ALB, with its request logs: allow what carries CloudFront's
-    secret header, block (403) the rest."""
+    """A regional web ACL for the ALB, with its request logs: allow what carries one of the
+    `accepted` header values (this period's and the previous one's), block (403) the rest."""
     waf = aws.wafv2
     visibility = {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": False}
     acl = waf.WebAcl(
@@ -84,17 +111,8 @@ def origin_guard(
                 priority=0,
                 action=waf.WebAclRuleActionArgs(allow=waf.WebAclRuleActionAllowArgs()),
                 statement=waf.WebAclRuleStatementArgs(
-                    byte_match_statement=waf.WebAclRuleStatementByteMatchStatementArgs(
-                        search_string=origin_secret,
-                        positional_constraint="EXACTLY",
-                        field_to_match=waf.WebAclRuleStatementByteMatchStatementFieldToMatchArgs(
-                            single_header=waf.WebAclRuleStatementByteMatchStatementFieldToMatchSingleHeaderArgs(
-                                name=ORIGIN_HEADER.lower()
-                            )
-                        ),
-                        text_transformations=[
-                            waf.WebAclRuleStatementByteMatchStatementTextTransformationArgs(priority=0, type="NONE")
-                        ],
+                    or_statement=waf.WebAclRuleStatementOrStatementArgs(
+                        statements=[_header_is(value) for value in accepted]
                     )
                 ),
                 visibility_config=waf.WebAclRuleVisibilityConfigArgs(
@@ -107,3 +125,21 @@ def origin_guard(
     )
     request_logs(f"{name}-origin-guard", acl, retention_days, parent, key_access, protect)
     return acl
+
+
+def _header_is(value: pulumi.Input[str]) -> aws.wafv2.WebAclRuleStatementArgs:
+    waf = aws.wafv2
+    return waf.WebAclRuleStatementArgs(
+        byte_match_statement=waf.WebAclRuleStatementByteMatchStatementArgs(
+            search_string=value,
+            positional_constraint="EXACTLY",
+            field_to_match=waf.WebAclRuleStatementByteMatchStatementFieldToMatchArgs(
+                single_header=waf.WebAclRuleStatementByteMatchStatementFieldToMatchSingleHeaderArgs(
+                    name=ORIGIN_HEADER.lower()
+                )
+            ),
+            text_transformations=[
+                waf.WebAclRuleStatementByteMatchStatementTextTransformationArgs(priority=0, type="NONE")
+            ],
+        )
+    )

@@ -89,7 +89,15 @@ class CdnConfig(Section):
     origin_secret_version: str = Field(
         "1",
         pattern=r"^[A-Za-z0-9._-]{1,32}$",
-        description="Bump to rotate the secret header CloudFront sends and the ALB requires.",
+        description="Bump to draw a new root key for the secret header CloudFront sends and the ALB "
+        "requires (an emergency re-key; the header also rotates by itself every originSecretRotationDays).",
+    )
+    origin_secret_rotation_days: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="Days between rotations of the origin header, each in two phases (the ALB accepts the "
+        "current and the previous value, so no request is refused).",
     )
     api_origin_domain: str | None = Field(
         None,
