@@ -165,6 +165,7 @@ def _ingress(ctx: StackContext, inputs: AppInputs, odoo: Odoo, gateway: ApiGatew
             origin_secret_version=cdn.origin_secret_version,
             origin_secret_period=rotation_period(today(), cdn.origin_secret_rotation_days),
             waf_log_retention_days=cdn.waf.log_retention_days,
+            access_log_retention_days=cdn.access_log_retention_days,
             routes=[
                 Route("/websocket", odoo.longpolling_service, odoo.bus.port),
                 Route("/longpolling", odoo.longpolling_service, odoo.bus.port),

@@ -198,7 +198,15 @@ def _availability_zones(args: dict[str, Any], region: str) -> dict[str, Any]:
     }
 
 
+#: ELB's log-delivery accounts of the regions opened before August 2022 (AWS ELB User Guide,
+#: "Enable access logs"); the ones the stacks and tests use.
+ELB_LOG_ACCOUNTS = {"eu-west-1": "156460612806", "eu-central-1": "054676820928", "us-east-1": "127311923021"}
+
 _INVOKES = {
+    "aws:elb/getServiceAccount:getServiceAccount": lambda args, region: {
+        "arn": f"arn:aws:iam::{ELB_LOG_ACCOUNTS[region]}:root",
+        "id": ELB_LOG_ACCOUNTS[region],
+    },
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:index/getRegion:getRegion": lambda args, region: {"region": region, "name": region, "id": region},
     "aws:index/getCallerIdentity:getCallerIdentity": lambda args, region: {

@@ -171,7 +171,12 @@ def test_security_headers(run):
 
 def test_static_bucket_hardening(run):
     buckets = run.of_type("aws:s3/bucket:Bucket")
-    assert len(buckets) == 2
+    # The static assets, CloudFront's logs, and the ALB's access logs.
+    assert sorted(b.name.removeprefix(f"sd-{run.stack}-") for b in buckets) == [
+        "cdn-logs",
+        "cdn-static",
+        "ingress-alb-logs",
+    ]
     for bpa in run.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"):
         flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
         assert all(bpa.inputs[f] is True for f in flags)
@@ -259,7 +264,7 @@ def test_monitoring_subscription_enables_cache_metrics(run):
 @pytest.mark.parametrize("stack,protected", [("staging", False), ("prod", True)])
 def test_buckets_protected_in_prod_only(stack, protected):
     run = program_run(stack)
-    assert [b.protect for b in run.of_type("aws:s3/bucket:Bucket")] == [protected, protected]
+    assert [b.protect for b in run.of_type("aws:s3/bucket:Bucket")] == [protected] * 3
 
 
 # --- known traps, each refused with a clear error ----------------------------------------------

@@ -109,7 +109,10 @@ def test_service_principals_are_held_to_the_account(prod):
     buckets. EC2, EKS, Lambda@Edge and Pod Identity trusts are the exceptions AWS documents
     (those services do not send the source keys)."""
     exempt = {"ec2.amazonaws.com", "eks.amazonaws.com", "pods.eks.amazonaws.com", "edgelambda.amazonaws.com",
-              "lambda.amazonaws.com"}  # fmt: skip
+              "lambda.amazonaws.com",
+              # ELB's log delivery documents no source condition; its writes are confined to
+              # this account's prefix instead (test_the_alb_logs_its_access_*).
+              "logdelivery.elasticloadbalancing.amazonaws.com"}  # fmt: skip
     documents = [
         *(r.inputs["assumeRolePolicy"] for r in prod.of_type("aws:iam/role:Role")),
         *(r.inputs["policy"] for r in prod.of_type("aws:sqs/queuePolicy:QueuePolicy")),
@@ -128,3 +131,24 @@ def test_service_principals_are_held_to_the_account(prod):
         if principal not in exempt and not SOURCE_KEYS & condition_keys(statement)
     ]
     assert unscoped == []
+
+
+def test_the_alb_logs_its_access_and_prod_cannot_delete_it(run):
+    """ALB access logs go to the stack's own bucket (SSE-S3, the only encryption ELB writes
+    to), which only ELB's log delivery may write, under this account's prefix."""
+    [ingress] = run.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+    attributes = dict(
+        item.split("=", 1)
+        for item in ingress.inputs["metadata"]["annotations"][
+            "alb.ingress.kubernetes.io/load-balancer-attributes"
+        ].split(",")
+    )
+    bucket = run.named(f"sd-{run.stack}-ingress-alb-logs", "aws:s3/bucket:Bucket")
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert attributes["access_logs.s3.bucket"] == bucket.state["bucket"]
+    assert attributes["deletion_protection.enabled"] == ("true" if run.stack == "prod" else "false")
+    policy = json.loads(run.named(f"sd-{run.stack}-ingress-alb-logs-policy").inputs["policy"])
+    writers = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert {s["Resource"] for s in writers} == {f"arn:aws:s3:::{bucket.state['bucket']}/alb/AWSLogs/{ACCOUNT}/*"}
+    encryption = run.named(f"sd-{run.stack}-ingress-alb-logs-encryption").inputs["rules"][0]
+    assert encryption["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"

@@ -22,6 +22,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.aws.kms import KeyAccess
+from components.aws.private_bucket import ALB_LOG_PREFIX, PrivateBucket, PrivateBucketArgs
 from components.edge.certificate import CertificateArgs, DnsValidatedCertificate
 from components.edge.origin_guard import cloudfront_only_group, origin_guard, period_header
 from components.outputs import secret_output
@@ -62,6 +63,8 @@ class AppIngressArgs:
     key_access: KeyAccess
     #: Pulumi `protect` on the origin guard's request logs (prod's audit trail).
     protect: bool
+    #: Days the ALB's access logs are kept (the stack's access-log retention).
+    access_log_retention_days: int
     #: Path prefixes to Services, most specific first.
     routes: Sequence[Route]
     #: The load balancer controller's release and IngressClass (LoadBalancerController.ready).
@@ -87,6 +90,16 @@ class AppIngress(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         group = cloudfront_only_group(name, args.vpc_id, args.vpc_cidr, self)
+        access_logs = PrivateBucket(
+            f"{name}-alb-logs",
+            PrivateBucketArgs(
+                expiration_days=args.access_log_retention_days,
+                noncurrent_version_expiration_days=1,
+                load_balancer_logs=True,
+                protect=args.protect,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         # The root key of the origin header's rotation (edge/origin_guard.py): drawn anew only
         # when cdn.originSecretVersion is bumped.
         root_key = random.RandomPassword(
@@ -108,7 +121,9 @@ class AppIngress(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name="smartdairy",
                 namespace=args.namespace,
-                annotations=_alb_annotations(args, group.id, guard.arn, certificate.certificate_arn),
+                annotations=_alb_annotations(
+                    args, group.id, guard.arn, certificate.certificate_arn, access_logs.bucket
+                ),
             ),
             spec=_ingress_spec(args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.controller)),
@@ -147,9 +162,11 @@ def _alb_annotations(
     security_group_id: pulumi.Input[str],
     web_acl_arn: pulumi.Input[str],
     certificate_arn: pulumi.Input[str],
+    log_bucket: pulumi.Input[str],
 ) -> dict[str, pulumi.Input[str]]:
     """What the load balancer controller builds the ALB from: TLS 1.3 on 443 with our
-    certificate, the origin guard's group and web ACL, ip targets, websocket-friendly idle time."""
+    certificate, the origin guard's group and web ACL, ip targets, websocket-friendly idle time,
+    access logs to our bucket, and deletion protection where stateful resources are protected."""
     return {
         "alb.ingress.kubernetes.io/load-balancer-name": args.load_balancer_name,
         "alb.ingress.kubernetes.io/security-groups": security_group_id,
@@ -164,12 +181,18 @@ def _alb_annotations(
         "alb.ingress.kubernetes.io/healthcheck-interval-seconds": "10",
         "alb.ingress.kubernetes.io/healthy-threshold-count": "2",
         "alb.ingress.kubernetes.io/unhealthy-threshold-count": "3",
-        "alb.ingress.kubernetes.io/load-balancer-attributes": ",".join(
-            [
-                f"idle_timeout.timeout_seconds={args.idle_timeout_seconds}",
-                "routing.http.drop_invalid_header_fields.enabled=true",
-                "routing.http2.enabled=true",
-            ]
+        "alb.ingress.kubernetes.io/load-balancer-attributes": pulumi.Output.from_input(log_bucket).apply(
+            lambda bucket: ",".join(
+                [
+                    f"idle_timeout.timeout_seconds={args.idle_timeout_seconds}",
+                    "routing.http.drop_invalid_header_fields.enabled=true",
+                    "routing.http2.enabled=true",
+                    f"deletion_protection.enabled={str(args.protect).lower()}",
+                    "access_logs.s3.enabled=true",
+                    f"access_logs.s3.bucket={bucket}",
+                    f"access_logs.s3.prefix={ALB_LOG_PREFIX}",
+                ]
+            )
         ),
     }
 

@@ -13,6 +13,8 @@ from components.aws.iam_documents import deny_insecure_transport
 
 #: Where server access logs land in a log bucket: s3-access/<source bucket>/.
 ACCESS_LOG_PREFIX = "s3-access/"
+#: Where load balancer access logs land: alb/AWSLogs/<account>/ (the ALB adds the rest).
+ALB_LOG_PREFIX = "alb"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class PrivateBucketArgs:
     attach_tls_only_policy: bool = True
     #: Buckets (ARNs) whose S3 server access logs this bucket receives, under ACCESS_LOG_PREFIX.
     access_log_sources: Sequence[pulumi.Input[str]] = ()
+    #: Receive the access logs of this account's load balancers under ALB_LOG_PREFIX (the
+    #: bucket must keep SSE-S3: ELB access logs support no other encryption).
+    load_balancer_logs: bool = False
     #: Pulumi `protect` on the bucket.
     protect: bool = False
 
@@ -89,21 +94,7 @@ class PrivateBucket(pulumi.ComponentResource):
                 f"{name}-cors", bucket=bucket.id, cors_rules=list(args.cors_rules), opts=child
             )
         if args.attach_tls_only_policy:
-            account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-            aws.s3.BucketPolicy(
-                f"{name}-policy",
-                bucket=bucket.id,
-                policy=pulumi.Output.all(account, bucket.arn, *args.access_log_sources).apply(
-                    lambda v: json.dumps(
-                        {
-                            "Version": "2012-10-17",
-                            "Statement": [deny_insecure_transport(v[1])]
-                            + ([access_log_delivery(v[1], v[2:], v[0])] if v[2:] else []),
-                        }
-                    )
-                ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
-            )
+            self._policy(name, args, bucket)
 
         self.bucket = bucket.bucket
         self.arn = bucket.arn
@@ -116,6 +107,28 @@ class PrivateBucket(pulumi.ComponentResource):
                 "regionalDomainName": self.regional_domain_name,
                 "domainName": self.domain_name,
             }
+        )
+
+    def _policy(self, name: str, args: PrivateBucketArgs, bucket: aws.s3.Bucket) -> None:
+        """TLS only, and the log deliveries this bucket receives, each under its own prefix."""
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        # ELB's log-delivery account of this region (regions opened before August 2022).
+        elb = aws.elb.get_service_account_output(opts=invoke).arn if args.load_balancer_logs else ""
+        aws.s3.BucketPolicy(
+            f"{name}-policy",
+            bucket=bucket.id,
+            policy=pulumi.Output.all(account, elb, bucket.arn, *args.access_log_sources).apply(
+                lambda v: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [deny_insecure_transport(v[2])]
+                        + ([access_log_delivery(v[2], v[3:], v[0])] if v[3:] else [])
+                        + (load_balancer_log_delivery(v[2], v[0], v[1]) if v[1] else []),
+                    }
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
         )
 
     @staticmethod
@@ -153,3 +166,16 @@ def access_log_delivery(target_arn: str, sources: Sequence[str], source_account:
             "StringEquals": {"aws:SourceAccount": source_account},
         },
     }
+
+
+def load_balancer_log_delivery(target_arn: str, account_id: str, elb_account_arn: str) -> list[dict]:
+    """ELB writes access logs as its regional account (regions opened before August 2022) or as
+    the log-delivery service principal (newer ones), only under this account's prefix."""
+    resource = f"{target_arn}/{ALB_LOG_PREFIX}/AWSLogs/{account_id}/*"
+    return [
+        {"Sid": "LoadBalancerLogsRegionalAccount", "Effect": "Allow", "Principal": {"AWS": elb_account_arn},
+         "Action": "s3:PutObject", "Resource": resource},
+        {"Sid": "LoadBalancerLogsDeliveryService", "Effect": "Allow",
+         "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+         "Action": "s3:PutObject", "Resource": resource},
+    ]  # fmt: skip
