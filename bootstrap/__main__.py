@@ -19,7 +19,7 @@ import pulumi_aws as aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.aws.kms import KeyAccess
+from components.aws.kms import KeyAccess, principal_arns
 from components.delivery.environment_identity import EnvironmentIdentity, EnvironmentIdentityArgs
 from components.delivery.github import ISSUER
 from components.delivery.runner import CodeBuildRunner, CodeBuildRunnerArgs
@@ -51,7 +51,7 @@ account = pulumi.ResourceOptions(providers=[provider])
 invoke = pulumi.InvokeOutputOptions(provider=provider)
 account_id = aws.get_caller_identity_output(opts=invoke).account_id
 #: The state admins administer every key the bootstrap makes (the state keys, the runners' log keys).
-key_access = KeyAccess(account_id, config.state_admins)
+key_access = KeyAccess(account_id, principal_arns(config.state_admins))
 zones = aws.get_availability_zones_output(state="available", opts=invoke).names
 
 backend = StateBackend(

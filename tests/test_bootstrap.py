@@ -346,3 +346,15 @@ def test_bad_input_is_one_line_naming_the_key(overrides, problem):
         run_program("main", project_dir=BOOTSTRAP, config=with_config(**overrides))
     [line] = caught.value.problems
     assert line.startswith(problem), line
+
+
+def test_key_administrators_are_role_arns_never_sessions():
+    """aws:PrincipalArn carries a role's ARN: a state admin given as an assumed-role session
+    becomes its role, with or without a path."""
+    from components.aws.kms import principal_arns
+
+    assert principal_arns(["arn:aws:sts::123456789012:assumed-role/Admin/*", "arn:aws:iam::123456789012:role/ops"]) == [
+        "arn:aws:iam::123456789012:role/Admin",
+        "arn:aws:iam::123456789012:role/*/Admin",
+        "arn:aws:iam::123456789012:role/ops",
+    ]

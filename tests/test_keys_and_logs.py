@@ -40,7 +40,12 @@ def test_every_key_has_an_explicit_policy_no_broader_than_the_account(run):
         )
         for service in services:
             assert set(service["Principal"]) == {"Service"}, (key.name, service)
-            assert service["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT, (key.name, service)
+            # Held to our account: by aws:SourceAccount, or by an encryption context that names
+            # our resources (CloudWatch Logs: the log group's ARN, account included).
+            scope = service["Condition"].get("StringEquals", {}).get("aws:SourceAccount") or next(
+                iter(service["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
+            )
+            assert ACCOUNT in str(scope), (key.name, service)
             assert "kms:*" not in service["Action"]
 
 
@@ -96,8 +101,9 @@ def service_statements(document: str) -> list[dict]:
     return [s for s in json.loads(document)["Statement"] if "Service" in (s.get("Principal") or {})]
 
 
-#: The confused-deputy condition keys (case-insensitive, as IAM reads them).
-SOURCE_KEYS = {"aws:sourceaccount", "aws:sourcearn"}
+#: The confused-deputy condition keys (case-insensitive, as IAM reads them); on a KMS key, an
+#: encryption context naming our resources holds CloudWatch Logs to them.
+SOURCE_KEYS = {"aws:sourceaccount", "aws:sourcearn", "kms:encryptioncontext:aws:logs:arn"}
 
 
 def condition_keys(statement: dict) -> set[str]:

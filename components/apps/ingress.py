@@ -126,7 +126,9 @@ class AppIngress(pulumi.ComponentResource):
                 ),
             ),
             spec=_ingress_spec(args),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.controller)),
+            # After the log bucket's policy too: the controller sets the access-log attributes,
+            # which ELB checks against the bucket's policy at once.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.controller, access_logs]),
         )
         self.alb_hostname = ingress.status.load_balancer.ingress[0].hostname
         record = aws.route53.Record(

@@ -1,8 +1,10 @@
 """Customer-managed KMS keys, each with an explicit key policy.
 
 Every key's policy has the same base: the account root's default statement (IAM policies of the
-account decide, nothing broader) and administration for the stack's deploy role, named so the
-role that manages the key is on record in the key itself. A service that uses the key *as a
+account decide, nothing broader) and administration for the stack's deploy role. The root
+statement already defers to IAM, where the deploy role's permissions boundary decides; the
+administration statement grants nothing beyond it and puts on record, in the key itself, who
+manages it. A service that uses the key *as a
 principal* (CloudWatch Logs writing a log group, CloudWatch publishing to an SNS topic) gets a
 statement of its own, conditioned on our account and on the resources it may use the key for.
 Services that use a key through the caller's grants (RDS, ElastiCache, OpenSearch, EFS, Secrets
@@ -48,10 +50,25 @@ LOGS_USE = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataK
 class KeyAccess:
     """Who a key's policy names besides the account: its administrators (a platform stack's
     deploy role; the bootstrap's state admins), in an account. Administrators are matched by
-    `aws:PrincipalArn`, so an entry may be a pattern (`.../assumed-role/Admin/*`)."""
+    `aws:PrincipalArn`, which carries a role's ARN, never a session's: give IAM ARNs
+    (`principal_arns` turns assumed-role session patterns into their role's)."""
 
     account_id: pulumi.Input[str]
     administrator_arns: Sequence[pulumi.Input[str]]
+
+
+def principal_arns(arns: Sequence[str]) -> list[str]:
+    """IAM ARNs as `aws:PrincipalArn` sees them: an STS assumed-role session (pattern) becomes its
+    role, with or without a path."""
+    found: list[str] = []
+    for arn in arns:
+        if ":sts::" in arn and ":assumed-role/" in arn:
+            account = arn.split(":")[4]
+            role = arn.split(":assumed-role/", 1)[1].split("/", 1)[0]
+            found += [f"arn:aws:iam::{account}:role/{role}", f"arn:aws:iam::{account}:role/*/{role}"]
+        else:
+            found.append(arn)
+    return found
 
 
 def key_policy(access: KeyAccess, *service_statements: Mapping[str, Any]) -> pulumi.Output[str]:
@@ -83,10 +100,9 @@ def log_groups_use(
         **statement(
             list(LOGS_USE),
             sid="CloudWatchLogsOfTheseGroups",
-            conditions={
-                "ArnLike": {"kms:EncryptionContext:aws:logs:arn": arns},
-                "StringEquals": {"aws:SourceAccount": account_id},
-            },
+            # AWS's documented statement: the context names the group, account included. No
+            # aws:SourceAccount: CloudWatch Logs is not documented to send it to KMS.
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": arns}},
         ),
         "Principal": {"Service": pulumi.Output.concat("logs.", region, ".amazonaws.com")},
     }
