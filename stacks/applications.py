@@ -85,7 +85,7 @@ def applications(
     scraped = [(odoo.web_service, odoo.web), (gateway.service, gateway.peer), ("pgbouncer", pgbouncer.peer)]
     metrics = _monitoring(ctx, inputs, scraped, slo_services=[gateway.service, odoo.web_service])
     if ctx.config.load_test.enabled:
-        _load_test(ctx, metrics.remote_write_url, opts)
+        _load_test(ctx, metrics, opts)
     ingress = _ingress(ctx, inputs, odoo, gateway)
     AppNetworkPolicies(
         f"{ctx.prefix}-netpol",
@@ -179,7 +179,7 @@ def _ingress(ctx: StackContext, inputs: AppInputs, odoo: Odoo, gateway: ApiGatew
     )
 
 
-def _load_test(ctx: StackContext, remote_write_url: pulumi.Input[str], opts: pulumi.ResourceOptions) -> LoadTest:
+def _load_test(ctx: StackContext, metrics: Monitoring, opts: pulumi.ResourceOptions) -> LoadTest:
     test = ctx.config.load_test
     return LoadTest(
         f"{ctx.prefix}-load-test",
@@ -189,7 +189,9 @@ def _load_test(ctx: StackContext, remote_write_url: pulumi.Input[str], opts: pul
             namespace="loadtest",
             base_url=test.base_url or f"https://{ctx.config.cdn.domain}",
             script=LOAD_TEST_SCRIPT.read_text(),
-            remote_write_url=remote_write_url,
+            remote_write_url=metrics.remote_write_url,
+            monitoring_namespace=metrics.namespace,
+            remote_write_port=metrics.prometheus_port,
             node_selector=STEADY_NODES,
         ),
         opts=opts,

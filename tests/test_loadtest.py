@@ -106,3 +106,28 @@ def test_the_rate_limit_spares_the_generators_only_while_enabled(enabled):
     assert scope["notStatement"]["statement"]["ipSetReferenceStatement"]["arn"] == ip_set.state["arn"]
     baseline = program_run("staging")
     assert not baseline.of_type("aws:wafv2/ipSet:IpSet") and not baseline.of_type(TESTRUN)
+
+
+def test_the_load_test_namespace_denies_all_but_its_flows(enabled):
+    """Default deny; then DNS, HTTPS to the internet (never a private range), Prometheus's remote
+    write, and the runners' API inside the namespace."""
+    policies = {
+        p.inputs["metadata"]["name"]: p.inputs["spec"]
+        for p in enabled.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        if p.inputs["metadata"]["namespace"] == "loadtest"
+    }
+    assert set(policies) == {"default-deny", "allow-dns", "allow-target", "allow-remote-write", "allow-k6-api"}
+    assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    [target] = policies["allow-target"]["egress"]
+    assert target["ports"] == [{"protocol": "TCP", "port": 443}]
+    assert target["to"] == [
+        {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}
+    ]
+    [write] = policies["allow-remote-write"]["egress"]
+    [run] = [r for r in enabled.resources if r.type == "kubernetes:k6.io/v1alpha1:TestRun"]
+    env = run.inputs["spec"]["runner"]["env"]
+    remote_write = next(e["value"] for e in env if e["name"] == "K6_PROMETHEUS_RW_SERVER_URL")
+    port = int(remote_write.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    namespace = remote_write.split(".")[1]
+    assert write == {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}],
+                     "ports": [{"protocol": "TCP", "port": port}]}  # fmt: skip

@@ -52,12 +52,36 @@ def tcp_ports(*ports: int) -> list[dict]:
     return [{"protocol": "TCP", "port": port} for port in ports]
 
 
+#: Every pod may ask the cluster's DNS (CoreDNS in kube-system), and nothing else by this rule.
+DNS_EGRESS = {
+    "podSelector": {},
+    "policyTypes": ["Egress"],
+    "egress": [
+        {
+            "to": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                }
+            ],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+        }
+    ],
+}
+#: Address ranges that are never the internet (RFC 1918): "the internet" excludes them.
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+
+def namespace_named(name: str) -> dict:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+
 def policies(f: AppNetworkPoliciesArgs) -> dict[str, dict]:
     """name -> NetworkPolicy spec. Pure, so tests can walk every allowed flow."""
     apps = (f.odoo, f.longpolling, f.gateway)
     scraped = sorted({peer.metrics_port for peer in (*apps, f.pgbouncer) if peer.metrics_port})
     metrics_from_prometheus = {
-        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": f.monitoring_namespace}}}],
+        "from": [namespace_named(f.monitoring_namespace)],
         "ports": tcp_ports(*scraped),
     }
     to_pgbouncer = {"to": [_peer_pods(f.pgbouncer.labels)], "ports": tcp_ports(f.pgbouncer.port)}
@@ -65,21 +89,7 @@ def policies(f: AppNetworkPoliciesArgs) -> dict[str, dict]:
     to_search = {"to": ip_blocks(f.data_cidrs), "ports": tcp_ports(f.search_port)}
     return {
         "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-        "allow-dns": {
-            "podSelector": {},
-            "policyTypes": ["Egress"],
-            "egress": [
-                {
-                    "to": [
-                        {
-                            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                        }
-                    ],
-                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                }
-            ],
-        },
+        "allow-dns": DNS_EGRESS,
         "odoo": {
             "podSelector": {"matchLabels": dict(f.odoo.labels)},
             "policyTypes": ["Ingress", "Egress"],

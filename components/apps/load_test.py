@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.apps.kubernetes_network_policies import DNS_EGRESS, PRIVATE_RANGES, namespace_named, tcp_ports
 from components.apps.namespace import AppNamespace, AppNamespaceArgs
 from components.k8s.helm import helm_release
 from components.k8s.pod_spec import ContainerResources, container_security_context, pod_security_context
@@ -46,6 +47,10 @@ class LoadTestArgs:
     script: str
     #: Prometheus's remote-write endpoint (its receiver must be on).
     remote_write_url: str
+    #: Prometheus's namespace and port: the only in-cluster destination the k6 pods may reach.
+    monitoring_namespace: str
+    #: Prometheus's port there.
+    remote_write_port: int
     #: Requests and limits of one k6 pod, and the nodes it may run on.
     resources: ContainerResources
     #: The nodes a k6 pod may run on.
@@ -77,6 +82,13 @@ class LoadTest(pulumi.ComponentResource):
             data={SCRIPT_FILE: args.script},
             opts=child,
         )
+        for policy, spec in load_test_policies(args.monitoring_namespace, args.remote_write_port).items():
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-netpol-{policy}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=policy, namespace=namespace),
+                spec=spec,
+                opts=child,
+            )
         self.test_run = f"seed-load-{args.run_id}"
         k8s.apiextensions.CustomResource(
             f"{name}-run",
@@ -87,6 +99,39 @@ class LoadTest(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, scripts]),
         )
         self.register_outputs({"testRun": self.test_run})
+
+
+#: The k6 REST API the starter calls on every runner to start them together.
+K6_API_PORT = 6565
+
+
+def load_test_policies(monitoring_namespace: str, remote_write_port: int) -> dict[str, dict]:
+    """name -> NetworkPolicy spec of the load-test namespace: deny everything, then DNS, the
+    target on the internet (HTTPS, never a private range), Prometheus's remote write, and the
+    starter's calls to the runners' API inside the namespace."""
+    same_namespace: dict = {"podSelector": {}}
+    return {
+        "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        "allow-dns": DNS_EGRESS,
+        "allow-target": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}], "ports": tcp_ports(443)}
+            ],
+        },
+        "allow-remote-write": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [namespace_named(monitoring_namespace)], "ports": tcp_ports(remote_write_port)}],
+        },
+        "allow-k6-api": {
+            "podSelector": {},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [same_namespace], "ports": tcp_ports(K6_API_PORT)}],
+            "egress": [{"to": [same_namespace], "ports": tcp_ports(K6_API_PORT)}],
+        },
+    }
 
 
 def test_run_spec(args: LoadTestArgs) -> dict:

@@ -25,6 +25,8 @@ from components.observability.metrics_rules import adapter_rules
 from components.outputs import secret_output
 
 NAMESPACE = "monitoring"
+#: Prometheus's port (the chart's service): the adapter, Grafana and remote writes reach it there.
+PROMETHEUS_PORT = 9090
 COMMUNITY_CHARTS = "https://prometheus-community.github.io/helm-charts"
 #: Service accounts named here, not by the chart's release-derived default, so the Pod
 #: Identity associations cannot drift from what the chart creates.
@@ -102,12 +104,14 @@ class Monitoring(pulumi.ComponentResource):
             repository=COMMUNITY_CHARTS,
             values=_prometheus_stack_values(args),
         )
-        prometheus_url = f"http://kube-prometheus-stack-prometheus.{NAMESPACE}.svc:9090"
+        prometheus_url = f"http://kube-prometheus-stack-prometheus.{NAMESPACE}.svc:{PROMETHEUS_PORT}"
         self.remote_write_url = f"{prometheus_url}/api/v1/write"
         self._adapter(name, args, namespace, stack)
         self._cluster_config(name, args, namespace, stack)
         self.namespace = NAMESPACE
         self.prometheus_url = prometheus_url
+        #: Where the load test's remote writes go: the namespace and port its policies allow.
+        self.prometheus_port = PROMETHEUS_PORT
         self.register_outputs({"namespace": self.namespace, "prometheusUrl": self.prometheus_url})
 
     def _adapter(self, name: str, args: MonitoringArgs, namespace: k8s.core.v1.Namespace, stack: pulumi.Resource):
@@ -121,7 +125,10 @@ class Monitoring(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[stack]),
             repository=COMMUNITY_CHARTS,
             values={
-                "prometheus": {"url": f"http://kube-prometheus-stack-prometheus.{NAMESPACE}.svc", "port": 9090},
+                "prometheus": {
+                    "url": f"http://kube-prometheus-stack-prometheus.{NAMESPACE}.svc",
+                    "port": PROMETHEUS_PORT,
+                },
                 "rules": adapter_rules(),
                 "replicas": 2,
                 "nodeSelector": dict(args.node_selector),
