@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.aws.kms import KeyAccess, key_policy, rotating_key
+from components.aws.kms import KeyAccess, component_key
 from components.aws.security_group import port_from_groups
 from components.k8s.pod_spec import RUN_AS_UID
 
@@ -51,7 +51,7 @@ class SharedFilesystem(pulumi.ComponentResource):
     def __init__(self, name: str, args: SharedFilesystemArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        key = rotating_key(f"{name}-key", "EFS filestore encryption", self, args.protect, key_policy(args.key_access))
+        key = component_key(f"{name}-key", "EFS filestore encryption", self, args.protect, args.key_access)
         group = port_from_groups(
             f"{name}-sg", args.vpc_id, NFS_PORT, args.client_security_groups, "NFS from nodes", self
         )

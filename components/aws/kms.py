@@ -137,14 +137,19 @@ def rotating_key(
     return key
 
 
-def logs_key(
+def component_key(
     name: str,
-    access: KeyAccess,
-    region: pulumi.Input[str],
-    group_names: Sequence[pulumi.Input[str]],
+    description: str,
     parent: pulumi.Resource,
     protect: bool,
+    access: KeyAccess,
+    log_groups: Sequence[str] = (),
+    retain_on_delete: bool = False,
 ) -> aws.kms.Key:
-    """A key of its own for a component's log groups, usable by CloudWatch Logs for them only."""
-    policy = key_policy(access, log_groups_use(region, access.account_id, group_names))
-    return rotating_key(name, "CloudWatch Logs encryption", parent, protect, policy)
+    """A component's key: the base policy, plus CloudWatch Logs of the parent's region for the
+    component's own `log_groups` (names, `*` for Pulumi's auto-name suffix), if it has any."""
+    uses = []
+    if log_groups:
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
+        uses.append(log_groups_use(region, access.account_id, log_groups))
+    return rotating_key(name, description, parent, protect, key_policy(access, *uses), retain_on_delete)

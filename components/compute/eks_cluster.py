@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam_documents import service_trust_policy
-from components.aws.kms import KeyAccess, key_policy, log_groups_use, rotating_key
+from components.aws.kms import KeyAccess, component_key
 from components.aws.pod_identity import pod_identity_trust
 from components.aws.security_group import tcp_rule
 from components.compute.node_groups import NodeGroupSizing
@@ -136,14 +136,13 @@ class EksCluster(pulumi.ComponentResource):
         configured, access entries only (no creator admin), add-ons managed as EKS add-ons."""
         child = pulumi.ResourceOptions(parent=self)
         log_group_name = f"/aws/eks/{args.cluster_name}/cluster"
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
-        logs = log_groups_use(region, args.key_access.account_id, [log_group_name])
-        key = rotating_key(
+        key = component_key(
             f"{name}-secrets-key",
             "EKS envelope encryption of Kubernetes secrets, and the control-plane logs",
             self,
             args.protect,
-            key_policy(args.key_access, logs),
+            args.key_access,
+            log_groups=[log_group_name],
         )
         role = aws.iam.Role(f"{name}-cluster", assume_role_policy=_eks_trust(), opts=child)
         aws.iam.RolePolicyAttachment(

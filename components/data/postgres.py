@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam_documents import service_trust_policy
-from components.aws.kms import KeyAccess, key_policy, rotating_key
+from components.aws.kms import KeyAccess, component_key
 from components.aws.passwords import master_password as master_password_of
 from components.aws.secrets import stored_secret
 from components.aws.security_group import port_from_groups
@@ -106,12 +106,12 @@ class PostgresDatabase(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         # Kept on destroy: the final snapshot and the automated backups stay restorable.
-        key = rotating_key(
+        key = component_key(
             f"{name}-key",
             "RDS storage, Performance Insights and secret",
             self,
             args.protect,
-            key_policy(args.key_access),
+            args.key_access,
             retain_on_delete=True,
         )
         group = port_from_groups(

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.aws.kms import KeyAccess, key_policy, log_groups_use, rotating_key
+from components.aws.kms import KeyAccess, component_key
 from components.aws.secrets import stored_secret
 from components.aws.security_group import port_from_groups
 from components.data.connection_urls import redis_url
@@ -85,15 +85,14 @@ class RedisCache(pulumi.ComponentResource):
     def __init__(self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         cluster_mode = args.shards > 1
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
-        logs = log_groups_use(region, args.key_access.account_id, [f"{name}-{log_type}-*" for log_type in LOG_TYPES])
         # Kept on destroy: the final snapshot stays restorable.
-        key = rotating_key(
+        key = component_key(
             f"{name}-key",
             "ElastiCache data at rest, snapshots, AUTH secret and logs",
             self,
             args.protect,
-            key_policy(args.key_access, logs),
+            args.key_access,
+            log_groups=[f"{name}-{log_type}-*" for log_type in LOG_TYPES],
             retain_on_delete=True,
         )
         group = port_from_groups(

@@ -20,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam_documents import policy_document, statement
-from components.aws.kms import KeyAccess, key_policy, log_groups_use, rotating_key
+from components.aws.kms import KeyAccess, component_key
 from components.aws.passwords import master_password as master_password_of
 from components.aws.secrets import stored_secret
 from components.aws.security_group import port_from_groups
@@ -94,13 +94,13 @@ class SearchDomain(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SearchDomainArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
-        groups = [f"{name}-{log_type.lower().replace('_', '-')}-*" for log_type in LOG_TYPES]
-        key = rotating_key(
+        key = component_key(
             f"{name}-key",
             "OpenSearch data at rest, master secret and logs",
             self,
             args.protect,
-            key_policy(args.key_access, log_groups_use(args.region, args.account_id, groups)),
+            args.key_access,
+            log_groups=[f"{name}-{log_type.lower().replace('_', '-')}-*" for log_type in LOG_TYPES],
         )
         group = port_from_groups(
             f"{name}-sg", args.vpc_id, PORT, args.client_security_groups, "OpenSearch clients (HTTPS)", self

@@ -20,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam_documents import document_json
-from components.aws.kms import KeyAccess, key_policy, rotating_key
+from components.aws.kms import KeyAccess, component_key
 
 from .access import (
     boundary_statements,
@@ -70,12 +70,12 @@ class EnvironmentIdentity(pulumi.ComponentResource):
     def __init__(self, name: str, args: EnvironmentIdentityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         env = args.environment
-        key = rotating_key(
+        key = component_key(
             principal_name(env, "state"),
             f"Pulumi secrets of the {env} stacks",
             self,
             args.protect,
-            key_policy(args.key_access),
+            args.key_access,
             retain_on_delete=True,
         )
         boundary = aws.iam.Policy(

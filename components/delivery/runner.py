@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam_documents import policy_document, service_trust_policy, statement
-from components.aws.kms import KeyAccess, logs_key
+from components.aws.kms import KeyAccess, component_key
 
 from .access import principal_name
 
@@ -87,7 +87,7 @@ class CodeBuildRunner(pulumi.ComponentResource):
         )
         group_name = f"/aws/codebuild/{project_name}"
         # The deploy jobs' logs are an audit trail: key and group are protected like the state key.
-        key = logs_key(f"{name}-logs-key", args.key_access, args.region, [group_name], self, protect=True)
+        key = component_key(f"{name}-logs-key", "CloudWatch Logs encryption", self, True, args.key_access, [group_name])
         logs = aws.cloudwatch.LogGroup(
             f"{name}-logs", name=group_name, retention_in_days=args.log_retention_days, kms_key_id=key.arn, opts=child
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.kms import KeyAccess, logs_key
+from components.aws.kms import KeyAccess, component_key
 
 waf = aws.wafv2
 #: Request headers that carry credentials (WAF matches header names in lower case).
@@ -136,8 +136,7 @@ def request_logs(
     aws-waf-logs-*, in the web ACL's region (the parent's provider)."""
     child = pulumi.ResourceOptions(parent=parent)
     group_name = f"aws-waf-logs-{name}"
-    region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
-    key = logs_key(f"{name}-logs-key", key_access, region, [group_name], parent, protect)
+    key = component_key(f"{name}-logs-key", "CloudWatch Logs encryption", parent, protect, key_access, [group_name])
     logs = aws.cloudwatch.LogGroup(
         f"{name}-logs",
         name=group_name,

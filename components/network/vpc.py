@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.iam_documents import policy_document, service_trust_policy, statement
-from components.aws.kms import KeyAccess, logs_key
+from components.aws.kms import KeyAccess, component_key
 from components.aws.security_group import tcp_rule
 from components.network.subnet_plan import SubnetPrefixes, SubnetSpec, plan_subnets
 
@@ -236,8 +236,14 @@ class Network(pulumi.ComponentResource):
     def _flow_logs(self, name: str, vpc: aws.ec2.Vpc, args: NetworkArgs) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
         account = args.key_access.account_id
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
-        key = logs_key(f"{name}-flow-logs-key", args.key_access, region, [f"{name}-flow-logs-*"], self, args.protect)
+        key = component_key(
+            f"{name}-flow-logs-key",
+            "CloudWatch Logs encryption",
+            self,
+            args.protect,
+            args.key_access,
+            [f"{name}-flow-logs-*"],
+        )
         group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
             retention_in_days=args.flow_log_retention_days,
