@@ -27,7 +27,7 @@ from components.apps.pgbouncer import PgBouncer, PgBouncerArgs
 from components.apps.pgbouncer_config import ServerTimeouts
 from components.compute.karpenter_manifests import ELASTIC_LABEL, STEADY_LABEL
 from components.data import redis as redis_component
-from components.edge.origin_guard import rotation_period
+from components.edge.origin_guard import ROOT_KEY_ACCEPTED_UNTIL, rotation_period
 from components.k8s.hpa import hpa_spec
 from components.k8s.workload import PodPeer
 from components.network.vpc import Network
@@ -164,6 +164,7 @@ def _ingress(ctx: StackContext, inputs: AppInputs, odoo: Odoo, gateway: ApiGatew
             vpc_cidr=inputs.network.vpc_cidr,
             origin_secret_version=cdn.origin_secret_version,
             origin_secret_period=rotation_period(today(), cdn.origin_secret_rotation_days),
+            accept_root_key=today() < ROOT_KEY_ACCEPTED_UNTIL,
             waf_log_retention_days=cdn.waf.log_retention_days,
             access_log_retention_days=cdn.access_log_retention_days,
             routes=[

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from urllib.parse import urlparse
 
 from components.apps.database_bootstrap import pgpass_line
 from components.edge.cdn import ORIGIN_PATHS
 from components.edge.not_found import handler as not_found_handler
+from components.edge.origin_guard import ROOT_KEY_ACCEPTED_UNTIL
 from synth.mock_runtime import SECRET_MARKER, ProgramRun, run_program
 from tests.conftest import PROJECT, ROOT, program_run, section, section_problems, with_section
 
@@ -79,15 +81,17 @@ def test_only_requests_with_cloudfronts_secret_header_pass_the_alb(run):
     assert ingress(run).inputs["metadata"]["annotations"]["alb.ingress.kubernetes.io/wafv2-acl-arn"] == acl.state["arn"]
     assert acl.inputs["defaultAction"] == {"block": {}}
     assert acl.inputs["rules"] == SECRET_MARKER  # the header values are inside
-    current, previous = accepted_headers(run)
+    current, previous, *legacy = accepted_headers(run)
     assert sent_header(run) == current != previous and len(current) == 64
+    # Until the transition ends, the root key CloudFront sent before the rotation is let in too.
+    assert len(legacy) == (1 if date.today() < ROOT_KEY_ACCEPTED_UNTIL else 0)
 
 
 def test_the_origin_secret_rotates_when_its_version_is_bumped(staging):
     config = with_section("staging", f"{PROJECT}:cdn", section("staging", "cdn") | {"originSecretVersion": "2"})
     rotated = run_program("staging", config=config)
     assert sent_header(staging) != sent_header(rotated) == accepted_headers(rotated)[0]
-    assert not set(accepted_headers(staging)) & set(accepted_headers(rotated))
+    assert not set(accepted_headers(staging)) & set(accepted_headers(rotated))  # a re-key shares nothing
 
 
 def test_the_origin_header_rotates_each_period_without_refusing_an_edge(monkeypatch):
@@ -107,6 +111,13 @@ def test_the_origin_header_rotates_each_period_without_refusing_an_edge(monkeypa
     assert sent_header(before) != sent_header(after)
     assert sent_header(before) in accepted_headers(after) and sent_header(after) in accepted_headers(after)
     assert accepted_headers(before)[0] == accepted_headers(after)[1]
+
+
+def test_after_the_transition_only_the_two_periods_pass(monkeypatch):
+    from stacks import applications
+
+    monkeypatch.setattr(applications, "today", lambda: ROOT_KEY_ACCEPTED_UNTIL)
+    assert len(accepted_headers(run_program("staging"))) == 2
 
 
 def test_a_rotation_cadence_of_zero_is_one_line_naming_the_key():

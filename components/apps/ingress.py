@@ -57,6 +57,9 @@ class AppIngressArgs:
     origin_secret_version: str
     #: The origin header's rotation period now (edge/origin_guard.rotation_period).
     origin_secret_period: int
+    #: Also accept the root key itself, the header CloudFront sent before the rotation
+    #: (until edge/origin_guard.ROOT_KEY_ACCEPTED_UNTIL).
+    accept_root_key: bool
     #: Days the origin guard's request logs are kept.
     waf_log_retention_days: int
     #: Who administers the origin guard's log key (the deploy role), in which account.
@@ -113,9 +116,8 @@ class AppIngress(pulumi.ComponentResource):
             secret_output(root_key.result.apply(lambda key, p=period: period_header(key, p)))
             for period in (args.origin_secret_period, args.origin_secret_period - 1)
         )
-        guard = origin_guard(
-            name, [current, previous], args.waf_log_retention_days, self, args.key_access, args.protect
-        )
+        accepted = [current, previous] + ([secret_output(root_key.result)] if args.accept_root_key else [])
+        guard = origin_guard(name, accepted, args.waf_log_retention_days, self, args.key_access, args.protect)
         ingress = k8s.networking.v1.Ingress(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(

@@ -76,6 +76,13 @@ def cloudfront_only_group(
     return group
 
 
+#: Before the rotation existed, CloudFront sent the root key itself. The ALB keeps accepting it
+#: until this date, so the first `up` with the rotation refuses no edge still sending it; a stack
+#: that first deploys the rotation later sees 403s from those edges for the minutes CloudFront
+#: takes to deploy, once.
+ROOT_KEY_ACCEPTED_UNTIL = date(2027, 3, 1)
+
+
 def rotation_period(today: date, cadence_days: int) -> int:
     """Which rotation period `today` is in: periods of `cadence_days` days since 0001-01-01."""
     if cadence_days < 1:
