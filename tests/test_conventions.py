@@ -134,6 +134,26 @@ def documented_fields(path: Path) -> list[tuple[str, bool]]:
     return found
 
 
+def test_no_args_comment_copies_a_config_description():
+    """A field filled from config says what the component does with it; the setting itself is
+    described once, on the model the config reference is generated from."""
+    descriptions = {f.description for m in config_models() for f in m.model_fields.values() if f.description}
+    copied = [name for path in COMPONENT_FILES for name, comment in field_comments(path) if comment in descriptions]
+    assert copied == []
+
+
+def field_comments(path: Path) -> list[tuple[str, str]]:
+    """(Class.field, its `#:` comment) for the fields of `*Args` classes."""
+    lines = path.read_text().splitlines()
+    return [
+        (f"{node.name}.{stmt.target.id}", lines[stmt.lineno - 2].strip().removeprefix("#:").strip())
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef) and node.name.endswith("Args")
+        for stmt in node.body
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
+    ]
+
+
 def test_every_args_field_has_a_doc_comment():
     undocumented = [name for path in COMPONENT_FILES for name, ok in documented_fields(path) if not ok]
     assert undocumented == []

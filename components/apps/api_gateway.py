@@ -19,7 +19,7 @@ class ApiGatewayArgs:
     namespace: pulumi.Input[str]
     #: Gateway image (pinned tag) and its HTTP port.
     image: str
-    #: Port the gateway serves HTTP on.
+    #: The container's HTTP port, also the Service's and the ALB target's.
     port: int
     #: Odoo's in-cluster URL.
     odoo_url: str
@@ -44,7 +44,7 @@ class ApiGatewayArgs:
     search_url: pulumi.Input[str]
     #: api-gateway-hpa.
     hpa: HpaSpec
-    #: Requests and limits of a gateway pod.
+    #: The gateway container's requests and limits; its HPA's CPU target is relative to them.
     resources: ContainerResources
     #: Port of the gateway's Prometheus metrics.
     metrics_port: int

@@ -48,7 +48,7 @@ class OdooArgs:
     longpolling_replicas: int
     #: Requests and limits of a web pod and of a bus pod.
     resources: ContainerResources
-    #: Requests and limits of a bus pod.
+    #: The bus container's requests and limits.
     longpolling_resources: ContainerResources
     #: Port of Odoo's Prometheus metrics.
     metrics_port: int

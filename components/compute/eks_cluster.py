@@ -61,7 +61,7 @@ class EksClusterArgs:
     subnet_ids: Sequence[pulumi.Input[str]]
     #: Extra security groups for the nodes (the network's data-clients group).
     node_security_group_ids: Sequence[pulumi.Input[str]]
-    #: The managed node group for cluster-critical pods.
+    #: Sizing of the system node group (tainted CriticalAddonsOnly).
     system_nodes: NodeGroupSizing
     #: EKS add-ons, in install order.
     addons: Sequence[Addon]
@@ -76,7 +76,7 @@ class EksClusterArgs:
     admin_principal_arns: Sequence[str]
     #: Principals that only read the cluster (the preview role: refresh and preview).
     viewer_principal_arns: Sequence[str]
-    #: Days the control-plane logs stay in CloudWatch Logs.
+    #: Retention of the control-plane log group created before the cluster.
     log_retention_days: int
     #: Pulumi `protect` on the cluster, its key and its control-plane log group (the audit trail).
     protect: bool

@@ -53,7 +53,7 @@ class KarpenterArgs:
     chart_version: str
     #: EC2NodeClass AMI alias: family@version (pinned) or family@latest.
     ami_alias: str
-    #: Controller pods (leader-elected).
+    #: Replicas of the controller Deployment; one leads.
     controller_replicas: int
     #: Root volume of the nodes Karpenter launches, GiB.
     node_volume_gb: int = 80

@@ -75,7 +75,7 @@ class PostgresDatabaseArgs:
     delete_automated_backups: bool
     #: Days Performance Insights keeps its data.
     performance_insights_retention_days: int
-    #: Enhanced Monitoring granularity, seconds.
+    #: Enhanced Monitoring interval of every instance, seconds.
     monitoring_interval_s: int
     #: Who administers the data key (the deploy role), in which account.
     key_access: KeyAccess

@@ -47,15 +47,15 @@ class RedisCacheArgs:
     tuning: RedisTuning
     #: 1 = cluster mode disabled; more = that many shards, cluster mode enabled.
     shards: int
-    #: 0 disables automatic failover and Multi-AZ.
+    #: Replicas per node group; failover and Multi-AZ follow from at least one.
     replicas_per_shard: int
-    #: Days automatic snapshots are kept (0: none).
+    #: The group's snapshot retention limit, days.
     snapshot_retention_days: int
     #: Daily snapshot window and weekly maintenance window (UTC).
     snapshot_window: str
     #: Weekly maintenance window (UTC).
     maintenance_window: str
-    #: Days the slow and engine logs stay in CloudWatch Logs.
+    #: Retention of the slow-log and engine-log groups.
     log_retention_days: int
     #: Take a final snapshot when the group is deleted.
     final_snapshot: bool

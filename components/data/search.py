@@ -70,13 +70,13 @@ class SearchDomainArgs:
     volume_gb: int
     #: gp3 IOPS per data node.
     iops: int
-    #: gp3 throughput per data node, MiB/s.
+    #: The data nodes' gp3 throughput, MiB/s.
     throughput_mbps: int
     #: Auto-Tune, inside the off-peak window that starts at this hour (UTC).
     auto_tune: bool
     #: Start of the daily off-peak window (UTC) for updates and Auto-Tune.
     off_peak_start_hour: int
-    #: Days the slow, error and audit logs stay in CloudWatch Logs.
+    #: Retention of the domain's four log groups.
     log_retention_days: int
     #: Create the account's OpenSearch service-linked role (a VPC domain needs it, once).
     create_service_linked_role: bool

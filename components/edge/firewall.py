@@ -21,7 +21,7 @@ class EdgeFirewallArgs:
     rate_limit: int
     #: Days the request logs are kept (FSBP WAF.11); Authorization and Cookie are redacted.
     log_retention_days: int
-    #: AWS managed rule groups, evaluated in this order after the rate limit.
+    #: Managed rule groups, each a rule after the rate limit, in this order of priority.
     managed_rule_groups: Sequence[str]
     #: Who administers the logs' key (the deploy role), in which account.
     key_access: KeyAccess

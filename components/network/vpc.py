@@ -23,7 +23,7 @@ class NetworkArgs:
     availability_zones: Sequence[str]
     #: Zones each tier reserves room for, so adding a zone never renumbers a subnet.
     az_slots: int
-    #: Prefix length of each tier's per-AZ subnets.
+    #: Per-tier prefix lengths the subnet plan carves each zone's subnets with.
     subnet_prefixes: SubnetPrefixes
     #: "per-az": a NAT gateway per zone (an AZ outage keeps egress elsewhere); "single": one shared.
     nat_gateways: str

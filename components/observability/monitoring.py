@@ -49,7 +49,7 @@ class ScrapeTarget:
 class MonitoringArgs:
     #: kube-prometheus-stack and prometheus-adapter chart versions.
     prometheus_chart_version: str
-    #: prometheus-adapter chart version.
+    #: Version of the prometheus-adapter release.
     adapter_chart_version: str
     #: How long Prometheus keeps samples, and the size of its volume (GiB).
     retention: str
