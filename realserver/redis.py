@@ -61,10 +61,15 @@ class LocalRedis:
         self.process.wait(timeout=10)
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def command(self, *parts: str):
-        """One command on a fresh connection, authenticated first when the server needs a password."""
+    def command(self, *parts: str, user: tuple[str, str] | None = None):
+        """One command on a fresh connection, authenticated first: as `user` (name, password) when
+        given, else with the server's password when it needs one."""
         commands: list[tuple[str, ...]] = (
-            [("AUTH", self.startup["requirepass"])] if "requirepass" in self.startup else []
+            [("AUTH", *user)]
+            if user
+            else [("AUTH", self.startup["requirepass"])]
+            if "requirepass" in self.startup
+            else []
         )
         commands.append(parts)
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as conn:

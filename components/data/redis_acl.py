@@ -1,0 +1,74 @@
+"""Who may do what in the Redis groups: one ACL user per client, limited to its keys and to the
+commands it runs (#24). Pure, so a real Redis 7 proves the access strings (tests) before
+ElastiCache RBAC users carry them.
+
+ElastiCache access strings are Redis ACL rules without a password (`on ~pattern -@all +cmd`).
+Two rules the design depends on:
+- Key patterns limit which keys a command touches, not which *names* `KEYS` or `SCAN` list: a
+  client that may list keys sees every key name of its group, another client's included. Odoo's
+  session keys are named by session id, a bearer token; so no client that lists keys may share
+  a group with the sessions (the gateway's cache invalidation lists `cache:*`).
+- Patterns of two clients never overlap, so neither can read or overwrite the other's keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: Commands that list key names whatever the key patterns say.
+LISTING = frozenset({"keys", "scan"})
+
+
+@dataclass(frozen=True)
+class RedisClient:
+    #: The ACL user's name (and the ElastiCache user's).
+    name: str
+    #: Key patterns it may touch, each `<prefix>:*`.
+    key_patterns: tuple[str, ...]
+    #: The commands it runs, and nothing else.
+    commands: tuple[str, ...]
+
+
+#: Odoo's session store (camptocamp session_redis: SET, EXPIRE, GET, DEL on `session:<sid>`).
+ODOO_SESSIONS = RedisClient("odoo-sessions", ("session:*",), ("get", "set", "expire", "del", "exists"))
+#: The gateway's response cache: it invalidates by listing `cache:*`.
+GATEWAY_CACHE = RedisClient(
+    "gateway-cache", ("cache:*",), ("get", "set", "del", "expire", "ttl", "exists", "mget", "keys")
+)
+#: The gateway's rate-limit windows: counters with a TTL.
+GATEWAY_RATE_LIMIT = RedisClient(
+    "gateway-ratelimit", ("ratelimit:*",), ("get", "set", "incr", "incrby", "expire", "pexpire", "ttl", "pttl")
+)
+
+
+def access_string(client: RedisClient) -> str:
+    """The client's rules: on, its key patterns, no command but its own."""
+    patterns = " ".join(f"~{pattern}" for pattern in client.key_patterns)
+    return f"on {patterns} -@all " + " ".join(f"+{command}" for command in client.commands)
+
+
+def _prefix(pattern: str) -> str:
+    return pattern.removesuffix("*")
+
+
+def group_problems(group: str, clients: Sequence[RedisClient]) -> list[str]:
+    """What makes sharing one group unsafe: patterns that overlap, or a client that lists key
+    names beside another client's keys."""
+    problems = [
+        f"{group}: {a.name}'s {p} and {b.name}'s {q} cover the same keys"
+        for i, a in enumerate(clients)
+        for b in clients[i + 1 :]
+        for p in a.key_patterns
+        for q in b.key_patterns
+        if _prefix(p).startswith(_prefix(q)) or _prefix(q).startswith(_prefix(p))
+    ]
+    problems += [
+        f"{group}: {lister.name} lists key names ({', '.join(sorted(LISTING & set(lister.commands)))}) "
+        f"beside {other.name}'s keys"
+        for lister in clients
+        if LISTING & set(lister.commands)
+        for other in clients
+        if other is not lister
+    ]
+    return problems
