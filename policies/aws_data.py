@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry import RECOMMENDATION, as_list, json_document, required_flag, resource_rule
+from registry import RECOMMENDATION, as_list, json_document, required_flag, resource_rule, stack_rule
 
 INSTANCE = "aws:rds/instance:Instance"
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -191,3 +191,26 @@ def kms_explicit_policy(props, config):
         keys = {key for block in (stmt.get("Condition") or {}).values() for key in block}
         if services and not any(k.startswith(SERVICE_SCOPES) for k in keys):
             yield f"statement {index}: {', '.join(services)} unscoped (aws:SourceAccount, aws:SourceArn or context)"
+
+
+@resource_rule("elasticache-rbac-without-auth-token", [GROUP], severity="high")
+def rbac_without_token(props, config):
+    """A replication group with RBAC users carries no AUTH token: the token is the default
+    user's password, which every client of the group could then log in with."""
+    if as_list(props.get("userGroupIds")) and props.get("authToken"):
+        yield "remove authToken (authTokenUpdateStrategy DELETE) once userGroupIds are set"
+
+
+@stack_rule("secrets-rotate", kind=RECOMMENDATION, severity="medium", control="SecretsManager.1")
+def secrets_rotate(resources, config):
+    """Every Secrets Manager secret rotates automatically: a SecretRotation names it (#24 moves
+    the last generated credentials there; until then this rule lists what is left)."""
+    rotated = {
+        secret.urn
+        for r in resources
+        if r.resource_type == "aws:secretsmanager/secretRotation:SecretRotation"
+        for secret in r.property_dependencies.get("secretId", [])
+    }
+    for secret in (r for r in resources if r.resource_type == "aws:secretsmanager/secret:Secret"):
+        if secret.urn not in rotated:
+            yield secret.urn, "no SecretRotation: the value changes only by hand"

@@ -83,3 +83,12 @@ def dedicated_masters(props, config):
     cluster = props.get("clusterConfig") or {}
     if not cluster.get("dedicatedMasterEnabled") or (cluster.get("dedicatedMasterCount") or 0) < 3:
         yield "clusterConfig needs dedicatedMasterEnabled with dedicatedMasterCount 3 or 5 in this stack"
+
+
+@resource_rule("opensearch-iam-master", [DOMAIN], kind=RECOMMENDATION, severity="medium")
+def iam_master(props, config):
+    """OpenSearch's master user is an IAM role, not an internal user whose password lives in
+    the stack's state (#24; advisory until the domains move)."""
+    security = props.get("advancedSecurityOptions") or {}
+    if security.get("internalUserDatabaseEnabled") or (security.get("masterUserOptions") or {}).get("masterUserName"):
+        yield "use masterUserOptions.masterUserArn (an IAM role) and no internal master user"

@@ -152,6 +152,7 @@ RESOURCE_CASES = {
     ),
     "elasticache-auth": (GROUP, "", [setter("authToken", DELETE)]),
     "elasticache-custom-subnet-group": (GROUP, "", [setter("subnetGroupName", "default")]),
+    "elasticache-rbac-without-auth-token": (GROUP, "", [setter("userGroupIds", ["sd-prod-users"])]),
     "kms-key-rotation": ("aws:kms/key:Key", "", [setter("enableKeyRotation", False)]),
     "kms-explicit-key-policy": ("aws:kms/key:Key", "db-key", [setter("policy", DELETE)]),
     "cloudwatch-log-group-cmk": ("aws:cloudwatch/logGroup:LogGroup", "flow-logs", [setter("kmsKeyId", DELETE)]),
@@ -303,8 +304,9 @@ def resource_cases():
 
 def test_every_resource_rule_has_cases():
     resource_rules = {r.name for r in RULES if r.types}
-    # k8s-image-digest: the stacks name tags until a release pins digests (test below).
-    assert resource_rules - {"k8s-image-digest"} == set(RESOURCE_CASES)
+    # k8s-image-digest: the stacks name tags until a release pins digests; opensearch-iam-master:
+    # the domains keep an internal master until #24 moves them (tests below).
+    assert resource_rules - {"k8s-image-digest", "opensearch-iam-master"} == set(RESOURCE_CASES)
 
 
 #: A digest for tests only: the stacks carry tags until the release process pins real ones.
@@ -447,7 +449,11 @@ STACK_CASES = {
 def test_every_stack_rule_has_cases():
     # The capacity rules read figures, not resources: tests/test_capacity.py drives them; the
     # policy set's environment needs a set: tests/test_environments.py drives that rule.
-    driven_elsewhere = {r.name for r in RULES if r.name.startswith("capacity-")} | {"policy-set-matches-environment"}
+    # secrets-rotate flags today's secrets until #24 rotates them: its own test below.
+    driven_elsewhere = {r.name for r in RULES if r.name.startswith("capacity-")} | {
+        "policy-set-matches-environment",
+        "secrets-rotate",
+    }
     assert {r.name for r in RULES if not r.types and r.name not in driven_elsewhere} == set(STACK_CASES)
 
 
@@ -564,3 +570,32 @@ def test_log_groups_need_a_customer_managed_key():
     check = RULE["cloudwatch-log-group-cmk"].check
     assert list(check({"kmsKeyId": "arn:aws:kms:eu-west-1:1:key/x"}, {})) == []
     assert len(list(check({"retentionInDays": 30}, {}))) == 1
+
+
+def test_the_iam_master_rule_flags_todays_internal_master_and_accepts_an_iam_one(prod):
+    """Advisory until #24 gives the domains an IAM master: it lists the domain today."""
+    check = RULE["opensearch-iam-master"].check
+    [domain] = prod.of_type("aws:opensearch/domain:Domain")
+    assert len(list(check(domain.plain_inputs, {}))) == 1
+    iam = {
+        "advancedSecurityOptions": {"enabled": True, "masterUserOptions": {"masterUserArn": "arn:aws:iam::1:role/a"}}
+    }
+    assert list(check(iam, {})) == []
+    assert RULE["opensearch-iam-master"].kind == "recommendation"
+
+
+def test_every_secret_without_rotation_is_listed(prod):
+    """Advisory until #24 rotates them: today every generated credential's secret is listed."""
+    resources = policy_resources(prod)
+    findings = list(RULE["secrets-rotate"].check(resources, {}))
+    secrets = [r for r in resources if r.resource_type == "aws:secretsmanager/secret:Secret"]
+    assert secrets and {urn for urn, _ in findings} == {s.urn for s in secrets}
+    # A SecretRotation naming a secret takes it off the list.
+    rotation = SimpleNamespace(
+        resource_type="aws:secretsmanager/secretRotation:SecretRotation",
+        props={},
+        urn="urn:rotation",
+        property_dependencies={"secretId": [secrets[0]]},
+    )
+    after = {urn for urn, _ in RULE["secrets-rotate"].check([*resources, rotation], {})}
+    assert after == {s.urn for s in secrets[1:]}
