@@ -150,7 +150,7 @@ def _dashboard_targets(ctx: StackContext, data: DataTier, services: list[str]) -
 
 
 def _ingress(ctx: StackContext, inputs: AppInputs, odoo: Odoo, gateway: ApiGateway) -> AppIngress:
-    cdn = ctx.config.cdn
+    cdn, now = ctx.config.cdn, today()
     return AppIngress(
         f"{ctx.prefix}-ingress",
         ctx.build(
@@ -163,8 +163,8 @@ def _ingress(ctx: StackContext, inputs: AppInputs, odoo: Odoo, gateway: ApiGatew
             vpc_id=inputs.network.vpc_id,
             vpc_cidr=inputs.network.vpc_cidr,
             origin_secret_version=cdn.origin_secret_version,
-            origin_secret_period=rotation_period(today(), cdn.origin_secret_rotation_days),
-            accept_root_key=today() < ROOT_KEY_ACCEPTED_UNTIL,
+            origin_secret_period=rotation_period(now, cdn.origin_secret_rotation_days),
+            accept_root_key=now < ROOT_KEY_ACCEPTED_UNTIL,
             waf_log_retention_days=cdn.waf.log_retention_days,
             access_log_retention_days=cdn.access_log_retention_days,
             routes=[

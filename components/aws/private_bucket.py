@@ -171,11 +171,12 @@ def access_log_delivery(target_arn: str, sources: Sequence[str], source_account:
 def load_balancer_log_delivery(target_arn: str, account_id: str, elb_account_arn: str) -> list[dict]:
     """ELB writes access logs as its regional account (regions opened before August 2022) or as
     the log-delivery service principal (newer ones), only under this account's prefix."""
-    resource = f"{target_arn}/{ALB_LOG_PREFIX}/AWSLogs/{account_id}/*"
     return [
-        {"Sid": "LoadBalancerLogsRegionalAccount", "Effect": "Allow", "Principal": {"AWS": elb_account_arn},
-         "Action": "s3:PutObject", "Resource": resource},
-        {"Sid": "LoadBalancerLogsDeliveryService", "Effect": "Allow",
-         "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
-         "Action": "s3:PutObject", "Resource": resource},
-    ]  # fmt: skip
+        {
+            "Sid": "LoadBalancerLogs",
+            "Effect": "Allow",
+            "Principal": {"AWS": elb_account_arn, "Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"{target_arn}/{ALB_LOG_PREFIX}/AWSLogs/{account_id}/*",
+        }
+    ]
