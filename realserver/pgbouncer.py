@@ -1,60 +1,58 @@
-"""A real PgBouncer started with a rendered pgbouncer.ini; only host, port, TLS mode and file
-paths are swapped for the local server."""
+"""A real PgBouncer started with a rendered pgbouncer.ini; only the server's host and port, the
+listening address and port, TLS and file paths are swapped for the local ones. Its auth files
+come from the pod's init command, run on files shaped as the CSI driver mounts them."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from components.apps.pgbouncer_config import IniSettings, render_auth_command, render_ini
 from realserver.postgres import as_postgres, free_port
 
 BINARY = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
 
-def localize(
-    ini: str, host: str, port: int, listen_port: int, auth_file: str, hba_file: str, sslmode: str = "disable"
-) -> str:
-    """Swap exactly the deployment-specific values; pool sizes, modes and timeouts stay as rendered."""
-    swaps = [
-        (r"host=\S+ port=\d+", f"host={host} port={port}"),
-        (r"^listen_port = .*$", f"listen_port = {listen_port}"),
-        (r"^listen_addr = .*$", "listen_addr = 127.0.0.1"),
-        (r"^auth_file = .*$", f"auth_file = {auth_file}"),
-        (r"^auth_hba_file = .*$", f"auth_hba_file = {hba_file}"),
-        (r"^server_tls_sslmode = .*$", f"server_tls_sslmode = {sslmode}"),
-    ]
-    for pattern, replacement in swaps:
-        ini, count = re.subn(pattern, replacement, ini, flags=re.M)
-        if count == 0:
-            raise ValueError(f"rendered ini has no {pattern!r}")
-    return ini
-
-
 class LocalPgBouncer:
-    def __init__(self, ini: str, hba: str, userlist: str, server_host: str, server_port: int):
+    def __init__(
+        self, settings: IniSettings, hba: str, auth_user: str, auth_password: str, server_host: str, server_port: int
+    ):
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="sd-pgbouncer-"))
-        self.auth_file = self.dir / "userlist.txt"
+        self.credentials = self.dir / "credentials"
         self.hba_file = self.dir / "pg_hba.conf"
         self.ini_file = self.dir / "pgbouncer.ini"
         self.log = self.dir / "pgbouncer.log"
-        self.ini = localize(ini, server_host, server_port, self.port, str(self.auth_file), str(self.hba_file))
+        self.settings = dataclasses.replace(
+            settings,
+            hosts=[server_host],
+            port=server_port,
+            listen_port=self.port,
+            server_tls_sslmode="disable",
+            auth_include=str(self.dir / "auth_user.ini"),
+            auth_file=str(self.dir / "userlist.txt"),
+            auth_hba_file=str(self.hba_file),
+        )
+        self.ini = render_ini(self.settings).replace("listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
         self.hba = hba
-        self.userlist = userlist
+        self.auth = {"username": auth_user, "password": auth_password}
 
     def __enter__(self) -> LocalPgBouncer:
-        self.auth_file.write_text(self.userlist)
+        self.credentials.mkdir()
+        for field, value in self.auth.items():
+            (self.credentials / field).write_text(value)
         self.hba_file.write_text(self.hba)
         self.ini_file.write_text(self.ini + f"logfile = {self.log}\n")
         if os.geteuid() == 0:  # PgBouncer refuses to run as root
-            shutil.chown(self.dir, "postgres")
-            for path in (self.auth_file, self.hba_file, self.ini_file):
+            for path in (self.dir, *self.dir.rglob("*")):
                 shutil.chown(path, "postgres")
+        command = render_auth_command(str(self.credentials), self.settings)
+        subprocess.run(as_postgres(["/bin/sh", "-c", command]), check=True, capture_output=True)
         self.process = subprocess.Popen(
             as_postgres([BINARY, str(self.ini_file)]), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )

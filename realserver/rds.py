@@ -13,38 +13,18 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from components.apps.database_bootstrap import bootstrap_command, bootstrap_environment, pgpass_line
-from components.apps.database_bootstrap_sql import DatabaseRoles, render_bootstrap_sql, render_verifiers
-from components.data.postgres import PASSWORD_SPECIALS
-from components.data.scram import scram_verifier
+from components.apps.database_bootstrap import bootstrap_command, bootstrap_environment
+from components.apps.database_bootstrap_sql import DatabaseRoles, render_bootstrap_sql
 from components.k8s.pod_spec import RUN_AS_UID
 from realserver.postgres import LocalPostgres, pg_bin
-from synth.mock_outputs import random_password
 
 MASTER = "sdadmin"
 DATABASE = "odoo"
-#: A master password as RDS would get it: every special character the program allows in it.
-MASTER_PASSWORD = random_password("pg-master", {"length": 40, "overrideSpecial": PASSWORD_SPECIALS})
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """The role passwords as the program generates them (40 alphanumerics), and their verifiers."""
-
-    passwords: dict[str, str]
-    verifiers: dict[str, str]
-
-    @classmethod
-    def generate(cls, version: str = "1") -> Credentials:
-        passwords = {
-            key: random_password(f"db-{key}-{version}", {"length": 40, "special": False})
-            for key in ("owner", "reader", "auth_user")
-        }
-        verifiers = {key: scram_verifier(password, os.urandom(16)) for key, password in passwords.items()}
-        return cls(passwords, verifiers)
+#: The master's first password: a `:` and a `\\` prove the Job's passfile escaping (the program
+#: draws alphanumerics; the rotation function too).
+MASTER_PASSWORD = "first:master\\password-0123456789"
 
 
 def rds_like(pg: LocalPostgres) -> None:
@@ -60,15 +40,17 @@ def roles_for(*reader_tables: str) -> DatabaseRoles:
     return DatabaseRoles(DATABASE, MASTER, reader_tables=reader_tables)
 
 
-def run_bootstrap(pg: LocalPostgres, roles: DatabaseRoles, credentials: Credentials) -> subprocess.CompletedProcess:
-    """The Job's command and environment, with its Secret and ConfigMap as local files."""
+def run_bootstrap(
+    pg: LocalPostgres, roles: DatabaseRoles, master_password: str = MASTER_PASSWORD
+) -> subprocess.CompletedProcess:
+    """The Job's command and environment, with its CSI-mounted password file and ConfigMap as
+    local files (the CSI provider writes the field as is, without a newline)."""
     work = Path(tempfile.mkdtemp(prefix="sd-bootstrap-"))
-    secret_dir, sql_dir, private_dir = (work / name for name in ("secret", "sql", "private"))
+    master_dir, sql_dir, private_dir = (work / name for name in ("master", "sql", "private"))
     try:
-        for directory in (secret_dir, sql_dir, private_dir):
+        for directory in (master_dir, sql_dir, private_dir):
             directory.mkdir()
-        (secret_dir / "pgpass").write_text(pgpass_line("127.0.0.1", pg.port, DATABASE, MASTER, MASTER_PASSWORD))
-        (secret_dir / "verifiers.psql").write_text(render_verifiers(credentials.verifiers))
+        (master_dir / "password").write_text(master_password)
         (sql_dir / "bootstrap.sql").write_text(render_bootstrap_sql(roles))
         as_job_user = []
         if os.geteuid() == 0:  # as the Job: the platform's UID, which has no passwd entry
@@ -79,7 +61,7 @@ def run_bootstrap(pg: LocalPostgres, roles: DatabaseRoles, credentials: Credenti
             "PATH": f"{Path(pg_bin('psql')).parent}:/usr/bin:/bin",
             **bootstrap_environment(roles, "127.0.0.1", pg.port, str(private_dir), "disable"),
         }
-        command = bootstrap_command(str(secret_dir), str(sql_dir), str(private_dir))
+        command = bootstrap_command(str(master_dir), str(sql_dir), str(private_dir))
         return subprocess.run(
             [*as_job_user, "env", "-i", *(f"{k}={v}" for k, v in env.items()), "/bin/sh", "-c", command],
             capture_output=True,

@@ -27,6 +27,8 @@ from components.apps.pgbouncer import PgBouncer, PgBouncerArgs
 from components.apps.pgbouncer_config import ServerTimeouts
 from components.compute.karpenter_manifests import ELASTIC_LABEL, STEADY_LABEL
 from components.data import redis as redis_component
+from components.data.database_credentials import DatabaseCredentials, DatabaseCredentialsArgs
+from components.data.pg_rotation.secret_values import pair
 from components.edge.origin_guard import ROOT_KEY_ACCEPTED_UNTIL, rotation_period
 from components.k8s.hpa import hpa_spec
 from components.k8s.workload import PodPeer
@@ -79,9 +81,10 @@ def applications(
     namespace = AppNamespace(f"{ctx.prefix}-apps", AppNamespaceArgs(name=NAMESPACE), opts=opts).name
     inputs = AppInputs(network, data, compute, alarm_topic, namespace, opts)
     roles = _bootstrap(ctx, inputs)
-    pgbouncer = _pgbouncer(ctx, inputs, roles)
-    odoo = _odoo(ctx, inputs, roles, pgbouncer)
-    gateway = _gateway(ctx, inputs, roles, pgbouncer, odoo)
+    credentials = _credentials(ctx, inputs, roles)
+    pgbouncer = _pgbouncer(ctx, inputs, roles, credentials)
+    odoo = _odoo(ctx, inputs, roles, credentials, pgbouncer)
+    gateway = _gateway(ctx, inputs, roles, credentials, pgbouncer, odoo)
     scraped = [(odoo.web_service, odoo.web), (gateway.service, gateway.peer), ("pgbouncer", pgbouncer.peer)]
     metrics = _monitoring(ctx, inputs, scraped, slo_services=[gateway.service, odoo.web_service])
     if ctx.config.load_test.enabled:
@@ -204,7 +207,7 @@ def _bootstrap(ctx: StackContext, inputs: AppInputs) -> DatabaseBootstrap:
     bootstrap, database = ctx.config.database.bootstrap, inputs.data.database
     return DatabaseBootstrap(
         f"{ctx.prefix}-db-bootstrap",
-        args_from(
+        ctx.args(
             bootstrap,
             DatabaseBootstrapArgs,
             namespace=inputs.namespace,
@@ -215,7 +218,10 @@ def _bootstrap(ctx: StackContext, inputs: AppInputs) -> DatabaseBootstrap:
             ),
             primary_host=database.primary_endpoint,
             port=database.port,
-            master_password=database.master_password,
+            master_secret_arn=database.secret_arn,
+            master_secret_key_arn=database.key_arn,
+            cluster_name=inputs.compute.cluster.name,
+            secrets_store=inputs.compute.secrets_store,
             data_cidrs=inputs.network.subnet_cidrs["isolated"],
             node_selector=STEADY_NODES,
         ),
@@ -223,7 +229,38 @@ def _bootstrap(ctx: StackContext, inputs: AppInputs) -> DatabaseBootstrap:
     )
 
 
-def _odoo(ctx: StackContext, inputs: AppInputs, roles: DatabaseBootstrap, pgbouncer: PgBouncer) -> Odoo:
+def _credentials(ctx: StackContext, inputs: AppInputs, roles: DatabaseBootstrap) -> DatabaseCredentials:
+    """The roles' secrets and the rotation of every database credential. After the bootstrap
+    Job: the first rotation sets passwords on the roles the Job creates."""
+    database = inputs.data.database
+    return DatabaseCredentials(
+        f"{ctx.prefix}-db-credentials",
+        ctx.args(
+            ctx.config.database,
+            DatabaseCredentialsArgs,
+            vpc_id=inputs.network.vpc_id,
+            subnet_ids=inputs.network.private_subnet_ids,
+            host=database.primary_endpoint,
+            port=database.port,
+            database=database.database_name,
+            database_security_group_id=database.security_group_id,
+            master_secret_arn=database.secret_arn,
+            key_arn=database.key_arn,
+            roles={"owner": (roles.owner, True), "reader": (roles.reader, True), "auth_user": (roles.auth_user, False)},
+            roles_ready=roles.ready,
+            log_retention_days=ctx.config.cluster.log_retention_days,
+        ),
+        opts=inputs.opts,
+    )
+
+
+def _odoo(
+    ctx: StackContext,
+    inputs: AppInputs,
+    roles: DatabaseBootstrap,
+    credentials: DatabaseCredentials,
+    pgbouncer: PgBouncer,
+) -> Odoo:
     odoo = ctx.config.workloads.odoo
     network = inputs.network
     filestore = SharedFilesystem(
@@ -241,7 +278,7 @@ def _odoo(ctx: StackContext, inputs: AppInputs, roles: DatabaseBootstrap, pgboun
     )
     return Odoo(
         f"{ctx.prefix}-odoo",
-        args_from(
+        ctx.args(
             odoo,
             OdooArgs,
             namespace=inputs.namespace,
@@ -249,13 +286,15 @@ def _odoo(ctx: StackContext, inputs: AppInputs, roles: DatabaseBootstrap, pgboun
                 odoo,
                 OdooSettings,
                 db_name=inputs.data.database.database_name,
-                db_user=roles.owner,
                 db_host=pgbouncer.service_hosts["rw"],
                 db_replica_host=pgbouncer.service_hosts["ro"],
                 db_port=pgbouncer.port,
             ),
             session_db_host=pgbouncer.service_hosts["session"],
-            db_password=roles.owner_password,
+            db_secret_arn=credentials.secret_arns["owner"],
+            db_secret_key_arn=inputs.data.database.key_arn,
+            cluster_name=inputs.compute.cluster.name,
+            secrets_store=inputs.compute.secrets_store,
             bootstrap_revision=roles.revision,
             redis_url=inputs.data.sessions.url,
             search_url=inputs.data.search.url,
@@ -270,12 +309,17 @@ def _odoo(ctx: StackContext, inputs: AppInputs, roles: DatabaseBootstrap, pgboun
 
 
 def _gateway(
-    ctx: StackContext, inputs: AppInputs, roles: DatabaseBootstrap, pgbouncer: PgBouncer, odoo: Odoo
+    ctx: StackContext,
+    inputs: AppInputs,
+    roles: DatabaseBootstrap,
+    credentials: DatabaseCredentials,
+    pgbouncer: PgBouncer,
+    odoo: Odoo,
 ) -> ApiGateway:
     gateway, data = ctx.config.workloads.gateway, inputs.data
     return ApiGateway(
         f"{ctx.prefix}-api-gateway",
-        args_from(
+        ctx.args(
             gateway,
             ApiGatewayArgs,
             namespace=inputs.namespace,
@@ -283,8 +327,10 @@ def _gateway(
             # The gateway only reads: the replicas, as the read-only role.
             db_host=pgbouncer.service_hosts["ro"],
             db_name=data.database.database_name,
-            db_user=roles.reader,
-            db_password=roles.reader_password,
+            db_secret_arn=credentials.secret_arns["reader"],
+            db_secret_key_arn=data.database.key_arn,
+            cluster_name=inputs.compute.cluster.name,
+            secrets_store=inputs.compute.secrets_store,
             bootstrap_revision=roles.revision,
             redis_url=data.api_cache.url,
             rate_limit_redis_url=data.sessions.url,
@@ -297,11 +343,13 @@ def _gateway(
     )
 
 
-def _pgbouncer(ctx: StackContext, inputs: AppInputs, roles: DatabaseBootstrap) -> PgBouncer:
+def _pgbouncer(
+    ctx: StackContext, inputs: AppInputs, roles: DatabaseBootstrap, credentials: DatabaseCredentials
+) -> PgBouncer:
     pool, database = ctx.config.pgbouncer, inputs.data.database
     return PgBouncer(
         f"{ctx.prefix}-pgbouncer",
-        args_from(
+        ctx.args(
             pool,
             PgBouncerArgs,
             namespace=inputs.namespace,
@@ -309,8 +357,11 @@ def _pgbouncer(ctx: StackContext, inputs: AppInputs, roles: DatabaseBootstrap) -
             primary_host=database.primary_endpoint,
             replica_hosts=database.replica_endpoints,
             port=database.port,
-            auth_user=roles.auth_user,
-            auth_password=roles.auth_password,
+            auth_users=pair(roles.auth_user),
+            auth_secret_arn=credentials.secret_arns["auth_user"],
+            auth_secret_key_arn=database.key_arn,
+            cluster_name=inputs.compute.cluster.name,
+            secrets_store=inputs.compute.secrets_store,
             auth_query=AUTH_QUERY,
             bootstrap_revision=roles.revision,
             roles=pool_roles(pool),

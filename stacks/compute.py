@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from components.compute.eks_cluster import Addon, EksCluster, EksClusterArgs
 from components.compute.karpenter import Karpenter, KarpenterArgs
 from components.compute.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
+from components.compute.secrets_store import SecretsStoreDriver, SecretsStoreDriverArgs
 from components.compute.storage_class import BlockStorageClass, BlockStorageClassArgs
 from components.network.runner_peering import RunnerPeering, RunnerPeeringArgs
 from components.network.vpc import Network
@@ -28,6 +29,8 @@ class ComputeTier:
     #: The ALB IngressClass, and what an Ingress of it depends on (LoadBalancerController.ready).
     ingress_class: str
     ingress_controller: list[pulumi.Resource]
+    #: What a SecretProviderClass depends on (SecretsStoreDriver.ready).
+    secrets_store: list[pulumi.Resource]
 
 
 def compute(ctx: StackContext, network: Network) -> ComputeTier:
@@ -84,7 +87,12 @@ def compute(ctx: StackContext, network: Network) -> ComputeTier:
         ),
         opts=on_cluster,
     )
-    return ComputeTier(cluster, kubernetes, storage.class_name, controller.ingress_class, controller.ready)
+    secrets_store = SecretsStoreDriver(
+        f"{prefix}-secrets-store", ctx.args(spec.secrets_store, SecretsStoreDriverArgs), opts=on_cluster
+    )
+    return ComputeTier(
+        cluster, kubernetes, storage.class_name, controller.ingress_class, controller.ready, secrets_store.ready
+    )
 
 
 def runner_path(ctx: StackContext, network: Network) -> list[pulumi.Resource]:

@@ -107,7 +107,9 @@ def pod_identities(run) -> dict[str, str]:
 
 
 def test_every_controller_gets_aws_access_through_pod_identity(run):
+    """Controllers, and the applications that read their database credential's secret."""
     identities = pod_identities(run)
+    applications = ("db-bootstrap", "pgbouncer-rw", "pgbouncer-ro", "pgbouncer-session", "odoo", "odoo-longpolling")
     assert set(identities) == {
         "kube-system/karpenter",
         "kube-system/aws-load-balancer-controller",
@@ -116,6 +118,7 @@ def test_every_controller_gets_aws_access_through_pod_identity(run):
         "addon/aws-node",
         "monitoring/grafana",
         "monitoring/alertmanager",
+        *(f"smartdairy/{account}" for account in (*applications, "api-gateway")),
     }
     roles = {f"{r.name}-id": r for r in run.of_type("aws:iam/role:Role")}
     for role_arn in identities.values():
@@ -163,6 +166,7 @@ def test_helm_releases_pin_chart_and_image_versions(run):
         "aws-load-balancer-controller",
         "kube-prometheus-stack",
         "prometheus-adapter",
+        "secrets-store-csi-driver-provider-aws",
     }
     for release in releases.values():
         assert re.fullmatch(r"\d+\.\d+\.\d+", release["version"])

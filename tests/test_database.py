@@ -169,15 +169,16 @@ def test_component_outputs_password_only_as_secret():
                 performance_insights_retention_days=7,
                 monitoring_interval_s=60,
                 secret_recovery_window_days=0,
-                master_password_version="1",
                 protect=False,
             ),
         )
-        pulumi.export("password", db.master_password)
         pulumi.export("maxConnections", db.max_connections)
 
     run = run_callable(program)
-    assert "password" in run.secret_outputs and "maxConnections" not in run.secret_outputs
+    # The first master password reaches only the instance and its secret, both as secrets.
+    assert "masterPassword" not in run.outputs and "maxConnections" not in run.secret_outputs
+    assert "password" in next(r for r in run.of_type(INSTANCE) if r.name == "t-primary").secret_paths
+    assert "secretString" in run.one("aws:secretsmanager/secretVersion:SecretVersion").secret_paths
     assert run.outputs["maxConnections"] == 100
     assert run.one("aws:rds/parameterGroup:ParameterGroup").inputs["family"] == "postgres15"
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import re
+import subprocess
 
 from components.apps.database_bootstrap_sql import AUTH_QUERY
 from components.apps.pgbouncer_config import (
@@ -13,8 +14,8 @@ from components.apps.pgbouncer_config import (
     ServerTimeouts,
     Target,
     connection_budget,
+    render_auth_command,
     render_ini,
-    render_userlist,
 )
 from tests.conftest import PROJECT, load_config, section, section_problems, stack_file_config
 from tests.harness.checks import nonempty
@@ -60,22 +61,21 @@ def test_services_named_for_each_role(run):
         assert spec["selector"]["app.kubernetes.io/instance"] == f"pgbouncer-{role}"
 
 
-def test_no_application_or_master_password_in_pgbouncer(run):
-    """PgBouncer's files hold the auth_user's password only: the application roles are looked up
-    as SCRAM verifiers, and the master password is nowhere near it."""
+def test_pgbouncer_gets_no_credential_from_the_program(run):
+    """No Kubernetes Secret, no password in its ConfigMaps: the auth_user's current name and
+    password come from its Secrets Manager secret, mounted by the CSI driver with the pods' own
+    identity and turned into the include and auth file by an init container."""
     master = run.named(f"sd-{run.stack}-db-master-password").state["result"]
-    owner, reader, auth = (
-        run.named(f"sd-{run.stack}-db-bootstrap-{key}").state["result"] for key in ("owner", "reader", "auth_user")
-    )
     for config_map in run.of_type("kubernetes:core/v1:ConfigMap"):
-        assert not {master, owner, reader, auth} & set(re.split(r"[\s\"=]+", json.dumps(config_map.plain_inputs)))
-    secret = next(
-        s for s in run.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "pgbouncer-auth"
-    )
-    assert "stringData" in secret.secret_paths
-    userlist = secret.plain_inputs["stringData"]["userlist.txt"]
-    assert auth in userlist and not {master, owner, reader} & set(re.findall(r'"([^"]*)"', userlist))
-    assert set(secret.plain_inputs["stringData"]) == {"userlist.txt"}
+        assert master not in json.dumps(config_map.plain_inputs)
+    assert not [s for s in run.of_type("kubernetes:core/v1:Secret") if "pgbouncer" in s.inputs["metadata"]["name"]]
+    provider_class = run.named("pgbouncer-auth-provider-class")
+    assert provider_class.inputs["spec"]["parameters"]["usePodIdentity"] == "true"
+    auth_secret = run.named(f"sd-{run.stack}-db-credentials-auth_user")
+    assert auth_secret.state["arn"] in provider_class.inputs["spec"]["parameters"]["objects"]
+    for deployment in nonempty(deployments(run).values()):
+        init = deployment.inputs["spec"]["template"]["spec"]["initContainers"][0]
+        assert init["name"] == "auth-files" and "/run/secrets/pgbouncer-auth/password" in init["command"][-1]
 
 
 def test_pools_authenticate_through_the_bootstrap_lookup(run):
@@ -85,17 +85,22 @@ def test_pools_authenticate_through_the_bootstrap_lookup(run):
             for c in run.of_type("kubernetes:core/v1:ConfigMap")
             if c.inputs["metadata"]["name"] == f"pgbouncer-{role}"
         ).inputs["data"]
-        assert "auth_user = pgbouncer_auth" in ini["pgbouncer.ini"]
+        assert "auth_user" not in ini["pgbouncer.ini"].replace("auth_user.ini", "")
+        assert ini["pgbouncer.ini"].rstrip().endswith("%include /run/pgbouncer/auth_user.ini")
         assert f"auth_query = {AUTH_QUERY}" in ini["pgbouncer.ini"]
         assert "auth_type = hba" in ini["pgbouncer.ini"]
-        assert ini["pg_hba.conf"].splitlines()[-1] == "host odoo all 0.0.0.0/0 scram-sha-256"
+        hba = ini["pg_hba.conf"].splitlines()
+        assert {"host all pgbouncer_auth 0.0.0.0/0 reject", "host all pgbouncer_auth_clone 0.0.0.0/0 reject"} <= set(
+            hba
+        )
+        assert hba[-1] == "host odoo all 0.0.0.0/0 scram-sha-256"
 
 
 def test_pods_roll_on_config_change_and_drain_on_sigint(run):
     for deployment in nonempty(deployments(run).values()):
         template = deployment.inputs["spec"]["template"]
         annotations = template["metadata"]["annotations"]
-        assert len(annotations["checksum/config"]) == 64 and len(annotations["checksum/auth"]) == 64
+        assert len(annotations["checksum/config"]) == 64
         pgbouncer = template["spec"]["containers"][0]
         assert pgbouncer["lifecycle"]["preStop"]["exec"]["command"][-1].startswith("kill -INT 1")
         assert template["spec"]["terminationGracePeriodSeconds"] > 25
@@ -153,11 +158,29 @@ def test_client_demand_above_capacity_is_refused():
     assert "pool session: the applications can open 24 client connections" in problems[0]
 
 
-def test_ini_is_secret_free_and_userlist_quotes():
+def test_ini_is_secret_free():
     role = PoolRole("rw", "transaction", False, 1, 5, 1, 100)
-    text = render_ini(
-        IniSettings(role, "odoo", ["a", "b"], 5432, "u", AUTH_QUERY, "stats", ServerTimeouts(300, 3600, 30))
-    )
+    text = render_ini(IniSettings(role, "odoo", ["a", "b"], 5432, AUTH_QUERY, "stats", ServerTimeouts(300, 3600, 30)))
     assert "odoo = host=a,b port=5432 dbname=odoo pool_size=5 reserve_pool=1" in text
     assert "password" not in text.lower()
-    assert render_userlist({"u": 'p"w'}) == '"u" "p""w"\n'
+
+
+def test_the_auth_files_come_from_the_mounted_secret(tmp_path):
+    """The init container's command, run by a real shell on files as the CSI driver writes them
+    (no trailing newline); a quote in the secret stops it rather than breaking the file."""
+    role = PoolRole("rw", "transaction", False, 1, 5, 1, 100)
+    settings = dataclasses.replace(
+        IniSettings(role, "odoo", ["a"], 5432, AUTH_QUERY, "pgbouncer_stats", ServerTimeouts(300, 3600, 30)),
+        auth_include=str(tmp_path / "auth_user.ini"),
+        auth_file=str(tmp_path / "userlist.txt"),
+    )
+    (tmp_path / "username").write_text("pgbouncer_auth_clone")
+    (tmp_path / "password").write_text("Abc123")
+    command = render_auth_command(str(tmp_path), settings)
+    subprocess.run(["/bin/sh", "-c", command], check=True)
+    assert (tmp_path / "auth_user.ini").read_text() == "auth_user = pgbouncer_auth_clone\n"
+    assert (tmp_path / "userlist.txt").read_text() == '"pgbouncer_auth_clone" "Abc123"\n"pgbouncer_stats" ""\n'
+    assert (tmp_path / "userlist.txt").stat().st_mode & 0o077 == 0
+    (tmp_path / "password").write_text('Abc"123')
+    refused = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True)
+    assert refused.returncode == 1 and "quote in the auth_user secret" in refused.stderr

@@ -19,26 +19,16 @@ from components.apps.pgbouncer_config import (
     Target,
     connection_budget,
     render_hba,
-    render_ini,
-    render_userlist,
 )
 from components.data.connection_urls import postgres_url
 from realserver.pgbouncer import LocalPgBouncer
 from realserver.postgres import LocalPostgres
-from realserver.rds import (
-    DATABASE,
-    MASTER,
-    MASTER_PASSWORD,
-    Credentials,
-    rds_like,
-    roles_for,
-    run_bootstrap,
-)
+from realserver.rds import DATABASE, MASTER, MASTER_PASSWORD, rds_like, roles_for, run_bootstrap
+from realserver.rotation import Credential, LocalSecretsManager
 
 pytestmark = pytest.mark.real_server
 
 #: Odoo's role through every pool, with the password the bootstrap gave it.
-USER = "odoo"
 STATS_USER = "pgbouncer_stats"
 MAX_CONNECTIONS = 40
 ROLES = [
@@ -57,9 +47,7 @@ DEMAND = ClientDemand(
 
 
 def settings_for(role: PoolRole) -> IniSettings:
-    return IniSettings(
-        role, DATABASE, ["db.internal"], 5432, "pgbouncer_auth", AUTH_QUERY, STATS_USER, ServerTimeouts(300, 3600, 30)
-    )
+    return IniSettings(role, DATABASE, ["db.internal"], 5432, AUTH_QUERY, STATS_USER, ServerTimeouts(300, 3600, 30))
 
 
 @pytest.fixture(scope="module")
@@ -75,35 +63,38 @@ def stack():
     settings = {"max_connections": str(MAX_CONNECTIONS), "shared_preload_libraries": "pg_stat_statements"}
     with LocalPostgres(settings) as pg:
         rds_like(pg)
-        credentials = Credentials.generate()
-        run = run_bootstrap(pg, roles_for("product_template"), credentials)
-        assert run.returncode == 0, run.stderr
-        pg.sql("SET ROLE odoo; CREATE TABLE product_template (id int, name text)", db=DATABASE)
-        assert run_bootstrap(pg, roles_for("product_template"), credentials).returncode == 0
-        userlist = render_userlist({"pgbouncer_auth": credentials.passwords["auth_user"], STATS_USER: "unused-stats"})
-        bouncers = {
-            role.name: LocalPgBouncer(
-                render_ini(settings_for(role)),
-                render_hba(DATABASE, "pgbouncer_auth", STATS_USER),
-                userlist,
-                "127.0.0.1",
-                pg.port,
-            )
-            for role in ROLES
-        }
-        for bouncer in bouncers.values():
-            bouncer.__enter__()
-        try:
-            yield pg, bouncers, server_budget, credentials
-        finally:
+        assert run_bootstrap(pg, roles_for("product_template")).returncode == 0
+        with LocalSecretsManager(pg, roles_for("product_template")) as secrets:
+            credentials = secrets.rotate_all()
+            pg.sql("SET ROLE odoo; CREATE TABLE product_template (id int, name text)", db=DATABASE)
+            assert run_bootstrap(pg, roles_for("product_template")).returncode == 0
+            auth = credentials["auth_user"]
+            bouncers = {
+                role.name: LocalPgBouncer(
+                    settings_for(role),
+                    render_hba(DATABASE, ("pgbouncer_auth", "pgbouncer_auth_clone"), STATS_USER),
+                    auth.username,
+                    auth.password,
+                    "127.0.0.1",
+                    pg.port,
+                )
+                for role in ROLES
+            }
             for bouncer in bouncers.values():
-                bouncer.__exit__(None, None, None)
+                bouncer.__enter__()
+            try:
+                yield pg, bouncers, server_budget, credentials
+            finally:
+                for bouncer in bouncers.values():
+                    bouncer.__exit__(None, None, None)
 
 
-def connect(bouncer: LocalPgBouncer, password: str, user: str = USER, **kwargs) -> psycopg.Connection:
+def connect(bouncer: LocalPgBouncer, credential: Credential, **kwargs) -> psycopg.Connection:
     """Through the URL form the program renders, so any special in a password must survive it."""
     return psycopg.connect(
-        postgres_url(user, password, "127.0.0.1", bouncer.port, DATABASE), prepare_threshold=None, **kwargs
+        postgres_url(credential.username, credential.password, "127.0.0.1", bouncer.port, DATABASE),
+        prepare_threshold=None,
+        **kwargs,
     )
 
 
@@ -112,7 +103,7 @@ def test_rendered_config_keeps_the_production_pool_settings(stack):
     ini = bouncers["rw"].ini
     assert "pool_mode = transaction" in ini and "default_pool_size = 8" in ini and "max_db_connections = 10" in ini
     assert "pool_mode = session" in bouncers["session"].ini
-    assert not any(password in ini for password in credentials.passwords.values())
+    assert not any(c.password in ini or c.username in ini for c in credentials.values())
 
 
 @pytest.mark.parametrize("role", ["rw", "ro", "session"])
@@ -121,22 +112,27 @@ def test_auth_query_logs_the_application_roles_in(stack, role):
     auth_query, checks the client's proof against it and logs in to the server with the keys
     of that exchange (SCRAM pass-through)."""
     _, bouncers, _, credentials = stack
-    for user, key in (("odoo", "owner"), ("gateway_ro", "reader")):
-        with connect(bouncers[role], credentials.passwords[key], user) as conn:
-            assert conn.execute("SELECT current_user, count(*) FROM product_template").fetchone() == (user, 0)
+    for role_name, key in (("odoo", "owner"), ("gateway_ro", "reader")):
+        with connect(bouncers[role], credentials[key]) as conn:
+            assert conn.execute("SELECT session_user, current_user, count(*) FROM product_template").fetchone() == (
+                credentials[key].username,
+                role_name,
+                0,
+            )
 
 
 @pytest.mark.parametrize(
     ("user", "password"),
-    [("odoo", "wrong-password"), (MASTER, MASTER_PASSWORD), ("pgbouncer_auth", None), ("nobody", "x")],
+    [("odoo_clone", "wrong-password"), (MASTER, MASTER_PASSWORD), ("pgbouncer_auth", None), ("nobody", "x")],
     ids=["wrong-password", "master", "auth-user", "unknown"],
 )
 def test_anyone_else_is_refused(stack, user, password):
     """The master is not in the lookup: no application can use it through PgBouncer."""
     _, bouncers, _, credentials = stack
-    password = password or credentials.passwords["auth_user"]
+    if password is None:  # the auth_user as a client, with its real password
+        user, password = credentials["auth_user"].username, credentials["auth_user"].password
     with pytest.raises(psycopg.OperationalError, match=r"authentication failed|no such user|login rejected"):
-        connect(bouncers["rw"], password, user, connect_timeout=5)
+        connect(bouncers["rw"], Credential(user, password), connect_timeout=5)
 
 
 def test_the_exporter_reads_stats_from_inside_the_pod_without_a_password(stack):
@@ -150,7 +146,7 @@ def test_the_exporter_reads_stats_from_inside_the_pod_without_a_password(stack):
 @pytest.mark.parametrize("role", ["rw", "ro", "session"])
 def test_transactions_through_each_pool(stack, role):
     _, bouncers, _, credentials = stack
-    with connect(bouncers[role], credentials.passwords["owner"]) as conn:
+    with connect(bouncers[role], credentials["owner"]) as conn:
         conn.execute(f"CREATE TABLE IF NOT EXISTS t_{role} (id int primary key, note text)")
         with conn.transaction():
             conn.execute(f"INSERT INTO t_{role} VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET note = 'b'")
@@ -160,10 +156,10 @@ def test_transactions_through_each_pool(stack, role):
 def test_listen_notify_works_through_the_session_pool(stack):
     """Odoo's bus keeps LISTEN on one server connection: only session pooling guarantees that."""
     _, bouncers, _, credentials = stack
-    password = credentials.passwords["owner"]
+    owner = credentials["owner"]
     with (
-        connect(bouncers["session"], password, autocommit=True) as listener,
-        connect(bouncers["rw"], password, autocommit=True) as notifier,
+        connect(bouncers["session"], owner, autocommit=True) as listener,
+        connect(bouncers["rw"], owner, autocommit=True) as notifier,
     ):
         listener.execute("LISTEN imbus")
         notifier.execute("NOTIFY imbus, 'order 42 confirmed'")
@@ -181,7 +177,7 @@ def test_many_clients_never_exceed_the_server_budget(stack):
     def client(index: int) -> None:
         try:
             bouncer = bouncers["rw" if index % 3 else "ro"]
-            with connect(bouncer, credentials.passwords["owner"], autocommit=True) as conn:
+            with connect(bouncer, credentials["owner"], autocommit=True) as conn:
                 for _ in range(5):
                     conn.execute("SELECT pg_sleep(0.02)")
         except Exception as exc:
@@ -190,7 +186,9 @@ def test_many_clients_never_exceed_the_server_budget(stack):
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            count = int(pg.sql(f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{USER}'")[0][0])
+            count = int(
+                pg.sql(f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{credentials['owner'].username}'")[0][0]
+            )
             peak = max(peak, count)
             time.sleep(0.02)
 

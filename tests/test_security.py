@@ -8,7 +8,6 @@ import sys
 from datetime import date
 from urllib.parse import urlparse
 
-from components.apps.database_bootstrap import pgpass_line
 from components.edge.cdn import ORIGIN_PATHS
 from components.edge.not_found import handler as not_found_handler
 from components.edge.origin_guard import ROOT_KEY_ACCEPTED_UNTIL
@@ -267,23 +266,36 @@ def test_no_container_environment_carries_a_secret(run):
 
 
 def test_no_application_connects_as_the_master_user(run):
+    """Odoo and the gateway name no database user at all: theirs alternates with each rotation
+    and comes, with the password, from the role's secret mounted by the CSI driver."""
     master = section(run.stack, "database").get("masterUsername", "sdadmin")
     conf = next(c for c in run.of_type("kubernetes:core/v1:ConfigMap") if c.name.endswith("odoo-config"))
     for text in conf.inputs["data"].values():
-        assert "db_user = odoo\n" in text and master not in text
+        assert "db_user" not in text and master not in text
     gateway = next(d for d in run.of_type("kubernetes:apps/v1:Deployment") if d.name.endswith("api-gateway"))
     env = {e["name"]: e.get("value") for e in gateway.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["DB_USER"] == "gateway_ro" and env["DB_HOST"] == "pgbouncer-ro"
-    # The master password is in exactly one Kubernetes object: the bootstrap Job's Secret.
+    assert "DB_USER" not in env and env["DB_HOST"] == "pgbouncer-ro"
+    assert env["DB_USER_FILE"] == "/run/secrets/api-gateway-database/username"
+    objects = {
+        c.inputs["metadata"]["name"]: c.inputs["spec"]["parameters"]["objects"]
+        for c in run.of_type("kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass")
+    }
+    for provider_class, key in (("odoo-database", "owner"), ("api-gateway-database", "reader")):
+        assert run.named(f"sd-{run.stack}-db-credentials-{key}").state["arn"] in objects[provider_class]
+    master_arn = run.named(f"sd-{run.stack}-db-master").state["arn"]
+    assert [name for name, text in objects.items() if master_arn in text] == ["db-bootstrap-master"]
+
+
+def test_no_kubernetes_object_holds_a_database_password(run):
+    """Not even the master's first one: the bootstrap Job mounts the master secret at run time."""
     password = run.named(f"sd-{run.stack}-db-master-password").state["result"]
-    forms = {password, pgpass_line("h", 1, "d", "u", password).split(":", 4)[-1].strip()}
     holders = [
         r.name
         for r in run.resources
-        if r.type.startswith("kubernetes:")
-        and any(form in text for text in strings_in(r.plain_inputs) for form in forms)
+        if r.type.startswith("kubernetes:") and any(password in text for text in strings_in(r.plain_inputs))
     ]
-    assert holders == [f"sd-{run.stack}-db-bootstrap-credentials"]
+    assert holders == []
+    assert not [r for r in run.of_type("kubernetes:core/v1:Secret") if "bootstrap" in r.name]
 
 
 def test_the_bootstrap_job_runs_the_script_with_nothing_secret_in_its_spec(prod):
@@ -291,20 +303,38 @@ def test_the_bootstrap_job_runs_the_script_with_nothing_secret_in_its_spec(prod)
     pod = job.plain_inputs["spec"]["template"]["spec"]
     [container] = pod["containers"]
     assert pod["restartPolicy"] == "Never" and pod["automountServiceAccountToken"] is False
+    assert pod["serviceAccountName"] == "db-bootstrap"
     assert container["securityContext"]["runAsNonRoot"] and container["securityContext"]["readOnlyRootFilesystem"]
     assert container["image"].startswith("docker.io/library/postgres:")
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["PGUSER"] == "sdadmin" and env["PGSSLMODE"] == "require" and env["PGPASSFILE"] == "/tmp/pgpass"
     assert env["PGHOST"] == prod.named("sd-prod-db-primary").state["address"]
     assert job.secret_paths == []
-    secret = prod.named("sd-prod-db-bootstrap-credentials")
-    assert set(secret.plain_inputs["stringData"]) == {"pgpass", "verifiers.psql"}
-    assert secret.inputs["metadata"]["name"] == job.inputs["metadata"]["name"]
+    [master] = [v for v in pod["volumes"] if v["name"] == "master"]
+    assert master["csi"]["volumeAttributes"]["secretProviderClass"] == "db-bootstrap-master"
 
 
-def test_apps_start_after_the_bootstrap_and_roll_with_it(prod):
-    """The Job's name (a digest of script and credentials) is in the pods' annotations: a data
-    dependency, so the engine deploys them after the Job has completed."""
+def test_each_identity_reads_exactly_its_own_secret(run):
+    """The bootstrap reads the master secret, PgBouncer the auth_user's, Odoo the owner's, the
+    gateway the reader's: one secret each, decrypted through Secrets Manager only."""
+    expected = {
+        "db-bootstrap": f"sd-{run.stack}-db-master",
+        "pgbouncer": f"sd-{run.stack}-db-credentials-auth_user",
+        "odoo": f"sd-{run.stack}-db-credentials-owner",
+        "api-gateway": f"sd-{run.stack}-db-credentials-reader",
+    }
+    policies = {p.name: json.loads(p.inputs["policy"]) for p in run.of_type("aws:iam/rolePolicy:RolePolicy")}
+    for component, secret in expected.items():
+        [policy] = [doc for name, doc in policies.items() if name == f"sd-{run.stack}-{component}-identity"]
+        read, decrypt = policy["Statement"]
+        assert read["Resource"] == [run.named(secret).state["arn"]]
+        assert read["Action"] == ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+        assert decrypt["Condition"]["StringEquals"]["kms:ViaService"].startswith("secretsmanager.")
+
+
+def test_apps_start_after_the_bootstrap(prod):
+    """The Job's name (a digest of its script) is in the pods' annotations: a data dependency,
+    so the engine deploys them after the Job has completed."""
     [job] = prod.of_type(JOB)
     for name in nonempty(
         ("odoo", "odoo-longpolling", "api-gateway", "pgbouncer-rw", "pgbouncer-ro", "pgbouncer-session")
@@ -317,21 +347,22 @@ def test_apps_start_after_the_bootstrap_and_roll_with_it(prod):
         assert job.urn in deployment.dependencies
 
 
-def test_new_credentials_make_a_new_job(staging):
-    database = section("staging", "database")
-    rotated = run_program(
-        "staging",
-        config=with_section("staging", f"{PROJECT}:database", database | {"bootstrap": {"credentialsVersion": "2"}}),
-    )
-    [before], [after] = staging.of_type(JOB), rotated.of_type(JOB)
-    assert before.inputs["metadata"]["name"] != after.inputs["metadata"]["name"]
-    for key in ("owner", "reader", "auth_user"):
-        name = f"sd-staging-db-bootstrap-{key}"
-        assert staging.named(name).state["result"] != rotated.named(name).state["result"]
-    assert (
-        staging.named("sd-staging-db-master-password").state["result"]
-        == rotated.named("sd-staging-db-master-password").state["result"]
-    )
+def test_every_database_credential_rotates_after_the_bootstrap(run):
+    """The master's and the three roles' secrets, on the configured cadence, the first rotation
+    at once (the master's first password dies with it), and only once the Job made the roles."""
+    days = section(run.stack, "database").get("credentialRotationDays", 30)
+    [job] = run.of_type(JOB)
+    rotations = {r.name: r for r in run.of_type("aws:secretsmanager/secretRotation:SecretRotation")}
+    prefix = f"sd-{run.stack}-db-credentials"
+    assert {f"{prefix}-{key}" for key in ("master", "owner", "reader", "auth_user")} <= set(rotations)
+    function = run.named(f"{prefix}-function")
+    for key in ("master", "owner", "reader", "auth_user"):
+        rotation = rotations[f"{prefix}-{key}"]
+        assert rotation.inputs["rotateImmediately"] is True
+        assert rotation.inputs["rotationRules"] == {"automaticallyAfterDays": days}
+        assert rotation.inputs["rotationLambdaArn"] == function.state["arn"]
+        assert job.urn in rotation.dependencies
+    assert run.named(f"sd-{run.stack}-db-primary").ignore_changes == ["password"]
 
 
 # --- the friendly 404: static misses only ---------------------------------------------------------
@@ -357,7 +388,7 @@ def test_api_responses_are_never_rewritten(run):
     /api/* 404s reach the client as the gateway wrote them."""
     d = run.one("aws:cloudfront/distribution:Distribution").plain_inputs
     assert "customErrorResponses" not in d
-    function = run.one("aws:lambda/function:Function")
+    function = run.named(f"sd-{run.stack}-cdn-not-found", "aws:lambda/function:Function")
     static = [d["defaultCacheBehavior"], *(b for b in d["orderedCacheBehaviors"] if b["targetOriginId"] != "APIOrigin")]
     for behavior in static:
         assert behavior["lambdaFunctionAssociations"] == [
@@ -384,12 +415,10 @@ def test_data_tier_logs_outlive_no_audit_trail():
     assert "allowed: 365 days or more" in problem
 
 
-def test_a_new_revision_reruns_the_job_with_the_same_credentials(staging):
+def test_a_new_revision_reruns_the_job(staging):
     database = section("staging", "database")
     rerun = run_program(
         "staging", config=with_section("staging", f"{PROJECT}:database", database | {"bootstrap": {"revision": "2"}})
     )
     [before], [after] = staging.of_type(JOB), rerun.of_type(JOB)
     assert before.inputs["metadata"]["name"] != after.inputs["metadata"]["name"]
-    owner = "sd-staging-db-bootstrap-owner"
-    assert staging.named(owner).state["result"] == rerun.named(owner).state["result"]

@@ -19,6 +19,8 @@ from components.apps.pgbouncer_config import PoolRole, ServerTimeouts
 from components.compute.eks_cluster import EksClusterArgs
 from components.compute.karpenter import KarpenterArgs
 from components.compute.load_balancer_controller import LoadBalancerControllerArgs
+from components.compute.secrets_store import SecretsStoreDriverArgs
+from components.data.database_credentials import DatabaseCredentialsArgs
 from components.data.postgres import PostgresDatabaseArgs
 from components.data.postgres_parameters import PostgresTuning
 from components.data.redis import RedisCacheArgs
@@ -32,7 +34,7 @@ from components.observability.monitoring import MonitoringArgs
 from components.observability.slo_rules import SloTargets
 from stacks.schema.cache import CacheConfig
 from stacks.schema.cdn import CdnConfig, WafConfig
-from stacks.schema.cluster import ClusterConfig, KarpenterConfig, LoadBalancerControllerConfig
+from stacks.schema.cluster import ClusterConfig, KarpenterConfig, LoadBalancerControllerConfig, SecretsStoreConfig
 from stacks.schema.database import DatabaseBootstrapConfig, DatabaseConfig
 from stacks.schema.load_test import LoadTestConfig
 from stacks.schema.network import NetworkConfig
@@ -53,7 +55,11 @@ class Wiring:
 
 WIRING = [
     Wiring(NetworkConfig, (NetworkArgs,), {"az_count": "picks the zones the network spans"}),
-    Wiring(DatabaseConfig, (PostgresDatabaseArgs, PostgresTuning), {"bootstrap": "its own section"}),
+    Wiring(
+        DatabaseConfig,
+        (PostgresDatabaseArgs, PostgresTuning, DatabaseCredentialsArgs),
+        {"bootstrap": "its own section"},
+    ),
     Wiring(DatabaseBootstrapConfig, (DatabaseBootstrapArgs,), {"reader_tables": "DatabaseRoles.reader_tables"}),
     Wiring(
         CacheConfig,
@@ -66,10 +72,12 @@ WIRING = [
         {
             "karpenter": "its own section (KarpenterArgs)",
             "load_balancer_controller": "its own section (LoadBalancerControllerArgs)",
+            "secrets_store": "its own section (SecretsStoreDriverArgs)",
             "addons": "versions into the Addon list with each add-on's identity (stacks/compute.addons)",
         },
     ),
     Wiring(KarpenterConfig, (KarpenterArgs,)),
+    Wiring(SecretsStoreConfig, (SecretsStoreDriverArgs,)),
     Wiring(LoadBalancerControllerConfig, (LoadBalancerControllerArgs,)),
     Wiring(
         CdnConfig,

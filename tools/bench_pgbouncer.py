@@ -32,22 +32,21 @@ from components.apps import pgbouncer_config as pool
 from components.apps.database_bootstrap_sql import AUTH_QUERY
 from realserver.pgbouncer import LocalPgBouncer
 from realserver.postgres import LocalPostgres, pg_bin
-from realserver.rds import DATABASE, Credentials, rds_like, roles_for, run_bootstrap
+from realserver.rds import DATABASE, rds_like, roles_for, run_bootstrap
+from realserver.rotation import LocalSecretsManager
 
-#: As in production: Odoo's role, authenticated by PgBouncer through the bootstrap's auth_query.
-CREDENTIALS = Credentials.generate("bench")
-USER, PASSWORD = "odoo", CREDENTIALS.passwords["owner"]
 #: A transaction counts as served when it completes within this long of its scheduled start:
 #: the seed's API p95 target, which a database call must fit in.
 SERVED_WITHIN_MS = 300
 
 
 def pgbench(args: list[str], port: int, log_dir: Path | None = None) -> dict:
-    env = dict(os.environ, PGPASSWORD=PASSWORD)
-    command = [pg_bin("pgbench"), "-h", "127.0.0.1", "-p", str(port), "-U", USER, "-n", *args]
+    # As in production: Odoo's current credential (PGUSER, PGPASSWORD: see _measure), which
+    # PgBouncer authenticates through the bootstrap's auth_query.
+    command = [pg_bin("pgbench"), "-h", "127.0.0.1", "-p", str(port), "-n", *args]
     if log_dir is not None:
         command += ["-l", "--log-prefix", str(log_dir / "tx")]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=log_dir or None)
+    result = subprocess.run(command, capture_output=True, text=True, cwd=log_dir or None)
     if result.returncode != 0:
         raise RuntimeError(f"pgbench failed: {result.stderr[-2000:]}")
     out = result.stdout
@@ -87,7 +86,7 @@ class ConnectionSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            rows = self.pg.sql(f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{USER}'")
+            rows = self.pg.sql(f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{os.environ['PGUSER']}'")
             self.peak = max(self.peak, int(rows[0][0]))
             time.sleep(0.1)
 
@@ -182,7 +181,6 @@ def _pool_settings(args: argparse.Namespace) -> pool.IniSettings:
         DATABASE,
         ["db.internal"],
         5432,
-        "pgbouncer_auth",
         AUTH_QUERY,
         "pgbouncer_stats",
         pool.ServerTimeouts(server_idle_timeout_s=300, server_lifetime_s=3600, query_wait_timeout_s=30),
@@ -191,7 +189,7 @@ def _pool_settings(args: argparse.Namespace) -> pool.IniSettings:
 
 def _measure(args: argparse.Namespace, settings: pool.IniSettings) -> dict:
     """The same offered load through PgBouncer and straight to PostgreSQL, then both saturated."""
-    ini, hba = pool.render_ini(settings), pool.render_hba(DATABASE, settings.auth_user, settings.stats_user)
+    hba = pool.render_hba(DATABASE, ("pgbouncer_auth", "pgbouncer_auth_clone"), settings.stats_user)
     # Direct runs need a backend per client; the pooled runs may use only the pool's budget.
     server_settings = {
         "max_connections": str(args.clients + 100),
@@ -201,17 +199,18 @@ def _measure(args: argparse.Namespace, settings: pool.IniSettings) -> dict:
     report: dict = {}
     with LocalPostgres(server_settings) as pg:
         rds_like(pg)
-        bootstrapped = run_bootstrap(pg, roles_for(), CREDENTIALS)
+        bootstrapped = run_bootstrap(pg, roles_for())
         if bootstrapped.returncode != 0:
             raise SystemExit(f"database bootstrap failed: {bootstrapped.stderr}")
+        with LocalSecretsManager(pg, roles_for()) as secrets:
+            owner, auth = secrets.rotate("owner"), secrets.rotate("auth_user")
+        os.environ.update(PGUSER=owner.username, PGPASSWORD=owner.password)
         subprocess.run(
-            [pg_bin("pgbench"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", USER, "-i", "-s", "10", "-q", DATABASE],
-            env=dict(os.environ, PGPASSWORD=PASSWORD),
+            [pg_bin("pgbench"), "-h", "127.0.0.1", "-p", str(pg.port), "-i", "-s", "10", "-q", DATABASE],
             check=True,
             capture_output=True,
         )
-        userlist = pool.render_userlist({"pgbouncer_auth": CREDENTIALS.passwords["auth_user"]})
-        with LocalPgBouncer(ini, hba, userlist, "127.0.0.1", pg.port) as bouncer:
+        with LocalPgBouncer(settings, hba, auth.username, auth.password, "127.0.0.1", pg.port) as bouncer:
             report["pooled_fixed_rate"] = fixed_rate(bouncer.port, args.clients, args.rate, args.seconds, pg)
             report["pooled_saturated"] = pgbench(
                 ["-c", str(args.clients), "-j", "4", "-T", "15", "-N", DATABASE], bouncer.port

@@ -1,30 +1,28 @@
 """The database bootstrap Job: least-privilege roles on RDS, run on each `up` that changes them.
 
-The Job is the only holder of the master credentials in the cluster. It connects straight to
-the primary (PgBouncer authenticates through a role this Job creates, so it cannot go through
-PgBouncer), runs components/apps/database_bootstrap_sql.py's script in one transaction and
-exits. Its name carries a digest of the script and the credentials: a change is a new Job,
-which pulumi-kubernetes awaits to completion, and `revision` (that name) reaches the pods that
-use the roles, so they start only after it and roll when their credentials change.
+The Job is the only holder of the master credentials in the cluster, and it holds them only
+while it runs: the Secrets Store CSI driver mounts the master secret's current password, read
+with the Job's own Pod Identity, so no credential passes through the program, its state or a
+Kubernetes Secret. It connects straight to the primary (PgBouncer authenticates through a role
+this Job creates, so it cannot go through PgBouncer), runs
+components/apps/database_bootstrap_sql.py's script in one transaction and exits. Its name
+carries a digest of the script: a change is a new Job, which pulumi-kubernetes awaits to
+completion, and `revision` (that name) reaches the pods that use the roles, so they start only
+after it.
 """
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
-from components.apps.database_bootstrap_sql import (
-    DatabaseRoles,
-    render_bootstrap_sql,
-    render_verifiers,
-)
+from components.apps.database_bootstrap_sql import DatabaseRoles, render_bootstrap_sql
 from components.apps.kubernetes_network_policies import ip_blocks, tcp_ports
-from components.data.scram import SALT_BYTES, scram_verifier
+from components.aws.iam_documents import secret_read_statements
+from components.aws.pod_identity import workload_identity
 from components.k8s.pod_spec import (
     ContainerResources,
     checksum,
@@ -32,9 +30,9 @@ from components.k8s.pod_spec import (
     pod_security_context,
     pull_policy,
 )
-from components.outputs import secret_output
+from components.k8s.secret_files import secret_files
 
-SECRET_DIR = "/run/secrets/db-bootstrap"
+SERVICE_ACCOUNT = "db-bootstrap"
 SQL_DIR = "/etc/db-bootstrap"
 #: One psql session running a few dozen statements.
 RESOURCES = ContainerResources.model_validate(
@@ -51,14 +49,21 @@ class DatabaseBootstrapArgs:
     image: str
     #: The roles to create and the tables the reader sees.
     roles: DatabaseRoles
-    #: The RDS primary and the master credentials (used by this Job only).
+    #: The RDS primary the Job connects to.
     primary_host: pulumi.Input[str]
     #: Port of the RDS primary.
     port: int
-    #: The master password, used by this Job only.
-    master_password: pulumi.Input[str]
-    #: Bump to generate new passwords for every role (keepers of the random passwords).
-    credentials_version: str
+    #: The master secret (rotated by Secrets Manager) and the key it is encrypted with: the
+    #: Job's identity may read that one secret.
+    master_secret_arn: pulumi.Input[str]
+    #: The key the master secret is encrypted with.
+    master_secret_key_arn: pulumi.Input[str]
+    #: The cluster whose Pod Identity gives the Job its role, and its region.
+    cluster_name: pulumi.Input[str]
+    #: The region of the cluster and the secret.
+    region: str
+    #: The Secrets Store CSI driver: the SecretProviderClass waits for its CRD.
+    secrets_store: Sequence[pulumi.Resource]
     #: Bump to run the Job again with nothing else changed.
     revision: str
     #: Where the isolated tier lives: the Job's only egress besides DNS.
@@ -67,20 +72,13 @@ class DatabaseBootstrapArgs:
     node_selector: Mapping[str, str]
 
 
-def pgpass_line(host: str, port: int, database: str, user: str, password: str) -> str:
-    """One ~/.pgpass entry; libpq reads `:` and `\\` in a field only when escaped."""
-
-    def field(value: str) -> str:
-        return value.replace("\\", "\\\\").replace(":", "\\:")
-
-    return ":".join(field(str(part)) for part in (host, port, database, user, password)) + "\n"
-
-
-def bootstrap_command(secret_dir: str, sql_dir: str, private_dir: str) -> str:
-    """The Job's shell command (the real-server tests run exactly this)."""
+def bootstrap_command(master_dir: str, sql_dir: str, private_dir: str) -> str:
+    """The Job's shell command (the real-server tests run exactly this): a passfile from the
+    master's password file (libpq ignores one others can read, and reads `:` and `\\` only
+    escaped; the wildcards match the one server the environment names), then the script."""
     return (
-        f"umask 077 && cp {secret_dir}/pgpass {private_dir}/pgpass && exec psql -X --single-transaction "
-        f"-v ON_ERROR_STOP=1 -f {secret_dir}/verifiers.psql -f {sql_dir}/bootstrap.sql"
+        f"umask 077 && {{ printf '*:*:*:*:'; sed 's/[\\\\:]/\\\\&/g' {master_dir}/password; }} "
+        f"> {private_dir}/pgpass && exec psql -X --single-transaction -v ON_ERROR_STOP=1 -f {sql_dir}/bootstrap.sql"
     )
 
 
@@ -104,59 +102,51 @@ def bootstrap_environment(
 class DatabaseBootstrap(pulumi.ComponentResource):
     #: Pulumi type token: in every child URN, so it stays put when the file moves.
     TYPE_TOKEN = "smartdairy:database:DatabaseBootstrap"
-    #: Role names the applications log in as, and PgBouncer's auth_user.
+    #: Role names the applications log in as, and PgBouncer's auth_user (each with its clone).
     owner: str
     reader: str
     auth_user: str
-    #: Login passwords of the owner (Odoo), the reader (gateway) and PgBouncer's auth_user.
-    owner_password: pulumi.Output[str]
-    reader_password: pulumi.Output[str]
-    auth_password: pulumi.Output[str]
-    #: The Job's name (digest of script and credentials): known once the Job has completed.
+    #: The Job's name (digest of the script): known once the Job has completed.
     revision: pulumi.Output[str]
+    #: What must wait for the roles to exist (their first rotation): the Job.
+    ready: list[pulumi.Resource]
 
     def __init__(self, name: str, args: DatabaseBootstrapArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         roles = args.roles
-        passwords, verifiers = {}, {}
-        for key in ("owner", "reader", "auth_user"):
-            keepers = {"version": args.credentials_version}
-            password = random.RandomPassword(
-                f"{name}-{key}", length=40, special=False, keepers=keepers, opts=child
-            ).result
-            salt = random.RandomBytes(f"{name}-{key}-salt", length=SALT_BYTES, keepers=keepers, opts=child).base64
-            passwords[key] = secret_output(password)
-            verifiers[key] = pulumi.Output.all(password, salt).apply(
-                lambda v: scram_verifier(v[0], base64.b64decode(v[1]))
-            )
         self.owner, self.reader, self.auth_user = roles.owner, roles.reader, roles.auth_user
-        self.owner_password = passwords["owner"]
-        self.reader_password = passwords["reader"]
-        self.auth_password = passwords["auth_user"]
-
         script = render_bootstrap_sql(roles)
-        verifier_file = pulumi.Output.all(**verifiers).apply(render_verifiers)
-        pgpass = pulumi.Output.all(args.primary_host, args.master_password).apply(
-            lambda v: pgpass_line(v[0], args.port, roles.database, roles.master_user, v[1])
-        )
-        # The digest covers everything the Job acts on; it is not secret, its inputs are.
-        digest = pulumi.Output.unsecret(
-            pulumi.Output.all(verifier_file, pgpass).apply(lambda v: checksum(args.revision, script, *v)[:10])
-        )
-        job_name = digest.apply(lambda d: f"db-bootstrap-{d}")
+        job_name = f"db-bootstrap-{checksum(args.revision, script)[:10]}"
         config = k8s.core.v1.ConfigMap(
             f"{name}-script",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="db-bootstrap", namespace=args.namespace, labels=LABELS),
             data={"bootstrap.sql": script},
             opts=child,
         )
-        secret = k8s.core.v1.Secret(
-            f"{name}-credentials",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=job_name, namespace=args.namespace, labels=LABELS),
-            type="Opaque",
-            string_data={"verifiers.psql": secret_output(verifier_file), "pgpass": secret_output(pgpass)},
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_ACCOUNT, namespace=args.namespace, labels=LABELS),
+            automount_service_account_token=False,
             opts=child,
+        )
+        identity = workload_identity(
+            name,
+            args.cluster_name,
+            args.namespace,
+            [SERVICE_ACCOUNT],
+            secret_read_statements([args.master_secret_arn], [args.master_secret_key_arn], args.region),
+            self,
+        )
+        master = secret_files(
+            "db-bootstrap-master",
+            "master",
+            args.namespace,
+            args.region,
+            args.master_secret_arn,
+            ("password",),
+            self,
+            args.secrets_store,
         )
         egress = k8s.networking.v1.NetworkPolicy(
             f"{name}-egress",
@@ -171,28 +161,27 @@ class DatabaseBootstrap(pulumi.ComponentResource):
         job = k8s.batch.v1.Job(
             f"{name}-job",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=job_name, namespace=args.namespace, labels=LABELS),
-            spec=_job_spec(args, config.metadata.name, secret.metadata.name),
-            # The allow rule exists before the pod needs it, whatever the namespace's default-deny.
+            spec=_job_spec(args, config.metadata.name, account.metadata.name, master.volume, master.directory),
+            # The allow rule and the identity exist before the pod needs them.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[egress], custom_timeouts=pulumi.CustomTimeouts(create="15m")
+                parent=self, depends_on=[egress, *identity], custom_timeouts=pulumi.CustomTimeouts(create="15m")
             ),
         )
         self.revision = job.metadata.name
-        self.register_outputs(
-            {
-                "revision": self.revision,
-                "ownerPassword": self.owner_password,
-                "readerPassword": self.reader_password,
-                "authPassword": self.auth_password,
-            }
-        )
+        self.ready = [job]
+        self.register_outputs({"revision": self.revision})
 
 
-def _job_spec(args: DatabaseBootstrapArgs, config_name: pulumi.Input[str], secret_name: pulumi.Input[str]) -> dict:
-    """One pod, retried with backoff (RDS may still be applying a new master password), never
-    more than ten minutes. libpq ignores a passfile others can read, and a Secret volume with an
-    fsGroup is group-readable, so the entrypoint copies it to a private file first."""
-    psql = bootstrap_command(SECRET_DIR, SQL_DIR, "/tmp")
+def _job_spec(
+    args: DatabaseBootstrapArgs,
+    config_name: pulumi.Input[str],
+    service_account: pulumi.Input[str],
+    master_volume: dict,
+    master_dir: str,
+) -> dict:
+    """One pod, retried with backoff (the master secret may be mid-rotation), never more than
+    ten minutes. The passfile goes to a private tmpfs: libpq ignores one others can read."""
+    psql = bootstrap_command(master_dir, SQL_DIR, "/tmp")
     env = bootstrap_environment(args.roles, args.primary_host, args.port, "/tmp", "require")
     return {
         "backoffLimit": 4,
@@ -201,6 +190,7 @@ def _job_spec(args: DatabaseBootstrapArgs, config_name: pulumi.Input[str], secre
             "metadata": {"labels": LABELS},
             "spec": {
                 "restartPolicy": "Never",
+                "serviceAccountName": service_account,
                 "automountServiceAccountToken": False,
                 # The platform's high UID, not the image's postgres (70): psql needs no passwd entry
                 # once PGUSER is set (realserver/rds.py runs it so).
@@ -217,14 +207,14 @@ def _job_spec(args: DatabaseBootstrapArgs, config_name: pulumi.Input[str], secre
                         "resources": RESOURCES.as_k8s(),
                         "volumeMounts": [
                             {"name": "script", "mountPath": SQL_DIR, "readOnly": True},
-                            {"name": "credentials", "mountPath": SECRET_DIR, "readOnly": True},
+                            {"name": "master", "mountPath": master_dir, "readOnly": True},
                             {"name": "tmp", "mountPath": "/tmp"},
                         ],
                     }
                 ],
                 "volumes": [
                     {"name": "script", "configMap": {"name": config_name, "defaultMode": 0o444}},
-                    {"name": "credentials", "secret": {"secretName": secret_name, "defaultMode": 0o440}},
+                    master_volume,
                     {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
                 ],
             },

@@ -2,25 +2,25 @@
 
 It runs as the RDS master user, which is *not* a superuser (`rds_superuser` has CREATEROLE and
 CREATEDB, and may not read `pg_authid`/`pg_shadow`). So nothing here needs superuser, and the
-PgBouncer `auth_query` reads a table of SCRAM verifiers this script keeps, not `pg_shadow`.
+PgBouncer `auth_query` reads a table of SCRAM verifiers, not `pg_shadow`.
 
-Passwords never appear in the script: it reads three psql variables (`VERIFIER_VARIABLES`), set
-by a separate file that lives in a Kubernetes Secret, and sets each role's password *as* its
-SCRAM verifier (see components/data/scram.py). Every statement converges, so a second run
-against the same database changes nothing, and the whole script runs in one transaction.
+No password appears here, nor in the Job: every application role is a pair of login roles
+(`odoo` and `odoo_clone`) created *without* a password, and the rotation function
+(components/data/pg_rotation/rotate.py) sets one of each pair at a time, with the lookup's
+verifier. The clone is a member of its role and takes it on at login (`SET role`), so whatever
+either creates belongs to the role. Every statement converges, so a second run against the same
+database changes nothing, and the whole script runs in one transaction.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from components.data.pg_rotation.secret_values import pair
+
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_B64 = r"[A-Za-z0-9+/]+={0,2}"
-VERIFIER = re.compile(rf"^SCRAM-SHA-256\$\d+:{_B64}\${_B64}:{_B64}$")
-#: psql variable per login role; the verifiers file sets exactly these.
-VERIFIER_VARIABLES = {"owner": "owner_verifier", "reader": "reader_verifier", "auth_user": "auth_verifier"}
 #: The PgBouncer `auth_query`: returns (user, SCRAM verifier) for the roles it may pool.
 AUTH_QUERY = "SELECT uname, phash FROM pgbouncer.user_lookup($1)"
 
@@ -51,9 +51,9 @@ class DatabaseRoles:
             raise ValueError(f"role names must differ: {names[1:]}")
 
     @property
-    def pooled_users(self) -> tuple[str, str]:
-        """The roles PgBouncer authenticates through auth_query (and no other)."""
-        return (self.owner, self.reader)
+    def pooled_users(self) -> tuple[str, ...]:
+        """The login roles PgBouncer authenticates through auth_query (and no other)."""
+        return (*pair(self.owner), *pair(self.reader))
 
 
 def _create_role(role: str, attributes: str) -> str:
@@ -63,10 +63,17 @@ def _create_role(role: str, attributes: str) -> str:
     )
 
 
-def _login_role(role: str, verifier_variable: str) -> str:
-    # NOSUPERUSER/NOREPLICATION/NOBYPASSRLS are the defaults; only a superuser may even state them.
-    return _create_role(role, "LOGIN") + (
-        f"ALTER ROLE {role} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT PASSWORD :'{verifier_variable}';\n"
+def _login_pair(role: str) -> str:
+    """The role and its clone, without passwords (the rotation sets them). NOSUPERUSER,
+    NOREPLICATION and NOBYPASSRLS are the defaults; only a superuser may even state them."""
+    clone = pair(role)[1]
+    return (
+        "".join(
+            _create_role(name, "LOGIN") + f"ALTER ROLE {name} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT;\n"
+            for name in (role, clone)
+        )
+        + f"GRANT {role} TO {clone};\n"
+        + f"ALTER ROLE {clone} SET role = '{role}';\n"
     )
 
 
@@ -75,20 +82,19 @@ def _array(values: Sequence[str]) -> str:
 
 
 def render_bootstrap_sql(roles: DatabaseRoles) -> str:
-    r, v = roles, VERIFIER_VARIABLES
+    r = roles
     tables = _array(r.reader_tables)
-    pooled = ", ".join(f"('{user}', :'{v[key]}')" for key, user in (("owner", r.owner), ("reader", r.reader)))
     sections = [
         "-- Rendered by components/apps/database_bootstrap_sql.py; run by the db-bootstrap Job as the\n"
         "-- master user (not a superuser on RDS), in one transaction. Idempotent.\n"
         "\\set ON_ERROR_STOP on\n",
         "-- Extensions the parameter group preloads.\n"
         + "".join(f"CREATE EXTENSION IF NOT EXISTS {ext};\n" for ext in r.extensions),
-        "-- Login roles: created once; attributes and passwords (SCRAM verifiers) converge each run.\n"
-        + _login_role(r.owner, v["owner"])
-        + _login_role(r.reader, v["reader"])
-        + f"ALTER ROLE {r.reader} SET default_transaction_read_only = on;\n"
-        + _login_role(r.auth_user, v["auth_user"])
+        "-- Login role pairs: created once, without passwords; attributes converge each run.\n"
+        + _login_pair(r.owner)
+        + _login_pair(r.reader)
+        + "".join(f"ALTER ROLE {name} SET default_transaction_read_only = on;\n" for name in pair(r.reader))
+        + _login_pair(r.auth_user)
         + _create_role(r.lookup_owner, "NOLOGIN"),
         "-- The application owns its database; the master administers it through membership.\n"
         f"GRANT {r.owner}, {r.lookup_owner} TO CURRENT_USER;\n"
@@ -106,13 +112,12 @@ def render_bootstrap_sql(roles: DatabaseRoles) -> str:
         "  GROUP BY table_schema, table_name\n\\gexec\n",
         "-- PgBouncer's lookup: a verifier table only its NOLOGIN owner reads, behind a\n"
         "-- SECURITY DEFINER function the auth_user may execute (pg_shadow is closed on RDS).\n"
+        "-- The rotation function writes each verifier with the role's password.\n"
         f"CREATE SCHEMA IF NOT EXISTS pgbouncer AUTHORIZATION {r.lookup_owner};\n"
         f"SET ROLE {r.lookup_owner};\n"
         "CREATE TABLE IF NOT EXISTS pgbouncer.auth_verifiers (usename name PRIMARY KEY, verifier text NOT NULL);\n"
         "REVOKE ALL ON pgbouncer.auth_verifiers FROM PUBLIC;\n"
         f"DELETE FROM pgbouncer.auth_verifiers WHERE usename <> ALL ({_array(r.pooled_users)});\n"
-        f"INSERT INTO pgbouncer.auth_verifiers VALUES {pooled}\n"
-        "  ON CONFLICT (usename) DO UPDATE SET verifier = EXCLUDED.verifier;\n"
         "-- SETOF: an unknown user is no row (a plain record would be one row of NULLs).\n"
         "DROP FUNCTION IF EXISTS pgbouncer.user_lookup(text);\n"
         "CREATE FUNCTION pgbouncer.user_lookup(i_username text, OUT uname text, OUT phash text)\n"
@@ -125,15 +130,3 @@ def render_bootstrap_sql(roles: DatabaseRoles) -> str:
         "RESET ROLE;\n",
     ]
     return "\n".join(sections)
-
-
-def render_verifiers(verifiers: Mapping[str, str]) -> str:
-    """The psql file that sets VERIFIER_VARIABLES (keys: owner, reader, auth_user). Secret."""
-    missing = set(VERIFIER_VARIABLES) - set(verifiers)
-    if missing:
-        raise ValueError(f"verifiers missing for {sorted(missing)}")
-    for value in verifiers.values():
-        # PostgreSQL takes anything else for a plain password and hashes it: refuse, not guess.
-        if not VERIFIER.match(value):
-            raise ValueError("only SCRAM-SHA-256 verifiers may be set")
-    return "".join(f"\\set {VERIFIER_VARIABLES[key]} '{verifiers[key]}'\n" for key in VERIFIER_VARIABLES)

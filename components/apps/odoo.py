@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -12,13 +12,18 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.apps.odoo_config import OdooSettings, render_odoo_conf
+from components.aws.iam_documents import secret_read_statements
+from components.aws.pod_identity import workload_identity
 from components.k8s.hpa import HpaSpec
 from components.k8s.mounted_secret import mounted_secret
 from components.k8s.pod_spec import ContainerResources, checksum
+from components.k8s.secret_files import SecretFiles, secret_files
 from components.k8s.workload import Probes, Workload, WorkloadArgs
 from components.outputs import secret_output
 
 CONF = "/run/odoo/odoo.conf"
+#: The web and bus Deployments (and their service accounts).
+WEB, BUS = "odoo", "odoo-longpolling"
 
 
 @dataclass(frozen=True)
@@ -31,9 +36,17 @@ class OdooArgs:
     settings: OdooSettings
     #: Host of the session-mode pool, for the bus worker.
     session_db_host: str
-    #: The owner role's password (into odoo.conf on a tmpfs), the sessions Redis URL and the
-    #: catalogue search (OpenSearch) URL: in a Secret, mounted as files, never in the ConfigMap.
-    db_password: pulumi.Input[str]
+    #: The owner role's secret (user and password alternate with each rotation) and its key:
+    #: mounted by the CSI driver with the pods' own identity, appended to odoo.conf at start.
+    db_secret_arn: pulumi.Input[str]
+    #: The key the owner role's secret is encrypted with.
+    db_secret_key_arn: pulumi.Input[str]
+    #: The cluster whose Pod Identity lets the pods read that secret.
+    cluster_name: pulumi.Input[str]
+    #: The region of the cluster and the secret.
+    region: str
+    #: The Secrets Store CSI driver: the SecretProviderClass waits for its CRD.
+    secrets_store: Sequence[pulumi.Resource]
     #: The sessions Redis URL, credentials encoded (a mounted Secret file).
     redis_url: pulumi.Input[str]
     #: The catalogue search (OpenSearch) URL, credentials encoded (a mounted Secret file).
@@ -69,7 +82,25 @@ class Odoo(pulumi.ComponentResource):
             f"{name}-admin", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
         )
         self.admin_password = secret_output(admin.result)
-        shared, secrets_mount = self._shared_pod(name, args)
+        workload_identity(
+            name,
+            args.cluster_name,
+            args.namespace,
+            [WEB, BUS],
+            secret_read_statements([args.db_secret_arn], [args.db_secret_key_arn], args.region),
+            self,
+        )
+        database = secret_files(
+            "odoo-database",
+            "odoo-database",
+            args.namespace,
+            args.region,
+            args.db_secret_arn,
+            ("username", "password"),
+            self,
+            args.secrets_store,
+        )
+        shared, secrets_mount = self._shared_pod(name, args, database)
         web = self._web(name, args, shared, secrets_mount)
         bus = self._bus(name, args, shared, secrets_mount)
         self.web_service = web.service_name
@@ -85,7 +116,7 @@ class Odoo(pulumi.ComponentResource):
             }
         )
 
-    def _shared_pod(self, name: str, args: OdooArgs) -> tuple[dict[str, Any], dict]:
+    def _shared_pod(self, name: str, args: OdooArgs, database: SecretFiles) -> tuple[dict[str, Any], list[dict]]:
         """What both Odoo processes share: image, credentials, config, filestore, placement.
         odoo.conf is rendered twice: the bus worker's points at the session-mode pool. Also
         returns the credentials' mount, which the config renderer reads."""
@@ -104,15 +135,13 @@ class Odoo(pulumi.ComponentResource):
             "odoo",
             args.namespace,
             {
-                "secret.conf": pulumi.Output.all(self.admin_password, args.db_password).apply(
-                    lambda p: f"admin_passwd = {p[0]}\ndb_password = {p[1]}\n"
-                ),
+                "secret.conf": self.admin_password.apply(lambda p: f"admin_passwd = {p}\n"),
                 "redis-url": args.redis_url,
                 "search-url": args.search_url,
             },
             {"ODOO_SESSION_REDIS_URL": "redis-url", "SEARCH_URL": "search-url"},
             parent=self,
-            fingerprint=[self.admin_password, args.db_password, args.redis_url, args.search_url],
+            fingerprint=[self.admin_password, args.redis_url, args.search_url],
         )
         shared = dict(
             namespace=args.namespace,
@@ -126,6 +155,7 @@ class Odoo(pulumi.ComponentResource):
             volumes=[
                 {"name": "config", "configMap": {"name": config.metadata.name}},
                 credentials.volume,
+                database.volume,
                 {"name": "filestore", "persistentVolumeClaim": {"claimName": args.filestore_claim}},
             ],
             volume_mounts=[{"name": "filestore", "mountPath": args.settings.data_dir}, credentials.mount],
@@ -135,20 +165,25 @@ class Odoo(pulumi.ComponentResource):
             },
             service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/web/health"},
         )
-        return shared, credentials.mount
+        return shared, [credentials.mount, database.mount]
 
     @staticmethod
-    def _render(image: str, conf_key: str, secrets_mount: dict) -> dict:
-        """Init container: odoo.conf from the ConfigMap plus admin_passwd and db_password, into
-        a private tmpfs."""
-        secrets = secrets_mount["mountPath"]
+    def _render(image: str, conf_key: str, secrets_mounts: list[dict]) -> dict:
+        """Init container: odoo.conf from the ConfigMap, plus admin_passwd and the database's
+        current user and password, into a private tmpfs."""
+        secrets, database = (mount["mountPath"] for mount in secrets_mounts)
+        command = (
+            f"umask 077 && {{ cat /etc/odoo/{conf_key} {secrets}/secret.conf && "
+            f"printf 'db_user = %s\\ndb_password = %s\\n' \"$(cat {database}/username)\" "
+            f'"$(cat {database}/password)"; }} > {CONF}'
+        )
         return {
             "name": "render-config",
             "image": image,
-            "command": ["/bin/sh", "-c", f"umask 077 && cat /etc/odoo/{conf_key} {secrets}/secret.conf > {CONF}"],
+            "command": ["/bin/sh", "-c", command],
             "volumeMounts": [
                 {"name": "config", "mountPath": "/etc/odoo", "readOnly": True},
-                secrets_mount,
+                *secrets_mounts,
                 {"name": "run", "mountPath": "/run/odoo"},
             ],
             "resources": {
@@ -157,14 +192,14 @@ class Odoo(pulumi.ComponentResource):
             },
         }
 
-    def _web(self, name: str, args: OdooArgs, shared: dict[str, Any], secrets_mount: dict) -> Workload:
+    def _web(self, name: str, args: OdooArgs, shared: dict[str, Any], secrets_mount: list[dict]) -> Workload:
         """The HTTP workers, scaled by odoo-hpa; a request may run limitTimeReal before SIGTERM."""
         http = args.settings.http_port
         health = {"httpGet": {"path": "/web/health", "port": http}, "periodSeconds": 10}
         return Workload(
             f"{name}-web",
             WorkloadArgs(
-                app="odoo",
+                app=WEB,
                 component="web",
                 port=http,
                 metrics_port=args.metrics_port,
@@ -184,14 +219,14 @@ class Odoo(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _bus(self, name: str, args: OdooArgs, shared: dict[str, Any], secrets_mount: dict) -> Workload:
+    def _bus(self, name: str, args: OdooArgs, shared: dict[str, Any], secrets_mount: list[dict]) -> Workload:
         """The bus (gevent) worker: websockets and LISTEN, a fixed number of pods."""
         gevent = args.settings.gevent_port
         socket = {"tcpSocket": {"port": gevent}}
         return Workload(
             f"{name}-longpolling",
             WorkloadArgs(
-                app="odoo-longpolling",
+                app=BUS,
                 component="bus",
                 port=gevent,
                 command=["odoo", "gevent", "-c", CONF],

@@ -1,5 +1,6 @@
-"""odoo.conf as a pure function of typed settings. Holds no secret: the admin and database
-passwords are appended at pod start from a Secret, into a file only the Odoo user reads."""
+"""odoo.conf as a pure function of typed settings. Holds no secret and no database user: the
+admin password, and the database user and password (which alternate with each rotation), are
+appended at pod start from mounted files, into a file only the Odoo user reads."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class OdooSettings:
     db_name: str
-    db_user: str
     db_host: str  # pgbouncer-rw (transaction pooling)
     db_replica_host: str  # pgbouncer-ro: Odoo 18 sends read-only cursors there
     db_port: int
@@ -35,7 +35,6 @@ def render_odoo_conf(s: OdooSettings) -> str:
         "db_port": s.db_port,
         "db_replica_host": s.db_replica_host,
         "db_replica_port": s.db_port,
-        "db_user": s.db_user,
         "db_name": s.db_name,
         "dbfilter": f"^{s.db_name}$",
         "db_maxconn": s.db_maxconn,

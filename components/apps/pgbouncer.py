@@ -13,21 +13,23 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components.apps.pgbouncer_config import (
+    AUTH_DIR,
     LISTEN_PORT,
     Budget,
     IniSettings,
     PoolRole,
     ServerTimeouts,
+    render_auth_command,
     render_hba,
     render_ini,
-    render_userlist,
 )
+from components.aws.iam_documents import secret_read_statements
+from components.aws.pod_identity import workload_identity
 from components.k8s.pod_spec import BOOTSTRAP_ANNOTATION, ContainerResources, checksum
+from components.k8s.secret_files import SecretFiles, secret_files
 from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
-from components.outputs import secret_output
 
 SERVICE_PORT = 5432
 METRICS_PORT = 9127
@@ -50,11 +52,19 @@ class PgBouncerArgs:
     replica_hosts: Sequence[pulumi.Input[str]]
     #: RDS port.
     port: int
-    #: The role PgBouncer runs auth_query as, its password, and the query (the database
-    #: bootstrap's lookup of SCRAM verifiers): no application password is in PgBouncer's files.
-    auth_user: str
-    #: That role's password.
-    auth_password: pulumi.Input[str]
+    #: The pair of roles PgBouncer runs auth_query as, one at a time (their secret names the
+    #: current one): no client may log in as either.
+    auth_users: tuple[str, str]
+    #: The auth_user's secret (rotated by Secrets Manager) and its key; the pods read it at start.
+    auth_secret_arn: pulumi.Input[str]
+    #: The key the auth_user's secret is encrypted with.
+    auth_secret_key_arn: pulumi.Input[str]
+    #: The cluster whose Pod Identity lets the pods read that secret, and its region.
+    cluster_name: pulumi.Input[str]
+    #: The region of the cluster and the secret.
+    region: str
+    #: The Secrets Store CSI driver: the SecretProviderClass waits for its CRD.
+    secrets_store: Sequence[pulumi.Resource]
     #: The database bootstrap's lookup of SCRAM verifiers: no application password is in PgBouncer's files.
     auth_query: str
     #: The database bootstrap's revision: the pods start after it and roll with it.
@@ -83,22 +93,27 @@ class PgBouncer(pulumi.ComponentResource):
         if args.budget.problems:
             raise ValueError(f"{name}: connection budget does not fit: " + "; ".join(args.budget.problems))
         super().__init__(self.TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        stats_password = random.RandomPassword(f"{name}-stats", length=32, special=False, opts=child)
-        userlist = pulumi.Output.all(args.auth_password, stats_password.result).apply(
-            lambda passwords: render_userlist({args.auth_user: passwords[0], STATS_USER: passwords[1]})
+        apps = [f"pgbouncer-{role.name}" for role in args.roles]
+        workload_identity(
+            name,
+            args.cluster_name,
+            args.namespace,
+            apps,
+            secret_read_statements([args.auth_secret_arn], [args.auth_secret_key_arn], args.region),
+            self,
         )
-        secret = k8s.core.v1.Secret(
-            f"{name}-auth",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="pgbouncer-auth", namespace=args.namespace),
-            type="Opaque",
-            string_data={"userlist.txt": secret_output(userlist)},
-            opts=child,
+        auth = secret_files(
+            "pgbouncer-auth",
+            "pgbouncer-auth",
+            args.namespace,
+            args.region,
+            args.auth_secret_arn,
+            ("username", "password"),
+            self,
+            args.secrets_store,
         )
-        # A digest of the credentials (not the credentials) rolls the pods when they change.
-        secret_checksum = pulumi.Output.unsecret(userlist.apply(checksum))
         # The same for every pool: who may log in, and how.
-        hba = render_hba(args.database, args.auth_user, STATS_USER)
+        hba = render_hba(args.database, args.auth_users, STATS_USER)
         self.service_hosts = {}
         for role in args.roles:
             # Only the endpoints this role points at flow into its ini, so the ConfigMap depends
@@ -106,7 +121,7 @@ class PgBouncer(pulumi.ComponentResource):
             targets = args.replica_hosts if role.targets_replicas and args.replica_hosts else [args.primary_host]
             # partial, not a closure: the callback runs after the loop has moved on.
             ini = pulumi.Output.all(*targets).apply(functools.partial(_ini_for, args, role))
-            self._role(name, role, args, ini, hba, secret, secret_checksum)
+            self._role(name, role, args, ini, hba, auth)
             self.service_hosts[role.name] = f"pgbouncer-{role.name}"
 
         #: Clients connect to the role's Service on the PostgreSQL port.
@@ -130,10 +145,10 @@ class PgBouncer(pulumi.ComponentResource):
         args: PgBouncerArgs,
         ini: pulumi.Output[str],
         hba: str,
-        secret: k8s.core.v1.Secret,
-        secret_checksum: pulumi.Output[str],
+        auth: SecretFiles,
     ) -> None:
-        """One pool: its ini and hba in a ConfigMap, and a Workload running PgBouncer with its exporter."""
+        """One pool: its ini and hba in a ConfigMap, and a Workload running PgBouncer with its
+        exporter, after an init container has written the auth_user's files."""
         app = f"pgbouncer-{role.name}"
         config = k8s.core.v1.ConfigMap(
             f"{name}-{role.name}-config",
@@ -167,24 +182,15 @@ class PgBouncer(pulumi.ComponentResource):
                 # alive while clients finish and endpoints are removed.
                 lifecycle={"preStop": {"exec": {"command": ["/bin/sh", "-c", f"kill -INT 1; sleep {DRAIN_SECONDS}"]}}},
                 sidecars=[_exporter(args.exporter_image)],
+                init_containers=[_auth_files(args, role, auth)],
+                private_paths={"auth": AUTH_DIR},
                 volumes=[
                     {"name": "config", "configMap": {"name": config.metadata.name, "defaultMode": 0o444}},
-                    {
-                        "name": "auth",
-                        "secret": {
-                            "secretName": secret.metadata.name,
-                            "defaultMode": 0o440,
-                            "items": [{"key": "userlist.txt", "path": "userlist.txt"}],
-                        },
-                    },
+                    auth.volume,
                 ],
-                volume_mounts=[
-                    {"name": "config", "mountPath": "/etc/pgbouncer", "readOnly": True},
-                    {"name": "auth", "mountPath": "/etc/pgbouncer/secret", "readOnly": True},
-                ],
+                volume_mounts=[{"name": "config", "mountPath": "/etc/pgbouncer", "readOnly": True}],
                 pod_annotations={
                     "checksum/config": ini.apply(lambda text: checksum(text, hba)),
-                    "checksum/auth": secret_checksum,
                     BOOTSTRAP_ANNOTATION: args.bootstrap_revision,
                 },
                 node_selector=args.node_selector,
@@ -194,6 +200,18 @@ class PgBouncer(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _auth_files(args: PgBouncerArgs, role: PoolRole, auth: SecretFiles) -> dict:
+    """The init container that turns the mounted secret into PgBouncer's include and auth file."""
+    settings = _settings(args, role, [])
+    return {
+        "name": "auth-files",
+        "image": args.image,
+        "command": ["/bin/sh", "-c", render_auth_command(auth.directory, settings)],
+        "resources": args.resources.as_k8s(),
+        "volumeMounts": [auth.mount, {"name": "auth", "mountPath": AUTH_DIR}],
+    }
 
 
 def _exporter(image: str) -> dict:
@@ -211,9 +229,10 @@ def _exporter(image: str) -> dict:
     }
 
 
+def _settings(args: PgBouncerArgs, role: PoolRole, hosts: list[str]) -> IniSettings:
+    return IniSettings(role, args.database, hosts, args.port, args.auth_query, STATS_USER, args.timeouts)
+
+
 def _ini_for(args: PgBouncerArgs, role: PoolRole, hosts: list[str]) -> str:
     """pgbouncer.ini of one role, once its hosts are known."""
-    settings = IniSettings(
-        role, args.database, hosts, args.port, args.auth_user, args.auth_query, STATS_USER, args.timeouts
-    )
-    return render_ini(settings)
+    return render_ini(_settings(args, role, hosts))

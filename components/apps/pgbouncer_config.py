@@ -138,26 +138,32 @@ def connection_budget(
     )
 
 
+#: A private tmpfs the pod's init container fills from the auth_user's secret files.
+AUTH_DIR = "/run/pgbouncer"
+
+
 @dataclass(frozen=True)
 class IniSettings:
     role: PoolRole
     database: str
     hosts: Sequence[str]
     port: int
-    #: The role PgBouncer runs auth_query as (the only login role in the auth file).
-    auth_user: str
     auth_query: str
     stats_user: str
     timeouts: ServerTimeouts
     server_tls_sslmode: str = "require"
     listen_port: int = LISTEN_PORT
-    auth_file: str = "/etc/pgbouncer/secret/userlist.txt"
+    #: Written at pod start (render_auth_command): the auth_user's name and its password.
+    auth_include: str = f"{AUTH_DIR}/auth_user.ini"
+    auth_file: str = f"{AUTH_DIR}/userlist.txt"
     auth_hba_file: str = "/etc/pgbouncer/pg_hba.conf"
 
 
 def render_ini(settings: IniSettings) -> str:
-    """pgbouncer.ini. Holds no secret: the auth file has the auth_user's password, and every
-    application role is looked up with auth_query as a SCRAM verifier (SCRAM pass-through).
+    """pgbouncer.ini. Holds no secret and no role name: the auth_user alternates between a role
+    and its clone with each rotation, so its name comes from a file the pod writes at start
+    (`%include`), beside the auth file with its password. Every application role is looked up
+    with auth_query as a SCRAM verifier (SCRAM pass-through).
 
     Only settings PgBouncer 1.18 understands (Debian's, which the tests run it on): several
     hosts in one entry are tried round-robin, so the ro pool spreads over the replicas.
@@ -177,7 +183,6 @@ def render_ini(settings: IniSettings) -> str:
         "auth_type": "hba",
         "auth_hba_file": settings.auth_hba_file,
         "auth_file": settings.auth_file,
-        "auth_user": settings.auth_user,
         "auth_query": settings.auth_query,
         "admin_users": "",
         "stats_users": settings.stats_user,
@@ -203,27 +208,32 @@ def render_ini(settings: IniSettings) -> str:
     lines += [f"{name} = {value}" for name, value in databases.items()]
     lines += ["", "[pgbouncer]"]
     lines += [f"{key} = {value}" for key, value in pgbouncer.items()]
+    lines += [f"%include {settings.auth_include}"]
     return "\n".join(lines) + "\n"
 
 
-def render_hba(database: str, auth_user: str, stats_user: str) -> str:
+def render_hba(database: str, auth_users: Sequence[str], stats_user: str) -> str:
     """Who may log in how, first match wins. The exporter reaches the admin console from inside
     the pod only, so it needs no password (and none sits in its environment); the application
-    roles prove SCRAM; no client may log in as the auth_user."""
+    roles prove SCRAM; no client may log in as the auth_user (either of its pair)."""
     return (
         f"host pgbouncer {stats_user} 127.0.0.1/32 trust\n"
         "host pgbouncer all 0.0.0.0/0 reject\n"
         # Only PgBouncer itself logs in as the auth_user (its lookups are not client logins).
-        f"host all {auth_user} 0.0.0.0/0 reject\n"
-        f"host {database} all 0.0.0.0/0 scram-sha-256\n"
+        + "".join(f"host all {user} 0.0.0.0/0 reject\n" for user in auth_users)
+        + f"host {database} all 0.0.0.0/0 scram-sha-256\n"
     )
 
 
-def render_userlist(credentials: dict[str, str]) -> str:
-    """The auth file: the auth_user, whose plain password PgBouncer needs to run auth_query
-    against RDS, and the stats user's. It only ever lives in a Kubernetes Secret."""
-
-    def quote(value: str) -> str:
-        return '"' + value.replace('"', '""') + '"'
-
-    return "".join(f"{quote(user)} {quote(password)}\n" for user, password in sorted(credentials.items()))
+def render_auth_command(credentials_dir: str, settings: IniSettings) -> str:
+    """The init container's shell: the auth_user's current name and password (files the CSI
+    driver mounts) into the include and the auth file, on the pod's private tmpfs. The stats
+    user is listed without a password: PgBouncer knows only listed users, and the hba file
+    trusts it on loopback and rejects it anywhere else, so no password of it is ever checked.
+    The rotation draws alphanumeric passwords; a quote would break the file, so it stops."""
+    return (
+        f"umask 077 && user=$(cat {credentials_dir}/username) && password=$(cat {credentials_dir}/password) && "
+        """case "$user$password" in *'"'*) echo 'quote in the auth_user secret' >&2; exit 1;; esac && """
+        f"printf 'auth_user = %s\\n' \"$user\" > {settings.auth_include} && "
+        f"""printf '"%s" "%s"\\n"{settings.stats_user}" ""\\n' "$user" "$password" > {settings.auth_file}"""
+    )

@@ -70,3 +70,19 @@ def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
         "Resource": [bucket_arn, f"{bucket_arn}/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
+
+
+def secret_read_statements(
+    secret_arns: Sequence[pulumi.Input[str]], key_arns: Sequence[pulumi.Input[str]], region: str
+) -> list[dict[str, Any]]:
+    """Read these secrets and nothing else: their values and metadata (the Secrets Store CSI
+    provider checks AWSCURRENT with DescribeSecret), and decrypt with their keys only through
+    Secrets Manager in this region."""
+    return [
+        statement(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], list(secret_arns)),
+        statement(
+            ["kms:Decrypt"],
+            list(key_arns),
+            conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+        ),
+    ]

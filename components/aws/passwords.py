@@ -13,7 +13,7 @@ def master_password(
 ) -> pulumi.Output[str]:
     """40 characters with at least two of each class the services demand, drawn only from the
     `specials` the service accepts (RDS and OpenSearch refuse different ones). A new `version`
-    draws a new password: the rotation path."""
+    draws a new password."""
     password = random.RandomPassword(
         f"{name}-master-password",
         length=40,

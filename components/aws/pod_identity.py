@@ -6,12 +6,13 @@ principal rather than one cluster's issuer URL, so a role survives a cluster reb
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.iam_documents import service_trust_policy
+from components.aws.iam_documents import policy_document, service_trust_policy
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,35 @@ def controller_identity(
 def pod_identity_trust() -> pulumi.Output[str]:
     """Trust for EKS Pod Identity: the agent assumes the role on behalf of a service account."""
     return service_trust_policy("pods.eks.amazonaws.com", actions=("sts:AssumeRole", "sts:TagSession"))
+
+
+def workload_identity(
+    name: str,
+    cluster_name: pulumi.Input[str],
+    namespace: pulumi.Input[str],
+    service_accounts: Sequence[str],
+    statements: list[dict],
+    parent: pulumi.Resource,
+) -> list[aws.eks.PodIdentityAssociation]:
+    """One IAM role with exactly `statements`, for an application's service accounts. Pods get
+    its credentials once their association exists (a CSI mount before that is retried)."""
+    role = aws.iam.Role(
+        f"{name}-identity", assume_role_policy=pod_identity_trust(), opts=pulumi.ResourceOptions(parent=parent)
+    )
+    aws.iam.RolePolicy(
+        f"{name}-identity",
+        role=role.id,
+        policy=policy_document(statements),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return [
+        aws.eks.PodIdentityAssociation(
+            f"{name}-{account}" if len(service_accounts) > 1 else f"{name}-identity",
+            cluster_name=cluster_name,
+            namespace=namespace,
+            service_account=account,
+            role_arn=role.arn,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        for account in service_accounts
+    ]

@@ -19,9 +19,12 @@ def stored_secret(
     value: Mapping[str, Any],
     parent: pulumi.Resource,
     protect: bool,
+    rotated: bool = False,
 ) -> aws.secretsmanager.Secret:
     """A secret holding `value` as JSON (its Outputs resolved, the whole string secret). The
-    secret is protected with its owner; its versions are not, so a new value replaces them."""
+    secret is protected with its owner; its versions are not, so a new value replaces them.
+    A `rotated` secret's value and stages belong to its rotation after the first: the program's
+    version is never written again."""
     secret = aws.secretsmanager.Secret(
         name,
         description=description,
@@ -33,6 +36,8 @@ def stored_secret(
         name,
         secret_id=secret.id,
         secret_string=secret_output(pulumi.Output.json_dumps(dict(value))),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(
+            parent=parent, ignore_changes=["secretString", "versionStages"] if rotated else None
+        ),
     )
     return secret

@@ -205,7 +205,15 @@ class NodePoolSpec(Section):
         description="Nodes that may be disrupted at once: a count or a percentage.",
     )
     expire_after: str = Field(
-        "720h", pattern=DURATION.pattern, description="Node lifetime before replacement (picks up new AMIs), or Never."
+        "480h",
+        pattern=DURATION.pattern,
+        description="Node lifetime before replacement (picks up new AMIs), or Never; with "
+        "terminationGracePeriod, the longest any pod on the pool lives.",
+    )
+    termination_grace_period: str = Field(
+        "24h",
+        pattern=DURATION.pattern,
+        description="How long a node being replaced may wait for its pods (PDBs) before they are evicted.",
     )
     weight: int = Field(10, ge=1, le=100, description="Karpenter fills the heaviest pool first.")
     serves: Literal["all", "elastic"] = Field(
@@ -213,6 +221,21 @@ class NodePoolSpec(Section):
         description="all: any application pod. elastic: only the HPA-scaled stateless tiers (Odoo web, "
         "API gateway), e.g. a spot pool that takes the overflow when the others reach their limits.",
     )
+
+
+def duration_hours(value: str) -> float | None:
+    """A Karpenter duration (`720h`, `1h30m`) in hours; None for Never."""
+    if value == "Never":
+        return None
+    units = {"s": 1 / 3600, "m": 1 / 60, "h": 1.0}
+    return sum(int(amount) * units[unit] for amount, unit in re.findall(r"([0-9]+)(s|m|h)", value))
+
+
+def longest_pod_life_hours(spec: NodePoolSpec) -> float | None:
+    """The longest a pod on the pool can live: its node expires, then drains for at most the
+    grace period. None when nodes never expire."""
+    expire, grace = duration_hours(spec.expire_after), duration_hours(spec.termination_grace_period)
+    return None if expire is None or grace is None else expire + grace
 
 
 def ec2_node_class(
@@ -278,6 +301,7 @@ def node_pool(spec: NodePoolSpec, node_class: str) -> dict[str, Any]:
                         {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
                     ],
                     "expireAfter": spec.expire_after,
+                    "terminationGracePeriod": spec.termination_grace_period,
                 },
             },
             "disruption": {

@@ -15,6 +15,7 @@ from components.aws.passwords import master_password as master_password_of
 from components.aws.secrets import stored_secret
 from components.aws.security_group import port_from_groups
 from components.data.final_snapshot import final_snapshot_identifier
+from components.data.pg_rotation.secret_values import master_value
 from components.data.postgres_parameters import (
     PostgresTuning,
     apply_method,
@@ -79,8 +80,6 @@ class PostgresDatabaseArgs:
     monitoring_interval_s: int
     #: Who administers the data key (the deploy role), in which account.
     key_access: KeyAccess
-    #: Bump to draw a new master password (RDS applies it at once; only the bootstrap Job uses it).
-    master_password_version: str
     #: Days a deleted master secret stays recoverable (0: deleted at once).
     secret_recovery_window_days: int
     #: Pulumi `protect` on the instances, key and secret.
@@ -135,9 +134,10 @@ class PostgresDatabase(pulumi.ComponentResource):
         aws.iam.RolePolicyAttachment(
             f"{name}-monitoring", role=monitoring_role.name, policy_arn=ENHANCED_MONITORING_POLICY, opts=child
         )
-        # A generated password rather than RDS-managed credentials: managed master passwords
-        # conflict with read replicas (terraform-aws-rds#512, #526). Rotated by its version.
-        master_password = master_password_of(name, PASSWORD_SPECIALS, self, version=args.master_password_version)
+        # A generated first password rather than RDS-managed credentials: RDS refuses managed
+        # master passwords on a source of read replicas (RDS User Guide, "Limitations for Secrets
+        # Manager integration"). It lives until the first rotation (DatabaseCredentials).
+        master_password = master_password_of(name, PASSWORD_SPECIALS, self)
 
         primary, replicas = self._instances(
             name, args, key.arn, group.id, parameter_group.name, monitoring_role.arn, master_password
@@ -152,7 +152,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.security_group_id = group.id
         self.master_username = args.master_username
         self.database_name = args.database_name
-        self.master_password = master_password
+        self.key_arn = key.arn
         self.instance_identifiers = {
             "primary": primary.identifier,
             **{f"replica-{index + 1}": replica.identifier for index, replica in enumerate(replicas)},
@@ -167,7 +167,6 @@ class PostgresDatabase(pulumi.ComponentResource):
                 "secretArn": self.secret_arn,
                 "securityGroupId": self.security_group_id,
                 "masterUsername": self.master_username,
-                "masterPassword": self.master_password,
             }
         )
 
@@ -226,7 +225,8 @@ class PostgresDatabase(pulumi.ComponentResource):
             if args.final_snapshot
             else None,
             **common,
-            opts=stateful,
+            # The rotation owns the password after the first: the program's is never applied again.
+            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(ignore_changes=["password"])),
         )
         replicas = []
         for index in range(args.replicas):
@@ -255,20 +255,18 @@ class PostgresDatabase(pulumi.ComponentResource):
         host: pulumi.Output[str],
         master_password: pulumi.Output[str],
     ) -> aws.secretsmanager.Secret:
-        """The master credentials in Secrets Manager, for administrators (never in the apps' pods)."""
+        """The master credentials in Secrets Manager, for the bootstrap Job and administrators
+        (never the apps' pods), rotated by DatabaseCredentials from the first `up` on."""
+        value = pulumi.Output.all(host, master_password).apply(
+            lambda v: master_value(v[0], PORT, args.database_name, args.master_username, v[1])
+        )
         return stored_secret(
             f"{name}-master",
             "PostgreSQL master credentials (the bootstrap Job and administrators only)",
             key_arn,
             args.secret_recovery_window_days,
-            {
-                "engine": "postgres",
-                "host": host,
-                "port": PORT,
-                "dbname": args.database_name,
-                "username": args.master_username,
-                "password": master_password,
-            },
+            {key: value[key] for key in ("engine", "scheme", "host", "port", "dbname", "username", "password")},
             self,
             args.protect,
+            rotated=True,
         )

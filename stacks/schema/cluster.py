@@ -76,6 +76,14 @@ class LoadBalancerControllerConfig(Section):
     )
 
 
+class SecretsStoreConfig(Section):
+    chart_version: str = Field(
+        "3.1.1",
+        pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$",
+        description="secrets-store-csi-driver-provider-aws chart version (pins the driver subchart, 1.6.0 for 3.1.1).",
+    )
+
+
 class ClusterConfig(Section):
     """EKS control plane, system nodes, add-ons and node autoscaling."""
 
@@ -101,6 +109,9 @@ class ClusterConfig(Section):
     karpenter: KarpenterConfig = Field(description="Node autoscaling for the applications.")
     load_balancer_controller: LoadBalancerControllerConfig = Field(
         LoadBalancerControllerConfig(), description="The controller that turns the Ingress into an ALB."
+    )
+    secrets_store: SecretsStoreConfig = Field(
+        SecretsStoreConfig(), description="The CSI driver that mounts Secrets Manager secrets in pods."
     )
 
     @field_validator("kubernetes_version")

@@ -33,11 +33,6 @@ class DatabaseBootstrapConfig(Section):
         "docker.io/library/postgres:17.6-alpine",
         description="Image with psql (the official postgres image), pinned; psql 17 speaks to servers 13-17.",
     )
-    credentials_version: str = Field(
-        "1",
-        pattern=r"^[A-Za-z0-9._-]{1,32}$",
-        description="Bump to generate new passwords for odoo, gateway_ro and pgbouncer_auth (rotation).",
-    )
     revision: str = Field(
         "1",
         pattern=r"^[A-Za-z0-9._-]{1,32}$",
@@ -135,10 +130,12 @@ class DatabaseConfig(Section):
         60, description="Enhanced Monitoring granularity, seconds."
     )
     secret_recovery_window_days: int = Field(30, description="0 deletes at once (staging); else 7-30.")
-    master_password_version: str = Field(
-        "1",
-        pattern=r"^[A-Za-z0-9._-]{1,32}$",
-        description="Bump to rotate the master password (only the bootstrap Job uses it).",
+    credential_rotation_days: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="Days between rotations of every database credential (Secrets Manager); "
+        "longer than any pod lives (cluster.karpenter.nodePools expireAfter + terminationGracePeriod).",
     )
     bootstrap: DatabaseBootstrapConfig = Field(
         default_factory=DatabaseBootstrapConfig,

@@ -7,6 +7,7 @@ import ipaddress
 from pydantic import Field, field_validator, model_validator
 
 from components.apps.pgbouncer_config import Budget, Target, connection_budget
+from components.compute.karpenter_manifests import longest_pod_life_hours
 from components.delivery.access import principal_name
 from components.settings import Section
 
@@ -114,6 +115,7 @@ class PlatformConfig(Section):
                     f"{audit_days}); an incident's Redis or OpenSearch logs would be gone before its audit "
                     f"trail; allowed: {audit_days} days or more"
                 )
+        self._pods_outlive_no_credential()
         problems = self.connection_budget().problems
         if problems:
             raise ValueError(
@@ -121,6 +123,21 @@ class PlatformConfig(Section):
                 f"({self.database.max_connections}) does not fit: " + "; ".join(problems)
             )
         return self
+
+    def _pods_outlive_no_credential(self) -> None:
+        """A pod reads its database credential at start, and alternating users keep it valid
+        for one more rotation period: so no pod may live longer than the period."""
+        days = self.database.credential_rotation_days
+        for index, pool in enumerate(self.cluster.karpenter.node_pools):
+            hours = longest_pod_life_hours(pool)
+            if hours is None or hours >= days * 24:
+                life = "forever" if hours is None else f"{hours:g}h"
+                raise ValueError(
+                    f"cluster.karpenter.nodePools[{index}].expireAfter: pods on {pool.name} may live {life} "
+                    f"(expireAfter + terminationGracePeriod), not less than database.credentialRotationDays = "
+                    f"{days} days: a pod would outlive its database credential; allowed: expireAfter + "
+                    f"terminationGracePeriod below {days * 24}h"
+                )
 
     def _delivery_path(self) -> None:
         """The deployer needs a network path to the Kubernetes API, and a peered runner one that
