@@ -1,4 +1,5 @@
-"""The rotation function against a real PostgreSQL, with Secrets Manager from moto.
+"""The rotation function against a real PostgreSQL and a real Redis, with Secrets Manager from
+moto, and ElastiCache's user API played by the Redis server's own ACL (LocalElastiCache).
 
 moto keeps the secrets and their staging labels; the steps are those Secrets Manager calls,
 in its order, with a fresh ClientRequestToken per rotation. One difference is bridged: before
@@ -19,10 +20,12 @@ import boto3
 from moto import mock_aws
 
 from components.apps.database_bootstrap_sql import DatabaseRoles
-from components.data.pg_rotation import rotate
-from components.data.pg_rotation.secret_values import master_value, role_value
+from components.data.redis_acl import RedisClient, access_string
+from components.data.rotation import elasticache, rotate
+from components.data.rotation.secret_values import master_value, redis_user_value, role_value
 from realserver.postgres import LocalPostgres
 from realserver.rds import DATABASE, MASTER, MASTER_PASSWORD
+from realserver.redis import LocalRedis
 
 REGION = "eu-west-1"
 #: Which application roles PgBouncer looks up (the auth_user itself is not pooled).
@@ -38,26 +41,33 @@ class Credential:
 class LocalSecretsManager:
     """moto's Secrets Manager, holding the master's and the roles' secrets as the program makes them."""
 
-    def __init__(self, pg: LocalPostgres, roles: DatabaseRoles):
+    def __init__(self, pg: LocalPostgres | None = None, roles: DatabaseRoles | None = None):
         self.pg, self.roles = pg, roles
         self.arns: dict[str, str] = {}
 
     def __enter__(self) -> LocalSecretsManager:
-        self._saved = {k: os.environ.get(k) for k in ("PGSSLMODE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-        # The local server has no TLS; the Lambda's environment says verify-full.
-        os.environ.update(PGSSLMODE="disable", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+        local = {"PGSSLMODE": "disable", "REDIS_TLS": "disable", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}
+        self._saved = {k: os.environ.get(k) for k in local}
+        # The local servers have no TLS; the Lambda's environment says verify-full.
+        os.environ.update(local)
+        self._elasticache = elasticache.elasticache_client
         self._mock = mock_aws()
         self._mock.start()
         self.client = boto3.client("secretsmanager", region_name=REGION)
-        where = ("127.0.0.1", self.pg.port, DATABASE)
+        if self.pg is not None and self.roles is not None:
+            self._add_database(self.pg, self.roles)
+        return self
+
+    def _add_database(self, pg: LocalPostgres, roles: DatabaseRoles) -> None:
+        where = ("127.0.0.1", pg.port, DATABASE)
         self.arns["master"] = self._add("master", master_value(*where, MASTER, MASTER_PASSWORD))
         for key, pooled in ROLE_KEYS.items():
-            role = getattr(self.roles, key)
+            role = getattr(roles, key)
             self.arns[key] = self._add(key, role_value(*where, role, self.arns["master"], pooled))
-        return self
 
     def __exit__(self, *exc: Any) -> None:
         self._mock.stop()
+        elasticache.elasticache_client = self._elasticache
         for key, value in self._saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -71,6 +81,18 @@ class LocalSecretsManager:
         self.client.rotate_secret(SecretId=arn, RotationRules={"AutomaticallyAfterDays": 30})
         self.client.put_secret_value(SecretId=arn, SecretString=json.dumps(value))
         return arn
+
+    def add_redis_user(self, redis: LocalRedis, client: RedisClient) -> str:
+        """The client's ACL user as the program creates it (a first password nobody is given),
+        and its secret; ElastiCache's user API goes to this Redis from now on."""
+        redis.command(
+            "ACL", "SETUSER", client.name, "reset", *access_string(client).split(), ">program-first-0123456789"
+        )
+        self.arns[client.name] = self._add(
+            client.name, redis_user_value(f"sd-{client.name}", client.name, "127.0.0.1", redis.port)
+        )
+        elasticache.elasticache_client = lambda: LocalElastiCache(redis)
+        return self.arns[client.name]
 
     def rotate(self, key: str) -> Credential:
         """One whole rotation of `key`'s secret; returns the new current credential."""
@@ -88,3 +110,16 @@ class LocalSecretsManager:
     def rotate_all(self) -> dict[str, Credential]:
         """Every application role's first (or next) rotation, as at a first `up`."""
         return {key: self.rotate(key) for key in ROLE_KEYS}
+
+
+class LocalElastiCache:
+    """ElastiCache's ModifyUser as the rotation function calls it, applied to a local Redis: the
+    user's passwords become exactly the given ones (ElastiCache holds at most two)."""
+
+    def __init__(self, redis: LocalRedis):
+        self.redis = redis
+
+    def modify_user(self, UserId: str, AuthenticationMode: dict[str, Any]) -> None:
+        passwords = AuthenticationMode["Passwords"]
+        assert AuthenticationMode["Type"] == "password" and 1 <= len(passwords) <= 2
+        self.redis.command("ACL", "SETUSER", UserId.removeprefix("sd-"), "resetpass", *(f">{p}" for p in passwords))

@@ -28,9 +28,12 @@ from components.apps.pgbouncer_config import ServerTimeouts
 from components.compute.karpenter_manifests import ELASTIC_LABEL, STEADY_LABEL
 from components.data import redis as redis_component
 from components.data.database_credentials import DatabaseCredentials, DatabaseCredentialsArgs
-from components.data.pg_rotation.secret_values import pair
+from components.data.redis import RedisCache
+from components.data.redis_acl import GATEWAY_CACHE, GATEWAY_RATE_LIMIT, ODOO_SESSIONS, RedisClient
+from components.data.rotation.secret_values import pair
 from components.edge.origin_guard import ROOT_KEY_ACCEPTED_UNTIL, rotation_period
 from components.k8s.hpa import hpa_spec
+from components.k8s.secret_files import SecretRef
 from components.k8s.workload import PodPeer
 from components.network.vpc import Network
 from components.observability.alarm_topic import AlarmTopic
@@ -218,8 +221,7 @@ def _bootstrap(ctx: StackContext, inputs: AppInputs) -> DatabaseBootstrap:
             ),
             primary_host=database.primary_endpoint,
             port=database.port,
-            master_secret_arn=database.secret_arn,
-            master_secret_key_arn=database.key_arn,
+            master_secret=SecretRef(database.secret_arn, database.key_arn),
             cluster_name=inputs.compute.cluster.name,
             secrets_store=inputs.compute.secrets_store,
             data_cidrs=inputs.network.subnet_cidrs["isolated"],
@@ -230,28 +232,33 @@ def _bootstrap(ctx: StackContext, inputs: AppInputs) -> DatabaseBootstrap:
 
 
 def _credentials(ctx: StackContext, inputs: AppInputs, roles: DatabaseBootstrap) -> DatabaseCredentials:
-    """The roles' secrets and the rotation of every database credential. After the bootstrap
-    Job: the first rotation sets passwords on the roles the Job creates."""
+    """The roles' secrets, and the rotation of every database credential once the bootstrap
+    Job has made the roles."""
     database = inputs.data.database
     return DatabaseCredentials(
         f"{ctx.prefix}-db-credentials",
         ctx.args(
             ctx.config.database,
             DatabaseCredentialsArgs,
-            vpc_id=inputs.network.vpc_id,
-            subnet_ids=inputs.network.private_subnet_ids,
             host=database.primary_endpoint,
             port=database.port,
             database=database.database_name,
-            database_security_group_id=database.security_group_id,
             master_secret_arn=database.secret_arn,
             key_arn=database.key_arn,
             roles={"owner": (roles.owner, True), "reader": (roles.reader, True), "auth_user": (roles.auth_user, False)},
             roles_ready=roles.ready,
-            log_retention_days=ctx.config.cluster.log_retention_days,
+            rotation=inputs.data.rotation,
         ),
         opts=inputs.opts,
     )
+
+
+def _role_secret(inputs: AppInputs, credentials: DatabaseCredentials, key: str) -> SecretRef:
+    return SecretRef(credentials.secret_arns[key], inputs.data.database.key_arn)
+
+
+def _redis_secret(cache: RedisCache, client: RedisClient) -> SecretRef:
+    return SecretRef(cache.secret_arns[client.name], cache.key_arn)
 
 
 def _odoo(
@@ -291,12 +298,11 @@ def _odoo(
                 db_port=pgbouncer.port,
             ),
             session_db_host=pgbouncer.service_hosts["session"],
-            db_secret_arn=credentials.secret_arns["owner"],
-            db_secret_key_arn=inputs.data.database.key_arn,
+            db_secret=_role_secret(inputs, credentials, "owner"),
+            redis_secret=_redis_secret(inputs.data.sessions, ODOO_SESSIONS),
             cluster_name=inputs.compute.cluster.name,
             secrets_store=inputs.compute.secrets_store,
             bootstrap_revision=roles.revision,
-            redis_url=inputs.data.sessions.url,
             search_url=inputs.data.search.url,
             filestore_claim=filestore.claim_name,
             hpa=hpa_spec(odoo.hpa, {}),
@@ -327,13 +333,12 @@ def _gateway(
             # The gateway only reads: the replicas, as the read-only role.
             db_host=pgbouncer.service_hosts["ro"],
             db_name=data.database.database_name,
-            db_secret_arn=credentials.secret_arns["reader"],
-            db_secret_key_arn=data.database.key_arn,
+            db_secret=_role_secret(inputs, credentials, "reader"),
+            cache_secret=_redis_secret(data.api_cache, GATEWAY_CACHE),
+            rate_limit_secret=_redis_secret(data.sessions, GATEWAY_RATE_LIMIT),
             cluster_name=inputs.compute.cluster.name,
             secrets_store=inputs.compute.secrets_store,
             bootstrap_revision=roles.revision,
-            redis_url=data.api_cache.url,
-            rate_limit_redis_url=data.sessions.url,
             search_url=data.search.url,
             hpa=hpa_spec(gateway.hpa, {"service": "api-gateway"}),
             metrics_port=ctx.config.workloads.metrics_port,
@@ -358,8 +363,7 @@ def _pgbouncer(
             replica_hosts=database.replica_endpoints,
             port=database.port,
             auth_users=pair(roles.auth_user),
-            auth_secret_arn=credentials.secret_arns["auth_user"],
-            auth_secret_key_arn=database.key_arn,
+            auth_secret=_role_secret(inputs, credentials, "auth_user"),
             cluster_name=inputs.compute.cluster.name,
             secrets_store=inputs.compute.secrets_store,
             auth_query=AUTH_QUERY,

@@ -18,6 +18,7 @@ import pulumi_aws as aws
 from pydantic import BaseModel
 
 from components.aws.kms import KeyAccess
+from components.data.credential_rotation import CredentialRotation
 from components.data.postgres import PostgresDatabase
 from components.data.redis import RedisCache
 from components.data.search import SearchDomain
@@ -72,6 +73,7 @@ class StackContext:
             "region": self.region,
             "account_id": self.account_id,
             "key_access": self.key_access,
+            "credential_rotation_days": self.config.credential_rotation_days,
         }
         names = {field.name for field in dataclasses.fields(args_type)}
         return {name: value for name, value in stack_wide.items() if name in names and name not in given}
@@ -85,11 +87,14 @@ class DataTier:
     caches: dict[str, RedisCache]
     search: SearchDomain
 
+    #: The rotation function of the stores' credentials.
+    rotation: CredentialRotation
+
     @property
     def sessions(self) -> RedisCache:
-        """Sessions and rate limits live in the noeviction group when the layout is split."""
-        return self.caches.get("sessions") or self.caches["shared"]
+        """Sessions and rate limits live in the noeviction group (the only layout, split)."""
+        return self.caches["sessions"]
 
     @property
     def api_cache(self) -> RedisCache:
-        return self.caches.get("cache") or self.caches["shared"]
+        return self.caches["cache"]

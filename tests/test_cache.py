@@ -1,4 +1,4 @@
-"""ElastiCache as registered per stack: roles, eviction, encryption, AUTH."""
+"""ElastiCache as registered per stack: roles, eviction, encryption, RBAC users."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from components.data.redis_acl import LAYOUTS, access_string
 from components.data.redis_parameters import EVICTION_POLICIES
 from tests.conftest import PROJECT, section, section_problems
 from tests.harness.checks import nonempty
@@ -21,13 +22,16 @@ def eviction_by_role(run) -> dict[str, str]:
     return result
 
 
-def test_prod_splits_sessions_from_the_api_cache(prod):
-    assert eviction_by_role(prod) == {"sessions": "noeviction", "cache": "allkeys-lru"}
-    assert len(prod.of_type(GROUP)) == 2
+def test_every_stack_splits_sessions_from_the_api_cache(run):
+    assert eviction_by_role(run) == {"sessions": "noeviction", "cache": "allkeys-lru"}
+    assert len(run.of_type(GROUP)) == 2
 
 
-def test_staging_shares_one_group_that_evicts_only_ttl_keys(staging):
-    assert eviction_by_role(staging) == {"shared": "volatile-ttl"}
+def test_a_shared_group_is_refused_in_one_line_naming_the_key():
+    """The gateway's cache client lists key names: beside the session ids it would read them."""
+    [problem] = section_problems("staging", "cache", layout="shared")
+    assert problem.startswith(f"{PROJECT}:cache") and "layout: shared is unsafe" in problem
+    assert "gateway-cache lists key names (keys) beside odoo-sessions's keys" in problem
 
 
 def test_no_role_uses_a_policy_that_evicts_sessions():
@@ -41,7 +45,7 @@ def test_replication_groups_are_encrypted_authenticated_and_highly_available(run
         g = group.inputs
         assert g["atRestEncryptionEnabled"] is True and g["kmsKeyId"].startswith("arn:aws:kms:")
         assert g["transitEncryptionEnabled"] is True and g["transitEncryptionMode"] == "required"
-        assert "authToken" in group.secret_paths
+        assert "authToken" not in g and g["userGroupIds"] == [f"sd-{run.stack}-{group.name.rsplit('-', 1)[-1]}"]
         assert g["automaticFailoverEnabled"] is True and g["multiAzEnabled"] is True
         assert g["numCacheClusters"] == replicas + 1
         assert g["subnetGroupName"] == f"sd-{run.stack}-cache" and g["subnetGroupName"] != "default"
@@ -56,19 +60,42 @@ def test_parameter_group_family_matches_engine(run):
         assert group.inputs["family"] == "valkey8"
 
 
-def test_auth_token_uses_only_characters_elasticache_accepts(run):
-    for token in nonempty(
-        r for r in run.of_type("random:index/randomPassword:RandomPassword") if "auth-token" in r.name
-    ):
-        assert set(token.inputs["overrideSpecial"]) <= set("!&#$^<>-")
-        assert 16 <= token.inputs["length"] <= 128
-        assert token.state["result"] not in json.dumps([r.to_json() for r in run.resources])
+def test_each_client_logs_in_as_its_own_user_limited_to_its_keys(run):
+    """A user per client in its group's user group, with the access string proven on a real
+    Redis (tests/test_redis_acl.py); no default user (Valkey groups need none)."""
+    users = {u.inputs["userName"]: u.inputs for u in run.of_type("aws:elasticache/user:User")}
+    expected = {client.name: client for clients in LAYOUTS["split"].values() for client in clients}
+    assert set(users) == set(expected)
+    for name, user in users.items():
+        assert user["accessString"] == access_string(expected[name]) and user["engine"] == "valkey"
+        assert user["userId"] == f"sd-{run.stack}-{name}"
+    groups = {g.inputs["userGroupId"]: g.inputs["userIds"] for g in run.of_type("aws:elasticache/userGroup:UserGroup")}
+    assert groups == {
+        f"sd-{run.stack}-{role}": [f"sd-{run.stack}-{c.name}" for c in clients]
+        for role, clients in LAYOUTS["split"].items()
+    }
+
+
+def test_every_user_password_rotates_at_once_and_the_first_dies(run):
+    """The program's first passwords are handed to ElastiCache, then replaced by the first
+    rotation; the function may modify exactly these users."""
+    users = run.of_type("aws:elasticache/user:User")
+    for user in nonempty(users):
+        assert user.ignore_changes == ["authenticationMode", "passwords"]
+    rotations = [r for r in run.of_type("aws:secretsmanager/secretRotation:SecretRotation") if "-redis-" in r.name]
+    assert len(rotations) == len(users) and all(r.inputs["rotateImmediately"] for r in rotations)
+    grants = [
+        json.loads(p.inputs["policy"]) for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if "-redis-" in p.name
+    ]
+    modifies = [s for g in grants for s in g["Statement"] if s["Action"] == ["elasticache:ModifyUser"]]
+    assert sorted(arn for s in modifies for arn in s["Resource"]) == sorted(u.state["arn"] for u in users)
 
 
 def test_cache_port_open_only_to_data_clients(run):
     rules = [r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-redis-" in r.name]
     assert rules and all(r.inputs["fromPort"] == r.inputs["toPort"] == 6379 for r in rules)
-    assert all(r.inputs["referencedSecurityGroupId"] == f"sd-{run.stack}-data-clients-id" for r in rules)
+    rotation = f"sd-{run.stack}-credential-rotation-sg-id"
+    assert {r.inputs["referencedSecurityGroupId"] for r in rules} == {f"sd-{run.stack}-data-clients-id", rotation}
     assert not any("cidrIpv4" in r.inputs for r in rules)
 
 
@@ -82,7 +109,7 @@ def test_groups_keys_and_secrets_protected_in_prod(stack, protected):
         for r in run.resources
         if "-redis-" in r.name and r.type in (GROUP, "aws:kms/key:Key", "aws:secretsmanager/secret:Secret")
     ]
-    assert len(stateful) == 3 * len(run.of_type(GROUP))
+    assert len(stateful) == 2 * len(run.of_type(GROUP)) + len(run.of_type("aws:elasticache/user:User"))
     assert {r.protect for r in stateful} == {protected}
 
 

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from requests.utils import get_auth_from_url
 
-from components.data.connection_urls import https_url, postgres_url, redis_url
+from components.data.connection_urls import https_url, postgres_url
 from components.data.postgres import PASSWORD_SPECIALS
-from components.data.redis import AUTH_TOKEN_SPECIALS
+from components.data.rotation import elasticache
 from components.data.search import PASSWORD_SPECIALS as SEARCH_SPECIALS
 from realserver.redis import LocalRedis
 from synth.mock_outputs import RANDOM_LOWER, RANDOM_NUMERIC, RANDOM_SPECIAL, RANDOM_UPPER, random_password
@@ -21,7 +21,6 @@ from synth.mock_outputs import RANDOM_LOWER, RANDOM_NUMERIC, RANDOM_SPECIAL, RAN
 ALPHANUMERIC = RANDOM_LOWER + RANDOM_UPPER + RANDOM_NUMERIC
 #: Every alphabet a secret of this program is drawn from, plus the provider's default one.
 ALPHABETS = {
-    "elasticache": AUTH_TOKEN_SPECIALS,
     "rds": PASSWORD_SPECIALS,
     "opensearch": SEARCH_SPECIALS,
     "random-default": RANDOM_SPECIAL,
@@ -40,14 +39,15 @@ def test_the_mock_secrets_hold_every_special(alphabet):
 
 @given(st.sampled_from(sorted(ALPHABETS)).flatmap(lambda a: st.text(ALPHANUMERIC + ALPHABETS[a], min_size=1)))
 def test_urls_round_trip_any_secret(secret):
-    parsed = urlparse(redis_url(secret, "master.sd.cache.amazonaws.com", 6379))
+    user = {"engine": "redis", "username": "gateway-cache", "host": "master.sd.cache.amazonaws.com", "port": 6379}
+    parsed = urlparse(elasticache.pending(user, secret)["url"])
     assert (parsed.scheme, parsed.hostname, parsed.port, parsed.path) == (
         "rediss",
         "master.sd.cache.amazonaws.com",
         6379,
         "/0",
     )
-    assert unquote(parsed.password or "") == secret and parsed.username == ""
+    assert unquote(parsed.password or "") == secret and parsed.username == "gateway-cache"
     dsn = urlparse(postgres_url("sdadmin", secret, "db.internal", 5432, "odoo", {"sslmode": "require"}))
     assert (dsn.hostname, dsn.port, dsn.path, dsn.query) == ("db.internal", 5432, "/odoo", "sslmode=require")
     assert unquote(dsn.password or "") == secret and dsn.username == "sdadmin"
@@ -57,34 +57,17 @@ def test_urls_round_trip_any_secret(secret):
     assert urlparse(search).hostname == "vpc-sd-search.eu-west-1.es.amazonaws.com"
 
 
-def test_program_redis_urls_carry_the_generated_token(run):
-    """The URL the apps receive parses back to exactly the token ElastiCache was given."""
-    tokens = {r.name: r.state["result"] for r in run.of_type("random:index/randomPassword:RandomPassword")}
-    secrets = [
-        s for s in run.of_type("kubernetes:core/v1:Secret") if "redis-url" in s.plain_inputs.get("stringData", {})
-    ]
-    assert secrets
-    for secret in secrets:
-        parsed = urlparse(secret.plain_inputs["stringData"]["redis-url"])
-        assert unquote(parsed.password) in tokens.values()
-        assert parsed.hostname.endswith(".cache.amazonaws.com") and parsed.port == 6379
-
-
 @pytest.mark.real_server
-def test_redis_client_authenticates_with_a_token_holding_every_allowed_special():
-    secret = token(AUTH_TOKEN_SPECIALS)
-    assert "#" in secret and "&" in secret
-    with LocalRedis({"requirepass": secret}) as server:
-        client = redis.from_url(redis_url(secret, "127.0.0.1", server.port, tls=False), socket_timeout=5)
+def test_a_redis_client_logs_in_as_its_user_with_the_rotation_s_url():
+    """The URL the rotation writes (TLS off for the local server) logs a real client in as the
+    ACL user, whatever the password holds."""
+    secret = token(RANDOM_SPECIAL)
+    with LocalRedis() as server:
+        server.command("ACL", "SETUSER", "odoo-sessions", "on", f">{secret}", "~session:*", "+ping", "+acl|whoami")
+        user = {"engine": "redis", "username": "odoo-sessions", "host": "127.0.0.1", "port": server.port}
+        url = elasticache.pending(user, secret)["url"].replace("rediss://", "redis://")
+        client = redis.from_url(url, socket_timeout=5)
         try:
-            assert client.ping() is True
+            assert client.ping() is True and client.acl_whoami() == "odoo-sessions"
         finally:
             client.close()
-
-
-@pytest.mark.real_server
-def test_a_raw_token_in_the_url_breaks_the_client():
-    """What the program built before: '#' ends the authority, so the client never reaches AUTH."""
-    secret = token(AUTH_TOKEN_SPECIALS)
-    with LocalRedis({"requirepass": secret}) as server, pytest.raises((ValueError, redis.RedisError)):
-        redis.from_url(f"redis://:{secret}@127.0.0.1:{server.port}/0", socket_timeout=5).ping()

@@ -1,4 +1,4 @@
-"""The rotation function (components/data/pg_rotation/rotate.py) on a real PostgreSQL shaped
+"""The rotation function (components/data/rotation/rotate.py) on a real PostgreSQL shaped
 like RDS, with Secrets Manager from moto and the real PgBouncer in front: what a rotation
 changes, what it keeps working, and that it refuses no transaction.
 """
@@ -14,7 +14,7 @@ import pytest
 from components.apps.database_bootstrap_sql import AUTH_QUERY
 from components.apps.pgbouncer_config import IniSettings, PoolRole, ServerTimeouts, render_hba
 from components.data.connection_urls import postgres_url
-from components.data.pg_rotation import rotate
+from components.data.rotation import rotate
 from realserver.pgbouncer import LocalPgBouncer
 from realserver.postgres import LocalPostgres
 from realserver.rds import DATABASE, MASTER, MASTER_PASSWORD, rds_like, roles_for, run_bootstrap

@@ -90,13 +90,13 @@ def test_replicas_follow_the_primary_in_distinct_azs(stack, count):
         assert "password" not in replica.inputs and "username" not in replica.inputs
 
 
-def test_only_data_clients_reach_port_5432(run):
+def test_only_data_clients_and_the_rotation_reach_port_5432(run):
     rules = [r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-db-sg-" in r.name]
-    assert len(rules) == 1
-    [rule] = rules
-    assert rule.inputs["fromPort"] == rule.inputs["toPort"] == 5432
-    assert rule.inputs["referencedSecurityGroupId"] == f"sd-{run.stack}-data-clients-id"
-    assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs
+    sources = {r.inputs["referencedSecurityGroupId"] for r in rules}
+    assert sources == {f"sd-{run.stack}-data-clients-id", f"sd-{run.stack}-credential-rotation-sg-id"}
+    for rule in rules:
+        assert rule.inputs["fromPort"] == rule.inputs["toPort"] == 5432
+        assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs
     sg = run.named(f"sd-{run.stack}-db-sg", "aws:ec2/securityGroup:SecurityGroup").inputs
     assert not sg.get("ingress") and not sg.get("egress")
     assert primary(run).inputs["vpcSecurityGroupIds"] == [f"sd-{run.stack}-db-sg-id"]

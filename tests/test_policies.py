@@ -150,9 +150,9 @@ RESOURCE_CASES = {
         "",
         [setter("transitEncryptionEnabled", False), setter("transitEncryptionMode", "preferred")],
     ),
-    "elasticache-auth": (GROUP, "", [setter("authToken", DELETE)]),
+    "elasticache-auth": (GROUP, "", [setter("userGroupIds", DELETE)]),
     "elasticache-custom-subnet-group": (GROUP, "", [setter("subnetGroupName", "default")]),
-    "elasticache-rbac-without-auth-token": (GROUP, "", [setter("userGroupIds", ["sd-prod-users"])]),
+    "elasticache-rbac-without-auth-token": (GROUP, "", [setter("authToken", "a-token-beside-the-users")]),
     "kms-key-rotation": ("aws:kms/key:Key", "", [setter("enableKeyRotation", False)]),
     "kms-explicit-key-policy": ("aws:kms/key:Key", "db-key", [setter("policy", DELETE)]),
     "cloudwatch-log-group-cmk": ("aws:cloudwatch/logGroup:LogGroup", "flow-logs", [setter("kmsKeyId", DELETE)]),
@@ -519,9 +519,9 @@ def test_secrets_reach_the_pack_wrapped_as_the_engine_wraps_them():
     from tools.policy_check import SECRET_SIG, encode
 
     run = program_run("prod")
-    group = next(r for r in run.resources if r.type == GROUP)
-    struct = encode(group)
-    assert struct["authToken"][SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270"
+    primary = run.named("sd-prod-db-primary")
+    struct = encode(primary)
+    assert struct["password"][SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270"
 
 
 def test_the_pack_and_the_program_share_the_budget_share():
@@ -589,8 +589,8 @@ def test_every_secret_without_rotation_is_listed(prod):
     resources = policy_resources(prod)
     findings = {urn for urn, _ in RULE["secrets-rotate"].check(resources, {})}
     secrets = [r for r in resources if r.resource_type == "aws:secretsmanager/secret:Secret"]
-    rotated = {s.urn for s in secrets if "sd-prod-db-" in s.urn}
-    assert len(rotated) == 4 and findings == {s.urn for s in secrets} - rotated
+    rotated = {s.urn for s in secrets if "sd-prod-db-" in s.urn or "sd-prod-redis-" in s.urn}
+    assert len(rotated) == 7 and findings == {s.urn for s in secrets} - rotated
     # A SecretRotation naming a secret takes it off the list.
     unrotated = [s for s in secrets if s.urn in findings]
     rotation = SimpleNamespace(

@@ -3,7 +3,10 @@ commands and nothing else; and the reason sessions need a group of their own."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import redis as redis_client
 
 from components.data.redis_acl import (
     GATEWAY_CACHE,
@@ -14,6 +17,7 @@ from components.data.redis_acl import (
     group_problems,
 )
 from realserver.redis import LocalRedis, RedisError
+from realserver.rotation import Credential, LocalSecretsManager
 
 pytestmark = pytest.mark.real_server
 PASSWORD = "a-long-test-password-0123456789"
@@ -75,3 +79,57 @@ def test_the_split_layout_is_safe_and_overlaps_are_caught():
     assert group_problems("sessions", (ODOO_SESSIONS, greedy)) == [
         "sessions: odoo-sessions's session:* and greedy's s* cover the same keys"
     ]
+
+
+# --- the users' passwords, rotated by the rotation function ------------------------------------
+
+
+@pytest.fixture
+def rotated():
+    """A Redis whose ACL user is the program's (with a first password nobody is given) and its
+    secret in Secrets Manager, rotated by the function (ElastiCache's API played by the ACL)."""
+    with LocalRedis() as server, LocalSecretsManager() as secrets:
+        secrets.add_redis_user(server, ODOO_SESSIONS)
+        yield server, secrets
+
+
+def authenticates(redis: LocalRedis, credential: Credential) -> bool:
+    try:
+        return redis.command("EXISTS", "session:probe", user=(credential.username, credential.password)) == 0
+    except RedisError:
+        return False
+
+
+def test_the_first_rotation_retires_the_program_s_password(rotated):
+    redis, secrets = rotated
+    first = secrets.rotate(ODOO_SESSIONS.name)
+    assert authenticates(redis, first)
+    assert not authenticates(redis, Credential(ODOO_SESSIONS.name, "program-first-0123456789"))
+
+
+def test_the_previous_password_lasts_one_more_rotation(rotated):
+    """ElastiCache keeps two passwords per user: a pod that read the previous one keeps working."""
+    redis, secrets = rotated
+    first = secrets.rotate(ODOO_SESSIONS.name)
+    second = secrets.rotate(ODOO_SESSIONS.name)
+    assert authenticates(redis, first) and authenticates(redis, second)
+    third = secrets.rotate(ODOO_SESSIONS.name)
+    assert not authenticates(redis, first) and authenticates(redis, second) and authenticates(redis, third)
+
+
+def test_the_secret_s_url_logs_a_client_in_as_its_user(rotated):
+    """What Odoo reads (ODOO_SESSION_REDIS_URL_FILE): the URL, TLS off for the local server."""
+    _, secrets = rotated
+    secrets.rotate(ODOO_SESSIONS.name)
+    value = json.loads(
+        secrets.client.get_secret_value(SecretId=secrets.arns[ODOO_SESSIONS.name], VersionStage="AWSCURRENT")[
+            "SecretString"
+        ]
+    )
+    client = redis_client.from_url(value["url"].replace("rediss://", "redis://"), socket_timeout=5)
+    try:
+        assert client.set("session:9f8e", "bob") is True and client.get("session:9f8e") == b"bob"
+        with pytest.raises(redis_client.exceptions.NoPermissionError):
+            client.get("cache:/api/products")
+    finally:
+        client.close()

@@ -8,6 +8,8 @@ import sys
 from datetime import date
 from urllib.parse import urlparse
 
+import yaml
+
 from components.edge.cdn import ORIGIN_PATHS
 from components.edge.not_found import handler as not_found_handler
 from components.edge.origin_guard import ROOT_KEY_ACCEPTED_UNTIL
@@ -148,16 +150,33 @@ def test_both_web_acls_log_without_credentials(run):
         ]
 
 
+def provider_objects(run, name: str) -> list[dict]:
+    """The secrets a SecretProviderClass mounts, parsed."""
+    [spc] = [
+        c
+        for c in run.of_type("kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass")
+        if c.inputs["metadata"]["name"] == name
+    ]
+    return yaml.safe_load(spc.inputs["spec"]["parameters"]["objects"])
+
+
+def first_value(run, secret_name: str) -> dict:
+    """What the program wrote into a rotated secret (no password)."""
+    version = run.named(secret_name, "aws:secretsmanager/secretVersion:SecretVersion")
+    return json.loads(version.plain_inputs["secretString"])
+
+
 def test_rate_limit_windows_live_in_the_sessions_group(prod):
-    secret = next(
-        s for s in prod.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "api-gateway-secrets"
-    )
-    host = urlparse(secret.plain_inputs["stringData"]["rate-limit-redis-url"]).hostname
-    sessions = next(
-        g for g in prod.of_type("aws:elasticache/replicationGroup:ReplicationGroup") if "-sessions" in g.name
-    )
-    assert host == sessions.state["primaryEndpointAddress"]
-    assert urlparse(secret.plain_inputs["stringData"]["redis-url"]).hostname != host  # the API cache is elsewhere
+    """The gateway's rate-limit user is the sessions group's; its cache user is the cache group's."""
+    objects = {o["objectName"]: o for o in provider_objects(prod, "api-gateway-aws")}
+    groups = {g.name.rsplit("-", 1)[-1]: g for g in prod.of_type("aws:elasticache/replicationGroup:ReplicationGroup")}
+    for secret, role, file in (
+        ("sd-prod-redis-sessions-gateway-ratelimit-secret", "sessions", "rate_limit_redis_url"),
+        ("sd-prod-redis-cache-gateway-cache-secret", "cache", "redis_url"),
+    ):
+        arn = prod.named(secret, "aws:secretsmanager/secret:Secret").state["arn"]
+        assert objects[arn]["jmesPath"] == [{"path": "url", "objectAlias": file}]
+        assert first_value(prod, secret)["host"] == groups[role].state["primaryEndpointAddress"]
 
 
 def test_every_stack_keeps_backups_a_week():
@@ -193,30 +212,6 @@ def test_every_container_states_its_pull_policy(run):
         for container in [*pod.get("initContainers", []), *pod["containers"]]:
             expected = "IfNotPresent" if "@sha256:" in container["image"] else "Always"
             assert container["imagePullPolicy"] == expected, container["name"]
-
-
-def test_redis_auth_tokens_rotate_in_two_steps(staging):
-    def group_and_token(run):
-        group = run.one("aws:elasticache/replicationGroup:ReplicationGroup")
-        return group.inputs["authTokenUpdateStrategy"], group.plain_inputs["authToken"]
-
-    cache = section("staging", "cache")
-    rotate = run_program(
-        "staging", config=with_section("staging", f"{PROJECT}:cache", cache | {"authTokenVersion": "2"})
-    )
-    settle = run_program(
-        "staging",
-        config=with_section(
-            "staging", f"{PROJECT}:cache", cache | {"authTokenVersion": "2", "authTokenUpdateStrategy": "SET"}
-        ),
-    )
-    (strategy, before), (rotating, new), (setting, kept) = map(group_and_token, (staging, rotate, settle))
-    assert (strategy, rotating, setting) == ("ROTATE", "ROTATE", "SET")
-    assert new != before and kept == new  # SET applies the same new token, dropping the old one
-    app_secret = next(
-        s for s in rotate.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "odoo-secrets"
-    )
-    assert urlparse(app_secret.plain_inputs["stringData"]["redis-url"]).password is not None
 
 
 def test_the_static_bucket_logs_its_access_to_the_log_bucket(run):
@@ -275,12 +270,12 @@ def test_no_application_connects_as_the_master_user(run):
     gateway = next(d for d in run.of_type("kubernetes:apps/v1:Deployment") if d.name.endswith("api-gateway"))
     env = {e["name"]: e.get("value") for e in gateway.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert "DB_USER" not in env and env["DB_HOST"] == "pgbouncer-ro"
-    assert env["DB_USER_FILE"] == "/run/secrets/api-gateway-database/username"
+    assert env["DB_USER_FILE"] == "/run/secrets/api-gateway-aws/db_user"
     objects = {
         c.inputs["metadata"]["name"]: c.inputs["spec"]["parameters"]["objects"]
         for c in run.of_type("kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass")
     }
-    for provider_class, key in (("odoo-database", "owner"), ("api-gateway-database", "reader")):
+    for provider_class, key in (("odoo-aws", "owner"), ("api-gateway-aws", "reader")):
         assert run.named(f"sd-{run.stack}-db-credentials-{key}").state["arn"] in objects[provider_class]
     master_arn = run.named(f"sd-{run.stack}-db-master").state["arn"]
     assert [name for name, text in objects.items() if master_arn in text] == ["db-bootstrap-master"]
@@ -314,21 +309,28 @@ def test_the_bootstrap_job_runs_the_script_with_nothing_secret_in_its_spec(prod)
     assert master["csi"]["volumeAttributes"]["secretProviderClass"] == "db-bootstrap-master"
 
 
-def test_each_identity_reads_exactly_its_own_secret(run):
-    """The bootstrap reads the master secret, PgBouncer the auth_user's, Odoo the owner's, the
-    gateway the reader's: one secret each, decrypted through Secrets Manager only."""
+def test_each_identity_reads_exactly_its_own_secrets(run):
+    """The bootstrap reads the master secret, PgBouncer the auth_user's, Odoo the owner's and its
+    sessions user's, the gateway the reader's and its two Redis users': nothing else, decrypted
+    through Secrets Manager only, with the keys of exactly those secrets."""
+    prefix = f"sd-{run.stack}"
     expected = {
-        "db-bootstrap": f"sd-{run.stack}-db-master",
-        "pgbouncer": f"sd-{run.stack}-db-credentials-auth_user",
-        "odoo": f"sd-{run.stack}-db-credentials-owner",
-        "api-gateway": f"sd-{run.stack}-db-credentials-reader",
+        "db-bootstrap": [f"{prefix}-db-master"],
+        "pgbouncer": [f"{prefix}-db-credentials-auth_user"],
+        "odoo": [f"{prefix}-db-credentials-owner", f"{prefix}-redis-sessions-odoo-sessions-secret"],
+        "api-gateway": [
+            f"{prefix}-db-credentials-reader",
+            f"{prefix}-redis-cache-gateway-cache-secret",
+            f"{prefix}-redis-sessions-gateway-ratelimit-secret",
+        ],
     }
     policies = {p.name: json.loads(p.inputs["policy"]) for p in run.of_type("aws:iam/rolePolicy:RolePolicy")}
-    for component, secret in expected.items():
-        [policy] = [doc for name, doc in policies.items() if name == f"sd-{run.stack}-{component}-identity"]
-        read, decrypt = policy["Statement"]
-        assert read["Resource"] == [run.named(secret).state["arn"]]
+    for component, secrets in expected.items():
+        read, decrypt = policies[f"{prefix}-{component}-identity"]["Statement"]
+        arns = [run.named(name, "aws:secretsmanager/secret:Secret").state["arn"] for name in secrets]
+        assert sorted(read["Resource"]) == sorted(arns)
         assert read["Action"] == ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+        assert decrypt["Action"] == ["kms:Decrypt"] and all(k.startswith("arn:aws:kms:") for k in decrypt["Resource"])
         assert decrypt["Condition"]["StringEquals"]["kms:ViaService"].startswith("secretsmanager.")
 
 
@@ -350,14 +352,17 @@ def test_apps_start_after_the_bootstrap(prod):
 def test_every_database_credential_rotates_after_the_bootstrap(run):
     """The master's and the three roles' secrets, on the configured cadence, the first rotation
     at once (the master's first password dies with it), and only once the Job made the roles."""
-    days = section(run.stack, "database").get("credentialRotationDays", 30)
+    days = json.loads(run.config.get(f"{PROJECT}:credentialRotationDays", "30"))
     [job] = run.of_type(JOB)
-    rotations = {r.name: r for r in run.of_type("aws:secretsmanager/secretRotation:SecretRotation")}
     prefix = f"sd-{run.stack}-db-credentials"
-    assert {f"{prefix}-{key}" for key in ("master", "owner", "reader", "auth_user")} <= set(rotations)
-    function = run.named(f"{prefix}-function")
-    for key in ("master", "owner", "reader", "auth_user"):
-        rotation = rotations[f"{prefix}-{key}"]
+    rotations = [
+        r for r in run.of_type("aws:secretsmanager/secretRotation:SecretRotation") if r.name.startswith(prefix)
+    ]
+    secrets = {f"sd-{run.stack}-db-master", *(f"{prefix}-{key}" for key in ("owner", "reader", "auth_user"))}
+    arns = {run.named(name, "aws:secretsmanager/secret:Secret").state["arn"] for name in secrets}
+    assert {r.inputs["secretId"] for r in rotations} == arns
+    function = run.named(f"sd-{run.stack}-credential-rotation-function")
+    for rotation in rotations:
         assert rotation.inputs["rotateImmediately"] is True
         assert rotation.inputs["rotationRules"] == {"automaticallyAfterDays": days}
         assert rotation.inputs["rotationLambdaArn"] == function.state["arn"]

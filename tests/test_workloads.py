@@ -201,11 +201,20 @@ def test_odoo_pods_share_an_rwx_filestore(run):
 
 
 def test_sessions_go_to_the_session_redis(run):
-    secret = next(s for s in run.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "odoo-secrets")
-    redis_url = secret.plain_inputs["stringData"]["redis-url"]
-    expected_group = "sessions" if section(run.stack, "cache")["layout"] == "split" else "shared"
-    assert redis_url.startswith("rediss://:") and f"-redis-{expected_group}." in redis_url
-    assert "stringData" in secret.secret_paths
+    """Odoo's session_redis logs in as its user of the sessions group: the URL is a file the CSI
+    driver mounts from that user's secret."""
+    deployment = next(d for d in run.of_type("kubernetes:apps/v1:Deployment") if d.inputs["metadata"]["name"] == "odoo")
+    env = {e["name"]: e.get("value") for e in deployment.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert (
+        env["ODOO_SESSION_REDIS_URL_FILE"] == "/run/secrets/odoo-aws/redis-url" and "ODOO_SESSION_REDIS_URL" not in env
+    )
+    [spc] = [
+        c
+        for c in run.of_type("kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass")
+        if c.inputs["metadata"]["name"] == "odoo-aws"
+    ]
+    secret = run.named(f"sd-{run.stack}-redis-sessions-odoo-sessions-secret", "aws:secretsmanager/secret:Secret")
+    assert secret.state["arn"] in spc.inputs["spec"]["parameters"]["objects"]
 
 
 def test_ingress_routes_and_alb_settings(run):

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.aws.iam_documents import secret_read_statements
 from components.aws.pod_identity import workload_identity
 from components.k8s.hpa import HpaSpec
 from components.k8s.mounted_secret import mounted_secret
 from components.k8s.pod_spec import ContainerResources
-from components.k8s.secret_files import secret_files
+from components.k8s.secret_files import SecretObject, SecretRef, read_statements, secret_files
 from components.k8s.workload import Probes, Workload, WorkloadArgs
 
 APP = "api-gateway"
@@ -34,11 +33,13 @@ class ApiGatewayArgs:
     db_name: str
     #: Connections per gateway pod (the PgBouncer budget counts them).
     db_pool_size: int
-    #: The read-only role's secret (user and password alternate with each rotation) and its
-    #: key: mounted as DB_USER_FILE and DB_PASSWORD_FILE with the pods' own identity.
-    db_secret_arn: pulumi.Input[str]
-    #: The key the read-only role's secret is encrypted with.
-    db_secret_key_arn: pulumi.Input[str]
+    #: The read-only role's secret (user and password alternate with each rotation): mounted
+    #: with the pods' own identity as DB_USER_FILE and DB_PASSWORD_FILE.
+    db_secret: SecretRef
+    #: The API cache group's user (`cache:*`): its secret's URL becomes REDIS_URL_FILE.
+    cache_secret: SecretRef
+    #: The sessions group's rate-limit user (`ratelimit:*`, never evicted): RATE_LIMIT_REDIS_URL_FILE.
+    rate_limit_secret: SecretRef
     #: The cluster whose Pod Identity lets the pods read that secret.
     cluster_name: pulumi.Input[str]
     #: The region of the cluster and the secret.
@@ -47,11 +48,6 @@ class ApiGatewayArgs:
     secrets_store: Sequence[pulumi.Resource]
     #: The database bootstrap's revision: the pods start after it and roll with it.
     bootstrap_revision: pulumi.Input[str]
-    #: The API cache's URL, and the sessions group's for the rate-limit windows (they must
-    #: never be evicted: the noeviction group when the layout is split); credentials encoded.
-    redis_url: pulumi.Input[str]
-    #: The sessions group's URL, for the rate-limit windows (never evicted), credentials encoded.
-    rate_limit_redis_url: pulumi.Input[str]
     #: The catalogue search (OpenSearch) URL, credentials percent-encoded.
     search_url: pulumi.Input[str]
     #: api-gateway-hpa.
@@ -71,39 +67,22 @@ class ApiGateway(pulumi.ComponentResource):
     def __init__(self, name: str, args: ApiGatewayArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        workload_identity(
-            name,
-            args.cluster_name,
-            args.namespace,
-            [APP],
-            secret_read_statements([args.db_secret_arn], [args.db_secret_key_arn], args.region),
-            self,
-        )
-        database = secret_files(
-            "api-gateway-database",
-            "api-gateway-database",
-            args.namespace,
-            args.region,
-            args.db_secret_arn,
-            ("username", "password"),
-            self,
-            args.secrets_store,
+        files = {
+            "DB_USER": (args.db_secret, "username"),
+            "DB_PASSWORD": (args.db_secret, "password"),
+            "REDIS_URL": (args.cache_secret, "url"),
+            "RATE_LIMIT_REDIS_URL": (args.rate_limit_secret, "url"),
+        }
+        objects = [
+            SecretObject(secret, {field: variable.lower() for variable, (ref, field) in files.items() if ref is secret})
+            for secret in (args.db_secret, args.cache_secret, args.rate_limit_secret)
+        ]
+        workload_identity(name, args.cluster_name, args.namespace, [APP], read_statements(objects, args.region), self)
+        aws_secrets = secret_files(
+            "api-gateway-aws", "api-gateway-aws", args.namespace, args.region, objects, self, args.secrets_store
         )
         credentials = mounted_secret(
-            f"{name}-secrets",
-            APP,
-            args.namespace,
-            {
-                "redis-url": args.redis_url,
-                "rate-limit-redis-url": args.rate_limit_redis_url,
-                "search-url": args.search_url,
-            },
-            {
-                "REDIS_URL": "redis-url",
-                "RATE_LIMIT_REDIS_URL": "rate-limit-redis-url",
-                "SEARCH_URL": "search-url",
-            },
-            parent=self,
+            f"{name}-secrets", APP, args.namespace, {"search-url": args.search_url}, {"SEARCH_URL": "search-url"}, self
         )
         health = {"httpGet": {"path": "/health", "port": args.port}}
         workload = Workload(
@@ -123,11 +102,10 @@ class ApiGateway(pulumi.ComponentResource):
                     # Transaction pooling: no server-side prepared statements (psycopg).
                     {"name": "DB_PREPARE_THRESHOLD", "value": "none"},
                     *credentials.env,
-                    {"name": "DB_USER_FILE", "value": f"{database.directory}/username"},
-                    {"name": "DB_PASSWORD_FILE", "value": f"{database.directory}/password"},
+                    *({"name": f"{variable}_FILE", "value": aws_secrets.path(variable.lower())} for variable in files),
                 ],
-                volumes=[credentials.volume, database.volume],
-                volume_mounts=[credentials.mount, database.mount],
+                volumes=[credentials.volume, aws_secrets.volume],
+                volume_mounts=[credentials.mount, aws_secrets.mount],
                 resources=args.resources,
                 probes=Probes(
                     startup=health | {"periodSeconds": 2, "failureThreshold": 30},

@@ -21,7 +21,6 @@ import pulumi_kubernetes as k8s
 
 from components.apps.database_bootstrap_sql import DatabaseRoles, render_bootstrap_sql
 from components.apps.kubernetes_network_policies import ip_blocks, tcp_ports
-from components.aws.iam_documents import secret_read_statements
 from components.aws.pod_identity import workload_identity
 from components.k8s.pod_spec import (
     ContainerResources,
@@ -30,7 +29,7 @@ from components.k8s.pod_spec import (
     pod_security_context,
     pull_policy,
 )
-from components.k8s.secret_files import secret_files
+from components.k8s.secret_files import SecretObject, SecretRef, read_statements, secret_files
 
 SERVICE_ACCOUNT = "db-bootstrap"
 SQL_DIR = "/etc/db-bootstrap"
@@ -53,11 +52,9 @@ class DatabaseBootstrapArgs:
     primary_host: pulumi.Input[str]
     #: Port of the RDS primary.
     port: int
-    #: The master secret (rotated by Secrets Manager) and the key it is encrypted with: the
-    #: Job's identity may read that one secret.
-    master_secret_arn: pulumi.Input[str]
-    #: The key the master secret is encrypted with.
-    master_secret_key_arn: pulumi.Input[str]
+    #: The master secret (rotated by Secrets Manager) and its key: the Job's identity may read
+    #: that one secret.
+    master_secret: SecretRef
     #: The cluster whose Pod Identity gives the Job its role, and its region.
     cluster_name: pulumi.Input[str]
     #: The region of the cluster and the secret.
@@ -130,23 +127,12 @@ class DatabaseBootstrap(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=child,
         )
+        objects = [SecretObject(args.master_secret, {"password": "password"})]
         identity = workload_identity(
-            name,
-            args.cluster_name,
-            args.namespace,
-            [SERVICE_ACCOUNT],
-            secret_read_statements([args.master_secret_arn], [args.master_secret_key_arn], args.region),
-            self,
+            name, args.cluster_name, args.namespace, [SERVICE_ACCOUNT], read_statements(objects, args.region), self
         )
         master = secret_files(
-            "db-bootstrap-master",
-            "master",
-            args.namespace,
-            args.region,
-            args.master_secret_arn,
-            ("password",),
-            self,
-            args.secrets_store,
+            "db-bootstrap-master", "master", args.namespace, args.region, objects, self, args.secrets_store
         )
         egress = k8s.networking.v1.NetworkPolicy(
             f"{name}-egress",

@@ -6,7 +6,7 @@ PgBouncer `auth_query` reads a table of SCRAM verifiers, not `pg_shadow`.
 
 No password appears here, nor in the Job: every application role is a pair of login roles
 (`odoo` and `odoo_clone`) created *without* a password, and the rotation function
-(components/data/pg_rotation/rotate.py) sets one of each pair at a time, with the lookup's
+(components/data/rotation/rotate.py) sets one of each pair at a time, with the lookup's
 verifier. The clone is a member of its role and takes it on at login (`SET role`), so whatever
 either creates belongs to the role. Every statement converges, so a second run against the same
 database changes nothing, and the whole script runs in one transaction.
@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from components.data.pg_rotation.secret_values import pair
+from components.data.rotation.secret_values import pair
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 #: The PgBouncer `auth_query`: returns (user, SCRAM verifier) for the roles it may pool.

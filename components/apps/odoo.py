@@ -12,12 +12,11 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.apps.odoo_config import OdooSettings, render_odoo_conf
-from components.aws.iam_documents import secret_read_statements
 from components.aws.pod_identity import workload_identity
 from components.k8s.hpa import HpaSpec
 from components.k8s.mounted_secret import mounted_secret
 from components.k8s.pod_spec import ContainerResources, checksum
-from components.k8s.secret_files import SecretFiles, secret_files
+from components.k8s.secret_files import SecretFiles, SecretObject, SecretRef, read_statements, secret_files
 from components.k8s.workload import Probes, Workload, WorkloadArgs
 from components.outputs import secret_output
 
@@ -36,19 +35,17 @@ class OdooArgs:
     settings: OdooSettings
     #: Host of the session-mode pool, for the bus worker.
     session_db_host: str
-    #: The owner role's secret (user and password alternate with each rotation) and its key:
-    #: mounted by the CSI driver with the pods' own identity, appended to odoo.conf at start.
-    db_secret_arn: pulumi.Input[str]
-    #: The key the owner role's secret is encrypted with.
-    db_secret_key_arn: pulumi.Input[str]
+    #: The owner role's secret (user and password alternate with each rotation): mounted by the
+    #: CSI driver with the pods' own identity, appended to odoo.conf at start.
+    db_secret: SecretRef
+    #: The sessions group's user for session_redis (its secret holds the URL), mounted alike.
+    redis_secret: SecretRef
     #: The cluster whose Pod Identity lets the pods read that secret.
     cluster_name: pulumi.Input[str]
     #: The region of the cluster and the secret.
     region: str
     #: The Secrets Store CSI driver: the SecretProviderClass waits for its CRD.
     secrets_store: Sequence[pulumi.Resource]
-    #: The sessions Redis URL, credentials encoded (a mounted Secret file).
-    redis_url: pulumi.Input[str]
     #: The catalogue search (OpenSearch) URL, credentials encoded (a mounted Secret file).
     search_url: pulumi.Input[str]
     #: The database bootstrap's revision: the pods start after it and roll with it.
@@ -82,25 +79,17 @@ class Odoo(pulumi.ComponentResource):
             f"{name}-admin", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
         )
         self.admin_password = secret_output(admin.result)
+        objects = [
+            SecretObject(args.db_secret, {"username": "db-username", "password": "db-password"}),
+            SecretObject(args.redis_secret, {"url": "redis-url"}),
+        ]
         workload_identity(
-            name,
-            args.cluster_name,
-            args.namespace,
-            [WEB, BUS],
-            secret_read_statements([args.db_secret_arn], [args.db_secret_key_arn], args.region),
-            self,
+            name, args.cluster_name, args.namespace, [WEB, BUS], read_statements(objects, args.region), self
         )
-        database = secret_files(
-            "odoo-database",
-            "odoo-database",
-            args.namespace,
-            args.region,
-            args.db_secret_arn,
-            ("username", "password"),
-            self,
-            args.secrets_store,
+        aws_secrets = secret_files(
+            "odoo-aws", "odoo-aws", args.namespace, args.region, objects, self, args.secrets_store
         )
-        shared, secrets_mount = self._shared_pod(name, args, database)
+        shared, secrets_mount = self._shared_pod(name, args, aws_secrets)
         web = self._web(name, args, shared, secrets_mount)
         bus = self._bus(name, args, shared, secrets_mount)
         self.web_service = web.service_name
@@ -116,7 +105,7 @@ class Odoo(pulumi.ComponentResource):
             }
         )
 
-    def _shared_pod(self, name: str, args: OdooArgs, database: SecretFiles) -> tuple[dict[str, Any], list[dict]]:
+    def _shared_pod(self, name: str, args: OdooArgs, aws_secrets: SecretFiles) -> tuple[dict[str, Any], list[dict]]:
         """What both Odoo processes share: image, credentials, config, filestore, placement.
         odoo.conf is rendered twice: the bus worker's points at the session-mode pool. Also
         returns the credentials' mount, which the config renderer reads."""
@@ -136,12 +125,11 @@ class Odoo(pulumi.ComponentResource):
             args.namespace,
             {
                 "secret.conf": self.admin_password.apply(lambda p: f"admin_passwd = {p}\n"),
-                "redis-url": args.redis_url,
                 "search-url": args.search_url,
             },
-            {"ODOO_SESSION_REDIS_URL": "redis-url", "SEARCH_URL": "search-url"},
+            {"SEARCH_URL": "search-url"},
             parent=self,
-            fingerprint=[self.admin_password, args.redis_url, args.search_url],
+            fingerprint=[self.admin_password, args.search_url],
         )
         shared = dict(
             namespace=args.namespace,
@@ -150,22 +138,27 @@ class Odoo(pulumi.ComponentResource):
                 {"name": "ODOO_SESSION_REDIS", "value": "1"},
                 {"name": "ODOO_SESSION_REDIS_EXPIRATION", "value": "604800"},
                 *credentials.env,
+                {"name": "ODOO_SESSION_REDIS_URL_FILE", "value": aws_secrets.path("redis-url")},
             ],
             private_paths={"run": "/run/odoo"},
             volumes=[
                 {"name": "config", "configMap": {"name": config.metadata.name}},
                 credentials.volume,
-                database.volume,
+                aws_secrets.volume,
                 {"name": "filestore", "persistentVolumeClaim": {"claimName": args.filestore_claim}},
             ],
-            volume_mounts=[{"name": "filestore", "mountPath": args.settings.data_dir}, credentials.mount],
+            volume_mounts=[
+                {"name": "filestore", "mountPath": args.settings.data_dir},
+                credentials.mount,
+                aws_secrets.mount,
+            ],
             pod_annotations={
                 "checksum/config": checksum(web_conf, bus_conf),
                 **credentials.pod_annotations(args.bootstrap_revision),
             },
             service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/web/health"},
         )
-        return shared, [credentials.mount, database.mount]
+        return shared, [credentials.mount, aws_secrets.mount]
 
     @staticmethod
     def _render(image: str, conf_key: str, secrets_mounts: list[dict]) -> dict:
@@ -174,8 +167,8 @@ class Odoo(pulumi.ComponentResource):
         secrets, database = (mount["mountPath"] for mount in secrets_mounts)
         command = (
             f"umask 077 && {{ cat /etc/odoo/{conf_key} {secrets}/secret.conf && "
-            f"printf 'db_user = %s\\ndb_password = %s\\n' \"$(cat {database}/username)\" "
-            f'"$(cat {database}/password)"; }} > {CONF}'
+            f"printf 'db_user = %s\\ndb_password = %s\\n' \"$(cat {database}/db-username)\" "
+            f'"$(cat {database}/db-password)"; }} > {CONF}'
         )
         return {
             "name": "render-config",

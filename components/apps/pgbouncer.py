@@ -25,10 +25,9 @@ from components.apps.pgbouncer_config import (
     render_hba,
     render_ini,
 )
-from components.aws.iam_documents import secret_read_statements
 from components.aws.pod_identity import workload_identity
 from components.k8s.pod_spec import BOOTSTRAP_ANNOTATION, ContainerResources, checksum
-from components.k8s.secret_files import SecretFiles, secret_files
+from components.k8s.secret_files import SecretFiles, SecretObject, SecretRef, read_statements, secret_files
 from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
 
 SERVICE_PORT = 5432
@@ -56,9 +55,7 @@ class PgBouncerArgs:
     #: current one): no client may log in as either.
     auth_users: tuple[str, str]
     #: The auth_user's secret (rotated by Secrets Manager) and its key; the pods read it at start.
-    auth_secret_arn: pulumi.Input[str]
-    #: The key the auth_user's secret is encrypted with.
-    auth_secret_key_arn: pulumi.Input[str]
+    auth_secret: SecretRef
     #: The cluster whose Pod Identity lets the pods read that secret, and its region.
     cluster_name: pulumi.Input[str]
     #: The region of the cluster and the secret.
@@ -94,23 +91,10 @@ class PgBouncer(pulumi.ComponentResource):
             raise ValueError(f"{name}: connection budget does not fit: " + "; ".join(args.budget.problems))
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         apps = [f"pgbouncer-{role.name}" for role in args.roles]
-        workload_identity(
-            name,
-            args.cluster_name,
-            args.namespace,
-            apps,
-            secret_read_statements([args.auth_secret_arn], [args.auth_secret_key_arn], args.region),
-            self,
-        )
+        objects = [SecretObject(args.auth_secret, {"username": "username", "password": "password"})]
+        workload_identity(name, args.cluster_name, args.namespace, apps, read_statements(objects, args.region), self)
         auth = secret_files(
-            "pgbouncer-auth",
-            "pgbouncer-auth",
-            args.namespace,
-            args.region,
-            args.auth_secret_arn,
-            ("username", "password"),
-            self,
-            args.secrets_store,
+            "pgbouncer-auth", "pgbouncer-auth", args.namespace, args.region, objects, self, args.secrets_store
         )
         # The same for every pool: who may log in, and how.
         hba = render_hba(args.database, args.auth_users, STATS_USER)

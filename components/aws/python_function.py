@@ -1,12 +1,17 @@
 """A Lambda deployment package built from files, not from a build step: the function's own
-package from the repository, and its pure-Python dependencies from the environment the program
-runs in, which requirements.txt pins with hashes. `pulumi up` packages exactly what was reviewed."""
+package from the repository, and its pure-Python dependencies as installed in the environment
+the program runs in, which requirements.txt pins with hashes. `pulumi up` packages exactly what
+was reviewed.
+
+Each dependency goes in whole, as its installer's RECORD lists it: its modules *and* its
+`.dist-info` (pg8000 and scramp read their own version from their metadata at import time).
+"""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from importlib.metadata import distribution
+from pathlib import Path, PurePosixPath
 
 import pulumi
 
@@ -14,32 +19,30 @@ import pulumi
 RUNTIME = "python3.12"
 
 
-def _files(root: Path, prefix: str) -> Iterator[tuple[str, Path]]:
+def _source_files(root: Path, prefix: str) -> Iterator[tuple[str, Path]]:
     """The source files under `root`, without bytecode caches (they differ between machines)."""
     for path in sorted(root.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
             yield f"{prefix}/{path.relative_to(root).as_posix()}", path
 
 
-def installed(module: str) -> tuple[str, Path]:
-    """Where `module` is installed: a package directory or a single-file module."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or spec.origin is None:
-        raise ModuleNotFoundError(f"{module} is not installed: run `make install`")
-    origin = Path(spec.origin)
-    return (module, origin.parent) if origin.name == "__init__.py" else (origin.name, origin)
+def installed_files(name: str) -> Iterator[tuple[str, Path]]:
+    """A distribution's files as installed (archive path, local path): modules and metadata,
+    without bytecode and without what lives outside site-packages (console scripts)."""
+    dist = distribution(name)
+    for file in dist.files or ():
+        relative = PurePosixPath(file.as_posix())
+        if ".." in relative.parts or "__pycache__" in relative.parts or relative.suffix == ".pyc":
+            continue
+        yield relative.as_posix(), Path(str(dist.locate_file(file)))
 
 
 def python_archive(package: Path, dependencies: Sequence[str]) -> pulumi.AssetArchive:
-    """`package` at the archive's root (its name is the handler's first part), with each of
-    `dependencies` (importable names) beside it."""
+    """`package` at the archive's root (its name is the handler's first part), with the
+    installed distributions named in `dependencies` beside it."""
     assets: dict[str, pulumi.Asset | pulumi.Archive] = {
-        name: pulumi.FileAsset(str(path)) for name, path in _files(package, package.name)
+        name: pulumi.FileAsset(str(path)) for name, path in _source_files(package, package.name)
     }
-    for module in dependencies:
-        name, path = installed(module)
-        if path.is_dir():
-            assets.update({key: pulumi.FileAsset(str(file)) for key, file in _files(path, name)})
-        else:
-            assets[name] = pulumi.FileAsset(str(path))
+    for name in dependencies:
+        assets.update({key: pulumi.FileAsset(str(path)) for key, path in installed_files(name)})
     return pulumi.AssetArchive(assets)

@@ -1,4 +1,11 @@
-"""Credentials stored in Secrets Manager, encrypted with the component's own key."""
+"""Credentials stored in Secrets Manager, encrypted with the component's own key.
+
+A rotated secret's value and stages belong to its rotation after the first: the program's
+version is never written again (its value and stages are ignored), and it keeps a label of its
+own (FIRST_VERSION_STAGE). Without one, Secrets Manager deletes a version two rotations later;
+a `pulumi refresh` would then find it gone and the next `up` would write it again as
+AWSCURRENT, putting the program's dead first value back in front of every client.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +30,7 @@ def stored_secret(
 ) -> aws.secretsmanager.Secret:
     """A secret holding `value` as JSON (its Outputs resolved, the whole string secret). The
     secret is protected with its owner; its versions are not, so a new value replaces them.
-    A `rotated` secret's value and stages belong to its rotation after the first: the program's
-    version is never written again."""
+    A `rotated` secret's first version is `first_version`'s."""
     secret = aws.secretsmanager.Secret(
         name,
         description=description,
@@ -32,12 +38,29 @@ def stored_secret(
         recovery_window_in_days=recovery_window_days,
         opts=pulumi.ResourceOptions(parent=parent, protect=protect),
     )
-    aws.secretsmanager.SecretVersion(
-        name,
-        secret_id=secret.id,
-        secret_string=secret_output(pulumi.Output.json_dumps(dict(value))),
-        opts=pulumi.ResourceOptions(
-            parent=parent, ignore_changes=["secretString", "versionStages"] if rotated else None
-        ),
-    )
+    text = secret_output(pulumi.Output.json_dumps(dict(value)))
+    if rotated:
+        first_version(name, secret.id, text, parent)
+    else:
+        aws.secretsmanager.SecretVersion(
+            name, secret_id=secret.id, secret_string=text, opts=pulumi.ResourceOptions(parent=parent)
+        )
     return secret
+
+
+#: The label that keeps a rotated secret's first version from Secrets Manager's clean-up.
+FIRST_VERSION_STAGE = "PROGRAM_FIRST"
+
+
+def first_version(
+    name: str, secret_id: pulumi.Input[str], text: pulumi.Input[str], parent: pulumi.Resource
+) -> aws.secretsmanager.SecretVersion:
+    """The program's one version of a rotated secret: current until the first rotation, then
+    kept (under its own label) and never written again."""
+    return aws.secretsmanager.SecretVersion(
+        name,
+        secret_id=secret_id,
+        secret_string=text,
+        version_stages=["AWSCURRENT", FIRST_VERSION_STAGE],
+        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["secretString", "versionStages"]),
+    )

@@ -16,12 +16,6 @@ def _userinfo(user: str, password: str) -> str:
     return f"{quote(user, safe='')}:{quote(password, safe='')}@"
 
 
-def redis_url(password: str, host: str, port: int, db: int = 0, tls: bool = True, user: str = "") -> str:
-    """`rediss://[user]:<password>@host:port/db`; an empty user is Redis AUTH with a token only."""
-    scheme = "rediss" if tls else "redis"
-    return f"{scheme}://{_userinfo(user, password)}{host}:{port}/{db}"
-
-
 def postgres_url(
     user: str, password: str, host: str, port: int, database: str, params: Mapping[str, str] | None = None
 ) -> str:

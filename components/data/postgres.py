@@ -15,7 +15,6 @@ from components.aws.passwords import master_password as master_password_of
 from components.aws.secrets import stored_secret
 from components.aws.security_group import port_from_groups
 from components.data.final_snapshot import final_snapshot_identifier
-from components.data.pg_rotation.secret_values import master_value
 from components.data.postgres_parameters import (
     PostgresTuning,
     apply_method,
@@ -23,6 +22,7 @@ from components.data.postgres_parameters import (
     postgres_parameters,
     preload_problems,
 )
+from components.data.rotation.secret_values import master_value
 
 PORT = 5432
 ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"

@@ -1,32 +1,37 @@
-"""ElastiCache (Redis OSS or Valkey) replication group for one role: sessions, API cache, or both.
+"""ElastiCache (Redis OSS or Valkey) replication group for one role: sessions or API cache.
 
-Sessions must not be evicted to make room for API cache entries. Production runs two of these
+Sessions must not be evicted to make room for API cache entries. Every stack runs two of these
 (`layout: split`): a "sessions" group with noeviction that also holds the rate-limit windows,
-and a "cache" group with allkeys-lru; their memory pressure cannot touch each other. Smaller
-stacks may share one group with volatile-ttl (`layout: shared`), which evicts the short-TTL
-cache entries long before the day-long sessions. See `redis_parameters.EVICTION_POLICIES`.
+and a "cache" group with allkeys-lru; their memory pressure cannot touch each other, and the
+gateway's cache client, which lists key names, never shares a group with the session ids.
+
+Clients log in as RBAC users, one per client, each limited to its keys and commands
+(components/data/redis_acl.py); nobody holds the default user or an AUTH token. Each user's
+password lives in Secrets Manager and is rotated by the data tier's rotation function, which
+keeps the previous password valid beside the new one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.aws.iam_documents import statement
 from components.aws.kms import KeyAccess, component_key
-from components.aws.secrets import stored_secret
+from components.aws.secrets import first_version
 from components.aws.security_group import port_from_groups
-from components.data.connection_urls import redis_url
+from components.data.credential_rotation import CredentialRotation
 from components.data.final_snapshot import final_snapshot_identifier
+from components.data.redis_acl import RedisClient, access_string
 from components.data.redis_parameters import RedisTuning, parameter_group_family, redis_parameters
+from components.data.rotation.secret_values import redis_user_value
 from components.outputs import secret_output
 
 PORT = 6379
-#: ElastiCache AUTH tokens: 16-128 printable characters; of the specials only these.
-AUTH_TOKEN_SPECIALS = "!&#$^<>-"
 
 
 @dataclass(frozen=True)
@@ -59,13 +64,17 @@ class RedisCacheArgs:
     log_retention_days: int
     #: Take a final snapshot when the group is deleted.
     final_snapshot: bool
-    #: Days a deleted AUTH secret stays recoverable (0: deleted at once).
+    #: Days a deleted user secret stays recoverable (0: deleted at once).
     secret_recovery_window_days: int
-    #: Bump to rotate the AUTH token, and how ElastiCache applies a new one (ROTATE | SET).
-    auth_token_version: str
-    #: How ElastiCache applies a new token: ROTATE keeps the old one valid, SET drops it.
-    auth_token_update_strategy: str
-    #: Pulumi `protect` on the group, key and secret.
+    #: The group's clients: an RBAC user each, with its access string and a rotated secret.
+    clients: Sequence[RedisClient]
+    #: Prefix of the users' ids (ElastiCache user ids are account-wide: the stack's prefix).
+    user_id_prefix: str
+    #: The data tier's rotation function.
+    rotation: CredentialRotation
+    #: Days between rotations of the users' passwords.
+    credential_rotation_days: int
+    #: Pulumi `protect` on the group, key and secrets.
     protect: bool
     #: Who administers the key (the deploy role), in which account.
     key_access: KeyAccess
@@ -88,7 +97,7 @@ class RedisCache(pulumi.ComponentResource):
         # Kept on destroy: the final snapshot stays restorable.
         key = component_key(
             f"{name}-key",
-            "ElastiCache data at rest, snapshots, AUTH secret and logs",
+            "ElastiCache data at rest, snapshots, user secrets and logs",
             self,
             args.protect,
             args.key_access,
@@ -98,40 +107,33 @@ class RedisCache(pulumi.ComponentResource):
         group = port_from_groups(
             f"{name}-sg", args.vpc_id, PORT, args.client_security_groups, f"{args.tuning.role} Redis clients", self
         )
-        token = random.RandomPassword(
-            f"{name}-auth-token",
-            length=64,
-            special=True,
-            override_special=AUTH_TOKEN_SPECIALS,
-            keepers={"version": args.auth_token_version},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        auth_token = secret_output(token.result)
-        replication_group = self._replication_group(name, args, key.arn, group.id, auth_token)
+        users = {client.name: self._user(name, client, args) for client in args.clients}
+        user_group = self._user_group(name, args, list(users.values()))
+        replication_group = self._replication_group(name, args, key.arn, group.id, user_group)
         endpoint = (
             replication_group.configuration_endpoint_address
             if cluster_mode
             else replication_group.primary_endpoint_address
         )
-        url: pulumi.Output[str] = secret_output(
-            pulumi.Output.all(auth_token, endpoint).apply(lambda parts: redis_url(parts[0], parts[1], PORT))
-        )
-        secret = stored_secret(
-            f"{name}-auth",
-            f"AUTH token of the {args.tuning.role} Redis",
+        secrets = {
+            client: self._user_secret(name, client, user, endpoint, key.arn, args) for client, user in users.items()
+        }
+        args.rotation.rotate(
+            f"{name}-users",
+            [secret.arn for secret in secrets.values()],
             key.arn,
-            args.secret_recovery_window_days,
-            {"host": endpoint, "port": PORT, "authToken": auth_token, "url": url},
+            args.credential_rotation_days,
             self,
-            args.protect,
+            after=[replication_group],
+            more=[statement(["elasticache:ModifyUser"], [user.arn for user in users.values()])],
         )
 
         self.primary_endpoint = endpoint
         self.reader_endpoint = replication_group.reader_endpoint_address
         self.port = PORT
-        self.auth_token = auth_token
-        self.url = url
-        self.secret_arn = secret.arn
+        #: Client (ACL user) name -> its secret's ARN, and the key the secrets use.
+        self.secret_arns = {client: secret.arn for client, secret in secrets.items()}
+        self.key_arn = key.arn
         self.security_group_id = group.id
         self.member_clusters = replication_group.member_clusters
         self.eviction_policy = redis_parameters(args.tuning)["maxmemory-policy"]
@@ -141,12 +143,80 @@ class RedisCache(pulumi.ComponentResource):
                 "primaryEndpoint": self.primary_endpoint,
                 "readerEndpoint": self.reader_endpoint,
                 "port": self.port,
-                "authToken": self.auth_token,
-                "url": self.url,
-                "secretArn": self.secret_arn,
+                "secretArns": self.secret_arns,
                 "securityGroupId": self.security_group_id,
             }
         )
+
+    def _user(self, name: str, client: RedisClient, args: RedisCacheArgs) -> aws.elasticache.User:
+        """The client's RBAC user. ElastiCache needs a password to create a password user: the
+        program's is dead after the first rotation, which replaces the user's passwords."""
+        first = random.RandomPassword(
+            f"{name}-{client.name}-first", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return aws.elasticache.User(
+            f"{name}-{client.name}",
+            user_id=f"{args.user_id_prefix}-{client.name}",
+            user_name=client.name,
+            engine=args.engine,
+            access_string=access_string(client),
+            authentication_mode=aws.elasticache.UserAuthenticationModeArgs(
+                type="password", passwords=[secret_output(first.result)]
+            ),
+            # The rotation owns the passwords from the first rotation on.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["authenticationMode", "passwords"]),
+        )
+
+    def _user_group(
+        self, name: str, args: RedisCacheArgs, users: list[aws.elasticache.User]
+    ) -> aws.elasticache.UserGroup:
+        """The group's users. A Redis OSS group must hold a user named `default`: ours is off,
+        with no command and no key, so nobody can use it; Valkey groups need none."""
+        members = list(users)
+        if args.engine == "redis":
+            members.append(
+                aws.elasticache.User(
+                    f"{name}-default",
+                    user_id=f"{args.user_id_prefix}-{args.tuning.role}-default",
+                    user_name="default",
+                    engine="redis",
+                    access_string="off -@all",
+                    authentication_mode=aws.elasticache.UserAuthenticationModeArgs(type="no-password-required"),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        return aws.elasticache.UserGroup(
+            f"{name}-users",
+            user_group_id=f"{args.user_id_prefix}-{args.tuning.role}",
+            engine=args.engine,
+            user_ids=[user.user_id for user in members],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _user_secret(
+        self,
+        name: str,
+        client: str,
+        user: aws.elasticache.User,
+        endpoint: pulumi.Output[str],
+        key_arn: pulumi.Output[str],
+        args: RedisCacheArgs,
+    ) -> aws.secretsmanager.Secret:
+        """The user's secret; its first value says where and who, with no password."""
+        secret = aws.secretsmanager.Secret(
+            f"{name}-{client}-secret",
+            description=f"ElastiCache user of the {args.tuning.role} group, rotated by the data tier's rotation",
+            kms_key_id=key_arn,
+            recovery_window_in_days=args.secret_recovery_window_days,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        value = pulumi.Output.all(user.user_id, user.user_name, endpoint).apply(
+            lambda v: redis_user_value(v[0], v[1], v[2], PORT)
+        )
+        # No credential in it (where and who, no password): not a secret.
+        text = pulumi.Output.unsecret(pulumi.Output.json_dumps(value))
+        first_version(f"{name}-{client}-secret", secret.id, text, self)
+        return secret
 
     def _replication_group(
         self,
@@ -154,9 +224,9 @@ class RedisCache(pulumi.ComponentResource):
         args: RedisCacheArgs,
         key_arn: pulumi.Input[str],
         security_group_id: pulumi.Input[str],
-        auth_token: pulumi.Input[str],
+        user_group: aws.elasticache.UserGroup,
     ) -> aws.elasticache.ReplicationGroup:
-        """Encrypted at rest and in transit, AUTH required, failover and Multi-AZ with a
+        """Encrypted at rest and in transit, RBAC users only, failover and Multi-AZ with a
         replica, slow and engine logs to CloudWatch."""
         failover = args.replicas_per_shard >= 1
         logs = self._log_groups(name, args, key_arn)
@@ -176,13 +246,8 @@ class RedisCache(pulumi.ComponentResource):
             kms_key_id=key_arn,
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
-            auth_token=auth_token,
-            # Rotation (cache.authTokenVersion): ROTATE keeps the old token valid beside the new
-            # one while the apps roll (their pods restart on the Secret's checksum), then an `up`
-            # with SET drops the old token. Its trap (terraform-provider-aws#33439: passwordless
-            # access while moving a cluster *from no token*) cannot arise: the group is
-            # created with a token.
-            auth_token_update_strategy=args.auth_token_update_strategy,
+            # RBAC only: a user group and no AUTH token (the two exclude each other).
+            user_group_ids=[user_group.user_group_id],
             snapshot_retention_limit=args.snapshot_retention_days,
             snapshot_window=args.snapshot_window,
             maintenance_window=args.maintenance_window,

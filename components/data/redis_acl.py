@@ -42,6 +42,13 @@ GATEWAY_RATE_LIMIT = RedisClient(
 )
 
 
+#: The groups of each cache layout, and the clients (ACL users) of each group.
+LAYOUTS: dict[str, dict[str, tuple[RedisClient, ...]]] = {
+    "split": {"sessions": (ODOO_SESSIONS, GATEWAY_RATE_LIMIT), "cache": (GATEWAY_CACHE,)},
+    "shared": {"shared": (ODOO_SESSIONS, GATEWAY_CACHE, GATEWAY_RATE_LIMIT)},
+}
+
+
 def access_string(client: RedisClient) -> str:
     """The client's rules: on, its key patterns, no command but its own."""
     patterns = " ".join(f"~{pattern}" for pattern in client.key_patterns)

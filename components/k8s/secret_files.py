@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from components.aws.iam_documents import secret_read_statements
 from components.k8s.pod_spec import SECRETS_DIR
 
 CSI_DRIVER = "secrets-store.csi.k8s.io"
@@ -23,23 +24,52 @@ PROVIDER_CLASS_API = "secrets-store.csi.x-k8s.io/v1"
 
 
 @dataclass(frozen=True)
+class SecretRef:
+    """A Secrets Manager secret, and the KMS key it is encrypted with."""
+
+    arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class SecretObject:
+    """Which fields of a secret's JSON become which files."""
+
+    secret: SecretRef
+    #: JSON field -> file name.
+    files: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class SecretFiles:
-    #: The pod volume and its read-only mount; the files are `<directory>/<field>`.
+    #: The pod volume and its read-only mount; the files are `<directory>/<file name>`.
     volume: dict
     mount: dict
     directory: str
 
+    def path(self, file: str) -> str:
+        return f"{self.directory}/{file}"
 
-def provider_objects(secret_arn: str, fields: tuple[str, ...]) -> str:
-    """The provider's `objects` parameter: the secret by ARN, each field a file of that name."""
+
+def read_statements(objects: Sequence[SecretObject], region: str) -> list[dict]:
+    """What a pod's identity needs to mount `objects`: read these secrets, decrypt with their
+    keys through Secrets Manager only."""
+    return secret_read_statements(
+        [o.secret.arn for o in objects], list(dict.fromkeys(o.secret.key_arn for o in objects)), region
+    )
+
+
+def provider_objects(objects: Sequence[tuple[str, Mapping[str, str]]]) -> str:
+    """The provider's `objects` parameter: each secret by ARN, each chosen field a file."""
     return yaml.safe_dump(
         [
             {
-                "objectName": secret_arn,
+                "objectName": arn,
                 "objectType": "secretsmanager",
-                "objectAlias": "secret.json",
-                "jmesPath": [{"path": field, "objectAlias": field} for field in fields],
+                "objectAlias": f"secret-{index}.json",
+                "jmesPath": [{"path": field, "objectAlias": file} for field, file in files.items()],
             }
+            for index, (arn, files) in enumerate(objects)
         ],
         sort_keys=False,
     )
@@ -50,14 +80,14 @@ def secret_files(
     volume_name: str,
     namespace: pulumi.Input[str],
     region: str,
-    secret_arn: pulumi.Input[str],
-    fields: tuple[str, ...],
+    objects: Sequence[SecretObject],
     parent: pulumi.Resource,
     driver: Sequence[pulumi.Resource],
 ) -> SecretFiles:
-    """A SecretProviderClass `name` for one secret, and the volume that mounts its `fields`
-    under /run/secrets/<volume_name>, once the `driver` (its CRD) is there. The pod's service
-    account needs a Pod Identity that may read the secret (pod_identity.workload_identity)."""
+    """A SecretProviderClass `name` for `objects`, and the volume that mounts their files under
+    /run/secrets/<volume_name>, once the `driver` (its CRD) is there. The pod's service account
+    needs a Pod Identity with `read_statements(objects)` (pod_identity.workload_identity)."""
+    arns = pulumi.Output.all(*(o.secret.arn for o in objects))
     provider_class = k8s.apiextensions.CustomResource(
         f"{name}-provider-class",
         api_version=PROVIDER_CLASS_API,
@@ -68,7 +98,9 @@ def secret_files(
             "parameters": {
                 "region": region,
                 "usePodIdentity": "true",
-                "objects": pulumi.Output.from_input(secret_arn).apply(lambda arn: provider_objects(arn, fields)),
+                "objects": arns.apply(
+                    lambda known: provider_objects([(arn, o.files) for arn, o in zip(known, objects, strict=True)])
+                ),
             },
         },
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(driver)),

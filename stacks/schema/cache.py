@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from components.data.redis_acl import LAYOUTS, group_problems
 from components.settings import LogRetentionDays, Section
 
 from .database import WEEKLY_WINDOW, WINDOW
@@ -21,7 +22,8 @@ class CacheConfig(Section):
     engine_version: str = Field("8.0", description="Engine major.minor (see ENGINE_VERSIONS).")
     layout: Literal["split", "shared"] = Field(
         description="split: a noeviction group for sessions + rate limits and an allkeys-lru group for the "
-        "API cache; shared: one volatile-ttl group."
+        "API cache; shared (one volatile-ttl group) is refused while a client lists key names "
+        "(components/data/redis_acl.py)."
     )
     node_type: str = Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$", description="e.g. cache.r7g.large.")
     sessions_node_type: str | None = Field(
@@ -46,16 +48,6 @@ class CacheConfig(Section):
         30, description="Days the slow and engine logs stay in CloudWatch Logs."
     )
     final_snapshot: bool = Field(description="Snapshot each group when it is deleted.")
-    auth_token_version: str = Field(
-        "1",
-        pattern=r"^[A-Za-z0-9._-]{1,32}$",
-        description="Bump to rotate the AUTH tokens: with ROTATE, old and new tokens both work while the apps roll.",
-    )
-    auth_token_update_strategy: Literal["ROTATE", "SET"] = Field(
-        "ROTATE",
-        description="ROTATE adds the new token beside the old (zero downtime); once every app runs the new one, "
-        "one `up` with SET drops the old token.",
-    )
 
     @model_validator(mode="after")
     def _consistent(self) -> CacheConfig:
@@ -66,4 +58,7 @@ class CacheConfig(Section):
             )
         if self.final_snapshot and self.snapshot_retention_days == 0:
             raise ValueError("finalSnapshot needs snapshotRetentionDays >= 1")
+        problems = [p for group, clients in LAYOUTS[self.layout].items() for p in group_problems(group, clients)]
+        if problems:
+            raise ValueError(f"layout: {self.layout} is unsafe: {'; '.join(problems)}; allowed: split")
         return self

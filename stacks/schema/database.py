@@ -130,13 +130,6 @@ class DatabaseConfig(Section):
         60, description="Enhanced Monitoring granularity, seconds."
     )
     secret_recovery_window_days: int = Field(30, description="0 deletes at once (staging); else 7-30.")
-    credential_rotation_days: int = Field(
-        30,
-        ge=1,
-        le=365,
-        description="Days between rotations of every database credential (Secrets Manager); "
-        "longer than any pod lives (cluster.karpenter.nodePools expireAfter + terminationGracePeriod).",
-    )
     bootstrap: DatabaseBootstrapConfig = Field(
         default_factory=DatabaseBootstrapConfig,
         description="The bootstrap Job and the roles it creates.",

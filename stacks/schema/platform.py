@@ -56,6 +56,13 @@ class PlatformConfig(Section):
     protect_stateful_resources: bool = Field(
         description="Pulumi `protect` on databases, caches, buckets, keys and secrets (true in prod)."
     )
+    credential_rotation_days: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="Days between rotations of every database and cache credential (Secrets Manager); "
+        "longer than any pod lives (cluster.karpenter.nodePools expireAfter + terminationGracePeriod).",
+    )
     tags: TagsConfig = Field(description="Cost-allocation tags on every AWS resource.")
     network: NetworkConfig = Field(description="VPC, subnet tiers, NAT, flow logs.")
     cdn: CdnConfig = Field(description="CloudFront, its certificate, cache policies and WAF.")
@@ -125,18 +132,20 @@ class PlatformConfig(Section):
         return self
 
     def _pods_outlive_no_credential(self) -> None:
-        """A pod reads its database credential at start, and alternating users keep it valid
-        for one more rotation period: so no pod may live longer than the period."""
-        days = self.database.credential_rotation_days
+        """A pod reads its database and cache credentials at start, and the rotation keeps them
+        valid for one more rotation. Secrets Manager rotates at a random hour of the due day,
+        so two rotations may be a day short of the period apart: no pod may live that long."""
+        days = self.credential_rotation_days
+        limit = (days - 1) * 24
         for index, pool in enumerate(self.cluster.karpenter.node_pools):
             hours = longest_pod_life_hours(pool)
-            if hours is None or hours >= days * 24:
+            if hours is None or hours >= limit:
                 life = "forever" if hours is None else f"{hours:g}h"
                 raise ValueError(
                     f"cluster.karpenter.nodePools[{index}].expireAfter: pods on {pool.name} may live {life} "
-                    f"(expireAfter + terminationGracePeriod), not less than database.credentialRotationDays = "
-                    f"{days} days: a pod would outlive its database credential; allowed: expireAfter + "
-                    f"terminationGracePeriod below {days * 24}h"
+                    f"(expireAfter + terminationGracePeriod), but credentials rotate every credentialRotationDays = "
+                    f"{days} days: a pod would outlive its credential; allowed: expireAfter + terminationGracePeriod "
+                    f"below {limit}h"
                 )
 
     def _delivery_path(self) -> None:

@@ -1,4 +1,4 @@
-"""The JSON of the secrets the rotation function rotates (components/data/pg_rotation/rotate.py),
+"""The JSON of the secrets the rotation function rotates (components/data/rotation/rotate.py),
 built by the program and by the real-server tests alike.
 
 Both carry what AWS's own rotation templates expect (engine, host, port, dbname, username,
@@ -46,3 +46,8 @@ def role_value(host: str, port: int, dbname: str, role: str, master_arn: str, po
         "masterarn": master_arn,
         "pooled": pooled,
     }
+
+
+def redis_user_value(user_id: str, username: str, host: str, port: int) -> dict[str, Any]:
+    """An ElastiCache user's secret before its first rotation: no password, no URL."""
+    return {"engine": "redis", "userid": user_id, "username": username, "host": host, "port": port}
