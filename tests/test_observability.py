@@ -18,7 +18,7 @@ from components.observability.access_policies import GRAFANA_CLOUDWATCH, GRAFANA
 from components.observability.alarm_specs import AlarmThresholds
 from components.observability.alert_routing import alertmanager_config
 from stacks.schema.observability import SloConfig
-from synth.mock_runtime import SECRET_MARKER, ProgramRun, RegisteredResource, run_program
+from synth.mock_runtime import ProgramRun, RegisteredResource, run_program
 from tests.conftest import PROJECT, ROOT, section, section_problems, with_section
 from tests.harness.checks import nonempty
 from tests.harness.debian_tools import run_tool
@@ -204,16 +204,15 @@ def test_grafana_and_alertmanager_get_pod_identity_before_their_pods_exist(run):
         assert waits_for(run, release, associations[account]), account
 
 
-def test_grafana_admin_password_is_generated_and_secret(run):
-    release = monitoring_release(run)
-    admin = release.inputs["values"]["grafana"]["admin"]
-    secret = next(
-        s for s in run.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == admin["existingSecret"]
-    )
-    assert "stringData" in secret.secret_paths and secret.inputs["stringData"] == SECRET_MARKER
-    assert len(secret.plain_inputs["stringData"][admin["passwordKey"]]) == 32
-    assert waits_for(run, release, secret)
-    assert "adminPassword" not in release.inputs["values"]["grafana"]
+def test_grafana_has_no_admin_and_no_login(run):
+    """No local admin is created and nobody logs in: viewing is read-only, through a port-forward."""
+    grafana = monitoring_release(run).inputs["values"]["grafana"]
+    ini = grafana["grafana.ini"]
+    assert ini["security"] == {"disable_initial_admin_creation": True}
+    assert ini["auth"]["disable_login_form"] is True and ini["auth.basic"]["enabled"] is False
+    assert ini["auth.anonymous"] == {"enabled": True, "org_role": "Viewer"}
+    assert "admin" not in grafana and "adminPassword" not in grafana and not grafana.get("ingress")
+    assert not [s for s in run.of_type("kubernetes:core/v1:Secret") if "grafana" in s.name]
 
 
 def test_alertmanager_publishes_only_to_the_alarm_topic_through_its_key(staging):

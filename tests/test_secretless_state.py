@@ -37,8 +37,6 @@ GENERATED = {
     "db-master-password": FIRST,
     **{f"redis-{group}-{user}-first": FIRST for group, user in REDIS_USERS},
     "search-master-password": SEARCH,
-    "monitoring-grafana-admin": "Grafana through IAM or SSO, no local admin",
-    "odoo-admin": "generated and rotated outside state (Odoo's admin_passwd as a mounted secret)",
 }
 
 SECRET_INPUTS = {
@@ -56,11 +54,14 @@ SECRET_INPUTS = {
         ("aws:secretsmanager/secretVersion:SecretVersion", f"db-credentials-{key}", "secretString"): NO_CREDENTIAL
         for key in ("owner", "reader", "auth_user")
     },
-    ("kubernetes:core/v1:Secret", "odoo-secrets", "stringData"): "admin_passwd, and the Redis and OpenSearch URLs",
-    ("kubernetes:core/v1:Secret", "api-gateway-secrets", "stringData"): "the Redis and OpenSearch URLs",
+    (
+        "kubernetes:core/v1:Secret",
+        "odoo-secrets",
+        "stringData",
+    ): SEARCH,
+    ("kubernetes:core/v1:Secret", "api-gateway-secrets", "stringData"): SEARCH,
     ("aws:opensearch/domain:Domain", "search", "advancedSecurityOptions"): SEARCH,
     ("aws:secretsmanager/secretVersion:SecretVersion", "search-master", "secretString"): SEARCH,
-    ("kubernetes:core/v1:Secret", "monitoring-grafana-admin", "stringData"): "Grafana through IAM or SSO",
 }
 
 

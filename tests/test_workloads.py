@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 
 import kubernetes_validate
 import yaml
@@ -184,7 +185,24 @@ def test_odoo_conf_goes_through_pgbouncer(run):
     assert web["workers"] == str(odoo["workers"]) and web["db_maxconn"] == str(odoo["dbMaxconn"])
     assert int(web["limit_memory_soft"]) < int(web["limit_memory_hard"])
     assert "session_redis" in web["server_wide_modules"].split(",")
-    assert "admin_passwd" not in web and "db_password" not in web
+    assert "admin_passwd" not in web and "db_password" not in web and "db_user" not in web
+
+
+def test_odoo_draws_its_admin_password_per_pod_and_reads_its_database_user(tmp_path):
+    """The init container's command, run by a real shell on files as the CSI driver writes them."""
+    from components.apps.odoo import Odoo
+
+    (tmp_path / "db-username").write_text("odoo_clone")
+    (tmp_path / "db-password").write_text("Abc123")
+    (tmp_path / "odoo.conf").write_text("[options]\n")
+    container = Odoo._render("odoo:18", "odoo.conf", [{"mountPath": str(tmp_path / "x")}, {"mountPath": str(tmp_path)}])
+    command = container["command"][-1].replace("/etc/odoo/", f"{tmp_path}/").replace("/run/odoo/", f"{tmp_path}/out-")
+    runs = []
+    for _ in range(2):
+        subprocess.run(["/bin/sh", "-c", command], check=True)
+        runs.append(dict(line.split(" = ") for line in (tmp_path / "out-odoo.conf").read_text().splitlines()[1:]))
+    assert runs[0]["db_user"] == "odoo_clone" and runs[0]["db_password"] == "Abc123"
+    assert len(runs[0]["admin_passwd"]) == 64 and runs[0]["admin_passwd"] != runs[1]["admin_passwd"]
 
 
 def test_odoo_pods_share_an_rwx_filestore(run):

@@ -9,7 +9,6 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components.apps.odoo_config import OdooSettings, render_odoo_conf
 from components.aws.pod_identity import workload_identity
@@ -18,7 +17,6 @@ from components.k8s.mounted_secret import mounted_secret
 from components.k8s.pod_spec import ContainerResources, checksum
 from components.k8s.secret_files import SecretFiles, SecretObject, SecretRef, read_statements, secret_files
 from components.k8s.workload import Probes, Workload, WorkloadArgs
-from components.outputs import secret_output
 
 CONF = "/run/odoo/odoo.conf"
 #: The web and bus Deployments (and their service accounts).
@@ -75,10 +73,6 @@ class Odoo(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: OdooArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
-        admin = random.RandomPassword(
-            f"{name}-admin", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
-        )
-        self.admin_password = secret_output(admin.result)
         objects = [
             SecretObject(args.db_secret, {"username": "db-username", "password": "db-password"}),
             SecretObject(args.redis_secret, {"url": "redis-url"}),
@@ -101,7 +95,6 @@ class Odoo(pulumi.ComponentResource):
             {
                 "webService": self.web_service,
                 "longpollingService": self.longpolling_service,
-                "adminPassword": self.admin_password,
             }
         )
 
@@ -124,12 +117,11 @@ class Odoo(pulumi.ComponentResource):
             "odoo",
             args.namespace,
             {
-                "secret.conf": self.admin_password.apply(lambda p: f"admin_passwd = {p}\n"),
                 "search-url": args.search_url,
             },
             {"SEARCH_URL": "search-url"},
             parent=self,
-            fingerprint=[self.admin_password, args.search_url],
+            fingerprint=[args.search_url],
         )
         shared = dict(
             namespace=args.namespace,
@@ -162,13 +154,15 @@ class Odoo(pulumi.ComponentResource):
 
     @staticmethod
     def _render(image: str, conf_key: str, secrets_mounts: list[dict]) -> dict:
-        """Init container: odoo.conf from the ConfigMap, plus admin_passwd and the database's
-        current user and password, into a private tmpfs."""
-        secrets, database = (mount["mountPath"] for mount in secrets_mounts)
+        """Init container: odoo.conf from the ConfigMap, plus the database's current user and
+        password, into a private tmpfs. admin_passwd (the database manager's, which `list_db =
+        False` already closes) is drawn here, per pod, and never leaves it: no one needs it."""
+        database = secrets_mounts[-1]["mountPath"]
+        admin = "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n')"
         command = (
-            f"umask 077 && {{ cat /etc/odoo/{conf_key} {secrets}/secret.conf && "
-            f"printf 'db_user = %s\\ndb_password = %s\\n' \"$(cat {database}/db-username)\" "
-            f'"$(cat {database}/db-password)"; }} > {CONF}'
+            f"umask 077 && {{ cat /etc/odoo/{conf_key} && "
+            f"printf 'admin_passwd = %s\\ndb_user = %s\\ndb_password = %s\\n' \"{admin}\" "
+            f'"$(cat {database}/db-username)" "$(cat {database}/db-password)"; }} > {CONF}'
         )
         return {
             "name": "render-config",

@@ -15,14 +15,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components.aws.pod_identity import controller_identity
 from components.k8s.helm import helm_release
 from components.observability.access_policies import GRAFANA_CLOUDWATCH, alertmanager_publish_policy
 from components.observability.alert_routing import alertmanager_config
 from components.observability.metrics_rules import adapter_rules
-from components.outputs import secret_output
 
 NAMESPACE = "monitoring"
 #: Prometheus's port (the chart's service): the adapter, Grafana and remote writes reach it there.
@@ -92,7 +90,6 @@ class Monitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         identities = self._identities(name, args)
-        admin = self._grafana_admin(name, namespace)
         stack = helm_release(
             f"{name}-prometheus",
             "kube-prometheus-stack",
@@ -100,7 +97,7 @@ class Monitoring(pulumi.ComponentResource):
             args.prometheus_chart_version,
             namespace.metadata.name,
             # Pod Identity injects credentials at pod admission, only if the association exists.
-            pulumi.ResourceOptions(parent=self, depends_on=[admin, *identities]),
+            pulumi.ResourceOptions(parent=self, depends_on=identities),
             repository=COMMUNITY_CHARTS,
             values=_prometheus_stack_values(args),
         )
@@ -190,18 +187,6 @@ class Monitoring(pulumi.ComponentResource):
             )
         return [grafana.association, alertmanager.association]
 
-    def _grafana_admin(self, name: str, namespace: k8s.core.v1.Namespace) -> k8s.core.v1.Secret:
-        """Grafana's admin login from a generated password, never the chart's default."""
-        password = random.RandomPassword(
-            f"{name}-grafana-admin", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
-        )
-        return k8s.core.v1.Secret(
-            f"{name}-grafana-admin",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=GRAFANA_ADMIN_SECRET, namespace=namespace.metadata.name),
-            string_data={"admin-user": "admin", "admin-password": secret_output(password.result)},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
 
 def _prometheus_stack_values(args: MonitoringArgs) -> dict:
     """kube-prometheus-stack: Prometheus on a persistent volume picking up every monitor and
@@ -233,10 +218,15 @@ def _prometheus_stack_values(args: MonitoringArgs) -> dict:
         "grafana": {
             "enabled": True,
             "nodeSelector": dict(args.node_selector),
-            "admin": {
-                "existingSecret": GRAFANA_ADMIN_SECRET,
-                "userKey": "admin-user",
-                "passwordKey": "admin-password",
+            # No local admin, no login: dashboards and data sources are provisioned as code, so
+            # nobody needs to edit; viewing is read-only and only through `kubectl port-forward`
+            # (who may port-forward into this namespace may look). No password exists to leak.
+            "grafana.ini": {
+                "security": {"disable_initial_admin_creation": True},
+                "auth": {"disable_login_form": True},
+                "auth.basic": {"enabled": False},
+                "auth.anonymous": {"enabled": True, "org_role": "Viewer"},
+                "users": {"allow_sign_up": False},
             },
             "serviceAccount": {"create": True, "name": GRAFANA_SERVICE_ACCOUNT},
             # Credentials come from Pod Identity through the AWS SDK's default chain.
