@@ -201,10 +201,9 @@ def rbac_without_token(props, config):
         yield "remove authToken (authTokenUpdateStrategy DELETE) once userGroupIds are set"
 
 
-@stack_rule("secrets-rotate", kind=RECOMMENDATION, severity="medium", control="SecretsManager.1")
+@stack_rule("secrets-rotate", severity="high", control="SecretsManager.1")
 def secrets_rotate(resources, config):
-    """Every Secrets Manager secret rotates automatically: a SecretRotation names it (#24 moves
-    the last generated credentials there; until then this rule lists what is left)."""
+    """Every Secrets Manager secret rotates automatically: a SecretRotation names it."""
     rotated = {
         secret.urn
         for r in resources

@@ -85,10 +85,10 @@ def dedicated_masters(props, config):
         yield "clusterConfig needs dedicatedMasterEnabled with dedicatedMasterCount 3 or 5 in this stack"
 
 
-@resource_rule("opensearch-iam-master", [DOMAIN], kind=RECOMMENDATION, severity="medium")
+@resource_rule("opensearch-iam-master", [DOMAIN], severity="high")
 def iam_master(props, config):
     """OpenSearch's master user is an IAM role, not an internal user whose password lives in
-    the stack's state (#24; advisory until the domains move)."""
+    the stack's state."""
     security = props.get("advancedSecurityOptions") or {}
     if security.get("internalUserDatabaseEnabled") or (security.get("masterUserOptions") or {}).get("masterUserName"):
         yield "use masterUserOptions.masterUserArn (an IAM role) and no internal master user"

@@ -25,12 +25,15 @@ from components.apps.odoo import Odoo, OdooArgs
 from components.apps.odoo_config import OdooSettings
 from components.apps.pgbouncer import PgBouncer, PgBouncerArgs
 from components.apps.pgbouncer_config import ServerTimeouts
+from components.apps.search_client import SearchClient
 from components.compute.karpenter_manifests import ELASTIC_LABEL, STEADY_LABEL
 from components.data import redis as redis_component
 from components.data.database_credentials import DatabaseCredentials, DatabaseCredentialsArgs
 from components.data.redis import RedisCache
 from components.data.redis_acl import GATEWAY_CACHE, GATEWAY_RATE_LIMIT, ODOO_SESSIONS, RedisClient
 from components.data.rotation.secret_values import pair
+from components.data.search_roles import HTTP_ACTIONS as SEARCH_HTTP_ACTIONS
+from components.data.search_roles import ROLES as SEARCH_ROLES
 from components.edge.origin_guard import ROOT_KEY_ACCEPTED_UNTIL, rotation_period
 from components.k8s.hpa import hpa_spec
 from components.k8s.secret_files import SecretRef
@@ -88,6 +91,12 @@ def applications(
     pgbouncer = _pgbouncer(ctx, inputs, roles, credentials)
     odoo = _odoo(ctx, inputs, roles, credentials, pgbouncer)
     gateway = _gateway(ctx, inputs, roles, credentials, pgbouncer, odoo)
+    data.search.apply_security(
+        f"{ctx.prefix}-search-security",
+        SEARCH_ROLES,
+        {"catalogue_writer": [odoo.role_arn], "catalogue_reader": [gateway.role_arn]},
+        parent=data.search,
+    )
     scraped = [(odoo.web_service, odoo.web), (gateway.service, gateway.peer), ("pgbouncer", pgbouncer.peer)]
     metrics = _monitoring(ctx, inputs, scraped, slo_services=[gateway.service, odoo.web_service])
     if ctx.config.load_test.enabled:
@@ -257,6 +266,11 @@ def _role_secret(inputs: AppInputs, credentials: DatabaseCredentials, key: str) 
     return SecretRef(credentials.secret_arns[key], inputs.data.database.key_arn)
 
 
+def _search_client(inputs: AppInputs, role: str) -> SearchClient:
+    search = inputs.data.search
+    return SearchClient(search.url, search.domain_arn, tuple(SEARCH_HTTP_ACTIONS[role]))
+
+
 def _redis_secret(cache: RedisCache, client: RedisClient) -> SecretRef:
     return SecretRef(cache.secret_arns[client.name], cache.key_arn)
 
@@ -303,7 +317,7 @@ def _odoo(
             cluster_name=inputs.compute.cluster.name,
             secrets_store=inputs.compute.secrets_store,
             bootstrap_revision=roles.revision,
-            search_url=inputs.data.search.url,
+            search=_search_client(inputs, "catalogue_writer"),
             filestore_claim=filestore.claim_name,
             hpa=hpa_spec(odoo.hpa, {}),
             metrics_port=ctx.config.workloads.metrics_port,
@@ -339,7 +353,7 @@ def _gateway(
             cluster_name=inputs.compute.cluster.name,
             secrets_store=inputs.compute.secrets_store,
             bootstrap_revision=roles.revision,
-            search_url=data.search.url,
+            search=_search_client(inputs, "catalogue_reader"),
             hpa=hpa_spec(gateway.hpa, {"service": "api-gateway"}),
             metrics_port=ctx.config.workloads.metrics_port,
             node_selector=ELASTIC_NODES,

@@ -99,7 +99,6 @@ def search(ctx: StackContext, network: Network) -> SearchDomain:
             vpc_id=network.vpc_id,
             subnet_ids=network.isolated_subnet_ids,
             client_security_groups=_clients(network),
-            secret_recovery_window_days=ctx.config.database.secret_recovery_window_days,
         ),
         opts=ctx.on_aws(),
     )

@@ -88,7 +88,6 @@ class PlatformParts:
             "dbMaxConnections": self.data.database.max_connections,
             **{f"redis{role.title()}Endpoint": cache.primary_endpoint for role, cache in self.data.caches.items()},
             "searchEndpoint": self.data.search.endpoint,
-            "searchSecretArn": self.data.search.secret_arn,
             "clusterName": self.cluster.name,
             "clusterEndpoint": self.cluster.endpoint,
             "kubeconfig": self.cluster.kubeconfig,

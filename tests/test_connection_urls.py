@@ -9,12 +9,10 @@ import pytest
 import redis
 from hypothesis import given
 from hypothesis import strategies as st
-from requests.utils import get_auth_from_url
 
-from components.data.connection_urls import https_url, postgres_url
 from components.data.postgres import PASSWORD_SPECIALS
 from components.data.rotation import elasticache
-from components.data.search import PASSWORD_SPECIALS as SEARCH_SPECIALS
+from realserver.connection_urls import postgres_url
 from realserver.redis import LocalRedis
 from synth.mock_outputs import RANDOM_LOWER, RANDOM_NUMERIC, RANDOM_SPECIAL, RANDOM_UPPER, random_password
 
@@ -22,7 +20,6 @@ ALPHANUMERIC = RANDOM_LOWER + RANDOM_UPPER + RANDOM_NUMERIC
 #: Every alphabet a secret of this program is drawn from, plus the provider's default one.
 ALPHABETS = {
     "rds": PASSWORD_SPECIALS,
-    "opensearch": SEARCH_SPECIALS,
     "random-default": RANDOM_SPECIAL,
 }
 
@@ -51,10 +48,6 @@ def test_urls_round_trip_any_secret(secret):
     dsn = urlparse(postgres_url("sdadmin", secret, "db.internal", 5432, "odoo", {"sslmode": "require"}))
     assert (dsn.hostname, dsn.port, dsn.path, dsn.query) == ("db.internal", 5432, "/odoo", "sslmode=require")
     assert unquote(dsn.password or "") == secret and dsn.username == "sdadmin"
-    search = https_url("search-admin", secret, "vpc-sd-search.eu-west-1.es.amazonaws.com")
-    # requests (and the OpenSearch clients built on urllib3) take basic auth from the URL so.
-    assert get_auth_from_url(search) == ("search-admin", secret)
-    assert urlparse(search).hostname == "vpc-sd-search.eu-west-1.es.amazonaws.com"
 
 
 @pytest.mark.real_server

@@ -13,8 +13,8 @@ import pytest
 
 from components.apps.database_bootstrap_sql import AUTH_QUERY
 from components.apps.pgbouncer_config import IniSettings, PoolRole, ServerTimeouts, render_hba
-from components.data.connection_urls import postgres_url
 from components.data.rotation import rotate
+from realserver.connection_urls import postgres_url
 from realserver.pgbouncer import LocalPgBouncer
 from realserver.postgres import LocalPostgres
 from realserver.rds import DATABASE, MASTER, MASTER_PASSWORD, rds_like, roles_for, run_bootstrap

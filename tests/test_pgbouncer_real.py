@@ -20,7 +20,7 @@ from components.apps.pgbouncer_config import (
     connection_budget,
     render_hba,
 )
-from components.data.connection_urls import postgres_url
+from realserver.connection_urls import postgres_url
 from realserver.pgbouncer import LocalPgBouncer
 from realserver.postgres import LocalPostgres
 from realserver.rds import DATABASE, MASTER, MASTER_PASSWORD, rds_like, roles_for, run_bootstrap

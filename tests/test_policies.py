@@ -501,13 +501,13 @@ def test_gate_reports_a_misconfigured_resource_as_mandatory_and_survives_unknown
 
 
 def test_a_secret_block_is_still_checked_through_the_gate():
-    """advancedSecurityOptions holds the master password, so the engine sends the whole block as
-    a secret: the FGAC rule must still see inside it."""
+    """A block that holds a secret (an internal master's password would make advancedSecurity-
+    Options one) reaches the pack wrapped as a secret: the FGAC rule must still see inside it."""
     from synth.mock_runtime import run_program
 
     run = run_program("prod")
     domain = next(r for r in run.resources if r.type == SEARCH)
-    assert "advancedSecurityOptions" in domain.secret_paths
+    domain.secret_paths.append("advancedSecurityOptions")
     domain.plain_inputs["advancedSecurityOptions"]["enabled"] = False
     found = [d for d in analyze(run) if d.policy == "opensearch-fine-grained-access"]
     assert [(d.urn, d.level, d.message) for d in found] == [
@@ -572,32 +572,29 @@ def test_log_groups_need_a_customer_managed_key():
     assert len(list(check({"retentionInDays": 30}, {}))) == 1
 
 
-def test_the_iam_master_rule_flags_todays_internal_master_and_accepts_an_iam_one(prod):
-    """Advisory until #24 gives the domains an IAM master: it lists the domain today."""
+def test_the_iam_master_rule_accepts_the_domain_and_flags_an_internal_master(prod):
     check = RULE["opensearch-iam-master"].check
     [domain] = prod.of_type("aws:opensearch/domain:Domain")
-    assert len(list(check(domain.plain_inputs, {}))) == 1
-    iam = {
-        "advancedSecurityOptions": {"enabled": True, "masterUserOptions": {"masterUserArn": "arn:aws:iam::1:role/a"}}
+    assert list(check(domain.plain_inputs, {})) == []
+    internal = {
+        "advancedSecurityOptions": {
+            "enabled": True,
+            "internalUserDatabaseEnabled": True,
+            "masterUserOptions": {"masterUserName": "admin", "masterUserPassword": "x"},
+        }
     }
-    assert list(check(iam, {})) == []
-    assert RULE["opensearch-iam-master"].kind == "recommendation"
+    assert len(list(check(internal, {}))) == 1
+    assert RULE["opensearch-iam-master"].kind != "recommendation"
 
 
-def test_every_secret_without_rotation_is_listed(prod):
-    """Advisory until #24 rotates them all: the database's secrets rotate; the rest are listed."""
+def test_every_secret_rotates_and_one_without_a_rotation_is_refused(prod):
+    """Every secret of the stack has a SecretRotation; one that loses it is a finding."""
     resources = policy_resources(prod)
-    findings = {urn for urn, _ in RULE["secrets-rotate"].check(resources, {})}
     secrets = [r for r in resources if r.resource_type == "aws:secretsmanager/secret:Secret"]
-    rotated = {s.urn for s in secrets if "sd-prod-db-" in s.urn or "sd-prod-redis-" in s.urn}
-    assert len(rotated) == 7 and findings == {s.urn for s in secrets} - rotated
-    # A SecretRotation naming a secret takes it off the list.
-    unrotated = [s for s in secrets if s.urn in findings]
-    rotation = SimpleNamespace(
-        resource_type="aws:secretsmanager/secretRotation:SecretRotation",
-        props={},
-        urn="urn:rotation",
-        property_dependencies={"secretId": [unrotated[0]]},
-    )
-    after = {urn for urn, _ in RULE["secrets-rotate"].check([*resources, rotation], {})}
-    assert after == findings - {unrotated[0].urn}
+    assert len(secrets) == 7 and list(RULE["secrets-rotate"].check(resources, {})) == []
+    rotations = [r for r in resources if r.resource_type == "aws:secretsmanager/secretRotation:SecretRotation"]
+    kept = [r for r in rotations if secrets[0] not in r.property_dependencies.get("secretId", [])]
+    assert len(kept) == len(rotations) - 1
+    others = [r for r in resources if r.resource_type != "aws:secretsmanager/secretRotation:SecretRotation"]
+    assert [urn for urn, _ in RULE["secrets-rotate"].check([*others, *kept], {})] == [secrets[0].urn]
+    assert RULE["secrets-rotate"].kind != "recommendation"

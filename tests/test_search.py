@@ -5,13 +5,11 @@ data clients on 443, its credentials only in secrets, its logs able to arrive.""
 from __future__ import annotations
 
 import json
-from urllib.parse import unquote, urlparse
 
 import pytest
 
-from synth.mock_runtime import SECRET_MARKER, run_program
+from synth.mock_runtime import run_program
 from tests.conftest import PROJECT, program_run, section, section_problems, with_section
-from tests.harness.checks import nonempty
 from tests.test_deploy_readiness import waits_for
 
 DOMAIN = "aws:opensearch/domain:Domain"
@@ -38,44 +36,58 @@ def test_staging_is_one_small_node(staging):
 
 
 @pytest.mark.parametrize(("stack", "protected"), [("staging", False), ("prod", True)])
-def test_domain_key_and_secret_are_protected_in_prod(stack, protected):
+def test_domain_and_key_are_protected_in_prod(stack, protected):
     run = program_run(stack)
-    stateful = [
-        r
-        for r in run.resources
-        if "-search" in r.name and r.type in (DOMAIN, "aws:kms/key:Key", "aws:secretsmanager/secret:Secret")
-    ]
-    assert len(stateful) == 3 and {r.protect for r in stateful} == {protected}
+    stateful = [r for r in run.resources if "-search" in r.name and r.type in (DOMAIN, "aws:kms/key:Key")]
+    assert len(stateful) == 2 and {r.protect for r in stateful} == {protected}
+    assert not [r for r in run.of_type("aws:secretsmanager/secret:Secret") if "-search" in r.name]
 
 
-def test_only_the_isolated_subnets_and_the_data_clients_on_443(run):
+def test_only_the_isolated_subnets_the_data_clients_and_its_function_on_443(run):
     domain = domain_of(run)
     isolated = {s.name + "-id" for s in run.of_type("aws:ec2/subnet:Subnet") if "-isolated-" in s.name}
     assert set(domain.inputs["vpcOptions"]["subnetIds"]) <= isolated
     rules = [
-        r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-search-" in r.name
+        r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-search-sg-" in r.name
     ]
     assert rules and all(r.inputs["fromPort"] == r.inputs["toPort"] == 443 for r in rules)
-    assert all(r.inputs["referencedSecurityGroupId"] == f"sd-{run.stack}-data-clients-id" for r in rules)
+    assert {r.inputs["referencedSecurityGroupId"] for r in rules} == {
+        f"sd-{run.stack}-data-clients-id",
+        f"sd-{run.stack}-search-security-sg-id",
+    }
     assert not any("cidrIpv4" in r.inputs for r in rules)
 
 
-def test_encrypted_https_only_with_fine_grained_access(run):
+def test_encrypted_https_only_with_an_iam_master_and_no_password(run):
     domain = domain_of(run)
-    inputs, plain = domain.inputs, domain.plain_inputs
+    inputs = domain.inputs
     assert inputs["encryptAtRest"]["enabled"] and inputs["encryptAtRest"]["kmsKeyId"].endswith("-search-key")
     assert inputs["nodeToNodeEncryption"] == {"enabled": True}
     assert inputs["domainEndpointOptions"] == {
         "enforceHttps": True,
         "tlsSecurityPolicy": "Policy-Min-TLS-1-2-PFS-2023-10",
     }
-    security = plain["advancedSecurityOptions"]
-    assert security["enabled"] and security["internalUserDatabaseEnabled"] and not security["anonymousAuthEnabled"]
-    assert inputs["advancedSecurityOptions"] == SECRET_MARKER  # the master password is inside
+    security = inputs["advancedSecurityOptions"]
+    assert security["enabled"] and not security["internalUserDatabaseEnabled"] and not security["anonymousAuthEnabled"]
+    admin = run.named(f"sd-{run.stack}-search-admin", "aws:iam/role:Role")
+    assert security["masterUserOptions"] == {"masterUserArn": admin.state["arn"]}
+    assert "advancedSecurityOptions" not in domain.secret_paths
     [statement] = json.loads(inputs["accessPolicies"])["Statement"]
-    # Open to this domain's paths only: FGAC authenticates, the VPC and the group gate the network.
+    # The account's signed requests to this domain's paths only: FGAC decides per role.
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
     assert statement["Resource"] == [f"arn:aws:es:eu-west-1:123456789012:domain/sd-{run.stack}-search/*"]
     assert statement["Action"] == ["es:ESHttp*"]
+
+
+def test_only_the_security_function_runs_as_the_master(run):
+    """The master role trusts Lambda only, in this account, and is the security function's role."""
+    admin = run.named(f"sd-{run.stack}-search-admin", "aws:iam/role:Role")
+    [trust] = json.loads(admin.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    function = run.named(f"sd-{run.stack}-search-security", "aws:lambda/function:Function")
+    assert function.inputs["role"] == admin.state["arn"]
+    assert function.inputs["handler"] == "search_security.apply.handler"
 
 
 def test_logs_can_arrive_before_the_domain_exists(run):
@@ -90,35 +102,32 @@ def test_logs_can_arrive_before_the_domain_exists(run):
     assert waits_for(run, domain, access)
 
 
-def test_apps_get_the_url_from_a_secret_and_may_reach_443(run):
-    passwords = {r.name: r.state["result"] for r in run.of_type("random:index/randomPassword:RandomPassword")}
+def test_odoo_writes_and_the_gateway_reads_the_catalogue_through_their_roles(run):
+    """No credential in the URL: each app signs with its pods' role, which the mappings name."""
     endpoint = domain_of(run).state["endpoint"]
-    for name in ("odoo-secrets", "api-gateway-secrets"):
-        secret = next(s for s in run.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == name)
-        url = urlparse(secret.plain_inputs["stringData"]["search-url"])
-        assert (url.scheme, url.hostname, url.port) == ("https", endpoint, 443)
-        assert unquote(url.password) == passwords[f"sd-{run.stack}-search-master-password"]
-    for deployment in nonempty(run.of_type("kubernetes:apps/v1:Deployment")):
+    domain_arn = domain_of(run).state["arn"]
+    deployments = {d.inputs["metadata"]["name"]: d for d in run.of_type("kubernetes:apps/v1:Deployment")}
+    for name in ("odoo", "api-gateway"):
         env = {
-            e["name"]: e for c in deployment.inputs["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])
+            e["name"]: e.get("value")
+            for e in deployments[name].inputs["spec"]["template"]["spec"]["containers"][0]["env"]
         }
-        name = deployment.inputs["metadata"]["name"]
-        if name in ("odoo", "api-gateway"):
-            # As a file from the app's Secret, never as a value in the environment.
-            assert "SEARCH_URL" not in env
-            assert secret_file(deployment, env["SEARCH_URL_FILE"]["value"]) == (f"{name}-secrets", "search-url")
-
-
-def secret_file(deployment, path: str) -> tuple[str, str]:
-    """(Secret, key) whose file `path` is in the pod: through a secret volume mounted there."""
-    spec = deployment.inputs["spec"]["template"]["spec"]
-    volumes = {v["name"]: v for v in spec["volumes"]}
-    for container in spec["containers"]:
-        for mount in container.get("volumeMounts", []):
-            source = volumes[mount["name"]].get("secret")
-            if source and path.startswith(mount["mountPath"] + "/"):
-                return source["secretName"], path.removeprefix(mount["mountPath"] + "/")
-    raise AssertionError(f"{path} is in no mounted Secret")
+        assert env["SEARCH_URL"] == f"https://{endpoint}" and env["SEARCH_AUTH"] == "aws-sigv4"
+    [invocation] = run.of_type("aws:lambda/invocation:Invocation")
+    state = json.loads(invocation.inputs["input"])
+    roles = {r.name: r.state["arn"] for r in run.of_type("aws:iam/role:Role")}
+    assert state["mappings"] == {
+        "catalogue_writer": [roles[f"sd-{run.stack}-odoo-identity"]],
+        "catalogue_reader": [roles[f"sd-{run.stack}-api-gateway-identity"]],
+    }
+    assert state["endpoint"] == f"https://{endpoint}"
+    policies = {p.name: json.loads(p.inputs["policy"]) for p in run.of_type("aws:iam/rolePolicy:RolePolicy")}
+    for component, writes in (("odoo", True), ("api-gateway", False)):
+        [search] = [
+            s for s in policies[f"sd-{run.stack}-{component}-identity"]["Statement"] if s["Action"][0].startswith("es:")
+        ]
+        assert search["Resource"] == [f"{domain_arn}/*"]
+        assert ("es:ESHttpPut" in search["Action"]) is writes
 
 
 def test_network_policies_open_443_to_the_data_tier_for_the_apps_only(run):

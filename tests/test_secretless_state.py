@@ -27,7 +27,6 @@ ORIGIN_HEADER = "the origin header's root key: CloudFront sends a value derived 
 FIRST = "dead after the first rotation, which the same `up` starts (rotate_immediately)"
 #: The SDK marks every secret_string secret; a role's first value only says where the role lives.
 NO_CREDENTIAL = "no credential: host, database, the role pair and the master secret's ARN, no password"
-SEARCH = "an IAM master (fine-grained access control) and IAM role mappings for Odoo and the gateway"
 
 #: (group, user) of every ElastiCache user (components/data/redis_acl.py LAYOUTS).
 REDIS_USERS = [(group, client.name) for group, clients in LAYOUTS["split"].items() for client in clients]
@@ -36,7 +35,6 @@ GENERATED = {
     "ingress-origin-secret": ORIGIN_HEADER,
     "db-master-password": FIRST,
     **{f"redis-{group}-{user}-first": FIRST for group, user in REDIS_USERS},
-    "search-master-password": SEARCH,
 }
 
 SECRET_INPUTS = {
@@ -54,14 +52,6 @@ SECRET_INPUTS = {
         ("aws:secretsmanager/secretVersion:SecretVersion", f"db-credentials-{key}", "secretString"): NO_CREDENTIAL
         for key in ("owner", "reader", "auth_user")
     },
-    (
-        "kubernetes:core/v1:Secret",
-        "odoo-secrets",
-        "stringData",
-    ): SEARCH,
-    ("kubernetes:core/v1:Secret", "api-gateway-secrets", "stringData"): SEARCH,
-    ("aws:opensearch/domain:Domain", "search", "advancedSecurityOptions"): SEARCH,
-    ("aws:secretsmanager/secretVersion:SecretVersion", "search-master", "secretString"): SEARCH,
 }
 
 

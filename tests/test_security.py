@@ -326,7 +326,10 @@ def test_each_identity_reads_exactly_its_own_secrets(run):
     }
     policies = {p.name: json.loads(p.inputs["policy"]) for p in run.of_type("aws:iam/rolePolicy:RolePolicy")}
     for component, secrets in expected.items():
-        read, decrypt = policies[f"{prefix}-{component}-identity"]["Statement"]
+        read, decrypt, *search = policies[f"{prefix}-{component}-identity"]["Statement"]
+        assert [s["Resource"][0].split(":domain/")[1] for s in search] == (
+            [f"{prefix}-search/*"] if component in ("odoo", "api-gateway") else []
+        )
         arns = [run.named(name, "aws:secretsmanager/secret:Secret").state["arn"] for name in secrets]
         assert sorted(read["Resource"]) == sorted(arns)
         assert read["Action"] == ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]

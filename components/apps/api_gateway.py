@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.apps.search_client import SearchClient
 from components.aws.pod_identity import workload_identity
 from components.k8s.hpa import HpaSpec
-from components.k8s.mounted_secret import mounted_secret
-from components.k8s.pod_spec import ContainerResources
+from components.k8s.pod_spec import BOOTSTRAP_ANNOTATION, ContainerResources
 from components.k8s.secret_files import SecretObject, SecretRef, read_statements, secret_files
 from components.k8s.workload import Probes, Workload, WorkloadArgs
 
@@ -48,8 +48,8 @@ class ApiGatewayArgs:
     secrets_store: Sequence[pulumi.Resource]
     #: The database bootstrap's revision: the pods start after it and roll with it.
     bootstrap_revision: pulumi.Input[str]
-    #: The catalogue search (OpenSearch) URL, credentials percent-encoded.
-    search_url: pulumi.Input[str]
+    #: The catalogue search (OpenSearch): its URL, and the domain the gateway's role may read.
+    search: SearchClient
     #: api-gateway-hpa.
     hpa: HpaSpec
     #: The gateway container's requests and limits; its HPA's CPU target is relative to them.
@@ -77,12 +77,12 @@ class ApiGateway(pulumi.ComponentResource):
             SecretObject(secret, {field: variable.lower() for variable, (ref, field) in files.items() if ref is secret})
             for secret in (args.db_secret, args.cache_secret, args.rate_limit_secret)
         ]
-        workload_identity(name, args.cluster_name, args.namespace, [APP], read_statements(objects, args.region), self)
+        statements = [*read_statements(objects, args.region), *args.search.statements()]
+        identity = workload_identity(name, args.cluster_name, args.namespace, [APP], statements, self)
+        #: The gateway's IAM role: the catalogue reader in OpenSearch's role mappings.
+        self.role_arn = identity.role_arn
         aws_secrets = secret_files(
             "api-gateway-aws", "api-gateway-aws", args.namespace, args.region, objects, self, args.secrets_store
-        )
-        credentials = mounted_secret(
-            f"{name}-secrets", APP, args.namespace, {"search-url": args.search_url}, {"SEARCH_URL": "search-url"}, self
         )
         health = {"httpGet": {"path": "/health", "port": args.port}}
         workload = Workload(
@@ -101,18 +101,21 @@ class ApiGateway(pulumi.ComponentResource):
                     {"name": "DB_POOL_SIZE", "value": str(args.db_pool_size)},
                     # Transaction pooling: no server-side prepared statements (psycopg).
                     {"name": "DB_PREPARE_THRESHOLD", "value": "none"},
-                    *credentials.env,
+                    # The catalogue search: no credential in the URL, requests signed with the pods' role.
+                    {"name": "SEARCH_URL", "value": args.search.url},
+                    {"name": "SEARCH_AUTH", "value": "aws-sigv4"},
+                    {"name": "AWS_REGION", "value": args.region},
                     *({"name": f"{variable}_FILE", "value": aws_secrets.path(variable.lower())} for variable in files),
                 ],
-                volumes=[credentials.volume, aws_secrets.volume],
-                volume_mounts=[credentials.mount, aws_secrets.mount],
+                volumes=[aws_secrets.volume],
+                volume_mounts=[aws_secrets.mount],
                 resources=args.resources,
                 probes=Probes(
                     startup=health | {"periodSeconds": 2, "failureThreshold": 30},
                     readiness=health | {"periodSeconds": 5, "failureThreshold": 2, "timeoutSeconds": 2},
                     liveness=health | {"periodSeconds": 20, "failureThreshold": 3, "timeoutSeconds": 5},
                 ),
-                pod_annotations=credentials.pod_annotations(args.bootstrap_revision),
+                pod_annotations={BOOTSTRAP_ANNOTATION: args.bootstrap_revision},
                 service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/health"},
                 node_selector=args.node_selector,
                 hpa=args.hpa,

@@ -150,7 +150,9 @@ class DatabaseBootstrap(pulumi.ComponentResource):
             spec=_job_spec(args, config.metadata.name, account.metadata.name, master.volume, master.directory),
             # The allow rule and the identity exist before the pod needs them.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[egress, *identity], custom_timeouts=pulumi.CustomTimeouts(create="15m")
+                parent=self,
+                depends_on=[egress, *identity.associations],
+                custom_timeouts=pulumi.CustomTimeouts(create="15m"),
             ),
         )
         self.revision = job.metadata.name

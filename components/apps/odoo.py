@@ -11,10 +11,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.apps.odoo_config import OdooSettings, render_odoo_conf
+from components.apps.search_client import SearchClient
 from components.aws.pod_identity import workload_identity
 from components.k8s.hpa import HpaSpec
-from components.k8s.mounted_secret import mounted_secret
-from components.k8s.pod_spec import ContainerResources, checksum
+from components.k8s.pod_spec import BOOTSTRAP_ANNOTATION, ContainerResources, checksum
 from components.k8s.secret_files import SecretFiles, SecretObject, SecretRef, read_statements, secret_files
 from components.k8s.workload import Probes, Workload, WorkloadArgs
 
@@ -44,8 +44,8 @@ class OdooArgs:
     region: str
     #: The Secrets Store CSI driver: the SecretProviderClass waits for its CRD.
     secrets_store: Sequence[pulumi.Resource]
-    #: The catalogue search (OpenSearch) URL, credentials encoded (a mounted Secret file).
-    search_url: pulumi.Input[str]
+    #: The catalogue search (OpenSearch): its URL, and the domain Odoo's role may write to.
+    search: SearchClient
     #: The database bootstrap's revision: the pods start after it and roll with it.
     bootstrap_revision: pulumi.Input[str]
     #: The ReadWriteMany claim of the filestore.
@@ -77,9 +77,10 @@ class Odoo(pulumi.ComponentResource):
             SecretObject(args.db_secret, {"username": "db-username", "password": "db-password"}),
             SecretObject(args.redis_secret, {"url": "redis-url"}),
         ]
-        workload_identity(
-            name, args.cluster_name, args.namespace, [WEB, BUS], read_statements(objects, args.region), self
-        )
+        statements = [*read_statements(objects, args.region), *args.search.statements()]
+        identity = workload_identity(name, args.cluster_name, args.namespace, [WEB, BUS], statements, self)
+        #: Odoo's IAM role: the catalogue writer in OpenSearch's role mappings.
+        self.role_arn = identity.role_arn
         aws_secrets = secret_files(
             "odoo-aws", "odoo-aws", args.namespace, args.region, objects, self, args.secrets_store
         )
@@ -112,45 +113,35 @@ class Odoo(pulumi.ComponentResource):
             data={"odoo.conf": web_conf, "odoo-bus.conf": bus_conf},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        credentials = mounted_secret(
-            f"{name}-secrets",
-            "odoo",
-            args.namespace,
-            {
-                "search-url": args.search_url,
-            },
-            {"SEARCH_URL": "search-url"},
-            parent=self,
-            fingerprint=[args.search_url],
-        )
         shared = dict(
             namespace=args.namespace,
             image=args.image,
             env=[
                 {"name": "ODOO_SESSION_REDIS", "value": "1"},
                 {"name": "ODOO_SESSION_REDIS_EXPIRATION", "value": "604800"},
-                *credentials.env,
                 {"name": "ODOO_SESSION_REDIS_URL_FILE", "value": aws_secrets.path("redis-url")},
+                # The catalogue search: no credential in the URL, requests signed with the pods' role.
+                {"name": "SEARCH_URL", "value": args.search.url},
+                {"name": "SEARCH_AUTH", "value": "aws-sigv4"},
+                {"name": "AWS_REGION", "value": args.region},
             ],
             private_paths={"run": "/run/odoo"},
             volumes=[
                 {"name": "config", "configMap": {"name": config.metadata.name}},
-                credentials.volume,
                 aws_secrets.volume,
                 {"name": "filestore", "persistentVolumeClaim": {"claimName": args.filestore_claim}},
             ],
             volume_mounts=[
                 {"name": "filestore", "mountPath": args.settings.data_dir},
-                credentials.mount,
                 aws_secrets.mount,
             ],
             pod_annotations={
                 "checksum/config": checksum(web_conf, bus_conf),
-                **credentials.pod_annotations(args.bootstrap_revision),
+                BOOTSTRAP_ANNOTATION: args.bootstrap_revision,
             },
             service_annotations={"alb.ingress.kubernetes.io/healthcheck-path": "/web/health"},
         )
-        return shared, [credentials.mount, aws_secrets.mount]
+        return shared, [aws_secrets.mount]
 
     @staticmethod
     def _render(image: str, conf_key: str, secrets_mounts: list[dict]) -> dict:

@@ -45,6 +45,14 @@ def pod_identity_trust() -> pulumi.Output[str]:
     return service_trust_policy("pods.eks.amazonaws.com", actions=("sts:AssumeRole", "sts:TagSession"))
 
 
+@dataclass(frozen=True)
+class WorkloadIdentity:
+    #: The role (other services name it: OpenSearch's role mappings).
+    role_arn: pulumi.Output[str]
+    #: Pods get the role's credentials once these exist.
+    associations: list[aws.eks.PodIdentityAssociation]
+
+
 def workload_identity(
     name: str,
     cluster_name: pulumi.Input[str],
@@ -52,7 +60,7 @@ def workload_identity(
     service_accounts: Sequence[str],
     statements: list[dict],
     parent: pulumi.Resource,
-) -> list[aws.eks.PodIdentityAssociation]:
+) -> WorkloadIdentity:
     """One IAM role with exactly `statements`, for an application's service accounts. Pods get
     its credentials once their association exists (a CSI mount before that is retried)."""
     role = aws.iam.Role(
@@ -64,7 +72,7 @@ def workload_identity(
         policy=policy_document(statements),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    return [
+    associations = [
         aws.eks.PodIdentityAssociation(
             f"{name}-{account}" if len(service_accounts) > 1 else f"{name}-identity",
             cluster_name=cluster_name,
@@ -75,3 +83,4 @@ def workload_identity(
         )
         for account in service_accounts
     ]
+    return WorkloadIdentity(role.arn, associations)

@@ -1,11 +1,13 @@
 """Amazon OpenSearch Service domain for the catalogue search: product search must not land on
 PostgreSQL at 10,000 users.
 
-Access is fine-grained access control with an internal master user whose password is
-generated. With the internal user database, HTTP basic-auth requests reach the domain unsigned,
-so the resource policy has to let them in (`Principal: *` on this domain only): the gates are
-the VPC (isolated subnets, no public endpoint), the security group (443 from the data clients
-only) and FGAC's authentication, which is AWS's documented setup for FGAC domains.
+Access is fine-grained access control with an IAM master and no internal users: no password
+exists. Every request is SigV4-signed by an IAM principal of the account (the resource policy
+admits the account, FGAC decides what each role may do). The master is a dedicated role that
+only the domain's security function runs as: it applies the security roles and their mappings
+to the clients' IAM roles as code (components/data/search_security/), invoked by Pulumi whenever
+they change. Clients (Odoo writes the catalogue, the gateway reads it) sign with their pods'
+Pod Identity.
 
 Log groups receive the slow, error and audit logs through a CloudWatch Logs resource policy for
 `es.amazonaws.com`, made before the domain: without it the domain's creation fails.
@@ -13,27 +15,24 @@ Log groups receive the slow, error and audit logs through a CloudWatch Logs reso
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.iam_documents import policy_document, statement
+from components.aws.iam_documents import policy_document, service_trust_policy, statement
 from components.aws.kms import KeyAccess, component_key
-from components.aws.passwords import master_password as master_password_of
-from components.aws.secrets import stored_secret
-from components.aws.security_group import port_from_groups
-from components.data.connection_urls import https_url
-from components.outputs import secret_output
+from components.aws.python_function import RUNTIME, python_archive
+from components.aws.security_group import port_from_groups, tcp_rule
 
 PORT = 443
-MASTER_USER = "search-admin"
 TLS_POLICY = "Policy-Min-TLS-1-2-PFS-2023-10"
 LOG_TYPES = ("SEARCH_SLOW_LOGS", "INDEX_SLOW_LOGS", "ES_APPLICATION_LOGS", "AUDIT_LOGS")
-#: FGAC master passwords: 8-128 characters with upper, lower, digit and special. Of the
-#: specials, only those that need no quoting in JSON, shells or URLs' userinfo once encoded.
-PASSWORD_SPECIALS = "!#$%&*()-_=+[]{}<>:?"
+#: The security function's source (stdlib and botocore: nothing to package beside it).
+SECURITY_SOURCE = Path(__file__).resolve().parent / "search_security"
 
 
 @dataclass(frozen=True)
@@ -80,8 +79,6 @@ class SearchDomainArgs:
     log_retention_days: int
     #: Create the account's OpenSearch service-linked role (a VPC domain needs it, once).
     create_service_linked_role: bool
-    #: Days a deleted master secret stays recoverable.
-    secret_recovery_window_days: int
     #: Pulumi `protect` on the domain, key, secret and log groups (the audit log among them).
     protect: bool
     #: Who administers the key (the deploy role), in which account.
@@ -100,13 +97,13 @@ class SearchDomain(pulumi.ComponentResource):
             self,
             args.protect,
             args.key_access,
-            log_groups=[f"{name}-{log_type.lower().replace('_', '-')}-*" for log_type in LOG_TYPES],
+            log_groups=[
+                *(f"{name}-{log_type.lower().replace('_', '-')}-*" for log_type in LOG_TYPES),
+                f"/aws/lambda/{args.domain_name}-security",
+            ],
         )
-        group = port_from_groups(
-            f"{name}-sg", args.vpc_id, PORT, args.client_security_groups, "OpenSearch clients (HTTPS)", self
-        )
+        admin, function_group, group = self._access(name, args)
         logs, log_access = self._log_groups(name, args, key.arn)
-        master_password = master_password_of(name, PASSWORD_SPECIALS, self, min_special=2)
         prerequisites: list[pulumi.Resource] = [*logs.values(), log_access, *self._service_linked_role(name, args)]
         domain = aws.opensearch.Domain(
             name,
@@ -128,7 +125,7 @@ class SearchDomain(pulumi.ComponentResource):
             domain_endpoint_options=aws.opensearch.DomainDomainEndpointOptionsArgs(
                 enforce_https=True, tls_security_policy=TLS_POLICY
             ),
-            advanced_security_options=_fine_grained_access(master_password),
+            advanced_security_options=_fine_grained_access(admin.arn),
             access_policies=_access_policy(args),
             log_publishing_options=[
                 aws.opensearch.DomainLogPublishingOptionArgs(
@@ -139,24 +136,12 @@ class SearchDomain(pulumi.ComponentResource):
             **_maintenance(args),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=prerequisites),
         )
-        url = secret_output(
-            pulumi.Output.all(master_password, domain.endpoint).apply(
-                lambda parts: https_url(MASTER_USER, parts[0], parts[1], PORT)
-            )
-        )
-        secret = stored_secret(
-            f"{name}-master",
-            "Master user of the OpenSearch domain (fine-grained access control)",
-            key.arn,
-            args.secret_recovery_window_days,
-            {"username": MASTER_USER, "password": master_password, "endpoint": domain.endpoint, "url": url},
-            self,
-            args.protect,
-        )
+        self._security_function = self._function(name, args, admin, function_group.id, key.arn)
         self.endpoint = domain.endpoint
-        self.url = url
+        #: What clients connect to (no credential in it: they sign their requests).
+        self.url = pulumi.Output.concat("https://", domain.endpoint)
         self.domain_name = args.domain_name
-        self.secret_arn = secret.arn
+        self.domain_arn = domain.arn
         self.security_group_id = group.id
         self.port = PORT
         self.register_outputs(
@@ -164,9 +149,122 @@ class SearchDomain(pulumi.ComponentResource):
                 "endpoint": self.endpoint,
                 "url": self.url,
                 "domainName": self.domain_name,
-                "secretArn": self.secret_arn,
                 "securityGroupId": self.security_group_id,
             }
+        )
+
+    def _access(
+        self, name: str, args: SearchDomainArgs
+    ) -> tuple[aws.iam.Role, aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
+        """The IAM master (only the security function runs as it), the function's group and the
+        domain's: 443 from the data clients and from the function."""
+        admin = aws.iam.Role(
+            f"{name}-admin",
+            description="The OpenSearch domain's IAM master: only its security function runs as it",
+            assume_role_policy=service_trust_policy("lambda.amazonaws.com", args.account_id),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        function_group = aws.ec2.SecurityGroup(
+            f"{name}-security-sg",
+            vpc_id=args.vpc_id,
+            description="OpenSearch security function",
+            tags={"Name": f"{name}-security-sg"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        group = port_from_groups(
+            f"{name}-sg",
+            args.vpc_id,
+            PORT,
+            {**args.client_security_groups, "security-function": function_group.id},
+            "OpenSearch clients (HTTPS)",
+            self,
+        )
+        tcp_rule(
+            f"{name}-security-to-domain",
+            function_group.id,
+            (PORT, PORT),
+            "the domain",
+            self,
+            True,
+            referenced_security_group_id=group.id,
+        )
+        return admin, function_group, group
+
+    def _function(
+        self,
+        name: str,
+        args: SearchDomainArgs,
+        admin: aws.iam.Role,
+        group_id: pulumi.Input[str],
+        key_arn: pulumi.Input[str],
+    ) -> aws.lambda_.Function:
+        """The security function, in the domain's own subnets: it needs nothing but the domain
+        (Lambda hands it its role's credentials; signing calls no AWS API)."""
+        child = pulumi.ResourceOptions(parent=self)
+        function_name = f"{args.domain_name}-security"
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-security-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=key_arn,
+            opts=child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-admin",
+            role=admin.id,
+            policy=policy_document(
+                [
+                    statement(["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.Output.concat(logs.arn, ":*")]),
+                    statement(["kms:Decrypt"], [key_arn]),
+                    statement(
+                        [
+                            "ec2:CreateNetworkInterface",
+                            "ec2:DescribeNetworkInterfaces",
+                            "ec2:DescribeSubnets",
+                            "ec2:DeleteNetworkInterface",
+                            "ec2:AssignPrivateIpAddresses",
+                            "ec2:UnassignPrivateIpAddresses",
+                        ]
+                    ),
+                    statement(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]),
+                ]
+            ),
+            opts=child,
+        )
+        return aws.lambda_.Function(
+            f"{name}-security",
+            name=function_name,
+            description="Applies the OpenSearch security roles and mappings as the domain's IAM master",
+            runtime=RUNTIME,
+            handler="search_security.apply.handler",
+            code=python_archive(SECURITY_SOURCE, ()),
+            role=admin.arn,
+            timeout=60,
+            memory_size=128,
+            kms_key_arn=key_arn,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=logs.name),
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=list(args.subnet_ids)[: args.zone_count], security_group_ids=[group_id]
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs, policy]),
+        )
+
+    def apply_security(
+        self, name: str, roles: dict, mappings: dict[str, list[pulumi.Input[str]]], parent: pulumi.Resource
+    ) -> aws.lambda_.Invocation:
+        """The domain's security roles and their mappings to IAM roles, applied as the master
+        whenever they change (and on the first `up`, once the domain exists)."""
+        state = pulumi.Output.all(
+            self.url, pulumi.Output.all(**{k: pulumi.Output.all(*v) for k, v in mappings.items()})
+        )
+        return aws.lambda_.Invocation(
+            name,
+            function_name=self._security_function.name,
+            input=state.apply(
+                lambda s: json.dumps({"endpoint": s[0], "roles": roles, "mappings": s[1]}, sort_keys=True)
+            ),
+            opts=pulumi.ResourceOptions(parent=parent),
         )
 
     def _service_linked_role(self, name: str, args: SearchDomainArgs) -> list[pulumi.Resource]:
@@ -235,24 +333,27 @@ class SearchDomain(pulumi.ComponentResource):
         return groups, access
 
 
-def _fine_grained_access(master_password: pulumi.Input[str]) -> aws.opensearch.DomainAdvancedSecurityOptionsArgs:
-    """Fine-grained access control with the internal user database: no anonymous access."""
+def _fine_grained_access(master_arn: pulumi.Input[str]) -> aws.opensearch.DomainAdvancedSecurityOptionsArgs:
+    """Fine-grained access control with an IAM master and no internal user database: no
+    password, no anonymous access."""
     return aws.opensearch.DomainAdvancedSecurityOptionsArgs(
         enabled=True,
         anonymous_auth_enabled=False,
-        internal_user_database_enabled=True,
+        internal_user_database_enabled=False,
         master_user_options=aws.opensearch.DomainAdvancedSecurityOptionsMasterUserOptionsArgs(
-            master_user_name=MASTER_USER, master_user_password=master_password
+            master_user_arn=master_arn
         ),
     )
 
 
 def _access_policy(args: SearchDomainArgs) -> pulumi.Output[str]:
-    """HTTP to this domain's paths for any principal: the security group and fine-grained
-    access control decide (the domain's ARN is named before it exists)."""
+    """HTTP to this domain's paths for the account's IAM principals whose own policies allow
+    it (signed requests only): fine-grained access control decides per role. The domain's ARN
+    is named before it exists."""
     domain_arn = pulumi.Output.concat("arn:aws:es:", args.region, ":", args.account_id, ":domain/", args.domain_name)
+    account = pulumi.Output.concat("arn:aws:iam::", args.account_id, ":root")
     return policy_document(
-        [{**statement(["es:ESHttp*"], [pulumi.Output.concat(domain_arn, "/*")]), "Principal": {"AWS": "*"}}]
+        [{**statement(["es:ESHttp*"], [pulumi.Output.concat(domain_arn, "/*")]), "Principal": {"AWS": account}}]
     )
 
 
