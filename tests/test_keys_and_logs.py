@@ -39,6 +39,10 @@ def test_every_key_has_an_explicit_policy_no_broader_than_the_account(run):
             action.startswith(("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey")) for action in admin["Action"]
         )
         for service in services:
+            if service.get("Sid") == "SignTokens":  # the gateway's role signs with its token key
+                assert service["Principal"]["AWS"].startswith(f"arn:aws:iam::{ACCOUNT}:role/"), key.name
+                assert service["Action"] == ["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"]
+                continue
             assert set(service["Principal"]) == {"Service"}, (key.name, service)
             # Held to our account: by aws:SourceAccount, or by an encryption context that names
             # our resources (CloudWatch Logs: the log group's ARN, account included).

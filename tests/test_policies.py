@@ -153,7 +153,7 @@ RESOURCE_CASES = {
     "elasticache-auth": (GROUP, "", [setter("userGroupIds", DELETE)]),
     "elasticache-custom-subnet-group": (GROUP, "", [setter("subnetGroupName", "default")]),
     "elasticache-rbac-without-auth-token": (GROUP, "", [setter("authToken", "a-token-beside-the-users")]),
-    "kms-key-rotation": ("aws:kms/key:Key", "", [setter("enableKeyRotation", False)]),
+    "kms-key-rotation": ("aws:kms/key:Key", "db-key", [setter("enableKeyRotation", False)]),
     "kms-explicit-key-policy": ("aws:kms/key:Key", "db-key", [setter("policy", DELETE)]),
     "cloudwatch-log-group-cmk": ("aws:cloudwatch/logGroup:LogGroup", "flow-logs", [setter("kmsKeyId", DELETE)]),
     "opensearch-encrypted-at-rest": (SEARCH, "", [setter("encryptAtRest.enabled", False)]),

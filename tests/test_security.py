@@ -430,3 +430,17 @@ def test_a_new_revision_reruns_the_job(staging):
     )
     [before], [after] = staging.of_type(JOB), rerun.of_type(JOB)
     assert before.inputs["metadata"]["name"] != after.inputs["metadata"]["name"]
+
+
+def test_the_gateway_signs_its_tokens_with_a_kms_key_only_its_role_may_use(run):
+    """No token-signing secret exists: an asymmetric key whose policy lets the gateway's role sign."""
+    key = run.named(f"sd-{run.stack}-api-gateway-token-key", "aws:kms/key:Key")
+    assert (key.inputs["customerMasterKeySpec"], key.inputs["keyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
+    statements = {s.get("Sid"): s for s in json.loads(key.inputs["policy"])["Statement"]}
+    role = run.named(f"sd-{run.stack}-api-gateway-identity", "aws:iam/role:Role").state["arn"]
+    assert statements["SignTokens"]["Principal"] == {"AWS": role}
+    assert statements["SignTokens"]["Action"] == ["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"]
+    gateway = next(d for d in run.of_type("kubernetes:apps/v1:Deployment") if d.name.endswith("api-gateway"))
+    env = {e["name"]: e.get("value") for e in gateway.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["TOKEN_SIGNING_KEY_ARN"] == key.state["arn"] and env["TOKEN_SIGNING_ALGORITHM"] == "ES256"
+    assert key.protect is (run.stack == "prod")

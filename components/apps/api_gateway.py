@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.apps.search_client import SearchClient
+from components.aws.kms import KeyAccess, signing_key
 from components.aws.pod_identity import workload_identity
 from components.k8s.hpa import HpaSpec
 from components.k8s.pod_spec import BOOTSTRAP_ANNOTATION, ContainerResources
@@ -58,6 +59,10 @@ class ApiGatewayArgs:
     metrics_port: int
     #: Node labels the pods require.
     node_selector: Mapping[str, str]
+    #: Who administers the token-signing key (the deploy role), in which account.
+    key_access: KeyAccess
+    #: Pulumi `protect` on the token-signing key (its loss invalidates every token).
+    protect: bool
 
 
 class ApiGateway(pulumi.ComponentResource):
@@ -81,6 +86,9 @@ class ApiGateway(pulumi.ComponentResource):
         identity = workload_identity(name, args.cluster_name, args.namespace, [APP], statements, self)
         #: The gateway's IAM role: the catalogue reader in OpenSearch's role mappings.
         self.role_arn = identity.role_arn
+        tokens = signing_key(
+            f"{name}-token-key", "API gateway token signing (ES256)", self, args.protect, args.key_access, self.role_arn
+        )
         aws_secrets = secret_files(
             "api-gateway-aws", "api-gateway-aws", args.namespace, args.region, objects, self, args.secrets_store
         )
@@ -105,6 +113,9 @@ class ApiGateway(pulumi.ComponentResource):
                     {"name": "SEARCH_URL", "value": args.search.url},
                     {"name": "SEARCH_AUTH", "value": "aws-sigv4"},
                     {"name": "AWS_REGION", "value": args.region},
+                    # Its tokens are signed by KMS with the pods' role: no signing secret exists.
+                    {"name": "TOKEN_SIGNING_KEY_ARN", "value": tokens.arn},
+                    {"name": "TOKEN_SIGNING_ALGORITHM", "value": "ES256"},
                     *({"name": f"{variable}_FILE", "value": aws_secrets.path(variable.lower())} for variable in files),
                 ],
                 volumes=[aws_secrets.volume],

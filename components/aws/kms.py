@@ -153,3 +153,29 @@ def component_key(
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
         uses.append(log_groups_use(region, access.account_id, log_groups))
     return rotating_key(name, description, parent, protect, key_policy(access, *uses), retain_on_delete)
+
+
+def signing_key(
+    name: str,
+    description: str,
+    parent: pulumi.Resource,
+    protect: bool,
+    access: KeyAccess,
+    signer_arn: pulumi.Input[str],
+) -> aws.kms.Key:
+    """An asymmetric ECC P-256 key that only `signer_arn` may sign with (ES256 tokens); its
+    private half never leaves KMS, so nothing of it is in state or in a pod. Verifiers fetch the
+    public key (GetPublicKey). KMS rotates no asymmetric key: a new key is a new resource."""
+    signer = {
+        **statement(["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"], sid="SignTokens"),
+        "Principal": {"AWS": signer_arn},
+    }
+    return aws.kms.Key(
+        name,
+        description=description,
+        customer_master_key_spec="ECC_NIST_P256",
+        key_usage="SIGN_VERIFY",
+        deletion_window_in_days=30,
+        policy=key_policy(access, signer),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+    )
