@@ -36,7 +36,7 @@ from components.data.search_roles import HTTP_ACTIONS as SEARCH_HTTP_ACTIONS
 from components.data.search_roles import ROLES as SEARCH_ROLES
 from components.edge.origin_guard import ROOT_KEY_ACCEPTED_UNTIL, rotation_period
 from components.k8s.hpa import hpa_spec
-from components.k8s.secret_files import SecretRef
+from components.k8s.secret_files import PodAccess, SecretRef
 from components.k8s.workload import PodPeer
 from components.network.vpc import Network
 from components.observability.alarm_topic import AlarmTopic
@@ -231,8 +231,7 @@ def _bootstrap(ctx: StackContext, inputs: AppInputs) -> DatabaseBootstrap:
             primary_host=database.primary_endpoint,
             port=database.port,
             master_secret=SecretRef(database.secret_arn, database.key_arn),
-            cluster_name=inputs.compute.cluster.name,
-            secrets_store=inputs.compute.secrets_store,
+            pod_access=_pod_access(ctx, inputs),
             data_cidrs=inputs.network.subnet_cidrs["isolated"],
             node_selector=STEADY_NODES,
         ),
@@ -264,6 +263,10 @@ def _credentials(ctx: StackContext, inputs: AppInputs, roles: DatabaseBootstrap)
 
 def _role_secret(inputs: AppInputs, credentials: DatabaseCredentials, key: str) -> SecretRef:
     return SecretRef(credentials.secret_arns[key], inputs.data.database.key_arn)
+
+
+def _pod_access(ctx: StackContext, inputs: AppInputs) -> PodAccess:
+    return PodAccess(inputs.compute.cluster.name, ctx.region, inputs.compute.secrets_store)
 
 
 def _search_client(inputs: AppInputs, role: str) -> SearchClient:
@@ -314,8 +317,7 @@ def _odoo(
             session_db_host=pgbouncer.service_hosts["session"],
             db_secret=_role_secret(inputs, credentials, "owner"),
             redis_secret=_redis_secret(inputs.data.sessions, ODOO_SESSIONS),
-            cluster_name=inputs.compute.cluster.name,
-            secrets_store=inputs.compute.secrets_store,
+            pod_access=_pod_access(ctx, inputs),
             bootstrap_revision=roles.revision,
             search=_search_client(inputs, "catalogue_writer"),
             filestore_claim=filestore.claim_name,
@@ -350,8 +352,7 @@ def _gateway(
             db_secret=_role_secret(inputs, credentials, "reader"),
             cache_secret=_redis_secret(data.api_cache, GATEWAY_CACHE),
             rate_limit_secret=_redis_secret(data.sessions, GATEWAY_RATE_LIMIT),
-            cluster_name=inputs.compute.cluster.name,
-            secrets_store=inputs.compute.secrets_store,
+            pod_access=_pod_access(ctx, inputs),
             bootstrap_revision=roles.revision,
             search=_search_client(inputs, "catalogue_reader"),
             hpa=hpa_spec(gateway.hpa, {"service": "api-gateway"}),
@@ -378,8 +379,7 @@ def _pgbouncer(
             port=database.port,
             auth_users=pair(roles.auth_user),
             auth_secret=_role_secret(inputs, credentials, "auth_user"),
-            cluster_name=inputs.compute.cluster.name,
-            secrets_store=inputs.compute.secrets_store,
+            pod_access=_pod_access(ctx, inputs),
             auth_query=AUTH_QUERY,
             bootstrap_revision=roles.revision,
             roles=pool_roles(pool),

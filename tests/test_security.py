@@ -305,7 +305,7 @@ def test_the_bootstrap_job_runs_the_script_with_nothing_secret_in_its_spec(prod)
     assert env["PGUSER"] == "sdadmin" and env["PGSSLMODE"] == "require" and env["PGPASSFILE"] == "/tmp/pgpass"
     assert env["PGHOST"] == prod.named("sd-prod-db-primary").state["address"]
     assert job.secret_paths == []
-    [master] = [v for v in pod["volumes"] if v["name"] == "master"]
+    [master] = [v for v in pod["volumes"] if v["name"] == "db-bootstrap-master"]
     assert master["csi"]["volumeAttributes"]["secretProviderClass"] == "db-bootstrap-master"
 
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 
 from components.apps.search_client import SearchClient
 from components.aws.kms import KeyAccess, signing_key
-from components.aws.pod_identity import workload_identity
 from components.k8s.hpa import HpaSpec
 from components.k8s.pod_spec import BOOTSTRAP_ANNOTATION, ContainerResources
-from components.k8s.secret_files import SecretObject, SecretRef, read_statements, secret_files
+from components.k8s.secret_files import PodAccess, SecretObject, SecretRef, pod_secrets
 from components.k8s.workload import Probes, Workload, WorkloadArgs
 
 APP = "api-gateway"
@@ -41,12 +40,8 @@ class ApiGatewayArgs:
     cache_secret: SecretRef
     #: The sessions group's rate-limit user (`ratelimit:*`, never evicted): RATE_LIMIT_REDIS_URL_FILE.
     rate_limit_secret: SecretRef
-    #: The cluster whose Pod Identity lets the pods read that secret.
-    cluster_name: pulumi.Input[str]
-    #: The region of the cluster and the secret.
-    region: str
-    #: The Secrets Store CSI driver: the SecretProviderClass waits for its CRD.
-    secrets_store: Sequence[pulumi.Resource]
+    #: Where the pods get AWS access (Pod Identity, region, the CSI driver for their secrets).
+    pod_access: PodAccess
     #: The database bootstrap's revision: the pods start after it and roll with it.
     bootstrap_revision: pulumi.Input[str]
     #: The catalogue search (OpenSearch): its URL, and the domain the gateway's role may read.
@@ -82,15 +77,13 @@ class ApiGateway(pulumi.ComponentResource):
             SecretObject(secret, {field: variable.lower() for variable, (ref, field) in files.items() if ref is secret})
             for secret in (args.db_secret, args.cache_secret, args.rate_limit_secret)
         ]
-        statements = [*read_statements(objects, args.region), *args.search.statements()]
-        identity = workload_identity(name, args.cluster_name, args.namespace, [APP], statements, self)
+        aws_secrets, identity = pod_secrets(
+            name, "api-gateway-aws", args.namespace, [APP], objects, args.pod_access, self, args.search.statements()
+        )
         #: The gateway's IAM role: the catalogue reader in OpenSearch's role mappings.
         self.role_arn = identity.role_arn
         tokens = signing_key(
             f"{name}-token-key", "API gateway token signing (ES256)", self, args.protect, args.key_access, self.role_arn
-        )
-        aws_secrets = secret_files(
-            "api-gateway-aws", "api-gateway-aws", args.namespace, args.region, objects, self, args.secrets_store
         )
         health = {"httpGet": {"path": "/health", "port": args.port}}
         workload = Workload(
@@ -112,7 +105,7 @@ class ApiGateway(pulumi.ComponentResource):
                     # The catalogue search: no credential in the URL, requests signed with the pods' role.
                     {"name": "SEARCH_URL", "value": args.search.url},
                     {"name": "SEARCH_AUTH", "value": "aws-sigv4"},
-                    {"name": "AWS_REGION", "value": args.region},
+                    {"name": "AWS_REGION", "value": args.pod_access.region},
                     # Its tokens are signed by KMS with the pods' role: no signing secret exists.
                     {"name": "TOKEN_SIGNING_KEY_ARN", "value": tokens.arn},
                     {"name": "TOKEN_SIGNING_ALGORITHM", "value": "ES256"},

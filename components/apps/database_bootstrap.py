@@ -13,7 +13,7 @@ after it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -21,7 +21,6 @@ import pulumi_kubernetes as k8s
 
 from components.apps.database_bootstrap_sql import DatabaseRoles, render_bootstrap_sql
 from components.apps.kubernetes_network_policies import ip_blocks, tcp_ports
-from components.aws.pod_identity import workload_identity
 from components.k8s.pod_spec import (
     ContainerResources,
     checksum,
@@ -29,7 +28,7 @@ from components.k8s.pod_spec import (
     pod_security_context,
     pull_policy,
 )
-from components.k8s.secret_files import SecretObject, SecretRef, read_statements, secret_files
+from components.k8s.secret_files import PodAccess, SecretFiles, SecretObject, SecretRef, pod_secrets
 
 SERVICE_ACCOUNT = "db-bootstrap"
 SQL_DIR = "/etc/db-bootstrap"
@@ -55,12 +54,8 @@ class DatabaseBootstrapArgs:
     #: The master secret (rotated by Secrets Manager) and its key: the Job's identity may read
     #: that one secret.
     master_secret: SecretRef
-    #: The cluster whose Pod Identity gives the Job its role, and its region.
-    cluster_name: pulumi.Input[str]
-    #: The region of the cluster and the secret.
-    region: str
-    #: The Secrets Store CSI driver: the SecretProviderClass waits for its CRD.
-    secrets_store: Sequence[pulumi.Resource]
+    #: Where the pods get AWS access (Pod Identity, region, the CSI driver for their secrets).
+    pod_access: PodAccess
     #: Bump to run the Job again with nothing else changed.
     revision: str
     #: Where the isolated tier lives: the Job's only egress besides DNS.
@@ -128,11 +123,8 @@ class DatabaseBootstrap(pulumi.ComponentResource):
             opts=child,
         )
         objects = [SecretObject(args.master_secret, {"password": "password"})]
-        identity = workload_identity(
-            name, args.cluster_name, args.namespace, [SERVICE_ACCOUNT], read_statements(objects, args.region), self
-        )
-        master = secret_files(
-            "db-bootstrap-master", "master", args.namespace, args.region, objects, self, args.secrets_store
+        master, identity = pod_secrets(
+            name, "db-bootstrap-master", args.namespace, [SERVICE_ACCOUNT], objects, args.pod_access, self
         )
         egress = k8s.networking.v1.NetworkPolicy(
             f"{name}-egress",
@@ -147,7 +139,7 @@ class DatabaseBootstrap(pulumi.ComponentResource):
         job = k8s.batch.v1.Job(
             f"{name}-job",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=job_name, namespace=args.namespace, labels=LABELS),
-            spec=_job_spec(args, config.metadata.name, account.metadata.name, master.volume, master.directory),
+            spec=_job_spec(args, config.metadata.name, account.metadata.name, master),
             # The allow rule and the identity exist before the pod needs them.
             opts=pulumi.ResourceOptions(
                 parent=self,
@@ -164,12 +156,11 @@ def _job_spec(
     args: DatabaseBootstrapArgs,
     config_name: pulumi.Input[str],
     service_account: pulumi.Input[str],
-    master_volume: dict,
-    master_dir: str,
+    master: SecretFiles,
 ) -> dict:
     """One pod, retried with backoff (the master secret may be mid-rotation), never more than
     ten minutes. The passfile goes to a private tmpfs: libpq ignores one others can read."""
-    psql = bootstrap_command(master_dir, SQL_DIR, "/tmp")
+    psql = bootstrap_command(master.directory, SQL_DIR, "/tmp")
     env = bootstrap_environment(args.roles, args.primary_host, args.port, "/tmp", "require")
     return {
         "backoffLimit": 4,
@@ -195,14 +186,14 @@ def _job_spec(
                         "resources": RESOURCES.as_k8s(),
                         "volumeMounts": [
                             {"name": "script", "mountPath": SQL_DIR, "readOnly": True},
-                            {"name": "master", "mountPath": master_dir, "readOnly": True},
+                            master.mount,
                             {"name": "tmp", "mountPath": "/tmp"},
                         ],
                     }
                 ],
                 "volumes": [
                     {"name": "script", "configMap": {"name": config_name, "defaultMode": 0o444}},
-                    master_volume,
+                    master.volume,
                     {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
                 ],
             },

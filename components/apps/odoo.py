@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -12,10 +12,9 @@ import pulumi_kubernetes as k8s
 
 from components.apps.odoo_config import OdooSettings, render_odoo_conf
 from components.apps.search_client import SearchClient
-from components.aws.pod_identity import workload_identity
 from components.k8s.hpa import HpaSpec
 from components.k8s.pod_spec import BOOTSTRAP_ANNOTATION, ContainerResources, checksum
-from components.k8s.secret_files import SecretFiles, SecretObject, SecretRef, read_statements, secret_files
+from components.k8s.secret_files import PodAccess, SecretFiles, SecretObject, SecretRef, pod_secrets
 from components.k8s.workload import Probes, Workload, WorkloadArgs
 
 CONF = "/run/odoo/odoo.conf"
@@ -38,12 +37,8 @@ class OdooArgs:
     db_secret: SecretRef
     #: The sessions group's user for session_redis (its secret holds the URL), mounted alike.
     redis_secret: SecretRef
-    #: The cluster whose Pod Identity lets the pods read that secret.
-    cluster_name: pulumi.Input[str]
-    #: The region of the cluster and the secret.
-    region: str
-    #: The Secrets Store CSI driver: the SecretProviderClass waits for its CRD.
-    secrets_store: Sequence[pulumi.Resource]
+    #: Where the pods get AWS access (Pod Identity, region, the CSI driver for their secrets).
+    pod_access: PodAccess
     #: The catalogue search (OpenSearch): its URL, and the domain Odoo's role may write to.
     search: SearchClient
     #: The database bootstrap's revision: the pods start after it and roll with it.
@@ -77,13 +72,11 @@ class Odoo(pulumi.ComponentResource):
             SecretObject(args.db_secret, {"username": "db-username", "password": "db-password"}),
             SecretObject(args.redis_secret, {"url": "redis-url"}),
         ]
-        statements = [*read_statements(objects, args.region), *args.search.statements()]
-        identity = workload_identity(name, args.cluster_name, args.namespace, [WEB, BUS], statements, self)
+        aws_secrets, identity = pod_secrets(
+            name, "odoo-aws", args.namespace, [WEB, BUS], objects, args.pod_access, self, args.search.statements()
+        )
         #: Odoo's IAM role: the catalogue writer in OpenSearch's role mappings.
         self.role_arn = identity.role_arn
-        aws_secrets = secret_files(
-            "odoo-aws", "odoo-aws", args.namespace, args.region, objects, self, args.secrets_store
-        )
         shared, secrets_mount = self._shared_pod(name, args, aws_secrets)
         web = self._web(name, args, shared, secrets_mount)
         bus = self._bus(name, args, shared, secrets_mount)
@@ -123,7 +116,7 @@ class Odoo(pulumi.ComponentResource):
                 # The catalogue search: no credential in the URL, requests signed with the pods' role.
                 {"name": "SEARCH_URL", "value": args.search.url},
                 {"name": "SEARCH_AUTH", "value": "aws-sigv4"},
-                {"name": "AWS_REGION", "value": args.region},
+                {"name": "AWS_REGION", "value": args.pod_access.region},
             ],
             private_paths={"run": "/run/odoo"},
             volumes=[

@@ -25,9 +25,8 @@ from components.apps.pgbouncer_config import (
     render_hba,
     render_ini,
 )
-from components.aws.pod_identity import workload_identity
 from components.k8s.pod_spec import BOOTSTRAP_ANNOTATION, ContainerResources, checksum
-from components.k8s.secret_files import SecretFiles, SecretObject, SecretRef, read_statements, secret_files
+from components.k8s.secret_files import PodAccess, SecretFiles, SecretObject, SecretRef, pod_secrets
 from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
 
 SERVICE_PORT = 5432
@@ -56,12 +55,8 @@ class PgBouncerArgs:
     auth_users: tuple[str, str]
     #: The auth_user's secret (rotated by Secrets Manager) and its key; the pods read it at start.
     auth_secret: SecretRef
-    #: The cluster whose Pod Identity lets the pods read that secret, and its region.
-    cluster_name: pulumi.Input[str]
-    #: The region of the cluster and the secret.
-    region: str
-    #: The Secrets Store CSI driver: the SecretProviderClass waits for its CRD.
-    secrets_store: Sequence[pulumi.Resource]
+    #: Where the pods get AWS access (Pod Identity, region, the CSI driver for their secrets).
+    pod_access: PodAccess
     #: The database bootstrap's lookup of SCRAM verifiers: no application password is in PgBouncer's files.
     auth_query: str
     #: The database bootstrap's revision: the pods start after it and roll with it.
@@ -92,10 +87,7 @@ class PgBouncer(pulumi.ComponentResource):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         apps = [f"pgbouncer-{role.name}" for role in args.roles]
         objects = [SecretObject(args.auth_secret, {"username": "username", "password": "password"})]
-        workload_identity(name, args.cluster_name, args.namespace, apps, read_statements(objects, args.region), self)
-        auth = secret_files(
-            "pgbouncer-auth", "pgbouncer-auth", args.namespace, args.region, objects, self, args.secrets_store
-        )
+        auth, _ = pod_secrets(name, "pgbouncer-auth", args.namespace, apps, objects, args.pod_access, self)
         # The same for every pool: who may log in, and how.
         hba = render_hba(args.database, args.auth_users, STATS_USER)
         self.service_hosts = {}

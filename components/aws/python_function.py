@@ -15,6 +15,8 @@ from pathlib import Path, PurePosixPath
 
 import pulumi
 
+from components.aws.iam_documents import statement
+
 #: Python of the functions; the dependencies are pure Python, so any 3.x Lambda runtime loads them.
 RUNTIME = "python3.12"
 
@@ -46,3 +48,26 @@ def python_archive(package: Path, dependencies: Sequence[str]) -> pulumi.AssetAr
     for name in dependencies:
         assets.update({key: pulumi.FileAsset(str(path)) for key, path in installed_files(name)})
     return pulumi.AssetArchive(assets)
+
+
+#: What Lambda needs to put a function's network interfaces in a VPC (AWSLambdaVPCAccessExecutionRole's
+#: EC2 actions; EC2 grants no narrower resource for them).
+VPC_ACCESS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+
+
+def function_basics(log_group_arn: pulumi.Input[str], key_arn: pulumi.Input[str]) -> list[dict]:
+    """A VPC function's own needs: its log group, the key of its environment, its network
+    interfaces and its traces."""
+    return [
+        statement(["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.Output.concat(log_group_arn, ":*")]),
+        statement(["kms:Decrypt"], [key_arn]),
+        statement(list(VPC_ACCESS)),
+        statement(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]),
+    ]

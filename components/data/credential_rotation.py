@@ -18,7 +18,7 @@ import pulumi_aws as aws
 
 from components.aws.iam_documents import policy_document, service_trust_policy, statement
 from components.aws.kms import KeyAccess, component_key
-from components.aws.python_function import RUNTIME, python_archive
+from components.aws.python_function import RUNTIME, function_basics, python_archive
 from components.aws.security_group import tcp_rule
 
 #: The function's source, packaged with these pure-Python dependencies (pg8000's own).
@@ -187,21 +187,5 @@ class CredentialRotation(pulumi.ComponentResource):
 
 
 def _base_statements(log_group_arn: pulumi.Input[str], key_arn: pulumi.Input[str]) -> list[dict]:
-    """Its own log group and environment key, its network interfaces (Lambda's VPC access: EC2
-    grants no narrower resource), random passwords from Secrets Manager, and its traces."""
-    return [
-        statement(["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.Output.concat(log_group_arn, ":*")]),
-        statement(["kms:Decrypt"], [key_arn]),
-        statement(
-            [
-                "ec2:CreateNetworkInterface",
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:DescribeSubnets",
-                "ec2:DeleteNetworkInterface",
-                "ec2:AssignPrivateIpAddresses",
-                "ec2:UnassignPrivateIpAddresses",
-            ]
-        ),
-        statement(["secretsmanager:GetRandomPassword"]),
-        statement(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]),
-    ]
+    """The function's own needs, and random passwords from Secrets Manager."""
+    return [*function_basics(log_group_arn, key_arn), statement(["secretsmanager:GetRandomPassword"])]

@@ -25,7 +25,7 @@ import pulumi_aws as aws
 
 from components.aws.iam_documents import policy_document, service_trust_policy, statement
 from components.aws.kms import KeyAccess, component_key
-from components.aws.python_function import RUNTIME, python_archive
+from components.aws.python_function import RUNTIME, function_basics, python_archive
 from components.aws.security_group import port_from_groups, tcp_rule
 
 PORT = 443
@@ -212,23 +212,7 @@ class SearchDomain(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(
             f"{name}-admin",
             role=admin.id,
-            policy=policy_document(
-                [
-                    statement(["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.Output.concat(logs.arn, ":*")]),
-                    statement(["kms:Decrypt"], [key_arn]),
-                    statement(
-                        [
-                            "ec2:CreateNetworkInterface",
-                            "ec2:DescribeNetworkInterfaces",
-                            "ec2:DescribeSubnets",
-                            "ec2:DeleteNetworkInterface",
-                            "ec2:AssignPrivateIpAddresses",
-                            "ec2:UnassignPrivateIpAddresses",
-                        ]
-                    ),
-                    statement(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]),
-                ]
-            ),
+            policy=policy_document(function_basics(logs.arn, key_arn)),
             opts=child,
         )
         return aws.lambda_.Function(

@@ -17,10 +17,22 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.aws.iam_documents import secret_read_statements
+from components.aws.pod_identity import WorkloadIdentity, workload_identity
 from components.k8s.pod_spec import SECRETS_DIR
 
 CSI_DRIVER = "secrets-store.csi.k8s.io"
 PROVIDER_CLASS_API = "secrets-store.csi.x-k8s.io/v1"
+
+
+@dataclass(frozen=True)
+class PodAccess:
+    """Where an application's pods get AWS access: the cluster whose Pod Identity gives their
+    service accounts a role, its region, and the CSI driver that mounts their secrets."""
+
+    cluster_name: pulumi.Input[str]
+    region: str
+    #: What a SecretProviderClass waits for: the release that installs its CRD.
+    driver: Sequence[pulumi.Resource]
 
 
 @dataclass(frozen=True)
@@ -113,3 +125,22 @@ def secret_files(
         mount={"name": volume_name, "mountPath": directory, "readOnly": True},
         directory=directory,
     )
+
+
+def pod_secrets(
+    name: str,
+    volume: str,
+    namespace: pulumi.Input[str],
+    service_accounts: Sequence[str],
+    objects: Sequence[SecretObject],
+    access: PodAccess,
+    parent: pulumi.Resource,
+    more: Sequence[dict] = (),
+) -> tuple[SecretFiles, WorkloadIdentity]:
+    """An application's secret files (the SecretProviderClass and volume `volume`, under
+    /run/secrets/<volume>) and the Pod Identity of its service accounts (`name`-identity): read
+    exactly `objects`, and do `more`."""
+    statements = [*read_statements(objects, access.region), *more]
+    identity = workload_identity(name, access.cluster_name, namespace, service_accounts, statements, parent)
+    files = secret_files(volume, volume, namespace, access.region, objects, parent, access.driver)
+    return files, identity
