@@ -16,6 +16,7 @@ from components.observability.alarm_specs import (
     alb_alarms,
     cache_alarms,
     cdn_alarms,
+    function_alarms,
     nat_alarms,
     rds_alarms,
     search_alarms,
@@ -64,6 +65,9 @@ def alarms(
         *search_alarms(thresholds, data.search.domain_name, ctx.account_id),
         *alb_alarms(thresholds, load_balancer),
         *nat_alarms(thresholds, network.nat_gateway_ids),
+        *function_alarms(
+            {"credential-rotation": data.rotation.function_name, "search-security": data.search.security_function_name}
+        ),
     ]
     groups = [
         ("alarms", regional_specs, topics.regional, ctx.regional),

@@ -280,3 +280,18 @@ def test_the_design_slo_table_names_only_what_exists(prod, staging):
         assert set(re.findall(r"`([^`]+)`", alert_cell)) <= alerts, alert_cell
         assert panel_cell in panels, panel_cell
         assert set(re.findall(r"`([^`]+)`", alarm_cell)) <= alarms, alarm_cell
+
+
+def test_a_failed_rotation_or_security_function_alarms(run):
+    """Both functions' errors reach the alarm topic, each with its runbook entry."""
+    alarms = {a.inputs["name"]: a.inputs for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    runbooks = (ROOT / "docs" / "runbooks.md").read_text()
+    for label, function in (
+        ("credential-rotation", f"sd-{run.stack}-credential-rotation"),
+        ("search-security", f"sd-{run.stack}-search-security"),
+    ):
+        alarm = alarms[f"sd-{run.stack}-{label}-errors"]
+        assert (alarm["namespace"], alarm["metricName"], alarm["statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+        assert alarm["dimensions"] == {"FunctionName": function} and alarm["threshold"] == 0
+        assert alarm["alarmActions"] == [run.named(f"sd-{run.stack}-alarms-topic").state["arn"]]
+        assert f"### {label}-errors" in runbooks

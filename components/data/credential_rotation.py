@@ -90,6 +90,7 @@ class CredentialRotation(pulumi.ComponentResource):
             opts=child,
         )
         self.function_arn = function.arn
+        self.function_name = function.name
         self.register_outputs({"functionArn": self.function_arn, "securityGroupId": self.security_group_id})
 
     def _network(self, name: str, args: CredentialRotationArgs) -> aws.ec2.SecurityGroup:

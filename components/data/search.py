@@ -137,6 +137,7 @@ class SearchDomain(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=prerequisites),
         )
         self._security_function = self._function(name, args, admin, function_group.id, key.arn)
+        self.security_function_name = self._security_function.name
         self.endpoint = domain.endpoint
         #: What clients connect to (no credential in it: they sign their requests).
         self.url = pulumi.Output.concat("https://", domain.endpoint)

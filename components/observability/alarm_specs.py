@@ -360,6 +360,22 @@ def search_alarms(t: AlarmThresholds, domain_name: str, account_id: pulumi.Input
     ]
 
 
+def function_alarms(functions: Mapping[str, pulumi.Input[str]]) -> list[AlarmSpec]:
+    """A function that failed: the credential rotation (a failed rotation leaves the previous
+    credential in place, and the next period's rotation would cut the clients still holding the
+    one before) and the search security function (its mappings did not apply). Label -> name."""
+    return [
+        AlarmSpec(
+            f"{label}-errors",
+            f"Lambda {label}: an invocation failed (docs/runbooks.md#{label}-errors)",
+            GREATER,
+            0,
+            Metric("AWS/Lambda", "Errors", {"FunctionName": function}, "Sum"),
+        )
+        for label, function in functions.items()
+    ]
+
+
 def _input(query_id: str, metric: Metric, period: int) -> dict:
     """A metric-math input query (not itself the alarmed series), MetricAlarm.metric_queries shape."""
     return {
