@@ -131,3 +131,13 @@ def test_the_load_test_namespace_denies_all_but_its_flows(enabled):
     namespace = remote_write.split(".")[1]
     assert write == {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}],
                      "ports": [{"protocol": "TCP", "port": port}]}  # fmt: skip
+
+
+def test_nothing_reaches_the_operator(enabled):
+    """The operator's namespace denies all ingress: it serves no webhook and no scraped port."""
+    [policy] = [
+        p.inputs
+        for p in enabled.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        if p.inputs["metadata"]["namespace"] == "k6-operator"
+    ]
+    assert policy["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}

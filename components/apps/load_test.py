@@ -75,6 +75,13 @@ class LoadTest(pulumi.ComponentResource):
             values={"installCRDs": True},
             create_namespace=True,
         )
+        # The operator takes no connection (no webhook, no scraped port): nothing may reach it.
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-operator-deny-ingress",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny-ingress", namespace=OPERATOR_NAMESPACE),
+            spec={"podSelector": {}, "policyTypes": ["Ingress"]},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator]),
+        )
         namespace = AppNamespace(f"{name}-ns", AppNamespaceArgs(name=args.namespace), opts=child).name
         scripts = k8s.core.v1.ConfigMap(
             f"{name}-script",
