@@ -54,11 +54,15 @@ test-fast: install
 bench: install servers
 	$(PY) tools/bench_pgbouncer.py
 
-## checkov over both stacks' rendered Kubernetes manifests (skips and reasons: .checkov.yaml).
+## checkov over both stacks: the rendered Kubernetes manifests (skips and reasons: .checkov.yaml)
+## and the AWS half as a Terraform plan (.checkov-aws.yaml, plus .checkov-aws-staging.yaml for staging).
 scan: install $(VENV)-scan/.installed
 	for stack in staging prod; do \
 		$(PY) tools/synth.py $$stack > /dev/null && \
-		$(VENV)-scan/bin/checkov --config-file .checkov.yaml -d build/$$stack/manifests || exit 1; \
+		$(VENV)-scan/bin/checkov --config-file .checkov.yaml -d build/$$stack/manifests && \
+		$(PY) tools/tf_plan.py build/$$stack/resources.json > build/$$stack/tfplan.json && \
+		$(VENV)-scan/bin/checkov --config-file .checkov-aws.yaml -f build/$$stack/tfplan.json \
+			--skip-check "$$($(PY) tools/tf_plan.py --skips $$stack)" || exit 1; \
 	done
 
 $(VENV)-scan/.installed: requirements-scan.txt

@@ -119,6 +119,9 @@ class LocalElastiCache:
     def __init__(self, redis: LocalRedis):
         self.redis = redis
 
+    def describe_users(self, UserId: str) -> dict[str, Any]:
+        return {"Users": [{"UserId": UserId, "Status": "active"}]}
+
     def modify_user(self, UserId: str, AuthenticationMode: dict[str, Any]) -> None:
         passwords = AuthenticationMode["Passwords"]
         assert AuthenticationMode["Type"] == "password" and 1 <= len(passwords) <= 2

@@ -87,7 +87,12 @@ def test_every_user_password_rotates_at_once_and_the_first_dies(run):
     grants = [
         json.loads(p.inputs["policy"]) for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if "-redis-" in p.name
     ]
-    modifies = [s for g in grants for s in g["Statement"] if s["Action"] == ["elasticache:ModifyUser"]]
+    modifies = [
+        s
+        for g in grants
+        for s in g["Statement"]
+        if s["Action"] == ["elasticache:ModifyUser", "elasticache:DescribeUsers"]
+    ]
     assert sorted(arn for s in modifies for arn in s["Resource"]) == sorted(u.state["arn"] for u in users)
 
 

@@ -190,3 +190,16 @@ def test_search_alarms_watch_the_domain_of_this_account(run):
     for name in names:
         assert alarms[name].inputs["namespace"] == "AWS/ES"
         assert alarms[name].inputs["dimensions"] == {"DomainName": f"sd-{run.stack}-search", "ClientId": "123456789012"}
+
+
+def test_the_master_may_send_the_security_api_its_requests_and_nothing_else(run):
+    """Within the account the domain's policy defers to the caller's own: the master's must
+    allow the security plugin's paths, or FGAC never sees its requests."""
+    policy = json.loads(run.named(f"sd-{run.stack}-search-admin", "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    [search] = [s for s in policy["Statement"] if s["Action"][0].startswith("es:")]
+    assert search["Action"] == ["es:ESHttpGet", "es:ESHttpPut"]
+    assert search["Resource"] == [
+        f"arn:aws:es:eu-west-1:123456789012:domain/sd-{run.stack}-search/_plugins/_security/*"
+    ]
+    [invocation] = run.of_type("aws:lambda/invocation:Invocation")
+    assert len(invocation.inputs["triggers"]["source"]) == 64

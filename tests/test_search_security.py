@@ -78,6 +78,9 @@ def test_a_refusal_fails_the_invocation(domain):
 
 
 def test_the_reader_only_reads_and_the_writer_only_the_catalogue():
+    """Both check the cluster first; only the writer may bulk-index (a cluster permission)."""
+    assert ROLES["catalogue_reader"]["cluster_permissions"] == ["cluster:monitor/main", "cluster_composite_ops_ro"]
+    assert ROLES["catalogue_writer"]["cluster_permissions"] == ["cluster:monitor/main", "cluster_composite_ops"]
     reader, writer = ROLES["catalogue_reader"], ROLES["catalogue_writer"]
     assert all(
         action.startswith("indices:data/read") or "get" in action or "resolve" in action
@@ -85,4 +88,3 @@ def test_the_reader_only_reads_and_the_writer_only_the_catalogue():
     )
     for role in (reader, writer):
         assert [p["index_patterns"] for p in role["index_permissions"]] == [["catalogue*"]]
-        assert role["cluster_permissions"] == ["cluster_composite_ops_ro"]

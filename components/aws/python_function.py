@@ -9,6 +9,7 @@ Each dependency goes in whole, as its installer's RECORD lists it: its modules *
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from importlib.metadata import distribution
 from pathlib import Path, PurePosixPath
@@ -26,6 +27,14 @@ def _source_files(root: Path, prefix: str) -> Iterator[tuple[str, Path]]:
     for path in sorted(root.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
             yield f"{prefix}/{path.relative_to(root).as_posix()}", path
+
+
+def source_digest(package: Path) -> str:
+    """A digest of the package's source files: what changes when the function's code does."""
+    digest = hashlib.sha256()
+    for name, path in _source_files(package, package.name):
+        digest.update(name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def installed_files(name: str) -> Iterator[tuple[str, Path]]:

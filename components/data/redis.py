@@ -125,7 +125,7 @@ class RedisCache(pulumi.ComponentResource):
             args.credential_rotation_days,
             self,
             after=[replication_group],
-            more=[statement(["elasticache:ModifyUser"], [user.arn for user in users.values()])],
+            more=[statement(["elasticache:ModifyUser", "elasticache:DescribeUsers"], [u.arn for u in users.values()])],
         )
 
         self.primary_endpoint = endpoint
@@ -246,8 +246,11 @@ class RedisCache(pulumi.ComponentResource):
             kms_key_id=key_arn,
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
-            # RBAC only: a user group and no AUTH token (the two exclude each other).
+            # RBAC only: a user group and no AUTH token (the two exclude each other). DELETE is
+            # how the provider moves a group created with a token to users (it accepts DELETE
+            # without a token; terraform-provider-aws replication_group.go).
             user_group_ids=[user_group.user_group_id],
+            auth_token_update_strategy="DELETE",
             snapshot_retention_limit=args.snapshot_retention_days,
             snapshot_window=args.snapshot_window,
             maintenance_window=args.maintenance_window,

@@ -6,9 +6,14 @@ ElastiCache access strings are Redis ACL rules without a password (`on ~pattern 
 Two rules the design depends on:
 - Key patterns limit which keys a command touches, not which *names* `KEYS` or `SCAN` list: a
   client that may list keys sees every key name of its group, another client's included. Odoo's
-  session keys are named by session id, a bearer token; so no client that lists keys may share
-  a group with the sessions (the gateway's cache invalidation lists `cache:*`).
+  session keys are named by session id, a bearer token; so no *other* client that lists keys
+  may share a group with the sessions (the gateway's cache invalidation lists `cache:*`). Odoo
+  itself lists its sessions (device revocation scans `session:*`): beside it, the rate-limit
+  windows' names (client addresses) are no secret.
 - Patterns of two clients never overlap, so neither can read or overwrite the other's keys.
+
+Every client may PING (clients check the connection) and run MULTI/EXEC (redis-py's pipelines
+are transactions by default); none may run scripts, which could touch keys ACLs cannot see.
 """
 
 from __future__ import annotations
@@ -28,17 +33,32 @@ class RedisClient:
     key_patterns: tuple[str, ...]
     #: The commands it runs, and nothing else.
     commands: tuple[str, ...]
+    #: Its key names are secrets (session ids are bearer tokens): no other client that lists
+    #: key names may share its group.
+    secret_names: bool = False
 
 
-#: Odoo's session store (camptocamp session_redis: SET, EXPIRE, GET, DEL on `session:<sid>`).
-ODOO_SESSIONS = RedisClient("odoo-sessions", ("session:*",), ("get", "set", "expire", "del", "exists"))
+#: What every client's connection and pipelines need.
+CONNECTION = ("ping", "multi", "exec")
+
+
+#: Odoo's session store (session_redis: SET, EXPIRE, GET, DEL on `session:<sid>`; Odoo 18's
+#: device revocation lists them with SCAN or KEYS).
+ODOO_SESSIONS = RedisClient(
+    "odoo-sessions",
+    ("session:*",),
+    ("get", "set", "setex", "expire", "del", "exists", "scan", "keys", *CONNECTION),
+    secret_names=True,
+)
 #: The gateway's response cache: it invalidates by listing `cache:*`.
 GATEWAY_CACHE = RedisClient(
-    "gateway-cache", ("cache:*",), ("get", "set", "del", "expire", "ttl", "exists", "mget", "keys")
+    "gateway-cache", ("cache:*",), ("get", "set", "del", "expire", "ttl", "exists", "mget", "keys", *CONNECTION)
 )
 #: The gateway's rate-limit windows: counters with a TTL.
 GATEWAY_RATE_LIMIT = RedisClient(
-    "gateway-ratelimit", ("ratelimit:*",), ("get", "set", "incr", "incrby", "expire", "pexpire", "ttl", "pttl")
+    "gateway-ratelimit",
+    ("ratelimit:*",),
+    ("get", "set", "incr", "incrby", "expire", "pexpire", "ttl", "pttl", *CONNECTION),
 )
 
 
@@ -61,7 +81,7 @@ def _prefix(pattern: str) -> str:
 
 def group_problems(group: str, clients: Sequence[RedisClient]) -> list[str]:
     """What makes sharing one group unsafe: patterns that overlap, or a client that lists key
-    names beside another client's keys."""
+    names beside another client whose key names are secrets."""
     problems = [
         f"{group}: {a.name}'s {p} and {b.name}'s {q} cover the same keys"
         for i, a in enumerate(clients)
@@ -76,6 +96,6 @@ def group_problems(group: str, clients: Sequence[RedisClient]) -> list[str]:
         for lister in clients
         if LISTING & set(lister.commands)
         for other in clients
-        if other is not lister
+        if other is not lister and other.secret_names
     ]
     return problems

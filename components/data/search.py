@@ -25,7 +25,7 @@ import pulumi_aws as aws
 
 from components.aws.iam_documents import policy_document, service_trust_policy, statement
 from components.aws.kms import KeyAccess, component_key
-from components.aws.python_function import RUNTIME, function_basics, python_archive
+from components.aws.python_function import RUNTIME, function_basics, python_archive, source_digest
 from components.aws.security_group import port_from_groups, tcp_rule
 
 PORT = 443
@@ -200,7 +200,9 @@ class SearchDomain(pulumi.ComponentResource):
         key_arn: pulumi.Input[str],
     ) -> aws.lambda_.Function:
         """The security function, in the domain's own subnets: it needs nothing but the domain
-        (Lambda hands it its role's credentials; signing calls no AWS API)."""
+        (Lambda hands it its role's credentials; signing calls no AWS API). Its role may send the
+        domain the security plugin's requests only: within the account the domain's policy
+        defers to the caller's own, so without this FGAC would never see them."""
         child = pulumi.ResourceOptions(parent=self)
         function_name = f"{args.domain_name}-security"
         logs = aws.cloudwatch.LogGroup(
@@ -213,7 +215,15 @@ class SearchDomain(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(
             f"{name}-admin",
             role=admin.id,
-            policy=policy_document(function_basics(logs.arn, key_arn)),
+            policy=policy_document(
+                [
+                    *function_basics(logs.arn, key_arn),
+                    statement(
+                        ["es:ESHttpGet", "es:ESHttpPut"],
+                        [pulumi.Output.concat(_domain_arn(args), "/_plugins/_security/*")],
+                    ),
+                ]
+            ),
             opts=child,
         )
         return aws.lambda_.Function(
@@ -226,7 +236,6 @@ class SearchDomain(pulumi.ComponentResource):
             role=admin.arn,
             timeout=60,
             memory_size=128,
-            kms_key_arn=key_arn,
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=logs.name),
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(
@@ -249,6 +258,8 @@ class SearchDomain(pulumi.ComponentResource):
             input=state.apply(
                 lambda s: json.dumps({"endpoint": s[0], "roles": roles, "mappings": s[1]}, sort_keys=True)
             ),
+            # A new function (its source changed) applies everything again too.
+            triggers={"source": source_digest(SECURITY_SOURCE)},
             opts=pulumi.ResourceOptions(parent=parent),
         )
 
@@ -331,11 +342,15 @@ def _fine_grained_access(master_arn: pulumi.Input[str]) -> aws.opensearch.Domain
     )
 
 
+def _domain_arn(args: SearchDomainArgs) -> pulumi.Output[str]:
+    """The domain's ARN, named before the domain exists (its policy and its master's name it)."""
+    return pulumi.Output.concat("arn:aws:es:", args.region, ":", args.account_id, ":domain/", args.domain_name)
+
+
 def _access_policy(args: SearchDomainArgs) -> pulumi.Output[str]:
     """HTTP to this domain's paths for the account's IAM principals whose own policies allow
-    it (signed requests only): fine-grained access control decides per role. The domain's ARN
-    is named before it exists."""
-    domain_arn = pulumi.Output.concat("arn:aws:es:", args.region, ":", args.account_id, ":domain/", args.domain_name)
+    it (signed requests only): fine-grained access control decides per role."""
+    domain_arn = _domain_arn(args)
     account = pulumi.Output.concat("arn:aws:iam::", args.account_id, ":root")
     return policy_document(
         [{**statement(["es:ESHttp*"], [pulumi.Output.concat(domain_arn, "/*")]), "Principal": {"AWS": account}}]

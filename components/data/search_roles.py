@@ -14,15 +14,20 @@ READ = ["indices:data/read/*", "indices:admin/mappings/get", "indices:admin/reso
 WRITE = [*READ, "indices:data/write/*", "indices:admin/create", "indices:admin/mapping/put", "indices:admin/aliases*"]
 
 
-def role(index_actions: list[str]) -> dict[str, Any]:
+def role(cluster_actions: list[str], index_actions: list[str]) -> dict[str, Any]:
+    """Clients check the cluster (`GET /`: cluster:monitor/main) before anything else."""
     return {
-        "cluster_permissions": ["cluster_composite_ops_ro"],
+        "cluster_permissions": ["cluster:monitor/main", *cluster_actions],
         "index_permissions": [{"index_patterns": CATALOGUE, "allowed_actions": index_actions}],
     }
 
 
-#: Role name -> body.
-ROLES = {"catalogue_reader": role(READ), "catalogue_writer": role(WRITE)}
+#: Role name -> body. `_bulk` is a cluster permission (indices:data/write/bulk, in
+#: cluster_composite_ops): the writer needs it to index.
+ROLES = {
+    "catalogue_reader": role(["cluster_composite_ops_ro"], READ),
+    "catalogue_writer": role(["cluster_composite_ops"], [*WRITE, "indices:admin/refresh*"]),
+}
 #: What each client's identity may send to the domain's HTTP API (IAM side of the same split).
 HTTP_ACTIONS = {
     "catalogue_reader": ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"],

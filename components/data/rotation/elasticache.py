@@ -40,17 +40,34 @@ def pending(current: dict[str, Any], password: str) -> dict[str, Any]:
 
 
 def set_password(client: Any, arn: str, secret: dict[str, Any]) -> None:
-    """The user's passwords become the pending one and the current one (if any)."""
+    """The user's passwords become the pending one and the current one (if any), once the user
+    is not modifying (another group's rotation of the same user may be)."""
     current = value(client, arn, CURRENT).get("password")
     passwords = [secret["password"], *([current] if current and current != secret["password"] else [])]
+    _wait_active(secret["userid"])
     elasticache_client().modify_user(
         UserId=secret["userid"], AuthenticationMode={"Type": "password", "Passwords": passwords}
     )
 
 
+def _wait_active(user_id: str) -> bool:
+    """Whether the user is active (not modifying) within ACTIVE_WITHIN_S."""
+    deadline = time.monotonic() + ACTIVE_WITHIN_S
+    while True:
+        [user] = elasticache_client().describe_users(UserId=user_id)["Users"]
+        if user["Status"] == "active":
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(3)
+
+
 def can_log_in(secret: dict[str, Any], wait: bool = False) -> bool:
-    """AUTH with the credential succeeds (waiting, if asked, for the user to become active)."""
+    """AUTH with the credential succeeds (waiting, if asked, for the user to be active again and
+    the groups to take the password)."""
     if not secret.get("password"):
+        return False
+    if wait and not _wait_active(secret["userid"]):
         return False
     deadline = time.monotonic() + (ACTIVE_WITHIN_S if wait else 0)
     while True:
