@@ -379,3 +379,9 @@ def test_edge_certificate_refuses_other_regions():
 
     with pytest.raises(ValueError, match="CloudFront only accepts ACM certificates from us-east-1"):
         run_callable(program)
+
+
+def test_destroy_leaves_the_replicated_edge_function_instead_of_failing(run):
+    """AWS refuses to delete a Lambda@Edge function until CloudFront's replicas are gone (hours)."""
+    [function] = [f for f in run.of_type("aws:lambda/function:Function") if f.name.endswith("cdn-not-found")]
+    assert function.inputs["skipDestroy"] is True and function.inputs["publish"] is True

@@ -133,11 +133,18 @@ def test_the_load_test_namespace_denies_all_but_its_flows(enabled):
                      "ports": [{"protocol": "TCP", "port": port}]}  # fmt: skip
 
 
-def test_nothing_reaches_the_operator(enabled):
-    """The operator's namespace denies all ingress: it serves no webhook and no scraped port."""
+def test_only_prometheus_reaches_the_operator_whose_namespace_the_release_owns(enabled):
+    """The operator serves no webhook; Prometheus scrapes it (the chart's ServiceMonitor). The
+    release creates the namespace, so the chart must not render it too."""
     [policy] = [
         p.inputs
         for p in enabled.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
         if p.inputs["metadata"]["namespace"] == "k6-operator"
     ]
-    assert policy["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    assert policy["spec"] == {
+        "podSelector": {},
+        "policyTypes": ["Ingress"],
+        "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]}],
+    }
+    [release] = [r for r in enabled.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "k6-operator"]
+    assert release.inputs["createNamespace"] is True and release.inputs["values"]["namespace"] == {"create": False}

@@ -295,3 +295,13 @@ def test_a_failed_rotation_or_security_function_alarms(run):
         assert alarm["dimensions"] == {"FunctionName": function} and alarm["threshold"] == 0
         assert alarm["alarmActions"] == [run.named(f"sd-{run.stack}-alarms-topic").state["arn"]]
         assert f"### {label}-errors" in runbooks
+
+
+def test_no_scrape_or_alert_of_what_eks_hides(run):
+    """EKS exposes no scheduler, controller manager or etcd, and kube-proxy's metrics listen on
+    loopback: kube-prometheus-stack must neither scrape them nor page that they are down."""
+    values = monitoring_release(run).inputs["values"]
+    for component in ("kubeScheduler", "kubeControllerManager", "kubeEtcd", "kubeProxy"):
+        assert values[component] == {"enabled": False}
+    rules = values["defaultRules"]["rules"]
+    assert not any(rules[r] for r in ("kubeSchedulerAlerting", "kubeControllerManager", "etcd", "kubeProxy"))

@@ -72,14 +72,20 @@ class LoadTest(pulumi.ComponentResource):
             OPERATOR_NAMESPACE,
             child,
             repository=GRAFANA_CHARTS,
-            values={"installCRDs": True},
+            # The release creates the namespace; the chart would render it too (namespace.create
+            # defaults to true), and Helm refuses an object that already exists (#25).
+            values={"installCRDs": True, "namespace": {"create": False}},
             create_namespace=True,
         )
-        # The operator takes no connection (no webhook, no scraped port): nothing may reach it.
+        # The operator serves no webhook; only Prometheus reaches it (the chart's ServiceMonitor).
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-operator-deny-ingress",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny-ingress", namespace=OPERATOR_NAMESPACE),
-            spec={"podSelector": {}, "policyTypes": ["Ingress"]},
+            f"{name}-operator-ingress",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="only-prometheus", namespace=OPERATOR_NAMESPACE),
+            spec={
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [namespace_named(args.monitoring_namespace)]}],
+            },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[operator]),
         )
         namespace = AppNamespace(f"{name}-ns", AppNamespaceArgs(name=args.namespace), opts=child).name

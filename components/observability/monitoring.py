@@ -33,6 +33,8 @@ ALERTMANAGER_SERVICE_ACCOUNT = "alertmanager"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 #: The Grafana sidecar loads ConfigMaps with this label as dashboards (chart default).
 DASHBOARD_LABEL = {"grafana_dashboard": "1"}
+#: kube-prometheus-stack's control-plane targets EKS does not expose.
+EKS_HIDDEN_COMPONENTS = ("kubeScheduler", "kubeControllerManager", "kubeEtcd", "kubeProxy")
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,19 @@ def _prometheus_stack_values(args: MonitoringArgs) -> dict:
                         }
                     }
                 },
+            }
+        },
+        # EKS runs the scheduler, controller manager and etcd out of reach, and kube-proxy's
+        # metrics listen on the node's loopback: their scrapes could only fail, and their
+        # "down" alerts would page forever (#25).
+        **{component: {"enabled": False} for component in EKS_HIDDEN_COMPONENTS},
+        "defaultRules": {
+            "rules": {
+                "kubeSchedulerAlerting": False,
+                "kubeSchedulerRecording": False,
+                "kubeControllerManager": False,
+                "etcd": False,
+                "kubeProxy": False,
             }
         },
         # The Capacity dashboard counts nodes per Karpenter pool from this node label.
