@@ -385,3 +385,19 @@ def test_destroy_leaves_the_replicated_edge_function_instead_of_failing(run):
     """AWS refuses to delete a Lambda@Edge function until CloudFront's replicas are gone (hours)."""
     [function] = [f for f in run.of_type("aws:lambda/function:Function") if f.name.endswith("cdn-not-found")]
     assert function.inputs["skipDestroy"] is True and function.inputs["publish"] is True
+
+
+def test_an_unprotected_stacks_buckets_empty_themselves_on_destroy_and_prods_never(run):
+    """Static files and logs are re-created: staging's destroy empties them; prod's refuses."""
+    buckets = [b for b in run.of_type("aws:s3/bucket:Bucket")]
+    assert {b.name.removeprefix(f"sd-{run.stack}-") for b in buckets} == {"cdn-static", "cdn-logs", "ingress-alb-logs"}
+    for bucket in buckets:
+        assert bucket.inputs.get("forceDestroy", False) is (not bucket.protect), bucket.name
+    assert {b.protect for b in buckets} == {run.stack == "prod"}
+
+
+def test_a_protected_bucket_never_empties_itself():
+    from components.aws.private_bucket import PrivateBucketArgs
+
+    with pytest.raises(ValueError, match="never empties itself"):
+        PrivateBucketArgs(protect=True, empty_on_destroy=True)

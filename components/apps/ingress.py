@@ -100,6 +100,7 @@ class AppIngress(pulumi.ComponentResource):
                 noncurrent_version_expiration_days=1,
                 load_balancer_logs=True,
                 protect=args.protect,
+                empty_on_destroy=not args.protect,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -38,6 +38,13 @@ class PrivateBucketArgs:
     load_balancer_logs: bool = False
     #: Pulumi `protect` on the bucket.
     protect: bool = False
+    #: Delete every object and version on `destroy` (the bucket holds only data that is
+    #: re-created: static files the deploy uploads, logs). Never with `protect`.
+    empty_on_destroy: bool = False
+
+    def __post_init__(self) -> None:
+        if self.protect and self.empty_on_destroy:
+            raise ValueError("a protected bucket never empties itself on destroy")
 
 
 class PrivateBucket(pulumi.ComponentResource):
@@ -48,7 +55,9 @@ class PrivateBucket(pulumi.ComponentResource):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        bucket = aws.s3.Bucket(name, opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+        bucket = aws.s3.Bucket(
+            name, force_destroy=args.empty_on_destroy, opts=pulumi.ResourceOptions(parent=self, protect=args.protect)
+        )
         self.public_access_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access",
             bucket=bucket.id,

@@ -129,6 +129,8 @@ class Cdn(pulumi.ComponentResource):
                 ],
                 attach_tls_only_policy=False,
                 protect=args.protect,
+                # Re-created by the deploy: an unprotected stack's destroy empties it.
+                empty_on_destroy=not args.protect,
             ),
             opts=child,
         )
@@ -141,6 +143,7 @@ class Cdn(pulumi.ComponentResource):
                     noncurrent_version_expiration_days=1,
                     access_log_sources=[assets.arn],
                     protect=args.protect,
+                    empty_on_destroy=not args.protect,
                 ),
                 opts=child,
             )
