@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pulumi
 
+from capacity.assumptions import Assumptions
 from components.apps.api_gateway import ApiGateway, ApiGatewayArgs
 from components.apps.database_bootstrap import DatabaseBootstrap, DatabaseBootstrapArgs
 from components.apps.database_bootstrap_sql import AUTH_QUERY, DatabaseRoles
@@ -141,9 +142,18 @@ def _monitoring(
             alarm_topic_arn=inputs.alarm_topic.topic_arn,
             alarm_topic_key_arn=inputs.alarm_topic.key_arn,
             remote_write_receiver=config.load_test.enabled,
+            node_pools=inputs.compute.node_pools,
+            release_timeout_s=release_timeout_s(Assumptions()),
         ),
         opts=inputs.opts,
     )
+
+
+def release_timeout_s(a: Assumptions) -> int:
+    """Helm's wait for a release whose pods may each need a new node: Helm's default (300 s)
+    plus the capacity model's node launch and the slowest image pull, twice (a node for the
+    pods, then one for what they displace)."""
+    return 300 + 2 * round(a.node_launch_s + max(a.image_pull_s.values()))
 
 
 def _dashboard_targets(ctx: StackContext, data: DataTier, services: list[str]) -> DashboardTargets:

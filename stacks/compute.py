@@ -31,6 +31,8 @@ class ComputeTier:
     ingress_controller: list[pulumi.Resource]
     #: What a SecretProviderClass depends on (SecretsStoreDriver.ready).
     secrets_store: list[pulumi.Resource]
+    #: Karpenter's NodePools: what a release of pods that only run on them waits for.
+    node_pools: list[pulumi.Resource]
 
 
 def compute(ctx: StackContext, network: Network) -> ComputeTier:
@@ -66,7 +68,7 @@ def compute(ctx: StackContext, network: Network) -> ComputeTier:
     )
     on_cluster = pulumi.ResourceOptions(providers=[ctx.regional, kubernetes])
 
-    Karpenter(
+    karpenter = Karpenter(
         f"{prefix}-karpenter",
         ctx.args(
             spec.karpenter,
@@ -91,7 +93,13 @@ def compute(ctx: StackContext, network: Network) -> ComputeTier:
         f"{prefix}-secrets-store", ctx.args(spec.secrets_store, SecretsStoreDriverArgs), opts=on_cluster
     )
     return ComputeTier(
-        cluster, kubernetes, storage.class_name, controller.ingress_class, controller.ready, secrets_store.ready
+        cluster,
+        kubernetes,
+        storage.class_name,
+        controller.ingress_class,
+        controller.ready,
+        secrets_store.ready,
+        karpenter.node_pools,
     )
 
 

@@ -305,3 +305,18 @@ def test_no_scrape_or_alert_of_what_eks_hides(run):
         assert values[component] == {"enabled": False}
     rules = values["defaultRules"]["rules"]
     assert not any(rules[r] for r in ("kubeSchedulerAlerting", "kubeControllerManager", "etcd", "kubeProxy"))
+
+
+def test_the_monitoring_releases_wait_for_the_node_pools_they_run_on(run):
+    """Their pods run only on Karpenter's nodes: both releases depend on every NodePool, and Helm
+    waits long enough for a node to launch and pull the images (the capacity model's figures)."""
+    pools = {p.urn for p in run.of_type("kubernetes:karpenter.sh/v1:NodePool")}
+    releases = [
+        r
+        for r in run.of_type("kubernetes:helm.sh/v3:Release")
+        if r.inputs["name"] in ("kube-prometheus-stack", "prometheus-adapter")
+    ]
+    assert len(releases) == 2 and pools
+    for release in releases:
+        assert pools <= set(release.dependencies), release.name
+        assert release.inputs["timeout"] == 300 + 2 * round(75.0 + 25.0)

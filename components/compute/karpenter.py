@@ -194,12 +194,15 @@ class Karpenter(pulumi.ComponentResource):
             ),
             opts=after_release,
         )
-        for spec in args.node_pools:
+        #: What a release that only runs on Karpenter's nodes waits for: the NodePools.
+        self.node_pools = [
             k8s.apiextensions.CustomResource(
                 f"{name}-pool-{spec.name}",
                 **_cr_args(node_pool(spec, "default")),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[node_class]),
             )
+            for spec in args.node_pools
+        ]
 
 
 def _cr_args(manifest: dict) -> dict:

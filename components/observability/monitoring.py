@@ -47,6 +47,11 @@ class ScrapeTarget:
 
 @dataclass(frozen=True)
 class MonitoringArgs:
+    #: The NodePools its pods schedule onto (nothing else runs them), and how long Helm waits
+    #: for a release: its pods may each need a new node first.
+    node_pools: Sequence[pulumi.Resource]
+    #: Helm's wait for a release, seconds.
+    release_timeout_s: int
     #: kube-prometheus-stack and prometheus-adapter chart versions.
     prometheus_chart_version: str
     #: Version of the prometheus-adapter release.
@@ -98,10 +103,12 @@ class Monitoring(pulumi.ComponentResource):
             "kube-prometheus-stack",
             args.prometheus_chart_version,
             namespace.metadata.name,
-            # Pod Identity injects credentials at pod admission, only if the association exists.
-            pulumi.ResourceOptions(parent=self, depends_on=identities),
+            # Pod Identity injects credentials at pod admission, only if the association exists;
+            # the pods run on Karpenter's nodes only, so the pools come first (#25).
+            pulumi.ResourceOptions(parent=self, depends_on=[*identities, *args.node_pools]),
             repository=COMMUNITY_CHARTS,
             values=_prometheus_stack_values(args),
+            timeout=args.release_timeout_s,
         )
         prometheus_url = f"http://kube-prometheus-stack-prometheus.{NAMESPACE}.svc:{PROMETHEUS_PORT}"
         self.remote_write_url = f"{prometheus_url}/api/v1/write"
@@ -121,8 +128,9 @@ class Monitoring(pulumi.ComponentResource):
             "prometheus-adapter",
             args.adapter_chart_version,
             namespace.metadata.name,
-            pulumi.ResourceOptions(parent=self, depends_on=[stack]),
+            pulumi.ResourceOptions(parent=self, depends_on=[stack, *args.node_pools]),
             repository=COMMUNITY_CHARTS,
+            timeout=args.release_timeout_s,
             values={
                 "prometheus": {
                     "url": f"http://kube-prometheus-stack-prometheus.{NAMESPACE}.svc",
