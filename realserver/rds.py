@@ -15,8 +15,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from components.apps.database_bootstrap import bootstrap_command, bootstrap_environment
+from components.apps.database_bootstrap import BOOTSTRAP, MIGRATION, JobKind, bootstrap_environment
 from components.apps.database_bootstrap_sql import DatabaseRoles, render_bootstrap_sql
+from components.data.performance_indexes import render_migration
 from components.k8s.pod_spec import RUN_AS_UID
 from realserver.postgres import LocalPostgres, pg_bin
 
@@ -43,8 +44,21 @@ def roles_for(*reader_tables: str) -> DatabaseRoles:
 def run_bootstrap(
     pg: LocalPostgres, roles: DatabaseRoles, master_password: str = MASTER_PASSWORD
 ) -> subprocess.CompletedProcess:
-    """The Job's command and environment, with its CSI-mounted password file and ConfigMap as
-    local files (the CSI provider writes the field as is, without a newline)."""
+    """The bootstrap Job's command and environment, with its CSI-mounted password file and
+    ConfigMap as local files (the CSI provider writes the field as is, without a newline)."""
+    return _run_job(pg, roles, BOOTSTRAP, master_password)
+
+
+def run_migration(
+    pg: LocalPostgres, roles: DatabaseRoles, master_password: str = MASTER_PASSWORD
+) -> subprocess.CompletedProcess:
+    """The migration Job's command (the seed's indexes), as the bootstrap's."""
+    return _run_job(pg, roles, MIGRATION, master_password)
+
+
+def _run_job(
+    pg: LocalPostgres, roles: DatabaseRoles, kind: JobKind, master_password: str
+) -> subprocess.CompletedProcess:
     work = Path(tempfile.mkdtemp(prefix="sd-bootstrap-"))
     master_dir, sql_dir, private_dir = (work / name for name in ("master", "sql", "private"))
     try:
@@ -52,6 +66,7 @@ def run_bootstrap(
             directory.mkdir()
         (master_dir / "password").write_text(master_password)
         (sql_dir / "bootstrap.sql").write_text(render_bootstrap_sql(roles))
+        (sql_dir / "migrate.sql").write_text(render_migration())
         as_job_user = []
         if os.geteuid() == 0:  # as the Job: the platform's UID, which has no passwd entry
             for path in (work, *work.rglob("*")):
@@ -61,12 +76,12 @@ def run_bootstrap(
             "PATH": f"{Path(pg_bin('psql')).parent}:/usr/bin:/bin",
             **bootstrap_environment(roles, "127.0.0.1", pg.port, str(private_dir), "disable"),
         }
-        command = bootstrap_command(str(master_dir), str(sql_dir), str(private_dir))
+        command = kind.command(str(master_dir), str(sql_dir), str(private_dir))
         return subprocess.run(
             [*as_job_user, "env", "-i", *(f"{k}={v}" for k, v in env.items()), "/bin/sh", "-c", command],
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=120,
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -124,3 +124,22 @@ def test_the_seeds_two_broken_statements_fail_as_written(odoo, statement, error)
 def test_a_non_immutable_predicate_is_refused_before_it_reaches_a_database():
     with pytest.raises(ValueError, match="IMMUTABLE"):
         Index("idx_x", "sale_order", "(id) WHERE date_order >= CURRENT_DATE")
+
+
+def test_the_migration_job_builds_them_as_the_rds_master_on_odoos_tables():
+    """The Job's exact command, as RDS's master (no superuser, a member of `odoo` by the
+    bootstrap): it may index the tables Odoo owns, and the indexes belong to odoo."""
+    from realserver.rds import DATABASE, rds_like, roles_for, run_bootstrap, run_migration
+
+    with LocalPostgres({}) as pg:
+        rds_like(pg)
+        assert run_bootstrap(pg, roles_for()).returncode == 0
+        pg.sql("SET ROLE odoo;" + ODOO_SCHEMA, db=DATABASE)
+        run = run_migration(pg, roles_for())
+        assert run.returncode == 0, run.stderr
+        built = pg.sql(
+            "SELECT c.relname, pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.relkind = 'i' "
+            "AND c.relname LIKE 'idx\\_%' ORDER BY 1",
+            db=DATABASE,
+        )
+        assert len(built) == 12 and {owner for _, owner in built} == {"odoo"}

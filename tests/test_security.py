@@ -237,6 +237,12 @@ def test_the_static_bucket_logs_its_access_to_the_log_bucket(run):
 JOB = "kubernetes:batch/v1:Job"
 
 
+def bootstrap_job(run: ProgramRun):
+    """The bootstrap Job (the migration Job runs after it, by the same identity)."""
+    [job] = [j for j in run.of_type(JOB) if j.name.endswith("db-bootstrap-job")]
+    return job
+
+
 def pod_templates(run: ProgramRun):
     for kind in ("kubernetes:apps/v1:Deployment", JOB):
         for resource in run.of_type(kind):
@@ -294,7 +300,7 @@ def test_no_kubernetes_object_holds_a_database_password(run):
 
 
 def test_the_bootstrap_job_runs_the_script_with_nothing_secret_in_its_spec(prod):
-    [job] = prod.of_type(JOB)
+    job = bootstrap_job(prod)
     pod = job.plain_inputs["spec"]["template"]["spec"]
     [container] = pod["containers"]
     assert pod["restartPolicy"] == "Never" and pod["automountServiceAccountToken"] is False
@@ -340,7 +346,7 @@ def test_each_identity_reads_exactly_its_own_secrets(run):
 def test_apps_start_after_the_bootstrap(prod):
     """The Job's name (a digest of its script) is in the pods' annotations: a data dependency,
     so the engine deploys them after the Job has completed."""
-    [job] = prod.of_type(JOB)
+    job = bootstrap_job(prod)
     for name in nonempty(
         ("odoo", "odoo-longpolling", "api-gateway", "pgbouncer-rw", "pgbouncer-ro", "pgbouncer-session")
     ):
@@ -356,7 +362,7 @@ def test_every_database_credential_rotates_after_the_bootstrap(run):
     """The master's and the three roles' secrets, on the configured cadence, the first rotation
     at once (the master's first password dies with it), and only once the Job made the roles."""
     days = json.loads(run.config.get(f"{PROJECT}:credentialRotationDays", "30"))
-    [job] = run.of_type(JOB)
+    job = bootstrap_job(run)
     prefix = f"sd-{run.stack}-db-credentials"
     rotations = [
         r for r in run.of_type("aws:secretsmanager/secretRotation:SecretRotation") if r.name.startswith(prefix)
@@ -428,8 +434,8 @@ def test_a_new_revision_reruns_the_job(staging):
     rerun = run_program(
         "staging", config=with_section("staging", f"{PROJECT}:database", database | {"bootstrap": {"revision": "2"}})
     )
-    [before], [after] = staging.of_type(JOB), rerun.of_type(JOB)
-    assert before.inputs["metadata"]["name"] != after.inputs["metadata"]["name"]
+    for before, after in zip(staging.of_type(JOB), rerun.of_type(JOB), strict=True):
+        assert before.inputs["metadata"]["name"] != after.inputs["metadata"]["name"]
 
 
 def test_the_gateway_signs_its_tokens_with_a_kms_key_only_its_role_may_use(run):
@@ -444,3 +450,24 @@ def test_the_gateway_signs_its_tokens_with_a_kms_key_only_its_role_may_use(run):
     env = {e["name"]: e.get("value") for e in gateway.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["TOKEN_SIGNING_KEY_ARN"] == key.state["arn"] and env["TOKEN_SIGNING_ALGORITHM"] == "ES256"
     assert key.protect is (run.stack == "prod")
+
+
+def test_the_migration_runs_after_the_bootstrap_outside_a_transaction(prod):
+    """CREATE INDEX CONCURRENTLY refuses a transaction: psql without --single-transaction, as the
+    bootstrap's identity, selected by its egress policy, after its Job."""
+    job = bootstrap_job(prod)
+    [migration] = [j for j in prod.of_type(JOB) if j.name.endswith("db-bootstrap-migration")]
+    pod = migration.plain_inputs["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["name"] == "migrate" and "--single-transaction" not in container["command"][-1]
+    assert container["command"][-1].endswith("psql -X -v ON_ERROR_STOP=1 -f /etc/db-bootstrap/migrate.sql")
+    assert pod["serviceAccountName"] == "db-bootstrap" and job.urn in migration.dependencies
+    assert migration.inputs["metadata"]["name"].startswith("db-migrate-")
+    assert migration.inputs["spec"]["activeDeadlineSeconds"] == 3600 and migration.create_timeout == "65m"
+    [egress] = [
+        p
+        for p in prod.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        if p.name.endswith("db-bootstrap-egress")
+    ]
+    selector = egress.inputs["spec"]["podSelector"]["matchLabels"]
+    assert selector.items() <= migration.inputs["spec"]["template"]["metadata"]["labels"].items()

@@ -13,7 +13,7 @@ after it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -21,6 +21,7 @@ import pulumi_kubernetes as k8s
 
 from components.apps.database_bootstrap_sql import DatabaseRoles, render_bootstrap_sql
 from components.apps.kubernetes_network_policies import ip_blocks, tcp_ports
+from components.data.performance_indexes import render_migration
 from components.k8s.pod_spec import (
     ContainerResources,
     checksum,
@@ -64,14 +65,27 @@ class DatabaseBootstrapArgs:
     node_selector: Mapping[str, str]
 
 
-def bootstrap_command(master_dir: str, sql_dir: str, private_dir: str) -> str:
-    """The Job's shell command (the real-server tests run exactly this): a passfile from the
-    master's password file (libpq ignores one others can read, and reads `:` and `\\` only
-    escaped; the wildcards match the one server the environment names), then the script."""
+def _passfile(master_dir: str, private_dir: str) -> str:
+    """A passfile from the master's password file: libpq ignores one others can read, and reads
+    `:` and `\\` only escaped; the wildcards match the one server the environment names."""
     return (
-        f"umask 077 && {{ printf '*:*:*:*:'; sed 's/[\\\\:]/\\\\&/g' {master_dir}/password; }} "
-        f"> {private_dir}/pgpass && exec psql -X --single-transaction -v ON_ERROR_STOP=1 -f {sql_dir}/bootstrap.sql"
+        f"umask 077 && {{ printf '*:*:*:*:'; sed 's/[\\\\:]/\\\\&/g' {master_dir}/password; }} > {private_dir}/pgpass"
     )
+
+
+def bootstrap_command(master_dir: str, sql_dir: str, private_dir: str) -> str:
+    """The bootstrap Job's shell command (the real-server tests run exactly this): the script in
+    one transaction."""
+    return (
+        f"{_passfile(master_dir, private_dir)} && "
+        f"exec psql -X --single-transaction -v ON_ERROR_STOP=1 -f {sql_dir}/bootstrap.sql"
+    )
+
+
+def migration_command(master_dir: str, sql_dir: str, private_dir: str) -> str:
+    """The migration Job's shell command: psql in autocommit, as CREATE INDEX CONCURRENTLY needs
+    (components/data/performance_indexes.py)."""
+    return f"{_passfile(master_dir, private_dir)} && exec psql -X -v ON_ERROR_STOP=1 -f {sql_dir}/migrate.sql"
 
 
 def bootstrap_environment(
@@ -113,7 +127,7 @@ class DatabaseBootstrap(pulumi.ComponentResource):
         config = k8s.core.v1.ConfigMap(
             f"{name}-script",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="db-bootstrap", namespace=args.namespace, labels=LABELS),
-            data={"bootstrap.sql": script},
+            data={"bootstrap.sql": script, "migrate.sql": render_migration()},
             opts=child,
         )
         account = k8s.core.v1.ServiceAccount(
@@ -139,7 +153,7 @@ class DatabaseBootstrap(pulumi.ComponentResource):
         job = k8s.batch.v1.Job(
             f"{name}-job",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=job_name, namespace=args.namespace, labels=LABELS),
-            spec=_job_spec(args, config.metadata.name, account.metadata.name, master),
+            spec=_job_spec(args, config.metadata.name, account.metadata.name, master, BOOTSTRAP),
             # The allow rule and the identity exist before the pod needs them.
             opts=pulumi.ResourceOptions(
                 parent=self,
@@ -147,9 +161,50 @@ class DatabaseBootstrap(pulumi.ComponentResource):
                 custom_timeouts=pulumi.CustomTimeouts(create="15m"),
             ),
         )
+        migration = self._migration(name, args, config.metadata.name, account.metadata.name, master, job)
         self.revision = job.metadata.name
         self.ready = [job]
+        #: The migration Job (the seed's indexes), after the bootstrap.
+        self.migration = migration.metadata.name
         self.register_outputs({"revision": self.revision})
+
+    def _migration(
+        self,
+        name: str,
+        args: DatabaseBootstrapArgs,
+        config_name: pulumi.Input[str],
+        service_account: pulumi.Input[str],
+        master: SecretFiles,
+        bootstrap: k8s.batch.v1.Job,
+    ) -> k8s.batch.v1.Job:
+        """The seed's indexes, after the bootstrap, as the same identity (the only holder of the
+        master). Its name is a digest of the script and the revision: bump
+        `database.bootstrap.revision` after installing a module, and it builds that module's."""
+        migration = render_migration()
+        return k8s.batch.v1.Job(
+            f"{name}-migration",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"db-migrate-{checksum(args.revision, migration)[:10]}", namespace=args.namespace, labels=LABELS
+            ),
+            spec=_job_spec(args, config_name, service_account, master, MIGRATION),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[bootstrap], custom_timeouts=pulumi.CustomTimeouts(create="65m")
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class JobKind:
+    #: The container's name, its shell command (from master dir, SQL dir, private dir), and
+    #: how long the Job may run.
+    name: str
+    command: Callable[[str, str, str], str]
+    deadline_s: int
+
+
+BOOTSTRAP = JobKind("bootstrap", bootstrap_command, 600)
+#: Index builds on a large table take minutes each.
+MIGRATION = JobKind("migrate", migration_command, 3600)
 
 
 def _job_spec(
@@ -157,14 +212,15 @@ def _job_spec(
     config_name: pulumi.Input[str],
     service_account: pulumi.Input[str],
     master: SecretFiles,
+    kind: JobKind,
 ) -> dict:
-    """One pod, retried with backoff (the master secret may be mid-rotation), never more than
-    ten minutes. The passfile goes to a private tmpfs: libpq ignores one others can read."""
-    psql = bootstrap_command(master.directory, SQL_DIR, "/tmp")
+    """One pod, retried with backoff (the master secret may be mid-rotation), never longer than
+    the kind's deadline. The passfile goes to a private tmpfs: libpq ignores one others can read."""
+    psql = kind.command(master.directory, SQL_DIR, "/tmp")
     env = bootstrap_environment(args.roles, args.primary_host, args.port, "/tmp", "require")
     return {
         "backoffLimit": 4,
-        "activeDeadlineSeconds": 600,
+        "activeDeadlineSeconds": kind.deadline_s,
         "template": {
             "metadata": {"labels": LABELS},
             "spec": {
@@ -177,7 +233,7 @@ def _job_spec(
                 "nodeSelector": dict(args.node_selector),
                 "containers": [
                     {
-                        "name": "bootstrap",
+                        "name": kind.name,
                         "image": args.image,
                         "imagePullPolicy": pull_policy(args.image),
                         "command": ["/bin/sh", "-c", psql],
