@@ -36,7 +36,8 @@ class DatabaseBootstrapConfig(Section):
     revision: str = Field(
         "1",
         pattern=r"^[A-Za-z0-9._-]{1,32}$",
-        description="Bump to run the Job again unchanged (after Odoo's first install creates the reader's tables).",
+        description="Bump to run the bootstrap and migration Jobs again (after Odoo installs modules: the "
+        "reader's tables, the seed's indexes).",
     )
     reader_tables: list[str] = Field(
         default_factory=lambda: list(CATALOGUE_TABLES),
