@@ -26,11 +26,10 @@ def stored_secret(
     value: Mapping[str, Any],
     parent: pulumi.Resource,
     protect: bool,
-    rotated: bool = False,
 ) -> aws.secretsmanager.Secret:
-    """A secret holding `value` as JSON (its Outputs resolved, the whole string secret). The
-    secret is protected with its owner; its versions are not, so a new value replaces them.
-    A `rotated` secret's first version is `first_version`'s."""
+    """A rotated secret whose first value is `value` as JSON (its Outputs resolved, the whole
+    string secret): the program writes it once (`first_version`), its rotation from then on. The
+    secret is protected with its owner."""
     secret = aws.secretsmanager.Secret(
         name,
         description=description,
@@ -38,13 +37,7 @@ def stored_secret(
         recovery_window_in_days=recovery_window_days,
         opts=pulumi.ResourceOptions(parent=parent, protect=protect),
     )
-    text = secret_output(pulumi.Output.json_dumps(dict(value)))
-    if rotated:
-        first_version(name, secret.id, text, parent)
-    else:
-        aws.secretsmanager.SecretVersion(
-            name, secret_id=secret.id, secret_string=text, opts=pulumi.ResourceOptions(parent=parent)
-        )
+    first_version(name, secret.id, secret_output(pulumi.Output.json_dumps(dict(value))), parent)
     return secret
 
 

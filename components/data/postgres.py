@@ -268,5 +268,4 @@ class PostgresDatabase(pulumi.ComponentResource):
             {key: value[key] for key in ("engine", "scheme", "host", "port", "dbname", "username", "password")},
             self,
             args.protect,
-            rotated=True,
         )
