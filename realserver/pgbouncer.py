@@ -1,5 +1,5 @@
 """A real PgBouncer started with a rendered pgbouncer.ini; only the server's host and port, the
-listening address and port, TLS and file paths are swapped for the local ones. Its auth files
+listening address and port, the server's root and file paths are swapped for the local ones. Its auth files
 come from the pod's init command, run on files shaped as the CSI driver mounts them."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from components.apps.pgbouncer_config import IniSettings, render_auth_command, render_ini
+from components.apps.pgbouncer_config import CLIENT_SSLMODE, IniSettings, render_auth_command, render_ini
 from realserver.postgres import as_postgres, free_port
 
 BINARY = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
@@ -20,8 +20,17 @@ BINARY = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
 class LocalPgBouncer:
     def __init__(
-        self, settings: IniSettings, hba: str, auth_user: str, auth_password: str, server_host: str, server_port: int
+        self,
+        settings: IniSettings,
+        hba: str,
+        auth_user: str,
+        auth_password: str,
+        server_host: str,
+        server_port: int,
+        server_ca: Path,
     ):
+        """`server_ca`: the root the server's certificate chains to (realserver/tls.py); PgBouncer
+        verifies it with the settings' sslmode, as the pods verify RDS."""
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="sd-pgbouncer-"))
         self.credentials = self.dir / "credentials"
@@ -33,7 +42,9 @@ class LocalPgBouncer:
             hosts=[server_host],
             port=server_port,
             listen_port=self.port,
-            server_tls_sslmode="disable",
+            server_tls_ca_file=str(server_ca),
+            client_tls_key_file=str(self.dir / "client-tls.key"),
+            client_tls_cert_file=str(self.dir / "client-tls.crt"),
             auth_include=str(self.dir / "auth_user.ini"),
             auth_file=str(self.dir / "userlist.txt"),
             auth_hba_file=str(self.hba_file),
@@ -60,13 +71,19 @@ class LocalPgBouncer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 output = self.process.stdout.read() if self.process.stdout else ""
-                raise RuntimeError(f"pgbouncer exited: {output} {self._log_tail()}")
-            if "process up" in self._log_tail() or "listening on" in self._log_tail():
+                raise RuntimeError(f"pgbouncer exited: {output} {self.log_tail()}")
+            if "process up" in self.log_tail() or "listening on" in self.log_tail():
                 return self
             time.sleep(0.05)
-        raise RuntimeError(f"pgbouncer did not start: {self._log_tail()}")
+        raise RuntimeError(f"pgbouncer did not start: {self.log_tail()}")
 
-    def _log_tail(self) -> str:
+    def client_params(self) -> dict[str, str]:
+        """How the applications connect: TLS, unverified (`require`; their images hold no root
+        for the pod's own certificate). The missing root file keeps libpq from verifying with
+        a PGSSLROOTCERT the harness set for the rotation function."""
+        return {"sslmode": CLIENT_SSLMODE, "sslrootcert": str(self.dir / "no-root.crt")}
+
+    def log_tail(self) -> str:
         return self.log.read_text()[-2000:] if self.log.exists() else ""
 
     def __exit__(self, *exc) -> None:

@@ -24,7 +24,7 @@ from components.data.redis_acl import RedisClient, access_string
 from components.data.rotation import elasticache, rotate
 from components.data.rotation.secret_values import master_value, redis_user_value, role_value
 from realserver.postgres import LocalPostgres
-from realserver.rds import DATABASE, MASTER, MASTER_PASSWORD
+from realserver.rds import DATABASE, MASTER, MASTER_PASSWORD, rds_root
 from realserver.redis import LocalRedis
 
 REGION = "eu-west-1"
@@ -46,9 +46,11 @@ class LocalSecretsManager:
         self.arns: dict[str, str] = {}
 
     def __enter__(self) -> LocalSecretsManager:
-        local = {"PGSSLMODE": "disable", "REDIS_TLS": "disable", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}
+        local = {"REDIS_TLS": "disable", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}
+        if self.pg is not None:
+            # The function verifies the local server as the Lambda verifies RDS; Redis has no TLS here.
+            local |= {"PGSSLMODE": "verify-full", "PGSSLROOTCERT": str(rds_root(self.pg))}
         self._saved = {k: os.environ.get(k) for k in local}
-        # The local servers have no TLS; the Lambda's environment says verify-full.
         os.environ.update(local)
         self._elasticache = elasticache.elasticache_client
         self._mock = mock_aws()

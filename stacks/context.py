@@ -3,8 +3,8 @@
 Each tier module (network, data, compute, applications, edge, observability) takes a
 `StackContext` first instead of the same five parameters, and builds its components' Args with
 `StackContext.args`, which fills the stack-wide settings (`protect`, `region`, `account_id`)
-wherever an Args class has them (and `key_access`, who administers the stack's KMS keys): no
-composition retypes them.
+wherever an Args class has them (and `key_access`, who administers the stack's KMS keys, and
+`rds_ca`, the region's RDS CA bundle): no composition retypes them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from components.aws.kms import KeyAccess
 from components.data.credential_rotation import CredentialRotation
 from components.data.postgres import PostgresDatabase
+from components.data.rds_trust import ca_bundle
 from components.data.redis import RedisCache
 from components.data.search import SearchDomain
 
@@ -74,6 +75,7 @@ class StackContext:
             "account_id": self.account_id,
             "key_access": self.key_access,
             "credential_rotation_days": self.config.credential_rotation_days,
+            "rds_ca": ca_bundle(self.region),
         }
         names = {field.name for field in dataclasses.fields(args_type)}
         return {name: value for name, value in stack_wide.items() if name in names and name not in given}

@@ -17,7 +17,7 @@ from components.data.rotation import rotate
 from realserver.connection_urls import postgres_url
 from realserver.pgbouncer import LocalPgBouncer
 from realserver.postgres import LocalPostgres
-from realserver.rds import DATABASE, MASTER, MASTER_PASSWORD, rds_like, roles_for, run_bootstrap
+from realserver.rds import DATABASE, MASTER, MASTER_PASSWORD, rds_like, rds_root, roles_for, run_bootstrap
 from realserver.rotation import Credential, LocalSecretsManager
 
 pytestmark = pytest.mark.real_server
@@ -26,14 +26,16 @@ SETTINGS = {"password_encryption": "scram-sha-256", "shared_preload_libraries": 
 POOL = PoolRole("rw", "transaction", False, replicas=1, pool_size=6, reserve_pool_size=1, max_client_conn=100)
 
 
-def login(pg: LocalPostgres, credential: Credential, port: int | None = None) -> psycopg.Connection:
-    url = postgres_url(credential.username, credential.password, "127.0.0.1", port or pg.port, DATABASE)
+def login(pg: LocalPostgres, credential: Credential, bouncer: LocalPgBouncer | None = None) -> psycopg.Connection:
+    """Straight to the server, verified as RDS is; or through PgBouncer as the applications."""
+    where = (bouncer.port, bouncer.client_params()) if bouncer else (pg.port, {"sslmode": "verify-full"})
+    url = postgres_url(credential.username, credential.password, "127.0.0.1", where[0], DATABASE, where[1])
     return psycopg.connect(url, prepare_threshold=None, connect_timeout=5, autocommit=True)
 
 
-def refused(pg: LocalPostgres, credential: Credential, port: int | None = None) -> bool:
+def refused(pg: LocalPostgres, credential: Credential) -> bool:
     try:
-        login(pg, credential, port).close()
+        login(pg, credential).close()
     except psycopg.OperationalError:
         return True
     return False
@@ -120,7 +122,7 @@ def test_a_rotation_under_load_through_pgbouncer_loses_no_transaction(stack):
 
     def client(index: int, credential: Credential) -> None:
         try:
-            with login(pg, credential, bouncer.port) as conn:
+            with login(pg, credential, bouncer) as conn:
                 while not stop.is_set():
                     with conn.transaction():
                         conn.execute("INSERT INTO ledger VALUES (%s, 1)", (index,))
@@ -128,7 +130,7 @@ def test_a_rotation_under_load_through_pgbouncer_loses_no_transaction(stack):
         except Exception as exc:  # every failure counts, whatever its kind
             errors.append(exc)
 
-    with LocalPgBouncer(settings, hba, auth.username, auth.password, "127.0.0.1", pg.port) as bouncer:
+    with LocalPgBouncer(settings, hba, auth.username, auth.password, "127.0.0.1", pg.port, rds_root(pg)) as bouncer:
         old = [threading.Thread(target=client, args=(i * 2, owner)) for i in range(4)]
         for thread in old:
             thread.start()

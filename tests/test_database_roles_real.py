@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from components.apps.database_bootstrap_sql import DatabaseRoles
+from components.data.rds_trust import BUNDLE_FILE
 from realserver.postgres import LocalPostgres
 from realserver.rds import DATABASE, MASTER, MASTER_PASSWORD, rds_like, roles_for, run_bootstrap
 from realserver.rotation import Credential, LocalSecretsManager
@@ -89,6 +90,14 @@ def test_the_master_has_rds_limits(database):
     assert pg.sql(f"SELECT rolsuper FROM pg_roles WHERE rolname = '{MASTER}'") == [["f"]]
     with connect(pg, Credential(MASTER, MASTER_PASSWORD)) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("SELECT passwd FROM pg_shadow")
+
+
+def test_the_job_refuses_a_server_its_bundle_does_not_sign(database):
+    """verify-full for real: with every RDS root (not the local one), psql will not
+    talk to the local server, so the master's password is never sent to an impostor."""
+    pg, _ = database
+    refused = run_bootstrap(pg, roles_for(*CATALOGUE), root=BUNDLE_FILE)
+    assert refused.returncode != 0 and "certificate verify failed" in refused.stderr
 
 
 def test_a_second_run_changes_nothing(database):

@@ -8,6 +8,8 @@ import subprocess
 
 from components.apps.database_bootstrap_sql import AUTH_QUERY
 from components.apps.pgbouncer_config import (
+    CLIENT_SSLMODE,
+    CONFIG_DIR,
     ClientDemand,
     IniSettings,
     PoolRole,
@@ -17,6 +19,7 @@ from components.apps.pgbouncer_config import (
     render_auth_command,
     render_ini,
 )
+from components.data.rds_trust import BUNDLE_KEY, ca_bundle
 from tests.conftest import PROJECT, load_config, section, section_problems, stack_file_config
 from tests.harness.checks import nonempty
 
@@ -43,8 +46,38 @@ def test_three_pools_with_the_right_modes_and_targets(run):
     assert f"host=sd-{run.stack}-db-primary." in ini(run, "rw")
     assert f"host=sd-{run.stack}-db-primary." in ini(run, "session")
     assert f"host=sd-{run.stack}-db-replica-1." in ini(run, "ro") and "db-primary" not in ini(run, "ro")
+
+
+def test_pgbouncer_verifies_rds_with_the_regions_roots_from_its_configmap(run):
+    """verify-full against the ConfigMap's bundle, which holds exactly the region's RDS roots and
+    is mounted where the ini looks; the pods roll when it changes."""
+    maps = {c.inputs["metadata"]["name"]: c.inputs["data"] for c in run.of_type("kubernetes:core/v1:ConfigMap")}
     for role in ("rw", "ro", "session"):
-        assert "server_tls_sslmode = require" in ini(run, role)
+        settings = dict(line.split(" = ", 1) for line in ini(run, role).splitlines() if " = " in line)
+        assert settings["server_tls_sslmode"] == "verify-full"
+        assert settings["server_tls_ca_file"] == f"{CONFIG_DIR}/{BUNDLE_KEY}"
+        assert maps[f"pgbouncer-{role}"][BUNDLE_KEY] == ca_bundle(run.config["aws:region"])
+        pod = deployments(run)[f"pgbouncer-{role}"].inputs["spec"]["template"]
+        mounts = {m["name"]: m["mountPath"] for m in pod["spec"]["containers"][0]["volumeMounts"]}
+        assert mounts["config"] == CONFIG_DIR
+        assert "checksum/config" in pod["metadata"]["annotations"]
+
+
+def test_applications_reach_pgbouncer_over_tls_only(run):
+    """The apps' logins are hostssl lines; the pod makes its key at start; Odoo and the gateway ask for TLS."""
+    maps = {c.inputs["metadata"]["name"]: c.inputs["data"] for c in run.of_type("kubernetes:core/v1:ConfigMap")}
+    hba = maps["pgbouncer-rw"]["pg_hba.conf"].splitlines()
+    assert [line for line in hba if "scram-sha-256" in line] == ["hostssl odoo all 0.0.0.0/0 scram-sha-256"]
+    init = deployments(run)["pgbouncer-rw"].inputs["spec"]["template"]["spec"]["initContainers"][0]
+    assert "openssl req -x509" in init["command"][-1] and "-keyout /run/pgbouncer/client-tls.key" in init["command"][-1]
+    assert "client_tls_key_file = /run/pgbouncer/client-tls.key" in ini(run, "rw")
+    gateway = next(
+        d for d in run.of_type("kubernetes:apps/v1:Deployment") if d.inputs["metadata"]["name"] == "api-gateway"
+    )
+    env = {e["name"]: e.get("value") for e in gateway.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["PGSSLMODE"] == CLIENT_SSLMODE == "require"
+    for conf in ("odoo.conf", "odoo-bus.conf"):
+        assert f"db_sslmode = {CLIENT_SSLMODE}" in maps["odoo-config"][conf]
 
 
 def test_prod_ro_pool_spreads_over_both_replicas(prod):
@@ -93,7 +126,7 @@ def test_pools_authenticate_through_the_bootstrap_lookup(run):
         assert {"host all pgbouncer_auth 0.0.0.0/0 reject", "host all pgbouncer_auth_clone 0.0.0.0/0 reject"} <= set(
             hba
         )
-        assert hba[-1] == "host odoo all 0.0.0.0/0 scram-sha-256"
+        assert hba[-1] == "hostssl odoo all 0.0.0.0/0 scram-sha-256"
 
 
 def test_pods_roll_on_config_change_and_drain_on_sigint(run):
@@ -173,6 +206,8 @@ def test_the_auth_files_come_from_the_mounted_secret(tmp_path):
         IniSettings(role, "odoo", ["a"], 5432, AUTH_QUERY, "pgbouncer_stats", ServerTimeouts(300, 3600, 30)),
         auth_include=str(tmp_path / "auth_user.ini"),
         auth_file=str(tmp_path / "userlist.txt"),
+        client_tls_key_file=str(tmp_path / "client-tls.key"),
+        client_tls_cert_file=str(tmp_path / "client-tls.crt"),
     )
     (tmp_path / "username").write_text("pgbouncer_auth_clone")
     (tmp_path / "password").write_text("Abc123")
@@ -181,6 +216,14 @@ def test_the_auth_files_come_from_the_mounted_secret(tmp_path):
     assert (tmp_path / "auth_user.ini").read_text() == "auth_user = pgbouncer_auth_clone\n"
     assert (tmp_path / "userlist.txt").read_text() == '"pgbouncer_auth_clone" "Abc123"\n"pgbouncer_stats" ""\n'
     assert (tmp_path / "userlist.txt").stat().st_mode & 0o077 == 0
+    # The pod's own TLS key for its clients: made here, readable by the pod's user only.
+    assert (tmp_path / "client-tls.key").stat().st_mode & 0o077 == 0
+    subject = subprocess.run(
+        ["openssl", "x509", "-noout", "-subject", "-in", str(tmp_path / "client-tls.crt")],
+        capture_output=True,
+        text=True,
+    )
+    assert subject.stdout.strip() in ("subject=CN = pgbouncer", "subject=CN=pgbouncer")
     (tmp_path / "password").write_text('Abc"123')
     refused = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True)
     assert refused.returncode == 1 and "quote in the auth_user secret" in refused.stderr

@@ -3,6 +3,7 @@ max_connections is scaled down so the budget is tight."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -20,10 +21,11 @@ from components.apps.pgbouncer_config import (
     connection_budget,
     render_hba,
 )
+from components.data.rds_trust import BUNDLE_FILE
 from realserver.connection_urls import postgres_url
 from realserver.pgbouncer import LocalPgBouncer
 from realserver.postgres import LocalPostgres
-from realserver.rds import DATABASE, MASTER, MASTER_PASSWORD, rds_like, roles_for, run_bootstrap
+from realserver.rds import DATABASE, MASTER, MASTER_PASSWORD, rds_like, rds_root, roles_for, run_bootstrap
 from realserver.rotation import Credential, LocalSecretsManager
 
 pytestmark = pytest.mark.real_server
@@ -77,6 +79,7 @@ def stack():
                     auth.password,
                     "127.0.0.1",
                     pg.port,
+                    rds_root(pg),
                 )
                 for role in ROLES
             }
@@ -92,7 +95,9 @@ def stack():
 def connect(bouncer: LocalPgBouncer, credential: Credential, **kwargs) -> psycopg.Connection:
     """Through the URL form the program renders, so any special in a password must survive it."""
     return psycopg.connect(
-        postgres_url(credential.username, credential.password, "127.0.0.1", bouncer.port, DATABASE),
+        postgres_url(
+            credential.username, credential.password, "127.0.0.1", bouncer.port, DATABASE, bouncer.client_params()
+        ),
         prepare_threshold=None,
         **kwargs,
     )
@@ -138,7 +143,8 @@ def test_anyone_else_is_refused(stack, user, password):
 def test_the_exporter_reads_stats_from_inside_the_pod_without_a_password(stack):
     """The exporter's DSN carries no password: the hba file trusts the stats user on loopback."""
     _, bouncers, _, _ = stack
-    dsn = f"host=127.0.0.1 port={bouncers['rw'].port} user={STATS_USER} dbname=pgbouncer connect_timeout=5"
+    port = bouncers["rw"].port
+    dsn = f"host=127.0.0.1 port={port} user={STATS_USER} dbname=pgbouncer connect_timeout=5 sslmode=disable"
     with psycopg.connect(dsn, autocommit=True) as conn:
         assert conn.execute("SHOW STATS").fetchall()
 
@@ -204,3 +210,29 @@ def test_many_clients_never_exceed_the_server_budget(stack):
     assert errors == []
     assert 0 < peak <= server_budget
     print(f"\n{clients} clients through PgBouncer, peak server connections {peak} (budget {server_budget})")
+
+
+def test_a_client_without_tls_is_refused(stack):
+    """The applications' logins are `hostssl`: a client that does not ask for TLS matches no line."""
+    _, bouncers, _, credentials = stack
+    owner = credentials["owner"]
+    url = postgres_url(owner.username, owner.password, "127.0.0.1", bouncers["rw"].port, DATABASE)
+    with pytest.raises(psycopg.OperationalError, match=r"login rejected|no pg_hba.conf entry"):
+        psycopg.connect(url, sslmode="disable", connect_timeout=5)
+    with connect(bouncers["rw"], owner) as conn:
+        assert conn.info.pgconn.ssl_in_use
+
+
+def test_pgbouncer_refuses_a_server_its_root_does_not_sign(stack):
+    """verify-full for real: given the RDS roots instead of the local one, PgBouncer
+    will not log in to the local server, so the client gets an error, not a connection."""
+    pg, _, _, credentials = stack
+    auth, owner = credentials["auth_user"], credentials["owner"]
+    rw = next(role for role in ROLES if role.name == "rw")
+    impatient = dataclasses.replace(settings_for(rw), timeouts=ServerTimeouts(300, 3600, 3, server_connect_timeout_s=2))
+    hba = render_hba(DATABASE, ("pgbouncer_auth", "pgbouncer_auth_clone"), STATS_USER)
+    rds_bundle = BUNDLE_FILE
+    with LocalPgBouncer(impatient, hba, auth.username, auth.password, "127.0.0.1", pg.port, rds_bundle) as bouncer:
+        with pytest.raises(psycopg.OperationalError), connect(bouncer, owner, connect_timeout=10) as conn:
+            conn.execute("SELECT 1")
+        assert "certificate verify failed" in bouncer.log_tail()

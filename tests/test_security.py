@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from components.data.rds_trust import BUNDLE_KEY, ca_bundle
 from components.edge.cdn import ORIGIN_PATHS
 from components.edge.not_found import handler as not_found_handler
 from components.edge.origin_guard import ROOT_KEY_ACCEPTED_UNTIL
@@ -308,7 +309,14 @@ def test_the_bootstrap_job_runs_the_script_with_nothing_secret_in_its_spec(prod)
     assert container["securityContext"]["runAsNonRoot"] and container["securityContext"]["readOnlyRootFilesystem"]
     assert container["image"].startswith("docker.io/library/postgres:")
     env = {e["name"]: e["value"] for e in container["env"]}
-    assert env["PGUSER"] == "sdadmin" and env["PGSSLMODE"] == "require" and env["PGPASSFILE"] == "/tmp/pgpass"
+    assert env["PGUSER"] == "sdadmin" and env["PGPASSFILE"] == "/tmp/pgpass"
+    # verify-full against the region's RDS roots, which the script's ConfigMap carries.
+    assert env["PGSSLMODE"] == "verify-full" and env["PGSSLROOTCERT"] == f"/etc/db-bootstrap/{BUNDLE_KEY}"
+    [script] = [
+        c for c in prod.of_type("kubernetes:core/v1:ConfigMap") if c.inputs["metadata"]["name"] == "db-bootstrap"
+    ]
+    assert script.inputs["data"][BUNDLE_KEY] == ca_bundle("eu-west-1")
+    assert {"name": "script", "mountPath": "/etc/db-bootstrap", "readOnly": True} in container["volumeMounts"]
     assert env["PGHOST"] == prod.named("sd-prod-db-primary").state["address"]
     assert job.secret_paths == []
     [master] = [v for v in pod["volumes"] if v["name"] == "db-bootstrap-master"]

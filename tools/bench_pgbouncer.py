@@ -32,7 +32,7 @@ from components.apps import pgbouncer_config as pool
 from components.apps.database_bootstrap_sql import AUTH_QUERY
 from realserver.pgbouncer import LocalPgBouncer
 from realserver.postgres import LocalPostgres, pg_bin
-from realserver.rds import DATABASE, rds_like, roles_for, run_bootstrap
+from realserver.rds import DATABASE, rds_like, rds_root, roles_for, run_bootstrap
 from realserver.rotation import LocalSecretsManager
 
 #: A transaction counts as served when it completes within this long of its scheduled start:
@@ -210,7 +210,7 @@ def _measure(args: argparse.Namespace, settings: pool.IniSettings) -> dict:
             check=True,
             capture_output=True,
         )
-        with LocalPgBouncer(settings, hba, auth.username, auth.password, "127.0.0.1", pg.port) as bouncer:
+        with LocalPgBouncer(settings, hba, auth.username, auth.password, "127.0.0.1", pg.port, rds_root(pg)) as bouncer:
             report["pooled_fixed_rate"] = fixed_rate(bouncer.port, args.clients, args.rate, args.seconds, pg)
             report["pooled_saturated"] = pgbench(
                 ["-c", str(args.clients), "-j", "4", "-T", "15", "-N", DATABASE], bouncer.port

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.apps.pgbouncer_config import CLIENT_SSLMODE
 from components.apps.search_client import SearchClient
 from components.aws.kms import KeyAccess, signing_key
 from components.k8s.hpa import HpaSpec
@@ -102,6 +103,8 @@ class ApiGateway(pulumi.ComponentResource):
                     {"name": "DB_POOL_SIZE", "value": str(args.db_pool_size)},
                     # Transaction pooling: no server-side prepared statements (psycopg).
                     {"name": "DB_PREPARE_THRESHOLD", "value": "none"},
+                    # libpq's own variable: TLS to PgBouncer, whose hba admits nothing else.
+                    {"name": "PGSSLMODE", "value": CLIENT_SSLMODE},
                     # The catalogue search: no credential in the URL, requests signed with the pods' role.
                     {"name": "SEARCH_URL", "value": args.search.url},
                     {"name": "SEARCH_AUTH", "value": "aws-sigv4"},

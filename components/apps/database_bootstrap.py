@@ -22,6 +22,7 @@ import pulumi_kubernetes as k8s
 from components.apps.database_bootstrap_sql import DatabaseRoles, render_bootstrap_sql
 from components.apps.kubernetes_network_policies import ip_blocks, tcp_ports
 from components.data.performance_indexes import render_migration
+from components.data.rds_trust import BUNDLE_KEY
 from components.k8s.pod_spec import (
     ContainerResources,
     checksum,
@@ -63,6 +64,8 @@ class DatabaseBootstrapArgs:
     data_cidrs: list[str]
     #: Node labels the pod requires (steady nodes: the data tier's security group admits them).
     node_selector: Mapping[str, str]
+    #: The RDS region's CA bundle (components/data/rds_trust.py): psql verifies RDS with it.
+    rds_ca: str
 
 
 def _passfile(master_dir: str, private_dir: str) -> str:
@@ -89,17 +92,18 @@ def migration_command(master_dir: str, sql_dir: str, private_dir: str) -> str:
 
 
 def bootstrap_environment(
-    roles: DatabaseRoles, host: pulumi.Input[str], port: int, private_dir: str, sslmode: str
+    roles: DatabaseRoles, host: pulumi.Input[str], port: int, private_dir: str, root_cert: str
 ) -> dict[str, pulumi.Input[str]]:
     """libpq's connection settings: none of them secret (the password is in the passfile).
-    On RDS `rds.force_ssl` is on; the RDS CA bundle is not in the image, so `require`."""
+    `verify-full`: RDS's certificate must chain to `root_cert` and name the host dialled."""
     return {
         "PGHOST": host,
         "PGPORT": str(port),
         "PGDATABASE": roles.database,
         "PGUSER": roles.master_user,
         "PGPASSFILE": f"{private_dir}/pgpass",
-        "PGSSLMODE": sslmode,
+        "PGSSLMODE": "verify-full",
+        "PGSSLROOTCERT": root_cert,
         "PGCONNECT_TIMEOUT": "10",
         "PGAPPNAME": "db-bootstrap",
     }
@@ -127,7 +131,7 @@ class DatabaseBootstrap(pulumi.ComponentResource):
         config = k8s.core.v1.ConfigMap(
             f"{name}-script",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="db-bootstrap", namespace=args.namespace, labels=LABELS),
-            data={"bootstrap.sql": script, "migrate.sql": render_migration()},
+            data={"bootstrap.sql": script, "migrate.sql": render_migration(), BUNDLE_KEY: args.rds_ca},
             opts=child,
         )
         account = k8s.core.v1.ServiceAccount(
@@ -217,7 +221,7 @@ def _job_spec(
     """One pod, retried with backoff (the master secret may be mid-rotation), never longer than
     the kind's deadline. The passfile goes to a private tmpfs: libpq ignores one others can read."""
     psql = kind.command(master.directory, SQL_DIR, "/tmp")
-    env = bootstrap_environment(args.roles, args.primary_host, args.port, "/tmp", "require")
+    env = bootstrap_environment(args.roles, args.primary_host, args.port, "/tmp", f"{SQL_DIR}/{BUNDLE_KEY}")
     return {
         "backoffLimit": 4,
         "activeDeadlineSeconds": kind.deadline_s,

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from components.apps.pgbouncer_config import CLIENT_SSLMODE
+
 
 @dataclass(frozen=True)
 class OdooSettings:
@@ -38,7 +40,8 @@ def render_odoo_conf(s: OdooSettings) -> str:
         "db_name": s.db_name,
         "dbfilter": f"^{s.db_name}$",
         "db_maxconn": s.db_maxconn,
-        "db_sslmode": "disable",  # to PgBouncer inside the cluster; PgBouncer to RDS is TLS
+        # To PgBouncer: encrypted (its hba admits nothing else); PgBouncer verifies RDS.
+        "db_sslmode": CLIENT_SSLMODE,
         "list_db": "False",
         "proxy_mode": "True",
         "workers": s.workers,

@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 
 from components.apps.pgbouncer_config import (
     AUTH_DIR,
+    CONFIG_DIR,
     LISTEN_PORT,
     Budget,
     IniSettings,
@@ -25,6 +26,7 @@ from components.apps.pgbouncer_config import (
     render_hba,
     render_ini,
 )
+from components.data.rds_trust import BUNDLE_KEY
 from components.k8s.pod_spec import BOOTSTRAP_ANNOTATION, ContainerResources, checksum
 from components.k8s.secret_files import PodAccess, SecretFiles, SecretObject, SecretRef, pod_secrets
 from components.k8s.workload import PodPeer, Probes, Workload, WorkloadArgs
@@ -75,6 +77,8 @@ class PgBouncerArgs:
     resources: ContainerResources
     #: Node labels the pods require (the application node pool).
     node_selector: Mapping[str, str]
+    #: The RDS region's CA bundle (components/data/rds_trust.py): PgBouncer verifies RDS with it.
+    rds_ca: str
 
 
 class PgBouncer(pulumi.ComponentResource):
@@ -131,7 +135,7 @@ class PgBouncer(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=app, namespace=args.namespace, labels=SELECTOR | {"app.kubernetes.io/instance": app}
             ),
-            data={"pgbouncer.ini": ini, "pg_hba.conf": hba},
+            data={"pgbouncer.ini": ini, "pg_hba.conf": hba, BUNDLE_KEY: args.rds_ca},
             opts=pulumi.ResourceOptions(parent=self),
         )
         probe = {"tcpSocket": {"port": LISTEN_PORT}}
@@ -164,9 +168,9 @@ class PgBouncer(pulumi.ComponentResource):
                     {"name": "config", "configMap": {"name": config.metadata.name, "defaultMode": 0o444}},
                     auth.volume,
                 ],
-                volume_mounts=[{"name": "config", "mountPath": "/etc/pgbouncer", "readOnly": True}],
+                volume_mounts=[{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}],
                 pod_annotations={
-                    "checksum/config": ini.apply(lambda text: checksum(text, hba)),
+                    "checksum/config": ini.apply(lambda text: checksum(text, hba, args.rds_ca)),
                     BOOTSTRAP_ANNOTATION: args.bootstrap_revision,
                 },
                 node_selector=args.node_selector,

@@ -11,6 +11,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from components.data.rds_trust import BUNDLE_KEY
+
 #: Share of a database's max_connections PgBouncer may take.
 BUDGET_SHARE = 0.85
 LISTEN_PORT = 6432
@@ -140,6 +142,11 @@ def connection_budget(
 
 #: A private tmpfs the pod's init container fills from the auth_user's secret files.
 AUTH_DIR = "/run/pgbouncer"
+#: How the applications connect to PgBouncer: encrypted, unverified (the pod's certificate is
+#: self-signed at start; the NetworkPolicies decide who reaches it).
+CLIENT_SSLMODE = "require"
+#: The ConfigMap of the pool: ini, hba and the RDS CA bundle.
+CONFIG_DIR = "/etc/pgbouncer"
 
 
 @dataclass(frozen=True)
@@ -151,12 +158,17 @@ class IniSettings:
     auth_query: str
     stats_user: str
     timeouts: ServerTimeouts
-    server_tls_sslmode: str = "require"
+    #: RDS's certificate must chain to its region's root and name the host PgBouncer dialled.
+    server_tls_sslmode: str = "verify-full"
+    server_tls_ca_file: str = f"{CONFIG_DIR}/{BUNDLE_KEY}"
     listen_port: int = LISTEN_PORT
     #: Written at pod start (render_auth_command): the auth_user's name and its password.
     auth_include: str = f"{AUTH_DIR}/auth_user.ini"
     auth_file: str = f"{AUTH_DIR}/userlist.txt"
-    auth_hba_file: str = "/etc/pgbouncer/pg_hba.conf"
+    auth_hba_file: str = f"{CONFIG_DIR}/pg_hba.conf"
+    #: The pod's own key and self-signed certificate for its clients' TLS, made at start.
+    client_tls_key_file: str = f"{AUTH_DIR}/client-tls.key"
+    client_tls_cert_file: str = f"{AUTH_DIR}/client-tls.crt"
 
 
 def render_ini(settings: IniSettings) -> str:
@@ -193,6 +205,11 @@ def render_ini(settings: IniSettings) -> str:
         "reserve_pool_timeout": 3,
         "max_db_connections": role.pool_size + role.reserve_pool_size,
         "server_tls_sslmode": settings.server_tls_sslmode,
+        "server_tls_ca_file": settings.server_tls_ca_file,
+        # Clients may ask for TLS; the hba file's hostssl lines make the applications ask.
+        "client_tls_sslmode": "allow",
+        "client_tls_key_file": settings.client_tls_key_file,
+        "client_tls_cert_file": settings.client_tls_cert_file,
         "server_idle_timeout": t.server_idle_timeout_s,
         "server_lifetime": t.server_lifetime_s,
         "query_wait_timeout": t.query_wait_timeout_s,
@@ -215,13 +232,14 @@ def render_ini(settings: IniSettings) -> str:
 def render_hba(database: str, auth_users: Sequence[str], stats_user: str) -> str:
     """Who may log in how, first match wins. The exporter reaches the admin console from inside
     the pod only, so it needs no password (and none sits in its environment); the application
-    roles prove SCRAM; no client may log in as the auth_user (either of its pair)."""
+    roles prove SCRAM over TLS only (`hostssl`: a client without TLS matches no line and is
+    refused); no client may log in as the auth_user (either of its pair)."""
     return (
         f"host pgbouncer {stats_user} 127.0.0.1/32 trust\n"
         "host pgbouncer all 0.0.0.0/0 reject\n"
         # Only PgBouncer itself logs in as the auth_user (its lookups are not client logins).
         + "".join(f"host all {user} 0.0.0.0/0 reject\n" for user in auth_users)
-        + f"host {database} all 0.0.0.0/0 scram-sha-256\n"
+        + f"hostssl {database} all 0.0.0.0/0 scram-sha-256\n"
     )
 
 
@@ -230,10 +248,14 @@ def render_auth_command(credentials_dir: str, settings: IniSettings) -> str:
     driver mounts) into the include and the auth file, on the pod's private tmpfs. The stats
     user is listed without a password: PgBouncer knows only listed users, and the hba file
     trusts it on loopback and rejects it anywhere else, so no password of it is ever checked.
-    The rotation draws alphanumeric passwords; a quote would break the file, so it stops."""
+    The rotation draws alphanumeric passwords; a quote would break the file, so it stops.
+    Then the pod's TLS key for its clients: new at every start, never leaving the tmpfs, so no
+    secret of it exists anywhere else (clients encrypt with `require`; they do not verify it)."""
     return (
         f"umask 077 && user=$(cat {credentials_dir}/username) && password=$(cat {credentials_dir}/password) && "
         """case "$user$password" in *'"'*) echo 'quote in the auth_user secret' >&2; exit 1;; esac && """
         f"printf 'auth_user = %s\\n' \"$user\" > {settings.auth_include} && "
-        f"""printf '"%s" "%s"\\n"{settings.stats_user}" ""\\n' "$user" "$password" > {settings.auth_file}"""
+        f"""printf '"%s" "%s"\\n"{settings.stats_user}" ""\\n' "$user" "$password" > {settings.auth_file} && """
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 -subj /CN=pgbouncer "
+        f"-keyout {settings.client_tls_key_file} -out {settings.client_tls_cert_file} 2>/dev/null"
     )

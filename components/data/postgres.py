@@ -22,6 +22,7 @@ from components.data.postgres_parameters import (
     postgres_parameters,
     preload_problems,
 )
+from components.data.rds_trust import CA_IDENTIFIER
 from components.data.rotation.secret_values import master_value
 
 PORT = 5432
@@ -199,7 +200,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             publicly_accessible=False,
             copy_tags_to_snapshot=True,
             deletion_protection=args.deletion_protection,
-            ca_cert_identifier="rds-ca-rsa2048-g1",
+            ca_cert_identifier=CA_IDENTIFIER,
             apply_immediately=False,
         )
         primary = aws.rds.Instance(

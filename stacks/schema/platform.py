@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from components.apps.pgbouncer_config import Budget, Target, connection_budget
 from components.compute.karpenter_manifests import longest_pod_life_hours
+from components.data.rds_trust import BUNDLE_FILE, bundled_regions
 from components.delivery.access import principal_name
 from components.settings import Section
 
@@ -94,6 +95,17 @@ class PlatformConfig(Section):
             raise ValueError(
                 f"not an environment with a policy set; allowed: {', '.join(ENVIRONMENTS)} "
                 "(a new one needs policies/config/<name>.json)"
+            )
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _rds_trusted(cls, value: str) -> str:
+        if value not in bundled_regions():
+            raise ValueError(
+                f"no RDS root of this region in {BUNDLE_FILE.name} (components/data/), so clients could not "
+                f"verify the database; allowed: {', '.join(bundled_regions())}, or add the region's roots from "
+                f"https://truststore.pki.rds.amazonaws.com/{value}/{value}-bundle.pem"
             )
         return value
 
