@@ -201,15 +201,25 @@ def rbac_without_token(props, config):
         yield "remove authToken (authTokenUpdateStrategy DELETE) once userGroupIds are set"
 
 
+#: Who may rotate a secret, and through which of its properties it names the secret: Secrets
+#: Manager's rotation, or a Kubernetes CronJob whose spec carries the secret's ARN (a credential
+#: only code inside the cluster can issue, such as Odoo's API keys).
+ROTATORS = {
+    "aws:secretsmanager/secretRotation:SecretRotation": "secretId",
+    "kubernetes:batch/v1:CronJob": "spec",
+}
+
+
 @stack_rule("secrets-rotate", severity="high", control="SecretsManager.1")
 def secrets_rotate(resources, config):
-    """Every Secrets Manager secret rotates automatically: a SecretRotation names it."""
+    """Every Secrets Manager secret rotates automatically: a SecretRotation names it, or a
+    CronJob of the stack does."""
     rotated = {
         secret.urn
         for r in resources
-        if r.resource_type == "aws:secretsmanager/secretRotation:SecretRotation"
-        for secret in r.property_dependencies.get("secretId", [])
+        if r.resource_type in ROTATORS
+        for secret in r.property_dependencies.get(ROTATORS[r.resource_type], [])
     }
     for secret in (r for r in resources if r.resource_type == "aws:secretsmanager/secret:Secret"):
         if secret.urn not in rotated:
-            yield secret.urn, "no SecretRotation: the value changes only by hand"
+            yield secret.urn, "no SecretRotation and no CronJob names it: the value changes only by hand"

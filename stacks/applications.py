@@ -23,6 +23,7 @@ from components.apps.kubernetes_network_policies import AppNetworkPolicies, AppN
 from components.apps.load_test import LoadTest, LoadTestArgs
 from components.apps.namespace import AppNamespace, AppNamespaceArgs
 from components.apps.odoo import Odoo, OdooArgs
+from components.apps.odoo_api_key import OdooApiKey, OdooApiKeyArgs
 from components.apps.odoo_config import OdooSettings
 from components.apps.pgbouncer import PgBouncer, PgBouncerArgs
 from components.apps.pgbouncer_config import ServerTimeouts
@@ -91,7 +92,8 @@ def applications(
     credentials = _credentials(ctx, inputs, roles)
     pgbouncer = _pgbouncer(ctx, inputs, roles, credentials)
     odoo = _odoo(ctx, inputs, roles, credentials, pgbouncer)
-    gateway = _gateway(ctx, inputs, roles, credentials, pgbouncer, odoo)
+    odoo_key = _odoo_api_key(ctx, inputs, credentials, pgbouncer, odoo)
+    gateway = _gateway(ctx, inputs, roles, credentials, pgbouncer, odoo, odoo_key)
     data.search.apply_security(
         f"{ctx.prefix}-search-security",
         SEARCH_ROLES,
@@ -114,6 +116,7 @@ def applications(
             longpolling=odoo.bus,
             gateway=gateway.peer,
             pgbouncer=pgbouncer.peer,
+            odoo_jobs=[odoo_key.peer],
             redis_port=redis_component.PORT,
             postgres_port=data.database.port,
             search_port=data.search.port,
@@ -347,6 +350,7 @@ def _gateway(
     credentials: DatabaseCredentials,
     pgbouncer: PgBouncer,
     odoo: Odoo,
+    odoo_key: OdooApiKey,
 ) -> ApiGateway:
     gateway, data = ctx.config.workloads.gateway, inputs.data
     return ApiGateway(
@@ -360,6 +364,7 @@ def _gateway(
             db_host=pgbouncer.service_hosts["ro"],
             db_name=data.database.database_name,
             db_secret=_role_secret(inputs, credentials, "reader"),
+            odoo_key_secret=odoo_key.secret,
             cache_secret=_redis_secret(data.api_cache, GATEWAY_CACHE),
             rate_limit_secret=_redis_secret(data.sessions, GATEWAY_RATE_LIMIT),
             pod_access=_pod_access(ctx, inputs),
@@ -368,6 +373,28 @@ def _gateway(
             hpa=hpa_spec(gateway.hpa, {"service": "api-gateway"}),
             metrics_port=ctx.config.workloads.metrics_port,
             node_selector=ELASTIC_NODES,
+        ),
+        opts=inputs.opts,
+    )
+
+
+def _odoo_api_key(
+    ctx: StackContext, inputs: AppInputs, credentials: DatabaseCredentials, pgbouncer: PgBouncer, odoo: Odoo
+) -> OdooApiKey:
+    """The gateway's Odoo API key: issued and rotated by a CronJob that runs Odoo's code."""
+    owner = _role_secret(inputs, credentials, "owner")
+    return OdooApiKey(
+        f"{ctx.prefix}-odoo-api-key",
+        ctx.build(
+            OdooApiKeyArgs,
+            namespace=inputs.namespace,
+            image=ctx.config.workloads.odoo.image,
+            odoo_config_map=odoo.config_map,
+            db_secret=owner,
+            key_arn=owner.key_arn,
+            pod_access=_pod_access(ctx, inputs),
+            pgbouncer=pgbouncer.peer,
+            node_selector=STEADY_NODES,
         ),
         opts=inputs.opts,
     )

@@ -109,7 +109,15 @@ def pod_identities(run) -> dict[str, str]:
 def test_every_controller_gets_aws_access_through_pod_identity(run):
     """Controllers, and the applications that read their database credential's secret."""
     identities = pod_identities(run)
-    applications = ("db-bootstrap", "pgbouncer-rw", "pgbouncer-ro", "pgbouncer-session", "odoo", "odoo-longpolling")
+    applications = (
+        "db-bootstrap",
+        "pgbouncer-rw",
+        "pgbouncer-ro",
+        "pgbouncer-session",
+        "odoo",
+        "odoo-longpolling",
+        "odoo-api-key",
+    )
     assert set(identities) == {
         "kube-system/karpenter",
         "kube-system/aws-load-balancer-controller",

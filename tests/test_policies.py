@@ -588,13 +588,19 @@ def test_the_iam_master_rule_accepts_the_domain_and_flags_an_internal_master(pro
 
 
 def test_every_secret_rotates_and_one_without_a_rotation_is_refused(prod):
-    """Every secret of the stack has a SecretRotation; one that loses it is a finding."""
+    """Every secret of the stack has a SecretRotation, or a CronJob that names it (the gateway's
+    Odoo API key); one that loses its rotator is a finding."""
     resources = policy_resources(prod)
     secrets = [r for r in resources if r.resource_type == "aws:secretsmanager/secret:Secret"]
-    assert len(secrets) == 7 and list(RULE["secrets-rotate"].check(resources, {})) == []
-    rotations = [r for r in resources if r.resource_type == "aws:secretsmanager/secretRotation:SecretRotation"]
-    kept = [r for r in rotations if secrets[0] not in r.property_dependencies.get("secretId", [])]
-    assert len(kept) == len(rotations) - 1
-    others = [r for r in resources if r.resource_type != "aws:secretsmanager/secretRotation:SecretRotation"]
-    assert [urn for urn, _ in RULE["secrets-rotate"].check([*others, *kept], {})] == [secrets[0].urn]
+    assert len(secrets) == 8 and list(RULE["secrets-rotate"].check(resources, {})) == []
+    for rotator in ("aws:secretsmanager/secretRotation:SecretRotation", "kubernetes:batch/v1:CronJob"):
+        named = [r for r in resources if r.resource_type == rotator and r.property_dependencies]
+        secret = next(s for s in secrets if any(s in deps for r in named for deps in r.property_dependencies.values()))
+        kept = [
+            r
+            for r in resources
+            if not (r.resource_type == rotator and any(secret in deps for deps in r.property_dependencies.values()))
+        ]
+        assert len(kept) == len(resources) - 1
+        assert [urn for urn, _ in RULE["secrets-rotate"].check(kept, {})] == [secret.urn]
     assert RULE["secrets-rotate"].kind != "recommendation"

@@ -27,6 +27,8 @@ ORIGIN_HEADER = "the origin header's root key: CloudFront sends a value derived 
 FIRST = "dead after the first rotation, which the same `up` starts (rotate_immediately)"
 #: The SDK marks every secret_string secret; a role's first value only says where the role lives.
 NO_CREDENTIAL = "no credential: host, database, the role pair and the master secret's ARN, no password"
+#: The gateway's Odoo API key is issued in the cluster; the program's first value is empty.
+NO_KEY_YET = "no credential: the service user's login and an empty key (the CronJob puts every key)"
 
 #: (group, user) of every ElastiCache user (components/data/redis_acl.py LAYOUTS).
 REDIS_USERS = [(group, client.name) for group, clients in LAYOUTS["split"].items() for client in clients]
@@ -52,6 +54,7 @@ SECRET_INPUTS = {
         ("aws:secretsmanager/secretVersion:SecretVersion", f"db-credentials-{key}", "secretString"): NO_CREDENTIAL
         for key in ("owner", "reader", "auth_user")
     },
+    ("aws:secretsmanager/secretVersion:SecretVersion", "odoo-api-key-secret", "secretString"): NO_KEY_YET,
 }
 
 

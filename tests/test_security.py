@@ -325,7 +325,7 @@ def test_the_bootstrap_job_runs_the_script_with_nothing_secret_in_its_spec(prod)
 
 def test_each_identity_reads_exactly_its_own_secrets(run):
     """The bootstrap reads the master secret, PgBouncer the auth_user's, Odoo the owner's and its
-    sessions user's, the gateway the reader's and its two Redis users': nothing else, decrypted
+    sessions user's, the gateway the reader's, its two Redis users' and its Odoo API key: nothing else, decrypted
     through Secrets Manager only, with the keys of exactly those secrets."""
     prefix = f"sd-{run.stack}"
     expected = {
@@ -336,9 +336,17 @@ def test_each_identity_reads_exactly_its_own_secrets(run):
             f"{prefix}-db-credentials-reader",
             f"{prefix}-redis-cache-gateway-cache-secret",
             f"{prefix}-redis-sessions-gateway-ratelimit-secret",
+            f"{prefix}-odoo-api-key-secret",
         ],
     }
     policies = {p.name: json.loads(p.inputs["policy"]) for p in run.of_type("aws:iam/rolePolicy:RolePolicy")}
+    # The key's Job reads Odoo's credential, and writes the key's secret only.
+    read, decrypt, put, encrypt = policies[f"{prefix}-odoo-api-key-identity"]["Statement"]
+    key_secret = run.named(f"{prefix}-odoo-api-key-secret", "aws:secretsmanager/secret:Secret").state["arn"]
+    owner = run.named(f"{prefix}-db-credentials-owner", "aws:secretsmanager/secret:Secret").state["arn"]
+    assert read["Resource"] == [owner] and put["Resource"] == [key_secret]
+    assert put["Action"] == ["secretsmanager:PutSecretValue"] and encrypt["Action"] == ["kms:GenerateDataKey"]
+    assert encrypt["Condition"]["StringEquals"]["kms:ViaService"].startswith("secretsmanager.")
     for component, secrets in expected.items():
         read, decrypt, *search = policies[f"{prefix}-{component}-identity"]["Statement"]
         assert [s["Resource"][0].split(":domain/")[1] for s in search] == (

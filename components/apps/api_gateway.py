@@ -37,6 +37,9 @@ class ApiGatewayArgs:
     #: The read-only role's secret (user and password alternate with each rotation): mounted
     #: with the pods' own identity as DB_USER_FILE and DB_PASSWORD_FILE.
     db_secret: SecretRef
+    #: Its Odoo API key (login and key, issued and rotated in the cluster; empty until the first
+    #: issue): ODOO_LOGIN_FILE and ODOO_API_KEY_FILE, which the CSI driver refreshes.
+    odoo_key_secret: SecretRef
     #: The API cache group's user (`cache:*`): its secret's URL becomes REDIS_URL_FILE.
     cache_secret: SecretRef
     #: The sessions group's rate-limit user (`ratelimit:*`, never evicted): RATE_LIMIT_REDIS_URL_FILE.
@@ -73,10 +76,13 @@ class ApiGateway(pulumi.ComponentResource):
             "DB_PASSWORD": (args.db_secret, "password"),
             "REDIS_URL": (args.cache_secret, "url"),
             "RATE_LIMIT_REDIS_URL": (args.rate_limit_secret, "url"),
+            "ODOO_LOGIN": (args.odoo_key_secret, "login"),
+            "ODOO_API_KEY": (args.odoo_key_secret, "key"),
         }
+        secrets = (args.db_secret, args.cache_secret, args.rate_limit_secret, args.odoo_key_secret)
         objects = [
             SecretObject(secret, {field: variable.lower() for variable, (ref, field) in files.items() if ref is secret})
-            for secret in (args.db_secret, args.cache_secret, args.rate_limit_secret)
+            for secret in secrets
         ]
         aws_secrets, identity = pod_secrets(
             name, "api-gateway-aws", args.namespace, [APP], objects, args.pod_access, self, args.search.statements()

@@ -32,6 +32,9 @@ class AppNetworkPoliciesArgs:
     gateway: PodPeer
     #: PgBouncer's pods.
     pgbouncer: PodPeer
+    #: Pods that run Odoo's code outside its Deployments (the API key's CronJob): PgBouncer
+    #: admits them as it admits Odoo.
+    odoo_jobs: Sequence[PodPeer]
     #: Ports of the data tier: ElastiCache, RDS and OpenSearch (HTTPS).
     redis_port: int
     #: RDS's port.
@@ -70,6 +73,16 @@ DNS_EGRESS = {
 }
 #: Address ranges that are never the internet (RFC 1918): "the internet" excludes them.
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+#: EKS Pod Identity's agent, on every node's link-local address: a pod that signs AWS requests
+#: (SigV4) gets its credentials there. The VPC CNI's agent allows only the node's own IP by
+#: default, so a default-deny egress drops this unless allowed (aws-network-policy-agent).
+POD_IDENTITY_EGRESS = {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "ports": [{"protocol": "TCP", "port": 80}]}
+#: HTTPS to the internet, never to a private range: AWS's public APIs (KMS, Secrets Manager; the
+#: VPC has no interface endpoints, NAT carries them), the load test's target.
+INTERNET_HTTPS_EGRESS = {
+    "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
+    "ports": [{"protocol": "TCP", "port": 443}],
+}
 
 
 def namespace_named(name: str) -> dict:
@@ -98,7 +111,8 @@ def policies(f: AppNetworkPoliciesArgs) -> dict[str, dict]:
                 {"from": [_peer_pods(f.gateway.labels)], "ports": tcp_ports(f.odoo.port)},
                 metrics_from_prometheus,
             ],
-            "egress": [to_pgbouncer, to_redis, to_search],
+            # Its search requests are signed with its pods' role (Pod Identity).
+            "egress": [to_pgbouncer, to_redis, to_search, POD_IDENTITY_EGRESS],
         },
         "odoo-longpolling": {
             "podSelector": {"matchLabels": dict(f.longpolling.labels)},
@@ -115,13 +129,19 @@ def policies(f: AppNetworkPoliciesArgs) -> dict[str, dict]:
                 to_pgbouncer,
                 to_redis,
                 to_search,
+                # Signed search requests, and tokens signed by KMS, with its pods' role.
+                POD_IDENTITY_EGRESS,
+                INTERNET_HTTPS_EGRESS,
             ],
         },
         "pgbouncer": {
             "podSelector": {"matchLabels": dict(f.pgbouncer.labels)},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
-                {"from": [_peer_pods(peer.labels) for peer in apps], "ports": tcp_ports(f.pgbouncer.port)},
+                {
+                    "from": [_peer_pods(peer.labels) for peer in (*apps, *f.odoo_jobs)],
+                    "ports": tcp_ports(f.pgbouncer.port),
+                },
                 metrics_from_prometheus,
             ],
             "egress": [{"to": ip_blocks(f.data_cidrs), "ports": tcp_ports(f.postgres_port)}],

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.apps.kubernetes_network_policies import DNS_EGRESS, PRIVATE_RANGES, namespace_named, tcp_ports
+from components.apps.kubernetes_network_policies import DNS_EGRESS, INTERNET_HTTPS_EGRESS, namespace_named, tcp_ports
 from components.apps.namespace import AppNamespace, AppNamespaceArgs
 from components.k8s.helm import helm_release
 from components.k8s.pod_spec import ContainerResources, container_security_context, pod_security_context
@@ -129,9 +129,7 @@ def load_test_policies(monitoring_namespace: str, remote_write_port: int) -> dic
         "allow-target": {
             "podSelector": {},
             "policyTypes": ["Egress"],
-            "egress": [
-                {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}], "ports": tcp_ports(443)}
-            ],
+            "egress": [INTERNET_HTTPS_EGRESS],
         },
         "allow-remote-write": {
             "podSelector": {},

@@ -106,6 +106,8 @@ class Odoo(pulumi.ComponentResource):
             data={"odoo.conf": web_conf, "odoo-bus.conf": bus_conf},
             opts=pulumi.ResourceOptions(parent=self),
         )
+        #: odoo.conf (web) and odoo-bus.conf, for whatever else runs Odoo's code.
+        self.config_map = config.metadata.name
         shared = dict(
             namespace=args.namespace,
             image=args.image,
@@ -136,33 +138,6 @@ class Odoo(pulumi.ComponentResource):
         )
         return shared, [aws_secrets.mount]
 
-    @staticmethod
-    def _render(image: str, conf_key: str, secrets_mounts: list[dict]) -> dict:
-        """Init container: odoo.conf from the ConfigMap, plus the database's current user and
-        password, into a private tmpfs. admin_passwd (the database manager's, which `list_db =
-        False` already closes) is drawn here, per pod, and never leaves it: no one needs it."""
-        database = secrets_mounts[-1]["mountPath"]
-        admin = "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n')"
-        command = (
-            f"umask 077 && {{ cat /etc/odoo/{conf_key} && "
-            f"printf 'admin_passwd = %s\\ndb_user = %s\\ndb_password = %s\\n' \"{admin}\" "
-            f'"$(cat {database}/db-username)" "$(cat {database}/db-password)"; }} > {CONF}'
-        )
-        return {
-            "name": "render-config",
-            "image": image,
-            "command": ["/bin/sh", "-c", command],
-            "volumeMounts": [
-                {"name": "config", "mountPath": "/etc/odoo", "readOnly": True},
-                *secrets_mounts,
-                {"name": "run", "mountPath": "/run/odoo"},
-            ],
-            "resources": {
-                "requests": {"cpu": "10m", "memory": "16Mi"},
-                "limits": {"cpu": "100m", "memory": "64Mi"},
-            },
-        }
-
     def _web(self, name: str, args: OdooArgs, shared: dict[str, Any], secrets_mount: list[dict]) -> Workload:
         """The HTTP workers, scaled by odoo-hpa; a request may run limitTimeReal before SIGTERM."""
         http = args.settings.http_port
@@ -181,7 +156,7 @@ class Odoo(pulumi.ComponentResource):
                     readiness=health | {"failureThreshold": 3},
                     liveness={"tcpSocket": {"port": http}, "periodSeconds": 20, "failureThreshold": 3},
                 ),
-                init_containers=[self._render(args.image, "odoo.conf", secrets_mount)],
+                init_containers=[config_renderer(args.image, "odoo.conf", secrets_mount)],
                 hpa=args.hpa,
                 node_selector=args.web_node_selector,
                 termination_grace_seconds=args.settings.limit_time_real_s + 10,
@@ -207,10 +182,37 @@ class Odoo(pulumi.ComponentResource):
                     readiness=socket | {"periodSeconds": 5, "failureThreshold": 2},
                     liveness=socket | {"periodSeconds": 20, "failureThreshold": 3},
                 ),
-                init_containers=[self._render(args.image, "odoo-bus.conf", secrets_mount)],
+                init_containers=[config_renderer(args.image, "odoo-bus.conf", secrets_mount)],
                 replicas=args.longpolling_replicas,
                 node_selector=args.bus_node_selector,
                 **shared,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def config_renderer(image: str, conf_key: str, secrets_mounts: list[dict]) -> dict:
+    """Init container: odoo.conf from the ConfigMap (volume `config`), plus the database's
+    current user and password, into a private tmpfs. admin_passwd (the database manager's, which `list_db =
+    False` already closes) is drawn here, per pod, and never leaves it: no one needs it."""
+    database = secrets_mounts[-1]["mountPath"]
+    admin = "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n')"
+    command = (
+        f"umask 077 && {{ cat /etc/odoo/{conf_key} && "
+        f"printf 'admin_passwd = %s\\ndb_user = %s\\ndb_password = %s\\n' \"{admin}\" "
+        f'"$(cat {database}/db-username)" "$(cat {database}/db-password)"; }} > {CONF}'
+    )
+    return {
+        "name": "render-config",
+        "image": image,
+        "command": ["/bin/sh", "-c", command],
+        "volumeMounts": [
+            {"name": "config", "mountPath": "/etc/odoo", "readOnly": True},
+            *secrets_mounts,
+            {"name": "run", "mountPath": "/run/odoo"},
+        ],
+        "resources": {
+            "requests": {"cpu": "10m", "memory": "16Mi"},
+            "limits": {"cpu": "100m", "memory": "64Mi"},
+        },
+    }

@@ -86,3 +86,18 @@ def secret_read_statements(
             conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
         ),
     ]
+
+
+def secret_write_statements(
+    secret_arns: Sequence[pulumi.Input[str]], key_arns: Sequence[pulumi.Input[str]], region: str
+) -> list[dict[str, Any]]:
+    """Put new values into these secrets (AWSCURRENT moves to them): Secrets Manager encrypts
+    each with a data key of theirs, which it asks KMS for on the writer's behalf."""
+    return [
+        statement(["secretsmanager:PutSecretValue"], list(secret_arns)),
+        statement(
+            ["kms:GenerateDataKey"],
+            list(key_arns),
+            conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+        ),
+    ]

@@ -21,6 +21,9 @@ REPOSITORY = "https://aws.github.io/secrets-store-csi-driver-provider-aws"
 #: Every node that may run an application pod needs both DaemonSets, tainted pools included.
 EVERY_NODE = [{"operator": "Exists"}]
 
+#: How often the driver re-reads every mounted secret (Secrets Manager calls: pods x secrets).
+ROTATION_POLL = "10m"
+
 
 @dataclass(frozen=True)
 class SecretsStoreDriverArgs:
@@ -53,7 +56,10 @@ class SecretsStoreDriver(pulumi.ComponentResource):
                 "resources": resources,
                 "secrets-store-csi-driver": {
                     "install": True,
-                    "enableSecretRotation": False,
+                    # Mounted files follow their secret (the gateway's Odoo API key arrives
+                    # after its pods have started); applications read them when they need to.
+                    "enableSecretRotation": True,
+                    "rotationPollInterval": ROTATION_POLL,
                     "syncSecret": {"enabled": False},
                     "linux": {"tolerations": EVERY_NODE, "driver": {"resources": resources}},
                 },
