@@ -75,6 +75,7 @@ class ApiKeys:
         return ApiKeys(self.odoo, user)
 
     def _generate(self, scope, name, expiration_date):
+        assert self.user is not None, "Odoo files a key under env.user: the script must name the service user"
         key = f"key-{len(self.odoo.keys)}"
         self.odoo.keys.append({"key": key, "uid": self.user.id, "scope": scope, "expires": expiration_date})
         return key
