@@ -51,6 +51,8 @@ from .context import DataTier, StackContext
 from .wiring import args_from, pool_roles
 
 NAMESPACE = "smartdairy"
+#: The load test's namespace: its k6 runners push their samples to Prometheus from there.
+LOAD_TEST_NAMESPACE = "loadtest"
 #: The seed's k6 journey and scenarios (components/apps/loadtest/), shipped to the cluster as a ConfigMap.
 LOAD_TEST_SCRIPT = Path(__file__).resolve().parent.parent / "components" / "apps" / "loadtest" / "full_load_test.js"
 #: Node labels set by the Karpenter NodePool templates (components/compute/karpenter_manifests.py).
@@ -144,7 +146,8 @@ def _monitoring(
             cluster_name=inputs.compute.cluster.name,
             alarm_topic_arn=inputs.alarm_topic.topic_arn,
             alarm_topic_key_arn=inputs.alarm_topic.key_arn,
-            remote_write_receiver=config.load_test.enabled,
+            remote_write_namespaces=[LOAD_TEST_NAMESPACE] if config.load_test.enabled else [],
+            cluster_cidrs=inputs.network.subnet_cidrs["private"],
             node_pools=inputs.compute.node_pools,
             release_timeout_s=release_timeout_s(Assumptions()),
         ),
@@ -215,7 +218,7 @@ def _load_test(ctx: StackContext, metrics: Monitoring, opts: pulumi.ResourceOpti
         args_from(
             test,
             LoadTestArgs,
-            namespace="loadtest",
+            namespace=LOAD_TEST_NAMESPACE,
             base_url=test.base_url or f"https://{ctx.config.cdn.domain}",
             script=LOAD_TEST_SCRIPT.read_text(),
             remote_write_url=metrics.remote_write_url,

@@ -21,6 +21,7 @@ from components.k8s.helm import helm_release
 from components.observability.access_policies import GRAFANA_CLOUDWATCH, alertmanager_publish_policy
 from components.observability.alert_routing import alertmanager_config
 from components.observability.metrics_rules import adapter_rules
+from components.observability.monitoring_policies import monitoring_policies
 
 NAMESPACE = "monitoring"
 #: Prometheus's port (the chart's service): the adapter, Grafana and remote writes reach it there.
@@ -74,8 +75,11 @@ class MonitoringArgs:
     cluster_name: pulumi.Input[str]
     #: Region of CloudWatch (Grafana) and SNS (Alertmanager).
     region: str
-    #: Accept remote writes (the load test's k6 pods push their results).
-    remote_write_receiver: bool
+    #: Namespaces whose pods push samples (the load test's k6 runners): Prometheus accepts
+    #: remote writes when there is one, from them only.
+    remote_write_namespaces: Sequence[str]
+    #: The cluster's subnets: its nodes, and the API server's network interfaces.
+    cluster_cidrs: Sequence[str]
     #: SNS topic critical alerts go to (the CloudWatch alarms' topic) and its KMS key.
     alarm_topic_arn: pulumi.Input[str]
     #: The topic's KMS key.
@@ -96,6 +100,15 @@ class Monitoring(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        for policy, spec in monitoring_policies(
+            args.cluster_cidrs, PROMETHEUS_PORT, args.remote_write_namespaces
+        ).items():
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-netpol-{policy}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=policy, namespace=namespace.metadata.name),
+                spec=spec,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         identities = self._identities(name, args)
         stack = helm_release(
             f"{name}-prometheus",
@@ -209,7 +222,7 @@ def _prometheus_stack_values(args: MonitoringArgs) -> dict:
                 "serviceMonitorSelectorNilUsesHelmValues": False,
                 "ruleSelectorNilUsesHelmValues": False,
                 "podMonitorSelectorNilUsesHelmValues": False,
-                "enableRemoteWriteReceiver": args.remote_write_receiver,
+                "enableRemoteWriteReceiver": bool(args.remote_write_namespaces),
                 "nodeSelector": dict(args.node_selector),
                 "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
                 "storageSpec": {
