@@ -178,7 +178,9 @@ def _job_pod(
             "automountServiceAccountToken": False,
             "securityContext": pod_security_context(),
             "nodeSelector": dict(args.node_selector),
-            "initContainers": [renderer | {"securityContext": container_security_context()}],
+            "initContainers": [
+                renderer | {"imagePullPolicy": pull_policy(args.image), "securityContext": container_security_context()}
+            ],
             "containers": [issuer],
             "volumes": [
                 {"name": "config", "configMap": {"name": args.odoo_config_map}},
