@@ -7,6 +7,7 @@ ConfigMap.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -26,8 +27,10 @@ _LABELLED = re.compile(
 )
 
 
-def _blocks() -> list[re.Match[str]]:
-    return list(_LABELLED.finditer(BUNDLE_FILE.read_text()))
+@functools.cache
+def _blocks() -> tuple[re.Match[str], ...]:
+    """The bundle, read and split once per process: every Args class with `rds_ca` asks for it."""
+    return tuple(_LABELLED.finditer(BUNDLE_FILE.read_text()))
 
 
 def bundled_regions() -> list[str]:
