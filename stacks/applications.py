@@ -48,6 +48,7 @@ from components.observability.slo_rules import SloTargets, slo_rule_groups
 
 from .compute import ComputeTier
 from .context import DataTier, StackContext
+from .data import DB_BOOTSTRAP, GATEWAY, ODOO, PGBOUNCER
 from .wiring import args_from, pool_roles
 
 NAMESPACE = "smartdairy"
@@ -250,6 +251,7 @@ def _bootstrap(ctx: StackContext, inputs: AppInputs) -> DatabaseBootstrap:
             pod_access=_pod_access(ctx, inputs),
             data_cidrs=inputs.network.subnet_cidrs["isolated"],
             node_selector=STEADY_NODES,
+            security_group_id=inputs.data.pod_groups[DB_BOOTSTRAP],
         ),
         opts=inputs.opts,
     )
@@ -341,6 +343,7 @@ def _odoo(
             metrics_port=ctx.config.workloads.metrics_port,
             web_node_selector=ELASTIC_NODES,
             bus_node_selector=STEADY_NODES,
+            security_group_id=inputs.data.pod_groups[ODOO],
         ),
         opts=inputs.opts,
     )
@@ -376,6 +379,7 @@ def _gateway(
             hpa=hpa_spec(gateway.hpa, {"service": "api-gateway"}),
             metrics_port=ctx.config.workloads.metrics_port,
             node_selector=ELASTIC_NODES,
+            security_group_id=data.pod_groups[GATEWAY],
         ),
         opts=inputs.opts,
     )
@@ -426,6 +430,7 @@ def _pgbouncer(
             timeouts=args_from(pool, ServerTimeouts),
             budget=ctx.config.connection_budget(),
             node_selector=STEADY_NODES,
+            security_group_id=inputs.data.pod_groups[PGBOUNCER],
         ),
         opts=inputs.opts,
     )

@@ -78,6 +78,7 @@ def compute(ctx: StackContext, network: Network) -> ComputeTier:
             node_role_name=cluster.node_role_name,
             node_role_arn=cluster.node_role_arn,
             discovery_tag=ctx.discovery[DISCOVERY_TAG],
+            reserved_enis=TRUNK_ENIS,
         ),
         opts=on_cluster,
     )
@@ -127,6 +128,13 @@ def runner_ranges(config: PlatformConfig) -> list[str]:
     return [config.delivery.runner.cidr] if config.delivery.runner else []
 
 
+#: The VPC CNI's settings for pods that wear their own security group (security groups for
+#: pods). Standard mode: the agent still enforces NetworkPolicies on those pods, and kubelet
+#: probes stay on the node.
+POD_ENI_ENV = {"ENABLE_POD_ENI": "true", "POD_SECURITY_GROUP_ENFORCING_MODE": "standard"}
+#: The trunk ENI those pods' branch ENIs hang off: one ENI of each node carries no pod IPs.
+TRUNK_ENIS = 1
+
 #: `cluster.addons` field -> EKS add-on name (the preflight checks the same pairs).
 ADDON_NAMES = {
     "vpc_cni": "vpc-cni",
@@ -148,8 +156,10 @@ def addons(spec) -> list[Addon]:
             versions.vpc_cni,
             service_account="aws-node",
             managed_policy_arns=["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"],
-            # The VPC CNI's agent enforces the applications' NetworkPolicies.
-            configuration={"enableNetworkPolicy": "true"},
+            # The VPC CNI's agent enforces the applications' NetworkPolicies, and pods that a
+            # SecurityGroupPolicy selects get a branch ENI with their own group (the data
+            # stores admit those groups, not the nodes).
+            configuration={"enableNetworkPolicy": "true", "env": POD_ENI_ENV},
             before_nodes=True,
         ),
         Addon(ADDON_NAMES["kube_proxy"], versions.kube_proxy, before_nodes=True),

@@ -91,6 +91,8 @@ class DataTier:
 
     #: The rotation function of the stores' credentials.
     rotation: CredentialRotation
+    #: workload -> the security group its pods wear, which the stores admit (stacks/data.py).
+    pod_groups: dict[str, pulumi.Output[str]]
 
     @property
     def sessions(self) -> RedisCache:

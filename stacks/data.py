@@ -2,31 +2,74 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import pulumi
+
 from components.data import redis as redis_component
 from components.data.credential_rotation import CredentialRotation, CredentialRotationArgs
 from components.data.postgres import PORT as POSTGRES_PORT
 from components.data.postgres import PostgresDatabase, PostgresDatabaseArgs
 from components.data.postgres_parameters import PostgresTuning
 from components.data.redis import RedisCache, RedisCacheArgs
-from components.data.redis_acl import LAYOUTS
+from components.data.redis_acl import GATEWAY_CACHE, GATEWAY_RATE_LIMIT, LAYOUTS, ODOO_SESSIONS, RedisClient
 from components.data.redis_parameters import RedisTuning
 from components.data.search import SearchDomain, SearchDomainArgs
+from components.network.pod_security_groups import PodSecurityGroups, PodSecurityGroupsArgs
 from components.network.vpc import Network
 
 from .context import DataTier, StackContext
 from .wiring import args_from
 
+#: The workloads whose pods reach a data store, each wearing a security group of its own
+#: (security groups for pods); the keys are what the applications pick their group by.
+PGBOUNCER, DB_BOOTSTRAP, ODOO, GATEWAY = "pgbouncer", "db-bootstrap", "odoo", "api-gateway"
+#: Who connects to RDS itself (everyone else goes through PgBouncer): the pools, and the
+#: bootstrap and migration Jobs.
+DATABASE_CLIENTS = (PGBOUNCER, DB_BOOTSTRAP)
+#: Who queries OpenSearch: Odoo writes the catalogue, the gateway reads it.
+SEARCH_CLIENTS = (ODOO, GATEWAY)
+#: The workload each Redis ACL user belongs to: a group admits the workloads of its users.
+REDIS_USERS = {ODOO_SESSIONS.name: ODOO, GATEWAY_CACHE.name: GATEWAY, GATEWAY_RATE_LIMIT.name: GATEWAY}
+
 
 def data_tier(ctx: StackContext, network: Network) -> DataTier:
     rotation = credential_rotation(ctx, network)
-    return DataTier(database(ctx, network, rotation), caches(ctx, network, rotation), search(ctx, network), rotation)
+    pods = pod_security_groups(ctx, network)
+    return DataTier(
+        database(ctx, network, _clients(pods, DATABASE_CLIENTS, rotation)),
+        caches(ctx, network, pods, rotation),
+        search(ctx, network, _clients(pods, SEARCH_CLIENTS)),
+        rotation,
+        pods.group_ids,
+    )
 
 
-def _clients(network: Network, rotation: CredentialRotation | None = None) -> dict:
-    """Who may connect to a data store: the network's data-clients group (nodes and pods), and
-    the rotation function where it rotates the store's credentials."""
+def pod_security_groups(ctx: StackContext, network: Network) -> PodSecurityGroups:
+    return PodSecurityGroups(
+        f"{ctx.prefix}-pods",
+        PodSecurityGroupsArgs(
+            vpc_id=network.vpc_id,
+            vpc_cidr=network.vpc_cidr,
+            node_security_group_id=network.data_client_security_group_id,
+            workloads=[PGBOUNCER, DB_BOOTSTRAP, ODOO, GATEWAY],
+        ),
+        opts=ctx.on_aws(),
+    )
+
+
+def _clients(
+    pods: PodSecurityGroups, workloads: Sequence[str], rotation: CredentialRotation | None = None
+) -> dict[str, pulumi.Output[str]]:
+    """Who may connect to a data store: the pod groups of `workloads`, and the rotation
+    function where it rotates the store's credentials. Nodes are not among them."""
     rotating = {"rotation": rotation.security_group_id} if rotation else {}
-    return {"data-clients": network.data_client_security_group_id, **rotating}
+    return {workload: pods.group_ids[workload] for workload in workloads} | rotating
+
+
+def redis_workloads(clients: Sequence[RedisClient]) -> list[str]:
+    """The workloads a Redis group admits: those of its ACL users, each once."""
+    return sorted({REDIS_USERS[client.name] for client in clients})
 
 
 def credential_rotation(ctx: StackContext, network: Network) -> CredentialRotation:
@@ -45,7 +88,7 @@ def credential_rotation(ctx: StackContext, network: Network) -> CredentialRotati
     )
 
 
-def database(ctx: StackContext, network: Network, rotation: CredentialRotation) -> PostgresDatabase:
+def database(ctx: StackContext, network: Network, clients: dict[str, pulumi.Output[str]]) -> PostgresDatabase:
     db = ctx.config.database
     return PostgresDatabase(
         f"{ctx.prefix}-db",
@@ -55,14 +98,16 @@ def database(ctx: StackContext, network: Network, rotation: CredentialRotation) 
             vpc_id=network.vpc_id,
             subnet_group_name=network.db_subnet_group_name,
             availability_zones=network.availability_zones,
-            client_security_groups=_clients(network, rotation),
+            client_security_groups=clients,
             tuning=args_from(db, PostgresTuning),
         ),
         opts=ctx.on_aws(),
     )
 
 
-def caches(ctx: StackContext, network: Network, rotation: CredentialRotation) -> dict[str, RedisCache]:
+def caches(
+    ctx: StackContext, network: Network, pods: PodSecurityGroups, rotation: CredentialRotation
+) -> dict[str, RedisCache]:
     """One group per role of the layout, each with its clients' users: sessions in their own
     noeviction group (and node type)."""
     cache = ctx.config.cache
@@ -74,7 +119,7 @@ def caches(ctx: StackContext, network: Network, rotation: CredentialRotation) ->
                 RedisCacheArgs,
                 vpc_id=network.vpc_id,
                 subnet_group_name=network.cache_subnet_group_name,
-                client_security_groups=_clients(network, rotation),
+                client_security_groups=_clients(pods, redis_workloads(clients), rotation),
                 node_type=(cache.sessions_node_type or cache.node_type) if role == "sessions" else cache.node_type,
                 tuning=args_from(cache, RedisTuning, role=role, cluster_mode=cache.shards > 1),
                 secret_recovery_window_days=ctx.config.database.secret_recovery_window_days,
@@ -88,7 +133,7 @@ def caches(ctx: StackContext, network: Network, rotation: CredentialRotation) ->
     }
 
 
-def search(ctx: StackContext, network: Network) -> SearchDomain:
+def search(ctx: StackContext, network: Network, clients: dict[str, pulumi.Output[str]]) -> SearchDomain:
     """The OpenSearch domain, in the isolated subnets of the first `zoneCount` zones."""
     return SearchDomain(
         f"{ctx.prefix}-search",
@@ -98,7 +143,7 @@ def search(ctx: StackContext, network: Network) -> SearchDomain:
             domain_name=f"{ctx.prefix}-search",
             vpc_id=network.vpc_id,
             subnet_ids=network.isolated_subnet_ids,
-            client_security_groups=_clients(network),
+            client_security_groups=clients,
         ),
         opts=ctx.on_aws(),
     )

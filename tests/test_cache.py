@@ -96,11 +96,21 @@ def test_every_user_password_rotates_at_once_and_the_first_dies(run):
     assert sorted(arn for s in modifies for arn in s["Resource"]) == sorted(u.state["arn"] for u in users)
 
 
-def test_cache_port_open_only_to_data_clients(run):
-    rules = [r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-redis-" in r.name]
+@pytest.mark.parametrize(
+    "group,workloads", [("sessions", {"odoo", "api-gateway"}), ("cache", {"api-gateway"})], ids=["sessions", "cache"]
+)
+def test_each_group_admits_only_the_pods_of_its_users_and_the_rotation(run, group, workloads):
+    """Odoo's sessions and the gateway's rate limits share the noeviction group; the gateway
+    alone reads the cache. No node, no CIDR."""
+    rules = [
+        r
+        for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.name.startswith(f"sd-{run.stack}-redis-{group}-sg-")
+    ]
     assert rules and all(r.inputs["fromPort"] == r.inputs["toPort"] == 6379 for r in rules)
+    pods = {f"sd-{run.stack}-pods-{workload}-id" for workload in workloads}
     rotation = f"sd-{run.stack}-credential-rotation-sg-id"
-    assert {r.inputs["referencedSecurityGroupId"] for r in rules} == {f"sd-{run.stack}-data-clients-id", rotation}
+    assert {r.inputs["referencedSecurityGroupId"] for r in rules} == pods | {rotation}
     assert not any("cidrIpv4" in r.inputs for r in rules)
 
 

@@ -90,10 +90,12 @@ def test_replicas_follow_the_primary_in_distinct_azs(stack, count):
         assert "password" not in replica.inputs and "username" not in replica.inputs
 
 
-def test_only_data_clients_and_the_rotation_reach_port_5432(run):
+def test_only_pgbouncer_the_bootstrap_jobs_and_the_rotation_reach_port_5432(run):
+    """Odoo and the gateway go through PgBouncer; the nodes reach nothing."""
     rules = [r for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "-db-sg-" in r.name]
     sources = {r.inputs["referencedSecurityGroupId"] for r in rules}
-    assert sources == {f"sd-{run.stack}-data-clients-id", f"sd-{run.stack}-credential-rotation-sg-id"}
+    pods = {f"sd-{run.stack}-pods-pgbouncer-id", f"sd-{run.stack}-pods-db-bootstrap-id"}
+    assert sources == pods | {f"sd-{run.stack}-credential-rotation-sg-id"}
     for rule in rules:
         assert rule.inputs["fromPort"] == rule.inputs["toPort"] == 5432
         assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs

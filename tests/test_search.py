@@ -43,7 +43,7 @@ def test_domain_and_key_are_protected_in_prod(stack, protected):
     assert not [r for r in run.of_type("aws:secretsmanager/secret:Secret") if "-search" in r.name]
 
 
-def test_only_the_isolated_subnets_the_data_clients_and_its_function_on_443(run):
+def test_only_the_isolated_subnets_odoo_the_gateway_and_its_function_on_443(run):
     domain = domain_of(run)
     isolated = {s.name + "-id" for s in run.of_type("aws:ec2/subnet:Subnet") if "-isolated-" in s.name}
     assert set(domain.inputs["vpcOptions"]["subnetIds"]) <= isolated
@@ -52,7 +52,8 @@ def test_only_the_isolated_subnets_the_data_clients_and_its_function_on_443(run)
     ]
     assert rules and all(r.inputs["fromPort"] == r.inputs["toPort"] == 443 for r in rules)
     assert {r.inputs["referencedSecurityGroupId"] for r in rules} == {
-        f"sd-{run.stack}-data-clients-id",
+        f"sd-{run.stack}-pods-odoo-id",
+        f"sd-{run.stack}-pods-api-gateway-id",
         f"sd-{run.stack}-search-security-sg-id",
     }
     assert not any("cidrIpv4" in r.inputs for r in rules)

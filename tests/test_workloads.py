@@ -14,7 +14,14 @@ from tests.harness.checks import nonempty
 
 SEED_HPAS = ROOT / "tests" / "fixtures" / "seed" / "hpa.yaml"
 #: Checked by their own tests (Karpenter's schema, the SecretProviderClass objects) rather than here.
-CUSTOM_RESOURCE_GROUPS = ("karpenter.", "monitoring.coreos.com", "helm.sh", "secrets-store.csi.x-k8s.io")
+CUSTOM_RESOURCE_GROUPS = (
+    "karpenter.",
+    "monitoring.coreos.com",
+    "helm.sh",
+    "secrets-store.csi.x-k8s.io",
+    # Validated against its pinned CRD in test_pod_security_groups.py.
+    "vpcresources.k8s.aws",
+)
 
 
 def seed_hpas() -> dict[str, dict]:

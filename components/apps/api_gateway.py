@@ -58,6 +58,9 @@ class ApiGatewayArgs:
     metrics_port: int
     #: Node labels the pods require.
     node_selector: Mapping[str, str]
+    #: The security group its pods wear (security groups for pods): its Redis groups and
+    #: OpenSearch admit it.
+    security_group_id: pulumi.Input[str]
     #: Who administers the token-signing key (the deploy role), in which account.
     key_access: KeyAccess
     #: Pulumi `protect` on the token-signing key (its loss invalidates every token).
@@ -133,6 +136,7 @@ class ApiGateway(pulumi.ComponentResource):
                 node_selector=args.node_selector,
                 hpa=args.hpa,
                 termination_grace_seconds=30,
+                security_group_id=args.security_group_id,
             ),
             opts=child,
         )

@@ -31,6 +31,7 @@ from components.k8s.pod_spec import (
     pull_policy,
 )
 from components.k8s.secret_files import PodAccess, SecretFiles, SecretObject, SecretRef, pod_secrets
+from components.k8s.security_group_policy import security_group_policy
 
 SERVICE_ACCOUNT = "db-bootstrap"
 SQL_DIR = "/etc/db-bootstrap"
@@ -62,8 +63,10 @@ class DatabaseBootstrapArgs:
     revision: str
     #: Where the isolated tier lives: the Job's only egress besides DNS.
     data_cidrs: list[str]
-    #: Node labels the pod requires (steady nodes: the data tier's security group admits them).
+    #: Node labels the pod requires (steady nodes).
     node_selector: Mapping[str, str]
+    #: The security group the Jobs' pods wear (security groups for pods): RDS admits it.
+    security_group_id: pulumi.Input[str]
     #: The RDS region's CA bundle (components/data/rds_trust.py): psql verifies RDS with it.
     rds_ca: str
 
@@ -154,14 +157,21 @@ class DatabaseBootstrap(pulumi.ComponentResource):
             },
             opts=child,
         )
+        wears = security_group_policy(
+            name,
+            k8s.meta.v1.ObjectMetaArgs(name="db-bootstrap", namespace=args.namespace),
+            LABELS,
+            args.security_group_id,
+            self,
+        )
         job = k8s.batch.v1.Job(
             f"{name}-job",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=job_name, namespace=args.namespace, labels=LABELS),
             spec=_job_spec(args, config.metadata.name, account.metadata.name, master, BOOTSTRAP),
-            # The allow rule and the identity exist before the pod needs them.
+            # The allow rule, the security group and the identity exist before the pod needs them.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[egress, *identity.associations],
+                depends_on=[egress, wears, *identity.associations],
                 custom_timeouts=pulumi.CustomTimeouts(create="15m"),
             ),
         )

@@ -60,6 +60,9 @@ class OdooArgs:
     web_node_selector: Mapping[str, str]
     #: The bus pods hold long-lived websockets: steady nodes only.
     bus_node_selector: Mapping[str, str]
+    #: The security group web and bus pods wear (security groups for pods): the session store
+    #: and OpenSearch admit it.
+    security_group_id: pulumi.Input[str]
 
 
 class Odoo(pulumi.ComponentResource):
@@ -111,6 +114,7 @@ class Odoo(pulumi.ComponentResource):
         shared = dict(
             namespace=args.namespace,
             image=args.image,
+            security_group_id=args.security_group_id,
             env=[
                 {"name": "ODOO_SESSION_REDIS", "value": "1"},
                 {"name": "ODOO_SESSION_REDIS_EXPIRATION", "value": "604800"},

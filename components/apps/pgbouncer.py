@@ -77,6 +77,8 @@ class PgBouncerArgs:
     resources: ContainerResources
     #: Node labels the pods require (the application node pool).
     node_selector: Mapping[str, str]
+    #: The security group its pods wear (security groups for pods): RDS admits it.
+    security_group_id: pulumi.Input[str]
     #: The RDS region's CA bundle (components/data/rds_trust.py): PgBouncer verifies RDS with it.
     rds_ca: str
 
@@ -162,6 +164,7 @@ class PgBouncer(pulumi.ComponentResource):
                 # alive while clients finish and endpoints are removed.
                 lifecycle={"preStop": {"exec": {"command": ["/bin/sh", "-c", f"kill -INT 1; sleep {DRAIN_SECONDS}"]}}},
                 sidecars=[_exporter(args.exporter_image)],
+                security_group_id=args.security_group_id,
                 init_containers=[_auth_files(args, role, auth)],
                 private_paths={"auth": AUTH_DIR},
                 volumes=[

@@ -1,5 +1,5 @@
-"""Security groups and their rules: TCP only, each rule a resource of its own (adding one
-never replaces the group's rule set), each saying who and why."""
+"""Security groups and their rules: TCP (UDP for DNS alone), each rule a resource of its own
+(adding one never replaces the group's rule set), each saying who and why."""
 
 from __future__ import annotations
 
@@ -40,15 +40,16 @@ def tcp_rule(
     description: str,
     parent: pulumi.Resource,
     egress: bool = False,
+    protocol: str = "tcp",
     **peer: pulumi.Input[str],
 ) -> aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule:
-    """One TCP rule of `group_id` for the port range `ports`; `peer` names the other side
-    (cidr_ipv4, prefix_list_id or referenced_security_group_id)."""
+    """One rule of `group_id` for the port range `ports` (TCP unless `protocol` says udp);
+    `peer` names the other side (cidr_ipv4, prefix_list_id or referenced_security_group_id)."""
     rule = aws.vpc.SecurityGroupEgressRule if egress else aws.vpc.SecurityGroupIngressRule
     return rule(
         name,
         security_group_id=group_id,
-        ip_protocol="tcp",
+        ip_protocol=protocol,
         from_port=ports[0],
         to_port=ports[1],
         description=description,

@@ -151,6 +151,14 @@ class EksCluster(pulumi.ComponentResource):
             policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
             opts=child,
         )
+        # The VPC resource controller attaches trunk ENIs to nodes and branch ENIs to the pods a
+        # SecurityGroupPolicy selects, as the cluster role (EKS's "security groups for pods").
+        aws.iam.RolePolicyAttachment(
+            f"{name}-vpc-resource-controller",
+            role=role.name,
+            policy_arn="arn:aws:iam::aws:policy/AmazonEKSVPCResourceController",
+            opts=child,
+        )
         # EKS writes to this exact name; creating it first sets the retention (else: forever).
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",

@@ -55,6 +55,9 @@ class KarpenterArgs:
     ami_alias: str
     #: Replicas of the controller Deployment; one leads.
     controller_replicas: int
+    #: ENIs of each node that carry no pod IPs (1 when the VPC CNI attaches a trunk ENI for
+    #: security groups for pods): left out of Karpenter's max-pods, or it over-packs nodes.
+    reserved_enis: int
     #: Root volume of the nodes Karpenter launches, GiB.
     node_volume_gb: int = 80
 
@@ -168,6 +171,7 @@ class Karpenter(pulumi.ComponentResource):
                     "clusterName": args.cluster_name,
                     "clusterEndpoint": args.cluster_endpoint,
                     "interruptionQueue": queue_name,
+                    "reservedENIs": str(args.reserved_enis),
                 },
                 "controller": {
                     "image": {"tag": args.chart_version},

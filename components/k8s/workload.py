@@ -19,6 +19,7 @@ from components.k8s.pod_spec import (
     pull_policy,
     spread,
 )
+from components.k8s.security_group_policy import security_group_policy
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ class WorkloadArgs:
     replicas: int | None = None
     #: Time a pod gets to finish its requests after SIGTERM.
     termination_grace_seconds: int = 60
+    #: The security group the pods wear (a SecurityGroupPolicy over their labels); None: the node's.
+    security_group_id: pulumi.Input[str] | None = None
 
     def __post_init__(self) -> None:
         if (self.hpa is None) == (self.replicas is None):
@@ -138,7 +141,15 @@ class Workload(pulumi.ComponentResource):
         }
         if args.replicas is not None:
             spec["replicas"] = args.replicas
-        deployment = k8s.apps.v1.Deployment(f"{name}", metadata=meta, spec=spec, opts=child)
+        wears = (
+            [security_group_policy(name, meta, labels, args.security_group_id, self)]
+            if args.security_group_id is not None
+            else []
+        )
+        # The pods are created after their policy: the webhook only acts on a pod's creation.
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}", metadata=meta, spec=spec, opts=pulumi.ResourceOptions(parent=self, depends_on=wears)
+        )
         self._service(name, args, labels)
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
