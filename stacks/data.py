@@ -53,6 +53,8 @@ def pod_security_groups(ctx: StackContext, network: Network) -> PodSecurityGroup
             vpc_cidr=network.vpc_cidr,
             node_security_group_id=network.data_client_security_group_id,
             workloads=[PGBOUNCER, DB_BOOTSTRAP, ODOO, GATEWAY],
+            # The cluster is named like the prefix (stacks/compute.py).
+            cluster_name=ctx.prefix,
         ),
         opts=ctx.on_aws(),
     )

@@ -76,6 +76,9 @@ def test_each_pod_wears_one_group_and_is_created_after_its_policy(run):
                 and p.inputs["metadata"]["namespace"] == namespace
             ]
             assert waits_for(run, owner, policy), owner.name
+            if owner.type == "kubernetes:apps/v1:Deployment":
+                # ... and rolls when its group changes: running pods keep the ENI they have.
+                assert template["metadata"]["annotations"]["smartdairy.io/security-group"] == groups[0]
     # PgBouncer's three pools, Odoo's web and bus, the gateway, the bootstrap and migration Jobs.
     assert worn == 8
 
@@ -136,6 +139,8 @@ def test_pod_groups_reach_the_vpc_and_the_nodes_answer_their_dns(run):
         shapes = {(r.type, r.inputs["ipProtocol"], r.inputs["fromPort"], r.inputs["toPort"]) for r in own}
         assert shapes == {(INGRESS, "tcp", 0, 65535), (EGRESS, "tcp", 0, 65535), (EGRESS, "udp", 53, 53)}
         assert {r.inputs["cidrIpv4"] for r in own} == {vpc_cidr}
+        # The load balancer controller finds the groups it added rules to by the cluster's tag.
+        assert group.inputs["tags"][f"kubernetes.io/cluster/sd-{run.stack}"] == "owned"
         dns = {
             r.inputs["ipProtocol"]
             for r in run.of_type(INGRESS)

@@ -13,6 +13,10 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_kubernetes as k8s
 
+#: Pod-template annotation carrying the group a workload's pods wear: when the group changes (or
+#: a running workload first gets one), the pods roll and the new ones are created wearing it.
+GROUP_ANNOTATION = "smartdairy.io/security-group"
+
 
 def security_group_policy(
     name: str,

@@ -19,7 +19,7 @@ from components.k8s.pod_spec import (
     pull_policy,
     spread,
 )
-from components.k8s.security_group_policy import security_group_policy
+from components.k8s.security_group_policy import GROUP_ANNOTATION, security_group_policy
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,9 @@ class Workload(pulumi.ComponentResource):
             if args.security_group_id is not None
             else []
         )
+        if args.security_group_id is not None:
+            # A new group rolls the pods: running pods keep the ENI they were created with.
+            spec["template"]["metadata"]["annotations"][GROUP_ANNOTATION] = args.security_group_id
         # The pods are created after their policy: the webhook only acts on a pod's creation.
         deployment = k8s.apps.v1.Deployment(
             f"{name}", metadata=meta, spec=spec, opts=pulumi.ResourceOptions(parent=self, depends_on=wears)

@@ -42,6 +42,9 @@ class PodSecurityGroupsArgs:
     node_security_group_id: pulumi.Input[str]
     #: Workloads that get a group of their own (their app name).
     workloads: Sequence[str]
+    #: The cluster whose pods wear the groups: tagged `kubernetes.io/cluster/<name>`, which the
+    #: load balancer controller looks for when it cleans up its rules after a restart.
+    cluster_name: str
 
     def __post_init__(self) -> None:
         if len(set(self.workloads)) != len(self.workloads):
@@ -65,7 +68,7 @@ class PodSecurityGroups(pulumi.ComponentResource):
             name,
             vpc_id=args.vpc_id,
             description=f"Pods of {workload} (security groups for pods)",
-            tags={"Name": name},
+            tags={"Name": name, f"kubernetes.io/cluster/{args.cluster_name}": "owned"},
             opts=pulumi.ResourceOptions(parent=self),
         )
         vpc = args.vpc_cidr
