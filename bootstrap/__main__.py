@@ -1,7 +1,8 @@
 """Bootstrap, once per AWS account: what `pulumi login s3://...`, `--secrets-provider awskms://...`
 and the GitHub workflows need before the first platform stack exists (README "Real use").
 
-Per account: the state bucket and GitHub's OIDC provider and connection. Per environment the
+Per account: the state bucket, GitHub's OIDC provider and connection, and the service-linked
+roles no service makes on first use (components/delivery/service_linked_roles.py). Per environment the
 account hosts: a secrets key, a permissions boundary, deploy and preview roles, and a
 CodeBuild-hosted runner whose VPC the platform stack peers with to reach its private API.
 
@@ -23,6 +24,7 @@ from components.aws.kms import KeyAccess, principal_arns
 from components.delivery.environment_identity import EnvironmentIdentity, EnvironmentIdentityArgs
 from components.delivery.github import ISSUER
 from components.delivery.runner import CodeBuildRunner, CodeBuildRunnerArgs
+from components.delivery.service_linked_roles import ServiceLinkedRoles, ServiceLinkedRolesArgs
 from components.delivery.state_backend import StateBackend, StateBackendArgs
 from stacks.loader import load_config
 from stacks.schema.delivery import BootstrapConfig
@@ -71,6 +73,9 @@ if config.create_oidc_provider:
     ).arn
 else:
     oidc_provider_arn = aws.iam.get_open_id_connect_provider_output(url=f"https://{ISSUER}", opts=invoke).arn
+service_roles = ServiceLinkedRoles(
+    "account", ServiceLinkedRolesArgs(services=config.service_linked_roles), opts=account
+)
 # Created PENDING: authorise it once in the console (README "Real use", step 1).
 connection = aws.codeconnections.Connection("github", name="smartdairy-github", provider_type="GitHub", opts=account)
 
@@ -131,3 +136,4 @@ for env, spec in config.environments.items():
 pulumi.export("stateBackend", backend.backend_url)
 pulumi.export("oidcProviderArn", oidc_provider_arn)
 pulumi.export("githubConnectionArn", connection.arn)
+pulumi.export("serviceLinkedRoles", service_roles.role_arns)

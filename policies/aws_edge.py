@@ -16,11 +16,33 @@ def _behaviors(props):
     return [props.get("defaultCacheBehavior") or {}, *as_list(props.get("orderedCacheBehaviors"))]
 
 
+def _s3_origins(props) -> set[str]:
+    return {
+        origin.get("originId")
+        for origin in as_list(props.get("origins"))
+        if ".s3." in str(origin.get("domainName", "")) or origin.get("originAccessControlId")
+    }
+
+
 @resource_rule("cloudfront-default-root-object", [DISTRIBUTION], control="CloudFront.1", severity="medium")
 def default_root_object(props, config):
-    """CloudFront distributions set a default root object."""
-    if not props.get("defaultRootObject"):
+    """A distribution whose default behaviour serves S3 sets a default root object. One whose
+    default is an application (Odoo's host) lets the application answer `/`: a root object would
+    send `/` to `/index.html` there."""
+    default_origin = (props.get("defaultCacheBehavior") or {}).get("targetOriginId")
+    if default_origin in _s3_origins(props) and not props.get("defaultRootObject"):
         yield "set defaultRootObject (e.g. index.html) so the bare domain does not list or error"
+
+
+@resource_rule("cloudfront-s3-read-only", [DISTRIBUTION])
+def s3_read_only(props, config):
+    """Behaviours that serve S3 allow GET, HEAD and OPTIONS only: a write method there is
+    refused by the bucket at best, and means an application route fell through to S3."""
+    s3 = _s3_origins(props)
+    for behavior in _behaviors(props):
+        writes = sorted(set(as_list(behavior.get("allowedMethods"))) - {"GET", "HEAD", "OPTIONS"})
+        if behavior.get("targetOriginId") in s3 and writes:
+            yield f"behavior {behavior.get('pathPattern', 'default')} sends {', '.join(writes)} to S3"
 
 
 @resource_rule("cloudfront-viewer-https", [DISTRIBUTION], control="CloudFront.3")

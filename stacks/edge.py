@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pulumi
 
 from components.edge.cdn import Cdn, CdnArgs, SecurityHeaders
-from components.edge.cdn_policies import api_origin_request, seed_cache_policies
+from components.edge.cdn_policies import api_origin_request, cache_policies
 from components.edge.certificate import EDGE_REGION
 from components.edge.firewall import EdgeFirewallArgs
 
@@ -32,7 +32,7 @@ def cdn(
             CdnArgs,
             api_origin_domain=api_origin,
             origin_secret=origin_secret,
-            cache_policies=seed_cache_policies(names, ttls_by_role(spec.ttls)),
+            cache_policies=cache_policies(names, ttls_by_role(spec.ttls)),
             api_origin_request=api_origin_request(names),
             security_headers=args_from(spec, SecurityHeaders),
             firewall=ctx.args(

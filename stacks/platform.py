@@ -97,6 +97,7 @@ class PlatformParts:
             "apiOriginDomain": self.apps.ingress.origin_domain,
             "cdnDomainName": self.cdn.domain_name,
             "cdnDistributionId": self.cdn.distribution_id,
+            "odooUrl": f"https://{self.cdn.odoo_host}",
             "staticBucketName": self.cdn.static_bucket_name,
             # What `make verify` reads CloudWatch by.
             "albArnSuffix": self.apps.ingress.load_balancer_arn_suffix,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 
+import pulumi
 import pytest
 
-from stacks.loader import ConfigError
+from stacks.loader import ConfigError, load_config
 from stacks.schema.delivery import BootstrapConfig
 from stacks.stack_file import stack_config
 from synth.mock_runtime import ProgramRun, run_program
@@ -177,7 +178,19 @@ def requests(w: dict[str, str]) -> dict[str, Request]:
             "iam:UpdateAssumeRolePolicy", "arn:aws:iam::123456789012:role/smartdairy-prod-deploy"
         ),
         "create an access key": Request("iam:CreateAccessKey", "arn:aws:iam::123456789012:user/x"),
+        # RDS, ElastiCache, EKS and ELB make their service-linked role on first use, as the caller.
+        "let RDS make its service role": Request(
+            "iam:CreateServiceLinkedRole", service_role("rds", "RDS"), {"iam:AWSServiceName": "rds.amazonaws.com"}
+        ),
+        "make the Spot service role": Request(
+            "iam:CreateServiceLinkedRole", service_role("spot", "EC2Spot"), {"iam:AWSServiceName": "spot.amazonaws.com"}
+        ),
+        "delete RDS's service role": Request("iam:DeleteServiceLinkedRole", service_role("rds", "RDS")),
     }
+
+
+def service_role(service: str, suffix: str) -> str:
+    return f"arn:aws:iam::123456789012:role/aws-service-role/{service}.amazonaws.com/AWSServiceRoleFor{suffix}"
 
 
 PREVIEW_MAY = {
@@ -197,6 +210,7 @@ DEPLOY_MAY = PREVIEW_MAY | {
     "create a role with the boundary",
     "pass an own role to a service",
     "give an own role a policy",
+    "let RDS make its service role",
 }
 
 
@@ -358,3 +372,21 @@ def test_key_administrators_are_role_arns_never_sessions():
         "arn:aws:iam::123456789012:role/*/Admin",
         "arn:aws:iam::123456789012:role/ops",
     ]
+
+
+def test_the_bootstrap_makes_the_account_roles_and_keeps_them(bootstrap):
+    """Spot's (Karpenter may not make it) and OpenSearch's (a VPC domain needs it first), once
+    per account, kept when the bootstrap is destroyed."""
+    roles = nonempty(bootstrap.of_type("aws:iam/serviceLinkedRole:ServiceLinkedRole"))
+    assert {r.inputs["awsServiceName"] for r in roles} == {"spot.amazonaws.com", "opensearchservice.amazonaws.com"}
+    assert all(r.retain_on_delete for r in roles)
+
+
+def test_an_unknown_service_role_is_refused_naming_the_key():
+    config, _ = stack_config("main", BOOTSTRAP)
+    config[f"{NS}:serviceLinkedRoles"] = json.dumps(["spot.amazonaws.com", "ec2.amazonaws.com"])
+    pulumi.runtime.set_all_config(config, [])
+    with pytest.raises(ConfigError) as caught:
+        load_config(BootstrapConfig, NS)
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{NS}:serviceLinkedRoles") and "unknown services ec2.amazonaws.com" in problem

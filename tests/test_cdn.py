@@ -8,14 +8,16 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.edge.cdn import ORIGIN_PATHS, Cdn, CdnArgs, SecurityHeaders
+from components.edge.cdn import PORTAL_ALB_PATHS, Cdn, CdnArgs, SecurityHeaders
 from components.edge.cdn_policies import (
     CachePolicySpec,
     OriginRequestSpec,
     Ttls,
     api_origin_request,
     oac_bucket_policy,
-    seed_cache_policies,
+)
+from components.edge.cdn_policies import (
+    cache_policies as all_cache_policies,
 )
 from components.edge.certificate import CertificateArgs, DnsValidatedCertificate
 from components.edge.firewall import EdgeFirewallArgs
@@ -36,8 +38,13 @@ def cache_policies(run):
     return {p.inputs["name"].rsplit("-", 1)[1]: p.inputs for p in run.of_type("aws:cloudfront/cachePolicy:CachePolicy")}
 
 
+def portal(run):
+    """The portal's distribution (apex, www, the API's host); Odoo's is test_odoo_routes.py's."""
+    return run.named(f"sd-{run.stack}-cdn", "aws:cloudfront/distribution:Distribution")
+
+
 def distribution(run):
-    return run.one("aws:cloudfront/distribution:Distribution").inputs
+    return portal(run).inputs
 
 
 def behavior(run, pattern):
@@ -51,7 +58,8 @@ def policy_id(run, suffix):
 
 def test_seed_cache_policy_ttls(run):
     policies = cache_policies(run)
-    assert set(policies) == {"Static", "LongCache", "API", "Images"}
+    # The seed's three, our S3 images, and Odoo's two on its own host (test_odoo_routes.py).
+    assert set(policies) == {"Static", "LongCache", "API", "Images", "OdooAssets", "OdooImages"}
     for name, (low, default, high) in SEED_TTLS.items():
         policy = policies[name]
         assert (policy["minTtl"], policy["defaultTtl"], policy["maxTtl"]) == (low, default, high)
@@ -88,7 +96,7 @@ def test_distribution_top_level_as_seed(run):
     assert d["enabled"] is True and d["comment"] == "Smart Dairy CDN"
     assert d["defaultRootObject"] == "index.html"
     assert d["httpVersion"] == "http2and3" and d["isIpv6Enabled"] is True
-    assert d["aliases"] == [domain, f"www.{domain}"]
+    assert d["aliases"] == [domain, f"www.{domain}", f"api.{domain}"]
     assert d["priceClass"] == {"staging": "PriceClass_100", "prod": "PriceClass_200"}[run.stack]
     assert d["viewerCertificate"] == {
         "acmCertificateArn": d["viewerCertificate"]["acmCertificateArn"],
@@ -105,7 +113,7 @@ def test_distribution_top_level_as_seed(run):
 def test_origins(run):
     # The origins carry the secret origin header: the whole list is a secret in the inputs.
     assert distribution(run)["origins"] == "[secret]"
-    s3, api = run.one("aws:cloudfront/distribution:Distribution").plain_inputs["origins"]
+    s3, api = portal(run).plain_inputs["origins"]
     assert api["customHeaders"][0]["name"] == "X-Origin-Verify"
     assert s3["originId"] == "S3Origin" and s3["originAccessControlId"].endswith("-oac-id")
     assert ".s3.eu-west-1.amazonaws.com" in s3["domainName"] and "s3OriginConfig" not in s3
@@ -131,7 +139,7 @@ def test_default_behavior(run):
 
 def test_ordered_behaviors(run):
     patterns = [b["pathPattern"] for b in distribution(run)["orderedCacheBehaviors"]]
-    assert patterns == [*ORIGIN_PATHS, "/static/*", "*.jpg", "*.png", "*.webp"]
+    assert patterns == [*PORTAL_ALB_PATHS, "/static/*", "*.jpg", "*.png", "*.webp"]
     api = behavior(run, "/api/*")
     assert api["targetOriginId"] == "APIOrigin" and api["viewerProtocolPolicy"] == "https-only"
     assert api["allowedMethods"] == ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
@@ -198,7 +206,7 @@ def test_static_bucket_hardening(run):
 
 
 def test_bucket_policy_grants_only_this_distribution_over_tls(run):
-    dist = run.one("aws:cloudfront/distribution:Distribution")
+    dist = portal(run)
     static_bucket = run.named(f"sd-{run.stack}-cdn-static", "aws:s3/bucket:Bucket")
     policy = json.loads(run.named(f"sd-{run.stack}-cdn-static-policy").inputs["policy"])
     allow, deny = policy["Statement"]
@@ -221,19 +229,24 @@ def test_certificate_and_waf_use_the_us_east_1_provider(run):
     # The ALB's certificate is regional: ALBs take certificates from their own region.
     ingress_cert = run.named(f"sd-{run.stack}-ingress-cert", "aws:acm/certificate:Certificate")
     assert run.provider_of(ingress_cert).inputs["region"] == "eu-west-1"
-    assert run.provider_of(run.one("aws:cloudfront/distribution:Distribution")).inputs["region"] == "eu-west-1"
+    assert run.provider_of(portal(run)).inputs["region"] == "eu-west-1"
 
 
 def test_certificate_dns_validation_and_aliases(run):
     domain = section(run.stack, "cdn")["domain"]
     cert = run.named(f"sd-{run.stack}-cdn-cert", "aws:acm/certificate:Certificate").inputs
-    assert cert["domainName"] == domain and cert["subjectAlternativeNames"] == [f"www.{domain}"]
+    hosts = [f"www.{domain}", f"api.{domain}", f"erp.{domain}"]
+    assert cert["domainName"] == domain and cert["subjectAlternativeNames"] == hosts
     assert cert["validationMethod"] == "DNS"
     records = [r for r in run.of_type("aws:route53/record:Record") if r.name.startswith(f"sd-{run.stack}-cdn-")]
     validation = [r for r in records if "-validation-" in r.name]
-    assert sorted(r.inputs["name"] for r in validation) == sorted([f"_0123.{domain}.", f"_0123.www.{domain}."])
+    assert sorted(r.inputs["name"] for r in validation) == sorted(f"_0123.{h}." for h in [domain, *hosts])
     aliases = {(r.inputs["name"], r.inputs["type"]): r.inputs["aliases"][0] for r in records if "aliases" in r.inputs}
-    assert set(aliases) == {(h, t) for h in (domain, f"www.{domain}") for t in ("A", "AAAA")}
+    assert set(aliases) == {(h, t) for h in (domain, *hosts) for t in ("A", "AAAA")}
+    # Each host points at its site's distribution: Odoo's host at Odoo's.
+    odoo = run.named(f"sd-{run.stack}-cdn-odoo", "aws:cloudfront/distribution:Distribution")
+    assert aliases[(f"erp.{domain}", "A")]["name"] == odoo.state["domainName"]
+    assert aliases[(domain, "A")]["name"] == portal(run).state["domainName"]
     assert all(a["zoneId"] == "Z2FDTNDATAQYW2" for a in aliases.values())
 
 
@@ -256,9 +269,12 @@ def test_waf_rate_limit_and_managed_rules(run):
 
 
 def test_monitoring_subscription_enables_cache_metrics(run):
-    sub = run.one("aws:cloudfront/monitoringSubscription:MonitoringSubscription").inputs
-    status = sub["monitoringSubscription"]["realtimeMetricsSubscriptionConfig"]["realtimeMetricsSubscriptionStatus"]
-    assert status == "Enabled"
+    subscriptions = run.of_type("aws:cloudfront/monitoringSubscription:MonitoringSubscription")
+    distributions = {f"{d.name}-id" for d in run.of_type("aws:cloudfront/distribution:Distribution")}
+    assert {s.inputs["distributionId"] for s in subscriptions} == distributions
+    for sub in subscriptions:
+        config = sub.inputs["monitoringSubscription"]["realtimeMetricsSubscriptionConfig"]
+        assert config["realtimeMetricsSubscriptionStatus"] == "Enabled"
 
 
 @pytest.mark.parametrize("stack,protected", [("staging", False), ("prod", True)])
@@ -316,10 +332,12 @@ def _cdn_args(edge, region="us-east-1", origin_request=None) -> CdnArgs:
     config = CdnConfig.model_validate({"domain": "example.com", "hostedZoneId": "Z123"})
     return CdnArgs(
         domain="example.com",
+        odoo_host="erp",
+        api_host=None,
         hosted_zone_id="Z123",
         api_origin_domain="origin.example.com",
         origin_secret="not-a-real-secret",
-        cache_policies=seed_cache_policies("T", ttls_by_role(config.ttls)),
+        cache_policies=all_cache_policies("T", ttls_by_role(config.ttls)),
         api_origin_request=origin_request or api_origin_request("T"),
         security_headers=SecurityHeaders(content_security_policy="default-src 'self'", frame_options="DENY"),
         firewall=EdgeFirewallArgs(

@@ -78,6 +78,7 @@ def drop_log(log_type: str):
 
 RESOURCE_CASES = {
     "cloudfront-default-root-object": (DIST, "", [setter("defaultRootObject", "")]),
+    "cloudfront-s3-read-only": (DIST, "", [setter("orderedCacheBehaviors.1.allowedMethods", ["GET", "HEAD", "POST"])]),
     "cloudfront-viewer-https": (
         DIST,
         "",

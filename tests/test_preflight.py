@@ -13,6 +13,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from components.delivery.service_linked_roles import PLATFORM_SERVICE_ROLES
 from stacks.compute import ADDON_NAMES
 from stacks.stack_file import load_stack
 from tests.conftest import PROJECT
@@ -97,13 +98,12 @@ def account(stack: str = "prod", **overrides: Any) -> Iterator[tuple[Preflight, 
         for arn in [delivery.deploy_role_arn, delivery.preview_role_arn, *config.cluster.admin_principal_arns]:
             if arn and arn.rsplit("/", 1)[-1] != overrides.get("missing_role"):
                 clients.iam.create_role(RoleName=arn.rsplit("/", 1)[-1], AssumeRolePolicyDocument=trust)
-        if not overrides.get("no_search_role"):
-            # As AWS names it (moto's create_service_linked_role derives another name).
-            clients.iam.create_role(
-                RoleName="AWSServiceRoleForAmazonOpenSearchService",
-                Path="/aws-service-role/opensearchservice.amazonaws.com/",
-                AssumeRolePolicyDocument=trust,
-            )
+        for service, role in PLATFORM_SERVICE_ROLES.items():
+            if service != overrides.get("missing_service_role"):
+                # As AWS names it (moto's create_service_linked_role derives another name).
+                clients.iam.create_role(
+                    RoleName=role, Path=f"/aws-service-role/{service}/", AssumeRolePolicyDocument=trust
+                )
         for _ in range(overrides.get("elastic_ips", 0)):
             clients.ec2.allocate_address(Domain="vpc")
         real = config.model_copy(
@@ -178,20 +178,30 @@ def test_elastic_ips_for_the_nat_gateways_must_fit_the_quota():
         )
 
 
-def test_a_vpc_domain_without_the_service_linked_role_is_reported():
-    with account("staging", no_search_role=True) as (check, _):
+@pytest.mark.parametrize(
+    ("stack", "service", "role"),
+    [
+        ("staging", "opensearchservice.amazonaws.com", "AWSServiceRoleForAmazonOpenSearchService"),
+        ("prod", "spot.amazonaws.com", "AWSServiceRoleForEC2Spot"),
+    ],
+)
+def test_a_missing_service_linked_role_names_the_bootstrap_key(stack, service, role):
+    with account(stack, missing_service_role=service) as (check, _):
         assert check.problems() == [
-            f"{PROJECT}:search.createServiceLinkedRole = false: the account has no "
-            "AWSServiceRoleForAmazonOpenSearchService and a VPC domain needs it; set true"
+            f"smartdairy-bootstrap:serviceLinkedRoles: the account has no {role}; "
+            f"run the bootstrap with {service} in the list"
         ]
 
 
-def test_creating_the_service_linked_role_twice_is_reported():
-    with account("staging") as (check, _):
-        search = check.config.search.model_copy(update={"create_service_linked_role": True})
-        check.config = check.config.model_copy(update={"search": search})
-        [problem] = check.problems()
-        assert problem.startswith(f"{PROJECT}:search.createServiceLinkedRole = true: the account already has")
+def test_a_stack_without_spot_pools_needs_no_spot_role():
+    with account("staging", missing_service_role="spot.amazonaws.com") as (check, _):
+        assert list(check.service_roles())  # staging's burst pool takes spot
+        karpenter = check.config.cluster.karpenter
+        pools = [p.model_copy(update={"capacity_types": ["on-demand"]}) for p in karpenter.node_pools]
+        karpenter = karpenter.model_copy(update={"node_pools": pools})
+        cluster = check.config.cluster.model_copy(update={"karpenter": karpenter})
+        check.config = check.config.model_copy(update={"cluster": cluster})
+        assert check.problems() == []
 
 
 def test_the_command_prints_each_problem_and_fails(monkeypatch, capsys):

@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from synth.mock_runtime import run_program
 from tests.conftest import PROJECT, program_run, section, section_problems, with_section
 from tests.test_deploy_readiness import waits_for
 
@@ -144,15 +143,10 @@ def test_network_policies_open_443_to_the_data_tier_for_the_apps_only(run):
     assert 443 not in ports("pgbouncer")
 
 
-def test_the_service_linked_role_is_created_only_when_asked():
-    assert not program_run("staging").of_type("aws:iam/serviceLinkedRole:ServiceLinkedRole")
-    config = with_section(
-        "staging", f"{PROJECT}:search", section("staging", "search") | {"createServiceLinkedRole": True}
-    )
-    run = run_program("staging", config=config)
-    role = run.one("aws:iam/serviceLinkedRole:ServiceLinkedRole")
-    assert role.inputs["awsServiceName"] == "opensearchservice.amazonaws.com"
-    assert waits_for(run, run.one(DOMAIN), role)
+def test_no_stack_makes_an_account_role(run):
+    """The OpenSearch (and Spot) service-linked roles are the bootstrap's: a stack that made one
+    would delete it at its destroy while the other environment's domain still uses it."""
+    assert not run.of_type("aws:iam/serviceLinkedRole:ServiceLinkedRole")
 
 
 @pytest.mark.parametrize(

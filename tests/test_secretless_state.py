@@ -41,6 +41,7 @@ GENERATED = {
 
 SECRET_INPUTS = {
     ("aws:cloudfront/distribution:Distribution", "cdn", "origins"): ORIGIN_HEADER,
+    ("aws:cloudfront/distribution:Distribution", "cdn-odoo", "origins"): ORIGIN_HEADER,
     ("aws:wafv2/webAcl:WebAcl", "ingress-origin-guard", "rules"): ORIGIN_HEADER,
     ("pulumi:providers:kubernetes", "eks", "kubeconfig"): "no credential: the kubeconfig runs `aws eks get-token`",
     ("aws:rds/instance:Instance", "db-primary", "password"): FIRST,

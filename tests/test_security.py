@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import yaml
 
 from components.data.rds_trust import BUNDLE_KEY, ca_bundle
-from components.edge.cdn import ORIGIN_PATHS
+from components.edge.cdn import PORTAL_ALB_PATHS
 from components.edge.not_found import handler as not_found_handler
 from components.edge.origin_guard import ROOT_KEY_ACCEPTED_UNTIL
 from synth.mock_runtime import SECRET_MARKER, ProgramRun, run_program
@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "policies"))
 from registry import strings_in  # the pack's walker over property values
 
 from tests.harness.checks import nonempty
+from tests.harness.cloudfront import behavior_for
 
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 
@@ -34,7 +35,7 @@ def guard(run: ProgramRun):
 
 
 def api_origin(run: ProgramRun) -> dict:
-    distribution = run.one("aws:cloudfront/distribution:Distribution")
+    distribution = run.named(f"sd-{run.stack}-cdn", "aws:cloudfront/distribution:Distribution")
     return next(o for o in distribution.plain_inputs["origins"] if o["originId"] == "APIOrigin")
 
 
@@ -128,11 +129,15 @@ def test_a_rotation_cadence_of_zero_is_one_line_naming_the_key():
 
 
 def test_everything_the_alb_serves_has_a_cloudfront_path(run):
-    behaviors = run.one("aws:cloudfront/distribution:Distribution").inputs["orderedCacheBehaviors"]
-    to_alb = {b["pathPattern"] for b in behaviors if b["targetOriginId"] == "APIOrigin"}
-    assert to_alb == set(ORIGIN_PATHS)
+    """Odoo's host sends every path to the ALB; the portal's only the API's."""
+    distributions = {d.name: d.inputs for d in run.of_type("aws:cloudfront/distribution:Distribution")}
+    portal, odoo = distributions[f"sd-{run.stack}-cdn"], distributions[f"sd-{run.stack}-cdn-odoo"]
+    to_alb = {b["pathPattern"] for b in portal["orderedCacheBehaviors"] if b["targetOriginId"] == "APIOrigin"}
+    assert to_alb == set(PORTAL_ALB_PATHS)
     routes = {p["path"] for rule in ingress(run).inputs["spec"]["rules"] for p in rule["http"]["paths"]}
-    assert all(any(path.startswith(pattern.rstrip("*/")) for pattern in to_alb) for path in routes - {"/"})
+    for path in routes:
+        assert behavior_for(odoo, path)["targetOriginId"] == "APIOrigin", path
+    assert behavior_for(portal, "/api/v1/products")["targetOriginId"] == "APIOrigin"
 
 
 def test_both_web_acls_log_without_credentials(run):
@@ -416,7 +421,7 @@ def test_a_static_miss_becomes_the_friendly_page_with_a_404_status():
 def test_api_responses_are_never_rewritten(run):
     """The function runs on the S3 behaviours only, and nothing rewrites errors distribution-wide:
     /api/* 404s reach the client as the gateway wrote them."""
-    d = run.one("aws:cloudfront/distribution:Distribution").plain_inputs
+    d = run.named(f"sd-{run.stack}-cdn", "aws:cloudfront/distribution:Distribution").plain_inputs
     assert "customErrorResponses" not in d
     function = run.named(f"sd-{run.stack}-cdn-not-found", "aws:lambda/function:Function")
     static = [d["defaultCacheBehavior"], *(b for b in d["orderedCacheBehaviors"] if b["targetOriginId"] != "APIOrigin")]

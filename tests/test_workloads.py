@@ -266,7 +266,7 @@ def test_ingress_routes_and_alb_settings(run):
 def test_cloudfront_api_origin_is_the_alb_by_its_certificate_name(run):
     origin = run.named(f"sd-{run.stack}-ingress-origin", "aws:route53/record:Record")
     assert origin.inputs["type"] == "CNAME" and origin.inputs["records"][0].endswith(".elb.amazonaws.com")
-    distribution = run.one("aws:cloudfront/distribution:Distribution").plain_inputs
+    distribution = run.named(f"sd-{run.stack}-cdn", "aws:cloudfront/distribution:Distribution").plain_inputs
     api = next(o for o in distribution["origins"] if o["originId"] == "APIOrigin")
     assert api["domainName"] == origin.inputs["name"]
 

@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from components.delivery.service_linked_roles import PLATFORM_SERVICE_ROLES
 from stacks.compute import ADDON_NAMES
 from stacks.loader import ConfigError, config_key
 from stacks.schema import PlatformConfig
@@ -99,14 +100,11 @@ class Preflight:
             self.instance_types,
             self.node_image,
             self.quotas,
-            self.search_role,
+            self.service_roles,
         ]
         return [problem for check in checks for problem in check()]
 
     # --- checks -------------------------------------------------------------------------------
-
-    #: A VPC domain needs it; it exists once per account (the console makes it on first use).
-    SEARCH_ROLE = "AWSServiceRoleForAmazonOpenSearchService"
 
     def template(self) -> Iterator[str]:
         if self.config.example:
@@ -279,20 +277,23 @@ class Preflight:
         quotas = self.aws.quotas.list_service_quotas(ServiceCode=service)["Quotas"]
         return next((q["Value"] for q in quotas if q["QuotaName"] == name), default)
 
-    def search_role(self) -> Iterator[str]:
-        key = self.key("search", "createServiceLinkedRole")
-        try:
-            self.aws.iam.get_role(RoleName=self.SEARCH_ROLE)
-            exists = True
-        except ClientError as error:
-            if _code(error) != "NoSuchEntity":
-                raise
-            exists = False
-        creates = self.config.search.create_service_linked_role
-        if exists and creates:
-            yield f"{key} = true: the account already has {self.SEARCH_ROLE}; creating it again fails, set false"
-        if not exists and not creates:
-            yield f"{key} = false: the account has no {self.SEARCH_ROLE} and a VPC domain needs it; set true"
+    def service_roles(self) -> Iterator[str]:
+        """The account's service-linked roles this stack needs and the bootstrap makes: the
+        search domain's always, Spot's when a NodePool may launch spot capacity."""
+        needed = {"opensearchservice.amazonaws.com"}
+        if any("spot" in pool.capacity_types for pool in self.config.cluster.karpenter.node_pools):
+            needed.add("spot.amazonaws.com")
+        for service in sorted(needed):
+            role = PLATFORM_SERVICE_ROLES[service]
+            try:
+                self.aws.iam.get_role(RoleName=role)
+            except ClientError as error:
+                if _code(error) != "NoSuchEntity":
+                    raise
+                yield (
+                    f"smartdairy-bootstrap:serviceLinkedRoles: the account has no {role}; "
+                    f"run the bootstrap with {service} in the list"
+                )
 
 
 def _same_version(offered: str, wanted: str) -> bool:

@@ -77,8 +77,6 @@ class SearchDomainArgs:
     off_peak_start_hour: int
     #: Retention of the domain's four log groups.
     log_retention_days: int
-    #: Create the account's OpenSearch service-linked role (a VPC domain needs it, once).
-    create_service_linked_role: bool
     #: Pulumi `protect` on the domain, key, secret and log groups (the audit log among them).
     protect: bool
     #: Who administers the key (the deploy role), in which account.
@@ -104,7 +102,8 @@ class SearchDomain(pulumi.ComponentResource):
         )
         admin, function_group, group = self._access(name, args)
         logs, log_access = self._log_groups(name, args, key.arn)
-        prerequisites: list[pulumi.Resource] = [*logs.values(), log_access, *self._service_linked_role(name, args)]
+        # The account's service-linked role is the bootstrap's (components/delivery/service_linked_roles.py).
+        prerequisites: list[pulumi.Resource] = [*logs.values(), log_access]
         domain = aws.opensearch.Domain(
             name,
             domain_name=args.domain_name,
@@ -262,17 +261,6 @@ class SearchDomain(pulumi.ComponentResource):
             triggers={"source": source_digest(SECURITY_SOURCE)},
             opts=pulumi.ResourceOptions(parent=parent),
         )
-
-    def _service_linked_role(self, name: str, args: SearchDomainArgs) -> list[pulumi.Resource]:
-        """A VPC domain needs AWSServiceRoleForAmazonOpenSearchService, once per account."""
-        if not args.create_service_linked_role:
-            return []
-        role = aws.iam.ServiceLinkedRole(
-            f"{name}-service-role",
-            aws_service_name="opensearchservice.amazonaws.com",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return [role]
 
     @staticmethod
     def _cluster(args: SearchDomainArgs) -> aws.opensearch.DomainClusterConfigArgs:

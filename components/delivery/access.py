@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from components.aws.iam_documents import statement
+from components.delivery.service_linked_roles import PLATFORM_SERVICE_ROLES
 
 #: The platform's Pulumi project: its stacks' state lives under .pulumi/*/<project>/.
 PLATFORM_PROJECT = "smartdairy-platform"
@@ -254,7 +255,8 @@ def _delivery_stays_as_built(account_id: str, bucket_arn: str, oidc_provider_arn
 
 def _roles_stay_in_the_environment(account_id: str, environment: str) -> list[dict[str, Any]]:
     """New roles carry this boundary and the environment's name; only those get policies, new
-    trust, tags, or are passed and assumed."""
+    trust, tags, or are passed and assumed. The account's service-linked roles are the
+    bootstrap's: no stack deletes one, nor creates those the bootstrap makes."""
     bounded = {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn(account_id, environment)}}
     own = [_own_roles(account_id, environment)]
     return [
@@ -282,6 +284,14 @@ def _roles_stay_in_the_environment(account_id: str, environment: str) -> list[di
             effect="Deny",
             not_resources=[*own, f"arn:aws:iam::{account_id}:role/aws-service-role/*"],
             sid="PassOnlyOwnRoles",
+        ),
+        # Services still make their own roles on first use (RDS, ElastiCache, EKS, ELB).
+        statement(["iam:DeleteServiceLinkedRole"], effect="Deny", sid="ServiceLinkedRolesOutliveStacks"),
+        statement(
+            ["iam:CreateServiceLinkedRole"],
+            effect="Deny",
+            conditions={"StringEquals": {"iam:AWSServiceName": list(PLATFORM_SERVICE_ROLES)}},
+            sid="TheBootstrapOwnsTheseServiceRoles",
         ),
     ]
 

@@ -21,9 +21,17 @@ cf = aws.cloudfront
 
 S3_ORIGIN = "S3Origin"
 API_ORIGIN = "APIOrigin"
-#: Paths CloudFront sends to the ALB: the API and Odoo's pages, bus and websocket.
-ORIGIN_PATHS = ("/api/*", "/web*", "/odoo*", "/websocket*", "/longpolling*")
-CACHE_POLICY_ROLES = ("static", "long_cache", "image", "api")
+#: What the portal's hosts (apex, www, the API's) send to the ALB: the API. The rest is S3's.
+PORTAL_ALB_PATHS = ("/api/*",)
+#: On Odoo's host every path goes to the ALB, uncached, with every method; these are cached
+#: as Odoo's Cache-Control says, by the policy of that role (cdn_policies.odoo_cache_policies).
+ODOO_CACHED_PATHS = {
+    "/web/image/*": "odoo_images",
+    "/web/content/*": "odoo_images",
+    "/web/assets/*": "odoo_assets",
+    "/*/static/*": "odoo_assets",
+}
+CACHE_POLICY_ROLES = ("static", "long_cache", "image", "api", "odoo_assets", "odoo_images")
 GET_HEAD = ["GET", "HEAD"]
 GET_HEAD_OPTIONS = ["GET", "HEAD", "OPTIONS"]
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
@@ -42,9 +50,27 @@ class SecurityHeaders:
 
 
 @dataclass(frozen=True)
+class Site:
+    """One distribution: the hosts it answers, its behaviours and where its access logs go."""
+
+    hosts: list[str]
+    default: aws.cloudfront.DistributionDefaultCacheBehaviorArgs
+    ordered: list[aws.cloudfront.DistributionOrderedCacheBehaviorArgs]
+    origins: list[aws.cloudfront.DistributionOriginArgs]
+    comment: str
+    log_prefix: str
+    #: What `/` serves from S3 (the portal's index.html); None: the origin answers `/` itself.
+    root_object: str | None = None
+
+
+@dataclass(frozen=True)
 class CdnArgs:
     #: Apex served by CloudFront (www. too) and its public hosted zone.
     domain: str
+    #: Odoo's host label: <odoo_host>.<domain> sends every path to the ALB.
+    odoo_host: str
+    #: The API's own host label (/api/* as on the apex); None: none.
+    api_host: str | None
     #: The domain's public hosted zone.
     hosted_zone_id: str
     #: Hostname of the API origin (the ALB in front of Odoo and the gateway).
@@ -83,11 +109,12 @@ class Cdn(pulumi.ComponentResource):
         edge = pulumi.ResourceOptions(parent=self, provider=args.edge_provider)
 
         assets, logs = self._buckets(name, args)
+        portal, odoo = self._sites(name, args, assets)
         certificate = DnsValidatedCertificate(
             f"{name}-cert",
             CertificateArgs(
                 domain=args.domain,
-                alternative_names=[f"www.{args.domain}"],
+                alternative_names=[*portal.hosts[1:], *odoo.hosts],
                 hosted_zone_id=args.hosted_zone_id,
                 provider_region=args.edge_provider_region,
                 required_region=EDGE_REGION,
@@ -95,13 +122,18 @@ class Cdn(pulumi.ComponentResource):
             opts=edge,
         )
         firewall = EdgeFirewall(f"{name}-waf", args.firewall, opts=edge)
-
-        distribution = self._distribution(name, args, assets, logs, certificate, firewall)
-        self._publish(name, args, assets, distribution)
+        distribution = self._distribution(name, args, portal, logs, certificate, firewall)
+        odoo_distribution = self._distribution(f"{name}-odoo", args, odoo, logs, certificate, firewall)
+        self._grant_reads(name, assets, distribution)
+        self._publish(name, args, portal, distribution)
+        self._publish(f"{name}-odoo", args, odoo, odoo_distribution)
 
         self.distribution_id = distribution.id
         self.distribution_arn = distribution.arn
         self.domain_name = distribution.domain_name
+        #: Odoo's distribution (its host: every path to the ALB).
+        self.odoo_distribution_id = odoo_distribution.id
+        self.odoo_host = odoo.hosts[0]
         self.static_bucket_name = assets.bucket
         self.certificate_arn = certificate.certificate_arn
         self.web_acl_arn = firewall.arn
@@ -110,6 +142,7 @@ class Cdn(pulumi.ComponentResource):
                 "distributionId": self.distribution_id,
                 "distributionArn": self.distribution_arn,
                 "domainName": self.domain_name,
+                "odooDistributionId": self.odoo_distribution_id,
                 "staticBucketName": self.static_bucket_name,
                 "certificateArn": self.certificate_arn,
                 "webAclArn": self.web_acl_arn,
@@ -161,36 +194,58 @@ class Cdn(pulumi.ComponentResource):
             )
         return assets, logs
 
+    def _sites(self, name: str, args: CdnArgs, assets: PrivateBucket) -> tuple[Site, Site]:
+        """The portal (apex, www, the API's host): S3 by default, the seed's long caching for
+        /static/* and images, /api/* to the ALB. Odoo's host: every path to the ALB with every
+        method, its assets and images cached as Odoo says."""
+        behaviors = self._behaviors(name, args)
+        s3_origin, alb_origin = self._origins(name, args, assets)
+        api_host = [f"{args.api_host}.{args.domain}"] if args.api_host else []
+        portal = Site(
+            hosts=[args.domain, f"www.{args.domain}", *api_host],
+            default=behaviors.default(),
+            ordered=[
+                *(behaviors.api(pattern) for pattern in PORTAL_ALB_PATHS),
+                behaviors.s3("/static/*", "long_cache", compress=True),
+                *(behaviors.s3(pattern, "image", compress=False) for pattern in ("*.jpg", "*.png", "*.webp")),
+            ],
+            origins=[s3_origin, alb_origin],
+            comment="Smart Dairy CDN",
+            log_prefix="cloudfront/",
+            root_object="index.html",
+        )
+        odoo = Site(
+            hosts=[f"{args.odoo_host}.{args.domain}"],
+            default=behaviors.alb_default(),
+            ordered=[behaviors.odoo_cached(pattern, role) for pattern, role in ODOO_CACHED_PATHS.items()],
+            origins=[alb_origin],
+            comment="Smart Dairy Odoo",
+            log_prefix="cloudfront-odoo/",
+        )
+        return portal, odoo
+
     def _distribution(
         self,
         name: str,
         args: CdnArgs,
-        assets: PrivateBucket,
+        site: Site,
         logs: PrivateBucket | None,
         certificate: DnsValidatedCertificate,
         firewall: EdgeFirewall,
     ) -> aws.cloudfront.Distribution:
-        """The seed's behaviours: S3 by default, /api/* to the ALB uncached, long caching for
-        /static/* and images, security headers on every response."""
-        behaviors = self._behaviors(name, args)
+        """One distribution of a site, with the certificate and web ACL every site shares."""
         return cf.Distribution(
             name,
             enabled=True,
-            comment="Smart Dairy CDN",
-            default_root_object="index.html",
+            comment=site.comment,
+            default_root_object=site.root_object,
             price_class=args.price_class,
             http_version="http2and3",
             is_ipv6_enabled=True,
-            aliases=[args.domain, f"www.{args.domain}"],
-            origins=self._origins(name, args, assets),
-            default_cache_behavior=behaviors.default(),
-            ordered_cache_behaviors=[
-                # The API, and Odoo's own pages and long-lived connections: the ALB admits only
-                # CloudFront, so everything the origin serves has a behaviour here.
-                *(behaviors.api(pattern) for pattern in ORIGIN_PATHS),
-                behaviors.s3("/static/*", "long_cache", compress=True),
-                *(behaviors.s3(pattern, "image", compress=False) for pattern in ("*.jpg", "*.png", "*.webp")),
-            ],
+            aliases=site.hosts,
+            origins=site.origins,
+            default_cache_behavior=site.default,
+            ordered_cache_behaviors=site.ordered,
             restrictions=cf.DistributionRestrictionsArgs(
                 geo_restriction=cf.DistributionRestrictionsGeoRestrictionArgs(restriction_type="none")
             ),
@@ -200,7 +255,7 @@ class Cdn(pulumi.ComponentResource):
                 minimum_protocol_version="TLSv1.2_2021",
             ),
             logging_config=(
-                cf.DistributionLoggingConfigArgs(bucket=logs.domain_name, prefix="cloudfront/", include_cookies=False)
+                cf.DistributionLoggingConfigArgs(bucket=logs.domain_name, prefix=site.log_prefix, include_cookies=False)
                 if logs
                 else None
             ),
@@ -224,7 +279,9 @@ class Cdn(pulumi.ComponentResource):
             ),
         )
 
-    def _origins(self, name: str, args: CdnArgs, assets: PrivateBucket) -> list[aws.cloudfront.DistributionOriginArgs]:
+    def _origins(
+        self, name: str, args: CdnArgs, assets: PrivateBucket
+    ) -> tuple[aws.cloudfront.DistributionOriginArgs, aws.cloudfront.DistributionOriginArgs]:
         """S3 through origin access control, and the ALB by its origin name, with the secret
         header it requires (edge/origin_guard.py); both behind Origin Shield when set."""
         oac = cf.OriginAccessControl(
@@ -240,7 +297,7 @@ class Cdn(pulumi.ComponentResource):
             if args.origin_shield_region
             else None
         )
-        return [
+        return (
             cf.DistributionOriginArgs(
                 origin_id=S3_ORIGIN,
                 domain_name=assets.regional_domain_name,
@@ -261,13 +318,10 @@ class Cdn(pulumi.ComponentResource):
                 ),
                 origin_shield=shield,
             ),
-        ]
+        )
 
-    def _publish(self, name: str, args: CdnArgs, assets: PrivateBucket, distribution: aws.cloudfront.Distribution):
-        """Let this distribution (and only it) read the bucket, turn on its metrics, and point
-        the domain at it."""
-        child = pulumi.ResourceOptions(parent=self)
-        edge = pulumi.ResourceOptions(parent=self, provider=args.edge_provider)
+    def _grant_reads(self, name: str, assets: PrivateBucket, distribution: aws.cloudfront.Distribution) -> None:
+        """Let the portal's distribution (and only it) read the static bucket."""
         aws.s3.BucketPolicy(
             f"{name}-static-policy",
             bucket=assets.bucket,
@@ -276,6 +330,11 @@ class Cdn(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[assets.public_access_block]),
         )
+
+    def _publish(self, name: str, args: CdnArgs, site: Site, distribution: aws.cloudfront.Distribution) -> None:
+        """Turn on a distribution's metrics and point its site's hosts at it."""
+        child = pulumi.ResourceOptions(parent=self)
+        edge = pulumi.ResourceOptions(parent=self, provider=args.edge_provider)
         # Cache hit rate and error-rate metrics in CloudWatch (seed target: hit rate > 80 %).
         cf.MonitoringSubscription(
             f"{name}-monitoring",
@@ -287,7 +346,7 @@ class Cdn(pulumi.ComponentResource):
             ),
             opts=edge,
         )
-        for host in (args.domain, f"www.{args.domain}"):
+        for host in site.hosts:
             for record_type in ("A", "AAAA"):
                 aws.route53.Record(
                     f"{name}-{host}-{record_type.lower()}",
@@ -315,7 +374,14 @@ class Cdn(pulumi.ComponentResource):
                 enable_accept_encoding_gzip=spec.compress,
                 enable_accept_encoding_brotli=spec.compress,
                 cookies_config=cf.CachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfigArgs(
-                    cookie_behavior=spec.cookies
+                    cookie_behavior=spec.cookies,
+                    cookies=(
+                        cf.CachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfigCookiesArgs(
+                            items=list(spec.cookie_names)
+                        )
+                        if spec.cookie_names
+                        else None
+                    ),
                 ),
                 headers_config=cf.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigArgs(
                     header_behavior="whitelist" if spec.headers else "none",
@@ -444,14 +510,26 @@ class _Behaviors:
         )
 
     def api(self, pattern: str) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgs:
-        return cf.DistributionOrderedCacheBehaviorArgs(
-            path_pattern=pattern,
-            target_origin_id=API_ORIGIN,
-            viewer_protocol_policy="https-only",
-            allowed_methods=ALL_METHODS,
-            cached_methods=GET_HEAD,
-            cache_policy_id=self.cache_policy_ids["api"],
-            origin_request_policy_id=self.api_request_id,
-            response_headers_policy_id=self.headers_id,
-            compress=True,
-        )
+        return cf.DistributionOrderedCacheBehaviorArgs(path_pattern=pattern, **self._to_alb("api", ALL_METHODS))
+
+    def alb_default(self) -> aws.cloudfront.DistributionDefaultCacheBehaviorArgs:
+        """Odoo's host: whatever no cached path takes goes to Odoo, uncached, with every method
+        (chatter posts, reports, the bus, the website's forms)."""
+        return cf.DistributionDefaultCacheBehaviorArgs(**self._to_alb("api", ALL_METHODS))
+
+    def odoo_cached(self, pattern: str, role: str) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgs:
+        """Odoo's assets and images: read-only, cached as Odoo's Cache-Control says. The viewer's
+        cookies still reach Odoo (the origin request policy), so it knows who asks."""
+        return cf.DistributionOrderedCacheBehaviorArgs(path_pattern=pattern, **self._to_alb(role, GET_HEAD))
+
+    def _to_alb(self, role: str, methods: list[str]) -> dict:
+        return {
+            "target_origin_id": API_ORIGIN,
+            "viewer_protocol_policy": "https-only",
+            "allowed_methods": methods,
+            "cached_methods": GET_HEAD,
+            "cache_policy_id": self.cache_policy_ids[role],
+            "origin_request_policy_id": self.api_request_id,
+            "response_headers_policy_id": self.headers_id,
+            "compress": True,
+        }

@@ -51,7 +51,8 @@ class CachePolicySpec:
     comment: str
     ttls: Ttls
     headers: tuple[str, ...] = ()
-    cookies: str = "none"  # none | all
+    cookies: str = "none"  # none | all | whitelist
+    cookie_names: tuple[str, ...] = ()
     query_strings: str = "none"  # none | all | whitelist
     query_string_names: tuple[str, ...] = ()
     compress: bool = True
@@ -71,6 +72,8 @@ class CachePolicySpec:
             )
         if self.query_strings == "whitelist" and not self.query_string_names:
             problems.append("query string whitelist is empty")
+        if self.cookies == "whitelist" and not self.cookie_names:
+            problems.append("cookie whitelist is empty")
         return problems
 
 
@@ -150,6 +153,37 @@ def seed_cache_policies(prefix: str, ttls: Mapping[str, Ttls]) -> dict[str, Cach
             query_strings="all",
         ),
     }
+
+
+def odoo_cache_policies(prefix: str, ttls: Mapping[str, Ttls]) -> dict[str, CachePolicySpec]:
+    """Odoo's cacheable responses on its own host, cached exactly as Odoo's Cache-Control says
+    (min TTL 0: `private`, which Odoo sends for whatever a session may see, is never cached).
+    - `odoo_assets`: module files (`/<module>/static/...`) and compiled bundles (`/web/assets/...`),
+      the same for everyone; the path (a bundle's hash) and the query (`?unique=`) change them.
+    - `odoo_images`: `/web/image` and `/web/content`. Odoo marks a response public when the public
+      user asked (odoo/http.py `Stream.from_binary_field`), so who asks is in the key too: the
+      `session_id` cookie. Anonymous visitors share one copy; a session never gets theirs."""
+    return {
+        "odoo_assets": CachePolicySpec(
+            f"{prefix}-OdooAssets",
+            "Odoo module files and bundles, by path and query",
+            ttls["odoo_assets"],
+            query_strings="all",
+        ),
+        "odoo_images": CachePolicySpec(
+            f"{prefix}-OdooImages",
+            "Odoo images and attachments, by path, query and session",
+            ttls["odoo_images"],
+            cookies="whitelist",
+            cookie_names=("session_id",),
+            query_strings="all",
+        ),
+    }
+
+
+def cache_policies(prefix: str, ttls: Mapping[str, Ttls]) -> dict[str, CachePolicySpec]:
+    """Every cache policy the distributions name, by role."""
+    return seed_cache_policies(prefix, ttls) | odoo_cache_policies(prefix, ttls)
 
 
 def api_origin_request(prefix: str) -> OriginRequestSpec:

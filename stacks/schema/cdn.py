@@ -6,9 +6,11 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from components.edge.cdn_policies import Ttls, seed_cache_policies
+from components.edge.cdn_policies import Ttls, cache_policies
 from components.settings import HEADER_VALUE, AuditLogRetentionDays, Section
 
+#: One DNS label under the domain (erp, api).
+HOST_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 HOSTNAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 
 #: Regions where CloudFront offers Origin Shield.
@@ -50,6 +52,12 @@ class CacheTtls(Section):
     )
     image: Ttls = _seed(86400, 2592000, 31536000, "Images (*.jpg, *.png, *.webp).")
     api: Ttls = _seed(0, 0, 1, "/api/*: pass-through to the ALB (the seed's API policy).")
+    odoo_assets: Ttls = _seed(
+        0, 0, 31536000, "Odoo's module files and bundles: as long as Odoo's Cache-Control says, private never."
+    )
+    odoo_images: Ttls = _seed(
+        0, 0, 31536000, "Odoo's /web/image and /web/content: as long as Odoo's Cache-Control says, private never."
+    )
 
 
 ManagedRuleGroup = Literal[
@@ -99,6 +107,18 @@ class CdnConfig(Section):
         description="Days between rotations of the origin header, each in two phases (the ALB accepts the "
         "current and the previous value, so no request is refused).",
     )
+    odoo_host: str = Field(
+        "erp",
+        pattern=HOST_LABEL,
+        description="Odoo's host, <odooHost>.<domain>: backend, website and bus, every path to the ALB with every "
+        "method (the apex and www serve the portal from S3, and /api/*).",
+    )
+    api_host: str | None = Field(
+        "api",
+        pattern=HOST_LABEL,
+        description="The API's own host, <apiHost>.<domain> (the seed's load test targets api.<domain>): /api/* "
+        "as on the apex; null for none.",
+    )
     api_origin_domain: str | None = Field(
         None,
         pattern=HOSTNAME,
@@ -125,11 +145,17 @@ class CdnConfig(Section):
     ttls: CacheTtls = Field(CacheTtls.model_validate({}), description="TTLs of the cache policies.")
     waf: WafConfig = Field(WafConfig.model_validate({}), description="The WAF web ACL in front of CloudFront.")
 
+    def _hosts_named(self, label: str) -> list[str]:
+        return [key for key, host in (("odooHost", self.odoo_host), ("apiHost", self.api_host)) if host == label]
+
     @model_validator(mode="after")
     def _no_cloudfront_traps(self) -> CdnConfig:
-        problems = [
+        problems = [f"{key} = 'www': the portal's host; pick another label" for key in self._hosts_named("www")]
+        if self.api_host is not None and self.api_host == self.odoo_host:
+            problems.append(f"apiHost = {self.api_host!r}: Odoo's host (odooHost) already; pick another label")
+        problems += [
             f"ttls.{_camel(role)}: {problem}"
-            for role, spec in seed_cache_policies("check", ttls_by_role(self.ttls)).items()
+            for role, spec in cache_policies("check", ttls_by_role(self.ttls)).items()
             for problem in spec.problems()
         ]
         if problems:

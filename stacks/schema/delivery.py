@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 
 from components.delivery.github import REPOSITORY
+from components.delivery.service_linked_roles import PLATFORM_SERVICE_ROLES
 from components.network.runner_peering import RunnerNetwork, private_range
 from components.settings import Section
 
@@ -90,6 +91,21 @@ class BootstrapConfig(Section):
     owner: str = Field("platform", description="Owner tag.")
     cost_center: str = Field("platform", description="CostCenter tag.")
     runner_log_retention_days: int = Field(365, description="Days the runners' build logs are kept.")
+    service_linked_roles: list[str] = Field(
+        list(PLATFORM_SERVICE_ROLES),
+        description="The account's service-linked roles to create (the platform needs both; nothing else makes "
+        "them): list only those the account lacks, creating one twice fails. Kept on destroy.",
+    )
+
+    @field_validator("service_linked_roles")
+    @classmethod
+    def _known_once_each(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(PLATFORM_SERVICE_ROLES))
+        if unknown:
+            raise ValueError(f"unknown services {', '.join(unknown)}; allowed: {', '.join(PLATFORM_SERVICE_ROLES)}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"a service appears twice in {value}")
+        return value
 
     @field_validator("environments")
     @classmethod

@@ -45,11 +45,6 @@ class SearchConfig(Section):
     log_retention_days: LogRetentionDays = Field(
         30, description="Days the slow, error and audit logs stay in CloudWatch Logs."
     )
-    create_service_linked_role: bool = Field(
-        False,
-        description="Create AWSServiceRoleForAmazonOpenSearchService (once per account: a VPC domain needs it; "
-        "creating it twice fails). `make preflight` says whether the account has it.",
-    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SearchConfig:
