@@ -25,6 +25,7 @@ from components.apps.namespace import AppNamespace, AppNamespaceArgs
 from components.apps.odoo import Odoo, OdooArgs
 from components.apps.odoo_api_key import OdooApiKey, OdooApiKeyArgs
 from components.apps.odoo_config import OdooSettings
+from components.apps.odoo_release import ReleasePlan
 from components.apps.pgbouncer import PgBouncer, PgBouncerArgs
 from components.apps.pgbouncer_config import ServerTimeouts
 from components.apps.search_client import SearchClient
@@ -119,7 +120,7 @@ def applications(
             longpolling=odoo.bus,
             gateway=gateway.peer,
             pgbouncer=pgbouncer.peer,
-            odoo_jobs=[odoo_key.peer],
+            odoo_jobs=[odoo_key.peer, odoo.release],
             redis_port=redis_component.PORT,
             postgres_port=data.database.port,
             search_port=data.search.port,
@@ -344,6 +345,16 @@ def _odoo(
             web_node_selector=ELASTIC_NODES,
             bus_node_selector=STEADY_NODES,
             security_group_id=inputs.data.pod_groups[ODOO],
+            release=ReleasePlan(
+                modules=tuple(odoo.modules),
+                revision=odoo.release_revision,
+                snapshot_image=odoo.snapshot_image,
+                db_instance_id=inputs.data.database.instance_identifiers["primary"],
+                db_instance_arn=inputs.data.database.primary_arn,
+                pgbouncer=pgbouncer.peer,
+                node_selector=STEADY_NODES,
+                base_url=f"https://{ctx.config.cdn.odoo_host}.{ctx.config.cdn.domain}",
+            ),
         ),
         opts=inputs.opts,
     )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pulumi
 
 from components.edge.cdn import Cdn, CdnArgs, SecurityHeaders
-from components.edge.cdn_policies import api_origin_request, cache_policies
+from components.edge.cdn_policies import api_origin_request, assets_origin_request, cache_policies
 from components.edge.certificate import EDGE_REGION
 from components.edge.firewall import EdgeFirewallArgs
 
@@ -34,6 +34,7 @@ def cdn(
             origin_secret=origin_secret,
             cache_policies=cache_policies(names, ttls_by_role(spec.ttls)),
             api_origin_request=api_origin_request(names),
+            assets_origin_request=assets_origin_request(names),
             security_headers=args_from(spec, SecurityHeaders),
             firewall=ctx.args(
                 spec.waf,

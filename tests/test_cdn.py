@@ -14,6 +14,7 @@ from components.edge.cdn_policies import (
     OriginRequestSpec,
     Ttls,
     api_origin_request,
+    assets_origin_request,
     oac_bucket_policy,
 )
 from components.edge.cdn_policies import (
@@ -58,8 +59,8 @@ def policy_id(run, suffix):
 
 def test_seed_cache_policy_ttls(run):
     policies = cache_policies(run)
-    # The seed's three, our S3 images, and Odoo's two on its own host (test_odoo_routes.py).
-    assert set(policies) == {"Static", "LongCache", "API", "Images", "OdooAssets", "OdooImages"}
+    # The seed's three, our S3 images, and Odoo's files on its own host (test_odoo_routes.py).
+    assert set(policies) == {"Static", "LongCache", "API", "Images", "OdooAssets"}
     for name, (low, default, high) in SEED_TTLS.items():
         policy = policies[name]
         assert (policy["minTtl"], policy["defaultTtl"], policy["maxTtl"]) == (low, default, high)
@@ -157,7 +158,9 @@ def test_ordered_behaviors(run):
 
 
 def test_api_origin_request_policy_keeps_authorization_out(run):
-    orp = run.one("aws:cloudfront/originRequestPolicy:OriginRequestPolicy").inputs
+    orp = run.named(
+        f"sd-{run.stack}-cdn-api-origin-request", "aws:cloudfront/originRequestPolicy:OriginRequestPolicy"
+    ).inputs
     assert orp["headersConfig"] == {"headerBehavior": "allExcept", "headers": {"items": ["host"]}}
     assert "authorization" not in json.dumps(orp).lower()
 
@@ -339,6 +342,7 @@ def _cdn_args(edge, region="us-east-1", origin_request=None) -> CdnArgs:
         origin_secret="not-a-real-secret",
         cache_policies=all_cache_policies("T", ttls_by_role(config.ttls)),
         api_origin_request=origin_request or api_origin_request("T"),
+        assets_origin_request=assets_origin_request("T"),
         security_headers=SecurityHeaders(content_security_policy="default-src 'self'", frame_options="DENY"),
         firewall=EdgeFirewallArgs(
             rate_limit=100,

@@ -117,6 +117,7 @@ def test_every_controller_gets_aws_access_through_pod_identity(run):
         "odoo",
         "odoo-longpolling",
         "odoo-api-key",
+        "odoo-release",
     )
     assert set(identities) == {
         "kube-system/karpenter",

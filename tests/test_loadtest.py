@@ -5,6 +5,7 @@ limit opened only for the generators and only while the test is enabled."""
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 
@@ -51,10 +52,16 @@ def test_the_journey_is_the_one_the_capacity_model_assumes():
     assert (pause["min"] + pause["max"]) / 2 == a.think_time_s
 
 
-@pytest.fixture(scope="module")
-def enabled():
+@functools.cache
+def enabled_run():
+    """Staging with the load test on (run once per session)."""
     config = with_section("staging", f"{PROJECT}:loadTest", {"enabled": True, "runId": "r7", "parallelism": 4})
     return run_program("staging", config=config)
+
+
+@pytest.fixture(scope="module")
+def enabled():
+    return enabled_run()
 
 
 def test_the_test_run_validates_against_the_pinned_crd(enabled):

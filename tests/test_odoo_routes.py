@@ -65,14 +65,29 @@ def test_no_behaviour_sends_a_write_method_to_s3(run):
                 assert set(behavior["allowedMethods"]) <= READ_METHODS, behavior.get("pathPattern")
 
 
-def test_odoo_images_are_keyed_by_session_and_nothing_private_is_cached(run):
-    """Odoo marks a response public only when the public user asked, so the session is in the
-    images' key; min and default TTL 0, so `private` and header-less responses stay uncached."""
+def test_odoo_files_are_cached_as_odoo_says_and_asked_for_without_cookies(run):
+    """Min and default TTL 0: `private` and header-less responses stay uncached. No cookie
+    reaches Odoo on these paths, so it answers as to anyone and no Set-Cookie is cached."""
     policies = {p.name: p.inputs for p in run.of_type("aws:cloudfront/cachePolicy:CachePolicy")}
-    images = policies[f"sd-{run.stack}-cdn-odoo-images"]
-    keys = images["parametersInCacheKeyAndForwardedToOrigin"]
-    assert keys["cookiesConfig"] == {"cookieBehavior": "whitelist", "cookies": {"items": ["session_id"]}}
+    assets = policies[f"sd-{run.stack}-cdn-odoo-assets"]
+    assert (assets["minTtl"], assets["defaultTtl"], assets["maxTtl"]) == (0, 0, 31536000)
+    keys = assets["parametersInCacheKeyAndForwardedToOrigin"]
+    assert keys["cookiesConfig"]["cookieBehavior"] == "none"
     assert keys["queryStringsConfig"]["queryStringBehavior"] == "all"
-    for role in ("odoo-images", "odoo-assets"):
-        policy = policies[f"sd-{run.stack}-cdn-{role}"]
-        assert (policy["minTtl"], policy["defaultTtl"], policy["maxTtl"]) == (0, 0, 31536000)
+    requests = {p.name: p.inputs for p in run.of_type("aws:cloudfront/originRequestPolicy:OriginRequestPolicy")}
+    odoo = by_host(run)[f"erp.{section(run.stack, 'cdn')['domain']}"]
+    for behavior in nonempty(odoo["orderedCacheBehaviors"]):
+        request = requests[behavior["originRequestPolicyId"].removesuffix("-id")]
+        assert request["cookiesConfig"]["cookieBehavior"] == "none", behavior["pathPattern"]
+
+
+def test_odoo_is_told_the_host_its_viewers_asked_for(run):
+    """Odoo (proxy_mode) builds its URLs from X-Forwarded-Host; the origin sets it, so a viewer's
+    own header never reaches Odoo. The portal's origin does not name Odoo's host."""
+    domain = section(run.stack, "cdn")["domain"]
+    distributions = {d.name: d.plain_inputs for d in run.of_type(DIST)}
+    [odoo_origin] = distributions[f"sd-{run.stack}-cdn-odoo"]["origins"]
+    headers = {h["name"]: h["value"] for h in odoo_origin["customHeaders"]}
+    assert headers["X-Forwarded-Host"] == f"erp.{domain}" and "X-Origin-Verify" in headers
+    portal_origins = distributions[f"sd-{run.stack}-cdn"]["origins"]
+    assert not any(h["name"] == "X-Forwarded-Host" for o in portal_origins for h in o.get("customHeaders", []))

@@ -455,7 +455,11 @@ def test_a_new_revision_reruns_the_job(staging):
     rerun = run_program(
         "staging", config=with_section("staging", f"{PROJECT}:database", database | {"bootstrap": {"revision": "2"}})
     )
-    for before, after in zip(staging.of_type(JOB), rerun.of_type(JOB), strict=True):
+
+    def database_jobs(run):
+        return [job for job in run.of_type(JOB) if job.name.startswith("sd-staging-db-bootstrap")]
+
+    for before, after in zip(nonempty(database_jobs(staging)), database_jobs(rerun), strict=True):
         assert before.inputs["metadata"]["name"] != after.inputs["metadata"]["name"]
 
 

@@ -102,7 +102,13 @@ WIRING = [
     Wiring(
         OdooConfig,
         (OdooArgs, OdooSettings),
-        {"filestore_gb": "SharedFilesystemArgs.claim_size_gb", "hpa": "hpa_spec"},
+        {
+            "filestore_gb": "SharedFilesystemArgs.claim_size_gb",
+            "hpa": "hpa_spec",
+            "modules": "ReleasePlan.modules",
+            "release_revision": "ReleasePlan.revision",
+            "snapshot_image": "ReleasePlan.snapshot_image",
+        },
     ),
     Wiring(GatewayConfig, (ApiGatewayArgs,), {"hpa": "hpa_spec"}),
     Wiring(

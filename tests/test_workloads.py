@@ -197,7 +197,7 @@ def test_odoo_conf_goes_through_pgbouncer(run):
 
 def test_odoo_draws_its_admin_password_per_pod_and_reads_its_database_user(tmp_path):
     """The init container's command, run by a real shell on files as the CSI driver writes them."""
-    from components.apps.odoo import config_renderer
+    from components.apps.odoo_config import config_renderer
 
     (tmp_path / "db-username").write_text("odoo_clone")
     (tmp_path / "db-password").write_text("Abc123")
@@ -286,13 +286,13 @@ def test_network_policies_default_deny_then_the_design_flows(run):
     assert sorted(peer["ipBlock"]["cidr"] for peer in pgbouncer["egress"][0]["to"]) == isolated
     gateway_egress = specs["api-gateway"]["egress"]
     assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "odoo"}}} in gateway_egress[0]["to"]
-    # nobody but the apps, and the Job that runs Odoo's code for the gateway's key, may reach PgBouncer
+    # nobody but the apps, and the Jobs that run Odoo's code (the gateway's key, releases), may reach PgBouncer
     sources = [peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for peer in pgbouncer["ingress"][0]["from"]]
-    assert sorted(sources) == ["api-gateway", "odoo", "odoo-api-key", "odoo-longpolling"]
+    assert sorted(sources) == ["api-gateway", "odoo", "odoo-api-key", "odoo-longpolling", "odoo-release"]
     assert "allow-dns" in specs
     # Pods that sign AWS requests reach the Pod Identity agent; the rest do not.
     agent = {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "ports": [{"protocol": "TCP", "port": 80}]}
     signers = sorted(name for name, spec in specs.items() if agent in spec.get("egress", []))
-    assert signers == ["api-gateway", "odoo", "odoo-api-key"]
+    assert signers == ["api-gateway", "odoo", "odoo-api-key", "odoo-release"]
     internet = [name for name, spec in specs.items() for rule in spec.get("egress", []) if "except" in str(rule)]
-    assert sorted(internet) == ["api-gateway", "odoo-api-key"]
+    assert sorted(internet) == ["api-gateway", "odoo-api-key", "odoo-release"]

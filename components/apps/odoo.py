@@ -10,14 +10,14 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.apps.odoo_config import OdooSettings, render_odoo_conf
+from components.apps.odoo_config import CONF, OdooSettings, config_renderer, render_odoo_conf
+from components.apps.odoo_release import RELEASE_ANNOTATION, OdooRelease, OdooReleaseArgs, ReleasePlan
 from components.apps.search_client import SearchClient
 from components.k8s.hpa import HpaSpec
 from components.k8s.pod_spec import BOOTSTRAP_ANNOTATION, ContainerResources, checksum
 from components.k8s.secret_files import PodAccess, SecretFiles, SecretObject, SecretRef, pod_secrets
 from components.k8s.workload import Probes, Workload, WorkloadArgs
 
-CONF = "/run/odoo/odoo.conf"
 #: The web and bus Deployments (and their service accounts).
 WEB, BUS = "odoo", "odoo-longpolling"
 
@@ -63,6 +63,8 @@ class OdooArgs:
     #: The security group web and bus pods wear (security groups for pods): the session store
     #: and OpenSearch admit it.
     security_group_id: pulumi.Input[str]
+    #: How a new image or module list is released (a snapshot, then odoo -i/-u) before its pods.
+    release: ReleasePlan
 
 
 class Odoo(pulumi.ComponentResource):
@@ -81,6 +83,11 @@ class Odoo(pulumi.ComponentResource):
         #: Odoo's IAM role: the catalogue writer in OpenSearch's role mappings.
         self.role_arn = identity.role_arn
         shared, secrets_mount = self._shared_pod(name, args, aws_secrets)
+        release = self._release(name, args)
+        # The pods of an image start once its release has completed (Pulumi waits for the Job).
+        shared["pod_annotations"] = {**shared["pod_annotations"], RELEASE_ANNOTATION: release.name}
+        #: The release Job's pods, which PgBouncer admits.
+        self.release = release.peer
         web = self._web(name, args, shared, secrets_mount)
         bus = self._bus(name, args, shared, secrets_mount)
         self.web_service = web.service_name
@@ -93,6 +100,23 @@ class Odoo(pulumi.ComponentResource):
                 "webService": self.web_service,
                 "longpollingService": self.longpolling_service,
             }
+        )
+
+    def _release(self, name: str, args: OdooArgs) -> OdooRelease:
+        return OdooRelease(
+            f"{name}-release",
+            OdooReleaseArgs(
+                plan=args.release,
+                namespace=args.namespace,
+                image=args.image,
+                odoo_config_map=self.config_map,
+                db_secret=args.db_secret,
+                db_host=args.session_db_host,
+                filestore_claim=args.filestore_claim,
+                data_dir=args.settings.data_dir,
+                pod_access=args.pod_access,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _shared_pod(self, name: str, args: OdooArgs, aws_secrets: SecretFiles) -> tuple[dict[str, Any], list[dict]]:
@@ -193,30 +217,3 @@ class Odoo(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-
-
-def config_renderer(image: str, conf_key: str, secrets_mounts: list[dict]) -> dict:
-    """Init container: odoo.conf from the ConfigMap (volume `config`), plus the database's
-    current user and password, into a private tmpfs. admin_passwd (the database manager's, which `list_db =
-    False` already closes) is drawn here, per pod, and never leaves it: no one needs it."""
-    database = secrets_mounts[-1]["mountPath"]
-    admin = "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n')"
-    command = (
-        f"umask 077 && {{ cat /etc/odoo/{conf_key} && "
-        f"printf 'admin_passwd = %s\\ndb_user = %s\\ndb_password = %s\\n' \"{admin}\" "
-        f'"$(cat {database}/db-username)" "$(cat {database}/db-password)"; }} > {CONF}'
-    )
-    return {
-        "name": "render-config",
-        "image": image,
-        "command": ["/bin/sh", "-c", command],
-        "volumeMounts": [
-            {"name": "config", "mountPath": "/etc/odoo", "readOnly": True},
-            *secrets_mounts,
-            {"name": "run", "mountPath": "/run/odoo"},
-        ],
-        "resources": {
-            "requests": {"cpu": "10m", "memory": "16Mi"},
-            "limits": {"cpu": "100m", "memory": "64Mi"},
-        },
-    }

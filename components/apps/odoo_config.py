@@ -60,3 +60,34 @@ def render_odoo_conf(s: OdooSettings) -> str:
         "logfile": "",
     }
     return "[options]\n" + "".join(f"{key} = {value}\n" for key, value in options.items())
+
+
+#: Where each pod renders its odoo.conf (a private tmpfs).
+CONF = "/run/odoo/odoo.conf"
+
+
+def config_renderer(image: str, conf_key: str, secrets_mounts: list[dict]) -> dict:
+    """Init container: odoo.conf from the ConfigMap (volume `config`), plus the database's
+    current user and password, into a private tmpfs. admin_passwd (the database manager's, which `list_db =
+    False` already closes) is drawn here, per pod, and never leaves it: no one needs it."""
+    database = secrets_mounts[-1]["mountPath"]
+    admin = "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n')"
+    command = (
+        f"umask 077 && {{ cat /etc/odoo/{conf_key} && "
+        f"printf 'admin_passwd = %s\\ndb_user = %s\\ndb_password = %s\\n' \"{admin}\" "
+        f'"$(cat {database}/db-username)" "$(cat {database}/db-password)"; }} > {CONF}'
+    )
+    return {
+        "name": "render-config",
+        "image": image,
+        "command": ["/bin/sh", "-c", command],
+        "volumeMounts": [
+            {"name": "config", "mountPath": "/etc/odoo", "readOnly": True},
+            *secrets_mounts,
+            {"name": "run", "mountPath": "/run/odoo"},
+        ],
+        "resources": {
+            "requests": {"cpu": "10m", "memory": "16Mi"},
+            "limits": {"cpu": "100m", "memory": "64Mi"},
+        },
+    }

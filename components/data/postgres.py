@@ -154,6 +154,8 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.master_username = args.master_username
         self.database_name = args.database_name
         self.key_arn = key.arn
+        #: The primary's ARN (the Odoo release Job snapshots it).
+        self.primary_arn = primary.arn
         self.instance_identifiers = {
             "primary": primary.identifier,
             **{f"replica-{index + 1}": replica.identifier for index, replica in enumerate(replicas)},

@@ -25,13 +25,12 @@ API_ORIGIN = "APIOrigin"
 PORTAL_ALB_PATHS = ("/api/*",)
 #: On Odoo's host every path goes to the ALB, uncached, with every method; these are cached
 #: as Odoo's Cache-Control says, by the policy of that role (cdn_policies.odoo_cache_policies).
-ODOO_CACHED_PATHS = {
-    "/web/image/*": "odoo_images",
-    "/web/content/*": "odoo_images",
-    "/web/assets/*": "odoo_assets",
-    "/*/static/*": "odoo_assets",
-}
-CACHE_POLICY_ROLES = ("static", "long_cache", "image", "api", "odoo_assets", "odoo_images")
+ODOO_CACHED_PATHS = {"/web/assets/*": "odoo_assets", "/*/static/*": "odoo_assets"}
+CACHE_POLICY_ROLES = ("static", "long_cache", "image", "api", "odoo_assets")
+#: Odoo builds its URLs from the host it is told: the ALB is reached as origin.<domain>, so
+#: Odoo's distribution names the viewer's host in this header (Odoo's proxy_mode reads it; an
+#: origin's custom header replaces any the viewer sent).
+FORWARDED_HOST = "X-Forwarded-Host"
 GET_HEAD = ["GET", "HEAD"]
 GET_HEAD_OPTIONS = ["GET", "HEAD", "OPTIONS"]
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
@@ -81,6 +80,8 @@ class CdnArgs:
     cache_policies: Mapping[str, CachePolicySpec]
     #: Origin request policy of /api/* (all viewer headers but Host).
     api_origin_request: OriginRequestSpec
+    #: Origin request policy of Odoo's cached files (no cookies: no Set-Cookie gets cached).
+    assets_origin_request: OriginRequestSpec
     #: Security response headers of every response.
     security_headers: SecurityHeaders
     #: The CLOUDFRONT-scope web ACL.
@@ -199,7 +200,8 @@ class Cdn(pulumi.ComponentResource):
         /static/* and images, /api/* to the ALB. Odoo's host: every path to the ALB with every
         method, its assets and images cached as Odoo says."""
         behaviors = self._behaviors(name, args)
-        s3_origin, alb_origin = self._origins(name, args, assets)
+        odoo_host = f"{args.odoo_host}.{args.domain}"
+        s3_origin, alb_origin, odoo_origin = self._origins(name, args, assets, odoo_host)
         api_host = [f"{args.api_host}.{args.domain}"] if args.api_host else []
         portal = Site(
             hosts=[args.domain, f"www.{args.domain}", *api_host],
@@ -215,10 +217,10 @@ class Cdn(pulumi.ComponentResource):
             root_object="index.html",
         )
         odoo = Site(
-            hosts=[f"{args.odoo_host}.{args.domain}"],
+            hosts=[odoo_host],
             default=behaviors.alb_default(),
             ordered=[behaviors.odoo_cached(pattern, role) for pattern, role in ODOO_CACHED_PATHS.items()],
-            origins=[alb_origin],
+            origins=[odoo_origin],
             comment="Smart Dairy Odoo",
             log_prefix="cloudfront-odoo/",
         )
@@ -273,6 +275,9 @@ class Cdn(pulumi.ComponentResource):
                 for role, spec in args.cache_policies.items()
             },
             api_request_id=self._origin_request_policy(f"{name}-api-origin-request", args.api_origin_request).id,
+            assets_request_id=self._origin_request_policy(
+                f"{name}-odoo-assets-origin-request", args.assets_origin_request
+            ).id,
             headers_id=self._headers_policy(f"{name}-security-headers", args.security_headers).id,
             not_found=static_not_found_function(
                 f"{name}-not-found", self, pulumi.ResourceOptions(parent=self, provider=args.edge_provider)
@@ -280,10 +285,15 @@ class Cdn(pulumi.ComponentResource):
         )
 
     def _origins(
-        self, name: str, args: CdnArgs, assets: PrivateBucket
-    ) -> tuple[aws.cloudfront.DistributionOriginArgs, aws.cloudfront.DistributionOriginArgs]:
-        """S3 through origin access control, and the ALB by its origin name, with the secret
-        header it requires (edge/origin_guard.py); both behind Origin Shield when set."""
+        self, name: str, args: CdnArgs, assets: PrivateBucket, odoo_host: str
+    ) -> tuple[
+        aws.cloudfront.DistributionOriginArgs,
+        aws.cloudfront.DistributionOriginArgs,
+        aws.cloudfront.DistributionOriginArgs,
+    ]:
+        """S3 through origin access control; the ALB by its origin name with the secret header
+        it requires (edge/origin_guard.py); the ALB again for Odoo's host, also naming that host
+        to Odoo. All behind Origin Shield when set."""
         oac = cf.OriginAccessControl(
             f"{name}-oac",
             description="CloudFront reads the static bucket with SigV4",
@@ -297,28 +307,15 @@ class Cdn(pulumi.ComponentResource):
             if args.origin_shield_region
             else None
         )
-        return (
-            cf.DistributionOriginArgs(
-                origin_id=S3_ORIGIN,
-                domain_name=assets.regional_domain_name,
-                origin_access_control_id=oac.id,
-                origin_shield=shield,
-            ),
-            cf.DistributionOriginArgs(
-                origin_id=API_ORIGIN,
-                custom_headers=[cf.DistributionOriginCustomHeaderArgs(name=ORIGIN_HEADER, value=args.origin_secret)],
-                domain_name=args.api_origin_domain,
-                custom_origin_config=cf.DistributionOriginCustomOriginConfigArgs(
-                    http_port=80,
-                    https_port=443,
-                    origin_protocol_policy="https-only",
-                    origin_ssl_protocols=["TLSv1.2"],
-                    origin_keepalive_timeout=60,
-                    origin_read_timeout=60,
-                ),
-                origin_shield=shield,
-            ),
+        s3 = cf.DistributionOriginArgs(
+            origin_id=S3_ORIGIN,
+            domain_name=assets.regional_domain_name,
+            origin_access_control_id=oac.id,
+            origin_shield=shield,
         )
+        guard = cf.DistributionOriginCustomHeaderArgs(name=ORIGIN_HEADER, value=args.origin_secret)
+        forwarded = cf.DistributionOriginCustomHeaderArgs(name=FORWARDED_HOST, value=odoo_host)
+        return s3, _alb_origin(args, shield, [guard]), _alb_origin(args, shield, [guard, forwarded])
 
     def _grant_reads(self, name: str, assets: PrivateBucket, distribution: aws.cloudfront.Distribution) -> None:
         """Let the portal's distribution (and only it) read the static bucket."""
@@ -451,9 +448,34 @@ class Cdn(pulumi.ComponentResource):
         )
 
 
+def _alb_origin(
+    args: CdnArgs,
+    shield: aws.cloudfront.DistributionOriginOriginShieldArgs | None,
+    headers: list[aws.cloudfront.DistributionOriginCustomHeaderArgs],
+) -> aws.cloudfront.DistributionOriginArgs:
+    return cf.DistributionOriginArgs(
+        origin_id=API_ORIGIN,
+        custom_headers=headers,
+        domain_name=args.api_origin_domain,
+        custom_origin_config=cf.DistributionOriginCustomOriginConfigArgs(
+            http_port=80,
+            https_port=443,
+            origin_protocol_policy="https-only",
+            origin_ssl_protocols=["TLSv1.2"],
+            origin_keepalive_timeout=60,
+            origin_read_timeout=60,
+        ),
+        origin_shield=shield,
+    )
+
+
 def _refuse_known_traps(name: str, args: CdnArgs) -> None:
     problems = [f"cache policy {role}: {p}" for role, spec in args.cache_policies.items() for p in spec.problems()]
-    problems += [f"origin request policy: {p}" for p in args.api_origin_request.problems()]
+    problems += [
+        f"origin request policy: {p}"
+        for spec in (args.api_origin_request, args.assets_origin_request)
+        for p in spec.problems()
+    ]
     missing = sorted(set(CACHE_POLICY_ROLES) - set(args.cache_policies))
     if missing:
         problems.append(f"cache policies missing for {', '.join(missing)}")
@@ -472,6 +494,7 @@ class _Behaviors:
 
     cache_policy_ids: Mapping[str, pulumi.Input[str]]
     api_request_id: pulumi.Input[str]
+    assets_request_id: pulumi.Input[str]
     headers_id: pulumi.Input[str]
     #: The origin-response function that serves the friendly 404 on S3 misses.
     not_found: pulumi.Input[str]
@@ -510,26 +533,33 @@ class _Behaviors:
         )
 
     def api(self, pattern: str) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgs:
-        return cf.DistributionOrderedCacheBehaviorArgs(path_pattern=pattern, **self._to_alb("api", ALL_METHODS))
+        return cf.DistributionOrderedCacheBehaviorArgs(
+            path_pattern=pattern, viewer_protocol_policy="https-only", **self._to_alb("api", ALL_METHODS)
+        )
 
     def alb_default(self) -> aws.cloudfront.DistributionDefaultCacheBehaviorArgs:
         """Odoo's host: whatever no cached path takes goes to Odoo, uncached, with every method
         (chatter posts, reports, the bus, the website's forms)."""
-        return cf.DistributionDefaultCacheBehaviorArgs(**self._to_alb("api", ALL_METHODS))
+        return cf.DistributionDefaultCacheBehaviorArgs(
+            viewer_protocol_policy="redirect-to-https", **self._to_alb("api", ALL_METHODS)
+        )
 
     def odoo_cached(self, pattern: str, role: str) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgs:
-        """Odoo's assets and images: read-only, cached as Odoo's Cache-Control says. The viewer's
-        cookies still reach Odoo (the origin request policy), so it knows who asks."""
-        return cf.DistributionOrderedCacheBehaviorArgs(path_pattern=pattern, **self._to_alb(role, GET_HEAD))
+        """Odoo's module files and bundles: read-only, cached as Odoo's Cache-Control says, asked
+        for without cookies (so no Set-Cookie is cached)."""
+        return cf.DistributionOrderedCacheBehaviorArgs(
+            path_pattern=pattern,
+            viewer_protocol_policy="redirect-to-https",
+            **self._to_alb(role, GET_HEAD, self.assets_request_id),
+        )
 
-    def _to_alb(self, role: str, methods: list[str]) -> dict:
+    def _to_alb(self, role: str, methods: list[str], request_id: pulumi.Input[str] | None = None) -> dict:
         return {
             "target_origin_id": API_ORIGIN,
-            "viewer_protocol_policy": "https-only",
             "allowed_methods": methods,
             "cached_methods": GET_HEAD,
             "cache_policy_id": self.cache_policy_ids[role],
-            "origin_request_policy_id": self.api_request_id,
+            "origin_request_policy_id": request_id or self.api_request_id,
             "response_headers_policy_id": self.headers_id,
             "compress": True,
         }

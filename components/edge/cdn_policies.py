@@ -156,26 +156,19 @@ def seed_cache_policies(prefix: str, ttls: Mapping[str, Ttls]) -> dict[str, Cach
 
 
 def odoo_cache_policies(prefix: str, ttls: Mapping[str, Ttls]) -> dict[str, CachePolicySpec]:
-    """Odoo's cacheable responses on its own host, cached exactly as Odoo's Cache-Control says
-    (min TTL 0: `private`, which Odoo sends for whatever a session may see, is never cached).
-    - `odoo_assets`: module files (`/<module>/static/...`) and compiled bundles (`/web/assets/...`),
-      the same for everyone; the path (a bundle's hash) and the query (`?unique=`) change them.
-    - `odoo_images`: `/web/image` and `/web/content`. Odoo marks a response public when the public
-      user asked (odoo/http.py `Stream.from_binary_field`), so who asks is in the key too: the
-      `session_id` cookie. Anonymous visitors share one copy; a session never gets theirs."""
+    """Odoo's module files (`/<module>/static/...`) and compiled bundles (`/web/assets/...`) on
+    its own host: the same for everyone, changed by their path (a bundle's hash) and query
+    (`?unique=`), cached as Odoo's Cache-Control says (min TTL 0: `private` never is).
+
+    Record images and attachments (`/web/image`, `/web/content`) are not cached at the edge:
+    Odoo decides what a session may see and may set a session cookie on any response, and a
+    cached `Set-Cookie` would hand one visitor's session to the next. The portal's images come
+    from S3 under the seed's image policy."""
     return {
         "odoo_assets": CachePolicySpec(
             f"{prefix}-OdooAssets",
             "Odoo module files and bundles, by path and query",
             ttls["odoo_assets"],
-            query_strings="all",
-        ),
-        "odoo_images": CachePolicySpec(
-            f"{prefix}-OdooImages",
-            "Odoo images and attachments, by path, query and session",
-            ttls["odoo_images"],
-            cookies="whitelist",
-            cookie_names=("session_id",),
             query_strings="all",
         ),
     }
@@ -184,6 +177,18 @@ def odoo_cache_policies(prefix: str, ttls: Mapping[str, Ttls]) -> dict[str, Cach
 def cache_policies(prefix: str, ttls: Mapping[str, Ttls]) -> dict[str, CachePolicySpec]:
     """Every cache policy the distributions name, by role."""
     return seed_cache_policies(prefix, ttls) | odoo_cache_policies(prefix, ttls)
+
+
+def assets_origin_request(prefix: str) -> OriginRequestSpec:
+    """What Odoo's cached files forward: every viewer header but Host, the query, and no
+    cookie, so Odoo answers as to anyone and no `Set-Cookie` reaches the cache."""
+    return OriginRequestSpec(
+        f"{prefix}-OdooAssetsOriginRequest",
+        "All viewer headers but Host, no cookies",
+        header_behavior="allExcept",
+        headers=("host",),
+        cookies="none",
+    )
 
 
 def api_origin_request(prefix: str) -> OriginRequestSpec:

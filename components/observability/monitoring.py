@@ -84,6 +84,9 @@ class MonitoringArgs:
     alarm_topic_arn: pulumi.Input[str]
     #: The topic's KMS key.
     alarm_topic_key_arn: pulumi.Input[str]
+    #: Pulumi `protect` of the stack's stateful resources: Prometheus's volume outlives a
+    #: destroy when set.
+    protect: bool
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -211,31 +214,40 @@ class Monitoring(pulumi.ComponentResource):
         return [grafana.association, alertmanager.association]
 
 
+def _prometheus_spec(args: MonitoringArgs) -> dict:
+    """Prometheus: every monitor and rule, remote write only for the load test, its volume."""
+    return {
+        "retention": args.retention,
+        # Pick up every ServiceMonitor, not only the chart's own.
+        "serviceMonitorSelectorNilUsesHelmValues": False,
+        "ruleSelectorNilUsesHelmValues": False,
+        "podMonitorSelectorNilUsesHelmValues": False,
+        "enableRemoteWriteReceiver": bool(args.remote_write_namespaces),
+        # The volume follows the Prometheus: an unprotected stack's destroy deletes it,
+        # a protected stack's keeps it (Helm never deletes a StatefulSet's claims).
+        "persistentVolumeClaimRetentionPolicy": {
+            "whenDeleted": "Retain" if args.protect else "Delete",
+            "whenScaled": "Retain",
+        },
+        "nodeSelector": dict(args.node_selector),
+        "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
+        "storageSpec": {
+            "volumeClaimTemplate": {
+                "spec": {
+                    "storageClassName": args.storage_class,
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": f"{args.storage_gb}Gi"}},
+                }
+            }
+        },
+    }
+
+
 def _prometheus_stack_values(args: MonitoringArgs) -> dict:
     """kube-prometheus-stack: Prometheus on a persistent volume picking up every monitor and
     rule, Grafana with CloudWatch through Pod Identity, Alertmanager routing to SNS."""
     return {
-        "prometheus": {
-            "prometheusSpec": {
-                "retention": args.retention,
-                # Pick up every ServiceMonitor, not only the chart's own.
-                "serviceMonitorSelectorNilUsesHelmValues": False,
-                "ruleSelectorNilUsesHelmValues": False,
-                "podMonitorSelectorNilUsesHelmValues": False,
-                "enableRemoteWriteReceiver": bool(args.remote_write_namespaces),
-                "nodeSelector": dict(args.node_selector),
-                "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
-                "storageSpec": {
-                    "volumeClaimTemplate": {
-                        "spec": {
-                            "storageClassName": args.storage_class,
-                            "accessModes": ["ReadWriteOnce"],
-                            "resources": {"requests": {"storage": f"{args.storage_gb}Gi"}},
-                        }
-                    }
-                },
-            }
-        },
+        "prometheus": {"prometheusSpec": _prometheus_spec(args)},
         # EKS runs the scheduler, controller manager and etcd out of reach, and kube-proxy's
         # metrics listen on the node's loopback: their scrapes could only fail, and their
         # "down" alerts would page forever (#25).

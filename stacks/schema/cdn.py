@@ -55,9 +55,6 @@ class CacheTtls(Section):
     odoo_assets: Ttls = _seed(
         0, 0, 31536000, "Odoo's module files and bundles: as long as Odoo's Cache-Control says, private never."
     )
-    odoo_images: Ttls = _seed(
-        0, 0, 31536000, "Odoo's /web/image and /web/content: as long as Odoo's Cache-Control says, private never."
-    )
 
 
 ManagedRuleGroup = Literal[

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, field_validator, model_validator
 
 from components.k8s.hpa import HpaSettings
@@ -60,6 +62,16 @@ class OdooConfig(Section):
         100, ge=1, le=100000, description="Size of the shared filestore claim, GiB (EFS grows as needed)."
     )
     hpa: HpaSettings = Field(HpaSettings.model_validate(ODOO_HPA_SEED), description="odoo-hpa. Defaults: the seed.")
+    modules: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]] = Field(
+        ["base"],
+        min_length=1,
+        description="Modules each release installs when missing and upgrades otherwise (odoo -i/-u, after a "
+        "snapshot), before pods of a new image start.",
+    )
+    release_revision: int = Field(1, ge=1, description="Bump to release again with the same image and modules.")
+    snapshot_image: PinnedImage = Field(
+        "public.ecr.aws/aws-cli/aws-cli:2.22.0", description="AWS CLI image that snapshots RDS before a release."
+    )
 
     @field_validator("hpa", mode="before")
     @classmethod

@@ -20,8 +20,8 @@ from components.apps.kubernetes_network_policies import (
     POD_IDENTITY_EGRESS,
     tcp_ports,
 )
-from components.apps.odoo import CONF, config_renderer
 from components.apps.odoo_api_key.issue import RUN
+from components.apps.odoo_config import CONF, config_renderer
 from components.aws.iam_documents import secret_write_statements
 from components.aws.secrets import first_version
 from components.k8s.pod_spec import ContainerResources, container_security_context, pod_security_context, pull_policy
