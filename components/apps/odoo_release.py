@@ -17,22 +17,16 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.apps.kubernetes_network_policies import (
-    DNS_EGRESS,
-    INTERNET_HTTPS_EGRESS,
-    POD_IDENTITY_EGRESS,
-    tcp_ports,
-)
-from components.apps.odoo_config import CONF, config_renderer
+from components.apps.odoo_config import CONF
+from components.apps.odoo_jobs import odoo_job_access, odoo_job_egress, odoo_job_pod
 from components.aws.iam_documents import statement
 from components.k8s.pod_spec import (
     ContainerResources,
     checksum,
     container_security_context,
-    pod_security_context,
     pull_policy,
 )
-from components.k8s.secret_files import PodAccess, SecretFiles, SecretObject, SecretRef, pod_secrets
+from components.k8s.secret_files import PodAccess, SecretFiles, SecretRef
 from components.k8s.workload import PodPeer
 
 SERVICE_ACCOUNT = "odoo-release"
@@ -134,31 +128,23 @@ class OdooRelease(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: OdooReleaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         job_name = release_name(args)
-        objects = [SecretObject(args.db_secret, {"username": "db-username", "password": "db-password"})]
-        statements = snapshot_statements(args.plan)
-        files, identity = pod_secrets(
-            name, "odoo-release-aws", args.namespace, [SERVICE_ACCOUNT], objects, args.pod_access, self, statements
+        snapshots = snapshot_statements(args.plan)
+        files, associations, account = odoo_job_access(
+            name, SERVICE_ACCOUNT, args.namespace, args.db_secret, args.pod_access, snapshots, self
         )
-        account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_ACCOUNT, namespace=args.namespace, labels=LABELS),
-            automount_service_account_token=False,
-            opts=child,
-        )
-        egress = self._egress(name, args)
+        egress = odoo_job_egress(name, args.namespace, LABELS, args.plan.pgbouncer, self)
         job = k8s.batch.v1.Job(
             f"{name}-job",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=job_name, namespace=args.namespace, labels=LABELS),
             spec={
                 "backoffLimit": 2,
                 "activeDeadlineSeconds": DEADLINE_S,
-                "template": _job_pod(args, files, account.metadata.name, job_name),
+                "template": _job_pod(args, files, account, job_name),
             },
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[egress, *identity.associations],
+                depends_on=[egress, *associations],
                 custom_timeouts=pulumi.CustomTimeouts(create=f"{DEADLINE_S // 60 + 5}m"),
             ),
         )
@@ -167,28 +153,6 @@ class OdooRelease(pulumi.ComponentResource):
         #: What PgBouncer's NetworkPolicy admits besides the applications.
         self.peer = PodPeer(LABELS, 0)
         self.register_outputs({"release": self.name})
-
-    def _egress(self, name: str, args: OdooReleaseArgs) -> k8s.networking.v1.NetworkPolicy:
-        """PgBouncer (as Odoo), the RDS API over HTTPS (the snapshot) and the Pod Identity
-        agent; nothing reaches the pod."""
-        return k8s.networking.v1.NetworkPolicy(
-            f"{name}-egress",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_ACCOUNT, namespace=args.namespace),
-            spec={
-                "podSelector": {"matchLabels": LABELS},
-                "policyTypes": ["Ingress", "Egress"],
-                "egress": [
-                    {
-                        "to": [{"podSelector": {"matchLabels": dict(args.plan.pgbouncer.labels)}}],
-                        "ports": tcp_ports(args.plan.pgbouncer.port),
-                    },
-                    INTERNET_HTTPS_EGRESS,
-                    POD_IDENTITY_EGRESS,
-                    *DNS_EGRESS["egress"],
-                ],
-            },
-            opts=pulumi.ResourceOptions(parent=self),
-        )
 
 
 def snapshot_statements(plan: ReleasePlan) -> list[dict]:
@@ -233,24 +197,17 @@ def _job_pod(args: OdooReleaseArgs, files: SecretFiles, account: pulumi.Input[st
         "volumeMounts": [{"name": "run", "mountPath": "/run/odoo"}, {"name": "filestore", "mountPath": args.data_dir}],
         **secured,
     }
-    renderer = config_renderer(args.image, "odoo.conf", [files.mount])
-    renderer |= {"imagePullPolicy": pull_policy(args.image), **secured}
-    return {
-        "metadata": {"labels": LABELS},
-        "spec": {
-            "restartPolicy": "Never",
-            "serviceAccountName": account,
-            "automountServiceAccountToken": False,
-            "securityContext": pod_security_context(),
-            "nodeSelector": dict(plan.node_selector),
-            "initContainers": [snapshot, renderer],
-            "containers": [upgrade],
-            "volumes": [
-                {"name": "config", "configMap": {"name": args.odoo_config_map}},
-                files.volume,
-                {"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
-                {"name": "home", "emptyDir": {"sizeLimit": "64Mi"}},
-                {"name": "filestore", "persistentVolumeClaim": {"claimName": args.filestore_claim}},
-            ],
-        },
-    }
+    return odoo_job_pod(
+        LABELS,
+        account,
+        args.image,
+        files,
+        args.odoo_config_map,
+        plan.node_selector,
+        [upgrade],
+        before=[snapshot],
+        volumes=[
+            {"name": "home", "emptyDir": {"sizeLimit": "64Mi"}},
+            {"name": "filestore", "persistentVolumeClaim": {"claimName": args.filestore_claim}},
+        ],
+    )

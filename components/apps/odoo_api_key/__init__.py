@@ -14,18 +14,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.apps.kubernetes_network_policies import (
-    DNS_EGRESS,
-    INTERNET_HTTPS_EGRESS,
-    POD_IDENTITY_EGRESS,
-    tcp_ports,
-)
 from components.apps.odoo_api_key.issue import RUN
-from components.apps.odoo_config import CONF, config_renderer
+from components.apps.odoo_config import CONF
+from components.apps.odoo_jobs import odoo_job_access, odoo_job_egress, odoo_job_pod
 from components.aws.iam_documents import secret_write_statements
 from components.aws.secrets import first_version
-from components.k8s.pod_spec import ContainerResources, container_security_context, pod_security_context, pull_policy
-from components.k8s.secret_files import PodAccess, SecretFiles, SecretObject, SecretRef, pod_secrets
+from components.k8s.pod_spec import ContainerResources, container_security_context, pull_policy
+from components.k8s.secret_files import PodAccess, SecretFiles, SecretRef
 from components.k8s.workload import PodPeer
 
 SCRIPT = Path(__file__).with_name("issue.py")
@@ -83,16 +78,9 @@ class OdooApiKey(pulumi.ComponentResource):
         first_version(f"{name}-secret", secret.id, f'{{"login": "{SERVICE_LOGIN}", "key": ""}}', self)
         #: The gateway reads it (login, key); the Job reads and writes it.
         self.secret = SecretRef(secret.arn, args.key_arn)
-        objects = [SecretObject(args.db_secret, {"username": "db-username", "password": "db-password"})]
         writes = secret_write_statements([secret.arn], [args.key_arn], args.pod_access.region)
-        files, identity = pod_secrets(
-            name, "odoo-api-key-aws", args.namespace, [SERVICE_ACCOUNT], objects, args.pod_access, self, writes
-        )
-        account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_ACCOUNT, namespace=args.namespace, labels=LABELS),
-            automount_service_account_token=False,
-            opts=child,
+        files, associations, account = odoo_job_access(
+            name, SERVICE_ACCOUNT, args.namespace, args.db_secret, args.pod_access, writes, self
         )
         script = k8s.core.v1.ConfigMap(
             f"{name}-script",
@@ -100,8 +88,8 @@ class OdooApiKey(pulumi.ComponentResource):
             data={"issue.py": SCRIPT.read_text() + RUN},
             opts=child,
         )
-        self._egress(name, args)
-        pod = _job_pod(args, files, account.metadata.name, script.metadata.name, secret.arn)
+        odoo_job_egress(name, args.namespace, LABELS, args.pgbouncer, self)
+        pod = _job_pod(args, files, account, script.metadata.name, secret.arn)
         k8s.batch.v1.CronJob(
             f"{name}-cronjob",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_ACCOUNT, namespace=args.namespace, labels=LABELS),
@@ -112,33 +100,11 @@ class OdooApiKey(pulumi.ComponentResource):
                 "failedJobsHistoryLimit": 3,
                 "jobTemplate": {"spec": {"backoffLimit": 3, "activeDeadlineSeconds": 900, "template": pod}},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=identity.associations),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=associations),
         )
         #: What PgBouncer's NetworkPolicy admits besides the applications.
         self.peer = PodPeer(LABELS, 0)
         self.register_outputs({"secretArn": secret.arn})
-
-    def _egress(self, name: str, args: OdooApiKeyArgs) -> None:
-        """The Job's pod reaches PgBouncer (as Odoo), Secrets Manager over HTTPS and the Pod
-        Identity agent; nothing reaches it."""
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-egress",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_ACCOUNT, namespace=args.namespace),
-            spec={
-                "podSelector": {"matchLabels": LABELS},
-                "policyTypes": ["Ingress", "Egress"],
-                "egress": [
-                    {
-                        "to": [{"podSelector": {"matchLabels": dict(args.pgbouncer.labels)}}],
-                        "ports": tcp_ports(args.pgbouncer.port),
-                    },
-                    INTERNET_HTTPS_EGRESS,
-                    POD_IDENTITY_EGRESS,
-                    *DNS_EGRESS["egress"],
-                ],
-            },
-            opts=pulumi.ResourceOptions(parent=self),
-        )
 
 
 def _job_pod(
@@ -169,24 +135,13 @@ def _job_pod(
             {"name": "run", "mountPath": "/run/odoo"},
         ],
     }
-    renderer = config_renderer(args.image, "odoo.conf", [files.mount])
-    return {
-        "metadata": {"labels": LABELS},
-        "spec": {
-            "restartPolicy": "Never",
-            "serviceAccountName": account,
-            "automountServiceAccountToken": False,
-            "securityContext": pod_security_context(),
-            "nodeSelector": dict(args.node_selector),
-            "initContainers": [
-                renderer | {"imagePullPolicy": pull_policy(args.image), "securityContext": container_security_context()}
-            ],
-            "containers": [issuer],
-            "volumes": [
-                {"name": "config", "configMap": {"name": args.odoo_config_map}},
-                {"name": "script", "configMap": {"name": script}},
-                files.volume,
-                {"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
-            ],
-        },
-    }
+    return odoo_job_pod(
+        LABELS,
+        account,
+        args.image,
+        files,
+        args.odoo_config_map,
+        args.node_selector,
+        [issuer],
+        volumes=[{"name": "script", "configMap": {"name": script}}],
+    )
