@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
-from components.apps.odoo_release import BASE_URL_SCRIPT, snapshot_command, upgrade_command
+from components.apps.odoo_release import snapshot_command, upgrade_command
+from tests.conftest import section
 from tests.harness.checks import nonempty
 from tests.harness.iam import Principal, Request
 from tests.test_deploy_readiness import waits_for
@@ -35,20 +37,68 @@ def run_shell(tmp_path: Path, command: str, env: dict[str, str]) -> subprocess.C
     return subprocess.run(["/bin/sh", "-c", command], env={"PATH": path, **env}, capture_output=True, text=True)
 
 
-def test_the_snapshot_is_taken_once_and_awaited(tmp_path):
-    """describe fails (no snapshot) -> create -> wait; a retried pod finds it and only waits."""
-    marker = tmp_path / "exists"
-    recorder(
-        tmp_path,
-        "aws",
-        f'case "$2" in describe-db-snapshots) test -f {marker};; create-db-snapshot) touch {marker};; esac',
-    )
-    env = {"DB_INSTANCE": "sd-prod-db-primary", "SNAPSHOT": "sd-prod-db-primary-odoo-release-1", "RELEASE": "r1"}
-    assert run_shell(tmp_path, snapshot_command(), env).returncode == 0
-    assert run_shell(tmp_path, snapshot_command(), env).returncode == 0
-    calls = [line.split()[1] for line in (tmp_path / "aws.log").read_text().splitlines()]
-    assert calls == ["describe-db-snapshots", "create-db-snapshot", "wait", "describe-db-snapshots", "wait"]
-    assert "--db-instance-identifier sd-prod-db-primary" in (tmp_path / "aws.log").read_text()
+#: A stand-in `aws` for the RDS calls the snapshot step makes: snapshots live in a JSON file,
+#: queries are evaluated with JMESPath as the CLI does, `--output text` joins with tabs.
+FAKE_AWS = """#!{python}
+import json, sys, jmespath
+state_file = {state!r}
+args = sys.argv[1:]
+open({log!r}, "a").write(" ".join(args) + "\\n")
+state = json.load(open(state_file))
+opt = lambda name: args[args.index(name) + 1] if name in args else None
+command = args[1]
+if command == "describe-db-snapshots" and opt("--db-snapshot-identifier"):
+    sys.exit(0 if any(s["DBSnapshotIdentifier"] == opt("--db-snapshot-identifier") for s in state) else 1)
+if command == "describe-db-snapshots":
+    mine = [s for s in state if s["DBInstanceIdentifier"] == opt("--db-instance-identifier")]
+    found = jmespath.search(opt("--query"), {{"DBSnapshots": mine}})
+    print("\\t".join(found) if isinstance(found, list) else found)
+elif command == "create-db-snapshot":
+    state.append({{"DBSnapshotIdentifier": opt("--db-snapshot-identifier"),
+                  "DBInstanceIdentifier": opt("--db-instance-identifier"),
+                  "SnapshotCreateTime": str(len(state) + 100)}})
+elif command == "delete-db-snapshot":
+    state = [s for s in state if s["DBSnapshotIdentifier"] != opt("--db-snapshot-identifier")]
+elif command != "wait":
+    sys.exit(2)
+json.dump(state, open(state_file, "w"))
+"""
+
+
+def fake_aws(tmp_path: Path, snapshots: list[dict]) -> Path:
+    state = tmp_path / "snapshots.json"
+    state.write_text(json.dumps(snapshots))
+    script = tmp_path / "bin" / "aws"
+    script.parent.mkdir(exist_ok=True)
+    script.write_text(FAKE_AWS.format(python=sys.executable, state=str(state), log=str(tmp_path / "aws.log")))
+    script.chmod(0o755)
+    return state
+
+
+def snapshot(name: str, instance: str, created: str) -> dict[str, str]:
+    return {"DBSnapshotIdentifier": name, "DBInstanceIdentifier": instance, "SnapshotCreateTime": created}
+
+
+def release_env(n: int) -> dict[str, str]:
+    return {"DB_INSTANCE": "sd-prod-db-primary", "SNAPSHOT": f"sd-prod-db-primary-odoo-release-{n}", "RELEASE": f"r{n}"}
+
+
+def test_the_snapshot_is_taken_once_awaited_and_only_the_newest_three_stay(tmp_path):
+    """Another instance's snapshots and non-release snapshots are never touched."""
+    others = [
+        snapshot("manual-before-migration", "sd-prod-db-primary", "1"),
+        snapshot("sd-prod-db-replica-odoo-release-x", "sd-prod-db-replica", "2"),
+    ]
+    state = fake_aws(tmp_path, others)
+    for n in range(1, 6):
+        assert run_shell(tmp_path, snapshot_command(), release_env(n)).returncode == 0
+    # A retried pod of release 5 finds its snapshot and takes no other.
+    assert run_shell(tmp_path, snapshot_command(), release_env(5)).returncode == 0
+    names = sorted(s["DBSnapshotIdentifier"] for s in json.loads(state.read_text()))
+    kept = [f"sd-prod-db-primary-odoo-release-{n}" for n in (3, 4, 5)]
+    assert names == sorted([*kept, "manual-before-migration", "sd-prod-db-replica-odoo-release-x"])
+    creates = [line for line in (tmp_path / "aws.log").read_text().splitlines() if "create-db-snapshot" in line]
+    assert len(creates) == 5
 
 
 def test_a_failed_snapshot_stops_the_release(tmp_path):
@@ -58,37 +108,43 @@ def test_a_failed_snapshot_stops_the_release(tmp_path):
     assert "wait" not in (tmp_path / "aws.log").read_text()
 
 
-def test_the_upgrade_installs_upgrades_stops_then_freezes_the_public_address(tmp_path):
+def test_the_upgrade_installs_what_plan_says_stops_then_freezes_the_public_address(tmp_path):
+    recorder(tmp_path, "python3", "echo --init=website_sale --update=base,sale_management")
     recorder(tmp_path, "odoo", f'[ "$1" = shell ] && cat >> {tmp_path}/shell.py; exit 0')
-    env = {"DB_HOST": "pgbouncer-session.smartdairy.svc", "BASE_URL": "https://erp.example.com"}
-    done = run_shell(tmp_path, upgrade_command("/run/odoo/odoo.conf", ["base", "sale_management"]), env)
+    env = {"DB_HOST": "pgbouncer-session", "BASE_URL": "https://erp.example.com", "MODULES": "base"}
+    done = run_shell(tmp_path, upgrade_command("/run/odoo/odoo.conf"), env)
     assert done.returncode == 0, done.stderr
+    assert (tmp_path / "python3.log").read_text().split() == ["/etc/odoo-release/plan.py", "/run/odoo/odoo.conf"]
     install, shell = (tmp_path / "odoo.log").read_text().splitlines()
     assert install.split() == [
-        "-c", "/run/odoo/odoo.conf", "--db_host=pgbouncer-session.smartdairy.svc", "--no-http",
-        "--init=base,sale_management", "--update=base,sale_management", "--without-demo=all", "--stop-after-init",
+        "-c", "/run/odoo/odoo.conf", "--db_host=pgbouncer-session", "--no-http",
+        "--init=website_sale", "--update=base,sale_management", "--without-demo=all", "--stop-after-init",
     ]  # fmt: skip
     assert shell.startswith("shell -c /run/odoo/odoo.conf")
     # What `odoo shell` runs, against a stand-in env: both parameters, then a commit.
     calls: list = []
     params = type("Params", (), {"set_param": lambda self, k, v: calls.append((k, v))})()
     cursor = type("Cursor", (), {"commit": lambda self: calls.append("commit")})()
-    env_object = type(
-        "Env", (), {"__getitem__": lambda self, key: type("M", (), {"sudo": lambda s: params})(), "cr": cursor}
-    )()
+    models = type("Models", (), {"sudo": lambda self: params})()
+    env_object = type("Env", (), {"__getitem__": lambda self, key: models, "cr": cursor})()
     os.environ["BASE_URL"] = env["BASE_URL"]
     try:
         exec((tmp_path / "shell.py").read_text(), {"env": env_object})
     finally:
         del os.environ["BASE_URL"]
     assert calls == [("web.base.url", "https://erp.example.com"), ("web.base.url.freeze", "True"), "commit"]
-    assert "\\n" in BASE_URL_SCRIPT
 
 
-def test_a_failed_upgrade_sets_nothing(tmp_path):
+def test_a_failed_plan_or_upgrade_sets_nothing(tmp_path):
+    recorder(tmp_path, "python3", "exit 1")
+    recorder(tmp_path, "odoo", "exit 0")
+    env = {"DB_HOST": "h", "BASE_URL": "https://x", "MODULES": "base"}
+    assert run_shell(tmp_path, upgrade_command("/c"), env).returncode != 0
+    assert not (tmp_path / "odoo.log").exists()
+    recorder(tmp_path, "python3", "echo --update=base")
     recorder(tmp_path, "odoo", '[ "$1" = shell ] || exit 1')
-    done = run_shell(tmp_path, upgrade_command("/c", ["base"]), {"DB_HOST": "h", "BASE_URL": "https://x"})
-    assert done.returncode != 0 and len((tmp_path / "odoo.log").read_text().splitlines()) == 1
+    assert run_shell(tmp_path, upgrade_command("/c"), env).returncode != 0
+    assert len((tmp_path / "odoo.log").read_text().splitlines()) == 1
 
 
 def test_the_job_snapshots_then_renders_then_upgrades_with_the_released_image(run):
@@ -101,6 +157,7 @@ def test_the_job_snapshots_then_renders_then_upgrades_with_the_released_image(ru
     assert upgrade["image"] == image and pod["initContainers"][1]["image"] == image
     env = {e["name"]: e["value"] for e in upgrade["env"]}
     assert env["DB_HOST"] == "pgbouncer-session" and env["BASE_URL"].startswith("https://erp.")
+    assert env["MODULES"] == ",".join(section(run.stack, "workloads")["odoo"]["modules"])
     mounts = {m["name"] for m in upgrade["volumeMounts"]}
     assert "filestore" in mounts  # an install writes attachments to the shared filestore
     assert job["spec"]["backoffLimit"] >= 1 and pod["restartPolicy"] == "Never"
@@ -127,7 +184,9 @@ def test_the_release_identity_snapshots_its_primary_only(run):
     assert who.allowed(Request("rds:CreateDBSnapshot", f"{snapshots}{identifier}-odoo-release-abc"))
     assert who.allowed(Request("rds:AddTagsToResource", f"{snapshots}{identifier}-odoo-release-abc"))
     assert not who.allowed(Request("rds:CreateDBSnapshot", f"{snapshots}someone-elses"))
-    assert not who.allowed(Request("rds:DeleteDBSnapshot", f"{snapshots}{identifier}-odoo-release-abc"))
+    assert who.allowed(Request("rds:DeleteDBSnapshot", f"{snapshots}{identifier}-odoo-release-abc"))
+    assert not who.allowed(Request("rds:DeleteDBSnapshot", f"{snapshots}manual-before-migration"))
+    assert not who.allowed(Request("rds:DeleteDBInstance", arn))
     assert not who.allowed(Request("rds:RestoreDBInstanceFromDBSnapshot", "*"))
 
 

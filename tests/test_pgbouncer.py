@@ -67,7 +67,15 @@ def test_applications_reach_pgbouncer_over_tls_only(run):
     """The apps' logins are hostssl lines; the pod makes its key at start; Odoo and the gateway ask for TLS."""
     maps = {c.inputs["metadata"]["name"]: c.inputs["data"] for c in run.of_type("kubernetes:core/v1:ConfigMap")}
     hba = maps["pgbouncer-rw"]["pg_hba.conf"].splitlines()
-    assert [line for line in hba if "scram-sha-256" in line] == ["hostssl odoo all 0.0.0.0/0 scram-sha-256"]
+    # The application's database, and `postgres`, which leads to it (Odoo's start-up check).
+    assert [line for line in hba if "scram-sha-256" in line] == [
+        "hostssl odoo all 0.0.0.0/0 scram-sha-256",
+        "hostssl postgres all 0.0.0.0/0 scram-sha-256",
+    ]
+    rendered = ini(run, "rw")
+    assert (
+        "\npostgres = host=" in rendered and "dbname=odoo pool_size=1 reserve_pool=0 max_db_connections=1" in rendered
+    )
     init = deployments(run)["pgbouncer-rw"].inputs["spec"]["template"]["spec"]["initContainers"][0]
     assert "openssl req -x509" in init["command"][-1] and "-keyout /run/pgbouncer/client-tls.key" in init["command"][-1]
     assert "client_tls_key_file = /run/pgbouncer/client-tls.key" in ini(run, "rw")
@@ -126,7 +134,7 @@ def test_pools_authenticate_through_the_bootstrap_lookup(run):
         assert {"host all pgbouncer_auth 0.0.0.0/0 reject", "host all pgbouncer_auth_clone 0.0.0.0/0 reject"} <= set(
             hba
         )
-        assert hba[-1] == "hostssl odoo all 0.0.0.0/0 scram-sha-256"
+        assert hba[-2:] == ["hostssl odoo all 0.0.0.0/0 scram-sha-256", "hostssl postgres all 0.0.0.0/0 scram-sha-256"]
 
 
 def test_pods_roll_on_config_change_and_drain_on_sigint(run):
@@ -167,22 +175,23 @@ def test_budget_counts_every_pod_of_every_pool():
         PoolRole("session", "session", False, 2, 20, 5, 200),
     ]
     budget = connection_budget(roles, Target("primary", 1000), [Target("replica-1", 1000)], DEMAND)
-    assert budget.per_target == {"primary": 3 * 70 + 2 * 25, "replica-1": 3 * 70}
+    # Each pod also holds at most one connection for Odoo's start-up check (`postgres`).
+    assert budget.per_target == {"primary": 3 * 71 + 2 * 26, "replica-1": 3 * 71}
     assert budget.limit_per_target == {"primary": 850, "replica-1": 850}
     # The gateway reads only: its pools count against ro.
     assert budget.clients_per_role == {"rw": 20 * 4 * 8, "ro": 20 * 4 * 8 + 15 * 10, "session": 3 * 8}
     # Without replicas the reads fall back on the primary.
     alone = connection_budget(roles, Target("primary", 1000), [], DEMAND)
-    assert alone.per_target == {"primary": 3 * 70 + 3 * 70 + 2 * 25}
+    assert alone.per_target == {"primary": 3 * 71 + 3 * 71 + 2 * 26}
 
 
 def test_budget_that_cannot_fit_names_the_key_and_the_gap():
     rw = {"replicas": 3, "poolSize": 300, "reservePoolSize": 10, "maxClientConn": 1500}
     [problem] = section_problems("prod", "pgbouncer", rw=rw)
     assert problem.startswith(f"{PROJECT}:pgbouncer: connection budget against database.maxConnections (1000)")
-    # rw 3 x (300 + 10) = 930 plus the session pool's 3 x (20 + 5) = 75.
-    assert "1005 server connections can land on primary, over 85 % of its max_connections (850)" in problem
-    assert "lower pool sizes by 155" in problem and "database.maxConnections to at least 1183" in problem
+    # rw 3 x (300 + 10 + 1) = 933 plus the session pool's 3 x (20 + 5 + 1) = 78.
+    assert "1011 server connections can land on primary, over 85 % of its max_connections (850)" in problem
+    assert "lower pool sizes by 161" in problem and "database.maxConnections to at least 1190" in problem
 
 
 def test_client_demand_above_capacity_is_refused():

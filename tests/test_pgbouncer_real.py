@@ -236,3 +236,17 @@ def test_pgbouncer_refuses_a_server_its_root_does_not_sign(stack):
         with pytest.raises(psycopg.OperationalError), connect(bouncer, owner, connect_timeout=10) as conn:
             conn.execute("SELECT 1")
         assert "certificate verify failed" in bouncer.log_tail()
+
+
+@pytest.mark.parametrize("role", ["rw", "session"])
+def test_odoos_start_up_check_finds_its_database_through_the_pool(stack, role):
+    """Odoo's server connects to `postgres` at start and asks whether its database exists
+    (odoo.service.db._create_empty_database): PgBouncer leads the name to that database, where
+    the same query finds it, so Odoo goes on instead of dying on 'no such database'."""
+    _, bouncers, _, credentials = stack
+    owner = credentials["owner"]
+    bouncer = bouncers[role]
+    url = postgres_url(owner.username, owner.password, "127.0.0.1", bouncer.port, "postgres", bouncer.client_params())
+    with psycopg.connect(url, prepare_threshold=None) as conn:
+        found = conn.execute("SELECT datname FROM pg_catalog.pg_database WHERE datname = %s", (DATABASE,)).fetchall()
+    assert found == [(DATABASE,)]

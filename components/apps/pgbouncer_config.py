@@ -17,6 +17,10 @@ from components.data.rds_trust import BUNDLE_KEY
 BUDGET_SHARE = 0.85
 LISTEN_PORT = 6432
 
+#: The database name Odoo's start-up check connects to, and the server connections it may hold.
+CATALOG_ALIAS = "postgres"
+ALIAS_SERVERS = 1
+
 
 @dataclass(frozen=True)
 class PoolRole:
@@ -125,7 +129,7 @@ def connection_budget(
     to the primary."""
     per_target = {primary.name: 0, **{r.name: 0 for r in replicas}}
     for role in roles:
-        servers = role.replicas * (role.pool_size + role.reserve_pool_size)
+        servers = role.replicas * (role.pool_size + role.reserve_pool_size + ALIAS_SERVERS)
         if role.targets_replicas and replicas:
             for replica in replicas:
                 per_target[replica.name] += servers
@@ -184,9 +188,13 @@ def render_ini(settings: IniSettings) -> str:
     """
     role, t = settings.role, settings.timeouts
     host = ",".join(settings.hosts)
+    target = f"host={host} port={settings.port} dbname={settings.database}"
     databases = {
-        settings.database: f"host={host} port={settings.port} dbname={settings.database} "
-        f"pool_size={role.pool_size} reserve_pool={role.reserve_pool_size}"
+        settings.database: f"{target} pool_size={role.pool_size} reserve_pool={role.reserve_pool_size}",
+        # Odoo's server starts by asking `postgres` whether its database exists
+        # (odoo.service.db._create_empty_database) and dies if it cannot connect: the name leads
+        # to the application's database, where the same question finds it. One connection.
+        CATALOG_ALIAS: f"{target} pool_size={ALIAS_SERVERS} reserve_pool=0 max_db_connections={ALIAS_SERVERS}",
     }
     pgbouncer = {
         "listen_addr": "0.0.0.0",
@@ -240,6 +248,7 @@ def render_hba(database: str, auth_users: Sequence[str], stats_user: str) -> str
         # Only PgBouncer itself logs in as the auth_user (its lookups are not client logins).
         + "".join(f"host all {user} 0.0.0.0/0 reject\n" for user in auth_users)
         + f"hostssl {database} all 0.0.0.0/0 scram-sha-256\n"
+        + f"hostssl {CATALOG_ALIAS} all 0.0.0.0/0 scram-sha-256\n"
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -30,6 +31,11 @@ from components.k8s.secret_files import PodAccess, SecretFiles, SecretRef
 from components.k8s.workload import PodPeer
 
 SERVICE_ACCOUNT = "odoo-release"
+#: plan.py (which modules to install, which to upgrade), shipped to the pod as a ConfigMap.
+PLAN_SCRIPT = Path(__file__).with_name("plan.py")
+PLAN_DIR = "/etc/odoo-release"
+#: Release snapshots kept per instance (the newest); older ones are deleted by the next release.
+KEEP_SNAPSHOTS = 3
 LABELS = {"app.kubernetes.io/name": SERVICE_ACCOUNT, "app.kubernetes.io/part-of": "smartdairy"}
 #: Pod annotation naming the release the pods' image went through.
 RELEASE_ANNOTATION = "smartdairy.io/odoo-release"
@@ -92,12 +98,21 @@ def release_name(args: OdooReleaseArgs) -> str:
 
 
 def snapshot_command() -> str:
-    """Snapshot the primary as `<instance>-<release>`, once: a retried pod finds it and waits."""
+    """Snapshot the primary as `<instance>-<release>`, once (a retried pod finds it and waits),
+    wait for it (the CLI's waiter gives up after 30 minutes: three tries), then delete this
+    instance's release snapshots but the newest KEEP_SNAPSHOTS (RDS allows 100 manual ones)."""
+    prefix = "$DB_INSTANCE-odoo-release-"
+    oldest_first = f"sort_by(DBSnapshots[?starts_with(DBSnapshotIdentifier, '{prefix}')], &SnapshotCreateTime)"
     return (
         'aws rds describe-db-snapshots --db-snapshot-identifier "$SNAPSHOT" >/dev/null 2>&1 || '
         'aws rds create-db-snapshot --db-instance-identifier "$DB_INSTANCE" --db-snapshot-identifier "$SNAPSHOT" '
-        '--tags Key=odoo-release,Value="$RELEASE" && '
-        'aws rds wait db-snapshot-available --db-snapshot-identifier "$SNAPSHOT"'
+        '--tags Key=odoo-release,Value="$RELEASE" >/dev/null || exit 1; '
+        'for try in 1 2 3; do aws rds wait db-snapshot-available --db-snapshot-identifier "$SNAPSHOT" && break; '
+        '[ "$try" = 3 ] && exit 1; done; '
+        'aws rds describe-db-snapshots --db-instance-identifier "$DB_INSTANCE" --snapshot-type manual '
+        f'--query "{oldest_first}[:-{KEEP_SNAPSHOTS}].DBSnapshotIdentifier" --output text | tr "\\t" "\\n" | '
+        'while read -r old; do [ -n "$old" ] && [ "$old" != None ] && '
+        'aws rds delete-db-snapshot --db-snapshot-identifier "$old" >/dev/null; done; true'
     )
 
 
@@ -111,13 +126,14 @@ BASE_URL_SCRIPT = (
 )
 
 
-def upgrade_command(conf: str, modules: Sequence[str]) -> str:
-    """Install what is missing, upgrade the rest and stop (no demo data, no HTTP), then set the
-    public address. The database host comes from $DB_HOST (the session-mode pool)."""
-    listed = ",".join(modules)
+def upgrade_command(conf: str) -> str:
+    """Install the modules of $MODULES Odoo lacks and upgrade the others (plan.py decides: `-i`
+    on an installed module would overwrite its noupdate data), stop (no demo data, no HTTP),
+    then set the public address. The database host is $DB_HOST (the session-mode pool)."""
     options = f'-c {conf} --db_host="$DB_HOST" --no-http'
     return (
-        f"odoo {options} --init={listed} --update={listed} --without-demo=all --stop-after-init && "
+        f"flags=$(python3 {PLAN_DIR}/plan.py {conf}) && "
+        f"odoo {options} $flags --without-demo=all --stop-after-init && "
         f"printf '{BASE_URL_SCRIPT}' | odoo shell {options}"
     )
 
@@ -134,13 +150,19 @@ class OdooRelease(pulumi.ComponentResource):
             name, SERVICE_ACCOUNT, args.namespace, args.db_secret, args.pod_access, snapshots, self
         )
         egress = odoo_job_egress(name, args.namespace, LABELS, args.plan.pgbouncer, self)
+        plan_map = k8s.core.v1.ConfigMap(
+            f"{name}-plan",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_ACCOUNT, namespace=args.namespace, labels=LABELS),
+            data={"plan.py": PLAN_SCRIPT.read_text()},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         job = k8s.batch.v1.Job(
             f"{name}-job",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=job_name, namespace=args.namespace, labels=LABELS),
             spec={
                 "backoffLimit": 2,
                 "activeDeadlineSeconds": DEADLINE_S,
-                "template": _job_pod(args, files, account, job_name),
+                "template": _job_pod(args, files, account, job_name, plan_map.metadata.name),
             },
             opts=pulumi.ResourceOptions(
                 parent=self,
@@ -162,11 +184,14 @@ def snapshot_statements(plan: ReleasePlan) -> list[dict]:
     )
     return [
         statement(["rds:CreateDBSnapshot"], [plan.db_instance_arn, snapshots]),
-        statement(["rds:AddTagsToResource", "rds:DescribeDBSnapshots"], [snapshots]),
+        statement(["rds:DescribeDBSnapshots"], [plan.db_instance_arn, snapshots]),
+        statement(["rds:AddTagsToResource", "rds:DeleteDBSnapshot"], [snapshots]),
     ]
 
 
-def _job_pod(args: OdooReleaseArgs, files: SecretFiles, account: pulumi.Input[str], job_name: str) -> dict:
+def _job_pod(
+    args: OdooReleaseArgs, files: SecretFiles, account: pulumi.Input[str], job_name: str, plan_map: pulumi.Input[str]
+) -> dict:
     """The snapshot (AWS CLI), the config as Odoo's pods render it, then the upgrade."""
     plan, secured = args.plan, {"securityContext": container_security_context()}
     environment = {
@@ -191,10 +216,19 @@ def _job_pod(args: OdooReleaseArgs, files: SecretFiles, account: pulumi.Input[st
         "name": "upgrade",
         "image": args.image,
         "imagePullPolicy": pull_policy(args.image),
-        "command": ["/bin/sh", "-c", upgrade_command(CONF, plan.modules)],
-        "env": [{"name": "DB_HOST", "value": args.db_host}, {"name": "BASE_URL", "value": plan.base_url}],
+        "command": ["/bin/sh", "-c", upgrade_command(CONF)],
+        "env": [
+            {"name": "DB_HOST", "value": args.db_host},
+            {"name": "MODULES", "value": ",".join(plan.modules)},
+            {"name": "BASE_URL", "value": plan.base_url},
+        ],
         "resources": RESOURCES.as_k8s(),
-        "volumeMounts": [{"name": "run", "mountPath": "/run/odoo"}, {"name": "filestore", "mountPath": args.data_dir}],
+        "volumeMounts": [
+            {"name": "run", "mountPath": "/run/odoo"},
+            {"name": "filestore", "mountPath": args.data_dir},
+            {"name": "plan", "mountPath": PLAN_DIR, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
         **secured,
     }
     return odoo_job_pod(
@@ -207,6 +241,8 @@ def _job_pod(args: OdooReleaseArgs, files: SecretFiles, account: pulumi.Input[st
         [upgrade],
         before=[snapshot],
         volumes=[
+            {"name": "plan", "configMap": {"name": plan_map}},
+            {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
             {"name": "home", "emptyDir": {"sizeLimit": "64Mi"}},
             {"name": "filestore", "persistentVolumeClaim": {"claimName": args.filestore_claim}},
         ],
