@@ -56,6 +56,10 @@ REPLACE_ON_CHANGE = {
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": ("clusterName", "principalArn", "policyArn"),
     "aws:iam/role:Role": ("name", "path"),
     "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": ("vpcId", "peerVpcId"),
+    # ACM cannot change an issued certificate's names: a new one is requested and validated.
+    "aws:acm/certificate:Certificate": ("domainName", "subjectAlternativeNames", "validationMethod", "keyAlgorithm"),
+    # A group's description and name are fixed at creation (and a group on ENIs cannot go).
+    "aws:ec2/securityGroup:SecurityGroup": ("description", "name", "vpcId"),
 }
 #: Kubernetes objects are replaced when their identity changes.
 KUBERNETES_IDENTITY = ("metadata.name", "metadata.namespace")
