@@ -83,7 +83,7 @@ WIRING = [
         CdnConfig,
         (CdnArgs, SecurityHeaders),
         {
-            "ttls": "the seed's cache policies (seed_cache_policies)",
+            "ttls": "the cache policies by role (cdn_policies.cache_policies: the seed's and Odoo's)",
             "waf": "its own section (EdgeFirewallArgs)",
             "origin_secret_version": "AppIngressArgs.origin_secret_version",
             "origin_secret_rotation_days": "AppIngressArgs.origin_secret_period (rotation_period of today)",
