@@ -74,7 +74,7 @@ def test_applications_reach_pgbouncer_over_tls_only(run):
     ]
     rendered = ini(run, "rw")
     assert (
-        "\npostgres = host=" in rendered and "dbname=odoo pool_size=1 reserve_pool=0 max_db_connections=1" in rendered
+        "\npostgres = host=" in rendered and "dbname=odoo pool_size=2 reserve_pool=0 max_db_connections=2" in rendered
     )
     init = deployments(run)["pgbouncer-rw"].inputs["spec"]["template"]["spec"]["initContainers"][0]
     assert "openssl req -x509" in init["command"][-1] and "-keyout /run/pgbouncer/client-tls.key" in init["command"][-1]
@@ -175,23 +175,24 @@ def test_budget_counts_every_pod_of_every_pool():
         PoolRole("session", "session", False, 2, 20, 5, 200),
     ]
     budget = connection_budget(roles, Target("primary", 1000), [Target("replica-1", 1000)], DEMAND)
-    # Each pod also holds at most one connection for Odoo's start-up check (`postgres`).
-    assert budget.per_target == {"primary": 3 * 71 + 2 * 26, "replica-1": 3 * 71}
+    # Each pod also holds at most two connections for Odoo's `postgres` questions (the client's
+    # and PgBouncer's lookup of it).
+    assert budget.per_target == {"primary": 3 * 72 + 2 * 27, "replica-1": 3 * 72}
     assert budget.limit_per_target == {"primary": 850, "replica-1": 850}
     # The gateway reads only: its pools count against ro.
     assert budget.clients_per_role == {"rw": 20 * 4 * 8, "ro": 20 * 4 * 8 + 15 * 10, "session": 3 * 8}
     # Without replicas the reads fall back on the primary.
     alone = connection_budget(roles, Target("primary", 1000), [], DEMAND)
-    assert alone.per_target == {"primary": 3 * 71 + 3 * 71 + 2 * 26}
+    assert alone.per_target == {"primary": 3 * 72 + 3 * 72 + 2 * 27}
 
 
 def test_budget_that_cannot_fit_names_the_key_and_the_gap():
     rw = {"replicas": 3, "poolSize": 300, "reservePoolSize": 10, "maxClientConn": 1500}
     [problem] = section_problems("prod", "pgbouncer", rw=rw)
     assert problem.startswith(f"{PROJECT}:pgbouncer: connection budget against database.maxConnections (1000)")
-    # rw 3 x (300 + 10 + 1) = 933 plus the session pool's 3 x (20 + 5 + 1) = 78.
-    assert "1011 server connections can land on primary, over 85 % of its max_connections (850)" in problem
-    assert "lower pool sizes by 161" in problem and "database.maxConnections to at least 1190" in problem
+    # rw 3 x (300 + 10 + 2) = 936 plus the session pool's 3 x (20 + 5 + 2) = 81.
+    assert "1017 server connections can land on primary, over 85 % of its max_connections (850)" in problem
+    assert "lower pool sizes by 167" in problem and "database.maxConnections to at least 1197" in problem
 
 
 def test_client_demand_above_capacity_is_refused():

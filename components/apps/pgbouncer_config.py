@@ -17,9 +17,11 @@ from components.data.rds_trust import BUNDLE_KEY
 BUDGET_SHARE = 0.85
 LISTEN_PORT = 6432
 
-#: The database name Odoo's start-up check connects to, and the server connections it may hold.
+#: The database name Odoo asks for its database list (at start, and for a request whose session
+#: names no database yet), and the server connections it may hold: one for the client, one for
+#: PgBouncer's own auth_query lookup, which runs in the database the client asked for.
 CATALOG_ALIAS = "postgres"
-ALIAS_SERVERS = 1
+ALIAS_SERVERS = 2
 
 
 @dataclass(frozen=True)
@@ -192,8 +194,9 @@ def render_ini(settings: IniSettings) -> str:
     databases = {
         settings.database: f"{target} pool_size={role.pool_size} reserve_pool={role.reserve_pool_size}",
         # Odoo's server starts by asking `postgres` whether its database exists
-        # (odoo.service.db._create_empty_database) and dies if it cannot connect: the name leads
-        # to the application's database, where the same question finds it. One connection.
+        # (odoo.service.db._create_empty_database) and dies if it cannot connect, and lists its
+        # databases there for a request whose session names none: the name leads to the
+        # application's database, where the same questions find it.
         CATALOG_ALIAS: f"{target} pool_size={ALIAS_SERVERS} reserve_pool=0 max_db_connections={ALIAS_SERVERS}",
     }
     pgbouncer = {
