@@ -42,11 +42,18 @@ def selects(selector: dict, labels: dict) -> bool:
     return all(labels.get(key) == value for key, value in selector["matchLabels"].items())
 
 
+def policies_selecting(run, namespace: str, labels: dict) -> list:
+    return [
+        policy
+        for policy in run.of_type(SGP)
+        if policy.inputs["metadata"]["namespace"] == namespace and selects(policy.inputs["spec"]["podSelector"], labels)
+    ]
+
+
 def groups_worn(run, namespace: str, labels: dict) -> list[str]:
     return [
         group
-        for policy in run.of_type(SGP)
-        if policy.inputs["metadata"]["namespace"] == namespace and selects(policy.inputs["spec"]["podSelector"], labels)
+        for policy in policies_selecting(run, namespace, labels)
         for group in policy.inputs["spec"]["securityGroups"]["groupIds"]
     ]
 
@@ -69,12 +76,7 @@ def test_each_pod_wears_one_group_and_is_created_after_its_policy(run):
         if groups:
             worn += 1
             assert not template["spec"].get("hostNetwork"), owner.name
-            [policy] = [
-                p
-                for p in run.of_type(SGP)
-                if selects(p.inputs["spec"]["podSelector"], template["metadata"]["labels"])
-                and p.inputs["metadata"]["namespace"] == namespace
-            ]
+            [policy] = policies_selecting(run, namespace, template["metadata"]["labels"])
             assert waits_for(run, owner, policy), owner.name
             if owner.type == "kubernetes:apps/v1:Deployment":
                 # ... and rolls when its group changes: running pods keep the ENI they have.

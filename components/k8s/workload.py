@@ -141,12 +141,9 @@ class Workload(pulumi.ComponentResource):
         }
         if args.replicas is not None:
             spec["replicas"] = args.replicas
-        wears = (
-            [security_group_policy(name, meta, labels, args.security_group_id, self)]
-            if args.security_group_id is not None
-            else []
-        )
+        wears = []
         if args.security_group_id is not None:
+            wears.append(security_group_policy(name, meta, labels, args.security_group_id, self))
             # A new group rolls the pods: running pods keep the ENI they were created with.
             spec["template"]["metadata"]["annotations"][GROUP_ANNOTATION] = args.security_group_id
         # The pods are created after their policy: the webhook only acts on a pod's creation.
