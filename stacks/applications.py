@@ -21,9 +21,10 @@ from components.apps.filestore import SharedFilesystem, SharedFilesystemArgs
 from components.apps.ingress import AppIngress, AppIngressArgs, Route
 from components.apps.kubernetes_network_policies import AppNetworkPolicies, AppNetworkPoliciesArgs
 from components.apps.load_test import LoadTest, LoadTestArgs
+from components.apps.load_test_data import LoadTestData, LoadTestDataArgs
 from components.apps.namespace import AppNamespace, AppNamespaceArgs
 from components.apps.odoo import Odoo, OdooArgs
-from components.apps.odoo_api_key import OdooApiKey, OdooApiKeyArgs
+from components.apps.odoo_api_key import GATEWAY_USER, OdooApiKey, OdooApiKeyArgs, ServiceUser
 from components.apps.odoo_config import OdooSettings
 from components.apps.odoo_release import ReleasePlan
 from components.apps.pgbouncer import PgBouncer, PgBouncerArgs
@@ -96,7 +97,10 @@ def applications(
     credentials = _credentials(ctx, inputs, roles)
     pgbouncer = _pgbouncer(ctx, inputs, roles, credentials)
     odoo = _odoo(ctx, inputs, roles, credentials, pgbouncer)
-    odoo_key = _odoo_api_key(ctx, inputs, credentials, pgbouncer, odoo)
+    issuer = OdooIssuer(inputs, _role_secret(inputs, credentials, "owner"), pgbouncer, odoo)
+    odoo_key = _odoo_api_key(
+        ctx, issuer, GATEWAY_USER, "The API gateway's Odoo API key, issued and rotated by the odoo-api-key CronJob."
+    )
     gateway = _gateway(ctx, inputs, roles, credentials, pgbouncer, odoo, odoo_key)
     data.search.apply_security(
         f"{ctx.prefix}-search-security",
@@ -106,8 +110,7 @@ def applications(
     )
     scraped = [(odoo.web_service, odoo.web), (gateway.service, gateway.peer), ("pgbouncer", pgbouncer.peer)]
     metrics = _monitoring(ctx, inputs, scraped, slo_services=[gateway.service, odoo.web_service])
-    if ctx.config.load_test.enabled:
-        _load_test(ctx, metrics, opts)
+    load_test = _load_test(ctx, issuer, metrics) if ctx.config.load_test.enabled else []
     ingress = _ingress(ctx, inputs, odoo, gateway)
     AppNetworkPolicies(
         f"{ctx.prefix}-netpol",
@@ -120,7 +123,8 @@ def applications(
             longpolling=odoo.bus,
             gateway=gateway.peer,
             pgbouncer=pgbouncer.peer,
-            odoo_jobs=[odoo_key.peer, odoo.release],
+            odoo_jobs=[odoo_key.peer, odoo.release, *(peers.issuer for peers in load_test)],
+            odoo_callers=[peers.seeder for peers in load_test],
             redis_port=redis_component.PORT,
             postgres_port=data.database.port,
             search_port=data.search.port,
@@ -213,9 +217,62 @@ def _ingress(ctx: StackContext, inputs: AppInputs, odoo: Odoo, gateway: ApiGatew
     )
 
 
-def _load_test(ctx: StackContext, metrics: Monitoring, opts: pulumi.ResourceOptions) -> LoadTest:
-    test = ctx.config.load_test
-    return LoadTest(
+@dataclass(frozen=True)
+class OdooIssuer:
+    """What a Job that issues an Odoo API key works with: Odoo's config, image and database path."""
+
+    inputs: AppInputs
+    owner: SecretRef
+    pgbouncer: PgBouncer
+    odoo: Odoo
+
+
+@dataclass(frozen=True)
+class LoadTestPeers:
+    """The load test's pods in Odoo's namespace: its key's issuer (PgBouncer admits it) and the
+    seeding Jobs (Odoo admits them)."""
+
+    issuer: PodPeer
+    seeder: PodPeer
+
+
+#: The load-test seeder's Odoo user: it creates portal users and products, and archives them.
+SEEDER_GROUPS = (
+    "base.group_user",
+    "base.group_partner_manager",
+    "base.group_erp_manager",
+    "sales_team.group_sale_manager",
+)
+
+
+def _load_test(ctx: StackContext, issuer: OdooIssuer, metrics: Monitoring) -> list[LoadTestPeers]:
+    """The seed's data (under the seeder's own key), then the TestRun once it is in Odoo."""
+    test, inputs = ctx.config.load_test, issuer.inputs
+    seeder = ServiceUser("loadtest-seeder", SEEDER_GROUPS, "loadtest-seeder-key", schedule=None, run=test.run_id)
+    # A key for one run: it lives two days; nothing to protect (its loss costs a rerun).
+    key = _odoo_api_key(
+        ctx, issuer, seeder, "The load-test seeder's Odoo API key.", credential_rotation_days=1, protect=False
+    )
+    odoo = issuer.odoo
+    data = LoadTestData(
+        f"{ctx.prefix}-load-test-data",
+        ctx.build(
+            LoadTestDataArgs,
+            namespace=inputs.namespace,
+            run_id=test.run_id,
+            image=ctx.config.workloads.odoo.image,
+            odoo_url=f"http://{odoo.web_service}.{NAMESPACE}.svc:{odoo.web.port}",
+            database=inputs.data.database.database_name,
+            odoo=odoo.web,
+            key=key.secret,
+            key_issued=[key.issued] if key.issued else [],
+            workers=test.seed_workers,
+            pod_access=_pod_access(ctx, inputs),
+            node_selector=STEADY_NODES,
+        ),
+        opts=inputs.opts,
+    )
+    LoadTest(
         f"{ctx.prefix}-load-test",
         args_from(
             test,
@@ -227,9 +284,11 @@ def _load_test(ctx: StackContext, metrics: Monitoring, opts: pulumi.ResourceOpti
             monitoring_namespace=metrics.namespace,
             remote_write_port=metrics.prometheus_port,
             node_selector=STEADY_NODES,
+            data=[data.seeded],
         ),
-        opts=opts,
+        opts=inputs.opts,
     )
+    return [LoadTestPeers(key.peer, data.peer)]
 
 
 def _bootstrap(ctx: StackContext, inputs: AppInputs) -> DatabaseBootstrap:
@@ -397,24 +456,26 @@ def _gateway(
 
 
 def _odoo_api_key(
-    ctx: StackContext, inputs: AppInputs, credentials: DatabaseCredentials, pgbouncer: PgBouncer, odoo: Odoo
+    ctx: StackContext, issuer: OdooIssuer, service: ServiceUser, purpose: str, **overrides: object
 ) -> OdooApiKey:
-    """The gateway's Odoo API key: issued and rotated by a CronJob that runs Odoo's code."""
-    owner = _role_secret(inputs, credentials, "owner")
+    """A service's Odoo API key, issued by a Job that runs Odoo's code as the owner role."""
     return OdooApiKey(
-        f"{ctx.prefix}-odoo-api-key",
+        f"{ctx.prefix}-{service.issuer}",
         ctx.build(
             OdooApiKeyArgs,
-            namespace=inputs.namespace,
+            service=service,
+            purpose=purpose,
+            namespace=issuer.inputs.namespace,
             image=ctx.config.workloads.odoo.image,
-            odoo_config_map=odoo.config_map,
-            db_secret=owner,
-            key_arn=owner.key_arn,
-            pod_access=_pod_access(ctx, inputs),
-            pgbouncer=pgbouncer.peer,
+            odoo_config_map=issuer.odoo.config_map,
+            db_secret=issuer.owner,
+            key_arn=issuer.owner.key_arn,
+            pod_access=_pod_access(ctx, issuer.inputs),
+            pgbouncer=issuer.pgbouncer.peer,
             node_selector=STEADY_NODES,
+            **overrides,
         ),
-        opts=inputs.opts,
+        opts=issuer.inputs.opts,
     )
 
 

@@ -11,6 +11,7 @@ import subprocess
 
 import jsonschema
 import pytest
+import yaml
 
 from capacity.assumptions import Assumptions
 from synth.mock_runtime import run_program
@@ -155,3 +156,56 @@ def test_only_prometheus_reaches_the_operator_whose_namespace_the_release_owns(e
     }
     [release] = [r for r in enabled.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "k6-operator"]
     assert release.inputs["createNamespace"] is True and release.inputs["values"]["namespace"] == {"create": False}
+
+
+JOB = "kubernetes:batch/v1:Job"
+PROVIDER_CLASS = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+
+def job(run, name: str):
+    return next(j for j in run.of_type(JOB) if j.inputs["metadata"]["name"] == name)
+
+
+def test_the_run_waits_for_its_data_which_waits_for_the_seeders_own_key(enabled):
+    issuer, seeding = job(enabled, "loadtest-seeder-key-r7"), job(enabled, "loadtest-seeder-seed-r7")
+    assert waits_for(enabled, seeding, issuer) and waits_for(enabled, enabled.one(TESTRUN), seeding)
+    [issue] = issuer.inputs["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in issue["env"]}
+    assert env["SERVICE_LOGIN"] == "loadtest-seeder" and "base.group_system" not in env["SERVICE_GROUPS"]
+    assert env["ROTATION_DAYS"] == "1", "a key for one run"
+
+
+def test_the_cleanup_waits_suspended_for_whoever_ran_the_test(enabled):
+    cleanup = job(enabled, "loadtest-seeder-cleanup-r7")
+    assert cleanup.inputs["spec"]["suspend"] is True
+    assert cleanup.inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+    assert cleanup.ignore_changes == ["spec.suspend"], "a later up leaves a resumed cleanup alone"
+    assert waits_for(enabled, cleanup, job(enabled, "loadtest-seeder-seed-r7"))
+
+
+def test_the_seeder_holds_its_own_key_and_no_database_credential(enabled):
+    """Its pods mount one secret, the one its issuer writes; they reach Odoo's web pods only."""
+    issuer, seeding = job(enabled, "loadtest-seeder-key-r7"), job(enabled, "loadtest-seeder-seed-r7")
+    [issue] = issuer.inputs["spec"]["template"]["spec"]["containers"]
+    key_arn = next(e["value"] for e in issue["env"] if e["name"] == "KEY_SECRET_ARN")
+    classes = {c.inputs["metadata"]["name"]: c for c in enabled.of_type(PROVIDER_CLASS)}
+    volumes = seeding.inputs["spec"]["template"]["spec"]["volumes"]
+    [mounted] = [v["csi"]["volumeAttributes"]["secretProviderClass"] for v in volumes if "csi" in v]
+    objects = yaml.safe_load(classes[mounted].inputs["spec"]["parameters"]["objects"])
+    assert [o["objectName"] for o in objects] == [key_arn]
+    policies = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in enabled.of_type(NETWORK_POLICY)}
+    seeder = policies["loadtest-seeder"]
+    odoo_labels = policies["odoo"]["podSelector"]["matchLabels"]
+    assert seeder["egress"][0]["to"] == [{"podSelector": {"matchLabels": odoo_labels}}]
+    assert all(rule["ports"][0]["port"] == 53 for rule in seeder["egress"][1:]), "then DNS only"
+    admitted = [
+        peer["podSelector"]["matchLabels"]
+        for rule in policies["odoo"]["ingress"]
+        for peer in rule["from"]
+        if "podSelector" in peer
+    ]
+    assert seeder["podSelector"]["matchLabels"] in admitted
+    pgbouncer = [peer["podSelector"]["matchLabels"] for peer in policies["pgbouncer"]["ingress"][0]["from"]]
+    assert issuer.inputs["spec"]["template"]["metadata"]["labels"] in pgbouncer
+    assert seeder["podSelector"]["matchLabels"] not in pgbouncer

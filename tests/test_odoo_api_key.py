@@ -14,9 +14,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from components.apps.odoo_api_key import SERVICE_LOGIN
+from components.apps.odoo_api_key import GATEWAY_USER
 from components.apps.odoo_api_key.issue import SCOPE, issue
 
+SERVICE_LOGIN = GATEWAY_USER.login
 DAY = datetime.timedelta(days=1)
 START = datetime.datetime(2026, 12, 1, 3, 17)
 
@@ -37,11 +38,23 @@ class Cursor:
 
 
 class User:
-    def __init__(self, uid: int, login: str):
+    def __init__(self, uid: int, login: str, groups_id: list):
         self.id, self.login, self.active = uid, login, True
+        self.groups = groups_of(groups_id)
 
     def __bool__(self) -> bool:
         return True
+
+    def write(self, values: dict) -> None:
+        self.active = values.get("active", self.active)
+        self.groups = groups_of(values.get("groups_id", [(6, 0, self.groups)]))
+
+
+def groups_of(commands: list) -> list:
+    """The group ids an Odoo x2many `(6, 0, ids)` command sets."""
+    [(code, _, ids)] = commands
+    assert code == 6, "replace the groups, never add to whatever someone gave the user"
+    return list(ids)
 
 
 class Users:
@@ -59,7 +72,7 @@ class Users:
         return next((u for u in self.odoo.users if u.login == login), None)
 
     def create(self, values):
-        user = User(len(self.odoo.users) + 2, values["login"])
+        user = User(len(self.odoo.users) + 2, values["login"], values["groups_id"])
         self.odoo.users.append(user)
         return user
 
@@ -88,7 +101,11 @@ class ApiKeys:
 
 
 class Ref:
-    id = 1
+    def __init__(self, xml_id: str):
+        self.id = XML_IDS[xml_id]
+
+
+XML_IDS = {"base.group_user": 1, "base.group_system": 2}
 
 
 class FakeOdoo:
@@ -104,7 +121,7 @@ class FakeOdoo:
         return {"res.users": Users(self), "res.users.apikeys": ApiKeys(self)}[model]
 
     def ref(self, xml_id):
-        return Ref()
+        return Ref(xml_id)
 
     def valid(self, key: str) -> bool:
         return ApiKeys(self)._check_credentials(scope=SCOPE, key=key) is not False
@@ -121,7 +138,7 @@ def secrets():
 
 
 def run(odoo: FakeOdoo, client, arn: str, days: int = 30) -> bool:
-    return issue(odoo, client, arn, SERVICE_LOGIN, days, Clock.now)
+    return issue(odoo, client, arn, SERVICE_LOGIN, tuple(GATEWAY_USER.groups), days, Clock.now)
 
 
 def stored(client, arn: str) -> dict:
@@ -186,3 +203,15 @@ def test_a_key_odoo_lost_is_replaced_at_the_next_run(secrets):
     odoo.keys, odoo.committed = [], []
     Clock.now = START + DAY
     assert run(odoo, client, arn) is True and odoo.valid(stored(client, arn)["key"])
+
+
+def test_a_service_user_someone_changed_gets_its_groups_back_and_wakes_up(secrets):
+    """An admin archived the user or made it a system administrator: the next run undoes both."""
+    client, arn = secrets
+    Clock.now = START
+    odoo = FakeOdoo()
+    run(odoo, client, arn)
+    [user] = odoo.users
+    user.write({"active": False, "groups_id": [(6, 0, [XML_IDS["base.group_user"], XML_IDS["base.group_system"]])]})
+    run(odoo, client, arn)
+    assert user.active and user.groups == [XML_IDS[g] for g in GATEWAY_USER.groups]

@@ -34,7 +34,13 @@ def steps(workflow: dict):
 
 
 def test_the_workflows_validate_against_githubs_schema():
-    assert {p.name for p in WORKFLOWS} == {"pull-request.yml", "pr-plan-comment.yml", "deploy.yml", "drift.yml"}
+    assert {p.name for p in WORKFLOWS} == {
+        "pull-request.yml",
+        "pr-plan-comment.yml",
+        "deploy.yml",
+        "drift.yml",
+        "load-test.yml",
+    }
     binary = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
     assert binary, "check-jsonschema is not installed: make install"
     done = subprocess.run(
@@ -75,7 +81,7 @@ def test_no_workflow_runs_pull_request_code_with_secrets():
 
 
 def test_previews_and_deploys_apply_the_policy_pack_with_the_capacity_figures():
-    for name in ("pull-request.yml", "deploy.yml"):
+    for name in ("pull-request.yml", "deploy.yml", "load-test.yml"):
         runs = [s["with"] for s in steps(load(name)) if s.get("uses", "").startswith("pulumi/actions@")]
         assert runs
         for inputs in runs:
@@ -134,6 +140,7 @@ def test_every_job_with_aws_runs_on_its_environments_runner_with_its_environment
     assert seen == {
         ("deploy.yml", "staging", "DEPLOY"),
         ("deploy.yml", "prod", "DEPLOY"),
+        ("load-test.yml", "staging", "DEPLOY"),
         ("drift.yml", "staging", "PREVIEW"),
         ("drift.yml", "prod", "PREVIEW"),
         ("pull-request.yml", "staging", "PREVIEW"),  # prod's preview role trusts main only
@@ -158,7 +165,7 @@ def test_every_pulumi_run_uses_the_cli_the_sdk_was_tested_with():
         if line.startswith("pulumi==")
     ]
     runs = [s for p in WORKFLOWS for s in steps(load(p.name)) if s.get("uses", "").startswith("pulumi/actions@")]
-    assert len(runs) == 4
+    assert len(runs) == 6
     assert {str(s["with"]["pulumi-version"]) for s in runs} == {pin}
 
 
@@ -181,3 +188,20 @@ def test_installs_are_hash_checked():
     for lock in ("requirements.txt", "requirements-dev.txt", "requirements-scan.txt", "policies/requirements.txt"):
         pins = [line for line in (ROOT / lock).read_text().splitlines() if re.match(r"^[A-Za-z0-9_.-]+==", line)]
         assert pins and all(line.endswith("\\") for line in pins), lock  # every pin continues with its hashes
+
+
+def test_the_load_test_runs_on_staging_only_and_always_turns_itself_off():
+    """Between its two ups it holds staging's deploy lock; whatever fails, the data is archived
+    and the second up runs from main's file (the load test off)."""
+    workflow = load("load-test.yml")
+    assert set(workflow["on"]) == {"workflow_dispatch"}
+    [job] = workflow["jobs"].values()
+    assert job["environment"] == "staging" and job["concurrency"]["group"] == "deploy-staging"
+    run = [s.get("run", s.get("uses", "")) for s in job["steps"]]
+    ups = [i for i, s in enumerate(job["steps"]) if s.get("uses", "").startswith("pulumi/actions@")]
+    enable = next(i for i, r in enumerate(run) if "load_test.py enable staging" in r)
+    restore = next(i for i, r in enumerate(run) if r == "git checkout -- Pulumi.staging.yaml")
+    cleanup = next(i for i, r in enumerate(run) if "load_test.py cleanup" in r)
+    assert enable < ups[0] < cleanup < restore < ups[1] == len(run) - 1
+    assert all(job["steps"][i].get("if") == "always()" for i in (cleanup, restore, ups[1]))
+    assert "prod" not in (ROOT / ".github/workflows/load-test.yml").read_text().replace("production", "")

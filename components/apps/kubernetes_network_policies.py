@@ -35,6 +35,8 @@ class AppNetworkPoliciesArgs:
     #: Pods that run Odoo's code outside its Deployments (the API key's CronJob): PgBouncer
     #: admits them as it admits Odoo.
     odoo_jobs: Sequence[PodPeer]
+    #: Pods besides the gateway that call Odoo's web port (the load-test seeder's Jobs).
+    odoo_callers: Sequence[PodPeer]
     #: Ports of the data tier: ElastiCache, RDS and OpenSearch (HTTPS).
     redis_port: int
     #: RDS's port.
@@ -108,7 +110,10 @@ def policies(f: AppNetworkPoliciesArgs) -> dict[str, dict]:
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
                 {"from": ip_blocks(f.alb_cidrs), "ports": tcp_ports(f.odoo.port)},
-                {"from": [_peer_pods(f.gateway.labels)], "ports": tcp_ports(f.odoo.port)},
+                {
+                    "from": [_peer_pods(peer.labels) for peer in (f.gateway, *f.odoo_callers)],
+                    "ports": tcp_ports(f.odoo.port),
+                },
                 metrics_from_prometheus,
             ],
             # Its search requests are signed with its pods' role (Pod Identity).

@@ -55,6 +55,8 @@ class LoadTestArgs:
     resources: ContainerResources
     #: The nodes a k6 pod may run on.
     node_selector: Mapping[str, str]
+    #: What the TestRun waits for besides the operator: the data its journey uses.
+    data: Sequence[pulumi.Resource] = ()
 
 
 class LoadTest(pulumi.ComponentResource):
@@ -109,7 +111,7 @@ class LoadTest(pulumi.ComponentResource):
             kind="TestRun",
             metadata={"name": self.test_run, "namespace": namespace},
             spec=test_run_spec(args),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, scripts]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, scripts, *args.data]),
         )
         self.register_outputs({"testRun": self.test_run})
 

@@ -45,3 +45,9 @@ class LoadTestConfig(Section):
         ),
         description="Requests and limits of one k6 pod.",
     )
+    seed_workers: int = Field(
+        4,
+        ge=1,
+        le=32,
+        description="Parallel calls of the seeding Job; each holds one Odoo worker while it hashes passwords.",
+    )

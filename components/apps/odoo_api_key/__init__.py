@@ -1,12 +1,13 @@
-"""The API gateway's credential towards Odoo: an Odoo API key of a service user, issued and
-rotated inside the cluster by a CronJob running Odoo's own code (`odoo shell`), kept in Secrets
-Manager, read by the gateway as a file. Never a Pulumi input or output: the program creates the
-secret with an empty first value (no credential), the Job writes every real one.
+"""A service's own credential towards Odoo: an Odoo API key of its own service user (the API
+gateway's; the load-test seeder's), issued and rotated inside the cluster by a Job running Odoo's
+own code (`odoo shell`), kept in Secrets Manager, read by the service as a file. Never a Pulumi
+input or output: the program creates the secret with an empty first value (no credential), the
+Job writes every real one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +25,35 @@ from components.k8s.secret_files import PodAccess, SecretFiles, SecretRef
 from components.k8s.workload import PodPeer
 
 SCRIPT = Path(__file__).with_name("issue.py")
-SERVICE_ACCOUNT = "odoo-api-key"
-LABELS = {"app.kubernetes.io/name": SERVICE_ACCOUNT, "app.kubernetes.io/part-of": "smartdairy"}
 SCRIPT_DIR = "/etc/odoo-api-key"
-#: The gateway's user in Odoo (the secret carries it beside the key).
-SERVICE_LOGIN = "api-gateway"
 #: Daily: a key is renewed a period before it expires, so a missed day or two costs nothing.
-SCHEDULE = "17 3 * * *"
+DAILY = "17 3 * * *"
+
+
+@dataclass(frozen=True)
+class ServiceUser:
+    """Whose key: the Odoo user (the secret carries its login beside the key), its groups, the
+    Kubernetes names of its issuing Job, and when that Job runs."""
+
+    #: The user's login in Odoo.
+    login: str
+    #: Its groups (XML ids): the least its service needs.
+    groups: Sequence[str]
+    #: Service account, ConfigMap, NetworkPolicy and Job/CronJob name of the issuer.
+    issuer: str
+    #: A cron schedule (a CronJob rotates the key), or None: a Job issues it once, named
+    #: `<issuer>-<run>`, and Pulumi waits for it.
+    schedule: str | None
+    #: Names the one-shot Job (a new value issues again); unused with a schedule.
+    run: str = ""
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {"app.kubernetes.io/name": self.issuer, "app.kubernetes.io/part-of": "smartdairy"}
+
+
+#: The API gateway's user: an internal user, no administration right.
+GATEWAY_USER = ServiceUser(login="api-gateway", groups=("base.group_user",), issuer="odoo-api-key", schedule=DAILY)
 RESOURCES = ContainerResources.model_validate(
     {"cpuRequest": "100m", "cpuLimit": "1", "memoryRequest": "256Mi", "memoryLimit": "512Mi"}
 )
@@ -38,6 +61,10 @@ RESOURCES = ContainerResources.model_validate(
 
 @dataclass(frozen=True)
 class OdooApiKeyArgs:
+    #: Whose key, and how its issuer runs.
+    service: ServiceUser
+    #: What the secret is for (its description in Secrets Manager).
+    purpose: str
     #: Namespace of Odoo and the gateway.
     namespace: pulumi.Input[str]
     #: Odoo's image: the Job runs `odoo shell` with Odoo's own config.
@@ -56,7 +83,7 @@ class OdooApiKeyArgs:
     pgbouncer: PodPeer
     #: Node labels the Job's pod requires.
     node_selector: Mapping[str, str]
-    #: Pulumi `protect` on the secret (its loss cuts the gateway off Odoo until the next run).
+    #: Pulumi `protect` on the secret (its loss cuts the service off Odoo until the next run).
     protect: bool
 
 
@@ -67,44 +94,64 @@ class OdooApiKey(pulumi.ComponentResource):
     def __init__(self, name: str, args: OdooApiKeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        service = args.service
         secret = aws.secretsmanager.Secret(
             f"{name}-secret",
-            description="The API gateway's Odoo API key, issued and rotated by the odoo-api-key CronJob.",
+            description=args.purpose,
             kms_key_id=args.key_arn,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        # The first value holds no credential: the gateway's mount works from day one, and the
-        # gateway waits for a key (the CSI driver refreshes the file once the Job has put one).
-        first_version(f"{name}-secret", secret.id, f'{{"login": "{SERVICE_LOGIN}", "key": ""}}', self)
-        #: The gateway reads it (login, key); the Job reads and writes it.
+        # The first value holds no credential: the service's mount works from day one, and it
+        # waits for a key (the CSI driver refreshes the file once the Job has put one).
+        first_version(f"{name}-secret", secret.id, f'{{"login": "{service.login}", "key": ""}}', self)
+        #: The service reads it (login, key); the Job reads and writes it.
         self.secret = SecretRef(secret.arn, args.key_arn)
         writes = secret_write_statements([secret.arn], [args.key_arn], args.pod_access.region)
         files, associations, account = odoo_job_access(
-            name, SERVICE_ACCOUNT, args.namespace, args.db_secret, args.pod_access, writes, self
+            name, service.issuer, args.namespace, args.db_secret, args.pod_access, writes, self
         )
         script = k8s.core.v1.ConfigMap(
             f"{name}-script",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_ACCOUNT, namespace=args.namespace, labels=LABELS),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=service.issuer, namespace=args.namespace, labels=service.labels),
             data={"issue.py": SCRIPT.read_text() + RUN},
             opts=child,
         )
-        odoo_job_egress(name, args.namespace, LABELS, args.pgbouncer, self)
+        egress = odoo_job_egress(name, args.namespace, service.labels, args.pgbouncer, self)
         pod = _job_pod(args, files, account, script.metadata.name, secret.arn)
+        after = pulumi.ResourceOptions(parent=self, depends_on=[*associations, egress])
+        #: The issuing Job (one-shot issuers): what the service's first pods wait for.
+        self.issued = _issuer(name, args, pod, after)
+        #: What PgBouncer's NetworkPolicy admits besides the applications.
+        self.peer = PodPeer(service.labels, 0)
+        self.register_outputs({"secretArn": secret.arn})
+
+
+def _issuer(name: str, args: OdooApiKeyArgs, pod: dict, opts: pulumi.ResourceOptions) -> k8s.batch.v1.Job | None:
+    """A CronJob on the service's schedule, or one Job that Pulumi waits for (returned)."""
+    service, labels = args.service, args.service.labels
+    job = {"backoffLimit": 3, "activeDeadlineSeconds": 900, "template": pod}
+    if service.schedule is not None:
         k8s.batch.v1.CronJob(
             f"{name}-cronjob",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_ACCOUNT, namespace=args.namespace, labels=LABELS),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=service.issuer, namespace=args.namespace, labels=labels),
             spec={
-                "schedule": SCHEDULE,
+                "schedule": service.schedule,
                 "concurrencyPolicy": "Forbid",
                 "successfulJobsHistoryLimit": 1,
                 "failedJobsHistoryLimit": 3,
-                "jobTemplate": {"spec": {"backoffLimit": 3, "activeDeadlineSeconds": 900, "template": pod}},
+                "jobTemplate": {"spec": job},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=associations),
+            opts=opts,
         )
-        #: What PgBouncer's NetworkPolicy admits besides the applications.
-        self.peer = PodPeer(LABELS, 0)
-        self.register_outputs({"secretArn": secret.arn})
+        return None
+    return k8s.batch.v1.Job(
+        f"{name}-job",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=f"{service.issuer}-{service.run}", namespace=args.namespace, labels=labels
+        ),
+        spec=job,
+        opts=opts,
+    )
 
 
 def _job_pod(
@@ -118,7 +165,8 @@ def _job_pod(
     role's current user), then `odoo shell` running the script, as the platform's user."""
     environment = {
         "KEY_SECRET_ARN": secret_arn,
-        "SERVICE_LOGIN": SERVICE_LOGIN,
+        "SERVICE_LOGIN": args.service.login,
+        "SERVICE_GROUPS": ",".join(args.service.groups),
         "ROTATION_DAYS": str(args.credential_rotation_days),
         "AWS_REGION": args.pod_access.region,
     }
@@ -136,7 +184,7 @@ def _job_pod(
         ],
     }
     return odoo_job_pod(
-        LABELS,
+        args.service.labels,
         account,
         args.image,
         files,

@@ -1,5 +1,6 @@
-"""Issues the API gateway's Odoo API key. Runs inside `odoo shell` (Odoo 18), which defines
-`env`; the last lines of this file call `issue` with it (see RUN).
+"""Issues a service user's Odoo API key (the API gateway's, the load-test seeder's). Runs inside
+`odoo shell` (Odoo 18), which defines `env`; the last lines of this file call `issue` with it
+(see RUN).
 
 A key lives two rotation periods; a new one is issued once the current one has less than a
 period left, so the key a gateway pod read at start (pods live less than a period, stack config
@@ -18,19 +19,17 @@ from typing import Any
 
 #: Odoo's scope for XML-RPC and JSON-RPC logins with an API key.
 SCOPE = "rpc"
-#: The groups of the service user: an internal user, no administration right.
-GROUPS = ("base.group_user",)
 
 
-def service_user(env: Any, login: str) -> Any:
-    """The gateway's Odoo user: active, without a password (API keys only), created once."""
+def service_user(env: Any, login: str, groups: tuple[str, ...]) -> Any:
+    """The service user: active, without a password (API keys only), created once with exactly
+    `groups` (XML ids), which a later run sets again if someone changed them."""
     users = env["res.users"].sudo().with_context(active_test=False)
     user = users.search([("login", "=", login)], limit=1)
+    group_ids = [(6, 0, [env.ref(xml_id).id for xml_id in groups])]
     if not user:
-        groups = [(6, 0, [env.ref(xml_id).id for xml_id in GROUPS])]
-        user = users.create({"name": "API gateway", "login": login, "groups_id": groups})
-    if not user.active:
-        user.active = True
+        return users.create({"name": login, "login": login, "groups_id": group_ids})
+    user.write({"active": True, "groups_id": group_ids})
     return user
 
 
@@ -50,15 +49,23 @@ def still_good(env: Any, user: Any, value: dict[str, str], now: datetime.datetim
     return env["res.users.apikeys"].sudo()._check_credentials(scope=SCOPE, key=key) == user.id
 
 
-def issue(env: Any, client: Any, secret_arn: str, login: str, period_days: int, now: datetime.datetime) -> bool:
+def issue(
+    env: Any,
+    client: Any,
+    secret_arn: str,
+    login: str,
+    groups: tuple[str, ...],
+    period_days: int,
+    now: datetime.datetime,
+) -> bool:
     """Issues a key if the current one will not outlast a period. Returns whether it did."""
     period = datetime.timedelta(days=period_days)
-    user = service_user(env, login)
+    user = service_user(env, login, groups)
     if still_good(env, user, current_key(client, secret_arn), now, period):
         env.cr.commit()  # the user, if this run made or woke it
         return False
     expires = now + 2 * period
-    name = f"api-gateway {now:%Y-%m-%d} {secrets.token_hex(2)}"
+    name = f"{login} {now:%Y-%m-%d} {secrets.token_hex(2)}"
     key = env["res.users.apikeys"].with_user(user).sudo()._generate(SCOPE, name, expires)
     value = {"login": login, "key": key, "expires": expires.isoformat()}
     client.put_secret_value(SecretId=secret_arn, SecretString=json.dumps(value))
@@ -71,6 +78,7 @@ RUN = """
 import datetime, os
 import boto3
 issued = issue(env, boto3.client("secretsmanager"), os.environ["KEY_SECRET_ARN"], os.environ["SERVICE_LOGIN"],
-               int(os.environ["ROTATION_DAYS"]), datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None))
+               tuple(os.environ["SERVICE_GROUPS"].split(",")), int(os.environ["ROTATION_DAYS"]),
+               datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None))
 print("issued a new key" if issued else "the current key is good for more than a period")
 """
