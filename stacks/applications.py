@@ -266,7 +266,7 @@ def _load_test(ctx: StackContext, issuer: OdooIssuer, metrics: Monitoring) -> li
             odoo=odoo.web,
             key=key.secret,
             key_issued=[key.issued] if key.issued else [],
-            workers=test.seed_workers,
+            seed_workers=test.seed_workers,
             pod_access=_pod_access(ctx, inputs),
             node_selector=STEADY_NODES,
         ),

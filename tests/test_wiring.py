@@ -12,6 +12,7 @@ import pytest
 from components.apps.api_gateway import ApiGatewayArgs
 from components.apps.database_bootstrap import DatabaseBootstrapArgs
 from components.apps.load_test import LoadTestArgs
+from components.apps.load_test_data import LoadTestDataArgs
 from components.apps.odoo import OdooArgs
 from components.apps.odoo_config import OdooSettings
 from components.apps.pgbouncer import PgBouncerArgs
@@ -121,7 +122,7 @@ WIRING = [
         },
     ),
     Wiring(SearchConfig, (SearchDomainArgs,)),
-    Wiring(LoadTestConfig, (LoadTestArgs,), {"enabled": "whether the LoadTest is composed at all"}),
+    Wiring(LoadTestConfig, (LoadTestArgs, LoadTestDataArgs), {"enabled": "whether the LoadTest is composed at all"}),
     Wiring(NotificationsConfig, (AlarmTopicArgs,)),
     Wiring(SloConfig, (SloTargets,)),
 ]

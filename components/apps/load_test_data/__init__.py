@@ -55,7 +55,7 @@ class LoadTestDataArgs:
     #: What the seeding Job waits for: the key's issuing Job.
     key_issued: Sequence[pulumi.Resource]
     #: Parallel XML-RPC calls (each holds one of Odoo's workers while it hashes passwords).
-    workers: int
+    seed_workers: int
     #: Where the pods get AWS access for their secret files.
     pod_access: PodAccess
     #: Node labels the Jobs' pods require.
@@ -149,7 +149,7 @@ def _pod(
         "MODE": mode,
         "USERS": str(USERS),
         "PRODUCTS": str(PRODUCTS),
-        "WORKERS": str(args.workers),
+        "WORKERS": str(args.seed_workers),
         "ODOO_URL": args.odoo_url,
         "ODOO_DB": args.database,
         "KEY_DIR": files.directory,
