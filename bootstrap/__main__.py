@@ -30,7 +30,7 @@ from stacks.loader import load_config
 from stacks.schema.delivery import BootstrapConfig
 
 #: The workflows (their `name:`) whose jobs run on the runners: nothing else starts a build there.
-RUNNER_WORKFLOWS = ("deploy", "drift", "pull request")
+RUNNER_WORKFLOWS = ("deploy", "drift", "pull request", "load test")
 
 config = load_config(BootstrapConfig)
 

@@ -236,7 +236,11 @@ class LoadTestPeers:
     seeder: PodPeer
 
 
+#: The seeder's key issuer (and revoker): its Jobs are named after it.
+SEEDER_ISSUER = "loadtest-seeder-key"
 #: The load-test seeder's Odoo user: it creates portal users and products, and archives them.
+#: Access Rights (erp_manager) is what creating users takes, and close to an administrator: the
+#: user lives for one run (its key two days at most, revoked and the user archived at cleanup).
 SEEDER_GROUPS = (
     "base.group_user",
     "base.group_partner_manager",
@@ -248,7 +252,7 @@ SEEDER_GROUPS = (
 def _load_test(ctx: StackContext, issuer: OdooIssuer, metrics: Monitoring) -> list[LoadTestPeers]:
     """The seed's data (under the seeder's own key), then the TestRun once it is in Odoo."""
     test, inputs = ctx.config.load_test, issuer.inputs
-    seeder = ServiceUser("loadtest-seeder", SEEDER_GROUPS, "loadtest-seeder-key", schedule=None, run=test.run_id)
+    seeder = ServiceUser("loadtest-seeder", SEEDER_GROUPS, SEEDER_ISSUER, schedule=None, run=test.run_id)
     # A key for one run: it lives two days; nothing to protect (its loss costs a rerun).
     key = _odoo_api_key(
         ctx, issuer, seeder, "The load-test seeder's Odoo API key.", credential_rotation_days=1, protect=False

@@ -10,6 +10,7 @@ import json
 
 import pulumi
 import pytest
+import yaml
 
 from stacks.loader import ConfigError, load_config
 from stacks.schema.delivery import BootstrapConfig
@@ -275,10 +276,10 @@ def test_each_environment_has_a_runner_in_its_own_vpc(bootstrap):
         assert project["vpcConfig"]["subnets"] and not project["environment"].get("privilegedMode")
     for hook in bootstrap.of_type("aws:codebuild/webhook:Webhook"):
         [group] = hook.inputs["filterGroups"]
-        assert {f["type"]: f["pattern"] for f in group["filters"]} == {
-            "EVENT": "WORKFLOW_JOB_QUEUED",
-            "WORKFLOW_NAME": "^(deploy|drift|pull request)$",
-        }
+        filters = {f["type"]: f["pattern"] for f in group["filters"]}
+        assert filters["EVENT"] == "WORKFLOW_JOB_QUEUED"
+        names = filters["WORKFLOW_NAME"].removeprefix("^(").removesuffix(")$").split("|")
+        assert set(names) == workflows_on_runners(), "a workflow the runner ignores stays queued forever"
     assert len(bootstrap.of_type("aws:ec2/natGateway:NatGateway")) == 2
     assert bootstrap.outputs["prod"]["runner"]["label"] == "codebuild-smartdairy-prod-runner"
 
@@ -390,3 +391,13 @@ def test_an_unknown_service_role_is_refused_naming_the_key():
         load_config(BootstrapConfig, NS)
     [problem] = caught.value.problems
     assert problem.startswith(f"{NS}:serviceLinkedRoles") and "unknown services ec2.amazonaws.com" in problem
+
+
+def workflows_on_runners() -> set[str]:
+    """The `name:` of every workflow with a job on an environment's CodeBuild runner."""
+    found = set()
+    for path in (ROOT / ".github" / "workflows").glob("*.yml"):
+        workflow = yaml.safe_load(path.read_text())
+        if any(str(job.get("runs-on", "")).startswith("codebuild-") for job in workflow["jobs"].values()):
+            found.add(workflow["name"])
+    return found

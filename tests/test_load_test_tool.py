@@ -45,3 +45,16 @@ def test_bad_arguments_exit_2(capsys):
     assert load_test.main(["enable", "staging"]) == 2
     assert load_test.main(["enable", "nostack", "r1"]) == 2
     assert "Pulumi.nostack.yaml" in capsys.readouterr().err
+
+
+class Condition:
+    def __init__(self, type_: str, status: str = "True"):
+        self.type, self.status = type_, status
+
+
+def test_a_job_is_done_on_its_conditions_only():
+    """Between retries a Job shows failed pods and none active: still running."""
+    assert load_test.job_state(None) == "running"
+    assert load_test.job_state([Condition("Suspended", "False")]) == "running"
+    assert load_test.job_state([Condition("Complete")]) == "finished"
+    assert load_test.job_state([Condition("Failed")]) == "error"

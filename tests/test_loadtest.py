@@ -18,6 +18,7 @@ from synth.mock_runtime import run_program
 from tests.conftest import PROJECT, ROOT, program_run, section, with_section
 from tests.harness.k6 import k6_exports, node
 from tests.test_deploy_readiness import waits_for
+from tools import load_test as load_test_tool
 
 SCRIPT = ROOT / "components" / "apps" / "loadtest" / "full_load_test.js"
 SEED_SCRIPT = ROOT / "tests" / "fixtures" / "seed" / "full_load_test.js"
@@ -176,12 +177,19 @@ def test_the_run_waits_for_its_data_which_waits_for_the_seeders_own_key(enabled)
     assert env["ROTATION_DAYS"] == "1", "a key for one run"
 
 
-def test_the_cleanup_waits_suspended_for_whoever_ran_the_test(enabled):
-    cleanup = job(enabled, "loadtest-seeder-cleanup-r7")
-    assert cleanup.inputs["spec"]["suspend"] is True
-    assert cleanup.inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
-    assert cleanup.ignore_changes == ["spec.suspend"], "a later up leaves a resumed cleanup alone"
-    assert waits_for(enabled, cleanup, job(enabled, "loadtest-seeder-seed-r7"))
+def test_the_cleanups_wait_suspended_for_whoever_ran_the_test(enabled):
+    """They exist before the data does (a half-failed seeding has one); resumed in this order."""
+    seeding = job(enabled, "loadtest-seeder-seed-r7")
+    for name in load_test_tool.cleanup_jobs("r7"):
+        cleanup = job(enabled, name)
+        assert cleanup.inputs["spec"]["suspend"] is True
+        assert cleanup.inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+        assert cleanup.ignore_changes == ["spec.suspend"], "a later up leaves a resumed cleanup alone"
+    data, revoke = (job(enabled, name) for name in load_test_tool.cleanup_jobs("r7"))
+    assert waits_for(enabled, seeding, data)
+    [container] = revoke.inputs["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["REVOKE"] == "1" and env["SERVICE_LOGIN"] == "loadtest-seeder"
 
 
 def test_the_seeder_holds_its_own_key_and_no_database_credential(enabled):

@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from components.apps.odoo_api_key import GATEWAY_USER
-from components.apps.odoo_api_key.issue import SCOPE, issue
+from components.apps.odoo_api_key.issue import SCOPE, issue, revoke
 
 SERVICE_LOGIN = GATEWAY_USER.login
 DAY = datetime.timedelta(days=1)
@@ -93,11 +93,24 @@ class ApiKeys:
         self.odoo.keys.append({"key": key, "uid": self.user.id, "scope": scope, "expires": expiration_date})
         return key
 
+    def search(self, domain):
+        [(_, _, uid)] = domain
+        return Keys(self.odoo, [row for row in self.odoo.keys if row["uid"] == uid])
+
     def _check_credentials(self, *, scope, key):
         for row in self.odoo.keys:
             if row["key"] == key and row["scope"] == scope and row["expires"] >= Clock.now:
                 return row["uid"]
         return False
+
+
+class Keys(list):
+    def __init__(self, odoo: FakeOdoo, rows: list[dict]):
+        super().__init__(rows)
+        self.odoo = odoo
+
+    def unlink(self) -> None:
+        self.odoo.keys = [row for row in self.odoo.keys if row not in self]
 
 
 class Ref:
@@ -215,3 +228,14 @@ def test_a_service_user_someone_changed_gets_its_groups_back_and_wakes_up(secret
     user.write({"active": False, "groups_id": [(6, 0, [XML_IDS["base.group_user"], XML_IDS["base.group_system"]])]})
     run(odoo, client, arn)
     assert user.active and user.groups == [XML_IDS[g] for g in GATEWAY_USER.groups]
+
+
+def test_revoking_a_one_run_user_deletes_its_keys_and_archives_it(secrets):
+    client, arn = secrets
+    Clock.now = START
+    odoo = FakeOdoo()
+    run(odoo, client, arn)
+    key = stored(client, arn)["key"]
+    assert revoke(odoo, SERVICE_LOGIN) == 1
+    assert not odoo.valid(key) and not odoo.users[0].active and odoo.committed == []
+    assert revoke(odoo, "nobody") == 0

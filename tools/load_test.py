@@ -6,7 +6,9 @@ load-test workflow calls them; a person can too, from the environment's runner).
     wait    RUN_ID [MINUTES]          wait until the TestRun has finished (or failed)
     report  RUN_ID                    k6's summary of every runner, as Markdown; exit 1 when a
                                       runner failed (k6 exits 99 when a threshold is crossed)
-    cleanup RUN_ID [MINUTES]          resume the seeder's cleanup Job and wait for it
+    cleanup RUN_ID [MINUTES]          resume the seeder's cleanup Job (archives the test data),
+                                      then its key's revoke Job (deletes the key, archives the
+                                      seeder), waiting for each
 
 The Kubernetes steps use the current kubeconfig (`aws eks update-kubeconfig`). Exit 2 on bad
 arguments, with one line naming the problem.
@@ -14,6 +16,7 @@ arguments, with one line naming the problem.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -21,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from kubernetes.client.exceptions import ApiException
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from components.apps.load_test_data import SERVICE_ACCOUNT  # noqa: E402
-from stacks.applications import LOAD_TEST_NAMESPACE, NAMESPACE  # noqa: E402
+from stacks.applications import LOAD_TEST_NAMESPACE, NAMESPACE, SEEDER_ISSUER  # noqa: E402
 
 PROJECT = "smartdairy-platform"
 #: k6-operator's TestRun stages that end a run (api/v1alpha1 Stage).
@@ -38,8 +42,16 @@ def test_run(run_id: str) -> str:
     return f"seed-load-{run_id}"
 
 
-def cleanup_job(run_id: str) -> str:
-    return f"{SERVICE_ACCOUNT}-cleanup-{run_id}"
+def cleanup_jobs(run_id: str) -> list[str]:
+    """In order: the test data's cleanup, then the seeder's own end."""
+    return [f"{SERVICE_ACCOUNT}-cleanup-{run_id}", f"{SEEDER_ISSUER}-revoke-{run_id}"]
+
+
+def job_state(conditions: Sequence[Any] | None) -> str:
+    """`finished`, `error` or `running`, from a Job's Complete and Failed conditions (its pod
+    counts pass through failed-and-none-active between retries)."""
+    true = {c.type for c in conditions or () if c.status == "True"}
+    return "finished" if "Complete" in true else "error" if "Failed" in true else "running"
 
 
 def enable(stack_file: Path, run_id: str, scenarios: Sequence[str]) -> None:
@@ -52,7 +64,7 @@ def enable(stack_file: Path, run_id: str, scenarios: Sequence[str]) -> None:
 
 
 def wait_for_run(stage: Callable[[], str | None], minutes: float, sleep: Callable[[float], None] = time.sleep) -> str:
-    """Polls the TestRun's stage each minute until it is done; prints each new stage."""
+    """Polls a stage each minute until it is done (finished or error); prints each new one."""
     seen, deadline = None, time.monotonic() + minutes * 60
     while time.monotonic() < deadline:
         now = stage()
@@ -101,15 +113,14 @@ def _runners(core: Any, run_id: str) -> list[tuple[str, int | None, str]]:
 
 
 def _cleanup(batch: Any, run_id: str, minutes: float) -> None:
-    name = cleanup_job(run_id)
-    batch.patch_namespaced_job(name, NAMESPACE, {"spec": {"suspend": False}})
+    for name in cleanup_jobs(run_id):
+        batch.patch_namespaced_job(name, NAMESPACE, {"spec": {"suspend": False}})
+        if wait_for_run(functools.partial(_job_state, batch, name), minutes) != "finished":
+            raise SystemExit(f"the Job {name} failed: kubectl -n {NAMESPACE} logs job/{name}")
 
-    def stage() -> str | None:
-        status = batch.read_namespaced_job_status(name, NAMESPACE).status
-        return "finished" if status.succeeded else "error" if status.failed and not status.active else "running"
 
-    if wait_for_run(stage, minutes) != "finished":
-        raise SystemExit(f"the cleanup Job {name} failed: kubectl -n {NAMESPACE} logs job/{name}")
+def _job_state(batch: Any, name: str) -> str:
+    return job_state(batch.read_namespaced_job_status(name, NAMESPACE).status.conditions)
 
 
 def main(argv: Sequence[str]) -> int:
@@ -134,6 +145,9 @@ def main(argv: Sequence[str]) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"load_test {command}: {error}", file=sys.stderr)
         return 2
+    except ApiException as error:
+        print(f"load_test {command}: the cluster answered {error.status} {error.reason}", file=sys.stderr)
+        return 1
     print(__doc__.split("\n\n")[1], file=sys.stderr)
     return 2
 

@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 from components.apps.kubernetes_network_policies import DNS_EGRESS, tcp_ports
 from components.k8s.pod_spec import ContainerResources, container_security_context, pod_security_context, pull_policy
 from components.k8s.secret_files import PodAccess, SecretFiles, SecretObject, SecretRef, pod_secrets
+from components.k8s.suspended_job import suspended_job
 from components.k8s.workload import PodPeer
 
 SCRIPT = Path(__file__).with_name("seed.py")
@@ -92,9 +93,26 @@ class LoadTestData(pulumi.ComponentResource):
             opts=child,
         )
         ready = [*identity.associations, egress, *args.key_issued]
-        seeded = self._job(name, "seed", args, _pod(args, "seed", files, account.metadata.name, script), ready)
-        cleanup = _pod(args, "cleanup", files, account.metadata.name, script)
-        self._job(name, "cleanup", args, cleanup, [seeded], suspended=True)
+        account_name = account.metadata.name
+        # The cleanup exists before any data does: a seeding that fails half-way still has one.
+        cleanup = suspended_job(
+            f"{name}-cleanup",
+            f"{SERVICE_ACCOUNT}-cleanup-{args.run_id}",
+            args.namespace,
+            _job_spec(_pod(args, "cleanup", files, account_name, script)),
+            self,
+            ready,
+        )
+        seeded = k8s.batch.v1.Job(
+            f"{name}-seed",
+            metadata={"name": f"{SERVICE_ACCOUNT}-seed-{args.run_id}", "namespace": args.namespace},
+            spec=_job_spec(_pod(args, "seed", files, account_name, script)),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[*ready, cleanup],
+                custom_timeouts=pulumi.CustomTimeouts(create=f"{DEADLINE_S // 60 + 5}m"),
+            ),
+        )
         #: What the TestRun waits for.
         self.seeded = seeded
         #: The cleanup Job's name: resume it (`spec.suspend: false`) once the run has finished.
@@ -103,31 +121,9 @@ class LoadTestData(pulumi.ComponentResource):
         self.peer = PodPeer(LABELS, 0)
         self.register_outputs({"cleanupJob": self.cleanup_job})
 
-    def _job(
-        self,
-        name: str,
-        mode: str,
-        args: LoadTestDataArgs,
-        pod: dict,
-        after: list[pulumi.Resource],
-        suspended: bool = False,
-    ) -> k8s.batch.v1.Job:
-        """A Job of `mode`. Suspended: created without pods, not awaited, and a later `up`
-        leaves alone whether someone resumed it."""
-        metadata: dict = {"name": f"{SERVICE_ACCOUNT}-{mode}-{args.run_id}", "namespace": args.namespace}
-        if suspended:
-            metadata["annotations"] = {"pulumi.com/skipAwait": "true"}
-        return k8s.batch.v1.Job(
-            f"{name}-{mode}",
-            metadata=metadata,
-            spec={"suspend": suspended, "backoffLimit": 2, "activeDeadlineSeconds": DEADLINE_S, "template": pod},
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=after,
-                ignore_changes=["spec.suspend"] if suspended else None,
-                custom_timeouts=pulumi.CustomTimeouts(create=f"{DEADLINE_S // 60 + 5}m"),
-            ),
-        )
+
+def _job_spec(pod: dict) -> dict:
+    return {"backoffLimit": 2, "activeDeadlineSeconds": DEADLINE_S, "template": pod}
 
 
 def seeder_policy(odoo: PodPeer) -> dict:

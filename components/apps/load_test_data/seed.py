@@ -32,6 +32,8 @@ ADDRESS = {"street": "1 Load Test Road", "city": "Test City", "zip": "00000"}
 PORTAL = ("base", "group_portal")
 #: Active and archived records alike.
 ALL = {"context": {"active_test": False}}
+#: auth_signup would mail each new user an invitation (to test.com): never.
+NO_MAIL = {"context": {"no_reset_password": True}}
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def seed_users(odoo: Odoo, logins: Sequence[str], portal_id: int) -> int:
     existing = {user["login"] for user in found}
     missing = [login for login in logins if login not in existing]
     if missing:
-        odoo.call("res.users", "create", [_user(login, portal_id) for login in missing])
+        odoo.call("res.users", "create", [_user(login, portal_id) for login in missing], **NO_MAIL)
     return len(missing)
 
 
@@ -118,17 +120,21 @@ def _product(code: str) -> dict:
     return {"name": name, "default_code": code, "sale_ok": True, "is_published": True, "list_price": float(number)}
 
 
-def archive(odoo: Odoo, plan: Plan) -> int:
-    """Archives the seeded users and products (orders made with them stay, as the run's record)."""
-    logins = [login for batch in plan.login_batches() for login in batch]
-    users = odoo.call("res.users", "search", [("login", "in", logins)])
+def archive_users(odoo: Odoo, logins: Sequence[str]) -> int:
+    """Archives a batch of the seeded users (one request each, like the seeding)."""
+    users = odoo.call("res.users", "search", [("login", "in", list(logins))])
     if users:
         odoo.call("res.users", "write", users, {"active": False})
+    return len(users)
+
+
+def archive_products(odoo: Odoo, plan: Plan) -> int:
+    """Archives the seeded products (orders made with them stay, as the run's record)."""
     codes = [PRODUCT_CODE.format(n) for n in range(1, plan.products + 1)]
     products = odoo.call("product.template", "search", [("default_code", "in", codes)])
     if products:
         odoo.call("product.template", "write", products, {"active": False})
-    return len(users) + len(products)
+    return len(products)
 
 
 def portal_group(odoo: Odoo) -> int:
@@ -141,21 +147,26 @@ def portal_group(odoo: Odoo) -> int:
 def run(connect: Callable[[], Odoo], plan: Plan, say: Callable[[str], None] = print) -> None:
     odoo = connect()
     if plan.mode == "cleanup":
-        say(f"archived {archive(odoo, plan)} users and products")
+        say(f"archived {archive_products(odoo, plan)} products")
+        say(f"archived {in_parallel(connect, plan, archive_users)} users")
         return
     say(f"created {seed_products(odoo, plan.products)} of {plan.products} products")
     portal_id = portal_group(odoo)
+    created = in_parallel(connect, plan, lambda batch_odoo, logins: seed_users(batch_odoo, logins, portal_id))
+    say(f"created {created} of {plan.users} users")
 
+
+def in_parallel(connect: Callable[[], Odoo], plan: Plan, task: Callable[[Odoo, list[str]], int]) -> int:
+    """`task` over every batch of logins, `plan.workers` at a time, one connection per worker."""
     local = threading.local()
 
-    def seed(logins: list[str]) -> int:
-        if not hasattr(local, "odoo"):  # one connection per worker thread
+    def one(logins: list[str]) -> int:
+        if not hasattr(local, "odoo"):
             local.odoo = connect()
-        return seed_users(local.odoo, logins, portal_id)
+        return task(local.odoo, logins)
 
     with ThreadPoolExecutor(plan.workers) as pool:
-        created = sum(pool.map(seed, plan.login_batches()))
-    say(f"created {created} of {plan.users} users")
+        return sum(pool.map(one, plan.login_batches()))
 
 
 def main() -> None:

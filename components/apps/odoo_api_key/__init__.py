@@ -22,10 +22,13 @@ from components.aws.iam_documents import secret_write_statements
 from components.aws.secrets import first_version
 from components.k8s.pod_spec import ContainerResources, container_security_context, pull_policy
 from components.k8s.secret_files import PodAccess, SecretFiles, SecretRef
+from components.k8s.suspended_job import suspended_job
 from components.k8s.workload import PodPeer
 
 SCRIPT = Path(__file__).with_name("issue.py")
 SCRIPT_DIR = "/etc/odoo-api-key"
+#: An issuer's run: Odoo's start-up plus one transaction.
+DEADLINE_S = 900
 #: Daily: a key is renewed a period before it expires, so a missed day or two costs nothing.
 DAILY = "17 3 * * *"
 
@@ -127,9 +130,10 @@ class OdooApiKey(pulumi.ComponentResource):
 
 
 def _issuer(name: str, args: OdooApiKeyArgs, pod: dict, opts: pulumi.ResourceOptions) -> k8s.batch.v1.Job | None:
-    """A CronJob on the service's schedule, or one Job that Pulumi waits for (returned)."""
+    """A CronJob on the service's schedule; or one Job that Pulumi waits for (returned), with a
+    suspended twin that deletes the keys and archives the user when resumed after the run."""
     service, labels = args.service, args.service.labels
-    job = {"backoffLimit": 3, "activeDeadlineSeconds": 900, "template": pod}
+    job = {"backoffLimit": 3, "activeDeadlineSeconds": DEADLINE_S, "template": pod}
     if service.schedule is not None:
         k8s.batch.v1.CronJob(
             f"{name}-cronjob",
@@ -144,14 +148,32 @@ def _issuer(name: str, args: OdooApiKeyArgs, pod: dict, opts: pulumi.ResourceOpt
             opts=opts,
         )
         return None
+    revoking = _with_env(pod, {"REVOKE": "1"})
+    suspended_job(
+        f"{name}-revoke",
+        f"{service.issuer}-revoke-{service.run}",
+        args.namespace,
+        {**job, "template": revoking},
+        opts.parent,
+        opts.depends_on,
+    )
     return k8s.batch.v1.Job(
         f"{name}-job",
         metadata=k8s.meta.v1.ObjectMetaArgs(
             name=f"{service.issuer}-{service.run}", namespace=args.namespace, labels=labels
         ),
         spec=job,
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create=f"{DEADLINE_S // 60 + 5}m"))
+        ),
     )
+
+
+def _with_env(pod: dict, extra: dict[str, str]) -> dict:
+    """`pod` whose main container has `extra` in its environment too."""
+    [container] = pod["spec"]["containers"]
+    env = [*container["env"], *({"name": k, "value": v} for k, v in extra.items())]
+    return {**pod, "spec": {**pod["spec"], "containers": [{**container, "env": env}]}}
 
 
 def _job_pod(

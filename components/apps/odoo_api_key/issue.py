@@ -73,12 +73,28 @@ def issue(
     return True
 
 
+def revoke(env: Any, login: str) -> int:
+    """Ends a one-run service user: deletes its keys and archives it. Returns the keys deleted."""
+    user = env["res.users"].sudo().with_context(active_test=False).search([("login", "=", login)], limit=1)
+    if not user:
+        return 0
+    keys = env["res.users.apikeys"].sudo().search([("user_id", "=", user.id)])
+    count = len(keys)
+    keys.unlink()
+    user.write({"active": False})
+    env.cr.commit()
+    return count
+
+
 #: What the Job appends to this file for `odoo shell`: its settings come from the environment.
 RUN = """
 import datetime, os
 import boto3
-issued = issue(env, boto3.client("secretsmanager"), os.environ["KEY_SECRET_ARN"], os.environ["SERVICE_LOGIN"],
-               tuple(os.environ["SERVICE_GROUPS"].split(",")), int(os.environ["ROTATION_DAYS"]),
-               datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None))
-print("issued a new key" if issued else "the current key is good for more than a period")
+if os.environ.get("REVOKE") == "1":
+    print(f"deleted {revoke(env, os.environ['SERVICE_LOGIN'])} keys and archived the user")
+else:
+    issued = issue(env, boto3.client("secretsmanager"), os.environ["KEY_SECRET_ARN"], os.environ["SERVICE_LOGIN"],
+                   tuple(os.environ["SERVICE_GROUPS"].split(",")), int(os.environ["ROTATION_DAYS"]),
+                   datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None))
+    print("issued a new key" if issued else "the current key is good for more than a period")
 """
