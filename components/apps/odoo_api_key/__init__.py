@@ -121,15 +121,17 @@ class OdooApiKey(pulumi.ComponentResource):
         )
         egress = odoo_job_egress(name, args.namespace, service.labels, args.pgbouncer, self)
         pod = _job_pod(args, files, account, script.metadata.name, secret.arn)
-        after = pulumi.ResourceOptions(parent=self, depends_on=[*associations, egress])
+        after: list[pulumi.Resource] = [*associations, egress]
         #: The issuing Job (one-shot issuers): what the service's first pods wait for.
-        self.issued = _issuer(name, args, pod, after)
+        self.issued = _issuer(name, args, pod, self, after)
         #: What PgBouncer's NetworkPolicy admits besides the applications.
         self.peer = PodPeer(service.labels, 0)
         self.register_outputs({"secretArn": secret.arn})
 
 
-def _issuer(name: str, args: OdooApiKeyArgs, pod: dict, opts: pulumi.ResourceOptions) -> k8s.batch.v1.Job | None:
+def _issuer(
+    name: str, args: OdooApiKeyArgs, pod: dict, parent: pulumi.Resource, after: list[pulumi.Resource]
+) -> k8s.batch.v1.Job | None:
     """A CronJob on the service's schedule; or one Job that Pulumi waits for (returned), with a
     suspended twin that deletes the keys and archives the user when resumed after the run."""
     service, labels = args.service, args.service.labels
@@ -145,7 +147,7 @@ def _issuer(name: str, args: OdooApiKeyArgs, pod: dict, opts: pulumi.ResourceOpt
                 "failedJobsHistoryLimit": 3,
                 "jobTemplate": {"spec": job},
             },
-            opts=opts,
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=after),
         )
         return None
     revoking = _with_env(pod, {"REVOKE": "1"})
@@ -154,8 +156,8 @@ def _issuer(name: str, args: OdooApiKeyArgs, pod: dict, opts: pulumi.ResourceOpt
         f"{service.issuer}-revoke-{service.run}",
         args.namespace,
         {**job, "template": revoking},
-        opts.parent,
-        opts.depends_on,
+        parent,
+        after,
     )
     return k8s.batch.v1.Job(
         f"{name}-job",
@@ -163,8 +165,8 @@ def _issuer(name: str, args: OdooApiKeyArgs, pod: dict, opts: pulumi.ResourceOpt
             name=f"{service.issuer}-{service.run}", namespace=args.namespace, labels=labels
         ),
         spec=job,
-        opts=pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create=f"{DEADLINE_S // 60 + 5}m"))
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=after, custom_timeouts=pulumi.CustomTimeouts(create=f"{DEADLINE_S // 60 + 5}m")
         ),
     )
 
