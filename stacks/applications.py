@@ -43,7 +43,7 @@ from components.k8s.hpa import hpa_spec
 from components.k8s.secret_files import PodAccess, SecretRef
 from components.k8s.workload import PodPeer
 from components.network.vpc import Network
-from components.observability.alarm_topic import AlarmTopic
+from components.observability.alert_routing import AlertDestinations
 from components.observability.grafana_dashboards import DashboardTargets, dashboards
 from components.observability.monitoring import Monitoring, MonitoringArgs, ScrapeTarget
 from components.observability.slo_rules import SloTargets, slo_rule_groups
@@ -82,17 +82,17 @@ class AppInputs:
     network: Network
     data: DataTier
     compute: ComputeTier
-    alarm_topic: AlarmTopic
+    alerts: AlertDestinations
     namespace: pulumi.Input[str]
     opts: pulumi.ResourceOptions
 
 
 def applications(
-    ctx: StackContext, network: Network, data: DataTier, compute: ComputeTier, alarm_topic: AlarmTopic
+    ctx: StackContext, network: Network, data: DataTier, compute: ComputeTier, alerts: AlertDestinations
 ) -> Applications:
     opts = pulumi.ResourceOptions(providers=[ctx.regional, compute.kubernetes])
     namespace = AppNamespace(f"{ctx.prefix}-apps", AppNamespaceArgs(name=NAMESPACE), opts=opts).name
-    inputs = AppInputs(network, data, compute, alarm_topic, namespace, opts)
+    inputs = AppInputs(network, data, compute, alerts, namespace, opts)
     roles = _bootstrap(ctx, inputs)
     credentials = _credentials(ctx, inputs, roles)
     pgbouncer = _pgbouncer(ctx, inputs, roles, credentials)
@@ -150,8 +150,7 @@ def _monitoring(
             dashboards=dashboards(_dashboard_targets(ctx, inputs.data, slo_services)),
             node_selector=STEADY_NODES,
             cluster_name=inputs.compute.cluster.name,
-            alarm_topic_arn=inputs.alarm_topic.topic_arn,
-            alarm_topic_key_arn=inputs.alarm_topic.key_arn,
+            alerts=inputs.alerts,
             remote_write_namespaces=[LOAD_TEST_NAMESPACE] if config.load_test.enabled else [],
             cluster_cidrs=inputs.network.subnet_cidrs["private"],
             node_pools=inputs.compute.node_pools,

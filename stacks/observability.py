@@ -22,29 +22,61 @@ from components.observability.alarm_specs import (
     search_alarms,
 )
 from components.observability.alarm_topic import AlarmTopic, AlarmTopicArgs
+from components.observability.alert_routing import AlertDestinations
 from components.observability.cloudwatch_alarms import CloudWatchAlarms, CloudWatchAlarmsArgs
 from components.observability.cloudwatch_dashboard import CloudWatchDashboard, CloudWatchDashboardArgs
+from components.observability.heartbeat import Heartbeat, HeartbeatArgs
 
 from .context import DataTier, StackContext
 
 
 @dataclass
 class AlarmTopics:
+    """Pages and warnings, in the stack's region and in us-east-1 (CloudFront's metrics exist
+    only there, and an alarm notifies topics of its own region), and the Watchdog's heartbeat."""
+
     regional: AlarmTopic
-    #: CloudFront's metrics exist only in us-east-1, and an alarm notifies topics of its region.
     edge: AlarmTopic
+    regional_warnings: AlarmTopic
+    edge_warnings: AlarmTopic
+    heartbeat: Heartbeat
+
+    def alert_destinations(self) -> AlertDestinations:
+        """Where Alertmanager (in the stack's region) sends its alerts."""
+        return AlertDestinations(
+            pages_topic_arn=self.regional.topic_arn,
+            warnings_topic_arn=self.regional_warnings.topic_arn,
+            heartbeat_topic_arn=self.heartbeat.topic_arn,
+            key_arns=[self.regional.key_arn, self.regional_warnings.key_arn],
+        )
 
 
 def alarm_topics(ctx: StackContext) -> AlarmTopics:
-    def topic(name: str, provider: aws.Provider) -> AlarmTopic:
-        return AlarmTopic(
-            name,
-            ctx.args(ctx.config.monitoring.notifications, AlarmTopicArgs),
-            opts=pulumi.ResourceOptions(providers=[provider]),
-        )
+    notifications = ctx.config.monitoring.notifications
+    pages = ctx.args(notifications, AlarmTopicArgs)
+    warnings = ctx.build(
+        AlarmTopicArgs, emails=notifications.warning_emails, https_endpoints=notifications.warning_https_endpoints
+    )
 
+    def topic(name: str, args: AlarmTopicArgs, provider: aws.Provider) -> AlarmTopic:
+        return AlarmTopic(name, args, opts=pulumi.ResourceOptions(providers=[provider]))
+
+    regional = topic(f"{ctx.prefix}-alarms", pages, ctx.regional)
+    heartbeat = Heartbeat(
+        f"{ctx.prefix}-heartbeat",
+        HeartbeatArgs(
+            alarm_name=f"{ctx.prefix}-alertmanager-heartbeat",
+            key_arn=regional.key_arn,
+            pages_topic_arn=regional.topic_arn,
+        ),
+        opts=ctx.on_aws(),
+    )
     return AlarmTopics(
-        regional=topic(f"{ctx.prefix}-alarms", ctx.regional), edge=topic(f"{ctx.prefix}-edge-alarms", ctx.edge)
+        regional=regional,
+        edge=topic(f"{ctx.prefix}-edge-alarms", pages, ctx.edge),
+        regional_warnings=topic(f"{ctx.prefix}-warnings", warnings, ctx.regional),
+        edge_warnings=topic(f"{ctx.prefix}-edge-warnings", warnings, ctx.edge),
+        heartbeat=heartbeat,
     )
 
 
@@ -62,7 +94,7 @@ def alarms(
             for role, cache in data.caches.items()
             for spec in cache_alarms(thresholds, role, cache.member_clusters, cache.eviction_policy)
         ),
-        *search_alarms(thresholds, data.search.domain_name, ctx.account_id),
+        *search_alarms(thresholds, data.search.domain_name, ctx.account_id, ctx.config.search.instance_count),
         *alb_alarms(thresholds, load_balancer),
         *nat_alarms(thresholds, network.nat_gateway_ids),
         *function_alarms(
@@ -70,18 +102,22 @@ def alarms(
         ),
     ]
     groups = [
-        ("alarms", regional_specs, topics.regional, ctx.regional),
-        ("edge-alarms", cdn_alarms(thresholds, cdn.distribution_id), topics.edge, ctx.edge),
+        ("alarms", regional_specs, topics.regional, topics.regional_warnings, ctx.regional),
+        ("edge-alarms", cdn_alarms(thresholds, cdn.distribution_id), topics.edge, topics.edge_warnings, ctx.edge),
     ]
     registered = [
         CloudWatchAlarms(
             f"{ctx.prefix}-{name}",
             CloudWatchAlarmsArgs(
-                name_prefix=ctx.prefix, alarms=specs, thresholds=thresholds, topic_arn=topic.topic_arn
+                name_prefix=ctx.prefix,
+                alarms=specs,
+                thresholds=thresholds,
+                topic_arn=pages.topic_arn,
+                warning_topic_arn=warnings.topic_arn,
             ),
             opts=pulumi.ResourceOptions(providers=[provider]),
         )
-        for name, specs, topic, provider in groups
+        for name, specs, pages, warnings, provider in groups
     ]
     return CloudWatchDashboard(
         f"{ctx.prefix}-slo-dashboard",

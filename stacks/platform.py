@@ -52,7 +52,7 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     stores = data.data_tier(ctx, network)
     tier = compute.compute(ctx, network)
     topics = observability.alarm_topics(ctx)
-    apps = applications.applications(ctx, network, stores, tier, topics.regional)
+    apps = applications.applications(ctx, network, stores, tier, topics.alert_destinations())
     # CloudFront's API origin is the ALB, by the name its certificate carries.
     # The load test's generators reach CloudFront from the NAT addresses: spare them the rate limit.
     generators = [pulumi.Output.concat(ip, "/32") for ip in network.nat_public_ips] if config.load_test.enabled else []
@@ -104,6 +104,7 @@ class PlatformParts:
             "dbInstanceIdentifiers": self.data.database.instance_identifiers,
             "redisMemberClusters": {role: cache.member_clusters for role, cache in self.data.caches.items()},
             "alarmTopicArn": self.topics.regional.topic_arn,
+            "warningTopicArn": self.topics.regional_warnings.topic_arn,
             "alarmNamePrefix": self.prefix,
             "cloudwatchDashboard": self.dashboard.dashboard_name,
         }

@@ -19,7 +19,7 @@ from components.observability.alarm_specs import AlarmThresholds
 from components.observability.alert_routing import alertmanager_config
 from stacks.schema.observability import SloConfig
 from synth.mock_runtime import ProgramRun, RegisteredResource, run_program
-from tests.conftest import PROJECT, ROOT, section, section_problems, with_section
+from tests.conftest import PROJECT, ROOT, program_run, section, section_problems, with_section
 from tests.harness.checks import nonempty
 from tests.harness.debian_tools import run_tool
 from tests.test_deploy_readiness import waits_for
@@ -91,7 +91,7 @@ def test_seed_targets_are_the_thresholds(prod):
     alarms = alarms_of(prod)
     assert alarms["alb-p95"].inputs["extendedStatistic"] == "p95"
     assert alarms["alb-p95"].inputs["threshold"] == 0.3
-    assert alarms["rds-primary-read-latency"].inputs["threshold"] == 0.05
+    assert alarms["rds-primary-read-io-latency"].inputs["threshold"] == 0.05
     assert alarms["redis-cache-hit-rate"].inputs["threshold"] == 80
     assert alarms["redis-cache-hit-rate"].inputs["comparisonOperator"] == "LessThanThreshold"
     budget = json.loads(prod.config[f"{PROJECT}:database"])["maxConnections"]
@@ -119,10 +119,12 @@ def test_hit_rate_is_hits_over_hits_and_misses_of_the_whole_group(prod):
 def test_silence_breaches_only_in_prod_and_only_where_it_means_an_outage(run):
     prod = run.stack == "prod"
     for name, alarm in nonempty(alarms_of(run).items()):
-        # CPU and OpenSearch's cluster status are reported while the service lives; ALB latency
-        # while anyone is served.
-        outage = name.endswith("-cpu") or name in ("alb-p95", "search-red")
+        # CPU and OpenSearch's cluster status are reported while the service lives; the ALB's
+        # latency only while someone is served, so a quiet hour is no outage.
+        outage = name.endswith("-cpu") or name == "search-red"
         expected = "breaching" if prod and outage else "notBreaching"
+        if name == "alertmanager-heartbeat":
+            expected = "breaching"  # its silence is the outage, in every stack
         assert alarm.inputs["treatMissingData"] == expected, name
 
 
@@ -215,15 +217,55 @@ def test_grafana_has_no_admin_and_no_login(run):
     assert not [s for s in run.of_type("kubernetes:core/v1:Secret") if "grafana" in s.name]
 
 
-def test_alertmanager_publishes_only_to_the_alarm_topic_through_its_key(staging):
-    release = monitoring_release(staging)
-    [receiver] = [r for r in release.inputs["values"]["alertmanager"]["config"]["receivers"] if r["name"] == "sns"]
-    topic_arn = receiver["sns_configs"][0]["topic_arn"]
+def receivers_of(run: ProgramRun) -> dict[str, str]:
+    """Alertmanager's receiver -> the SNS topic it publishes to."""
+    config = monitoring_release(run).inputs["values"]["alertmanager"]["config"]
+    return {r["name"]: r["sns_configs"][0]["topic_arn"] for r in config["receivers"] if "sns_configs" in r}
+
+
+def test_alertmanager_publishes_only_to_its_three_topics_through_their_keys(staging):
+    receivers = receivers_of(staging)
+    topics = {t.state["arn"]: t for t in staging.of_type(TOPIC)}
     role_policies = {p.name: json.loads(p.inputs["policy"]) for p in staging.of_type("aws:iam/rolePolicy:RolePolicy")}
-    statements = role_policies["sd-staging-monitoring-alertmanager"]["Statement"]
-    assert statements[0] == {"Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic_arn]}
-    topic = next(t for t in staging.of_type(TOPIC) if t.state["arn"] == topic_arn)
-    assert statements[1]["Resource"] == [topic.inputs["kmsMasterKeyId"]]
+    publish, keys = role_policies["sd-staging-monitoring-alertmanager"]["Statement"]
+    assert publish == {"Effect": "Allow", "Action": ["sns:Publish"], "Resource": list(receivers.values())}
+    assert sorted(keys["Resource"]) == sorted({topics[arn].inputs["kmsMasterKeyId"] for arn in receivers.values()})
+    assert staging.outputs["alarmTopicArn"] == receivers["pages"]
+    assert staging.outputs["warningTopicArn"] == receivers["warnings"]
+
+
+def test_paging_alarms_page_and_the_rest_reach_the_warnings_inbox(prod):
+    pages = {prod.outputs["alarmTopicArn"], *(t.state["arn"] for t in prod.of_type(TOPIC) if "edge-alarms" in t.name)}
+    paging = {name for name, alarm in alarms_of(prod).items() if set(alarm.inputs["alarmActions"]) <= pages}
+    assert paging == {
+        "alertmanager-heartbeat",
+        "alb-5xx",
+        "cdn-5xx",
+        "search-red",
+        "search-storage",
+        "redis-sessions-memory",
+        "redis-sessions-evictions",
+        *(
+            f"rds-{role}-{kind}"
+            for role in ("primary", "replica-1", "replica-2", "replica-3")
+            for kind in ("connections", "storage")
+        ),
+    }
+    assert "alb-p95" not in paging and "cdn-hit-rate" not in paging
+
+
+def test_a_silent_alertmanager_pages_through_cloudwatch(run):
+    """The Watchdog beats every 5 minutes into a topic nobody subscribes to; 15 minutes without a
+    publish (no datapoint at all, too) page."""
+    heartbeat = alarms_of(run)["alertmanager-heartbeat"]
+    topic = next(t for t in run.of_type(TOPIC) if t.state["arn"] == receivers_of(run)["heartbeat"])
+    assert (heartbeat.inputs["namespace"], heartbeat.inputs["metricName"]) == ("AWS/SNS", "NumberOfMessagesPublished")
+    assert heartbeat.inputs["dimensions"] == {"TopicName": topic.state["name"]}
+    assert heartbeat.inputs["period"] * heartbeat.inputs["evaluationPeriods"] == 900
+    assert heartbeat.inputs["alarmActions"] == [run.outputs["alarmTopicArn"]]
+    assert not [
+        s for s in run.of_type("aws:sns/topicSubscription:TopicSubscription") if s.inputs["topic"] == topic.state["arn"]
+    ]
 
 
 def amtool(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -233,7 +275,8 @@ def amtool(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def alertmanager_file(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("alertmanager")
-    config = alertmanager_config("arn:aws:sns:eu-west-1:123456789012:sd-prod-alarms-topic", "eu-west-1")
+    arn = "arn:aws:sns:eu-west-1:123456789012:sd-prod-{}"
+    config = alertmanager_config(arn.format("pages"), arn.format("warnings"), arn.format("heartbeat"), "eu-west-1")
     (directory / "alertmanager.yaml").write_text(yaml.safe_dump(config))
     return directory
 
@@ -242,23 +285,46 @@ def alertmanager_file(tmp_path_factory) -> Path:
 def test_alertmanager_config_passes_amtool(alertmanager_file):
     result = amtool("check-config", "alertmanager.yaml", cwd=alertmanager_file)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 receivers" in result.stdout
+    assert "4 receivers" in result.stdout
+
+
+def route(config_dir: Path, labels: list[str]) -> str:
+    result = amtool("config", "routes", "test", "--config.file=alertmanager.yaml", *labels, cwd=config_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.strip()
 
 
 @pytest.mark.real_server
 @pytest.mark.parametrize(
     ("labels", "receiver"),
     [
-        (["alertname=PodsUnschedulable", "severity=critical"], "sns"),
-        (["alertname=ErrorBudgetBurn1h", "severity=critical", "service=odoo"], "sns"),
-        (["alertname=ApiLatencyP95High", "severity=warning"], "null"),
-        (["alertname=Watchdog", "severity=none"], "null"),
+        (["alertname=PodsUnschedulable", "severity=critical"], "pages"),
+        (["alertname=ErrorBudgetBurn1h", "severity=critical", "service=odoo"], "pages"),
+        (["alertname=ApiLatencyP95High", "severity=warning"], "warnings"),
+        (["alertname=CPUThrottlingHigh", "severity=info"], "warnings"),
+        (["alertname=SomethingNew"], "warnings"),
+        (["alertname=Watchdog", "severity=none"], "heartbeat"),
+        (["alertname=InfoInhibitor", "severity=none"], "null"),
     ],
 )
-def test_only_critical_alerts_reach_the_topic(alertmanager_file, labels, receiver):
-    result = amtool("config", "routes", "test", "--config.file=alertmanager.yaml", *labels, cwd=alertmanager_file)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip() == receiver
+def test_critical_alerts_page_the_rest_reach_an_inbox_and_the_watchdog_beats(alertmanager_file, labels, receiver):
+    assert route(alertmanager_file, labels) == receiver
+
+
+@pytest.mark.real_server
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_every_rendered_alert_reaches_a_person(stack, tmp_path):
+    """Each alerting rule the program renders, with its own labels, through the rendered
+    Alertmanager config: critical ones page, none falls into `null`."""
+    run = program_run(stack)
+    release = monitoring_release(run)
+    (tmp_path / "alertmanager.yaml").write_text(yaml.safe_dump(release.inputs["values"]["alertmanager"]["config"]))
+    [rules] = [r for r in run.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")]
+    alerts = [rule for group in rules.inputs["spec"]["groups"] for rule in group["rules"] if "alert" in rule]
+    for rule in nonempty(alerts):
+        labels = [f"alertname={rule['alert']}", *(f"{k}={v}" for k, v in rule["labels"].items())]
+        expected = "pages" if rule["labels"]["severity"] == "critical" else "warnings"
+        assert route(tmp_path, labels) == expected, rule["alert"]
 
 
 def test_the_design_slo_table_names_only_what_exists(prod, staging):
@@ -293,7 +359,7 @@ def test_a_failed_rotation_or_security_function_alarms(run):
         alarm = alarms[f"sd-{run.stack}-{label}-errors"]
         assert (alarm["namespace"], alarm["metricName"], alarm["statistic"]) == ("AWS/Lambda", "Errors", "Sum")
         assert alarm["dimensions"] == {"FunctionName": function} and alarm["threshold"] == 0
-        assert alarm["alarmActions"] == [run.named(f"sd-{run.stack}-alarms-topic").state["arn"]]
+        assert alarm["alarmActions"] == [run.named(f"sd-{run.stack}-warnings-topic").state["arn"]]
         assert f"### {label}-errors" in runbooks
 
 
@@ -320,3 +386,22 @@ def test_the_monitoring_releases_wait_for_the_node_pools_they_run_on(run):
     for release in releases:
         assert pools <= set(release.dependencies), release.name
         assert release.inputs["timeout"] == 300 + 2 * round(75.0 + 25.0)
+
+
+def test_a_shared_session_group_alarms_on_evictions_and_pages():
+    """volatile-ttl evicts only keys with a TTL, which in a shared group are sessions and
+    rate-limit windows: an eviction is one of them lost."""
+    from components.observability.alarm_specs import AlarmThresholds, cache_alarms
+
+    thresholds = AlarmThresholds.model_validate({})
+    shared = {a.name: a for a in cache_alarms(thresholds, "shared", ["m-1"], "volatile-ttl")}
+    assert (
+        shared["redis-shared-evictions"].pages
+        and "sessions or rate-limit windows" in shared["redis-shared-evictions"].description
+    )
+    assert "redis-cache-evictions" not in {a.name for a in cache_alarms(thresholds, "cache", ["m-1"], "allkeys-lru")}
+
+
+def test_a_single_node_search_domain_alarms_on_red_only(staging, prod):
+    assert "search-yellow" not in alarms_of(staging) and "search-red" in alarms_of(staging)
+    assert "search-yellow" in alarms_of(prod)

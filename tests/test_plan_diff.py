@@ -34,7 +34,7 @@ def actions(result) -> set[tuple[str, str, str]]:
 def test_one_more_read_replica(staging):
     result = plan(staging, changed("staging", "database", replicas=2))
     assert result.summary() == "+8 ~3 -0"
-    alarms = {"connections", "cpu", "lag", "memory", "read-latency", "storage", "write-latency"}
+    alarms = {"connections", "cpu", "lag", "memory", "read-io-latency", "storage", "write-io-latency"}
     assert actions(result) == {
         ("create", "aws:rds/instance:Instance", "sd-staging-db-replica-2"),
         *(("create", "aws:cloudwatch/metricAlarm:MetricAlarm", f"sd-staging-alarms-rds-replica-2-{a}") for a in alarms),

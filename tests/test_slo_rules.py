@@ -25,6 +25,9 @@ TARGETS = SloTargets(
     pgbouncer_waiting_clients=10,
     pgbouncer_waiting_for="2m",
     pgbouncer_max_wait_s=1.0,
+    query_time_s=0.05,
+    pool_efficiency=0.9,
+    data_targets_for="10m",
     hpa_at_max_for="15m",
     pending_pods_for="5m",
     runbook_base="https://github.com/smartdairy/smartdairy-platform/blob/main/docs/runbooks.md",
@@ -160,6 +163,47 @@ def test_pgbouncer_wait_time_fires_over_the_threshold(rules_dir):
 
 def test_pgbouncer_wait_time_silent_at_the_threshold(rules_dir):
     expect(rules_dir, oldest_wait(1.0), "10m", "PgBouncerWaitTimeHigh", [])
+
+
+def queries(seconds_per_minute: float, per_minute: int = 600) -> list[dict]:
+    """PgBouncer's SHOW STATS counters: `per_minute` queries taking `seconds_per_minute` in all."""
+    labels = '{database="odoo"}'
+    return [
+        {"series": f"pgbouncer_stats_queries_duration_seconds_total{labels}", "values": f"0+{seconds_per_minute}x30"},
+        {"series": f"pgbouncer_stats_queries_pooled_total{labels}", "values": f"0+{per_minute}x30"},
+    ]
+
+
+def test_query_time_fires_over_50_ms_on_average(rules_dir):
+    firing = [alert("PgBouncerQueryTimeHigh", database="odoo")]
+    expect(rules_dir, queries(48), "20m", "PgBouncerQueryTimeHigh", firing)  # 80 ms each
+    expect(rules_dir, queries(48), "8m", "PgBouncerQueryTimeHigh", [])  # not for long enough yet
+
+
+def test_query_time_silent_under_50_ms_and_without_queries(rules_dir):
+    expect(rules_dir, queries(18), "20m", "PgBouncerQueryTimeHigh", [])  # 30 ms each
+    expect(rules_dir, queries(0, per_minute=0), "20m", "PgBouncerQueryTimeHigh", [])
+
+
+def pool(served_per_minute: float, waited_per_minute: float) -> list[dict]:
+    labels = '{database="odoo"}'
+    return [
+        {
+            "series": f"pgbouncer_stats_server_in_transaction_seconds_total{labels}",
+            "values": f"0+{served_per_minute}x30",
+        },
+        {"series": f"pgbouncer_stats_client_wait_seconds_total{labels}", "values": f"0+{waited_per_minute}x30"},
+    ]
+
+
+def test_pool_efficiency_fires_under_90_percent(rules_dir):
+    firing = [alert("PgBouncerPoolEfficiencyLow", database="odoo")]
+    expect(rules_dir, pool(50, 10), "20m", "PgBouncerPoolEfficiencyLow", firing)  # 83 %
+
+
+def test_pool_efficiency_silent_at_96_percent_and_when_idle(rules_dir):
+    expect(rules_dir, pool(50, 2), "20m", "PgBouncerPoolEfficiencyLow", [])
+    expect(rules_dir, pool(0, 0), "20m", "PgBouncerPoolEfficiencyLow", [])
 
 
 def hpa(current: int) -> list[dict]:

@@ -123,7 +123,14 @@ WIRING = [
     ),
     Wiring(SearchConfig, (SearchDomainArgs,)),
     Wiring(LoadTestConfig, (LoadTestArgs, LoadTestDataArgs), {"enabled": "whether the LoadTest is composed at all"}),
-    Wiring(NotificationsConfig, (AlarmTopicArgs,)),
+    Wiring(
+        NotificationsConfig,
+        (AlarmTopicArgs,),
+        {
+            "warning_emails": "the warnings topics' AlarmTopicArgs.emails",
+            "warning_https_endpoints": "the warnings topics' AlarmTopicArgs.https_endpoints",
+        },
+    ),
     Wiring(SloConfig, (SloTargets,)),
 ]
 

@@ -8,6 +8,7 @@ Alertmanager: publish to one topic, through its KMS key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pulumi
@@ -36,8 +37,13 @@ GRAFANA_CLOUDWATCH = {
 }
 
 
-def alertmanager_publish_policy(topic_arn: pulumi.Input[str], key_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+def alertmanager_publish_policy(
+    topic_arns: Sequence[pulumi.Input[str]], key_arns: Sequence[pulumi.Input[str]]
+) -> pulumi.Output[str]:
     """SNS publishes to an encrypted topic with the caller's rights on the key."""
     return policy_document(
-        [statement(["sns:Publish"], [topic_arn]), statement(["kms:GenerateDataKey*", "kms:Decrypt"], [key_arn])]
+        [
+            statement(["sns:Publish"], list(topic_arns)),
+            statement(["kms:GenerateDataKey*", "kms:Decrypt"], list(key_arns)),
+        ]
     )

@@ -37,8 +37,8 @@ class AlarmThresholds(Section):
     datapoints_to_alarm: int = Field(3, ge=1, le=60, description="Breaching datapoints among them that alarm.")
     missing_data_breaching: bool = Field(
         False,
-        description="Alarms whose silence means an outage (RDS and ElastiCache CPU, ALB latency) treat "
-        "missing data as breaching (true in prod); the others never do.",
+        description="Alarms whose silence means an outage (RDS and ElastiCache CPU, OpenSearch red) treat "
+        "missing data as breaching (true in prod); traffic-dependent ones (latencies, rates) never do.",
     )
     rds_cpu_percent: float = Field(80, gt=0, le=100, description="RDS CPUUtilization above this alarms.")
     rds_freeable_memory_mib: int = Field(512, ge=0, description="RDS FreeableMemory below this (MiB) alarms.")
@@ -115,6 +115,8 @@ class AlarmSpec:
     queries: pulumi.Input[Sequence[Mapping]] | None = None
     #: Silence means an outage: missing data breaches when the stack says so.
     silence_is_outage: bool = False
+    #: An outage or data at risk: it pages. Otherwise a warning: the warnings topic, nobody woken.
+    pages: bool = False
 
 
 def treat_missing_data(spec: AlarmSpec, thresholds: AlarmThresholds) -> str:
@@ -154,11 +156,13 @@ def rds_alarms(
                 GREATER,
                 round(max_connections * t.rds_connections_percent / 100),
                 rds("DatabaseConnections", "Maximum"),
+                pages=True,
             ),
             *(
                 AlarmSpec(
-                    f"rds-{role}-{kind.lower()}-latency",
-                    f"RDS {role}: {kind.lower()} latency above {t.rds_latency_ms:g} ms",
+                    f"rds-{role}-{kind.lower()}-io-latency",
+                    f"RDS {role}: disk {kind.lower()} I/O latency above {t.rds_latency_ms:g} ms (storage, not "
+                    "query time: the seed's 50 ms query target is PgBouncer's PgBouncerQueryTimeHigh alert)",
                     GREATER,
                     t.rds_latency_ms / 1000,
                     rds(f"{kind}Latency", "Average"),
@@ -171,6 +175,7 @@ def rds_alarms(
                 LESS,
                 t.rds_free_storage_gib * GIB,
                 rds("FreeStorageSpace", "Minimum"),
+                pages=True,
             ),
         ]
         if role in replicas:
@@ -192,8 +197,9 @@ def cache_alarms(
     """One replication group. ElastiCache publishes per node (`CacheClusterId` = member cluster),
     so each alarm combines the group's members in metric math.
 
-    Memory alarms only where sessions live: a pure LRU cache sits at maxmemory by design.
-    Evictions alarm where the policy is noeviction, where any eviction is a config drift."""
+    Memory and eviction alarms only where sessions live: a pure LRU cache sits at maxmemory and
+    evicts by design. In a noeviction group any eviction is a config drift; in a shared
+    volatile-ttl group it is a session or a rate-limit window lost."""
     members = pulumi.Output.from_input(member_clusters)
 
     def combined(metric: str, stat: str, expression: str, label: str) -> pulumi.Output[list[dict]]:
@@ -218,16 +224,23 @@ def cache_alarms(
                 GREATER,
                 t.cache_memory_percent,
                 queries=combined("DatabaseMemoryUsagePercentage", "Maximum", "MAX", "fullest node"),
+                pages=True,
             )
         )
-    if eviction_policy == "noeviction":
+    if role in SESSION_ROLES:
+        lost = (
+            "keys evicted from a group that must never evict (its parameter group drifted)"
+            if eviction_policy == "noeviction"
+            else "keys with a TTL evicted: sessions or rate-limit windows were lost to memory pressure"
+        )
         specs.append(
             AlarmSpec(
                 f"redis-{role}-evictions",
-                f"ElastiCache {role}: keys evicted from a group that must never evict",
+                f"ElastiCache {role}: {lost}",
                 GREATER,
                 0,
                 queries=combined("Evictions", "Sum", "SUM", "evictions"),
+                pages=True,
             )
         )
     if role in API_CACHE_ROLES:
@@ -253,6 +266,7 @@ def cdn_alarms(t: AlarmThresholds, distribution_id: pulumi.Input[str]) -> list[A
             GREATER,
             t.cdn_5xx_percent,
             Metric("AWS/CloudFront", "5xxErrorRate", dims, "Average"),
+            pages=True,
         ),
         AlarmSpec(
             "cdn-hit-rate",
@@ -277,8 +291,8 @@ def alb_alarms(t: AlarmThresholds, load_balancer: pulumi.Input[str]) -> list[Ala
             f"ALB: p95 target response time above {t.alb_p95_ms:g} ms (the seed: API p95 < 300 ms)",
             GREATER,
             t.alb_p95_ms / 1000,
+            # A latency needs traffic: a quiet hour has no datapoint, and that is no outage.
             Metric("AWS/ApplicationELB", "TargetResponseTime", dims, "p95"),
-            silence_is_outage=True,
         ),
         AlarmSpec(
             "alb-5xx",
@@ -296,6 +310,7 @@ def alb_alarms(t: AlarmThresholds, load_balancer: pulumi.Input[str]) -> list[Ala
                     "return_data": True,
                 },
             ],
+            pages=True,
         ),
     ]
 
@@ -313,8 +328,12 @@ def nat_alarms(t: AlarmThresholds, nat_gateway_ids: Sequence[pulumi.Input[str]])
     ]
 
 
-def search_alarms(t: AlarmThresholds, domain_name: str, account_id: pulumi.Input[str]) -> list[AlarmSpec]:
-    """OpenSearch publishes per domain with `DomainName` and `ClientId` (the account)."""
+def search_alarms(
+    t: AlarmThresholds, domain_name: str, account_id: pulumi.Input[str], data_nodes: int
+) -> list[AlarmSpec]:
+    """OpenSearch publishes per domain with `DomainName` and `ClientId` (the account). A single
+    data node can never place a replica shard, so its domain is yellow for good: it alarms on red
+    only (its loss is the outage anyway)."""
     dims = {"DomainName": domain_name, "ClientId": account_id}
 
     def search(name: str, stat: str) -> Metric:
@@ -328,13 +347,20 @@ def search_alarms(t: AlarmThresholds, domain_name: str, account_id: pulumi.Input
             0,
             search("ClusterStatus.red", "Maximum"),
             silence_is_outage=True,
+            pages=True,
         ),
-        AlarmSpec(
-            "search-yellow",
-            "OpenSearch: cluster status yellow (replica shards unassigned: one node loss from red)",
-            GREATER,
-            0,
-            search("ClusterStatus.yellow", "Maximum"),
+        *(
+            [
+                AlarmSpec(
+                    "search-yellow",
+                    "OpenSearch: cluster status yellow (replica shards unassigned: one node loss from red)",
+                    GREATER,
+                    0,
+                    search("ClusterStatus.yellow", "Maximum"),
+                )
+            ]
+            if data_nodes > 1
+            else []
         ),
         AlarmSpec(
             "search-jvm-pressure",
@@ -349,6 +375,7 @@ def search_alarms(t: AlarmThresholds, domain_name: str, account_id: pulumi.Input
             LESS,
             t.search_free_storage_gib * 1024,  # the metric is in MiB
             search("FreeStorageSpace", "Minimum"),
+            pages=True,
         ),
         AlarmSpec(
             "search-latency",

@@ -1,4 +1,5 @@
-"""Registers alarm specs (alarm_specs.py) as CloudWatch metric alarms notifying one topic."""
+"""Registers alarm specs (alarm_specs.py) as CloudWatch metric alarms: those that page notify the
+pages topic, the others the warnings topic."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ class CloudWatchAlarmsArgs:
     alarms: Sequence[AlarmSpec]
     #: Their evaluation (period, datapoints, missing data).
     thresholds: AlarmThresholds
-    #: SNS topic in the alarms' region: alarm and recovery notifications go there.
+    #: SNS topic in the alarms' region that pages: alarm and recovery notifications go there.
     topic_arn: pulumi.Input[str]
+    #: SNS topic in the alarms' region that reaches an inbox: the warnings' notifications.
+    warning_topic_arn: pulumi.Input[str]
 
 
 class CloudWatchAlarms(pulumi.ComponentResource):
@@ -33,6 +36,7 @@ class CloudWatchAlarms(pulumi.ComponentResource):
         alarms = []
         for spec in args.alarms:
             single = spec.metric
+            topic = args.topic_arn if spec.pages else args.warning_topic_arn
             alarms.append(
                 aws.cloudwatch.MetricAlarm(
                     f"{name}-{spec.name}",
@@ -51,8 +55,8 @@ class CloudWatchAlarms(pulumi.ComponentResource):
                     statistic=single.stat if single and not single.stat.startswith("p") else None,
                     extended_statistic=single.stat if single and single.stat.startswith("p") else None,
                     metric_queries=spec.queries,
-                    alarm_actions=[args.topic_arn],
-                    ok_actions=[args.topic_arn],
+                    alarm_actions=[topic],
+                    ok_actions=[topic],
                     opts=pulumi.ResourceOptions(parent=self),
                 )
             )

@@ -19,7 +19,7 @@ import pulumi_kubernetes as k8s
 from components.aws.pod_identity import controller_identity
 from components.k8s.helm import helm_release
 from components.observability.access_policies import GRAFANA_CLOUDWATCH, alertmanager_publish_policy
-from components.observability.alert_routing import alertmanager_config
+from components.observability.alert_routing import AlertDestinations, alertmanager_config
 from components.observability.metrics_rules import adapter_rules
 from components.observability.monitoring_policies import monitoring_policies
 
@@ -80,10 +80,9 @@ class MonitoringArgs:
     remote_write_namespaces: Sequence[str]
     #: The cluster's subnets: its nodes, and the API server's network interfaces.
     cluster_cidrs: Sequence[str]
-    #: SNS topic critical alerts go to (the CloudWatch alarms' topic) and its KMS key.
-    alarm_topic_arn: pulumi.Input[str]
-    #: The topic's KMS key.
-    alarm_topic_key_arn: pulumi.Input[str]
+    #: The SNS topics Alertmanager publishes to (pages, warnings, the Watchdog's heartbeat) and
+    #: their KMS keys.
+    alerts: AlertDestinations
     #: Pulumi `protect` of the stack's stateful resources: Prometheus's volume outlives a
     #: destroy when set.
     protect: bool
@@ -205,7 +204,7 @@ class Monitoring(pulumi.ComponentResource):
             (
                 f"{name}-alertmanager",
                 alertmanager,
-                alertmanager_publish_policy(args.alarm_topic_arn, args.alarm_topic_key_arn),
+                alertmanager_publish_policy(args.alerts.topic_arns, args.alerts.key_arns),
             ),
         ):
             aws.iam.RolePolicy(
@@ -292,8 +291,8 @@ def _prometheus_stack_values(args: MonitoringArgs) -> dict:
         "alertmanager": {
             "enabled": True,
             "serviceAccount": {"create": True, "name": ALERTMANAGER_SERVICE_ACCOUNT},
-            "config": pulumi.Output.from_input(args.alarm_topic_arn).apply(
-                lambda arn: alertmanager_config(arn, args.region)
+            "config": pulumi.Output.all(*args.alerts.topic_arns).apply(
+                lambda arns: alertmanager_config(arns[0], arns[1], arns[2], args.region)
             ),
             "alertmanagerSpec": {"nodeSelector": dict(args.node_selector)},
         },

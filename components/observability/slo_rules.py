@@ -36,6 +36,11 @@ class SloTargets:
     pgbouncer_waiting_for: str
     #: Age of the oldest client waiting for a server connection (seconds) before it alerts.
     pgbouncer_max_wait_s: float
+    #: Average query time through PgBouncer (seconds; the seed: 0.05) and pool efficiency (served
+    #: over offered client time; the seed: 0.9), and how long either may miss before it alerts.
+    query_time_s: float
+    pool_efficiency: float
+    data_targets_for: str
     #: An HPA pinned at maxReplicas this long means capacity is exhausted.
     hpa_at_max_for: str
     #: Pods unschedulable this long means Karpenter cannot launch nodes.
@@ -186,6 +191,28 @@ def _alerts(t: SloTargets) -> list[dict]:
             "warning",
             f"a client has waited over {t.pgbouncer_max_wait_s:g} s for a server on {{{{ $labels.database }}}}",
             "pgbouncer-clients-waiting",
+            base,
+        ),
+        # The seed's query-time target, as the applications see it: PgBouncer's mean over every
+        # pooled query (primary and replicas), from SHOW STATS, with no extension to install.
+        _alert(
+            "PgBouncerQueryTimeHigh",
+            f"pgbouncer:query_duration_seconds:avg_rate5m > {t.query_time_s}",
+            t.data_targets_for,
+            "warning",
+            f"queries on {{{{ $labels.database }}}} average over {t.query_time_s * 1000:g} ms",
+            "pgbouncer-query-time-high",
+            base,
+        ),
+        # The runtime counterpart of `make bench`'s served-within-budget share: the time clients
+        # were served over the time they were served or waited (no traffic: no ratio, no alert).
+        _alert(
+            "PgBouncerPoolEfficiencyLow",
+            f"pgbouncer:pool_efficiency:ratio_rate5m < {t.pool_efficiency}",
+            t.data_targets_for,
+            "warning",
+            f"pool efficiency on {{{{ $labels.database }}}} is under {t.pool_efficiency:.0%}",
+            "pgbouncer-pool-efficiency-low",
             base,
         ),
         _alert(

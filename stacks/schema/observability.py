@@ -30,6 +30,20 @@ class SloConfig(Section):
     pgbouncer_max_wait_s: float = Field(
         1.0, gt=0, le=3600, description="Oldest client's wait for a server connection (s) before it alerts."
     )
+    query_time_s: float = Field(
+        0.05, gt=0, le=60, description="Average query time through PgBouncer above this (s) alerts (the seed: 50 ms)."
+    )
+    pool_efficiency: float = Field(
+        0.9,
+        gt=0,
+        lt=1,
+        description="PgBouncer pool efficiency (served / offered time) below this alerts (the seed: 90 %).",
+    )
+    data_targets_for: str = Field(
+        "10m",
+        pattern=DURATION,
+        description="How long query time or pool efficiency may miss its target before it alerts.",
+    )
     hpa_at_max_for: str = Field("15m", pattern=DURATION, description="An HPA at maxReplicas this long alerts.")
     pending_pods_for: str = Field("5m", pattern=DURATION, description="Unschedulable pods this long alert.")
     runbook_base: str = Field(
@@ -40,19 +54,28 @@ class SloConfig(Section):
 
 
 class NotificationsConfig(Section):
-    """Who hears about alarms: one SNS topic per stack (and one in us-east-1 for the edge)."""
+    """Who hears about alarms and alerts: critical ones page (the pages topics), the others reach
+    an inbox (the warnings topics); each kind has a topic in the stack's region and one in
+    us-east-1 for the edge."""
 
     emails: list[str] = Field(
         [],
-        description="Email addresses subscribed to the alarm topics (each confirms once by mail).",
+        description="Email addresses paged by critical alarms and alerts (each confirms once by mail).",
     )
     https_endpoints: list[str] = Field(
-        [], description="HTTPS endpoints subscribed to the alarm topics (an on-call tool's SNS webhook)."
+        [], description="HTTPS endpoints paged by critical alarms and alerts (an on-call tool's SNS webhook)."
+    )
+    warning_emails: list[str] = Field(
+        [], description="Email addresses that receive warnings (nobody is paged; each confirms once by mail)."
+    )
+    warning_https_endpoints: list[str] = Field(
+        [], description="HTTPS endpoints that receive warnings (a chat webhook)."
     )
 
     @model_validator(mode="after")
     def _well_formed(self) -> NotificationsConfig:
-        bad = [e for e in self.emails if not _is_email(e)] + [u for u in self.https_endpoints if not _is_https(u)]
+        emails, urls = [*self.emails, *self.warning_emails], [*self.https_endpoints, *self.warning_https_endpoints]
+        bad = [e for e in emails if not _is_email(e)] + [u for u in urls if not _is_https(u)]
         if bad:
             raise ValueError(f"not an email address or https:// URL: {', '.join(bad)}")
         return self
