@@ -65,7 +65,7 @@ def slo_rule_groups(t: SloTargets) -> list[dict]:
     selector = f'service=~"{"|".join(t.services)}"'
     return [
         {"name": "smartdairy-slo-records", "rules": [*_service_records(selector), *_capacity_records()]},
-        {"name": "smartdairy-slo-alerts", "rules": _alerts(t)},
+        {"name": "smartdairy-slo-alerts", "rules": [*_alerts(t), *_data_alerts(t), *_capacity_alerts(t)]},
     ]
 
 
@@ -175,6 +175,13 @@ def _alerts(t: SloTargets) -> list[dict]:
             )
             for long_window, short_window, factor, severity in BURN_RATE_WINDOWS
         ),
+    ]
+
+
+def _data_alerts(t: SloTargets) -> list[dict]:
+    """PgBouncer's pools: waiting clients, query time and pool efficiency (the seed's targets)."""
+    base = t.runbook_base
+    return [
         _alert(
             "PgBouncerClientsWaiting",
             f"pgbouncer:clients_waiting:sum > {t.pgbouncer_waiting_clients}",
@@ -215,6 +222,13 @@ def _alerts(t: SloTargets) -> list[dict]:
             "pgbouncer-pool-efficiency-low",
             base,
         ),
+    ]
+
+
+def _capacity_alerts(t: SloTargets) -> list[dict]:
+    """The cluster's scale-out: HPAs at their maximum, pods no node can take."""
+    base = t.runbook_base
+    return [
         _alert(
             "HpaAtMaxReplicas",
             "kube_horizontalpodautoscaler_status_current_replicas >= kube_horizontalpodautoscaler_spec_max_replicas",
