@@ -20,12 +20,15 @@ from components.observability.alarm_specs import (
     nat_alarms,
     rds_alarms,
     search_alarms,
+    synthetic_alarms,
 )
 from components.observability.alarm_topic import AlarmTopic, AlarmTopicArgs
 from components.observability.alert_routing import AlertDestinations
+from components.observability.canary import Canaries, CanariesArgs
 from components.observability.cloudwatch_alarms import CloudWatchAlarms, CloudWatchAlarmsArgs
 from components.observability.cloudwatch_dashboard import CloudWatchDashboard, CloudWatchDashboardArgs
 from components.observability.heartbeat import Heartbeat, HeartbeatArgs
+from components.observability.synthetics import SyntheticCheck
 
 from .context import DataTier, StackContext
 
@@ -80,11 +83,26 @@ def alarm_topics(ctx: StackContext) -> AlarmTopics:
     )
 
 
+def _canaries(ctx: StackContext) -> list[SyntheticCheck]:
+    """The seed's user-side checks, run as canaries when enabled; returns what they measure."""
+    canaries = ctx.config.monitoring.canaries
+    if not canaries.enabled:
+        return []
+    checks = ctx.config.synthetic_checks()
+    Canaries(
+        f"{ctx.prefix}-canaries",
+        ctx.args(canaries, CanariesArgs, name_prefix=ctx.prefix, checks=checks),
+        opts=ctx.on_aws(),
+    )
+    return checks
+
+
 def alarms(
     ctx: StackContext, topics: AlarmTopics, network: Network, data: DataTier, load_balancer: pulumi.Input[str], cdn: Cdn
 ) -> CloudWatchDashboard:
     """The alarms of both regions and the console dashboard; returns the dashboard."""
     thresholds = ctx.config.monitoring.alarms
+    checks = _canaries(ctx)
     database = data.database
     replicas = [role for role in database.instance_identifiers if role != "primary"]
     regional_specs: list[AlarmSpec] = [
@@ -100,6 +118,7 @@ def alarms(
         *function_alarms(
             {"credential-rotation": data.rotation.function_name, "search-security": data.search.security_function_name}
         ),
+        *synthetic_alarms(ctx.prefix, checks, ctx.config.monitoring.canaries.schedule_minutes * 60),
     ]
     groups = [
         ("alarms", regional_specs, topics.regional, topics.regional_warnings, ctx.regional),
@@ -130,6 +149,7 @@ def alarms(
             db_instances=database.instance_identifiers,
             cache_members={role: cache.member_clusters for role, cache in data.caches.items()},
             alarm_arns=[arn for group in registered for arn in group.alarm_arns],
+            checks=checks,
         ),
         opts=ctx.on_aws(),
     )

@@ -121,7 +121,8 @@ def test_silence_breaches_only_in_prod_and_only_where_it_means_an_outage(run):
     for name, alarm in nonempty(alarms_of(run).items()):
         # CPU and OpenSearch's cluster status are reported while the service lives; the ALB's
         # latency only while someone is served, so a quiet hour is no outage.
-        outage = name.endswith("-cpu") or name == "search-red"
+        # A canary runs on its schedule, traffic or not: no result means it no longer runs.
+        outage = name.endswith(("-cpu", "-failed")) or name == "search-red"
         expected = "breaching" if prod and outage else "notBreaching"
         if name == "alertmanager-heartbeat":
             expected = "breaching"  # its silence is the outage, in every stack
@@ -245,6 +246,7 @@ def test_paging_alarms_page_and_the_rest_reach_the_warnings_inbox(prod):
         "search-storage",
         "redis-sessions-memory",
         "redis-sessions-evictions",
+        *(f"canary-{check}-failed" for check in ("page-load", "static-asset", "api")),
         *(
             f"rds-{role}-{kind}"
             for role in ("primary", "replica-1", "replica-2", "replica-3")

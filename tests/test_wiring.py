@@ -31,6 +31,7 @@ from components.edge.cdn import CdnArgs, SecurityHeaders
 from components.edge.firewall import EdgeFirewallArgs
 from components.network.vpc import NetworkArgs
 from components.observability.alarm_topic import AlarmTopicArgs
+from components.observability.canary import CanariesArgs
 from components.observability.monitoring import MonitoringArgs
 from components.observability.slo_rules import SloTargets
 from stacks.schema.cache import CacheConfig
@@ -39,7 +40,7 @@ from stacks.schema.cluster import ClusterConfig, KarpenterConfig, LoadBalancerCo
 from stacks.schema.database import DatabaseBootstrapConfig, DatabaseConfig
 from stacks.schema.load_test import LoadTestConfig
 from stacks.schema.network import NetworkConfig
-from stacks.schema.observability import MonitoringConfig, NotificationsConfig, SloConfig
+from stacks.schema.observability import CanariesConfig, MonitoringConfig, NotificationsConfig, SloConfig
 from stacks.schema.pgbouncer import PgBouncerConfig, PoolConfig
 from stacks.schema.search import SearchConfig
 from stacks.schema.workloads import GatewayConfig, OdooConfig
@@ -119,6 +120,20 @@ WIRING = [
             "slo": "SloTargets, then slo_rule_groups",
             "alarms": "the alarm specs",
             "notifications": "AlarmTopicArgs",
+            "canaries": "CanariesArgs",
+        },
+    ),
+    Wiring(
+        CanariesConfig,
+        (CanariesArgs,),
+        {
+            "enabled": "whether the Canaries are composed at all",
+            "pages": "PlatformConfig.synthetic_checks",
+            "static_assets": "PlatformConfig.synthetic_checks",
+            "api_calls": "PlatformConfig.synthetic_checks",
+            "page_load_ms": "PlatformConfig.synthetic_checks",
+            "static_asset_ms": "PlatformConfig.synthetic_checks",
+            "api_ms": "PlatformConfig.synthetic_checks",
         },
     ),
     Wiring(SearchConfig, (SearchDomainArgs,)),

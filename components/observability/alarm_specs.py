@@ -15,6 +15,10 @@ from dataclasses import dataclass
 import pulumi
 from pydantic import Field, model_validator
 
+from components.observability.synthetics import DIMENSION as SYNTHETICS_DIMENSION
+from components.observability.synthetics import METRIC as SYNTHETICS_METRIC
+from components.observability.synthetics import NAMESPACE as SYNTHETICS_NAMESPACE
+from components.observability.synthetics import SyntheticCheck
 from components.settings import Section
 
 #: Replication group roles (stacks/data.py): which hold sessions, which the API cache.
@@ -117,6 +121,8 @@ class AlarmSpec:
     silence_is_outage: bool = False
     #: An outage or data at risk: it pages. Otherwise a warning: the warnings topic, nobody woken.
     pages: bool = False
+    #: Seconds per datapoint when the metric comes less often than the stack's period (canaries).
+    period_s: int | None = None
 
 
 def treat_missing_data(spec: AlarmSpec, thresholds: AlarmThresholds) -> str:
@@ -385,6 +391,36 @@ def search_alarms(
             search("SearchLatency", "Average"),
         ),
     ]
+
+
+def synthetic_alarms(name_prefix: str, checks: Sequence[SyntheticCheck], every_s: int) -> list[AlarmSpec]:
+    """Per canary: its slowest URL over the seed's budget (a warning), and failed runs (an error
+    status or no answer: users see it too, it pages). One datapoint per run (`every_s`)."""
+    specs = []
+    for check in checks:
+        specs += [
+            AlarmSpec(
+                f"canary-{check.name}",
+                f"Canary {check.name}: {check.target} above {check.budget_ms:g} ms (the seed's target)",
+                GREATER,
+                check.budget_ms,
+                Metric(SYNTHETICS_NAMESPACE, SYNTHETICS_METRIC, {SYNTHETICS_DIMENSION: check.name}, "Maximum"),
+                period_s=every_s,
+            ),
+            AlarmSpec(
+                f"canary-{check.name}-failed",
+                f"Canary {check.name}: runs fail (an error status or no answer from {', '.join(check.urls)})",
+                LESS,
+                100,
+                Metric(
+                    "CloudWatchSynthetics", "SuccessPercent", {"CanaryName": f"{name_prefix}-{check.name}"}, "Average"
+                ),
+                silence_is_outage=True,
+                pages=True,
+                period_s=every_s,
+            ),
+        ]
+    return specs
 
 
 def function_alarms(functions: Mapping[str, pulumi.Input[str]]) -> list[AlarmSpec]:

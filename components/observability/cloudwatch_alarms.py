@@ -50,7 +50,7 @@ class CloudWatchAlarms(pulumi.ComponentResource):
                     namespace=single.namespace if single else None,
                     metric_name=single.name if single else None,
                     dimensions=single.dimensions if single else None,
-                    period=t.period_s if single else None,
+                    period=(spec.period_s or t.period_s) if single else None,
                     # Percentiles are "extended" statistics in the CloudWatch API.
                     statistic=single.stat if single and not single.stat.startswith("p") else None,
                     extended_statistic=single.stat if single and single.stat.startswith("p") else None,

@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.observability.alarm_specs import AlarmThresholds
+from components.observability.synthetics import DIMENSION, METRIC, NAMESPACE, SyntheticCheck
 
 EDGE_REGION = "us-east-1"
 
@@ -34,6 +35,8 @@ class CloudWatchDashboardArgs:
     cache_members: Mapping[str, pulumi.Input[Sequence[str]]]
     #: Alarms whose state the dashboard shows.
     alarm_arns: Sequence[pulumi.Input[str]]
+    #: The canaries' checks: a widget each, against its budget.
+    checks: Sequence[SyntheticCheck] = ()
 
 
 class CloudWatchDashboard(pulumi.ComponentResource):
@@ -48,7 +51,11 @@ class CloudWatchDashboard(pulumi.ComponentResource):
             dbs=args.db_instances,
             caches=args.cache_members,
             alarms=args.alarm_arns,
-        ).apply(lambda ids: json.dumps(dashboard_body(args.region, args.thresholds, **ids), sort_keys=True))
+        ).apply(
+            lambda ids: json.dumps(
+                dashboard_body(args.region, args.thresholds, **ids, checks=args.checks), sort_keys=True
+            )
+        )
         dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
             dashboard_name=args.name,
@@ -67,6 +74,7 @@ def dashboard_body(
     dbs: Mapping[str, str],
     caches: Mapping[str, Sequence[str]],
     alarms: Sequence[str],
+    checks: Sequence[SyntheticCheck] = (),
 ) -> dict[str, Any]:
     cdn = ["DistributionId", distribution, "Region", "Global"]
     widgets = [
@@ -119,6 +127,15 @@ def dashboard_body(
                 for member in members
             ],
             line=("target", t.cache_hit_rate_percent),
+        ),
+        *(
+            _metrics(
+                f"Canary: {check.target} (slowest URL)",
+                region,
+                [[NAMESPACE, METRIC, DIMENSION, check.name, {"stat": "Maximum"}]],
+                line=("seed target (ms)", check.budget_ms),
+            )
+            for check in checks
         ),
         {"type": "alarm", "properties": {"title": "Alarms", "alarms": sorted(alarms)}},
     ]

@@ -7,6 +7,8 @@ tests/fixtures/seed/targets.json): API p95 < 300 ms, database query < 50 ms, cac
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from components.observability.alarm_specs import AlarmThresholds
@@ -90,6 +92,38 @@ def _is_https(value: str) -> bool:
     return value.startswith("https://") and " " not in value and len(value) > len("https://")
 
 
+class CanariesConfig(Section):
+    """CloudWatch Synthetics canaries for the seed's user-side targets. URLs must be https:// on the
+    stack's own hosts (cdn.domain, www., cdn.odooHost., cdn.apiHost.); unset, they follow the
+    domain."""
+
+    enabled: bool = Field(True, description="Run the canaries (and their alarms).")
+    schedule_minutes: Literal[1, 5, 10, 15, 30, 60] = Field(5, description="Minutes between runs of each canary.")
+    runtime_version: str = Field(
+        "syn-python-selenium-14.0",
+        pattern=r"^syn-python-selenium-[0-9]+\.[0-9]+$",
+        description="CloudWatch Synthetics Python runtime.",
+    )
+    artifact_retention_days: int = Field(14, ge=1, le=455, description="Days the runs' artifacts are kept.")
+    pages: list[str] | None = Field(
+        None,
+        description="Pages whose load (with their scripts, styles and images) is timed; unset: the portal "
+        "(https://<domain>/) and Odoo's shop (https://<odooHost>.<domain>/shop).",
+    )
+    static_assets: list[str] | None = Field(
+        None,
+        description="Static files timed through CloudFront; unset: Odoo's favicon "
+        "(https://<odooHost>.<domain>/web/static/img/favicon.ico), a cached asset.",
+    )
+    api_calls: list[str] | None = Field(
+        None,
+        description="API calls timed; unset: the seed's product list (https://<domain>/api/v2/products?page=1&limit=20).",
+    )
+    page_load_ms: float = Field(2000, gt=0, description="Page load budget, ms (the seed: < 2 s).")
+    static_asset_ms: float = Field(100, gt=0, description="Static asset budget, ms (the seed: < 100 ms).")
+    api_ms: float = Field(300, gt=0, description="API round-trip budget, ms (the seed: p95 < 300 ms).")
+
+
 class MonitoringConfig(Section):
     """Prometheus, Grafana, Alertmanager, prometheus-adapter and the CloudWatch alarms."""
 
@@ -107,4 +141,7 @@ class MonitoringConfig(Section):
     alarms: AlarmThresholds = Field(AlarmThresholds.model_validate({}), description="CloudWatch alarm thresholds.")
     notifications: NotificationsConfig = Field(
         NotificationsConfig.model_validate({}), description="Subscribers of the alarm topics."
+    )
+    canaries: CanariesConfig = Field(
+        CanariesConfig.model_validate({}), description="Synthetic checks of page load, static assets and the API."
     )

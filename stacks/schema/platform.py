@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import urllib.parse
 
 from pydantic import Field, field_validator, model_validator
 
@@ -10,6 +11,7 @@ from components.apps.pgbouncer_config import Budget, Target, connection_budget
 from components.compute.karpenter_manifests import longest_pod_life_hours
 from components.data.rds_trust import BUNDLE_FILE, bundled_regions
 from components.delivery.access import principal_name
+from components.observability.synthetics import SyntheticCheck
 from components.settings import Section
 
 from ..wiring import client_demand, pool_roles
@@ -135,6 +137,7 @@ class PlatformConfig(Section):
                     f"trail; allowed: {audit_days} days or more"
                 )
         self._pods_outlive_no_credential()
+        self._canaries_on_own_hosts()
         problems = self.connection_budget().problems
         if problems:
             raise ValueError(
@@ -142,6 +145,49 @@ class PlatformConfig(Section):
                 f"({self.database.max_connections}) does not fit: " + "; ".join(problems)
             )
         return self
+
+    def stack_hosts(self) -> list[str]:
+        """The names CloudFront serves for this stack: the apex, www, Odoo's and the API's hosts."""
+        cdn = self.cdn
+        labels = ["www", cdn.odoo_host, *([cdn.api_host] if cdn.api_host else [])]
+        return [cdn.domain, *(f"{label}.{cdn.domain}" for label in labels)]
+
+    def synthetic_checks(self) -> list[SyntheticCheck]:
+        """The canaries' checks: the configured URLs, or the stack's own defaults."""
+        c, domain = self.monitoring.canaries, self.cdn.domain
+        odoo = f"https://{self.cdn.odoo_host}.{domain}"
+        return [
+            SyntheticCheck(
+                "page-load", "page", c.pages or [f"https://{domain}/", f"{odoo}/shop"], c.page_load_ms, "page load"
+            ),
+            SyntheticCheck(
+                "static-asset",
+                "asset",
+                c.static_assets or [f"{odoo}/web/static/img/favicon.ico"],
+                c.static_asset_ms,
+                "static asset latency",
+            ),
+            SyntheticCheck(
+                "api",
+                "api",
+                c.api_calls or [f"https://{domain}/api/v2/products?page=1&limit=20"],
+                c.api_ms,
+                "API round trip",
+            ),
+        ]
+
+    def _canaries_on_own_hosts(self) -> None:
+        """A canary measures this stack: https:// on one of its hosts, nothing else."""
+        hosts = self.stack_hosts()
+        c = self.monitoring.canaries
+        for key, urls in (("pages", c.pages), ("staticAssets", c.static_assets), ("apiCalls", c.api_calls)):
+            for index, url in enumerate(urls or []):
+                parts = urllib.parse.urlsplit(url)
+                if parts.scheme != "https" or parts.hostname not in hosts:
+                    raise ValueError(
+                        f"monitoring.canaries.{key}[{index}]: {url} is not https:// on one of the stack's hosts; "
+                        f"allowed: {', '.join(hosts)}"
+                    )
 
     def _pods_outlive_no_credential(self) -> None:
         """A pod reads its database and cache credentials at start, and the rotation keeps them
