@@ -67,7 +67,10 @@ def put(session, namespace, metric, dimensions, values, region=REGION):
     client.put_metric_data(Namespace=namespace, MetricData=data)
 
 
-def seed(session, *, api_seconds=(0.12, 0.18, 0.25), hits=900.0, alb_5xx=1.0):
+CANARIES_MS = {"page-load": 1200.0, "static-asset": 40.0, "api": 150.0}
+
+
+def seed(session, *, api_seconds=(0.12, 0.18, 0.25), hits=900.0, alb_5xx=1.0, canary_ms=CANARIES_MS):
     lb = {"LoadBalancer": OUTPUTS["albArnSuffix"]}
     put(session, "AWS/ApplicationELB", "TargetResponseTime", lb, list(api_seconds))
     put(session, "AWS/ApplicationELB", "RequestCount", lb, [1000.0])
@@ -81,12 +84,29 @@ def seed(session, *, api_seconds=(0.12, 0.18, 0.25), hits=900.0, alb_5xx=1.0):
     for member in OUTPUTS["redisMemberClusters"]["shared"]:
         put(session, "AWS/ElastiCache", "CacheHits", {"CacheClusterId": member}, [hits])
         put(session, "AWS/ElastiCache", "CacheMisses", {"CacheClusterId": member}, [100.0])
+    for check, ms in canary_ms.items():
+        put(session, "SmartDairy/Synthetics", "LatencyMs", {"Check": check}, [ms])
+        put(session, "CloudWatchSynthetics", "SuccessPercent", {"CanaryName": f"sd-staging-{check}"}, [100.0])
 
 
-def verify(session, tmp_path, capsys) -> tuple[int, str]:
+class FakePrometheus:
+    """Answers verify's two PromQL queries (the worst pool over the window), or nothing."""
+
+    def __init__(self, query_s: float | None = 0.012, efficiency: float | None = 0.97):
+        self.answers = {"query_duration": query_s, "pool_efficiency": efficiency}
+        self.queries: list[str] = []
+
+    def value(self, query: str) -> float | None:
+        self.queries.append(query)
+        return next(value for key, value in self.answers.items() if key in query)
+
+
+def verify(session, tmp_path, capsys, prometheus=None) -> tuple[int, str]:
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(OUTPUTS))
-    code = main(["staging", "--outputs", str(path)], session=session, now=NOW)
+    code = main(
+        ["staging", "--outputs", str(path)], session=session, now=NOW, prometheus=prometheus or FakePrometheus()
+    )
     return code, capsys.readouterr().out
 
 
@@ -100,12 +120,36 @@ def test_a_stack_that_meets_every_target_passes(aws, tmp_path, capsys):
     seed(aws)
     code, out = verify(aws, tmp_path, capsys)
     assert code == 0, out
-    assert "9/9 targets met" in out
+    assert "15/15 targets met" in out
     rows = table(out)
     # p95 of 20 samples cycling 120/180/250 ms is 250 ms; hits 900 of 1,000 per node.
     assert rows["API p95 at the ALB <= 300 ms"] == ("250 ms", "pass")
     assert rows["Redis shared hit rate >= 80 %"] == ("90 %", "pass")
     assert rows["ALB 5xx share <= 1 %"] == ("0.1 %", "pass")
+    assert rows["Canary page load p95 <= 2000 ms"] == ("1.2e+03 ms", "pass")
+    assert rows["Canary runs succeeding >= 99.9 %"] == ("100 %", "pass")
+    assert rows["Query time via PgBouncer <= 50 ms"] == ("12 ms", "pass")
+    assert rows["Pool efficiency >= 90%"] == ("97 %", "pass")
+
+
+def test_slow_pages_slow_queries_and_a_starved_pool_fail_by_name(aws, tmp_path, capsys):
+    seed(aws, canary_ms=CANARIES_MS | {"static-asset": 180.0})
+    prometheus = FakePrometheus(query_s=0.08, efficiency=0.85)
+    code, out = verify(aws, tmp_path, capsys, prometheus)
+    failed = [target for target, (_, result) in table(out).items() if result == "FAIL"]
+    assert code == 1
+    assert failed == [
+        "Canary static asset latency p95 <= 100 ms",
+        "Query time via PgBouncer <= 50 ms",
+        "Pool efficiency >= 90%",
+    ]
+    assert all("[60m]" in query for query in prometheus.queries), "the window is the one asked for"
+
+
+def test_without_prometheus_the_pool_rows_are_unmeasured_not_passed(aws, tmp_path, capsys):
+    seed(aws)
+    code, out = verify(aws, tmp_path, capsys, FakePrometheus(query_s=None, efficiency=None))
+    assert code == 1 and table(out)["Query time via PgBouncer <= 50 ms"] == ("no data", "FAIL")
 
 
 def test_a_slow_api_and_a_cold_cache_fail_by_name(aws, tmp_path, capsys):
@@ -150,3 +194,26 @@ def test_missing_outputs_say_so(aws, tmp_path, capsys):
     path.write_text(json.dumps({"region": REGION}))
     assert main(["staging", "--outputs", str(path)], session=aws, now=NOW) == 2
     assert "run `pulumi up` first" in capsys.readouterr().err
+
+
+def test_prometheus_is_asked_through_the_api_servers_service_proxy():
+    from tools.verify import Prometheus
+
+    class Api:
+        def __init__(self, value: str):
+            self.value, self.calls = value, []
+
+        def call_api(self, path, method, **kwargs):
+            self.calls.append((path, method, kwargs["query_params"]))
+            return {"status": "success", "data": {"result": [{"metric": {}, "value": [1764417600, self.value]}]}}
+
+    api = Api("0.031")
+    assert Prometheus(api).value("max(x)") == 0.031
+    assert api.calls == [
+        (
+            "/api/v1/namespaces/monitoring/services/prometheus-operated:9090/proxy/api/v1/query",
+            "GET",
+            [("query", "max(x)")],
+        )
+    ]
+    assert Prometheus(Api("NaN")).value("min(y)") is None, "no traffic in the window: unmeasured"

@@ -6,7 +6,11 @@ outputs (`pulumi stack output --json`, or `--outputs FILE`), and compares each f
 stack's own thresholds (`monitoring.alarms` in Pulumi.<stack>.yaml, defaults = the seed):
 
     API p95 at the ALB, ALB 5xx share, CloudFront hit rate and 5xx rate, RDS read/write
-    latency per instance, the API cache's Redis hit rate, and no alarm of the stack firing.
+    latency per instance, the API cache's Redis hit rate, the canaries' page load, static
+    asset and API times (p95) and their successful runs (the uptime target), and no alarm of
+    the stack firing; and from Prometheus (through the API server's service proxy, with the
+    current kubeconfig: `aws eks update-kubeconfig --name sd-<env>`), the average query time
+    and the pool efficiency through PgBouncer.
 
 Prints target / measured / pass per row. Exit 0 when every target is met, 1 when one is missed
 or has no data in the window (unmeasured is not met, unless --allow-no-data), 2 when config or
@@ -28,6 +32,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from components.observability.alarm_specs import API_CACHE_ROLES, AlarmThresholds
+from components.observability.monitoring import NAMESPACE as MONITORING_NAMESPACE
+from components.observability.monitoring import PROMETHEUS_PORT
+from components.observability.synthetics import DIMENSION, METRIC, NAMESPACE, SyntheticCheck
 from stacks.loader import ConfigError
 from stacks.stack_file import load_stack
 
@@ -97,6 +104,41 @@ class Metrics:
             )
             for alarm in page["MetricAlarms"] + page.get("CompositeAlarms", [])
         )
+
+
+class Prometheus:
+    """Instant PromQL queries to the stack's Prometheus through the Kubernetes API server's
+    service proxy (read-only; the deploy and admin roles are the cluster's admins)."""
+
+    def __init__(self, api_client: Any):
+        self.api = api_client
+
+    @classmethod
+    def from_kubeconfig(cls) -> Prometheus | None:
+        """None when there is no kubeconfig for the cluster (its rows are then unmeasured)."""
+        try:
+            from kubernetes import client, config
+
+            config.load_kube_config()
+        except Exception:
+            return None
+        return cls(client.ApiClient())
+
+    def value(self, query: str) -> float | None:
+        service = f"prometheus-operated:{PROMETHEUS_PORT}"
+        path = f"/api/v1/namespaces/{MONITORING_NAMESPACE}/services/{service}/proxy/api/v1/query"
+        answer = self.api.call_api(
+            path,
+            "GET",
+            query_params=[("query", query)],
+            response_type="object",
+            auth_settings=["BearerToken"],
+            _return_http_data_only=True,
+        )
+        result = answer.get("data", {}).get("result", [])
+        values = [float(sample["value"][1]) for sample in result]
+        finite = [v for v in values if v == v]  # NaN: no traffic in the window
+        return finite[0] if finite else None
 
 
 def at_most(limit: float) -> Callable[[float], bool]:
@@ -174,6 +216,56 @@ def evaluate(outputs: dict[str, Any], t: AlarmThresholds, metrics: Metrics) -> l
     return rows
 
 
+def canary_rows(checks: Sequence[SyntheticCheck], prefix: str, availability: float, metrics: Metrics) -> list[Row]:
+    """Each canary's p95 against the seed's budget, and how many of their runs succeeded."""
+    rows = [
+        row(
+            f"Canary {check.target} p95 <= {check.budget_ms:g} ms",
+            metrics.value(NAMESPACE, METRIC, {DIMENSION: check.name}, "p95"),
+            "ms",
+            at_most(check.budget_ms),
+        )
+        for check in checks
+    ]
+    runs = [
+        metrics.value("CloudWatchSynthetics", "SuccessPercent", {"CanaryName": f"{prefix}-{c.name}"}, "Average")
+        for c in checks
+    ]
+    known = [r for r in runs if r is not None]
+    if checks:
+        rows.append(
+            row(
+                f"Canary runs succeeding >= {availability * 100:g} %",
+                sum(known) / len(known) if known else None,
+                "%",
+                at_least(availability * 100),
+            )
+        )
+    return rows
+
+
+def pool_rows(query_time_s: float, pool_efficiency: float, prometheus: Prometheus | None, hours: float) -> list[Row]:
+    """The worst pool's average query time and efficiency over the window (Prometheus)."""
+    window = f"{max(1, round(hours * 60))}m"
+
+    def worst(query: str) -> float | None:
+        return prometheus.value(query) if prometheus else None
+
+    query_s = worst(f"max(avg_over_time(pgbouncer:query_duration_seconds:avg_rate5m[{window}]))")
+    efficiency = worst(f"min(avg_over_time(pgbouncer:pool_efficiency:ratio_rate5m[{window}]))")
+    return [
+        row(
+            f"Query time via PgBouncer <= {query_time_s * 1000:g} ms", _ms(query_s), "ms", at_most(query_time_s * 1000)
+        ),
+        row(
+            f"Pool efficiency >= {pool_efficiency:.0%}",
+            None if efficiency is None else efficiency * 100,
+            "%",
+            at_least(pool_efficiency * 100),
+        ),
+    ]
+
+
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000
 
@@ -193,7 +285,9 @@ def stack_outputs(stack: str, path: Path | None) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
-def main(argv: list[str] | None = None, session: Any = None, now: datetime | None = None) -> int:
+def main(
+    argv: list[str] | None = None, session: Any = None, now: datetime | None = None, prometheus: Any = None
+) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack", help="stack name; reads Pulumi.<stack>.yaml")
     parser.add_argument("--outputs", type=Path, help="stack outputs JSON (default: `pulumi stack output --json`)")
@@ -216,7 +310,14 @@ def main(argv: list[str] | None = None, session: Any = None, now: datetime | Non
         import boto3
 
         session = boto3.Session()
-    rows = evaluate(outputs, config.monitoring.alarms, Metrics(session, outputs["region"], args.hours, now))
+    metrics = Metrics(session, outputs["region"], args.hours, now)
+    rows = evaluate(outputs, config.monitoring.alarms, metrics)
+    slo = config.monitoring.slo
+    checks = config.synthetic_checks() if config.monitoring.canaries.enabled else []
+    rows[-1:-1] = [
+        *canary_rows(checks, outputs["alarmNamePrefix"], slo.availability, metrics),
+        *pool_rows(slo.query_time_s, slo.pool_efficiency, prometheus or Prometheus.from_kubeconfig(), args.hours),
+    ]
     print(render(rows))
     failed = [r for r in rows if not r.passed and not (args.allow_no_data and r.measured is None)]
     print(f"verify {args.stack}: {len(rows) - len(failed)}/{len(rows)} targets met")

@@ -57,6 +57,13 @@ def monitoring_policies(
             "ingress": [{"from": ip_blocks(cluster_cidrs), "ports": tcp_ports(WEBHOOK_PORT, ADAPTER_PORT)}],
             "egress": [{"to": ip_blocks(cluster_cidrs), "ports": tcp_ports(API_SERVER_PORT)}],
         },
+        # `make verify` queries Prometheus through the API server's service proxy, which calls
+        # from the API server's interfaces in the cluster's subnets.
+        "prometheus-api-proxy": {
+            "podSelector": _named("prometheus"),
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": ip_blocks(cluster_cidrs), "ports": tcp_ports(prometheus_port)}],
+        },
         # Prometheus scrapes every namespace's pods and the nodes (kubelet, node-exporter).
         "prometheus-scrapes": {
             "podSelector": _named("prometheus"),
