@@ -201,7 +201,8 @@ def test_prometheus_is_asked_through_the_api_servers_service_proxy():
 
     class Api:
         def __init__(self, value: str):
-            self.value, self.calls = value, []
+            self.value = value
+            self.calls: list[tuple] = []
 
         def call_api(self, path, method, **kwargs):
             self.calls.append((path, method, kwargs["query_params"]))
