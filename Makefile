@@ -5,7 +5,7 @@ STACK  ?= staging
 BASE   ?= origin/main
 PY     := $(VENV)/bin/python
 
-.PHONY: install servers synth diff preflight verify capacity test test-fast bench scan lint lock fmt clean
+.PHONY: install servers synth diff preflight verify slo-report capacity test test-fast bench scan lint lock fmt clean
 
 install: $(VENV)/.installed
 
@@ -36,6 +36,11 @@ preflight: install
 ## Read-only, after `pulumi up`: does $(STACK) meet the seed's targets over the last hour (CloudWatch)?
 verify: install
 	$(PY) tools/verify.py $(STACK)
+
+## The month's seed targets as Markdown with plots (build/$(STACK)/slo/$(MONTH)/report.md).
+MONTH ?= $(shell date -u +%Y-%m)
+slo-report: install
+	$(PY) tools/slo_report.py $(STACK) --month $(MONTH)
 
 ## Capacity model and HPA scale-out simulation of $(STACK): figures, plots and the capacity
 ## policies' config in build/$(STACK)/ (pass policy-config.json to `pulumi preview --policy-pack-config`).

@@ -197,7 +197,7 @@ def test_missing_outputs_say_so(aws, tmp_path, capsys):
 
 
 def test_prometheus_is_asked_through_the_api_servers_service_proxy():
-    from tools.verify import Prometheus
+    from tools.prometheus_api import Prometheus
 
     class Api:
         def __init__(self, value: str):

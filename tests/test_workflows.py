@@ -205,3 +205,14 @@ def test_the_load_test_runs_on_staging_only_and_always_turns_itself_off():
     assert enable < ups[0] < cleanup < restore < ups[1] == len(run) - 1
     assert all(job["steps"][i].get("if") == "always()" for i in (cleanup, restore, ups[1]))
     assert "prod" not in (ROOT / ".github/workflows/load-test.yml").read_text().replace("production", "")
+
+
+def test_prod_deploys_only_within_the_error_budget_or_with_a_recorded_reason():
+    workflow = load("deploy.yml")
+    prod = workflow["jobs"]["prod"]["steps"]
+    gate = next(i for i, step in enumerate(prod) if "slo_report.py prod --gate" in step.get("run", ""))
+    up = next(i for i, step in enumerate(prod) if step.get("uses", "").startswith("pulumi/actions@"))
+    assert gate < up and "--override-reason" in prod[gate]["run"]
+    assert prod[gate]["env"]["OVERRIDE_REASON"] == "${{ inputs.budget_override_reason }}"
+    assert "budget_override_reason" in workflow["on"]["workflow_dispatch"]["inputs"]
+    assert not any("--gate" in step.get("run", "") for step in workflow["jobs"]["staging"]["steps"])

@@ -32,11 +32,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from components.observability.alarm_specs import API_CACHE_ROLES, AlarmThresholds
-from components.observability.monitoring import NAMESPACE as MONITORING_NAMESPACE
-from components.observability.monitoring import PROMETHEUS_PORT
 from components.observability.synthetics import DIMENSION, METRIC, NAMESPACE, SyntheticCheck
 from stacks.loader import ConfigError
 from stacks.stack_file import load_stack
+from tools.prometheus_api import Prometheus
 
 EDGE_REGION = "us-east-1"
 #: Stack outputs the checks need (stacks/platform.py).
@@ -104,41 +103,6 @@ class Metrics:
             )
             for alarm in page["MetricAlarms"] + page.get("CompositeAlarms", [])
         )
-
-
-class Prometheus:
-    """Instant PromQL queries to the stack's Prometheus through the Kubernetes API server's
-    service proxy (read-only; the deploy and admin roles are the cluster's admins)."""
-
-    def __init__(self, api_client: Any):
-        self.api = api_client
-
-    @classmethod
-    def from_kubeconfig(cls) -> Prometheus | None:
-        """None when there is no kubeconfig for the cluster (its rows are then unmeasured)."""
-        try:
-            from kubernetes import client, config
-
-            config.load_kube_config()
-        except Exception:
-            return None
-        return cls(client.ApiClient())
-
-    def value(self, query: str) -> float | None:
-        service = f"prometheus-operated:{PROMETHEUS_PORT}"
-        path = f"/api/v1/namespaces/{MONITORING_NAMESPACE}/services/{service}/proxy/api/v1/query"
-        answer = self.api.call_api(
-            path,
-            "GET",
-            query_params=[("query", query)],
-            response_type="object",
-            auth_settings=["BearerToken"],
-            _return_http_data_only=True,
-        )
-        result = answer.get("data", {}).get("result", [])
-        values = [float(sample["value"][1]) for sample in result]
-        finite = [v for v in values if v == v]  # NaN: no traffic in the window
-        return finite[0] if finite else None
 
 
 def at_most(limit: float) -> Callable[[float], bool]:
