@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pulumi
 
+from components.edge.cache_hits import CacheHitSampler, CacheHitSamplerArgs
 from components.edge.cdn import Cdn, CdnArgs, SecurityHeaders
 from components.edge.cdn_policies import api_origin_request, assets_origin_request, cache_policies
 from components.edge.certificate import EDGE_REGION
@@ -25,6 +26,16 @@ def cdn(
     """`rate_limit_exempt`: CIDRs the WAF's rate limit skips (the load test's NAT addresses)."""
     spec = ctx.config.cdn
     names = f"SmartDairy-{ctx.config.environment}"
+    sampler = CacheHitSampler(
+        f"{ctx.prefix}-cache-hits",
+        ctx.build(
+            CacheHitSamplerArgs,
+            name_prefix=ctx.prefix,
+            sampling_percent=spec.hit_rate_sampling_percent,
+            log_retention_days=ctx.config.cluster.log_retention_days,
+        ),
+        opts=pulumi.ResourceOptions(providers=[ctx.edge]),
+    )
     return Cdn(
         f"{ctx.prefix}-cdn",
         ctx.args(
@@ -46,6 +57,7 @@ def cdn(
             edge_provider_region=EDGE_REGION,
             origin_shield_region=ctx.region if spec.origin_shield else None,
             log_retention_days=spec.access_log_retention_days if spec.access_logs else None,
+            realtime_log_config_arn=sampler.config_arn,
         ),
         opts=ctx.on_aws(),
     )

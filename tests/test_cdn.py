@@ -182,8 +182,9 @@ def test_security_headers(run):
 
 def test_static_bucket_hardening(run):
     buckets = run.of_type("aws:s3/bucket:Bucket")
-    # The static assets, CloudFront's logs, and the ALB's access logs.
+    # The canaries' code and runs, the static assets, CloudFront's logs, and the ALB's access logs.
     assert sorted(b.name.removeprefix(f"sd-{run.stack}-") for b in buckets) == [
+        "canaries-artifacts",
         "cdn-logs",
         "cdn-static",
         "ingress-alb-logs",
@@ -283,7 +284,7 @@ def test_monitoring_subscription_enables_cache_metrics(run):
 @pytest.mark.parametrize("stack,protected", [("staging", False), ("prod", True)])
 def test_buckets_protected_in_prod_only(stack, protected):
     run = program_run(stack)
-    assert [b.protect for b in run.of_type("aws:s3/bucket:Bucket")] == [protected] * 3
+    assert [b.protect for b in run.of_type("aws:s3/bucket:Bucket")] == [protected] * 4
 
 
 # --- known traps, each refused with a clear error ----------------------------------------------
@@ -410,9 +411,10 @@ def test_destroy_leaves_the_replicated_edge_function_instead_of_failing(run):
 
 
 def test_an_unprotected_stacks_buckets_empty_themselves_on_destroy_and_prods_never(run):
-    """Static files and logs are re-created: staging's destroy empties them; prod's refuses."""
+    """Static files, logs and canary runs are re-created: staging's destroy empties them; prod's refuses."""
     buckets = [b for b in run.of_type("aws:s3/bucket:Bucket")]
-    assert {b.name.removeprefix(f"sd-{run.stack}-") for b in buckets} == {"cdn-static", "cdn-logs", "ingress-alb-logs"}
+    names = {b.name.removeprefix(f"sd-{run.stack}-") for b in buckets}
+    assert names == {"cdn-static", "cdn-logs", "ingress-alb-logs", "canaries-artifacts"}
     for bucket in buckets:
         assert bucket.inputs.get("forceDestroy", False) is (not bucket.protect), bucket.name
     assert {b.protect for b in buckets} == {run.stack == "prod"}

@@ -200,6 +200,8 @@ def test_documentation_placeholders_are_refused_in_a_real_stack():
         f"{PROJECT}:delivery.deployRoleArn",
         f"{PROJECT}:delivery.previewRoleArn",
         f"{PROJECT}:delivery.permissionsBoundaryArn",
+        f"{PROJECT}:monitoring.notifications.emails[0]",
+        f"{PROJECT}:monitoring.notifications.warningEmails[0]",
     ]
     assert all("mark the stack `example: true`" in p for p in problems)
 
@@ -210,6 +212,8 @@ def test_a_real_stack_with_real_values_loads():
         section("staging", "cluster") | {"adminPrincipalArns": ["arn:aws:iam::210987654321:role/ops"]}
     )
     delivery = json.dumps(section("staging", "delivery")).replace("123456789012", "210987654321")
+    notifications = {"emails": ["oncall@smartdairy.com"], "warningEmails": ["platform@smartdairy.com"]}
+    config[f"{PROJECT}:monitoring"] = json.dumps(section("staging", "monitoring") | {"notifications": notifications})
     run = run_program("staging", config=config | {f"{PROJECT}:delivery": delivery})
     assert run.one("aws:eks/cluster:Cluster").inputs["vpcConfig"]["endpointPublicAccess"] is False
 

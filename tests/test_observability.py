@@ -66,11 +66,16 @@ def test_every_alarm_notifies_a_topic_of_its_own_region(run):
 
 
 def test_cloudfront_alarms_live_in_us_east_1_with_the_global_dimension(run):
-    for name in ("cdn-5xx", "cdn-hit-rate"):
-        alarm = alarms_of(run)[name]
-        assert region_of(run, alarm) == "us-east-1"
-        assert alarm.inputs["dimensions"]["Region"] == "Global"
-        assert alarm.inputs["dimensions"]["DistributionId"].startswith("sd-")
+    errors, hits = alarms_of(run)["cdn-5xx"], alarms_of(run)["cdn-hit-rate"]
+    assert region_of(run, errors) == region_of(run, hits) == "us-east-1"
+    assert errors.inputs["dimensions"]["Region"] == "Global"
+    assert errors.inputs["dimensions"]["DistributionId"].startswith("sd-")
+    # The hit rate is the cacheable paths' sampled counts, never CloudFront's all-request rate.
+    inputs = {q["id"]: q["metric"] for q in hits.inputs["metricQueries"] if "metric" in q}
+    assert {(m["namespace"], m["metricName"], m["dimensions"]["Scope"]) for m in inputs.values()} == {
+        ("SmartDairy/CDN", "Hits", "all"),
+        ("SmartDairy/CDN", "Requests", "all"),
+    }
 
 
 def test_prod_alarms_cover_every_instance_group_and_nat(prod):

@@ -59,11 +59,11 @@ def test_a_new_vpc_range_replaces_the_vpc_and_its_subnets(staging):
     [vpc] = [c for cs in result.changes.values() for c in cs if c.type == "aws:ec2/vpc:Vpc"]
     assert vpc.details == [f'cidrBlock: "{cidr}" -> "{cidr.replace("10.20.", "10.21.")}" (forces replacement)']
     assert not result.dangerous  # nothing in staging is protected
-    # And 28 updates: the security group rules (data clients, the ALB, the rotation function's
+    # And 29 updates: the security group rules (data clients, the ALB, the rotation function's
     # way to the isolated subnets, three per pod group of the four), network policies naming the
-    # range (the apps', the database bootstrap's, monitoring's API server and scrape rules) and
-    # the runner's route back.
-    assert result.summary() == "+0 ~28 -0 +-10"
+    # range (the apps', the database bootstrap's, monitoring's API server, API proxy and scrape
+    # rules) and the runner's route back.
+    assert result.summary() == "+0 ~29 -0 +-10"
 
 
 def test_replacing_a_protected_database_is_flagged_loudly():

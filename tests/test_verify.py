@@ -76,7 +76,8 @@ def seed(session, *, api_seconds=(0.12, 0.18, 0.25), hits=900.0, alb_5xx=1.0, ca
     put(session, "AWS/ApplicationELB", "RequestCount", lb, [1000.0])
     put(session, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", lb, [alb_5xx])
     cdn = {"DistributionId": OUTPUTS["cdnDistributionId"], "Region": "Global"}
-    put(session, "AWS/CloudFront", "CacheHitRate", cdn, [91.0], region="us-east-1")
+    put(session, "SmartDairy/CDN", "Requests", {"Scope": "all"}, [100.0], region="us-east-1")
+    put(session, "SmartDairy/CDN", "Hits", {"Scope": "all"}, [91.0], region="us-east-1")
     put(session, "AWS/CloudFront", "5xxErrorRate", cdn, [0.1], region="us-east-1")
     for identifier in OUTPUTS["dbInstanceIdentifiers"].values():
         for kind in ("Read", "Write"):

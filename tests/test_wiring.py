@@ -86,6 +86,7 @@ WIRING = [
         (CdnArgs, SecurityHeaders),
         {
             "ttls": "the cache policies by role (cdn_policies.cache_policies: the seed's and Odoo's)",
+            "hit_rate_sampling_percent": "CacheHitSamplerArgs.sampling_percent",
             "waf": "its own section (EdgeFirewallArgs)",
             "origin_secret_version": "AppIngressArgs.origin_secret_version",
             "origin_secret_rotation_days": "AppIngressArgs.origin_secret_period (rotation_period of today)",

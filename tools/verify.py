@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.observability.alarm_specs import API_CACHE_ROLES, AlarmThresholds
+from components.observability.alarm_specs import API_CACHE_ROLES, CDN_NAMESPACE, AlarmThresholds
 from components.observability.synthetics import DIMENSION, METRIC, NAMESPACE, SyntheticCheck
 from stacks.loader import ConfigError
 from stacks.stack_file import load_stack
@@ -140,8 +140,11 @@ def evaluate(outputs: dict[str, Any], t: AlarmThresholds, metrics: Metrics) -> l
             at_most(t.alb_5xx_percent),
         ),
         row(
-            f"CloudFront cache hit rate >= {t.cdn_hit_rate_percent:g} %",
-            metrics.value("AWS/CloudFront", "CacheHitRate", cdn, "Average", edge=True),
+            f"CloudFront cacheable hit rate >= {t.cdn_hit_rate_percent:g} %",
+            ratio(
+                metrics.value(CDN_NAMESPACE, "Hits", {"Scope": "all"}, "Sum", edge=True),
+                metrics.value(CDN_NAMESPACE, "Requests", {"Scope": "all"}, "Sum", edge=True),
+            ),
             "%",
             at_least(t.cdn_hit_rate_percent),
         ),

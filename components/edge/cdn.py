@@ -98,6 +98,8 @@ class CdnArgs:
     log_retention_days: int | None
     #: Pulumi `protect` on the buckets.
     protect: bool
+    #: The real-time log config the cacheable behaviours sample into (the cache-hit rate).
+    realtime_log_config_arn: pulumi.Input[str] | None = None
 
 
 class Cdn(pulumi.ComponentResource):
@@ -279,6 +281,7 @@ class Cdn(pulumi.ComponentResource):
                 f"{name}-odoo-assets-origin-request", args.assets_origin_request
             ).id,
             headers_id=self._headers_policy(f"{name}-security-headers", args.security_headers).id,
+            cacheable_log=args.realtime_log_config_arn,
             not_found=static_not_found_function(
                 f"{name}-not-found", self, pulumi.ResourceOptions(parent=self, provider=args.edge_provider)
             ),
@@ -498,6 +501,8 @@ class _Behaviors:
     headers_id: pulumi.Input[str]
     #: The origin-response function that serves the friendly 404 on S3 misses.
     not_found: pulumi.Input[str]
+    #: The real-time log config of the cacheable behaviours (None: not sampled).
+    cacheable_log: pulumi.Input[str] | None = None
 
     def default(self) -> aws.cloudfront.DistributionDefaultCacheBehaviorArgs:
         return cf.DistributionDefaultCacheBehaviorArgs(
@@ -508,6 +513,7 @@ class _Behaviors:
             compress=True,
             cache_policy_id=self.cache_policy_ids["static"],
             response_headers_policy_id=self.headers_id,
+            realtime_log_config_arn=self.cacheable_log,
             lambda_function_associations=[
                 cf.DistributionDefaultCacheBehaviorLambdaFunctionAssociationArgs(
                     event_type="origin-response", lambda_arn=self.not_found
@@ -529,6 +535,7 @@ class _Behaviors:
             cached_methods=GET_HEAD,
             cache_policy_id=self.cache_policy_ids[role],
             response_headers_policy_id=self.headers_id,
+            realtime_log_config_arn=self.cacheable_log,
             compress=compress,
         )
 
@@ -550,6 +557,7 @@ class _Behaviors:
         return cf.DistributionOrderedCacheBehaviorArgs(
             path_pattern=pattern,
             viewer_protocol_policy="redirect-to-https",
+            realtime_log_config_arn=self.cacheable_log,
             **self._to_alb(role, GET_HEAD, self.assets_request_id),
         )
 

@@ -28,6 +28,10 @@ GREATER = "GreaterThanThreshold"
 LESS = "LessThanThreshold"
 MIB = 1024 * 1024
 GIB = 1024 * MIB
+#: The cacheable behaviours' sampled counts (components/edge/cache_hits), summed over 15 minutes:
+#: a sample needs a while to make a ratio.
+CDN_NAMESPACE = "SmartDairy/CDN"
+CDN_HIT_PERIOD_S = 900
 #: CloudWatch evaluates standard-resolution metrics per minute; shorter periods need high resolution.
 ALARM_PERIODS = (60, 300, 900, 3600)
 
@@ -67,7 +71,10 @@ class AlarmThresholds(Section):
     cache_engine_cpu_percent: float = Field(90, gt=0, le=100, description="EngineCPUUtilization above this alarms.")
     cdn_5xx_percent: float = Field(1, gt=0, le=100, description="CloudFront 5xxErrorRate above this alarms.")
     cdn_hit_rate_percent: float = Field(
-        80, gt=0, le=100, description="CloudFront CacheHitRate below this alarms (the seed's 80 % at the edge)."
+        80,
+        gt=0,
+        le=100,
+        description="Cache hit rate of CloudFront's cacheable paths (sampled) below this alarms (the seed's 80 %).",
     )
     alb_p95_ms: float = Field(300, gt=0, description="ALB TargetResponseTime p95 above this (ms) alarms (the seed).")
     alb_5xx_percent: float = Field(1, gt=0, le=100, description="ALB and target 5xx share of requests that alarms.")
@@ -263,8 +270,11 @@ def cache_alarms(
 
 
 def cdn_alarms(t: AlarmThresholds, distribution_id: pulumi.Input[str]) -> list[AlarmSpec]:
-    """CloudFront publishes in us-east-1 only, with `Region = Global`: register these there."""
+    """CloudFront publishes in us-east-1 only, with `Region = Global`: register these there. The
+    hit rate is the cacheable behaviours' (components/edge/cache_hits: a sample of their
+    requests), not CloudFront's CacheHitRate, which counts the never-cached API and Odoo calls."""
     dims = {"DistributionId": distribution_id, "Region": "Global"}
+    scope = {"Scope": "all"}
     return [
         AlarmSpec(
             "cdn-5xx",
@@ -276,10 +286,19 @@ def cdn_alarms(t: AlarmThresholds, distribution_id: pulumi.Input[str]) -> list[A
         ),
         AlarmSpec(
             "cdn-hit-rate",
-            f"CloudFront: cache hit rate below {t.cdn_hit_rate_percent:g} %",
+            f"CloudFront: cache hit rate of the cacheable paths below {t.cdn_hit_rate_percent:g} % (the seed: > 80 %)",
             LESS,
             t.cdn_hit_rate_percent,
-            Metric("AWS/CloudFront", "CacheHitRate", dims, "Average"),
+            queries=[
+                _input("hits", Metric(CDN_NAMESPACE, "Hits", scope, "Sum"), CDN_HIT_PERIOD_S),
+                _input("requests", Metric(CDN_NAMESPACE, "Requests", scope, "Sum"), CDN_HIT_PERIOD_S),
+                {
+                    "id": "result",
+                    "expression": "100 * hits / requests",
+                    "label": "cacheable hit %",
+                    "return_data": True,
+                },
+            ],
         ),
     ]
 

@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.observability.alarm_specs import AlarmThresholds
+from components.observability.alarm_specs import CDN_NAMESPACE, AlarmThresholds
 from components.observability.synthetics import DIMENSION, METRIC, NAMESPACE, SyntheticCheck
 
 EDGE_REGION = "us-east-1"
@@ -76,7 +76,6 @@ def dashboard_body(
     alarms: Sequence[str],
     checks: Sequence[SyntheticCheck] = (),
 ) -> dict[str, Any]:
-    cdn = ["DistributionId", distribution, "Region", "Global"]
     widgets = [
         _metrics(
             "ALB p95 target response time",
@@ -92,18 +91,7 @@ def dashboard_body(
                 ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", lb, {"stat": "Sum"}],
             ],
         ),
-        _metrics(
-            "CloudFront cache hit rate",
-            EDGE_REGION,
-            [["AWS/CloudFront", "CacheHitRate", *cdn, {"stat": "Average"}]],
-            line=("target", t.cdn_hit_rate_percent),
-        ),
-        _metrics(
-            "CloudFront 5xx error rate",
-            EDGE_REGION,
-            [["AWS/CloudFront", "5xxErrorRate", *cdn, {"stat": "Average"}]],
-            line=("alarm", t.cdn_5xx_percent),
-        ),
+        *_edge_widgets(t, distribution),
         _metrics(
             "RDS read latency",
             region,
@@ -128,15 +116,7 @@ def dashboard_body(
             ],
             line=("target", t.cache_hit_rate_percent),
         ),
-        *(
-            _metrics(
-                f"Canary: {check.target} (slowest URL)",
-                region,
-                [[NAMESPACE, METRIC, DIMENSION, check.name, {"stat": "Maximum"}]],
-                line=("seed target (ms)", check.budget_ms),
-            )
-            for check in checks
-        ),
+        *_canary_widgets(region, checks),
         {"type": "alarm", "properties": {"title": "Alarms", "alarms": sorted(alarms)}},
     ]
     return {
@@ -145,6 +125,42 @@ def dashboard_body(
             for i, widget in enumerate(widgets)
         ]
     }
+
+
+def _edge_widgets(t: AlarmThresholds, distribution: str) -> list[dict[str, Any]]:
+    """CloudFront's (us-east-1): the cacheable paths' sampled hit rate, and 5xx."""
+    cdn = ["DistributionId", distribution, "Region", "Global"]
+    return [
+        _metrics(
+            "CloudFront cache hit rate, cacheable paths (sampled)",
+            EDGE_REGION,
+            [
+                [CDN_NAMESPACE, "Hits", "Scope", "all", {"id": "hits", "stat": "Sum", "visible": False}],
+                [CDN_NAMESPACE, "Requests", "Scope", "all", {"id": "requests", "stat": "Sum", "visible": False}],
+                [{"expression": "100 * hits / requests", "label": "cacheable hit %", "id": "rate"}],
+            ],
+            line=("target", t.cdn_hit_rate_percent),
+        ),
+        _metrics(
+            "CloudFront 5xx error rate",
+            EDGE_REGION,
+            [["AWS/CloudFront", "5xxErrorRate", *cdn, {"stat": "Average"}]],
+            line=("alarm", t.cdn_5xx_percent),
+        ),
+    ]
+
+
+def _canary_widgets(region: str, checks: Sequence[SyntheticCheck]) -> list[dict[str, Any]]:
+    """Each canary's slowest URL against the seed's budget."""
+    return [
+        _metrics(
+            f"Canary: {check.target} (slowest URL)",
+            region,
+            [[NAMESPACE, METRIC, DIMENSION, check.name, {"stat": "Maximum"}]],
+            line=("seed target (ms)", check.budget_ms),
+        )
+        for check in checks
+    ]
 
 
 def _metrics(

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.observability.alarm_specs import CDN_NAMESPACE
+
 PROMETHEUS = {"type": "prometheus", "uid": "prometheus"}
 CLOUDWATCH = {"type": "cloudwatch", "uid": "cloudwatch"}
 #: CloudFront and its WAF publish to us-east-1 only.
@@ -418,10 +420,12 @@ def _edge(t: DashboardTargets) -> dict[str, Any]:
         "Smart Dairy / Edge",
         [
             panel(
-                f"CloudFront cache hit rate (target > {t.cdn_hit_rate_percent:g} %)",
-                [cloudwatch("AWS/CloudFront", "CacheHitRate", cdn, "Average", EDGE_REGION)],
-                "percent",
-                thresholds=((None, "red"), (t.cdn_hit_rate_percent, "green")),
+                f"Cacheable paths: sampled requests and cache hits (target: hits > {t.cdn_hit_rate_percent:g} %)",
+                [
+                    cloudwatch(CDN_NAMESPACE, "Requests", {"Scope": "all"}, "Sum", EDGE_REGION, "requests"),
+                    cloudwatch(CDN_NAMESPACE, "Hits", {"Scope": "all"}, "Sum", EDGE_REGION, "hits"),
+                ],
+                "short",
             ),
             panel(
                 "CloudFront 4xx / 5xx error rate",

@@ -138,6 +138,12 @@ class CdnConfig(Section):
     )
     origin_shield: bool = Field(True, description="Origin Shield in the stack's region (raises the hit ratio).")
     access_logs: bool = Field(True, description="Standard access logs to an S3 bucket.")
+    hit_rate_sampling_percent: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Percent of the cacheable behaviours' requests sampled (real-time logs) for the cache-hit rate.",
+    )
     access_log_retention_days: int = Field(90, ge=1, le=3650, description="Days access logs are kept.")
     ttls: CacheTtls = Field(CacheTtls.model_validate({}), description="TTLs of the cache policies.")
     waf: WafConfig = Field(WafConfig.model_validate({}), description="The WAF web ACL in front of CloudFront.")

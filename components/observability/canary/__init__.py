@@ -1,7 +1,7 @@
 """CloudWatch Synthetics canaries for the seed's user-side targets (page load, static asset
 latency, an API round trip), run from outside the VPC against the public URLs. Their code is
 canary.py, shipped as an archive object in a private bucket that also holds their run artifacts
-(re-creatable: it empties itself on destroy); their role can write those, their own log groups
+(protected like every bucket of a protected stack, else emptied on destroy); their role can write those, their own log groups
 and metrics in two namespaces, nothing else.
 """
 
@@ -42,6 +42,9 @@ class CanariesArgs:
     account_id: pulumi.Input[str]
     #: The account's region (the role's log-group ARNs).
     region: str
+    #: Pulumi `protect` on the artifacts bucket (prod's buckets all refuse a destroy); without
+    #: it the bucket empties itself on destroy (its runs are re-created).
+    protect: bool
 
 
 def rate(minutes: int) -> str:
@@ -61,7 +64,8 @@ class Canaries(pulumi.ComponentResource):
             PrivateBucketArgs(
                 expiration_days=args.artifact_retention_days,
                 noncurrent_version_expiration_days=1,
-                empty_on_destroy=True,
+                protect=args.protect,
+                empty_on_destroy=not args.protect,
             ),
             opts=child,
         )
