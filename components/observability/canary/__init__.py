@@ -1,8 +1,8 @@
 """CloudWatch Synthetics canaries for the seed's user-side targets (page load, static asset
 latency, an API round trip), run from outside the VPC against the public URLs. Their code is
 canary.py, shipped as an archive object in a private bucket that also holds their run artifacts
-(protected like every bucket of a protected stack, else emptied on destroy); their role can write those, their own log groups
-and metrics in two namespaces, nothing else.
+(protected like every bucket of a protected stack, else emptied on destroy); their role can
+write those, their own log groups and metrics in two namespaces, nothing else.
 """
 
 from __future__ import annotations
