@@ -12,22 +12,32 @@ from moto import mock_aws
 
 from components.edge.cache_hits import consumer
 
-DISTRIBUTION = "E2ODOO"
+ODOO, PORTAL = "erp.smartdairy.com", "smartdairy.com"
+#: As CloudFront delivers them: timestamp, x-host-header, x-edge-result-type,
+#: cache-behavior-path-pattern (its field list's order, whatever the config's order).
 RECORDS = [
-    "1764417600.123\tE2ODOO\t/web/assets/*\tHit",
-    "1764417600.456\tE2ODOO\t/web/assets/*\tRefreshHit",
-    "1764417600.789\tE2ODOO\t/web/assets/*\tMiss",
-    "1764417601.000\tE1PORTAL\t*\tHit\n",
-    "1764417601.100\tE1PORTAL\t*\tError",  # not a cache decision
-    "1764417601.200\tE1PORTAL\t*\tRedirect",
+    f"1764417600.123\t{ODOO}\tHit\t/web/assets/*",
+    f"1764417600.456\t{ODOO}\tRefreshHit\t/web/assets/*",
+    f"1764417600.567\t{ODOO}\tOriginShieldHit\t/web/assets/*",
+    f"1764417600.789\t{ODOO}\tMiss\t/web/assets/*",
+    f"1764417601.000\t{PORTAL}\tHit\t*\n",
+    f"1764417601.100\t{PORTAL}\tError\t*",  # not a cache decision
+    f"1764417601.200\t{PORTAL}\tRedirect\t*",
     "malformed line",
 ]
 
 
 def test_hits_and_misses_are_counted_per_behaviour_and_the_rest_left_out():
     requests, hits = consumer.tally(RECORDS)
-    assert requests == {("E2ODOO", "/web/assets/*"): 3, ("E1PORTAL", "*"): 1}
-    assert hits == {("E2ODOO", "/web/assets/*"): 2, ("E1PORTAL", "*"): 1}
+    assert requests == {(ODOO, "/web/assets/*"): 4, (PORTAL, "*"): 1}
+    assert hits == {(ODOO, "/web/assets/*"): 3, (PORTAL, "*"): 1}
+
+
+def test_the_fields_are_in_cloudfronts_delivery_order():
+    """Records come in the order of CloudFront's field list, not the config's: sending them in
+    that order keeps the two the same."""
+    delivery_order = {"timestamp": 1, "x-host-header": 13, "x-edge-result-type": 26, "cache-behavior-path-pattern": 38}
+    assert list(consumer.FIELDS) == sorted(consumer.FIELDS, key=delivery_order.__getitem__)
 
 
 def test_the_handler_publishes_what_the_alarm_divides(monkeypatch):
@@ -35,7 +45,7 @@ def test_the_handler_publishes_what_the_alarm_divides(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     event = {"Records": [{"kinesis": {"data": base64.b64encode(r.encode()).decode()}} for r in RECORDS]}
     with mock_aws():
-        assert consumer.handler(event, None) == {"records": 7, "datapoints": 6}
+        assert consumer.handler(event, None) == {"records": 8, "datapoints": 6}
         cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
         totals = {}
         for name in ("Requests", "Hits"):
@@ -49,7 +59,7 @@ def test_the_handler_publishes_what_the_alarm_divides(monkeypatch):
                 Statistics=["Sum"],
             )
             totals[name] = sum(p["Sum"] for p in stats["Datapoints"])
-    assert totals == {"Requests": 4, "Hits": 3}
+    assert totals == {"Requests": 5, "Hits": 4}
 
 
 def behaviours(run, comment: str) -> tuple[dict, list[dict]]:

@@ -159,3 +159,13 @@ def test_a_canary_url_off_the_stacks_hosts_is_one_line_naming_the_key(key, url):
     [problem] = config_problems(with_section("staging", f"{PROJECT}:monitoring", monitoring))
     expected = f"{PROJECT}:monitoring.canaries.{key}[0]: {url} is not https:// on one of the stack's hosts"
     assert problem.startswith(expected)
+
+
+def test_the_runs_expire_and_the_code_beside_them_stays(run):
+    [lifecycle] = [
+        c
+        for c in run.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+        if "canaries" in c.name
+    ]
+    expiring = [r for r in lifecycle.inputs["rules"] if "expiration" in r]
+    assert [(r["filter"]["prefix"], r["expiration"]["days"]) for r in expiring] == [("runs/", 14)]

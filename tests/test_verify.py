@@ -219,3 +219,16 @@ def test_prometheus_is_asked_through_the_api_servers_service_proxy():
         )
     ]
     assert Prometheus(Api("NaN")).value("min(y)") is None, "no traffic in the window: unmeasured"
+
+
+def test_a_prometheus_that_cannot_be_asked_is_unmeasured_not_a_crash(capsys):
+    from kubernetes.client.exceptions import ApiException
+
+    from tools.prometheus_api import Prometheus
+
+    class Unreachable:
+        def call_api(self, *args, **kwargs):
+            raise ApiException(status=503, reason="Service Unavailable")
+
+    assert Prometheus(Unreachable()).value("max(x)") is None
+    assert "prometheus: ApiException" in capsys.readouterr().err

@@ -3,6 +3,7 @@ current kubeconfig; read-only), for `make verify` and `make slo-report`."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -29,16 +30,25 @@ class Prometheus:
         return cls(client.ApiClient())
 
     def _get(self, endpoint: str, params: list[tuple[str, str]]) -> list[dict]:
+        """The result, or none when Prometheus cannot be asked (no endpoint behind the proxy, a
+        refused call, a timeout): its rows are then unmeasured, said on stderr."""
         service = f"prometheus-operated:{PROMETHEUS_PORT}"
         path = f"/api/v1/namespaces/{MONITORING_NAMESPACE}/services/{service}/proxy/api/v1/{endpoint}"
-        answer = self.api.call_api(
-            path,
-            "GET",
-            query_params=params,
-            response_type="object",
-            auth_settings=["BearerToken"],
-            _return_http_data_only=True,
-        )
+        try:
+            answer = self.api.call_api(
+                path,
+                "GET",
+                query_params=params,
+                response_type="object",
+                auth_settings=["BearerToken"],
+                _return_http_data_only=True,
+            )
+        except Exception as error:
+            print(
+                f"prometheus: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+                file=sys.stderr,
+            )
+            return []
         return answer.get("data", {}).get("result", [])
 
     def value(self, query: str) -> float | None:

@@ -26,6 +26,9 @@ class PrivateBucketArgs:
     noncurrent_version_expiration_days: int = 30
     #: Expire current objects too (log buckets); None keeps them.
     expiration_days: int | None = None
+    #: Where that expiry applies ("": everywhere; "runs/": only there, so what lives beside the
+    #: expiring objects, like a canary's code, stays).
+    expiration_prefix: str = ""
     #: CORS rules (the static assets' fonts and scripts across origins); none by default.
     cors_rules: Sequence[aws.s3.BucketCorsConfigurationCorsRuleArgs] = field(default_factory=tuple)
     #: False when the owner attaches its own policy (one policy per bucket); it must then
@@ -95,7 +98,7 @@ class PrivateBucket(pulumi.ComponentResource):
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
-            rules=[self._lifecycle_rule(args)],
+            rules=[self._lifecycle_rule(args), *self._prefix_expiry_rules(args)],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
         if args.cors_rules:
@@ -154,10 +157,24 @@ class PrivateBucket(pulumi.ComponentResource):
             ),
             expiration=(
                 aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.expiration_days)
-                if args.expiration_days
+                if args.expiration_days and not args.expiration_prefix
                 else None
             ),
         )
+
+    @staticmethod
+    def _prefix_expiry_rules(args: PrivateBucketArgs) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
+        """Current objects expire under `expiration_prefix` only (when one is set)."""
+        if not (args.expiration_days and args.expiration_prefix):
+            return []
+        return [
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-prefix",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=args.expiration_prefix),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.expiration_days),
+            )
+        ]
 
 
 def access_log_delivery(target_arn: str, sources: Sequence[str], source_account: str) -> dict:

@@ -62,6 +62,7 @@ class CacheHitSampler(pulumi.ComponentResource):
             kms_key_id=key.arn,
             opts=child,
         )
+        writer, writer_policy = self._writer(name, stream.arn, key.arn)
         config = aws.cloudfront.RealtimeLogConfig(
             f"{name}-config",
             name=f"{args.name_prefix}-cacheable",
@@ -70,10 +71,11 @@ class CacheHitSampler(pulumi.ComponentResource):
             endpoint=aws.cloudfront.RealtimeLogConfigEndpointArgs(
                 stream_type="Kinesis",
                 kinesis_stream_config=aws.cloudfront.RealtimeLogConfigEndpointKinesisStreamConfigArgs(
-                    role_arn=self._writer(name, args, stream.arn, key.arn).arn, stream_arn=stream.arn
+                    role_arn=writer.arn, stream_arn=stream.arn
                 ),
             ),
-            opts=child,
+            # CloudFront checks the role can write when the config is made: its policy first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[writer_policy]),
         )
         logs = aws.cloudwatch.LogGroup(
             f"{name}-logs", name=group_name, retention_in_days=args.log_retention_days, kms_key_id=key.arn, opts=child
@@ -88,15 +90,17 @@ class CacheHitSampler(pulumi.ComponentResource):
         return component_key(f"{name}-key", description, self, args.protect, args.key_access, [group_name])
 
     def _writer(
-        self, name: str, args: CacheHitSamplerArgs, stream_arn: pulumi.Output[str], key_arn: pulumi.Output[str]
-    ) -> aws.iam.Role:
-        """CloudFront's role: put records into this stream, through its key (AWS's documented set)."""
+        self, name: str, stream_arn: pulumi.Output[str], key_arn: pulumi.Output[str]
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """CloudFront's role: put records into this stream, through its key. Trust and permissions
+        as AWS documents them for real-time logs (CloudFront is not documented to send
+        aws:SourceAccount when it assumes the role, so no condition that could refuse it)."""
         role = aws.iam.Role(
             f"{name}-writer",
-            assume_role_policy=service_trust_policy("cloudfront.amazonaws.com", args.key_access.account_id),
+            assume_role_policy=service_trust_policy("cloudfront.amazonaws.com"),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.iam.RolePolicy(
+        policy = aws.iam.RolePolicy(
             f"{name}-writer",
             role=role.id,
             policy=policy_document(
@@ -115,7 +119,7 @@ class CacheHitSampler(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return role
+        return role, policy
 
     def _consumer(
         self,

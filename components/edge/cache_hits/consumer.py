@@ -1,9 +1,11 @@
 """Counts CloudFront's cache results on the cacheable behaviours, from a sample of real-time log
-records (Kinesis), and publishes them as `SmartDairy/CDN Requests` and `Hits`: per distribution
-and behaviour, and over everything (`Scope=all`), which the hit-rate alarm divides.
+records (Kinesis), and publishes them as `SmartDairy/CDN Requests` and `Hits`: per host and
+behaviour, and over everything (`Scope=all`), which the hit-rate alarm divides.
 
-A record is one request's fields, tab-separated, in FIELDS' order (the real-time log config's).
-Hit and RefreshHit are served from the cache; Miss went to the origin; the other results (Error,
+A record is one request's fields, tab-separated, always in the order of CloudFront's list of
+real-time log fields (not the config's order): FIELDS is in that order (timestamp is field 1,
+x-host-header 13, x-edge-result-type 26, cache-behavior-path-pattern 38). Hit, RefreshHit and
+OriginShieldHit were served without the origin; Miss went to it; the other results (Error,
 Redirect, LimitExceeded, CapacityExceeded) were not a cache decision and are not counted.
 """
 
@@ -14,14 +16,14 @@ import os
 from collections import Counter
 from typing import Any
 
-#: The fields the real-time log config sends, in its order.
-FIELDS = ("timestamp", "primary-distribution-id", "cache-behavior-path-pattern", "x-edge-result-type")
-HITS = frozenset({"Hit", "RefreshHit"})
+#: The fields the real-time log config sends, in CloudFront's delivery order.
+FIELDS = ("timestamp", "x-host-header", "x-edge-result-type", "cache-behavior-path-pattern")
+HITS = frozenset({"Hit", "RefreshHit", "OriginShieldHit"})
 COUNTED = HITS | {"Miss"}
 
 
 def tally(lines: list[str]) -> tuple[Counter, Counter]:
-    """(requests, hits) per (distribution, behaviour)."""
+    """(requests, hits) per (host, behaviour)."""
     requests: Counter = Counter()
     hits: Counter = Counter()
     for line in lines:
@@ -32,20 +34,20 @@ def tally(lines: list[str]) -> tuple[Counter, Counter]:
         result = record["x-edge-result-type"]
         if result not in COUNTED:
             continue
-        key = (record["primary-distribution-id"], record["cache-behavior-path-pattern"])
+        key = (record["x-host-header"], record["cache-behavior-path-pattern"])
         requests[key] += 1
         hits[key] += result in HITS
     return requests, hits
 
 
 def metric_data(requests: Counter, hits: Counter) -> list[dict]:
-    """Requests and Hits per (distribution, behaviour) and in all (`Scope=all`)."""
+    """Requests and Hits per (host, behaviour) and in all (`Scope=all`)."""
     data = []
-    for (distribution, behaviour), count in sorted(requests.items()):
-        dimensions = [{"Name": "Distribution", "Value": distribution}, {"Name": "Behavior", "Value": behaviour}]
+    for (host, behaviour), count in sorted(requests.items()):
+        dimensions = [{"Name": "Host", "Value": host}, {"Name": "Behavior", "Value": behaviour}]
         data += [
             {"MetricName": "Requests", "Dimensions": dimensions, "Value": count, "Unit": "Count"},
-            {"MetricName": "Hits", "Dimensions": dimensions, "Value": hits[(distribution, behaviour)], "Unit": "Count"},
+            {"MetricName": "Hits", "Dimensions": dimensions, "Value": hits[(host, behaviour)], "Unit": "Count"},
         ]
     if requests:
         scope = [{"Name": "Scope", "Value": "all"}]

@@ -63,6 +63,8 @@ class Canaries(pulumi.ComponentResource):
             f"{name}-artifacts",
             PrivateBucketArgs(
                 expiration_days=args.artifact_retention_days,
+                # The runs expire; the code beside them stays (its version is the canary's).
+                expiration_prefix=f"{ARTIFACTS}/",
                 noncurrent_version_expiration_days=1,
                 protect=args.protect,
                 empty_on_destroy=not args.protect,
