@@ -62,6 +62,8 @@ class FakePrometheus:
             return {"database=odoo": {day: 0.95}}
         if "horizontalpodautoscaler" in query:
             return {"horizontalpodautoscaler=odoo-web": {day: 2.5, date(2026, 10, 5): 1.2}}
+        if "k6_vus" in query:
+            return {"all": {day: 10000.0}}
         return {"all": {day: 7.0}}
 
 
@@ -83,9 +85,10 @@ def test_the_month_report_states_every_target_with_plots(aws, tmp_path, monkeypa
     assert lines["Query time through PgBouncer"] == "worst day 30 ms against 50 ms: met"
     assert lines["Pool efficiency"] == "worst day 95 % against 90 %: met"
     assert lines["Scale-outs (2x)"].startswith("1 day(s) with an HPA at twice its low or more (2026-10-04); 7 nodes")
+    assert lines["Load test (k6)"].startswith("peak 10000 virtual users on 2026-10-04")
     report = (directory / "report.md").read_text()
     plots = [line for line in report.splitlines() if line.startswith("![")]
-    assert len(plots) == 7 and all((directory / p.rsplit("](", 1)[1].rstrip(")")).stat().st_size > 1000 for p in plots)
+    assert len(plots) == 8 and all((directory / p.rsplit("](", 1)[1].rstrip(")")).stat().st_size > 1000 for p in plots)
 
 
 def load_balancer(session, name: str) -> str:

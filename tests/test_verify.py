@@ -93,8 +93,13 @@ def seed(session, *, api_seconds=(0.12, 0.18, 0.25), hits=900.0, alb_5xx=1.0, ca
 class FakePrometheus:
     """Answers verify's two PromQL queries (the worst pool over the window), or nothing."""
 
-    def __init__(self, query_s: float | None = 0.012, efficiency: float | None = 0.97):
-        self.answers = {"query_duration": query_s, "pool_efficiency": efficiency}
+    def __init__(self, query_s: float | None = 0.012, efficiency: float | None = 0.97, at_max: float | None = 0.0):
+        self.answers = {
+            "query_duration": query_s,
+            "pool_efficiency": efficiency,
+            "at_max_replicas": at_max,
+            "unschedulable": None if at_max is None else 0.0,
+        }
         self.queries: list[str] = []
 
     def value(self, query: str) -> float | None:
@@ -121,7 +126,7 @@ def test_a_stack_that_meets_every_target_passes(aws, tmp_path, capsys):
     seed(aws)
     code, out = verify(aws, tmp_path, capsys)
     assert code == 0, out
-    assert "15/15 targets met" in out
+    assert "16/16 targets met" in out
     rows = table(out)
     # p95 of 20 samples cycling 120/180/250 ms is 250 ms; hits 900 of 1,000 per node.
     assert rows["API p95 at the ALB <= 300 ms"] == ("250 ms", "pass")

@@ -177,6 +177,7 @@ def _prometheus_sections(slo: Any, start: datetime, end: datetime, prometheus: A
         " / min_over_time(kube_horizontalpodautoscaler_status_current_replicas[1d])"
     )
     launches = daily("sum(increase(karpenter_nodeclaims_created_total[1d]))")
+    load = daily("max(max_over_time(k6_vus[1d]))")
     scale_days = sorted({day for series in doubling.values() for day, factor in series.items() if factor >= 2})
     nodes = sum(v for series in launches.values() for v in series.values())
     scale_line = (
@@ -189,7 +190,21 @@ def _prometheus_sections(slo: Any, start: datetime, end: datetime, prometheus: A
         _section("Query time through PgBouncer", query_ms, "ms", slo.query_time_s * 1000, worst=max),
         _section("Pool efficiency", efficiency, "%", slo.pool_efficiency * 100, worst=min),
         Section("Scale-outs (2x)", scale_line, doubling, "x", 2.0),
+        _load_test_section(load, bool(prometheus)),
     ]
+
+
+def _load_test_section(load: dict[str, Daily], asked: bool) -> Section:
+    """The seed's 10,000 users are shown by the k6 load test (its runners push to Prometheus)."""
+    peaks = [(value, day) for series in load.values() for day, value in series.items()]
+    if not asked:
+        line = "no data (no Prometheus: connect to the cluster first)"
+    elif not peaks:
+        line = "no load test this month (the load test workflow runs one)"
+    else:
+        value, day = max(peaks)
+        line = f"peak {value:.0f} virtual users on {day} (target: 10,000; thresholds in the run's summary)"
+    return Section("Load test (k6)", line, load, "users", 10000.0)
 
 
 def _section(title: str, series: dict[str, Daily], unit: str, target: float, worst: Any) -> Section:

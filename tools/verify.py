@@ -219,6 +219,8 @@ def pool_rows(query_time_s: float, pool_efficiency: float, prometheus: Prometheu
         return prometheus.value(query) if prometheus else None
 
     query_s = worst(f"max(avg_over_time(pgbouncer:query_duration_seconds:avg_rate5m[{window}]))")
+    at_max = worst(f"max(max_over_time(horizontalpodautoscaler:at_max_replicas:bool[{window}]))")
+    stuck = worst(f'max(max_over_time(kube_pod_status_unschedulable{{namespace="smartdairy"}}[{window}])) or vector(0)')
     efficiency = worst(f"min(avg_over_time(pgbouncer:pool_efficiency:ratio_rate5m[{window}]))")
     return [
         row(
@@ -229,6 +231,13 @@ def pool_rows(query_time_s: float, pool_efficiency: float, prometheus: Prometheu
             None if efficiency is None else efficiency * 100,
             "%",
             at_least(pool_efficiency * 100),
+        ),
+        # Doubling takes room: an HPA already at its maximum, or a pod no node takes, has none.
+        row(
+            "Scale-out headroom: no HPA at max, no unschedulable pod",
+            None if at_max is None or stuck is None else at_max + stuck,
+            "",
+            at_most(0),
         ),
     ]
 
