@@ -34,7 +34,7 @@ from components.observability.synthetics import DIMENSION, METRIC, NAMESPACE  # 
 from stacks.loader import ConfigError  # noqa: E402
 from stacks.stack_file import load_stack  # noqa: E402
 from tools.prometheus_api import Prometheus  # noqa: E402
-from tools.verify import stack_outputs  # noqa: E402
+from tools.verify import metric_query, stack_outputs  # noqa: E402
 
 DAY_S = 86400
 Daily = dict[date, float]
@@ -58,18 +58,7 @@ class CloudWatchDays:
         self.start, self.end = start, end
 
     def daily(self, namespace: str, metric: str, dimensions: dict[str, str], stat: str) -> Daily:
-        query = {
-            "Id": "q",
-            "MetricStat": {
-                "Metric": {
-                    "Namespace": namespace,
-                    "MetricName": metric,
-                    "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
-                },
-                "Period": DAY_S,
-                "Stat": stat,
-            },
-        }
+        query = metric_query(namespace, metric, dimensions, DAY_S, stat)
         found: Daily = {}
         pages = self.client.get_paginator("get_metric_data").paginate(
             MetricDataQueries=[query], StartTime=self.start, EndTime=self.end

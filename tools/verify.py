@@ -61,6 +61,22 @@ class Row:
         return self.target, value, "pass" if self.passed else "FAIL"
 
 
+def metric_query(namespace: str, metric: str, dimensions: dict[str, str], period: int, stat: str) -> dict:
+    """One GetMetricData query (id `q`) of a metric's statistic per period."""
+    return {
+        "Id": "q",
+        "MetricStat": {
+            "Metric": {
+                "Namespace": namespace,
+                "MetricName": metric,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+            },
+            "Period": period,
+            "Stat": stat,
+        },
+    }
+
+
 class Metrics:
     """The last `hours` of CloudWatch, one aggregate per query (one period spanning the window)."""
 
@@ -73,18 +89,7 @@ class Metrics:
 
     def value(self, namespace: str, metric: str, dimensions: dict[str, str], stat: str, edge: bool = False):
         client = self.clients[EDGE_REGION if edge else self.region]
-        query = {
-            "Id": "q",
-            "MetricStat": {
-                "Metric": {
-                    "Namespace": namespace,
-                    "MetricName": metric,
-                    "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
-                },
-                "Period": self.period,
-                "Stat": stat,
-            },
-        }
+        query = metric_query(namespace, metric, dimensions, self.period, stat)
         result = client.get_metric_data(MetricDataQueries=[query], StartTime=self.start, EndTime=self.end)
         values = [v for r in result["MetricDataResults"] for v in r.get("Values", []) if v is not None]
         return values[0] if values else None

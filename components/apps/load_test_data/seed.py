@@ -79,17 +79,23 @@ class Odoo:
         return self.models.execute_kw(self.database, self.uid, self.key, model, method, list(args), kwargs)
 
 
-def seed_users(odoo: Odoo, logins: Sequence[str], portal_id: int) -> int:
-    """Creates the missing users of a batch, wakes the archived ones. Returns how many it created."""
-    found = odoo.call("res.users", "search_read", [("login", "in", list(logins))], fields=["login", "active"], **ALL)
-    asleep = [user["id"] for user in found if not user["active"]]
+def ensure(odoo: Odoo, model: str, key: str, wanted: Sequence[str], build: Callable[[str], dict], **create: Any) -> int:
+    """Makes every record of `model` whose `key` is in `wanted` exist and be active: creates the
+    missing ones (one call), wakes the archived ones. Returns how many it created."""
+    found = odoo.call(model, "search_read", [(key, "in", list(wanted))], fields=[key, "active"], **ALL)
+    asleep = [record["id"] for record in found if not record["active"]]
     if asleep:
-        odoo.call("res.users", "write", asleep, {"active": True})
-    existing = {user["login"] for user in found}
-    missing = [login for login in logins if login not in existing]
+        odoo.call(model, "write", asleep, {"active": True})
+    existing = {record[key] for record in found}
+    missing = [value for value in wanted if value not in existing]
     if missing:
-        odoo.call("res.users", "create", [_user(login, portal_id) for login in missing], **NO_MAIL)
+        odoo.call(model, "create", [build(value) for value in missing], **create)
     return len(missing)
+
+
+def seed_users(odoo: Odoo, logins: Sequence[str], portal_id: int) -> int:
+    """A batch of the journey's portal users."""
+    return ensure(odoo, "res.users", "login", logins, lambda login: _user(login, portal_id), **NO_MAIL)
 
 
 def _user(login: str, portal_id: int) -> dict:
@@ -100,17 +106,9 @@ def _user(login: str, portal_id: int) -> dict:
 
 def seed_products(odoo: Odoo, count: int) -> int:
     """The catalogue: published, saleable products named after the journey's search terms."""
-    codes = [PRODUCT_CODE.format(n) for n in range(1, count + 1)]
-    fields = ["default_code", "active"]
-    found = odoo.call("product.template", "search_read", [("default_code", "in", codes)], fields=fields, **ALL)
-    asleep = [product["id"] for product in found if not product["active"]]
-    if asleep:
-        odoo.call("product.template", "write", asleep, {"active": True})
-    existing = {product["default_code"] for product in found}
-    missing = [code for code in codes if code not in existing]
-    if missing:
-        odoo.call("product.template", "create", [_product(code) for code in missing])
-    return len(missing)
+    return ensure(
+        odoo, "product.template", "default_code", [PRODUCT_CODE.format(n) for n in range(1, count + 1)], _product
+    )
 
 
 def _product(code: str) -> dict:
