@@ -122,7 +122,11 @@ def test_service_principals_are_held_to_the_account(prod):
               "lambda.amazonaws.com",
               # ELB's log delivery documents no source condition; its writes are confined to
               # this account's prefix instead (test_the_alb_logs_its_access_*).
-              "logdelivery.elasticloadbalancing.amazonaws.com"}  # fmt: skip
+              "logdelivery.elasticloadbalancing.amazonaws.com",
+              # CloudFront's real-time logs role: AWS documents its trust without one; a real-time
+              # log config names the role through iam:PassRole in our account, and the role can
+              # only write this stack's sample stream (tests/test_cache_hits.py).
+              "cloudfront.amazonaws.com"}  # fmt: skip
     documents = [
         *(r.inputs["assumeRolePolicy"] for r in prod.of_type("aws:iam/role:Role")),
         *(r.inputs["policy"] for r in prod.of_type("aws:sqs/queuePolicy:QueuePolicy")),
