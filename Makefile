@@ -5,7 +5,7 @@ STACK  ?= staging
 BASE   ?= origin/main
 PY     := $(VENV)/bin/python
 
-.PHONY: install servers synth diff preflight verify slo-report capacity test test-fast bench scan lint lock fmt clean
+.PHONY: install servers synth cluster-tools cluster-test diff preflight verify slo-report capacity test test-fast bench scan lint lock fmt clean
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,17 @@ servers:
 ## Offline main job: run the program for $(STACK) under the Pulumi mock runtime.
 synth: install
 	$(PY) tools/synth.py $(STACK)
+
+## The cluster tests' control plane (kube-apiserver, -controller-manager, -scheduler, etcd, kwok),
+## built from the Go module proxy through cluster/*/go.mod; cached outside git by version.
+cluster-tools:
+	bash tools/cluster-tools.sh
+
+## $(STACK)'s rendered Kubernetes objects against a real API server, controllers and scheduler
+## on loopback (kwok nodes): accepted vs rejected, pods admitted vs refused by PodSecurity.
+cluster-test: install
+	$(PY) tools/synth.py $(STACK) > /dev/null
+	$(PY) tools/cluster_test.py $(STACK)
 
 ## Offline plan: what this working tree changes against $(BASE) for $(STACK) (MARKDOWN=1 for a PR comment).
 diff: install
