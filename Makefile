@@ -31,10 +31,11 @@ cluster-tools:
 	bash tools/cluster-tools.sh
 
 ## $(STACK)'s rendered Kubernetes objects against a real API server, controllers and scheduler
-## on loopback (kwok nodes): accepted vs rejected, pods admitted vs refused by PodSecurity.
+## on loopback (kwok nodes): accepted vs rejected, pods admitted vs refused by PodSecurity;
+## with BASE=<git ref>, the updates from the base's objects the server refuses (immutable fields).
 cluster-test: install
 	$(PY) tools/synth.py $(STACK) > /dev/null
-	$(PY) tools/cluster_test.py $(STACK)
+	$(PY) tools/cluster_test.py $(STACK) $(if $(BASE),--base $(BASE))
 
 ## Offline plan: what this working tree changes against $(BASE) for $(STACK) (MARKDOWN=1 for a PR comment).
 diff: install

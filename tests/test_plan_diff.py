@@ -166,3 +166,18 @@ def test_tightening_is_not_a_weakening():
     rule["inputs"]["cidrIpv4"] = f"{network}/{int(prefix) + 1}"
     result = plan(old, new)
     assert result.counts()["update"] == 2 and not result.weakening and "weakened" not in result.summary()
+
+
+def test_a_change_kubernetes_refuses_to_update_shows_as_a_replacement(staging):
+    """A Deployment's selector, a Job's template: the API server says "field is immutable"
+    (tests/test_cluster_real.py), so the provider replaces the object; the plan says so."""
+    old = staging
+    new = copy.deepcopy(old)
+    deployment = next(r for r in new if r["type"] == "kubernetes:apps/v1:Deployment")
+    deployment["inputs"]["spec"]["selector"]["matchLabels"]["extra"] = "label"
+    replicas = next(r for r in new if r["type"] == "kubernetes:apps/v1:Deployment" and r is not deployment)
+    replicas["inputs"]["spec"]["replicas"] = 7
+    result = plan(old, new)
+    actions_by_name = {name: action for action, _, name in actions(result)}
+    assert actions_by_name[deployment["name"]] == "replace"
+    assert actions_by_name[replicas["name"]] == "update"

@@ -1,4 +1,4 @@
-"""`make cluster-test STACK=<name>`: the stack's rendered Kubernetes objects against a real
+"""`make cluster-test STACK=<name> [BASE=<git ref>]`: the stack's rendered Kubernetes objects against a real
 control plane on loopback: etcd, kube-apiserver (EKS's admission plugins, PodSecurity
 included), kube-controller-manager and kube-scheduler of the stacks' minor, and kwok's
 controller, started by kwokctl's binary runtime with the binaries `make cluster-tools` built.
@@ -8,16 +8,20 @@ versions, SOURCES.json says which), applies every object of build/<stack>/manife
 server-side apply (namespaces and CRD-backed kinds in dependency order), waits for the
 controllers, and prints a table: objects accepted or rejected (with the API server's message),
 pods the controllers created, and pods PodSecurity refused. Helm releases are listed, not
-applied: their charts cannot be fetched offline. Exit 1 when anything was rejected or refused,
-2 on bad input (an unknown stack).
+applied: their charts cannot be fetched offline. With BASE, the base's objects are applied first
+and the working tree's become updates: every update the server refuses (immutable fields) is
+listed, as an object Pulumi must replace. Exit 1 when anything was rejected or refused, 2 on bad
+input (an unknown stack, a base that is no commit).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,9 +46,9 @@ class Outcome:
     message: str = ""
 
 
-def manifests(stack: str) -> list[dict]:
+def manifests(stack: str, tree: Path = ROOT) -> list[dict]:
     """The stack's rendered objects (`make synth` writes them), namespaces and CRDs first."""
-    directory = ROOT / "build" / stack / "manifests"
+    directory = tree / "build" / stack / "manifests"
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory}: run `make synth STACK={stack}` first")
     objects = [doc for path in sorted(directory.glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc]
@@ -120,10 +124,15 @@ class Report:
     jobs_complete: int
     jobs: int
     releases: Sequence[str]
+    #: With a base: the updates from the base's objects the server refused (immutable fields:
+    #: Pulumi must replace those objects), and the base's own rejections.
+    refused_updates: Sequence[Outcome] = ()
+    base: str | None = None
 
     @property
     def failed(self) -> bool:
-        return any(not o.accepted for o in self.outcomes) or bool(self.refused) or bool(self.unschedulable)
+        rejected = any(not o.accepted for o in self.outcomes)
+        return rejected or bool(self.refused) or bool(self.unschedulable) or bool(self.refused_updates)
 
 
 def render(stack: str, r: Report) -> str:
@@ -139,6 +148,12 @@ def render(stack: str, r: Report) -> str:
             *(f"    UNSCHEDULABLE {line}" for line in r.unschedulable),
             f"  PDBs allowing no disruption at minimum replicas: {', '.join(r.blocking_pdbs) or 'none'}",
             f"  Jobs complete {r.jobs_complete} of {r.jobs}",
+            *(
+                [f"  updates from {r.base} refused {len(r.refused_updates)} (these objects must be replaced)"]
+                + [f"    REFUSED UPDATE {o.kind} {o.name}: {o.message}" for o in r.refused_updates]
+                if r.base
+                else []
+            ),
             f"  Helm releases not applied (charts cannot be fetched offline): {', '.join(r.releases) or 'none'}",
         ]
     )
@@ -184,7 +199,8 @@ class Cluster:
         self.kwokctl("delete", "cluster", "--kubeconfig", str(self.kubeconfig))
 
 
-def run(stack: str, tools: Path) -> int:
+def run(stack: str, tools: Path, base: tuple[str, list[dict]] | None = None) -> int:
+    """`base`: (its ref, its objects), applied first; the working tree's are then updates."""
     from kubernetes import config
     from kubernetes.dynamic import DynamicClient
 
@@ -197,11 +213,32 @@ def run(stack: str, tools: Path) -> int:
         installed = apply_all(dynamic, crds())
         modelled = stack_nodes(stack, objects)
         apply_all(dynamic, modelled)
+        before = apply_all(dynamic, base[1]) if base else []
         outcomes = apply_all(dynamic, objects)
         apply_all(dynamic, provisioned_volumes(objects))
         report = observe(api, [*(o for o in installed if not o.accepted), *outcomes], len(modelled), stack)
+    if base:
+        refused = [o for o in outcomes if not o.accepted and "immutable" in o.message]
+        rejected = [o for o in [*before, *outcomes] if not o.accepted and o not in refused]
+        report = dataclasses.replace(report, outcomes=rejected, refused_updates=refused, base=base[0])
     print(render(stack, report))
     return 1 if report.failed else 0
+
+
+def base_objects(stack: str, ref: str) -> list[dict]:
+    """The stack's rendered objects at `ref` (synthesized in a temporary git worktree)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "base"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(tree), ref], cwd=ROOT, check=True, capture_output=True
+        )
+        try:
+            subprocess.run(
+                [sys.executable, "tools/synth.py", stack, "--skip-policies"], cwd=tree, check=True, capture_output=True
+            )
+            return manifests(stack, tree)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
 
 
 def stack_nodes(stack: str, objects: Sequence[dict]) -> list[dict]:
@@ -282,16 +319,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack")
     parser.add_argument("--tools", type=Path, help="directory of the built binaries (make cluster-tools)")
+    parser.add_argument("--base", help="a git ref: apply its objects first, then report the refused updates")
     args = parser.parse_args(argv)
     if not (ROOT / f"Pulumi.{args.stack}.yaml").is_file():
         print(f"error: STACK: no stack {args.stack!r} (no Pulumi.{args.stack}.yaml)", file=sys.stderr)
+        return 2
+    if (
+        args.base
+        and subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{args.base}^{{commit}}"], cwd=ROOT, capture_output=True
+        ).returncode
+    ):
+        print(f"error: BASE: no commit {args.base!r} in this repository", file=sys.stderr)
         return 2
     tools = args.tools or Path(
         subprocess.run(["bash", str(ROOT / "tools" / "cluster-tools.sh")], check=True, capture_output=True, text=True)
         .stdout.strip()
         .splitlines()[-1]
     )
-    return run(args.stack, tools)
+    return run(args.stack, tools, (args.base, base_objects(args.stack, args.base)) if args.base else None)
 
 
 if __name__ == "__main__":

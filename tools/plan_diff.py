@@ -63,6 +63,16 @@ REPLACE_ON_CHANGE = {
 }
 #: Kubernetes objects are replaced when their identity changes.
 KUBERNETES_IDENTITY = ("metadata.name", "metadata.namespace")
+#: Fields the API server refuses to update ("field is immutable"): the provider replaces the
+#: object instead. `make cluster-test BASE=<ref>` proves them against a real API server.
+KUBERNETES_IMMUTABLE = {
+    "kubernetes:batch/v1:Job": ("spec.template", "spec.selector"),
+    "kubernetes:apps/v1:Deployment": ("spec.selector",),
+    "kubernetes:apps/v1:StatefulSet": ("spec.selector", "spec.serviceName", "spec.volumeClaimTemplates"),
+    "kubernetes:apps/v1:DaemonSet": ("spec.selector",),
+    "kubernetes:storage.k8s.io/v1:StorageClass": ("parameters", "provisioner", "reclaimPolicy", "volumeBindingMode"),
+    "kubernetes:core/v1:PersistentVolumeClaim": ("spec.storageClassName", "spec.accessModes", "spec.volumeName"),
+}
 
 
 def _turned_off(old: Any, new: Any) -> bool:
@@ -281,7 +291,9 @@ def _at(value: Any, path: str) -> Any:
 
 
 def _forcing(type_: str) -> tuple[str, ...]:
-    return KUBERNETES_IDENTITY if type_.startswith("kubernetes:") else REPLACE_ON_CHANGE.get(type_, ())
+    if type_.startswith("kubernetes:"):
+        return (*KUBERNETES_IDENTITY, *KUBERNETES_IMMUTABLE.get(type_, ()))
+    return REPLACE_ON_CHANGE.get(type_, ())
 
 
 def _paths(old: Any, new: Any, path: str, digests: tuple[Mapping, Mapping]) -> Iterator[tuple[str, Any, Any]]:
