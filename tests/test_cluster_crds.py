@@ -75,3 +75,17 @@ def test_the_schemas_other_tests_use_are_these_crds_own(crd, version, schema):
     [document] = list(yaml.safe_load_all((CRDS / crd).read_text()))
     [served] = [v for v in document["spec"]["versions"] if v["name"] == version]
     assert served["schema"]["openAPIV3Schema"] == json.loads((ROOT / "tests" / "fixtures" / schema).read_text())
+
+
+def test_the_control_plane_is_the_stacks_minor_and_its_staging_modules_match():
+    import re
+
+    from tests.conftest import section
+
+    go_mod = (ROOT / "cluster" / "kubernetes" / "go.mod").read_text()
+    [version] = re.findall(r"require k8s\.io/kubernetes v(1\.\d+\.\d+)", go_mod)
+    minor, patch = version.split(".")[1], version.split(".")[2]
+    for stack in ("staging", "prod"):
+        assert section(stack, "cluster")["kubernetesVersion"] == f"1.{minor}", stack
+    staged = re.findall(r"=> (k8s\.io/[\w-]+) v(\S+)", go_mod)
+    assert staged and {v for _, v in staged} == {f"0.{minor}.{patch}"}
