@@ -219,8 +219,8 @@ def run(stack: str, tools: Path, base: tuple[str, list[dict]] | None = None) -> 
         report = observe(api, [*(o for o in installed if not o.accepted), *outcomes], len(modelled), stack)
     if base:
         refused = [o for o in outcomes if not o.accepted and "immutable" in o.message]
-        rejected = [o for o in [*before, *outcomes] if not o.accepted and o not in refused]
-        report = dataclasses.replace(report, outcomes=rejected, refused_updates=refused, base=base[0])
+        kept = [o for o in report.outcomes if o not in refused] + [o for o in before if not o.accepted]
+        report = dataclasses.replace(report, outcomes=kept, refused_updates=refused, base=base[0])
     print(render(stack, report))
     return 1 if report.failed else 0
 
