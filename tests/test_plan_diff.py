@@ -181,3 +181,8 @@ def test_a_change_kubernetes_refuses_to_update_shows_as_a_replacement(staging):
     actions_by_name = {name: action for action, _, name in actions(result)}
     assert actions_by_name[deployment["name"]] == "replace"
     assert actions_by_name[replicas["name"]] == "update"
+    warning = (
+        f"!  REPLACES kubernetes:apps/v1:Deployment {deployment['name']}: spec.selector.matchLabels.extra is immutable"
+    )
+    assert warning in render_text(result, "Plan")
+    assert ":recycle: replaces" in render_markdown(result, "Plan")

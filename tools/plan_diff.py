@@ -179,6 +179,18 @@ class Plan:
     def weakening(self) -> list[Change]:
         return [c for cs in self.changes.values() for c in cs if c.weakenings]
 
+    @property
+    def immutable(self) -> list[tuple[Change, str]]:
+        """Kubernetes objects replaced because a field the API server refuses to update changed."""
+        return [
+            (c, detail.split(":")[0])
+            for cs in self.changes.values()
+            for c in cs
+            if c.type.startswith("kubernetes:") and c.action == "replace"
+            for detail in c.details
+            if detail.endswith("(forces replacement)") and not detail.startswith("metadata.")
+        ]
+
     def summary(self) -> str:
         create, update, delete, replace = self.counts().values()
         line = f"+{create} ~{update} -{delete}"
@@ -341,6 +353,8 @@ def render_text(p: Plan, title: str) -> str:
         lines.append(f"!! PROTECTED {danger.type} {danger.name} would be {danger.action}d")
     for weak in p.weakening:
         lines += [f"!! WEAKENS {weak.type} {weak.name}: {w}" for w in weak.weakenings]
+    for change, path in p.immutable:
+        lines.append(f"!  REPLACES {change.type} {change.name}: {path} is immutable (deleted, then created)")
     for component, changes in p.changes.items():
         lines += ["", component]
         for c in changes:
@@ -355,7 +369,11 @@ def render_markdown(p: Plan, title: str) -> str:
         lines.append(f"> **:warning: protected `{danger.type}` `{danger.name}` would be {danger.action}d**")
     for weak in p.weakening:
         lines += [f"> **:warning: weakens `{weak.type}` `{weak.name}`: `{w}`**" for w in weak.weakenings]
-    if p.dangerous or p.weakening:
+    for change, path in p.immutable:
+        lines.append(
+            f"> :recycle: replaces `{change.type}` `{change.name}`: `{path}` is immutable (deleted, then created)"
+        )
+    if p.dangerous or p.weakening or p.immutable:
         lines.append("")
     for component, changes in p.changes.items():
         counts = " ".join(f"{s}{n}" for s, n in _component_counts(changes))
