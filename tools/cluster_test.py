@@ -169,7 +169,9 @@ class Cluster:
 
     def __init__(self, tools: Path, name: str, workdir: Path):
         self.tools, self.name, self.kubeconfig = tools, name, workdir / "kubeconfig"
-        self.env = {"KWOK_WORKDIR": str(workdir), "PATH": f"{tools}:/usr/bin:/bin"}
+        # HOME too: kwokctl's client caches discovery under $HOME/.kube (the current directory
+        # without one); both stay in the work directory.
+        self.env = {"KWOK_WORKDIR": str(workdir), "HOME": str(workdir), "PATH": f"{tools}:/usr/bin:/bin"}
 
     def kwokctl(self, *args: str) -> None:
         subprocess.run(
