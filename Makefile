@@ -35,7 +35,7 @@ cluster-tools:
 ## with BASE=<git ref>, the updates from the base's objects the server refuses (immutable fields).
 cluster-test: install
 	$(PY) tools/synth.py $(STACK) > /dev/null
-	$(PY) tools/cluster_test.py $(STACK) $(if $(BASE),--base $(BASE))
+	$(PY) tools/cluster_test.py $(STACK) $(if $(filter command line environment,$(origin BASE)),--base $(BASE))
 
 ## Offline plan: what this working tree changes against $(BASE) for $(STACK) (MARKDOWN=1 for a PR comment).
 diff: install

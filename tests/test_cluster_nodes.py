@@ -8,11 +8,11 @@ from tools.cluster_nodes import TYPES, karpenter_pool, nodes, system_pool
 
 
 def test_allocatable_is_capacity_minus_what_eks_reserves():
-    # 16 vCPU: 60 + 10 + 5 + 5 + 12 x 2.5 = 110 millicores; memory 255 + 11 x 234 + 100 MiB.
+    # 16 vCPU: 60 + 10 + 5 + 5 + 12 x 2.5 = 110 millicores; memory 255 + 11 x 205 + 100 MiB.
     assert TYPES["m7i.4xlarge"].allocatable() == {
         "cpu": "15890m",
-        "memory": f"{65536 - 255 - 11 * 234 - 100}Mi",
-        "pods": "234",
+        "memory": f"{65536 - 255 - 11 * 205 - 100}Mi",
+        "pods": "205",
         "ephemeral-storage": "95Gi",
     }
     assert TYPES["m7i.large"].allocatable()["cpu"] == "1930m"

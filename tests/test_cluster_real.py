@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def refusal(client, body: dict) -> str:
 
 @pytest.fixture(scope="module")
 def manifests() -> None:
-    subprocess.run(["venv/bin/python", "tools/synth.py", "staging"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([sys.executable, "tools/synth.py", "staging"], cwd=ROOT, check=True, capture_output=True)
 
 
 def test_a_nodepool_breaking_a_cel_rule_is_refused_with_karpenters_message(cluster, manifests):

@@ -44,13 +44,15 @@ class InstanceType:
         }
 
 
-#: The types the model uses (vCPU, MiB, the VPC CNI's max pods without prefix delegation).
+#: The types the model uses (vCPU, MiB, max pods). The system group's nodes take the VPC CNI's
+#: ENI limit (3 x 10 - 3 + 2 = 29); Karpenter's keep one ENI back for pod branch interfaces
+#: (`reservedENIs: 1`), so (8 - 1) x (30 - 1) + 2 = 205 on a .4xlarge.
 TYPES = {
     "m7i.large": InstanceType("m7i.large", 2, 8192, 29),
     "m6i.large": InstanceType("m6i.large", 2, 8192, 29),
-    "c7i.4xlarge": InstanceType("c7i.4xlarge", 16, 32768, 234),
-    "m7i.4xlarge": InstanceType("m7i.4xlarge", 16, 65536, 234),
-    "r7i.4xlarge": InstanceType("r7i.4xlarge", 16, 131072, 234),
+    "c7i.4xlarge": InstanceType("c7i.4xlarge", 16, 32768, 205),
+    "m7i.4xlarge": InstanceType("m7i.4xlarge", 16, 65536, 205),
+    "r7i.4xlarge": InstanceType("r7i.4xlarge", 16, 131072, 205),
 }
 
 

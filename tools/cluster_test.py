@@ -1,7 +1,8 @@
-"""`make cluster-test STACK=<name> [BASE=<git ref>]`: the stack's rendered Kubernetes objects against a real
-control plane on loopback: etcd, kube-apiserver (EKS's admission plugins, PodSecurity
-included), kube-controller-manager and kube-scheduler of the stacks' minor, and kwok's
-controller, started by kwokctl's binary runtime with the binaries `make cluster-tools` built.
+"""`make cluster-test STACK=<name> [BASE=<git ref>]`: the stack's rendered Kubernetes objects
+against a real control plane on loopback: etcd, kube-apiserver (its default admission plugins,
+PodSecurity among them; not EKS's NodeRestriction or webhooks), kube-controller-manager and
+kube-scheduler of the stacks' minor, and kwok's controller, started by kwokctl's binary runtime
+with the binaries `make cluster-tools` built.
 
 It installs the CRDs the objects use (tests/fixtures/crds/, upstream files at the pinned
 versions, SOURCES.json says which), applies every object of build/<stack>/manifests/ with
@@ -10,8 +11,8 @@ controllers, and prints a table: objects accepted or rejected (with the API serv
 pods the controllers created, and pods PodSecurity refused. Helm releases are listed, not
 applied: their charts cannot be fetched offline. With BASE, the base's objects are applied first
 and the working tree's become updates: every update the server refuses (immutable fields) is
-listed, as an object Pulumi must replace. Exit 1 when anything was rejected or refused, 2 on bad
-input (an unknown stack, a base that is no commit).
+listed (the provider replaces some of those objects; `make diff` says which). Exit 1 when
+anything was rejected or refused, 2 on bad input (an unknown stack, a base that is no commit).
 """
 
 from __future__ import annotations
@@ -165,22 +166,26 @@ def helm_releases(stack: str) -> list[str]:
 
 
 class Cluster:
-    """kwokctl's binary runtime with the built binaries; deleted on exit."""
+    """kwokctl's binary runtime with the built binaries: any cluster left in the work directory
+    by an interrupted run is deleted first, and this one is deleted on exit or on a failed start.
+    kwokctl's output goes to `kwokctl.log` there."""
 
     def __init__(self, tools: Path, name: str, workdir: Path):
         self.tools, self.name, self.kubeconfig = tools, name, workdir / "kubeconfig"
+        self.log = workdir / "kwokctl.log"
         # HOME too: kwokctl's client caches discovery under $HOME/.kube (the current directory
-        # without one); both stay in the work directory.
+        # without one); both stay in the work directory. Its kubectl is the built one.
         self.env = {"KWOK_WORKDIR": str(workdir), "HOME": str(workdir), "PATH": f"{tools}:/usr/bin:/bin"}
 
-    def kwokctl(self, *args: str) -> None:
-        subprocess.run(
-            [str(self.tools / "kwokctl"), "--name", self.name, *args],
-            check=True,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+    def kwokctl(self, *args: str, check: bool = True) -> None:
+        with self.log.open("a") as log:
+            subprocess.run(
+                [str(self.tools / "kwokctl"), "--name", self.name, *args],
+                check=check,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+            )
 
     def __enter__(self) -> Cluster:
         binaries = {
@@ -191,14 +196,22 @@ class Cluster:
             "--kwok-controller-binary": "kwok",
         }
         flags = [f"{flag}={self.tools / binary}" for flag, binary in binaries.items()]
-        self.kwokctl(
-            "create", "cluster", "--runtime", "binary", "--kube-admission", "--kube-authorization",
-            "--kubeconfig", str(self.kubeconfig), "--wait", "120s", *flags,
-        )  # fmt: skip
+        self.delete()
+        try:
+            self.kwokctl(
+                "create", "cluster", "--runtime", "binary", "--kube-admission", "--kube-authorization",
+                "--kubeconfig", str(self.kubeconfig), "--wait", "120s", *flags,
+            )  # fmt: skip
+        except BaseException:
+            self.delete()
+            raise
         return self
 
+    def delete(self) -> None:
+        self.kwokctl("delete", "cluster", "--kubeconfig", str(self.kubeconfig), check=False)
+
     def __exit__(self, *exc: object) -> None:
-        self.kwokctl("delete", "cluster", "--kubeconfig", str(self.kubeconfig))
+        self.delete()
 
 
 def run(stack: str, tools: Path, base: tuple[str, list[dict]] | None = None) -> int:
@@ -220,7 +233,8 @@ def run(stack: str, tools: Path, base: tuple[str, list[dict]] | None = None) -> 
         apply_all(dynamic, provisioned_volumes(objects))
         report = observe(api, [*(o for o in installed if not o.accepted), *outcomes], len(modelled), stack)
     if base:
-        refused = [o for o in outcomes if not o.accepted and "immutable" in o.message]
+        # "field is immutable", or "updates to ... are forbidden" (StorageClass, StatefulSet).
+        refused = [o for o in outcomes if not o.accepted and ("immutable" in o.message or "forbidden" in o.message)]
         kept = [o for o in report.outcomes if o not in refused] + [o for o in before if not o.accepted]
         report = dataclasses.replace(report, outcomes=kept, refused_updates=refused, base=base[0])
     print(render(stack, report))

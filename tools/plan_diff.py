@@ -63,15 +63,27 @@ REPLACE_ON_CHANGE = {
 }
 #: Kubernetes objects are replaced when their identity changes.
 KUBERNETES_IDENTITY = ("metadata.name", "metadata.namespace")
-#: Fields the API server refuses to update ("field is immutable"): the provider replaces the
-#: object instead. `make cluster-test BASE=<ref>` proves them against a real API server.
-KUBERNETES_IMMUTABLE = {
-    "kubernetes:batch/v1:Job": ("spec.template", "spec.selector"),
+#: Fields whose change pulumi-kubernetes answers with a replacement (its diff.go forceNew lists;
+#: ConfigMaps too, as `enableConfigMapMutable` is off here): the object is deleted, then created.
+KUBERNETES_REPLACED = {
+    "kubernetes:batch/v1:Job": ("spec.template", "spec.selector", "spec.completions", "spec.parallelism"),
     "kubernetes:apps/v1:Deployment": ("spec.selector",),
-    "kubernetes:apps/v1:StatefulSet": ("spec.selector", "spec.serviceName", "spec.volumeClaimTemplates"),
+    "kubernetes:apps/v1:StatefulSet": (
+        "spec.selector",
+        "spec.serviceName",
+        "spec.volumeClaimTemplates",
+        "spec.podManagementPolicy",
+        "spec.revisionHistoryLimit",
+    ),
     "kubernetes:apps/v1:DaemonSet": ("spec.selector",),
-    "kubernetes:storage.k8s.io/v1:StorageClass": ("parameters", "provisioner", "reclaimPolicy", "volumeBindingMode"),
-    "kubernetes:core/v1:PersistentVolumeClaim": ("spec.storageClassName", "spec.accessModes", "spec.volumeName"),
+    "kubernetes:storage.k8s.io/v1:StorageClass": ("parameters", "provisioner"),
+    "kubernetes:core/v1:PersistentVolumeClaim": (
+        "spec.storageClassName",
+        "spec.accessModes",
+        "spec.volumeName",
+        "spec.selector",
+    ),
+    "kubernetes:core/v1:ConfigMap": ("data", "binaryData"),
 }
 
 
@@ -181,7 +193,7 @@ class Plan:
 
     @property
     def immutable(self) -> list[tuple[Change, str]]:
-        """Kubernetes objects replaced because a field the API server refuses to update changed."""
+        """Kubernetes objects the provider replaces because such a field changed."""
         return [
             (c, detail.split(":")[0])
             for cs in self.changes.values()
@@ -304,7 +316,7 @@ def _at(value: Any, path: str) -> Any:
 
 def _forcing(type_: str) -> tuple[str, ...]:
     if type_.startswith("kubernetes:"):
-        return (*KUBERNETES_IDENTITY, *KUBERNETES_IMMUTABLE.get(type_, ()))
+        return (*KUBERNETES_IDENTITY, *KUBERNETES_REPLACED.get(type_, ()))
     return REPLACE_ON_CHANGE.get(type_, ())
 
 
@@ -354,7 +366,7 @@ def render_text(p: Plan, title: str) -> str:
     for weak in p.weakening:
         lines += [f"!! WEAKENS {weak.type} {weak.name}: {w}" for w in weak.weakenings]
     for change, path in p.immutable:
-        lines.append(f"!  REPLACES {change.type} {change.name}: {path} is immutable (deleted, then created)")
+        lines.append(f"!  REPLACES {change.type} {change.name}: {path} changed (deleted, then created)")
     for component, changes in p.changes.items():
         lines += ["", component]
         for c in changes:
@@ -370,9 +382,7 @@ def render_markdown(p: Plan, title: str) -> str:
     for weak in p.weakening:
         lines += [f"> **:warning: weakens `{weak.type}` `{weak.name}`: `{w}`**" for w in weak.weakenings]
     for change, path in p.immutable:
-        lines.append(
-            f"> :recycle: replaces `{change.type}` `{change.name}`: `{path}` is immutable (deleted, then created)"
-        )
+        lines.append(f"> :recycle: replaces `{change.type}` `{change.name}`: `{path}` changed (deleted, then created)")
     if p.dangerous or p.weakening or p.immutable:
         lines.append("")
     for component, changes in p.changes.items():
