@@ -170,6 +170,8 @@ class Change:
     details: list[str] = field(default_factory=list)
     #: What the change turns off or opens up ("deletionProtection: true -> false").
     weakenings: list[str] = field(default_factory=list)
+    #: The changed input paths that force the replacement.
+    replaced: list[str] = field(default_factory=list)
 
     @property
     def symbol(self) -> str:
@@ -195,12 +197,12 @@ class Plan:
     def immutable(self) -> list[tuple[Change, str]]:
         """Kubernetes objects the provider replaces because such a field changed."""
         return [
-            (c, detail.split(":")[0])
+            (c, path)
             for cs in self.changes.values()
             for c in cs
-            if c.type.startswith("kubernetes:") and c.action == "replace"
-            for detail in c.details
-            if detail.endswith("(forces replacement)") and not detail.startswith("metadata.")
+            if c.type.startswith("kubernetes:")
+            for path in c.replaced
+            if not path.startswith("metadata.")
         ]
 
     def summary(self) -> str:
@@ -285,7 +287,7 @@ def _update(old: Mapping, new: Mapping) -> Change | None:
             weakenings.insert(0, f"{option}: true -> false")
     if manifest and changed:
         details.append(_yaml_diff(old["inputs"], new["inputs"]))
-    return Change(new["urn"], new["type"], new["name"], action, protect[0], details, weakenings)
+    return Change(new["urn"], new["type"], new["name"], action, protect[0], details, weakenings, replaced)
 
 
 def _weakened(old: Mapping, new: Mapping, changed: list[tuple[str, Any, Any]]) -> Iterator[tuple[str, Any, Any]]:
