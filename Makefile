@@ -5,7 +5,7 @@ STACK  ?= staging
 BASE   ?= origin/main
 PY     := $(VENV)/bin/python
 
-.PHONY: install servers synth cluster-tools cluster-test diff preflight verify slo-report capacity test test-fast bench scan lint lock fmt clean
+.PHONY: install servers synth cluster-tools cluster-test diff preflight verify slo-report capacity cost test test-fast bench scan lint lock fmt clean
 
 install: $(VENV)/.installed
 
@@ -54,10 +54,18 @@ MONTH ?= $(shell date -u +%Y-%m)
 slo-report: install
 	$(PY) tools/slo_report.py $(STACK) --month $(MONTH)
 
-## Capacity model and HPA scale-out simulation of $(STACK): figures, plots and the capacity
-## policies' config in build/$(STACK)/ (pass policy-config.json to `pulumi preview --policy-pack-config`).
+## Capacity model and HPA scale-out simulation of $(STACK), its cost at the target and per 1,000
+## users: figures, plots and the capacity and cost policies' config in build/$(STACK)/ (pass
+## policy-config.json to `pulumi preview --policy-pack-config`).
 capacity: install
+	$(PY) tools/synth.py $(STACK) --skip-policies > /dev/null
 	$(PY) tools/capacity.py $(STACK)
+
+## Monthly estimate of $(STACK) per component (RESOURCES=1: and per resource), from the rendered
+## inventory and cost/prices/<region>.json: at minimum, at the capacity target, at every limit.
+cost: install
+	$(PY) tools/synth.py $(STACK) --skip-policies > /dev/null
+	$(PY) tools/cost.py $(STACK) $(if $(RESOURCES),--resources)
 
 ## The test suite: unit, property and whole-program tests, and real-server proofs.
 test: install servers

@@ -11,7 +11,7 @@ import functools
 
 from registry import RECOMMENDATION, stack_rule
 
-NO_FIGURES = "no capacity figures: pass build/<stack>/policy-config.json from `make capacity` as --policy-pack-config"
+NO_FIGURES = "no figures: pass build/<stack>/policy-config.json from `make capacity` as --policy-pack-config"
 
 
 def on_figures(check):

@@ -8,6 +8,7 @@ Modules of this pack import each other by bare name: the engine runs the pack di
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -41,6 +42,25 @@ class Rule:
 
 
 RULES: list[Rule] = []
+#: The modules that register rules when imported: the pack, the docs and the tests load them all.
+RULE_MODULES = (
+    "aws_compute",
+    "aws_data",
+    "aws_edge",
+    "aws_observability",
+    "aws_search",
+    "capacity_rules",
+    "cost_rules",
+    "kubernetes_workloads",
+    "stack",
+)
+
+
+def load_rules() -> list[Rule]:
+    """Every rule of the pack (imports RULE_MODULES once; they register on import)."""
+    for module in RULE_MODULES:
+        importlib.import_module(module)
+    return RULES
 
 
 def resource_rule(

@@ -3,6 +3,7 @@ load balancer controller."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -49,7 +50,7 @@ def compute(ctx: StackContext, network: Network) -> ComputeTier:
             vpc_id=network.vpc_id,
             subnet_ids=network.private_subnet_ids,
             node_security_group_ids=[network.data_client_security_group_id],
-            addons=addons(spec),
+            addons=addons(spec, ctx.resource_tags),
             deployer_principal_arn=config.delivery.deploy_role_arn,
             viewer_principal_arns=[config.delivery.preview_role_arn],
             private_access_cidrs=[*spec.private_access_cidrs, *runner_ranges(config)],
@@ -147,7 +148,8 @@ ADDON_NAMES = {
 }
 
 
-def addons(spec) -> list[Addon]:
+def addons(spec, resource_tags: Mapping[str, str]) -> list[Addon]:
+    """The add-ons; the EBS CSI driver tags the volumes it creates for cost allocation."""
     versions = spec.addons
     system_toleration = [{"key": "CriticalAddonsOnly", "operator": "Exists"}]
     return [
@@ -176,9 +178,12 @@ def addons(spec) -> list[Addon]:
                 version,
                 service_account=f"{storage}-csi-controller-sa",
                 managed_policy_arns=[f"arn:aws:iam::aws:policy/service-role/Amazon{storage.upper()}CSIDriverPolicy"],
-                configuration={"controller": {"tolerations": system_toleration}},
+                configuration={"controller": {"tolerations": system_toleration, **volume_tags}},
             )
-            for storage, version in (("ebs", versions.ebs_csi_driver), ("efs", versions.efs_csi_driver))
+            for storage, version, volume_tags in (
+                ("ebs", versions.ebs_csi_driver, {"extraVolumeTags": dict(resource_tags)}),
+                ("efs", versions.efs_csi_driver, {}),
+            )
         ),
         Addon(
             ADDON_NAMES["metrics_server"],

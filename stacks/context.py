@@ -10,6 +10,7 @@ wherever an Args class has them (and `key_access`, who administers the stack's K
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -41,6 +42,9 @@ class StackContext:
     regional: aws.Provider
     edge: aws.Provider
     account_id: pulumi.Output[str]
+    #: The cost-allocation tags every resource carries (the providers' default tags), for what
+    #: AWS creates on the stack's behalf and default tags do not reach: nodes, volumes, ALBs.
+    resource_tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def region(self) -> str:
@@ -76,6 +80,7 @@ class StackContext:
             "key_access": self.key_access,
             "credential_rotation_days": self.config.credential_rotation_days,
             "rds_ca": ca_bundle(self.region),
+            "resource_tags": dict(self.resource_tags),
         }
         names = {field.name for field in dataclasses.fields(args_type)}
         return {name: value for name, value in stack_wide.items() if name in names and name not in given}

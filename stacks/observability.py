@@ -4,6 +4,7 @@ regional one), then the CloudWatch alarms and dashboard once every resource they
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pulumi
@@ -27,6 +28,7 @@ from components.observability.alert_routing import AlertDestinations
 from components.observability.canary import Canaries, CanariesArgs
 from components.observability.cloudwatch_alarms import CloudWatchAlarms, CloudWatchAlarmsArgs
 from components.observability.cloudwatch_dashboard import CloudWatchDashboard, CloudWatchDashboardArgs
+from components.observability.cost_guards import PUBLISHERS, CostGuards, CostGuardsArgs
 from components.observability.heartbeat import Heartbeat, HeartbeatArgs
 from components.observability.synthetics import SyntheticCheck
 
@@ -36,7 +38,8 @@ from .context import DataTier, StackContext
 @dataclass
 class AlarmTopics:
     """Pages and warnings, in the stack's region and in us-east-1 (CloudFront's metrics exist
-    only there, and an alarm notifies topics of its own region), and the Watchdog's heartbeat."""
+    only there, and an alarm notifies topics of its own region; the billing services publish
+    from there too), and the Watchdog's heartbeat."""
 
     regional: AlarmTopic
     edge: AlarmTopic
@@ -64,6 +67,10 @@ def alarm_topics(ctx: StackContext) -> AlarmTopics:
     def topic(name: str, args: AlarmTopicArgs, provider: aws.Provider) -> AlarmTopic:
         return AlarmTopic(name, args, opts=pulumi.ResourceOptions(providers=[provider]))
 
+    def billing(args: AlarmTopicArgs) -> AlarmTopicArgs:
+        """The us-east-1 topics also take the budget's and the anomaly monitor's alerts."""
+        return dataclasses.replace(args, publishers=PUBLISHERS)
+
     regional = topic(f"{ctx.prefix}-alarms", pages, ctx.regional)
     heartbeat = Heartbeat(
         f"{ctx.prefix}-heartbeat",
@@ -76,10 +83,31 @@ def alarm_topics(ctx: StackContext) -> AlarmTopics:
     )
     return AlarmTopics(
         regional=regional,
-        edge=topic(f"{ctx.prefix}-edge-alarms", pages, ctx.edge),
+        edge=topic(f"{ctx.prefix}-edge-alarms", billing(pages), ctx.edge),
         regional_warnings=topic(f"{ctx.prefix}-warnings", warnings, ctx.regional),
-        edge_warnings=topic(f"{ctx.prefix}-edge-warnings", warnings, ctx.edge),
+        edge_warnings=topic(
+            f"{ctx.prefix}-edge-warnings", dataclasses.replace(warnings, publishers=PUBLISHERS), ctx.edge
+        ),
         heartbeat=heartbeat,
+    )
+
+
+def cost_guards(ctx: StackContext, topics: AlarmTopics) -> CostGuards:
+    """The environment's budget and anomaly monitor, alerting through the us-east-1 topics."""
+    return CostGuards(
+        f"{ctx.prefix}-cost",
+        ctx.args(
+            ctx.config.cost,
+            CostGuardsArgs,
+            name_prefix=ctx.prefix,
+            environment=ctx.config.environment,
+            warnings_topic_arn=topics.edge_warnings.topic_arn,
+            pages_topic_arn=topics.edge.topic_arn,
+            topic_policies=[
+                t.publishers_policy for t in (topics.edge_warnings, topics.edge) if t.publishers_policy is not None
+            ],
+        ),
+        opts=ctx.on_aws(),
     )
 
 

@@ -37,6 +37,7 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         # CloudFront's certificate and web ACL can only live in us-east-1.
         edge=aws.Provider("aws-edge", region=EDGE_REGION, default_tags=tags),
         account_id=aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=regional)).account_id,
+        resource_tags=config.required_tags(project),
     )
     network = Network(
         ctx.prefix,
@@ -52,6 +53,7 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     stores = data.data_tier(ctx, network)
     tier = compute.compute(ctx, network)
     topics = observability.alarm_topics(ctx)
+    observability.cost_guards(ctx, topics)
     apps = applications.applications(ctx, network, stores, tier, topics.alert_destinations())
     # CloudFront's API origin is the ALB, by the name its certificate carries.
     # The load test's generators reach CloudFront from the NAT addresses: spare them the rate limit.

@@ -15,6 +15,7 @@ from capacity.model import evaluate, surviving
 from capacity.simulation import WorkloadModel, simulate, step
 from capacity.stack import supply, vcpus
 from stacks.stack_file import load_stack
+from tests.conftest import program_run
 from tests.harness.checks import nonempty
 from tests.test_policies import RULE
 from tools import capacity as capacity_tool
@@ -244,7 +245,9 @@ def test_without_figures_the_policies_say_how_to_get_them():
 
 
 def test_make_capacity_writes_figures_plots_and_the_policy_config(tmp_path, capsys):
-    assert capacity_tool.main(["staging", "--out", str(tmp_path)]) == 0
+    inventory = tmp_path / "resources.json"
+    inventory.write_text(json.dumps([r.to_json() for r in program_run("staging").resources]))
+    assert capacity_tool.main(["staging", "--out", str(tmp_path), "--resources", str(inventory)]) == 0
     out = capsys.readouterr().out
     assert "bottleneck" in out and "scale-out" in out
     figures = json.loads((tmp_path / "capacity" / "capacity.json").read_text())
@@ -252,11 +255,19 @@ def test_make_capacity_writes_figures_plots_and_the_policy_config(tmp_path, caps
     assert sorted(p.name for p in (tmp_path / "capacity").glob("*.png")) == [
         "api-gateway-2x.png",
         "api-gateway-spike.png",
+        "cost-vs-users.png",
         "odoo-2x.png",
         "odoo-spike.png",
     ]
+    cost = json.loads((tmp_path / "capacity" / "cost-per-user.json").read_text())
+    per_users = cost["perUsers"]
+    assert per_users["per1000UsersUsd"] == pytest.approx(per_users["monthlyUsd"] / 0.4, abs=0.01)
+    assert per_users["monthlyUsd"] == cost["estimateUsd"]["target"]
+    assert 0 < per_users["bottleneckShare"] < 1 and per_users["bottleneck"] == figures["bottleneck"]
+    assert f"${per_users['per1000UsersUsd']:,.0f} per 1,000 users" in out
     policy = json.loads((tmp_path / "policy-config.json").read_text())
     assert policy["capacity-users"]["figures"] == figures
+    assert policy["cost-ceiling"]["figures"] == cost
     assert policy["rds-backups"]["enforcementLevel"] == "mandatory"  # the stack's own pack config kept
 
 

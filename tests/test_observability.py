@@ -161,13 +161,16 @@ def test_bad_subscribers_are_refused():
 
 
 def test_the_topic_key_lets_cloudwatch_publish_and_nothing_else_outside_the_account(staging):
+    """The us-east-1 topics also take the billing services' alerts (budget, cost anomalies)."""
     for topic in nonempty(staging.of_type(TOPIC)):
         key = next(k for k in staging.of_type("aws:kms/key:Key") if k.state["arn"] == topic.inputs["kmsMasterKeyId"])
         statements = json.loads(key.inputs["policy"])["Statement"]
         service = [s for s in statements if "Service" in s["Principal"]]
-        assert [s["Principal"]["Service"] for s in service] == ["cloudwatch.amazonaws.com"]
-        assert service[0]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
-        assert service[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+        billing = ["budgets.amazonaws.com", "costalerts.amazonaws.com"] if "-edge-" in topic.name else []
+        assert [s["Principal"]["Service"] for s in service] == ["cloudwatch.amazonaws.com", *billing]
+        for grant in service:
+            assert grant["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+            assert grant["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
         # The account's IAM decides (the root's default) and the deploy role administers, both
         # through the account root principal: no other account is named.
         accounts = {s["Principal"]["AWS"] for s in statements if "AWS" in s["Principal"]}

@@ -81,7 +81,15 @@ def healthy_stubs(config, clients: Clients, **overrides) -> list[Stubber]:
     quotas = Stubber(clients.quotas)
     for _service, name, default in preflight.QUOTAS.values():
         quotas.add_response("list_service_quotas", {"Quotas": [{"QuotaName": name, "Value": float(default)}]})
-    return [rds, elasticache, eks, ssm, quotas]
+    ce = Stubber(clients.ce)
+    status = overrides.get("environment_tag")
+    tags = [{"TagKey": "Environment", "Type": "UserDefined", "Status": status}] if status else []
+    ce.add_response(
+        "list_cost_allocation_tags",
+        {"CostAllocationTags": tags},
+        {"TagKeys": ["Environment"], "Type": "UserDefined"},
+    )
+    return [rds, elasticache, eks, ssm, quotas, ce]
 
 
 @contextmanager
@@ -202,6 +210,20 @@ def test_a_stack_without_spot_pools_needs_no_spot_role():
         cluster = check.config.cluster.model_copy(update={"karpenter": karpenter})
         check.config = check.config.model_copy(update={"cluster": cluster})
         assert check.problems() == []
+
+
+@pytest.mark.parametrize("status", [None, "Active"])
+def test_an_active_or_not_yet_listed_environment_tag_is_no_problem(status):
+    """An empty account lists the tag only a day after the first resource carries it."""
+    with account("staging", environment_tag=status) as (check, _):
+        assert check.problems() == []
+
+
+def test_an_inactive_environment_tag_is_reported_naming_the_cost_key():
+    with account("staging", environment_tag="Inactive") as (check, _):
+        [problem] = check.problems()
+    assert problem.startswith("smartdairy-platform:cost: the cost allocation tag Environment is inactive")
+    assert "update-cost-allocation-tags-status" in problem
 
 
 def test_the_command_prints_each_problem_and_fails(monkeypatch, capsys):

@@ -26,15 +26,19 @@ from capacity.model import CapacityReport, evaluate
 from capacity.simulation import Trace, WorkloadModel, simulate, step
 from capacity.stack import supply
 from components.k8s.hpa import hpa_spec
+from cost.per_user import cost_per_users, curve
+from cost.per_user import plot as plot_cost
 from stacks.loader import ConfigError
 from stacks.schema import PlatformConfig
 from stacks.schema.environment import policy_set
 from stacks.stack_file import load_stack
+from tools.cost import cost_figures_of, stack_estimate
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The seed's spike: 5,000 users within 30 s, on top of its 1,000-user soak.
 SPIKE = (1000, 5000, 30.0)
 CAPACITY_POLICIES = ("capacity-users", "capacity-scale-out", "capacity-az-loss")
+COST_POLICY = "cost-ceiling"
 #: The pack's rule that a policy set is used only on stacks of the environment it was built for.
 ENVIRONMENT_POLICY = "policy-set-matches-environment"
 
@@ -125,15 +129,19 @@ def figures(
     }
 
 
-def policy_config(environment: str, capacity: Mapping[str, Any]) -> dict[str, Any]:
+def policy_config(
+    environment: str, capacity: Mapping[str, Any], cost: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The policy set of the stack's environment (the strictest for an environment without one),
-    the figures handed to each capacity policy, and the environment the set was built for, which
-    `policy-set-matches-environment` checks against the stack's own Environment tags."""
+    the figures handed to each capacity policy and to the cost policy, and the environment the set
+    was built for, which `policy-set-matches-environment` checks against the stack's own
+    Environment tags."""
     config = json.loads(policy_set(environment).read_text())
-    for name in CAPACITY_POLICIES:
+    handed = {name: capacity for name in CAPACITY_POLICIES} | ({COST_POLICY: cost} if cost else {})
+    for name, figures_ in handed.items():
         entry = config.get(name, {})
         entry = {"enforcementLevel": entry} if isinstance(entry, str) else dict(entry)
-        config[name] = {**entry, "figures": dict(capacity)}
+        config[name] = {**entry, "figures": dict(figures_)}
     config[ENVIRONMENT_POLICY] = {**config.get(ENVIRONMENT_POLICY, {}), "environment": environment}
     return config
 
@@ -198,12 +206,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stack", help="stack name; reads Pulumi.<stack>.yaml")
     parser.add_argument("--assume", action="append", default=[], metavar="NAME=VALUE", help="override an assumption")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default build/<stack>)")
+    parser.add_argument("--resources", type=Path, help="inventory to price (default build/<stack>/resources.json)")
     args = parser.parse_args(argv)
+    inventory = args.resources or ROOT / "build" / args.stack / "resources.json"
     try:
         config, _ = load_stack(args.stack)
         overrides = {k: float(v) for k, v in (item.split("=", 1) for item in args.assume)}
         a = Assumptions().with_overrides(overrides)
-    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        resources = json.loads(inventory.read_text())
+        priced = stack_estimate(args.stack, resources, a=a)
+    except FileNotFoundError as exc:
+        print(
+            f"error: stack {args.stack!r}: {exc.filename}: not found (make synth STACK={args.stack})", file=sys.stderr
+        )
+        return 2
+    except (ConfigError, ValueError) as exc:
         print(f"error: stack {args.stack!r}: {exc}", file=sys.stderr)
         return 2
     out = args.out or ROOT / "build" / args.stack
@@ -212,10 +229,18 @@ def main(argv: list[str] | None = None) -> int:
     traces = simulations(config, a)
     report = evaluate(supply(config, a), config.capacity.target_users, a)
     found = figures(config, a, traces, report)
+    per_users = cost_per_users(priced.result, config, report.bottleneck.name)
     print(render(report, found))
+    print(per_users.render())
+    found_cost = {**cost_figures_of(priced.result, config, priced.book), "perUsers": per_users.as_dict()}
     (directory / "capacity.json").write_text(json.dumps(found, indent=2) + "\n")
-    (out / "policy-config.json").write_text(json.dumps(policy_config(config.environment, found), indent=2) + "\n")
-    for path in plot(traces, directory):
+    (directory / "cost-per-user.json").write_text(json.dumps(found_cost, indent=2) + "\n")
+    config_out = policy_config(config.environment, found, found_cost)
+    (out / "policy-config.json").write_text(json.dumps(config_out, indent=2) + "\n")
+    users = [report.users_supported * i / 40 for i in range(41)]
+    totals = curve(config, resources, priced.book, priced.usage, a, users)
+    cost_plot = plot_cost(args.stack, users, totals, config.capacity.target_users, directory / "cost-vs-users.png")
+    for path in [*plot(traces, directory), cost_plot]:
         print(f"wrote {path.relative_to(out.parent.parent) if out.is_relative_to(ROOT) else path}")
     return 0
 

@@ -81,21 +81,15 @@ def _doc(field: Any, nested: type[BaseModel] | None) -> str:
 
 def policy_table() -> str:
     sys.path.insert(0, str(ROOT / "policies"))
-    import aws_compute  # noqa: F401
-    import aws_data  # noqa: F401
-    import aws_edge  # noqa: F401
-    import aws_observability  # noqa: F401
-    import aws_search  # noqa: F401
-    import capacity_rules  # noqa: F401
-    import kubernetes_workloads  # noqa: F401
-    import stack  # noqa: F401
-    from registry import RULES
+    from registry import load_rules
+
+    rules = load_rules()
 
     rows = [
         "| policy | default | severity | FSBP | applies to | rule |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for rule in sorted(RULES, key=lambda r: r.name):
+    for rule in sorted(rules, key=lambda r: r.name):
         default = "mandatory" if rule.kind == "security" else "advisory"
         scope = ", ".join(f"`{t.split(':')[-1]}`" for t in rule.types) or "stack"
         rows.append(

@@ -9,8 +9,9 @@ and update; for updates, each changed input with old -> new; whether the change 
 replacement (REPLACE_ON_CHANGE: the properties whose change the provider cannot apply in place,
 kept small); and, loudly, protected resources that would be deleted or replaced. Secrets never
 appear: a changed secret shows as "secret changed", from the digest synth records. Kubernetes
-manifests are diffed as YAML. Needs no cloud credentials, so it also runs for pull requests from
-forks, where the real `pulumi preview` has none.
+manifests are diffed as YAML. Then the monthly cost of the change, per component and resource,
+from the two runs' estimates (build/<stack>/cost.json, beside resources.json). Needs no cloud
+credentials, so it also runs for pull requests from forks, where the real `pulumi preview` has none.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cost.delta import CostDelta, compare, signed  # noqa: E402
+from cost.inventory import outer_component  # noqa: E402
+
 SECRET = "[secret]"
 SECRET_CHANGED = "(secret changed)"
 #: Type -> input paths whose change the provider applies by replacing the resource.
@@ -222,14 +228,14 @@ def plan(old: list[dict], new: list[dict]) -> Plan:
     changes: dict[str, list[Change]] = defaultdict(list)
     for urn in sorted(after.keys() - before.keys()):
         r = after[urn]
-        changes[_component(r, after)].append(Change(urn, r["type"], r["name"], "create"))
+        changes[outer_component(r, after)].append(Change(urn, r["type"], r["name"], "create"))
     for urn in sorted(before.keys() - after.keys()):
         r = before[urn]
-        changes[_component(r, before)].append(Change(urn, r["type"], r["name"], "delete", _protected(r)))
+        changes[outer_component(r, before)].append(Change(urn, r["type"], r["name"], "delete", _protected(r)))
     for urn in sorted(before.keys() & after.keys()):
         change = _update(before[urn], after[urn])
         if change:
-            changes[_component(after[urn], after)].append(change)
+            changes[outer_component(after[urn], after)].append(change)
     return Plan(dict(sorted(changes.items())))
 
 
@@ -240,16 +246,6 @@ LIFECYCLE_OPTIONS = ("protect", "retainOnDelete")
 
 def _protected(resource: Mapping) -> bool:
     return bool(resource.get("options", {}).get("protect"))
-
-
-def _component(resource: Mapping, index: Mapping[str, Mapping]) -> str:
-    """The outermost smartdairy component holding the resource ("(stack)" if none)."""
-    outer, parent = "(stack)", resource.get("parent", "")
-    while parent in index:
-        if index[parent]["type"].startswith("smartdairy:"):
-            outer = f"{index[parent]['type']} {index[parent]['name']}"
-        parent = index[parent].get("parent", "")
-    return outer
 
 
 def _update(old: Mapping, new: Mapping) -> Change | None:
@@ -404,14 +400,48 @@ def _component_counts(changes: list[Change]) -> list[tuple[str, int]]:
     return [(SYMBOLS[action], n) for action, n in tally(changes).items() if n]
 
 
-def synth_output(tree: Path, stack: str) -> list[dict]:
+def cost_lines(old: dict | None, new: dict | None, markdown: bool) -> list[str]:
+    """The change's monthly cost per component, and the resources that make it."""
+    if new is None:
+        return []
+    if old is None:
+        return ["", "monthly cost: the base has no estimate (build/<stack>/cost.json; it predates cost/)"]
+    delta = compare(old, new)
+    return _cost_markdown(delta) if markdown else _cost_text(delta)
+
+
+def _cost_text(delta: CostDelta) -> list[str]:
+    lines = ["", delta.summary()]
+    for c in delta.components:
+        lines.append(f"  {c.component}: {signed(c.usd['target'])}/month")
+        lines += [f"    {r.line()}" for r in c.resources]
+    return lines
+
+
+def _cost_markdown(delta: CostDelta) -> list[str]:
+    lines = ["", f"#### {delta.summary()}"]
+    if delta.components:
+        lines += ["", "| component | change | per month (sized for the target) |", "|---|---|---:|"]
+        for c in delta.components:
+            lines.append(f"| `{c.component}` | | **{signed(c.usd['target'])}** |")
+            lines += [f"| | {r.change} `{r.type}` `{r.name}` ({r.what}) | {signed(r.usd)} |" for r in c.resources]
+    return lines
+
+
+def synth_output(tree: Path, stack: str) -> tuple[list[dict], dict | None]:
+    """The tree's inventory, and its estimate (None for a tree that predates cost/)."""
     subprocess.run(
         [sys.executable, "tools/synth.py", stack, "--skip-policies"], cwd=tree, check=True, capture_output=True
     )
-    return json.loads((tree / "build" / stack / "resources.json").read_text())
+    build = tree / "build" / stack
+    return json.loads((build / "resources.json").read_text()), _estimate(build / "cost.json")
 
 
-def from_git(stack: str, base: str) -> tuple[list[dict], list[dict]]:
+def _estimate(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def from_git(stack: str, base: str) -> tuple[tuple[list[dict], dict | None], tuple[list[dict], dict | None]]:
     """Synthesize `base` (a git ref) in a temporary worktree, and this working tree."""
     with tempfile.TemporaryDirectory() as tmp:
         worktree = Path(tmp) / "base"
@@ -433,15 +463,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true", help="Markdown for a pull-request comment")
     args = parser.parse_args(argv)
     if args.stack:
-        old, new = from_git(args.stack, args.base)
+        (old, old_cost), (new, new_cost) = from_git(args.stack, args.base)
         title = f"Plan for {args.stack} against {args.base}"
     elif len(args.files) == 2:
         old, new = (json.loads(f.read_text()) for f in args.files)
+        old_cost, new_cost = (_estimate(f.parent / "cost.json") for f in args.files)
         title = f"Plan {args.files[0]} -> {args.files[1]}"
     else:
         parser.error("give OLD.json NEW.json, or --stack")
     result = plan(old, new)
     print(render_markdown(result, title) if args.markdown else render_text(result, title))
+    print("\n".join(cost_lines(old_cost, new_cost, args.markdown)))
     return 0
 
 

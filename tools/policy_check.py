@@ -105,18 +105,24 @@ class PolicyPackProcess:
         self.process.wait()
 
 
-def pack_config(stack: str) -> dict[str, Any]:
-    """The policy set of the stack's environment plus the capacity figures `make capacity` writes."""
-    return json.loads(_pack_config(stack))
+def pack_config(stack: str, resources: list[dict] | None = None) -> dict[str, Any]:
+    """The policy set of the stack's environment plus the figures `make capacity` writes: the
+    capacity model's, and the cost estimate of `resources` (the run being checked)."""
+    from tools.capacity import policy_config
+    from tools.cost import cost_figures
+
+    environment, capacity = _capacity_figures(stack)
+    cost = cost_figures(stack, resources) if resources is not None else None
+    return policy_config(environment, capacity, cost)
 
 
 @functools.cache
-def _pack_config(stack: str) -> str:
+def _capacity_figures(stack: str) -> tuple[str, dict[str, Any]]:
     from stacks.stack_file import load_stack
-    from tools.capacity import figures, policy_config
+    from tools.capacity import figures
 
     config, _ = load_stack(stack)
-    return json.dumps(policy_config(config.environment, figures(config)))
+    return config.environment, figures(config)
 
 
 def configure(analyzer, info, config: dict[str, Any]) -> None:
@@ -148,7 +154,8 @@ def analyze(
         analyzer = pack.analyzer
         analyzer.GetPluginInfo(empty_pb2.Empty())
         info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
-        configure(analyzer, info, pack_config(run.stack) if config is None else config)
+        inventory = [r.to_json() for r in run.resources]
+        configure(analyzer, info, pack_config(run.stack, inventory) if config is None else config)
         analyzer.ConfigureStack(
             analyzer_pb2.AnalyzerStackConfigureRequest(stack=run.stack, project=run.project, dry_run=True)
         )

@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from components.delivery.service_linked_roles import PLATFORM_SERVICE_ROLES
+from components.observability.cost_guards import ENVIRONMENT_TAG
 from stacks.compute import ADDON_NAMES
 from stacks.loader import ConfigError, config_key
 from stacks.schema import PlatformConfig
@@ -56,6 +57,7 @@ class Clients:
     eks: Any
     ssm: Any
     quotas: Any
+    ce: Any
 
     @classmethod
     def for_region(cls, region: str, session=None) -> Clients:
@@ -75,6 +77,7 @@ class Clients:
                     "eks": "eks",
                     "ssm": "ssm",
                     "quotas": "service-quotas",
+                    "ce": "ce",
                 }.items()
             }
         )
@@ -101,6 +104,7 @@ class Preflight:
             self.node_image,
             self.quotas,
             self.service_roles,
+            self.cost_allocation_tag,
         ]
         return [problem for check in checks for problem in check()]
 
@@ -277,6 +281,25 @@ class Preflight:
         quotas = self.aws.quotas.list_service_quotas(ServiceCode=service)["Quotas"]
         return next((q["Value"] for q in quotas if q["QuotaName"] == name), default)
 
+    def cost_allocation_tag(self) -> Iterator[str]:
+        """The budget and the anomaly monitor select the stack's spend by its Environment tag,
+        which Billing must have activated. A tag AWS has not seen yet (an empty account: it
+        lists a tag a day after the first resource carries it) is not a problem yet."""
+        try:
+            tags = self.aws.ce.list_cost_allocation_tags(TagKeys=[ENVIRONMENT_TAG], Type="UserDefined")
+        except ClientError as error:
+            # A member account of an organization: its management account owns the tags.
+            if _code(error) != "AccessDeniedException":
+                raise
+            return
+        if _inactive(tags.get("CostAllocationTags", []), ENVIRONMENT_TAG):
+            yield (
+                f"{self.key('cost')}: the cost allocation tag {ENVIRONMENT_TAG} is inactive, so the budget and the "
+                "anomaly monitor see no spend; activate it (Billing > Cost allocation tags, or `aws ce "
+                "update-cost-allocation-tags-status --cost-allocation-tags-status "
+                f"TagKey={ENVIRONMENT_TAG},Status=Active`)"
+            )
+
     def service_roles(self) -> Iterator[str]:
         """The account's service-linked roles this stack needs and the bootstrap makes: the
         search domain's always, Spot's when a NodePool may launch spot capacity."""
@@ -294,6 +317,10 @@ class Preflight:
                     f"smartdairy-bootstrap:serviceLinkedRoles: the account has no {role}; "
                     f"run the bootstrap with {service} in the list"
                 )
+
+
+def _inactive(tags: list[dict], key: str) -> bool:
+    return any(tag["TagKey"] == key and tag["Status"] != "Active" for tag in tags)
 
 
 def _same_version(offered: str, wanted: str) -> bool:

@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stacks.loader import ConfigError
 from synth.mock_runtime import ROOT, SECRET_MARKER, ProgramRun, run_program
-from tools.policy_check import analyze, report
+from tools.cost import stack_estimate
+from tools.policy_check import analyze, pack_config, report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,13 +46,22 @@ def main(argv: list[str] | None = None) -> int:
 
     out = args.out / args.stack
     write_artifacts(run, out)
+    try:
+        priced = write_estimate(run, out)
+    except ValueError as exc:  # a price file that cannot be used
+        print(f"error: stack {args.stack!r}: {exc}", file=sys.stderr)
+        return 2
     print(summary(run, out))
+    print(priced)
     print(f"first preview (IDs and computed outputs unknown): {len(first_preview.resources)} registrations")
     if args.skip_policies:
         return 0
     failed = False
+    # One pack config for both modes: the figures price the configuration (the update run's
+    # inventory), which the first preview shares with unknown IDs.
+    config = pack_config(args.stack, [r.to_json() for r in run.resources])
     for label, checked in (("update", run), ("first preview", first_preview)):
-        diagnostics = analyze(checked)
+        diagnostics = analyze(checked, config=config)
         print(f"--- policy gate, {label}")
         print(report(diagnostics))
         failed |= any(d.level == "mandatory" for d in diagnostics)
@@ -75,6 +85,19 @@ def write_artifacts(run: ProgramRun, out: Path) -> None:
             ordered = {k: resource.inputs[k] for k in ("apiVersion", "kind", "metadata") if k in resource.inputs}
             ordered |= resource.inputs
             (manifests / f"{stem}.yaml").write_text(yaml.safe_dump(ordered, sort_keys=False))
+
+
+def write_estimate(run: ProgramRun, out: Path) -> str:
+    """build/<stack>/cost.json: the inventory priced (cost/), which the plan diff compares."""
+    found = stack_estimate(run.stack, [r.to_json() for r in run.resources])
+    (out / "cost.json").write_text(json.dumps(found.result.as_dict(), indent=2, sort_keys=True) + "\n")
+    total = {p: f"${found.result.total(p):,.0f}" for p in found.result.points}
+    line = (
+        f"monthly estimate (make cost): {total['min']} at minimum, {total['target']} sized for "
+        f"{found.points.points['target'].users:,.0f} users, {total['max']} at every limit"
+    )
+    gaps = sorted(found.result.unpriced) + sorted(found.result.missing)
+    return line + (f"; NOT PRICED: {', '.join(gaps)}" if gaps else "")
 
 
 def summary(run: ProgramRun, out: Path) -> str:

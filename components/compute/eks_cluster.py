@@ -84,6 +84,8 @@ class EksClusterArgs:
     key_access: KeyAccess
     #: Tags for the EKS-created cluster security group (Karpenter's discovery tag).
     cluster_security_group_tags: Mapping[str, str] = field(default_factory=dict)
+    #: Cost-allocation tags of the system nodes' instances and volumes (the launch template's).
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -290,6 +292,12 @@ class EksCluster(pulumi.ComponentResource):
                 )
             ],
             vpc_security_group_ids=[cluster.vpc_config.cluster_security_group_id, *args.node_security_group_ids],
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=dict(args.resource_tags))
+                for kind in ("instance", "volume")
+            ]
+            if args.resource_tags
+            else None,
             update_default_version=True,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -9,8 +9,8 @@ pending pods directly (node launch to Ready in about 60-90 s).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -58,6 +58,8 @@ class KarpenterArgs:
     #: ENIs of each node that carry no pod IPs (1 when the VPC CNI attaches a trunk ENI for
     #: security groups for pods): left out of Karpenter's max-pods, or it over-packs nodes.
     reserved_enis: int
+    #: Cost-allocation tags of the instances, volumes and ENIs Karpenter launches.
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
     #: Root volume of the nodes Karpenter launches, GiB.
     node_volume_gb: int = 80
 
@@ -194,7 +196,14 @@ class Karpenter(pulumi.ComponentResource):
         node_class = k8s.apiextensions.CustomResource(
             f"{name}-default-class",
             **_cr_args(
-                ec2_node_class("default", args.node_role_name, args.discovery_tag, args.node_volume_gb, args.ami_alias)
+                ec2_node_class(
+                    "default",
+                    args.node_role_name,
+                    args.discovery_tag,
+                    args.node_volume_gb,
+                    args.ami_alias,
+                    args.resource_tags,
+                )
             ),
             opts=after_release,
         )

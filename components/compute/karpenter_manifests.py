@@ -239,9 +239,15 @@ def longest_pod_life_hours(spec: NodePoolSpec) -> float | None:
 
 
 def ec2_node_class(
-    name: str, node_role_name: Any, discovery_tag: str, volume_gb: int, ami_alias: str
+    name: str,
+    node_role_name: Any,
+    discovery_tag: str,
+    volume_gb: int,
+    ami_alias: str,
+    resource_tags: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """`node_role_name` may be a plain string or a Pulumi Output; only the shape is checked."""
+    """`node_role_name` may be a plain string or a Pulumi Output; only the shape is checked.
+    `resource_tags` go on every instance, volume and ENI Karpenter launches (cost allocation)."""
     manifest = {
         "apiVersion": NODECLASS_API,
         "kind": "EC2NodeClass",
@@ -269,7 +275,7 @@ def ec2_node_class(
                 }
             ],
             "detailedMonitoring": True,
-            "tags": {"karpenter.sh/discovery": discovery_tag},
+            "tags": {**(resource_tags or {}), "karpenter.sh/discovery": discovery_tag},
         },
     }
     return _checked(manifest)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -31,6 +32,8 @@ class LoadBalancerControllerArgs:
     chart_version: str
     #: The controller image's tag, of the chart's version.
     image_tag: str
+    #: Cost-allocation tags of the load balancers and target groups it creates (`defaultTags`).
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
     #: Controller pods (leader-elected; two keep the webhook available).
     replicas: int = 2
 
@@ -78,6 +81,7 @@ class LoadBalancerController(pulumi.ComponentResource):
                     "limits": {"cpu": "500m", "memory": "512Mi"},
                 },
                 "podDisruptionBudget": {"maxUnavailable": 1},
+                "defaultTags": dict(args.resource_tags),
             },
         )
         ingress_class = k8s.networking.v1.IngressClass(

@@ -19,6 +19,7 @@ from .cache import CacheConfig
 from .capacity import CapacityConfig
 from .cdn import ORIGIN_SHIELD_REGIONS, CdnConfig
 from .cluster import ClusterConfig
+from .cost import CostConfig
 from .database import DatabaseConfig
 from .delivery import DeliveryConfig
 from .environment import ENVIRONMENTS
@@ -83,6 +84,7 @@ class PlatformConfig(Section):
     capacity: CapacityConfig = Field(
         CapacityConfig.model_validate({}), description="Capacity targets the capacity policies check."
     )
+    cost: CostConfig = Field(description="What the stack may cost: budget, ceiling, anomaly alerts.")
     load_test: LoadTestConfig = Field(
         LoadTestConfig.model_validate({}), description="The seed's k6 load test, run in the cluster when enabled."
     )

@@ -1,0 +1,1 @@
+"""Monthly cost of a stack from its rendered inventory (build/<stack>/resources.json)."""
