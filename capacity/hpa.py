@@ -97,10 +97,16 @@ class HpaController:
             target = _quantity(metric["pods"]["target"]["averageValue"])
             return self._plain(current, pods, [p.custom.get(name) for p in pods], target, ignore_unready=False)
         if kind == "External":
-            name = metric["external"]["metric"]["name"]
+            name, target = metric["external"]["metric"]["name"], metric["external"]["target"]
             if name not in external:
                 return None
-            ratio = external[name] / _quantity(metric["external"]["target"]["value"])
+            if target["type"] == "AverageValue":
+                # GetExternalPerPodMetricReplicas: the value shared by the pods.
+                per_pod = _quantity(target["averageValue"])
+                if abs(external[name] / (per_pod * current) - 1) <= self.tolerance:
+                    return current
+                return math.ceil(external[name] / per_pod)
+            ratio = external[name] / _quantity(target["value"])
             if abs(ratio - 1) <= self.tolerance:
                 return current
             ready = sum(1 for p in pods if p.ready)

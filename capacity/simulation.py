@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from .assumptions import Assumptions
 from .hpa import HpaController, PodSample
 
+#: The HPAs' External metrics (components/k8s/hpa.py; not imported: this package stays pure).
+LATENCY_P95, SCHEDULED_PODS = "response_latency_p95", "smartdairy_scheduled_pods"
+
 #: Seconds the workload runs at the starting load before the step, so the HPA settles.
 WARM_UP_S = 1200
 #: p95 latency of a pod far from saturation, and the cap of the queueing model. (ours)
@@ -39,6 +42,12 @@ class WorkloadModel:
     #: Seconds from creation to Ready when a node has room; extra image pull on a new node.
     ready_s: float
     image_pull_s: float
+    #: Pods the scheduled floor asks for during the scenario (0: none); scenarios run in the
+    #: busy hours, when a floor holds.
+    scheduled_pods: float = 0.0
+    #: Pods' worth of warm node room (low-priority placeholders the new pods preempt): that many
+    #: new pods start without waiting for a node launch.
+    warm_pods: int = 0
 
 
 @dataclass
@@ -79,6 +88,7 @@ def simulate(
     pods = [_Pod(ready_at=-WARM_UP_S) for _ in range(hpa.min_replicas)]
     history: dict[str, list[tuple[float, float]]] = {"cpu": [], "rps": [], "p95": []}
     trace = Trace()
+    headroom = workload.warm_pods
     for second in range(-WARM_UP_S, duration_s):
         now = float(second)
         ready = [p for p in pods if p.ready_at <= now]
@@ -96,8 +106,14 @@ def simulate(
                 "p95": _lagged(history["p95"], now, a.scrape_interval_s, a.adapter_rate_window_s),
             }
             samples = [_sample(p, now, observed) for p in pods]
-            wanted = hpa.reconcile(now, len(pods), samples, {"response_latency_p95": observed["p95"]})
-            pods = _scale(pods, wanted, now, workload, a, node_launches and now >= 0)
+            external = {LATENCY_P95: observed["p95"], SCHEDULED_PODS: workload.scheduled_pods}
+            wanted = hpa.reconcile(now, len(pods), samples, external)
+            launching = node_launches and now >= 0
+            added = max(wanted - len(pods), 0)
+            warm = min(added, headroom) if launching else 0
+            headroom -= warm
+            pods = _scale(pods, len(pods) + warm, now, workload, a, False) if warm else pods
+            pods = _scale(pods, wanted, now, workload, a, launching)
         if now >= 0:
             trace.time.append(now)
             trace.demand.append(offered)

@@ -85,5 +85,14 @@ def at_users(
     return Point(name, users, mean_users * d.api, mean_users / d.iteration_s, vcpu, False)
 
 
-def _pods(rps: float, pod_rps: float, hpa) -> int:
-    return min(max(math.ceil(rps / pod_rps), hpa.min_replicas), hpa.max_replicas)
+def _pods(rps: float, pod_rps: float, hpa) -> float:
+    """Pods for `rps`, within the HPA's bounds; a scheduled floor holds its busy hours' share."""
+    return min(max(math.ceil(rps / pod_rps), _floor(hpa)), hpa.max_replicas)
+
+
+def _floor(hpa) -> float:
+    """The month's mean minimum: minReplicas, and the scheduled floor during its hours."""
+    floor = hpa.scheduled_floor
+    if floor is None:
+        return hpa.min_replicas
+    return hpa.min_replicas + (floor.replicas - hpa.min_replicas) * floor.hours / 24

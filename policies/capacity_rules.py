@@ -44,15 +44,28 @@ def users(f):
 @on_figures
 def scale_out(f):
     """A 2x load step is served within the configured time, even when nodes must be launched (the
-    seed: 2x in under 5 minutes)."""
+    seed: 2x in under 5 minutes), and so is the seed's spike (1,000 to 5,000 users in 30 s)."""
     for workload, times in f["scaleOut"].items():
         for label, seconds in times.items():
             if seconds is None or seconds > f["scaleOutLimitS"]:
-                took = "never" if seconds is None else f"after {seconds:.0f} s"
                 yield (
-                    f"{workload}: a 2x step is served {took} ({label}); capacity.scaleOutS allows "
+                    f"{workload}: a 2x step is served {_took(seconds)} ({label}); capacity.scaleOutS allows "
                     f"{f['scaleOutLimitS']} s: raise maxReplicas or the scale-up policies"
                 )
+    keys = {"nodes ready": "spikeServedS", "node launches": "spikeServedWithLaunchesS"}
+    for workload, times in f.get("spike", {}).items():
+        for label, seconds in times.items():
+            limit = f["spikeLimitS"][label]
+            if seconds is None or seconds > limit:
+                yield (
+                    f"{workload}: the spike to {f['spikeUsers'][1]:,} users is served {_took(seconds)} ({label}); "
+                    f"capacity.{keys[label]} allows {limit} s: a scheduled floor for the busy hours, or faster "
+                    "scale-up"
+                )
+
+
+def _took(seconds: float | None) -> str:
+    return "never" if seconds is None else f"after {seconds:.0f} s"
 
 
 @stack_rule("capacity-az-loss", kind=RECOMMENDATION, per_stack=True)

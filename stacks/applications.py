@@ -39,18 +39,20 @@ from components.data.rotation.secret_values import pair
 from components.data.search_roles import HTTP_ACTIONS as SEARCH_HTTP_ACTIONS
 from components.data.search_roles import ROLES as SEARCH_ROLES
 from components.edge.origin_guard import ROOT_KEY_ACCEPTED_UNTIL, rotation_period
-from components.k8s.hpa import hpa_spec
+from components.k8s.hpa import ScheduledFloor, hpa_spec
 from components.k8s.secret_files import PodAccess, SecretRef
 from components.k8s.workload import PodPeer
 from components.network.vpc import Network
 from components.observability.alert_routing import AlertDestinations
 from components.observability.grafana_dashboards import DashboardTargets, dashboards
+from components.observability.metrics_rules import floor_rule_group
 from components.observability.monitoring import Monitoring, MonitoringArgs, ScrapeTarget
 from components.observability.slo_rules import SloTargets, slo_rule_groups
 
 from .compute import ComputeTier
 from .context import DataTier, StackContext
 from .data import DB_BOOTSTRAP, GATEWAY, ODOO, PGBOUNCER
+from .schema import PlatformConfig
 from .wiring import args_from, pool_roles
 
 NAMESPACE = "smartdairy"
@@ -146,7 +148,10 @@ def _monitoring(
             MonitoringArgs,
             storage_class=inputs.compute.block_storage_class,
             scrape_targets=[ScrapeTarget(service, inputs.namespace, peer.labels) for service, peer in scraped],
-            rule_groups=slo_rule_groups(args_from(config.monitoring.slo, SloTargets, services=slo_services)),
+            rule_groups=[
+                *slo_rule_groups(args_from(config.monitoring.slo, SloTargets, services=slo_services)),
+                *floor_rule_group(scheduled_floors(config)),
+            ],
             dashboards=dashboards(_dashboard_targets(ctx, inputs.data, slo_services)),
             node_selector=STEADY_NODES,
             cluster_name=inputs.compute.cluster.name,
@@ -402,7 +407,7 @@ def _odoo(
             bootstrap_revision=roles.revision,
             search=_search_client(inputs, "catalogue_writer"),
             filestore_claim=filestore.claim_name,
-            hpa=hpa_spec(odoo.hpa, {}),
+            hpa=hpa_spec(odoo.hpa, {}, ODOO),
             metrics_port=ctx.config.workloads.metrics_port,
             web_node_selector=ELASTIC_NODES,
             bus_node_selector=STEADY_NODES,
@@ -449,7 +454,7 @@ def _gateway(
             pod_access=_pod_access(ctx, inputs),
             bootstrap_revision=roles.revision,
             search=_search_client(inputs, "catalogue_reader"),
-            hpa=hpa_spec(gateway.hpa, {"service": "api-gateway"}),
+            hpa=hpa_spec(gateway.hpa, {"service": "api-gateway"}, GATEWAY),
             metrics_port=ctx.config.workloads.metrics_port,
             node_selector=ELASTIC_NODES,
             security_group_id=data.pod_groups[GATEWAY],
@@ -509,3 +514,9 @@ def _pgbouncer(
         ),
         opts=inputs.opts,
     )
+
+
+def scheduled_floors(config: PlatformConfig) -> dict[str, ScheduledFloor]:
+    """workload -> its scheduled floor, for the workloads that have one."""
+    hpas = {ODOO: config.workloads.odoo.hpa, GATEWAY: config.workloads.gateway.hpa}
+    return {name: hpa.scheduled_floor for name, hpa in hpas.items() if hpa.scheduled_floor is not None}

@@ -3,6 +3,7 @@ moved in the right direction by each input, and driving the capacity policies.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -275,3 +276,64 @@ def test_two_read_replicas_lose_too_much_with_a_zone(prod_config):
     database = prod_config.database.model_copy(update={"replicas": 2})
     [message] = capacity_findings(prod_config.model_copy(update={"database": database}))["capacity-az-loss"]
     assert "capacity.azLossResidual requires 66%" in message and "2 x 16 vCPU" in message
+
+
+# --- spikes -------------------------------------------------------------------------------------
+
+
+def test_an_external_average_value_asks_for_its_value_in_pods():
+    """GetExternalPerPodMetricReplicas: ceil(value / averageValue), unless within tolerance."""
+    floor = {
+        "type": "External",
+        "external": {"metric": {"name": "floor"}, "target": {"type": "AverageValue", "averageValue": "1"}},
+    }
+    hpa = HpaController({"minReplicas": 3, "maxReplicas": 50, "metrics": [floor]})
+    assert hpa._proposal(floor, 3, [], {"floor": 36.0}) == 36
+    assert hpa._proposal(floor, 36, [], {"floor": 37.0}) == 36  # within 10 %
+    assert hpa._proposal(floor, 36, [], {"floor": 0.0}) == 0  # outside the hours: other metrics decide
+
+
+def test_prods_floor_serves_the_seeds_spike_within_both_limits(prod_config):
+    spike = capacity_tool.figures(prod_config)["spike"]
+    assert spike["odoo"] == {"nodes ready": 0.0, "node launches": 0.0}
+    assert spike["api-gateway"]["nodes ready"] <= 120 and spike["api-gateway"]["node launches"] <= 180
+
+
+def test_without_its_floor_prod_fails_the_spike_and_the_policy_says_so(prod_config):
+    odoo = prod_config.workloads.odoo
+    hpa = odoo.hpa.model_copy(update={"scheduled_floor": None})
+    workloads_ = prod_config.workloads.model_copy(update={"odoo": odoo.model_copy(update={"hpa": hpa})})
+    messages = capacity_findings(prod_config.model_copy(update={"workloads": workloads_}))["capacity-scale-out"]
+    assert messages == [
+        "odoo: the spike to 5,000 users is served after 430 s (nodes ready); capacity.spikeServedS allows 120 s: "
+        "a scheduled floor for the busy hours, or faster scale-up",
+        "odoo: the spike to 5,000 users is served after 845 s (node launches); capacity.spikeServedWithLaunchesS "
+        "allows 180 s: a scheduled floor for the busy hours, or faster scale-up",
+    ]
+
+
+def test_warm_headroom_spares_the_first_pods_a_node_launch(prod_config):
+    a = Assumptions()
+    model, per_user = capacity_tool.workloads(prod_config, a)["odoo"]
+    alone = dataclasses.replace(model, scheduled_pods=0.0)
+    demand = step(1000, 5000, per_user, 30)
+    cold = simulate(alone, demand, a, node_launches=True).covered_after()
+    warm = simulate(dataclasses.replace(alone, warm_pods=12), demand, a, node_launches=True).covered_after()
+    assert warm is not None and cold is not None and warm < cold
+
+
+@pytest.mark.parametrize(
+    ("floor", "problem"),
+    [
+        ({"replicas": 2, "fromHour": 8, "toHour": 20}, "scheduledFloor.replicas (2) must be above minReplicas (3)"),
+        ({"replicas": 90, "fromHour": 8, "toHour": 20}, "and at most maxReplicas (87)"),
+        ({"replicas": 36, "fromHour": 20, "toHour": 8}, "fromHour (20) must be before toHour (8)"),
+    ],
+)
+def test_a_floor_outside_the_hpas_bounds_or_hours_is_refused(floor, problem):
+    from tests.conftest import PROJECT, config_problems, section, with_section
+
+    workloads_ = section("prod", "workloads")
+    workloads_["odoo"]["hpa"] = {"maxReplicas": 87, "scheduledFloor": floor}
+    [message] = config_problems(with_section("prod", f"{PROJECT}:workloads", workloads_))
+    assert message.startswith(f"{PROJECT}:workloads.odoo.hpa") and problem in message

@@ -374,3 +374,11 @@ def test_the_ceiling_rule_names_an_incomplete_estimate_and_asks_for_figures():
     assert message == "the estimate is incomplete, not priced: aws:mq/broker:Broker"
     [(_, missing)] = RULE["cost-ceiling"].check([], {})
     assert "make capacity" in missing
+
+
+def test_a_scheduled_floor_counts_for_its_hours_share_of_the_month():
+    from cost.load import _floor
+    from stacks.stack_file import load_stack
+
+    hpa = load_stack("prod")[0].workloads.odoo.hpa  # minReplicas 3, 36 pods from 08:00 to 20:00
+    assert _floor(hpa) == pytest.approx(3 + (36 - 3) * 12 / 24)

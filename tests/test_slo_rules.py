@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.k8s.hpa import SCHEDULED_PODS, ScheduledFloor
+from components.observability.metrics_rules import floor_rule_group
 from components.observability.slo_rules import SloTargets, slo_rule_groups
 from tests.harness.checks import nonempty
 from tests.harness.debian_tools import run_tool
@@ -251,7 +253,8 @@ RUNBOOKS = Path(__file__).resolve().parent.parent / "docs" / "runbooks.md"
 def test_the_program_delivers_the_rules_promtool_accepts(run, tmp_path):
     [rule] = [r for r in run.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")]
     groups = rule.inputs["spec"]["groups"]
-    assert {g["name"] for g in groups} == {"smartdairy-slo-records", "smartdairy-slo-alerts"}
+    floors = {"smartdairy-scheduled-floors"} if run.stack == "prod" else set()
+    assert {g["name"] for g in groups} == {"smartdairy-slo-records", "smartdairy-slo-alerts", *floors}
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}))
     result = promtool("check", "rules", "rules.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -259,3 +262,32 @@ def test_the_program_delivers_the_rules_promtool_accepts(run, tmp_path):
         r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "kube-prometheus-stack"
     )
     assert values.inputs["values"]["prometheus"]["prometheusSpec"]["ruleSelectorNilUsesHelmValues"] is False
+
+
+def test_a_scheduled_floor_asks_for_its_pods_inside_its_hours_and_none_outside(tmp_path):
+    """The recorded series the Odoo HPA reads: 36 from 08:00 to 19:59 UTC, 0 otherwise, never
+    absent (promtool evaluates the rule at 07:00, 08:00, 19:00 and 20:00 of the epoch's day)."""
+    floor = ScheduledFloor.model_validate({"replicas": 36, "fromHour": 8, "toHour": 20})
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": floor_rule_group({"odoo": floor})}))
+    samples = [(7, 0), (8, 36), (19, 36), (20, 0)]
+    tests = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [],
+                "promql_expr_test": [
+                    {
+                        "expr": SCHEDULED_PODS,
+                        "eval_time": f"{hour}h",
+                        "exp_samples": [{"labels": f'{SCHEDULED_PODS}{{workload="odoo"}}', "value": value}],
+                    }
+                    for hour, value in samples
+                ],
+            }
+        ],
+    }
+    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(tests))
+    result = promtool("test", "rules", "tests.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -8,6 +8,7 @@ import subprocess
 import kubernetes_validate
 import yaml
 
+from components.k8s.hpa import LATENCY_P95, SCHEDULED_PODS
 from components.observability.metrics_rules import served_metrics
 from tests.conftest import ROOT, section
 from tests.harness.checks import nonempty
@@ -47,7 +48,8 @@ def kubernetes_objects(run):
 
 def test_prod_hpas_equal_the_seed_field_by_field_but_their_maxima(prod):
     """The capacity model raised the maxima (docs/DESIGN.md "Capacity"): 20 Odoo and 15 gateway pods
-    carry under 3,000 of the seed's 10,000 users. Every other field is the seed's."""
+    carry under 3,000 of the seed's 10,000 users; Odoo's scheduled floor adds one metric (README
+    "Spikes"). Every other field is the seed's."""
     seed = seed_hpas()
     assert set(seed) == {"odoo-hpa", "api-gateway-hpa"}
     ours = hpas(prod)
@@ -55,7 +57,12 @@ def test_prod_hpas_equal_the_seed_field_by_field_but_their_maxima(prod):
         assert ours[name]["metadata"]["namespace"] == expected["metadata"]["namespace"] == "smartdairy"
         spec, seed_spec = dict(ours[name]["spec"]), dict(expected["spec"])
         assert spec.pop("maxReplicas") > seed_spec.pop("maxReplicas"), name
+        floors = [m for m in spec["metrics"] if m.get("external", {}).get("metric", {}).get("name") == SCHEDULED_PODS]
+        spec["metrics"] = [m for m in spec["metrics"] if m not in floors]
         assert spec == seed_spec, name
+        assert [f["external"]["metric"]["selector"] for f in floors] == (
+            [{"matchLabels": {"workload": "odoo"}}] if name == "odoo-hpa" else []
+        )
 
 
 def test_staging_hpas_override_only_the_bounds(staging):
@@ -86,10 +93,11 @@ def test_every_hpa_metric_is_served_by_the_adapter_with_the_right_target_type(ru
                 continue
             block = metric["pods" if kind == "Pods" else "external"]
             assert block["metric"]["name"] in served[kind], block["metric"]["name"]
-            expected_target = "AverageValue" if kind == "Pods" else "Value"
+            # A latency is compared whole; a rate per pod and a floor's pod count are shared out.
+            expected_target = "Value" if block["metric"]["name"] == LATENCY_P95 else "AverageValue"
             assert block["target"]["type"] == expected_target
             checked += 1
-    assert checked == 2
+    assert checked == {"staging": 2, "prod": 3}[run.stack]
 
 
 def test_one_provider_serves_custom_and_external_metrics(run):

@@ -12,6 +12,7 @@ build/<stack>/policy-config.json`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Mapping
@@ -35,8 +36,6 @@ from stacks.stack_file import load_stack
 from tools.cost import cost_figures_of, stack_estimate
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The seed's spike: 5,000 users within 30 s, on top of its 1,000-user soak.
-SPIKE = (1000, 5000, 30.0)
 CAPACITY_POLICIES = ("capacity-users", "capacity-scale-out", "capacity-az-loss")
 COST_POLICY = "cost-ceiling"
 #: The pack's rule that a policy set is used only on stacks of the environment it was built for.
@@ -48,8 +47,8 @@ def workloads(config: PlatformConfig, a: Assumptions) -> dict[str, tuple[Workloa
     d = user_demand(a)
     odoo, gateway = config.workloads.odoo, config.workloads.gateway
 
-    def rendered(section: Any, selector: Mapping[str, str]) -> dict:
-        spec = hpa_spec(section, selector)
+    def rendered(section: Any, selector: Mapping[str, str], workload: str) -> dict:
+        spec = hpa_spec(section, selector, workload)
         return {
             "minReplicas": spec.min_replicas,
             "maxReplicas": spec.max_replicas,
@@ -61,29 +60,40 @@ def workloads(config: PlatformConfig, a: Assumptions) -> dict[str, tuple[Workloa
         "odoo": (
             WorkloadModel(
                 "odoo",
-                rendered(odoo.hpa, {}),
+                rendered(odoo.hpa, {}, "odoo"),
                 odoo.workers / a.odoo_request_s,
                 a.pod_ready_s["odoo"],
                 a.image_pull_s["odoo"],
+                _floor(odoo.hpa),
             ),
             d.odoo,
         ),
         "api-gateway": (
             WorkloadModel(
                 "api-gateway",
-                rendered(gateway.hpa, {"service": "api-gateway"}),
+                rendered(gateway.hpa, {"service": "api-gateway"}, "api-gateway"),
                 a.gateway_pod_rps,
                 a.pod_ready_s["api-gateway"],
                 a.image_pull_s["api-gateway"],
+                _floor(gateway.hpa),
             ),
             d.api,
         ),
     }
 
 
+def _floor(hpa: Any) -> float:
+    """The pods a scheduled floor keeps during the busy hours, when the scenarios run."""
+    return float(hpa.scheduled_floor.replicas) if hpa.scheduled_floor else 0.0
+
+
 def scenarios(config: PlatformConfig) -> dict[str, tuple[float, float, float]]:
-    target = config.capacity.target_users
-    return {"2x": (target / 2, target, 0.0), "spike": SPIKE}
+    """A 2x step to the target, and the seed's spike (1,000 to 5,000 users in 30 s by default)."""
+    c = config.capacity
+    return {
+        "2x": (c.target_users / 2, c.target_users, 0.0),
+        "spike": (c.spike_from_users, c.spike_to_users, c.spike_ramp_s),
+    }
 
 
 def simulations(config: PlatformConfig, a: Assumptions) -> dict[str, dict[str, dict[str, Trace]]]:
@@ -98,6 +108,22 @@ def simulations(config: PlatformConfig, a: Assumptions) -> dict[str, dict[str, d
         }
         for name, (model, per_user) in workloads(config, a).items()
     }
+
+
+def with_baselines(
+    config: PlatformConfig, a: Assumptions, traces: Mapping[str, Mapping[str, Mapping[str, Trace]]]
+) -> dict[str, dict[str, dict[str, Trace]]]:
+    """The traces to plot: a workload with a scheduled floor also shows its spike without it
+    (the seed's HPA alone), before and after in one figure."""
+    plotted = {name: {s: dict(by_label) for s, by_label in by_scenario.items()} for name, by_scenario in traces.items()}
+    before, after, ramp = scenarios(config)["spike"]
+    for name, (model, per_user) in workloads(config, a).items():
+        if model.scheduled_pods:
+            alone = dataclasses.replace(model, scheduled_pods=0.0)
+            for label, launches in (("nodes ready", False), ("node launches", True)):
+                trace = simulate(alone, step(before, after, per_user, ramp), a, node_launches=launches)
+                plotted[name]["spike"][f"{label}, without the floor"] = trace
+    return plotted
 
 
 def figures(
@@ -116,6 +142,11 @@ def figures(
         "requiredHeadroom": config.capacity.headroom,
         "requiredAzLossResidual": config.capacity.az_loss_residual,
         "scaleOutLimitS": config.capacity.scale_out_s,
+        "spikeUsers": [config.capacity.spike_from_users, config.capacity.spike_to_users],
+        "spikeLimitS": {
+            "nodes ready": config.capacity.spike_served_s,
+            "node launches": config.capacity.spike_served_with_launches_s,
+        },
         "scaleOut": {
             name: {label: trace.covered_after() for label, trace in by_label.items()}
             for name, by_scenario in traces.items()
@@ -163,11 +194,16 @@ def render(report: CapacityReport, figures_: Mapping[str, Any]) -> str:
         "",
         f"{'scale-out: time to serve':<28} {'nodes ready':>12} {'node launches':>14}",
     ]
-    for scenario, key in (("2x", "scaleOut"), ("spike to 5K", "spike")):
+    spike = f"spike to {figures_['spikeUsers'][1]:,}"
+    for scenario, key in (("2x", "scaleOut"), (spike, "spike")):
         for name, times in figures_[key].items():
             cells = [("never" if s is None else f"{s:.0f} s") for s in times.values()]
             lines.append(f"{name + ' ' + scenario:<28} {cells[0]:>12} {cells[1]:>14}")
-    lines.append(f"limit: {figures_['scaleOutLimitS']} s")
+    limits = figures_["spikeLimitS"]
+    lines.append(
+        f"limits: 2x {figures_['scaleOutLimitS']} s; spike {limits['nodes ready']} s with nodes ready, "
+        f"{limits['node launches']} s with node launches"
+    )
     return "\n".join(lines)
 
 
@@ -240,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     users = [report.users_supported * i / 40 for i in range(41)]
     totals = curve(config, resources, priced.book, priced.usage, a, users)
     cost_plot = plot_cost(args.stack, users, totals, config.capacity.target_users, directory / "cost-vs-users.png")
-    for path in [*plot(traces, directory), cost_plot]:
+    for path in [*plot(with_baselines(config, a, traces), directory), cost_plot]:
         print(f"wrote {path.relative_to(out.parent.parent) if out.is_relative_to(ROOT) else path}")
     return 0
 

@@ -17,6 +17,9 @@ from components.settings import Section
 #: metrics_rules): a Pods metric per pod, and an External p95 in seconds labelled by `service`.
 REQUESTS_PER_SECOND = "http_requests_per_second"
 LATENCY_P95 = "response_latency_p95"
+#: An External metric labelled by `workload`: the pods a scheduled floor asks for right now
+#: (recorded by Prometheus from config, served by the adapter; metrics_rules.py).
+SCHEDULED_PODS = "smartdairy_scheduled_pods"
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,18 @@ def external_value(metric: str, selector: Mapping[str, str], value: str) -> dict
     }
 
 
+def external_average(metric: str, selector: Mapping[str, str], average_value: str) -> dict:
+    """An external metric divided by the pods: `AverageValue` 1 asks for as many pods as the
+    metric's value (how KEDA's cron scaler feeds an HPA)."""
+    return {
+        "type": "External",
+        "external": {
+            "metric": {"name": metric, "selector": {"matchLabels": dict(selector)}},
+            "target": {"type": "AverageValue", "averageValue": average_value},
+        },
+    }
+
+
 def policy(kind: str, value: int, period_seconds: int) -> dict:
     return {"type": kind, "value": value, "periodSeconds": period_seconds}
 
@@ -68,6 +83,32 @@ def behavior(
         "scaleUp": scale_up,
         "scaleDown": {"stabilizationWindowSeconds": down_window, "policies": list(down_policies)},
     }
+
+
+class ScheduledFloor(Section):
+    """Pods kept every day in the known busy hours (UTC), whatever the load: a spike inside
+    them meets pods already running. KEDA's cron scaler, done with what the HPAs already use: a
+    Prometheus series that is `replicas` inside the window and 0 outside, an External metric."""
+
+    replicas: int = Field(ge=1, le=500, description="Pods kept from fromHour to toHour.")
+    from_hour: int = Field(ge=0, le=23, description="First hour of the window, UTC.")
+    to_hour: int = Field(ge=1, le=24, description="Hour the window ends, UTC (24: midnight).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScheduledFloor:
+        if self.from_hour >= self.to_hour:
+            raise ValueError(f"fromHour ({self.from_hour}) must be before toHour ({self.to_hour})")
+        return self
+
+    @property
+    def hours(self) -> int:
+        return self.to_hour - self.from_hour
+
+    def expr(self) -> str:
+        """PromQL: `replicas` inside the window, 0 outside (never absent: an HPA whose metric is
+        missing stops scaling down)."""
+        window = f"hour() >= {self.from_hour} and hour() < {self.to_hour}"
+        return f"(vector({self.replicas}) and on() ({window})) or on() vector(0)"
 
 
 class HpaSettings(Section):
@@ -98,16 +139,26 @@ class HpaSettings(Section):
     scale_down_stabilization_s: int = Field(ge=0, le=3600, description="Scale-down looks back this long.")
     scale_down_percent: int = Field(ge=1, le=100, description="Scale-down step: -% of current pods per period.")
     scale_down_period_s: int = Field(ge=1, le=1800, description="Period of the scale-down policy.")
+    scheduled_floor: ScheduledFloor | None = Field(
+        None, description="Pods kept in the daily busy hours (UTC), sized for the known peak; unset: none."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> HpaSettings:
         if self.min_replicas > self.max_replicas:
             raise ValueError(f"minReplicas ({self.min_replicas}) must be <= maxReplicas ({self.max_replicas})")
+        floor = self.scheduled_floor
+        if floor is not None and not self.min_replicas < floor.replicas <= self.max_replicas:
+            raise ValueError(
+                f"scheduledFloor.replicas ({floor.replicas}) must be above minReplicas ({self.min_replicas}) "
+                f"and at most maxReplicas ({self.max_replicas})"
+            )
         return self
 
 
-def hpa_spec(settings: HpaSettings, latency_selector: Mapping[str, str]) -> HpaSpec:
-    """The autoscaling/v2 spec of one workload; `latency_selector` labels its latency series."""
+def hpa_spec(settings: HpaSettings, latency_selector: Mapping[str, str], workload: str = "") -> HpaSpec:
+    """The autoscaling/v2 spec of one workload; `latency_selector` labels its latency series,
+    `workload` its scheduled floor's."""
     s = settings
     metrics = [resource_utilization("cpu", s.cpu_utilization)]
     if s.memory_utilization is not None:
@@ -116,6 +167,8 @@ def hpa_spec(settings: HpaSettings, latency_selector: Mapping[str, str]) -> HpaS
         metrics.append(pods_average(REQUESTS_PER_SECOND, str(s.requests_per_second)))
     if s.latency_p95 is not None:
         metrics.append(external_value(LATENCY_P95, latency_selector, s.latency_p95))
+    if s.scheduled_floor is not None:
+        metrics.append(external_average(SCHEDULED_PODS, {"workload": workload}, "1"))
     scale_up = [policy("Percent", s.scale_up_percent, s.scale_up_period_s)]
     if s.scale_up_pods is not None:
         scale_up.append(policy("Pods", s.scale_up_pods, s.scale_up_period_s))
