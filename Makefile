@@ -5,7 +5,7 @@ STACK  ?= staging
 BASE   ?= origin/main
 PY     := $(VENV)/bin/python
 
-.PHONY: install servers synth cluster-tools cluster-test diff preflight verify slo-report capacity cost test test-fast bench scan lint lock fmt clean
+.PHONY: install servers synth bench-synth cluster-tools cluster-test diff preflight verify slo-report capacity cost test test-fast bench scan lint lock fmt clean
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,11 @@ servers:
 ## Offline main job: run the program for $(STACK) under the Pulumi mock runtime.
 synth: install
 	$(PY) tools/synth.py $(STACK)
+
+## The synth of $(STACK) (default prod: both modes and the gate) against its import floor, in
+## alternating pairs (docs/BENCHMARKS.md).
+bench-synth: install
+	$(PY) tools/bench_synth.py $(if $(filter command line environment,$(origin STACK)),$(STACK),prod) --json build/bench/synth.json
 
 ## The cluster tests' control plane (kube-apiserver, -controller-manager, -scheduler, etcd, kwok),
 ## built from the Go module proxy through cluster/*/go.mod; cached outside git by version.
@@ -67,11 +72,13 @@ cost: install
 	$(PY) tools/synth.py $(STACK) --skip-policies > /dev/null
 	$(PY) tools/cost.py $(STACK) $(if $(RESOURCES),--resources)
 
-## The test suite: unit, property and whole-program tests, and real-server proofs.
+## The test suite: unit, property and whole-program tests, and real-server proofs, on every core
+## (pytest-xdist; a real-server module's tests share one worker: tests/conftest.py).
 test: install servers
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadgroup
 
-## The inner loop: unit tests only (no program run, no server), property tests sampled.
+## The inner loop: unit tests only (pure Python in one process: no program run, no server, no
+## subprocess), property tests sampled.
 test-fast: install
 	HYPOTHESIS_PROFILE=fast $(PY) -m pytest -q -m unit
 

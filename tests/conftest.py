@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, settings
 
 # Property tests: thorough in `make test` and CI, a quick sample in `make test-fast`.
 settings.register_profile("thorough", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("fast", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fast", max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "thorough"))
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,26 +35,59 @@ PROJECT = project_name()
 
 STACKS = ("staging", "prod")
 #: Fixtures that run the whole program; a test using one is a `program` test.
-PROGRAM_FIXTURES = {"run", "prod", "staging", "first_preview"}
+PROGRAM_FIXTURES = {"run", "prod", "staging", "first_preview", "enabled", "with_load_test"}
 #: Calls that run the program (or the policy pack, synth, preflight) inside a test's body.
 PROGRAM_CALLS = re.compile(
     r"\b(run_program|run_callable|program_run|policy_resources|analyze)\(|tools/(synth|preflight)\.py"
 )
+#: What makes a test an integration test: another process (a tool from Debian or the Go build,
+#: git, node), a local server (HTTP stubs, moto's AWS) in this process.
+INTEGRATION_CALLS = re.compile(
+    r"\b(subprocess|Popen|run_tool|run_shell|promtool|amtool|k6_\w+|check_output|HTTPServer|serve_forever|mock_aws)\b"
+)
 
 
 def pytest_collection_modifyitems(items):
-    """Every test gets one tier: real_server where its module starts servers (marked there),
-    program where it runs the program (a program fixture, or marked), unit otherwise."""
+    """Every test gets one tier, from its own source and its fixtures': real_server where its
+    module starts servers (marked there), program where it runs the program, integration where
+    it starts another process, a local server or moto, unit otherwise: `make test-fast` is pure
+    Python in one process.
+
+    Under xdist (`make test`), a real-server module's tests stay on one worker (its servers and
+    clusters are module fixtures), while everything else spreads over the cores."""
     for item in items:
         marks = {mark.name for mark in item.iter_markers()}
-        if "real_server" in marks or "program" in marks:
+        if "real_server" in marks:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
             continue
-        if PROGRAM_FIXTURES & set(getattr(item, "fixturenames", ())) or PROGRAM_CALLS.search(
-            inspect.getsource(item.function)
-        ):
+        if "program" in marks or "integration" in marks:
+            continue
+        sources = [inspect.getsource(item.function), *_fixture_sources(item)]
+        if PROGRAM_FIXTURES & set(getattr(item, "fixturenames", ())) or any(PROGRAM_CALLS.search(s) for s in sources):
             item.add_marker(pytest.mark.program)
+        elif any(INTEGRATION_CALLS.search(s) for s in sources):
+            item.add_marker(pytest.mark.integration)
         else:
             item.add_marker(pytest.mark.unit)
+
+
+def _fixture_sources(item) -> list[str]:
+    """The source of the repository's own fixtures the test uses (pytest's are not read)."""
+    sources = []
+    for definitions in getattr(item, "_fixtureinfo", None).name2fixturedefs.values():
+        function = definitions[-1].func
+        module = getattr(function, "__module__", "") or ""
+        if module.startswith("tests"):
+            try:
+                sources.append(inspect.getsource(function))
+            except (OSError, TypeError):
+                continue
+    return sources
+
+
+def examples(thorough: int) -> int:
+    """A property test's example count: `thorough` in `make test` and CI, a sample in test-fast."""
+    return thorough if os.environ.get("HYPOTHESIS_PROFILE", "thorough") == "thorough" else min(thorough, 10)
 
 
 _runs: dict[str, ProgramRun] = {}

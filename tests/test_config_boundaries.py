@@ -24,7 +24,7 @@ from stacks.loader import ConfigError
 from stacks.schema import PlatformConfig
 from stacks.stack_file import load_stack
 from synth.mock_runtime import run_program
-from tests.conftest import PROJECT, ROOT, load_config, stack_file_config
+from tests.conftest import PROJECT, ROOT, examples, load_config, stack_file_config
 
 #: Section keys of the project namespace (`aws:region` is the provider's).
 SECTIONS = sorted(str(f.alias) for f in PlatformConfig.model_fields.values() if f.alias != "region")
@@ -136,7 +136,7 @@ def mutated_configs(draw) -> dict[str, str]:
     return config
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(mutated_configs())
 def test_arbitrary_values_in_any_section_are_config_errors(config):
     assert_config_errors_only(config)

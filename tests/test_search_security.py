@@ -14,7 +14,7 @@ import pytest
 from components.data.search_roles import ROLES
 from components.data.search_security import apply
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.integration  # a local HTTP server stands in for the domain
 ODOO, GATEWAY = "arn:aws:iam::123456789012:role/odoo", "arn:aws:iam::123456789012:role/gateway"
 
 

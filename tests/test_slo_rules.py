@@ -265,11 +265,12 @@ def test_the_program_delivers_the_rules_promtool_accepts(run, tmp_path):
 
 
 def test_a_scheduled_floor_asks_for_its_pods_inside_its_hours_and_none_outside(tmp_path):
-    """The recorded series the Odoo HPA reads: 36 from 08:00 to 19:59 UTC, 0 otherwise, never
-    absent (promtool evaluates the rule at 07:00, 08:00, 19:00 and 20:00 of the epoch's day)."""
+    """The recorded series the Odoo HPA reads: 40 (36 plus the HPA's 10 % tolerance) from 08:00
+    to 19:59 UTC, 0 otherwise, never absent (promtool evaluates the rule at 07:00, 08:00, 19:00
+    and 20:00 of the epoch's day)."""
     floor = ScheduledFloor.model_validate({"replicas": 36, "fromHour": 8, "toHour": 20})
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": floor_rule_group({"odoo": floor})}))
-    samples = [(7, 0), (8, 36), (19, 36), (20, 0)]
+    samples = [(7, 0), (8, 40), (19, 40), (20, 0)]
     tests = {
         "rule_files": ["rules.yaml"],
         "evaluation_interval": "1m",

@@ -9,8 +9,6 @@ import pytest
 
 from tools.tf_plan import attributes, plan, skips, tf_type
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.mark.parametrize(
     ("token", "expected"),

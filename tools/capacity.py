@@ -84,7 +84,7 @@ def workloads(config: PlatformConfig, a: Assumptions) -> dict[str, tuple[Workloa
 
 def _floor(hpa: Any) -> float:
     """The pods a scheduled floor keeps during the busy hours, when the scenarios run."""
-    return float(hpa.scheduled_floor.replicas) if hpa.scheduled_floor else 0.0
+    return float(hpa.scheduled_floor.recorded) if hpa.scheduled_floor else 0.0
 
 
 def scenarios(config: PlatformConfig) -> dict[str, tuple[float, float, float]]:

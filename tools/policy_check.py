@@ -91,16 +91,25 @@ class PolicyPackProcess:
             stderr=subprocess.PIPE,
             text=True,
         )
-        assert self.process.stdout is not None and self.process.stderr is not None  # both PIPE
-        line = self.process.stdout.readline().strip()
-        if not line.isdigit():
-            self.process.kill()
-            raise RuntimeError(f"policy pack did not start: {line} {self.process.stderr.read()}")
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{line}")
-        self.analyzer = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+        self.channel: grpc.Channel | None = None
+        self._analyzer: analyzer_pb2_grpc.AnalyzerStub | None = None
+
+    @property
+    def analyzer(self) -> analyzer_pb2_grpc.AnalyzerStub:
+        """Connects on first use: the pack starts while its caller does other work."""
+        if self._analyzer is None:
+            assert self.process.stdout is not None and self.process.stderr is not None  # both PIPE
+            line = self.process.stdout.readline().strip()
+            if not line.isdigit():
+                self.process.kill()
+                raise RuntimeError(f"policy pack did not start: {line} {self.process.stderr.read()}")
+            self.channel = grpc.insecure_channel(f"127.0.0.1:{line}")
+            self._analyzer = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+        return self._analyzer
 
     def close(self) -> None:
-        self.channel.close()
+        if self.channel is not None:
+            self.channel.close()
         self.process.kill()
         self.process.wait()
 
@@ -141,27 +150,38 @@ def configure(analyzer, info, config: dict[str, Any]) -> None:
     analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=requests))
 
 
-def analyze(
-    run: ProgramRun,
-    unknowns: dict[str, list[str]] | None = None,
-    pack_dir: Path = PACK_DIR,
-    config: dict[str, Any] | None = None,
-) -> list[Diagnostic]:
-    """`config`: the pack config to use instead of the platform stack's (another program's run)."""
-    unknowns = unknowns or {}
-    pack = PolicyPackProcess(pack_dir)
-    try:
-        analyzer = pack.analyzer
+class PolicyGate:
+    """The pack, started and configured once, analyzing any number of runs (a synth's two modes).
+
+    The Analyze calls of a run are pipelined: every request is sent before the first answer is
+    awaited (the pack serves them on its thread pool), as the engine's many resource steps do."""
+
+    def __init__(self, pack_dir: Path = PACK_DIR):
+        """Starts the pack; `configure` before the first `analyze`."""
+        self.pack = PolicyPackProcess(pack_dir)
+
+    def configure(self, config: dict[str, Any]) -> PolicyGate:
+        analyzer = self.pack.analyzer
         analyzer.GetPluginInfo(empty_pb2.Empty())
-        info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
-        inventory = [r.to_json() for r in run.resources]
-        configure(analyzer, info, pack_config(run.stack, inventory) if config is None else config)
+        configure(analyzer, analyzer.GetAnalyzerInfo(empty_pb2.Empty()), config)
+        return self
+
+    def __enter__(self) -> PolicyGate:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.pack.close()
+
+    def analyze(self, run: ProgramRun, unknowns: dict[str, list[str]] | None = None) -> list[Diagnostic]:
+        analyzer, unknowns = self.pack.analyzer, unknowns or {}
         analyzer.ConfigureStack(
             analyzer_pb2.AnalyzerStackConfigureRequest(stack=run.stack, project=run.project, dry_run=True)
         )
         resources = [r for r in run.resources if r.custom]
         by_urn = {r.urn: r for r in resources}
-        diagnostics = []
 
         def fields(r: RegisteredResource) -> dict:
             return dict(
@@ -173,9 +193,7 @@ def analyze(
                 provider=_provider(by_urn, r),
             )
 
-        for resource in resources:
-            response = analyzer.Analyze(analyzer_pb2.AnalyzeRequest(**fields(resource)))
-            diagnostics += _diagnostics(response, resource.urn)
+        pending = [(r.urn, analyzer.Analyze.future(analyzer_pb2.AnalyzeRequest(**fields(r)))) for r in resources]
         stack_request = analyzer_pb2.AnalyzeStackRequest(
             resources=[
                 analyzer_pb2.AnalyzerResource(
@@ -189,10 +207,22 @@ def analyze(
                 for r in resources
             ]
         )
-        diagnostics += _diagnostics(analyzer.AnalyzeStack(stack_request), "")
-        return diagnostics
-    finally:
-        pack.close()
+        diagnostics = [d for urn, future in pending for d in _diagnostics(future.result(), urn)]
+        return diagnostics + _diagnostics(analyzer.AnalyzeStack(stack_request), "")
+
+
+def analyze(
+    run: ProgramRun,
+    unknowns: dict[str, list[str]] | None = None,
+    pack_dir: Path = PACK_DIR,
+    config: dict[str, Any] | None = None,
+) -> list[Diagnostic]:
+    """One run through its own pack. `config`: the pack config to use instead of the platform
+    stack's (another program's run)."""
+    if config is None:
+        config = pack_config(run.stack, [r.to_json() for r in run.resources])
+    with PolicyGate(pack_dir) as gate:
+        return gate.configure(config).analyze(run, unknowns)
 
 
 def _options(resource: RegisteredResource) -> analyzer_pb2.AnalyzerResourceOptions:

@@ -11,10 +11,12 @@ credentials or network needed.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shutil
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -22,9 +24,10 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stacks.loader import ConfigError
+from synth.background import Background, free_cores
 from synth.mock_runtime import ROOT, SECRET_MARKER, ProgramRun, run_program
 from tools.cost import stack_estimate
-from tools.policy_check import analyze, pack_config, report
+from tools.policy_check import PolicyGate, pack_config, report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,35 +36,52 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build", help="output directory")
     parser.add_argument("--skip-policies", action="store_true", help="do not run the policy gate")
     args = parser.parse_args(argv)
-
+    # The first-preview run forks before anything else (no gRPC channel yet) and runs on the
+    # second core while this process runs the update; the packs start meanwhile, one per core:
+    # a pack answers on one core (Python), so the two modes' gates run side by side.
+    preview = Background(run_program, args.stack, preview=True)
+    gates = [] if args.skip_policies else [PolicyGate() for _ in range(min(free_cores(), 2))]
     try:
-        run = run_program(args.stack)
-        first_preview = run_program(args.stack, preview=True)
+        return synth(args.stack, args.out, preview, gates)
+    finally:
+        preview.close()
+        for gate in gates:
+            gate.close()
+
+
+def synth(stack: str, build: Path, preview: Background, gates: list[PolicyGate]) -> int:
+    try:
+        run = run_program(stack)
+        first_preview = preview.result()
     except ConfigError as exc:
-        print(f"error: stack {args.stack!r}: {exc}", file=sys.stderr)
+        print(f"error: stack {stack!r}: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-
-    out = args.out / args.stack
+    out = build / stack
     write_artifacts(run, out)
     try:
         priced = write_estimate(run, out)
     except ValueError as exc:  # a price file that cannot be used
-        print(f"error: stack {args.stack!r}: {exc}", file=sys.stderr)
+        print(f"error: stack {stack!r}: {exc}", file=sys.stderr)
         return 2
     print(summary(run, out))
     print(priced)
     print(f"first preview (IDs and computed outputs unknown): {len(first_preview.resources)} registrations")
-    if args.skip_policies:
+    if not gates:
         return 0
-    failed = False
     # One pack config for both modes: the figures price the configuration (the update run's
     # inventory), which the first preview shares with unknown IDs.
-    config = pack_config(args.stack, [r.to_json() for r in run.resources])
-    for label, checked in (("update", run), ("first preview", first_preview)):
-        diagnostics = analyze(checked, config=config)
+    config = pack_config(stack, [r.to_json() for r in run.resources])
+    for gate in gates:
+        gate.configure(config)
+    modes = {"update": run, "first preview": first_preview}
+    with ThreadPoolExecutor(len(gates)) as pool:
+        checked = pool.map(lambda mode, gate: gate.analyze(mode), modes.values(), itertools.cycle(gates))
+        results = dict(zip(modes, checked, strict=True))
+    failed = False
+    for label, diagnostics in results.items():
         print(f"--- policy gate, {label}")
         print(report(diagnostics))
         failed |= any(d.level == "mandatory" for d in diagnostics)

@@ -6,6 +6,7 @@ rules that produce it, and the target type against the metric type.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ LATENCY_P95 = "response_latency_p95"
 #: An External metric labelled by `workload`: the pods a scheduled floor asks for right now
 #: (recorded by Prometheus from config, served by the adapter; metrics_rules.py).
 SCHEDULED_PODS = "smartdairy_scheduled_pods"
+#: kube-controller-manager's --horizontal-pod-autoscaler-tolerance default (EKS keeps it).
+HPA_TOLERANCE = 0.1
 
 
 @dataclass(frozen=True)
@@ -104,11 +107,18 @@ class ScheduledFloor(Section):
     def hours(self) -> int:
         return self.to_hour - self.from_hour
 
+    @property
+    def recorded(self) -> int:
+        """The value the HPA reads: `replicas` plus the HPA's tolerance, since a count within 10 %
+        of the asked one is kept (33 pods would stay 33 when asked for 36); asked for 40, the HPA
+        keeps 37 to 44, never fewer than `replicas`."""
+        return math.ceil(self.replicas * (1 + HPA_TOLERANCE))
+
     def expr(self) -> str:
-        """PromQL: `replicas` inside the window, 0 outside (never absent: an HPA whose metric is
+        """PromQL: `recorded` inside the window, 0 outside (never absent: an HPA whose metric is
         missing stops scaling down)."""
         window = f"hour() >= {self.from_hour} and hour() < {self.to_hour}"
-        return f"(vector({self.replicas}) and on() ({window})) or on() vector(0)"
+        return f"(vector({self.recorded}) and on() ({window})) or on() vector(0)"
 
 
 class HpaSettings(Section):

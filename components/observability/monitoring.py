@@ -152,6 +152,9 @@ class Monitoring(pulumi.ComponentResource):
                     "port": PROMETHEUS_PORT,
                 },
                 "rules": adapter_rules(),
+                # Series seen in the last 5 minutes stay listed, so a late rule evaluation never
+                # drops a metric between relists (a missing metric stops an HPA's scale-down).
+                "extraArguments": ["--metrics-max-age=5m"],
                 "replicas": 2,
                 "nodeSelector": dict(args.node_selector),
                 "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
