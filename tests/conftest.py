@@ -73,8 +73,11 @@ def pytest_collection_modifyitems(items):
 
 def _fixture_sources(item) -> list[str]:
     """The source of the repository's own fixtures the test uses (pytest's are not read)."""
-    sources = []
-    for definitions in getattr(item, "_fixtureinfo", None).name2fixturedefs.values():
+    sources: list[str] = []
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return sources
+    for definitions in info.name2fixturedefs.values():
         function = definitions[-1].func
         module = getattr(function, "__module__", "") or ""
         if module.startswith("tests"):
