@@ -47,6 +47,7 @@ INTEGRATION_CALLS = re.compile(
 )
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the xdist_group marks
 def pytest_collection_modifyitems(items):
     """Every test gets one tier, from its own source and its fixtures': real_server where its
     module starts servers (marked there), program where it runs the program, integration where

@@ -20,7 +20,7 @@ from tools.cluster_test import Cluster, apply_all, crds
 pytestmark = pytest.mark.real_server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one control plane, even when xdist interleaves other modules
 def cluster(tmp_path_factory) -> Iterator[object]:
     from kubernetes import config
     from kubernetes.dynamic import DynamicClient
@@ -35,8 +35,8 @@ def cluster(tmp_path_factory) -> Iterator[object]:
         yield client
 
 
-def rendered(stack: str, name: str) -> dict:
-    return yaml.safe_load((ROOT / "build" / stack / "manifests" / name).read_text())
+def rendered(manifests: Path, name: str) -> dict:
+    return yaml.safe_load((manifests / name).read_text())
 
 
 def refusal(client, body: dict) -> str:
@@ -45,14 +45,19 @@ def refusal(client, body: dict) -> str:
     return outcome.message
 
 
-@pytest.fixture(scope="module")
-def manifests() -> None:
-    subprocess.run([sys.executable, "tools/synth.py", "staging"], cwd=ROOT, check=True, capture_output=True)
+@pytest.fixture(scope="session")
+def manifests(tmp_path_factory) -> Path:
+    """Staging's rendered objects, in a directory of this module's own (tests run in parallel)."""
+    out = tmp_path_factory.mktemp("synth")
+    subprocess.run(
+        [sys.executable, "tools/synth.py", "staging", "--out", str(out)], cwd=ROOT, check=True, capture_output=True
+    )
+    return out / "staging" / "manifests"
 
 
 def test_a_nodepool_breaking_a_cel_rule_is_refused_with_karpenters_message(cluster, manifests):
-    nodepool = rendered("staging", "nodepool-apps.yaml")
-    assert apply_all(cluster, [rendered("staging", "ec2nodeclass-default.yaml"), nodepool])[1].accepted
+    nodepool = rendered(manifests, "nodepool-apps.yaml")
+    assert apply_all(cluster, [rendered(manifests, "ec2nodeclass-default.yaml"), nodepool])[1].accepted
     bad = copy.deepcopy(nodepool)
     bad["metadata"]["name"] = "restricted-label"
     bad["spec"]["template"]["metadata"]["labels"]["karpenter.sh/nodepool"] = "other"
@@ -60,7 +65,7 @@ def test_a_nodepool_breaking_a_cel_rule_is_refused_with_karpenters_message(clust
 
 
 def test_a_privileged_pod_is_refused_by_pod_security_in_the_apps_namespace(cluster, manifests):
-    namespace = rendered("staging", "namespace-smartdairy.yaml")
+    namespace = rendered(manifests, "namespace-smartdairy.yaml")
     assert apply_all(cluster, [namespace])[0].accepted
     pod = {
         "apiVersion": "v1",
@@ -73,11 +78,9 @@ def test_a_privileged_pod_is_refused_by_pod_security_in_the_apps_namespace(clust
 
 
 def test_immutable_fields_are_refused_on_update(cluster, manifests):
-    namespace = rendered("staging", "namespace-smartdairy.yaml")
-    job = next(
-        yaml.safe_load(p.read_text()) for p in sorted((ROOT / "build" / "staging" / "manifests").glob("job-*.yaml"))
-    )
-    deployment = rendered("staging", "deployment-smartdairy-api-gateway.yaml")
+    namespace = rendered(manifests, "namespace-smartdairy.yaml")
+    job = next(yaml.safe_load(p.read_text()) for p in sorted(manifests.glob("job-*.yaml")))
+    deployment = rendered(manifests, "deployment-smartdairy-api-gateway.yaml")
     outcomes = apply_all(cluster, [namespace, job, deployment])
     assert all(o.accepted for o in outcomes), outcomes
     changed_job = copy.deepcopy(job)

@@ -601,3 +601,20 @@ def test_every_secret_rotates_and_one_without_a_rotation_is_refused(prod):
         assert len(kept) == len(resources) - 1
         assert [urn for urn, _ in RULE["secrets-rotate"].check(kept, {})] == [secret.urn]
     assert RULE["secrets-rotate"].kind != "recommendation"
+
+
+def test_the_pack_decodes_each_message_once_for_all_its_policies():
+    """analyzer_cache: the same message object decodes once; another message, or the same
+    message's content in a new object, decodes afresh."""
+    import analyzer_cache
+    import pulumi_policy.policy as pack
+    from google.protobuf import struct_pb2
+
+    assert analyzer_cache.install() and analyzer_cache.install()  # idempotent
+    first, second = struct_pb2.Struct(), struct_pb2.Struct()
+    first.update({"instanceClass": "db.r7g.4xlarge"})
+    second.update({"instanceClass": "db.t4g.large"})
+    decoded = pack.deserialize_properties(pack.json_format.MessageToDict(first))
+    assert pack.deserialize_properties(pack.json_format.MessageToDict(first)) is decoded
+    assert pack.deserialize_properties(pack.json_format.MessageToDict(second)) == {"instanceClass": "db.t4g.large"}
+    assert decoded == {"instanceClass": "db.r7g.4xlarge"}
