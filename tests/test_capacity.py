@@ -216,8 +216,19 @@ def test_a_step_within_capacity_needs_no_new_pods():
 # --- the capacity policies ----------------------------------------------------------------------
 
 
+_FIGURES: dict[str, dict] = {}
+
+
+def _figures(config) -> dict:
+    """The figures of a config, once per config (each is a dozen simulations)."""
+    key = config.model_dump_json()
+    if key not in _FIGURES:
+        _FIGURES[key] = capacity_tool.figures(config)
+    return _FIGURES[key]
+
+
 def capacity_findings(config) -> dict[str, list[str]]:
-    figures = capacity_tool.figures(config)
+    figures = _figures(config)
     return {
         name: [message for _, message in RULE[name].check([], {"required": True, "figures": figures})]
         for name in capacity_tool.CAPACITY_POLICIES
@@ -294,7 +305,7 @@ def test_an_external_average_value_asks_for_its_value_in_pods():
 
 
 def test_prods_floor_serves_the_seeds_spike_within_both_limits(prod_config):
-    spike = capacity_tool.figures(prod_config)["spike"]
+    spike = _figures(prod_config)["spike"]
     assert spike["odoo"] == {"nodes ready": 0.0, "node launches": 0.0}
     assert spike["api-gateway"]["nodes ready"] <= 120 and spike["api-gateway"]["node launches"] <= 180
 

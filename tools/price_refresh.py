@@ -58,7 +58,7 @@ USAGE_TYPES: dict[str, tuple[str, str, float]] = {
     "rds/backup-gb-month": ("AmazonRDS", "RDS:ChargedBackupUsage", 1),
     "opensearch/gp3-gb-month": ("AmazonES", "ES:GP3-Storage", 1),
     "kms/key-month": ("awskms", "KMS-Keys", 1),
-    "kms/10k-requests": ("awskms", "KMS-Requests", 1e4),
+    "kms/10k-calls": ("awskms", "KMS-Requests", 1e4),
     "secretsmanager/secret-month": ("AWSSecretsManager", "AWSSecretsManager-Secrets", 1),
     "secretsmanager/10k-calls": ("AWSSecretsManager", "AWSSecretsManager-APIRequest", 1e4),
     "cloudwatch/metric-month": ("AmazonCloudWatch", "CW:MetricMonitorUsage", 1),
