@@ -86,13 +86,12 @@ def at_users(
 
 
 def _pods(rps: float, pod_rps: float, hpa) -> float:
-    """Pods for `rps`, within the HPA's bounds; a scheduled floor holds its busy hours' share."""
-    return min(max(math.ceil(rps / pod_rps), _floor(hpa)), hpa.max_replicas)
-
-
-def _floor(hpa) -> float:
-    """The month's mean minimum: minReplicas, and the scheduled floor during its hours."""
+    """The month's mean pods for `rps`, within the HPA's bounds: during a scheduled floor's hours
+    at least what it records (its replicas plus the HPA's tolerance), minReplicas otherwise."""
+    needed = math.ceil(rps / pod_rps)
     floor = hpa.scheduled_floor
     if floor is None:
-        return hpa.min_replicas
-    return hpa.min_replicas + (floor.replicas - hpa.min_replicas) * floor.hours / 24
+        return min(max(needed, hpa.min_replicas), hpa.max_replicas)
+    inside = min(max(needed, floor.recorded), hpa.max_replicas)
+    outside = min(max(needed, hpa.min_replicas), hpa.max_replicas)
+    return (inside * floor.hours + outside * (24 - floor.hours)) / 24

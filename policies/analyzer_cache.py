@@ -4,8 +4,9 @@ pulumi-policy 1.21 decodes the analyzed resource's properties (and its provider'
 every policy it runs: about 70 resource policies and 15 stack policies here, so ~85 decodings of
 the same message per resource, most of the gate's time. Rules only read what they are given,
 so the decoding of one message can be shared by the policies that look at it. Remembered per
-thread (the pack serves requests on a thread pool), for the last few messages only; keyed by
-the message object, which stays alive while its request is served.
+thread (the pack serves requests on a thread pool), for as many messages as a stack holds
+resources: AnalyzeStack walks every resource once per stack policy. Keyed by the message object,
+which the cache holds, so its id is not reused meanwhile.
 
 If pulumi-policy changes how it decodes, `install()` finds nothing to wrap and changes nothing.
 """
@@ -18,8 +19,8 @@ from typing import Any
 
 import pulumi_policy.policy as _policy
 
-#: Messages remembered per thread: a request's properties and its provider's.
-REMEMBERED = 4
+#: Messages remembered per thread: more than a stack's resources and providers.
+REMEMBERED = 4096
 _local = threading.local()
 
 

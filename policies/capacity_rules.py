@@ -44,7 +44,8 @@ def users(f):
 @on_figures
 def scale_out(f):
     """A 2x load step is served within the configured time, even when nodes must be launched (the
-    seed: 2x in under 5 minutes), and so is the seed's spike (1,000 to 5,000 users in 30 s)."""
+    seed: 2x in under 5 minutes), and so is the seed's spike (1,000 to 5,000 users in 30 s), both
+    in the busy hours (with any scheduled floor in force)."""
     for workload, times in f["scaleOut"].items():
         for label, seconds in times.items():
             if seconds is None or seconds > f["scaleOutLimitS"]:

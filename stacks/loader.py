@@ -40,6 +40,10 @@ class ConfigError(pulumi.RunError):
         self.problems = problems
         super().__init__("invalid stack config:\n" + "\n".join(f"  - {p}" for p in problems))
 
+    def __reduce__(self):
+        """Pickles as its problems (the synth's preview run sends it from a child process)."""
+        return (type(self), (self.problems,))
+
 
 def load_platform_config(project: str | None = None) -> PlatformConfig:
     project = project or pulumi.get_project()

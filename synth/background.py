@@ -25,7 +25,7 @@ class Background:
         if free_cores() >= 2 and "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
             self._receiver, sender = context.Pipe(duplex=False)
-            self._process = context.Process(target=_child, args=(sender, fn, args, kwargs), daemon=True)
+            self._process = context.Process(target=_child, args=(self._receiver, sender, fn, args, kwargs), daemon=True)
             self._process.start()
             sender.close()
 
@@ -34,7 +34,12 @@ class Background:
         if self._process is None:
             fn, args, kwargs = self._call
             return fn(*args, **kwargs)
-        ok, value = self._receiver.recv()
+        try:
+            ok, value = self._receiver.recv()
+        except EOFError:
+            self._process.join()
+            code, self._process = self._process.exitcode, None
+            raise RuntimeError(f"the background run ended without a result (exit code {code})") from None
         self._process.join()
         self._process = None
         if ok:
@@ -49,7 +54,9 @@ class Background:
             self._process = None
 
 
-def _child(sender: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+def _child(receiver: Any, sender: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    # The parent's end: closed here, so a parent that dies leaves this send a broken pipe.
+    receiver.close()
     try:
         sender.send((True, fn(*args, **kwargs)))
     except BaseException as exc:

@@ -43,7 +43,7 @@ PROGRAM_CALLS = re.compile(
 #: What makes a test an integration test: another process (a tool from Debian or the Go build,
 #: git, node), a local server (HTTP stubs, moto's AWS) in this process.
 INTEGRATION_CALLS = re.compile(
-    r"\b(subprocess|Popen|run_tool|run_shell|promtool|amtool|k6_\w+|check_output|HTTPServer|serve_forever|mock_aws)\b"
+    r"\b(subprocess|Popen|run_tool|run_shell|promtool|amtool|k6_\w+|check_output|serve_forever|mock_aws)\b|HTTPServer"
 )
 
 
@@ -54,8 +54,9 @@ def pytest_collection_modifyitems(items):
     it starts another process, a local server or moto, unit otherwise: `make test-fast` is pure
     Python in one process.
 
-    Under xdist (`make test`), a real-server module's tests stay on one worker (its servers and
-    clusters are module fixtures), while everything else spreads over the cores."""
+    Under xdist (`make test`), a real-server module's tests stay on one worker (its servers are
+    module fixtures, the cluster tier's control plane a session one), while everything else
+    spreads over the cores."""
     for item in items:
         marks = {mark.name for mark in item.iter_markers()}
         if "real_server" in marks:

@@ -377,8 +377,12 @@ def test_the_ceiling_rule_names_an_incomplete_estimate_and_asks_for_figures():
 
 
 def test_a_scheduled_floor_counts_for_its_hours_share_of_the_month():
-    from cost.load import _floor
+    """prod's Odoo: minReplicas 3, a floor recorded at 40 pods (36 plus the tolerance) from
+    08:00 to 20:00; the month's mean pods at a load needing n pods, at most maxReplicas (87)."""
+    from cost.load import _pods
     from stacks.stack_file import load_stack
 
-    hpa = load_stack("prod")[0].workloads.odoo.hpa  # minReplicas 3, 36 pods from 08:00 to 20:00
-    assert _floor(hpa) == pytest.approx(3 + (36 - 3) * 12 / 24)
+    hpa = load_stack("prod")[0].workloads.odoo.hpa
+    assert _pods(0, 100, hpa) == pytest.approx((40 * 12 + 3 * 12) / 24)
+    assert _pods(2500, 100, hpa) == pytest.approx((40 * 12 + 25 * 12) / 24)  # 25 needed
+    assert _pods(9000, 100, hpa) == pytest.approx(87)  # capped either way

@@ -90,6 +90,7 @@ class PolicyPackProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_die_with_parent,
         )
         self.channel: grpc.Channel | None = None
         self._analyzer: analyzer_pb2_grpc.AnalyzerStub | None = None
@@ -112,6 +113,17 @@ class PolicyPackProcess:
             self.channel.close()
         self.process.kill()
         self.process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the pack's process before it starts: the kernel kills it if its parent dies (Linux's
+    PR_SET_PDEATHSIG), so a killed gate leaves no pack serving behind it."""
+    import contextlib
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError):  # not Linux: the gate's own close() still stops it
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
 
 
 def pack_config(stack: str, resources: list[dict] | None = None) -> dict[str, Any]:

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     floor = odoo.hpa.scheduled_floor
     costs = {
         "warm": WARM_PODS * pod_vcpu * vcpu_hour * HOURS_PER_MONTH,
-        "floor": (floor.replicas - odoo.hpa.min_replicas) * pod_vcpu * vcpu_hour * floor.hours * 365 / 12
+        "floor": (floor.recorded - odoo.hpa.min_replicas) * pod_vcpu * vcpu_hour * floor.hours * 365 / 12
         if floor
         else 0.0,
     }

@@ -14,6 +14,7 @@ import argparse
 import itertools
 import json
 import shutil
+import signal
 import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -39,14 +40,20 @@ def main(argv: list[str] | None = None) -> int:
     # The first-preview run forks before anything else (no gRPC channel yet) and runs on the
     # second core while this process runs the update; the packs start meanwhile, one per core:
     # a pack answers on one core (Python), so the two modes' gates run side by side.
+    signal.signal(signal.SIGTERM, _exit_on_signal)  # a cancelled CI job still cleans up
     preview = Background(run_program, args.stack, preview=True)
-    gates = [] if args.skip_policies else [PolicyGate() for _ in range(min(free_cores(), 2))]
+    gates: list[PolicyGate] = []
     try:
+        gates += [] if args.skip_policies else [PolicyGate() for _ in range(min(free_cores(), 2))]
         return synth(args.stack, args.out, preview, gates)
     finally:
         preview.close()
         for gate in gates:
             gate.close()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def synth(stack: str, build: Path, preview: Background, gates: list[PolicyGate]) -> int:
