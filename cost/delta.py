@@ -77,7 +77,8 @@ def compare(old: dict, new: dict) -> CostDelta:
             components.append(ComponentDelta(name, usd, resources))
     components.sort(key=lambda c: -abs(c.usd["target"]))
     prices = (old.get("prices", ""), new.get("prices", ""))
-    return CostDelta(points, before, dict(new["total"]), components, prices if prices[0] != prices[1] else None)
+    repriced = prices if all(prices) and prices[0] != prices[1] else None
+    return CostDelta(points, before, dict(new["total"]), components, repriced)
 
 
 def _resources(old: dict, new: dict, component: str) -> list[ResourceDelta]:

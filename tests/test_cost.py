@@ -386,3 +386,13 @@ def test_a_scheduled_floor_counts_for_its_hours_share_of_the_month():
     assert _pods(0, 100, hpa) == pytest.approx((40 * 12 + 3 * 12) / 24)
     assert _pods(2500, 100, hpa) == pytest.approx((40 * 12 + 25 * 12) / 24)  # 25 needed
     assert _pods(9000, 100, hpa) == pytest.approx(87)  # capped either way
+
+
+def test_a_component_changed_at_one_point_only_says_where():
+    """A scheduled floor changes the minimum, not the target: the line says so."""
+    usd = {"min": 0.0, "target": 0.0, "max": 0.0}
+    component = {"c": usd}
+    before = {"points": ["min", "target", "max"], "total": usd, "components": component, "resources": {}}
+    after = {**before, "total": {**usd, "min": 100.0}, "components": {"c": {**usd, "min": 100.0}}}
+    lines = plan_diff.cost_lines(before, after, markdown=False)
+    assert lines[-1] == "  c: +$0/month (min +$100)"

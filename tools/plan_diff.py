@@ -413,9 +413,19 @@ def cost_lines(old: dict | None, new: dict | None, markdown: bool) -> list[str]:
 def _cost_text(delta: CostDelta) -> list[str]:
     lines = ["", delta.summary()]
     for c in delta.components:
-        lines.append(f"  {c.component}: {signed(c.usd['target'])}/month")
+        lines.append(f"  {c.component}: {_per_month(c.usd)}")
         lines += [f"    {r.line()}" for r in c.resources]
     return lines
+
+
+def _per_month(usd: Mapping[str, float]) -> str:
+    """The change sized for the target, and at the other points where they differ from it."""
+    others = [
+        f"{point} {signed(value)}"
+        for point, value in usd.items()
+        if point != "target" and abs(value - usd["target"]) >= 0.5
+    ]
+    return f"{signed(usd['target'])}/month" + (f" ({', '.join(others)})" if others else "")
 
 
 def _cost_markdown(delta: CostDelta) -> list[str]:
@@ -423,7 +433,7 @@ def _cost_markdown(delta: CostDelta) -> list[str]:
     if delta.components:
         lines += ["", "| component | change | per month (sized for the target) |", "|---|---|---:|"]
         for c in delta.components:
-            lines.append(f"| `{c.component}` | | **{signed(c.usd['target'])}** |")
+            lines.append(f"| `{c.component}` | | **{_per_month(c.usd)}** |")
             lines += [f"| | {r.change} `{r.type}` `{r.name}` ({r.what}) | {signed(r.usd)} |" for r in c.resources]
     return lines
 
