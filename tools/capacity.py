@@ -33,7 +33,7 @@ from stacks.loader import ConfigError
 from stacks.schema import PlatformConfig
 from stacks.schema.environment import policy_set
 from stacks.stack_file import load_stack
-from tools.cost import cost_figures_of, stack_estimate
+from tools.cost import stack_estimate
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPACITY_POLICIES = ("capacity-users", "capacity-scale-out", "capacity-az-loss")
@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     per_users = cost_per_users(priced.result, config, report.bottleneck.name)
     print(render(report, found))
     print(per_users.render())
-    found_cost = {**cost_figures_of(priced.result, config, priced.book), "perUsers": per_users.as_dict()}
+    found_cost = {**priced.figures(), "perUsers": per_users.as_dict()}
     (directory / "capacity.json").write_text(json.dumps(found, indent=2) + "\n")
     (directory / "cost-per-user.json").write_text(json.dumps(found_cost, indent=2) + "\n")
     config_out = policy_config(config.environment, found, found_cost)

@@ -30,7 +30,7 @@ from stacks.loader import ConfigError
 from stacks.stack_file import load_stack
 
 if TYPE_CHECKING:
-    from stacks.schema import PlatformConfig
+    pass
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,6 +55,12 @@ class StackEstimate:
     points: Load
     usage: Usage
     book: prices.PriceBook
+    #: The stack's cost.monthlyCeilingUsd.
+    ceiling_usd: float
+
+    def figures(self) -> dict:
+        """What the cost-ceiling policy checks."""
+        return figures(self.result, self.ceiling_usd, self.book)
 
 
 def stack_estimate(
@@ -69,21 +75,12 @@ def stack_estimate(
     usage = Usage().with_overrides(parse_assumptions(list(assume)))
     book = prices.load(price_path or prices.price_file(config.region), config.region)
     points = load(config, usage, a)
-    return StackEstimate(estimate(resources, book, points, usage), points, usage, book)
+    return StackEstimate(estimate(resources, book, points, usage), points, usage, book, config.cost.monthly_ceiling_usd)
 
 
 def cost_figures(stack: str, resources: list[dict]) -> dict:
     """What the cost-ceiling policy checks, for the stack's inventory `resources`."""
-    config, _ = load_stack(stack)
-    return cost_figures_of(stack_estimate(stack, resources).result, config, prices_of(config))
-
-
-def prices_of(config: PlatformConfig) -> prices.PriceBook:
-    return prices.load(prices.price_file(config.region), config.region)
-
-
-def cost_figures_of(result: Estimate, config: PlatformConfig, book: prices.PriceBook) -> dict:
-    return figures(result, config.cost.monthly_ceiling_usd, book)
+    return stack_estimate(stack, resources).figures()
 
 
 def main(argv: list[str] | None = None) -> int:

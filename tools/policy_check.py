@@ -126,14 +126,15 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
 
 
-def pack_config(stack: str, resources: list[dict] | None = None) -> dict[str, Any]:
+def pack_config(stack: str, resources: list[dict] | None = None, cost: dict[str, Any] | None = None) -> dict[str, Any]:
     """The policy set of the stack's environment plus the figures `make capacity` writes: the
-    capacity model's, and the cost estimate of `resources` (the run being checked)."""
+    capacity model's, and the cost estimate's (`cost`, or that of `resources`, the run checked)."""
     from tools.capacity import policy_config
     from tools.cost import cost_figures
 
     environment, capacity = _capacity_figures(stack)
-    cost = cost_figures(stack, resources) if resources is not None else None
+    if cost is None and resources is not None:
+        cost = cost_figures(stack, resources)
     return policy_config(environment, capacity, cost)
 
 

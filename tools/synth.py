@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from stacks.loader import ConfigError
 from synth.background import Background, free_cores
 from synth.mock_runtime import ROOT, SECRET_MARKER, ProgramRun, run_program
-from tools.cost import stack_estimate
+from tools.cost import StackEstimate, stack_estimate
 from tools.policy_check import PolicyGate, pack_config, report
 
 
@@ -74,13 +74,13 @@ def synth(stack: str, build: Path, preview: Background, gates: list[PolicyGate])
         print(f"error: stack {stack!r}: {exc}", file=sys.stderr)
         return 2
     print(summary(run, out))
-    print(priced)
+    print(estimate_line(priced))
     print(f"first preview (IDs and computed outputs unknown): {len(first_preview.resources)} registrations")
     if not gates:
         return 0
     # One pack config for both modes: the figures price the configuration (the update run's
     # inventory), which the first preview shares with unknown IDs.
-    config = pack_config(stack, [r.to_json() for r in run.resources])
+    config = pack_config(stack, cost=priced.figures())
     for gate in gates:
         gate.configure(config)
     modes = {"update": run, "first preview": first_preview}
@@ -114,10 +114,14 @@ def write_artifacts(run: ProgramRun, out: Path) -> None:
             (manifests / f"{stem}.yaml").write_text(yaml.safe_dump(ordered, sort_keys=False))
 
 
-def write_estimate(run: ProgramRun, out: Path) -> str:
+def write_estimate(run: ProgramRun, out: Path) -> StackEstimate:
     """build/<stack>/cost.json: the inventory priced (cost/), which the plan diff compares."""
     found = stack_estimate(run.stack, [r.to_json() for r in run.resources])
     (out / "cost.json").write_text(json.dumps(found.result.as_dict(), indent=2, sort_keys=True) + "\n")
+    return found
+
+
+def estimate_line(found: StackEstimate) -> str:
     total = {p: f"${found.result.total(p):,.0f}" for p in found.result.points}
     line = (
         f"monthly estimate (make cost): {total['min']} at minimum, {total['target']} sized for "
