@@ -73,9 +73,9 @@ cost: install
 	$(PY) tools/cost.py $(STACK) $(if $(RESOURCES),--resources)
 
 ## The test suite: unit, property and whole-program tests, and real-server proofs, on every core
-## (pytest-xdist; a real-server module's tests share one worker: tests/conftest.py).
+## (pytest-xdist; a module's tests share one worker, so its servers start once).
 test: install servers
-	$(PY) -m pytest -n auto --dist loadgroup
+	$(PY) -m pytest -n auto --dist loadfile
 
 ## The inner loop: unit tests only (pure Python in one process: no program run, no server, no
 ## subprocess), property tests sampled.

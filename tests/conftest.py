@@ -47,20 +47,17 @@ INTEGRATION_CALLS = re.compile(
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the xdist_group marks
 def pytest_collection_modifyitems(items):
     """Every test gets one tier, from its own source and its fixtures': real_server where its
     module starts servers (marked there), program where it runs the program, integration where
     it starts another process, a local server or moto, unit otherwise: `make test-fast` is pure
     Python in one process.
 
-    Under xdist (`make test`), a real-server module's tests stay on one worker (its servers are
-    module fixtures, the cluster tier's control plane a session one), while everything else
-    spreads over the cores."""
+    Under xdist (`make test`, `--dist loadfile`), each module's tests stay on one worker, so a
+    module's servers and the cluster tier's control plane start once."""
     for item in items:
         marks = {mark.name for mark in item.iter_markers()}
         if "real_server" in marks:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
             continue
         if "program" in marks or "integration" in marks:
             continue
