@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, settings
 # Property tests: thorough in `make test` and CI, a quick sample in `make test-fast`.
 settings.register_profile("thorough", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("fast", max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "thorough"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "thorough")
+settings.load_profile(PROFILE)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -89,7 +90,7 @@ def _fixture_sources(item) -> list[str]:
 
 def examples(thorough: int) -> int:
     """A property test's example count: `thorough` in `make test` and CI, a sample in test-fast."""
-    return thorough if os.environ.get("HYPOTHESIS_PROFILE", "thorough") == "thorough" else min(thorough, 10)
+    return thorough if PROFILE == "thorough" else min(thorough, settings.get_profile(PROFILE).max_examples)
 
 
 _runs: dict[str, ProgramRun] = {}

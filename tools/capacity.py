@@ -33,7 +33,7 @@ from stacks.loader import ConfigError
 from stacks.schema import PlatformConfig
 from stacks.schema.environment import policy_set
 from stacks.stack_file import load_stack
-from tools.cost import stack_estimate
+from tools.cost import parse_assumptions, stack_estimate
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPACITY_POLICIES = ("capacity-users", "capacity-scale-out", "capacity-az-loss")
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     inventory = args.resources or ROOT / "build" / args.stack / "resources.json"
     try:
         config, _ = load_stack(args.stack)
-        overrides = {k: float(v) for k, v in (item.split("=", 1) for item in args.assume)}
+        overrides = parse_assumptions(args.assume)
         a = Assumptions().with_overrides(overrides)
         resources = json.loads(inventory.read_text())
         priced = stack_estimate(args.stack, resources, a=a)
