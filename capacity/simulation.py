@@ -105,7 +105,8 @@ def simulate(
                 "rps": _lagged(history["rps"], now, a.scrape_interval_s, a.adapter_rate_window_s),
                 "p95": _lagged(history["p95"], now, a.scrape_interval_s, a.adapter_rate_window_s),
             }
-            samples = [_sample(p, now, observed) for p in pods]
+            states = _samples(now, observed)
+            samples = [states[(p.ready_at <= now, p.ready_at <= now - 15)] for p in pods]
             external = {LATENCY_P95: observed["p95"], SCHEDULED_PODS: workload.scheduled_pods}
             wanted = hpa.reconcile(now, len(pods), samples, external)
             launching = node_launches and now >= 0
@@ -129,14 +130,18 @@ def _lagged(series: list[tuple[float, float]], now: float, lag: float, window: f
     return sum(values) / len(values) if values else 0.0
 
 
-def _sample(pod: _Pod, now: float, observed: Mapping[str, float]) -> PodSample:
-    """A pod reports once it has been Ready for a scrape; before that it has no sample."""
-    reporting = pod.ready_at <= now - 15
-    return PodSample(
-        ready=pod.ready_at <= now,
-        utilization={"cpu": observed["cpu"] if reporting else None, "memory": MEMORY_PERCENT},
-        custom={"http_requests_per_second": observed["rps"] if reporting else None},
-    )
+def _samples(now: float, observed: Mapping[str, float]) -> dict[tuple[bool, bool], PodSample]:
+    """What a pod reports, by (Ready, Ready for a scrape): until it has been Ready for a scrape
+    it has no sample. Pods in one state report alike, so each state is built once a sync."""
+    return {
+        (ready, reporting): PodSample(
+            ready=ready,
+            utilization={"cpu": observed["cpu"] if reporting else None, "memory": MEMORY_PERCENT},
+            custom={"http_requests_per_second": observed["rps"] if reporting else None},
+        )
+        for ready in (False, True)
+        for reporting in (False, True)
+    }
 
 
 def _scale(pods: list[_Pod], wanted: int, now: float, w: WorkloadModel, a: Assumptions, new_node: bool) -> list[_Pod]:

@@ -7,12 +7,14 @@ no plugins, no credentials and no network.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 import runpy
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -284,12 +286,32 @@ def run_callable(
     set_root_resource(None)  # type: ignore[arg-type]  # each run gets a fresh root Stack resource
     pulumi.runtime.set_all_config(config, secret_keys or [])
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
-    program()
-    _sync_await(wait_for_rpcs())
-    outputs, secret_outputs = _resolve_outputs()
+    with without_cycle_collection():
+        program()
+        _sync_await(wait_for_rpcs())
+        outputs, secret_outputs = _resolve_outputs()
     # Registration is asynchronous: sort so artifacts and assertions do not depend on timing.
     resources = sorted(monitor.registrations, key=lambda r: r.urn)
     return ProgramRun(project, stack, config, resources, outputs, secret_outputs)
+
+
+@contextmanager
+def without_cycle_collection() -> Iterator[None]:
+    """Pauses CPython's cyclic garbage collector for one program run.
+
+    A run allocates some 15,000 tasks and 60,000 callbacks and futures, so the collector's
+    generation counters trip constantly, and each full pass walks every object the SDK's modules
+    hold (pulumi_aws alone is most of the heap). Measured on prod: half the run's time, for a
+    few megabytes reclaimed. Reference counting still frees everything acyclic; the cycles a run
+    leaves are collected after it, when the collector is back on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _resolve_outputs() -> tuple[dict[str, Any], set[str]]:
