@@ -7,12 +7,15 @@ resource with its parent, provider and options (synth/mock_runtime.py): the same
 
 from __future__ import annotations
 
+import atexit
 import gc
 import inspect
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,25 @@ settings.load_profile(PROFILE)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+def _memory_backed_scratch() -> None:
+    """Temporary files in memory where the machine has a tmpfs: the real servers' data
+    directories (dozens of PostgreSQL clusters, etcd's synced writes), and pytest's tmp_path. On this
+    machine's disk a 28 MB copy of a fresh cluster takes 0.67 s of kernel time, in /dev/shm 0.06."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK) and not os.environ.get("SMARTDAIRY_TEST_TMPDIR"):
+        made = tempfile.mkdtemp(prefix="smartdairy-tests-", dir=shm)
+        os.chmod(made, 0o755)  # servers run as postgres and make their own directories inside
+        os.environ["SMARTDAIRY_TEST_TMPDIR"] = made  # xdist workers share the controller's
+        atexit.register(shutil.rmtree, made, ignore_errors=True)  # after the workers are gone
+    scratch = os.environ.get("SMARTDAIRY_TEST_TMPDIR")
+    if scratch:
+        os.environ["TMPDIR"] = scratch
+        tempfile.tempdir = scratch
+
+
+_memory_backed_scratch()
 
 from stacks.stack_file import project_name, stack_config  # noqa: E402
 from synth.mock_runtime import ProgramRun, run_program  # noqa: E402
