@@ -5,6 +5,8 @@ capacity, verify, the policy gate) and the tests."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ def _mapping(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ConfigError([f"{path.name}: no such file in {path.parent}"])
     try:
-        document = yaml.safe_load(path.read_text())
+        document = copy.deepcopy(_parsed(path.read_text()))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -42,6 +44,13 @@ def _mapping(path: Path) -> dict[str, Any]:
     if config is not None and not isinstance(config, dict):
         raise ConfigError([f"{path.name}: config must be a mapping of keys, got {type(config).__name__}"])
     return document
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str) -> Any:
+    """YAML's safe subset, parsed by libyaml where PyYAML was built with it, and once per text:
+    the tools and the tests read the same two stack files hundreds of times."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _project_file(project_dir: Path) -> dict[str, Any]:

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import copy
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, program_run
 from tools.cluster_test import Cluster, apply_all, crds
 
 pytestmark = pytest.mark.real_server
@@ -47,12 +46,13 @@ def refusal(client, body: dict) -> str:
 
 @pytest.fixture(scope="session")
 def manifests(tmp_path_factory) -> Path:
-    """Staging's rendered objects, in a directory of this module's own (tests run in parallel)."""
-    out = tmp_path_factory.mktemp("synth")
-    subprocess.run(
-        [sys.executable, "tools/synth.py", "staging", "--out", str(out)], cwd=ROOT, check=True, capture_output=True
-    )
-    return out / "staging" / "manifests"
+    """Staging's rendered objects as `make synth` writes them, from this worker's program run,
+    in a directory of this module's own (tests run in parallel)."""
+    from tools.synth import write_artifacts
+
+    out = tmp_path_factory.mktemp("synth") / "staging"
+    write_artifacts(program_run("staging"), out)
+    return out / "manifests"
 
 
 def test_a_nodepool_breaking_a_cel_rule_is_refused_with_karpenters_message(cluster, manifests):
