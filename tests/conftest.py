@@ -50,6 +50,9 @@ def _memory_backed_scratch() -> None:
 
 
 _memory_backed_scratch()
+# moto fills each region's EC2 backend with its catalogue of public AMIs on the first EC2 call:
+# 150 ms per region and test, for images no test asks about (the AMI checks go through SSM).
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 from stacks.stack_file import project_name, stack_config  # noqa: E402
 from synth.mock_runtime import ProgramRun, run_program  # noqa: E402
@@ -205,3 +208,9 @@ def _resident_bytes() -> int:
         return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError):  # not Linux: collect after every test, as CPython would
         return MEMORY_BUDGET_BYTES + 1
+
+
+def pytest_unconfigure(config):
+    """What the session left uncollected stays so: the interpreter's teardown would otherwise
+    collect it, which kept each xdist worker alive 10 s after its last test."""
+    gc.freeze()
