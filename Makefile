@@ -25,8 +25,8 @@ servers:
 synth: install
 	$(PY) tools/synth.py $(STACK)
 
-## The synth of $(STACK) (default prod: both modes and the gate) against its import floor, in
-## alternating pairs (docs/BENCHMARKS.md).
+## The synth of $(STACK) (default prod: both modes and the gate) against its import floors, in
+## alternating rounds (docs/BENCHMARKS.md).
 bench-synth: install
 	$(PY) tools/bench_synth.py $(if $(filter command line environment,$(origin STACK)),$(STACK),prod) --json build/bench/synth.json
 

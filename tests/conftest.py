@@ -38,9 +38,10 @@ def _memory_backed_scratch() -> None:
     directories (dozens of PostgreSQL clusters, etcd's synced writes), and pytest's tmp_path. On this
     machine's disk a 28 MB copy of a fresh cluster takes 0.67 s of kernel time, in /dev/shm 0.06."""
     shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK) and not os.environ.get("SMARTDAIRY_TEST_TMPDIR"):
+    roomy = shm.is_dir() and os.access(shm, os.W_OK) and _free_bytes(shm) >= SCRATCH_NEEDS_BYTES
+    if roomy and not os.environ.get("SMARTDAIRY_TEST_TMPDIR"):
         made = tempfile.mkdtemp(prefix="smartdairy-tests-", dir=shm)
-        os.chmod(made, 0o755)  # servers run as postgres and make their own directories inside
+        os.chmod(made, 0o755)  # readable by postgres; its directories are made here and chowned
         os.environ["SMARTDAIRY_TEST_TMPDIR"] = made  # xdist workers share the controller's
         atexit.register(shutil.rmtree, made, ignore_errors=True)  # after the workers are gone
     scratch = os.environ.get("SMARTDAIRY_TEST_TMPDIR")
@@ -48,6 +49,15 @@ def _memory_backed_scratch() -> None:
         os.environ["TMPDIR"] = scratch
         tempfile.tempdir = scratch
 
+
+def _free_bytes(path: Path) -> int:
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
+
+
+#: What the scratch must have free to be used: a container's default /dev/shm (64 MB) holds two
+#: PostgreSQL clusters; the whole suite (servers, control plane, tmp_path) peaked at 250 MB.
+SCRATCH_NEEDS_BYTES = 2 * 2**30
 
 _memory_backed_scratch()
 # moto fills each region's EC2 backend with its catalogue of public AMIs on the first EC2 call:
@@ -63,9 +73,6 @@ PROJECT = project_name()
 STACKS = ("staging", "prod")
 #: Fixtures that run the whole program; a test using one is a `program` test.
 PROGRAM_FIXTURES = {"run", "prod", "staging", "first_preview", "enabled", "with_load_test"}
-#: Resident memory a test worker may reach before the cyclic collector runs (two workers on
-#: a 24 GiB machine; a prod program run leaves ~100 MB of cyclic garbage).
-MEMORY_BUDGET_BYTES = 3 * 2**30
 #: Calls that run the program (or the policy pack, synth, preflight) inside a test's body.
 PROGRAM_CALLS = re.compile(
     r"\b(run_program|run_callable|program_run|policy_resources|analyze)\(|tools/(synth|preflight)\.py"
@@ -190,27 +197,20 @@ def load_config(config: dict[str, str]):
 
 def pytest_collection_finish(session):
     """The suite is a batch like the synth: its program runs leave cyclic garbage (the SDK's
-    resources and outputs refer to each other), and the cyclic collector's frequent passes cost
-    about a third of its time. What every test imports (the SDKs, pulumi_aws, moto) is loaded
-    by now: frozen, no pass walks it. The collector is off; `pytest_runtest_teardown` collects
-    when the worker's memory passes its budget."""
+    resources and outputs refer to each other), and the collector's frequent passes over the
+    whole heap cost about a third of its time. What every test imports (the SDKs, pulumi_aws,
+    moto) is loaded by now: frozen, no pass walks it. Between modules the collector is off;
+    `pytest_runtest_teardown` collects after each."""
     gc.freeze()
     gc.disable()
 
 
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
-    if _resident_bytes() > MEMORY_BUDGET_BYTES:
+    """After a module's last test and its fixtures' teardown: its garbage is collected, so an
+    error a finalizer raises fails next to its module (filterwarnings makes it an error), and
+    what survives (cached runs, imports) is frozen, so the next passes walk only what is new."""
+    yield
+    if nextitem is None or nextitem.module is not item.module:
         gc.collect()
-
-
-def _resident_bytes() -> int:
-    try:
-        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError):  # not Linux: collect after every test, as CPython would
-        return MEMORY_BUDGET_BYTES + 1
-
-
-def pytest_unconfigure(config):
-    """What the session left uncollected stays so: the interpreter's teardown would otherwise
-    collect it, which kept each xdist worker alive 10 s after its last test."""
-    gc.freeze()
+        gc.freeze()

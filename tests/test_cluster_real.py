@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, program_run
-from tools.cluster_test import Cluster, apply_all, crds
+from tools.cluster_test import Cluster, apply_all, crds, install_crds
 
 pytestmark = pytest.mark.real_server
 
@@ -30,7 +30,7 @@ def cluster(tmp_path_factory) -> Iterator[object]:
     tools = Path(built.stdout.strip().splitlines()[-1])
     with Cluster(tools, "sd-proof", tmp_path_factory.mktemp("cluster")) as running:
         client = DynamicClient(config.new_client_from_config(str(running.kubeconfig)))
-        assert all(o.accepted for o in apply_all(client, crds()))
+        assert all(o.accepted for o in install_crds(client, crds()))
         yield client
 
 

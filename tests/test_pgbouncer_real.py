@@ -229,7 +229,7 @@ def test_pgbouncer_refuses_a_server_its_root_does_not_sign(stack):
     pg, _, _, credentials = stack
     auth, owner = credentials["auth_user"], credentials["owner"]
     rw = next(role for role in ROLES if role.name == "rw")
-    impatient = dataclasses.replace(settings_for(rw), timeouts=ServerTimeouts(300, 3600, 1, server_connect_timeout_s=1))
+    impatient = dataclasses.replace(settings_for(rw), timeouts=ServerTimeouts(300, 3600, 2, server_connect_timeout_s=1))
     hba = render_hba(DATABASE, ("pgbouncer_auth", "pgbouncer_auth_clone"), STATS_USER)
     rds_bundle = BUNDLE_FILE
     with LocalPgBouncer(impatient, hba, auth.username, auth.password, "127.0.0.1", pg.port, rds_bundle) as bouncer:

@@ -59,7 +59,7 @@ def timed(command: list[str]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack", nargs="?", default="prod")
-    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         synth = [sys.executable, "tools/synth.py", args.stack]
         floors = {name: [sys.executable, "-c", code.format(path=modules)] for name, code in FLOORS.items()}
         rounds = []
-        for i in range(args.pairs):
+        for i in range(args.rounds):
             measured = {"synth": timed(synth)} | {name: timed(command) for name, command in floors.items()}
             rounds.append(measured)
             print(f"round {i + 1}: " + ", ".join(f"{name} {s:.2f} s" for name, s in measured.items()))

@@ -85,6 +85,26 @@ def apply_all(client: Any, objects: Iterable[dict]) -> list[Outcome]:
     return outcomes
 
 
+def install_crds(client: Any, documents: list[dict], timeout_s: float = 60.0) -> list[Outcome]:
+    """Applies the CRDs and waits until the API server serves each (condition Established), as
+    `kubectl wait --for=condition=Established` does: an object applied sooner is refused as of a
+    kind the server does not know yet."""
+    outcomes = apply_all(client, documents)
+    definitions = client.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
+    pending = {doc["metadata"]["name"] for doc, outcome in zip(documents, outcomes, strict=True) if outcome.accepted}
+    deadline = time.monotonic() + timeout_s
+    while pending and time.monotonic() < deadline:
+        for name in sorted(pending):
+            conditions = definitions.get(name=name).status.conditions or []
+            if any(c.type == "Established" and c.status == "True" for c in conditions):
+                pending.discard(name)
+        if pending:
+            time.sleep(0.2)
+    client.resources.invalidate_cache()
+    late = [Outcome("CustomResourceDefinition", name, False, f"not established in {timeout_s:g} s") for name in pending]
+    return outcomes + sorted(late, key=lambda o: o.name)
+
+
 def _name(meta: dict) -> str:
     return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
 
@@ -225,7 +245,7 @@ def run(stack: str, tools: Path, base: tuple[str, list[dict]] | None = None) -> 
     with Cluster(tools, f"sd-{stack}", workdir) as cluster:
         api = config.new_client_from_config(str(cluster.kubeconfig))
         dynamic = DynamicClient(api)
-        installed = apply_all(dynamic, crds())
+        installed = install_crds(dynamic, crds())
         modelled = stack_nodes(stack, objects)
         apply_all(dynamic, modelled)
         before = apply_all(dynamic, base[1]) if base else []

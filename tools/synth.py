@@ -11,6 +11,7 @@ credentials or network needed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import itertools
 import json
@@ -163,8 +164,9 @@ def exit_now(code: int) -> None:
     """Ends the process without tearing down the interpreter: every file is written and closed,
     the packs and the preview's child are gone, and the output is flushed here. CPython's
     teardown of the 2,000 modules and the runs' objects would take 1.7 s more (docs/BENCHMARKS.md)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # a reader that went away (`| head`) misses nothing more
+            stream.flush()
     os._exit(code)
 
 
