@@ -95,7 +95,8 @@ def install_crds(client: Any, documents: list[dict], timeout_s: float = 60.0) ->
     deadline = time.monotonic() + timeout_s
     while pending and time.monotonic() < deadline:
         for name in sorted(pending):
-            conditions = definitions.get(name=name).status.conditions or []
+            status = definitions.get(name=name).status  # none yet on a definition just made
+            conditions = (status.conditions if status else None) or []
             if any(c.type == "Established" and c.status == "True" for c in conditions):
                 pending.discard(name)
         if pending:
