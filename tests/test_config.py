@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -99,6 +100,27 @@ def test_arbitrary_values_give_a_config_error_and_nothing_else(overrides, target
     except ConfigError as exc:
         assert exc.problems
         assert all(p.startswith((f"{PROJECT}:", "aws:")) for p in exc.problems)
+
+
+def test_synth_piped_into_a_reader_that_stops_ends_quietly(tmp_path):
+    """`make synth | head`: the synth ends as a shell's SIGPIPE would, without a traceback, and
+    what it wrote before printing (the artifacts) is whole."""
+    reader, writer = os.pipe()
+    os.close(reader)  # a reader that has already gone
+    try:
+        result = subprocess.run(
+            [sys.executable, "tools/synth.py", "staging", "--skip-policies", "--out", str(tmp_path)],
+            cwd=ROOT,
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(writer)
+    assert result.returncode == 141, result.stderr
+    assert "Traceback" not in result.stderr
+    json.loads((tmp_path / "staging" / "resources.json").read_text())
 
 
 def test_synth_reports_bad_config_without_a_traceback(tmp_path):

@@ -11,7 +11,6 @@ credentials or network needed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import itertools
 import json
@@ -163,12 +162,24 @@ def summary(run: ProgramRun, out: Path) -> str:
 def exit_now(code: int) -> None:
     """Ends the process without tearing down the interpreter: every file is written and closed,
     the packs and the preview's child are gone, and the output is flushed here. CPython's
-    teardown of the 2,000 modules and the runs' objects would take 1.7 s more (docs/BENCHMARKS.md)."""
+    teardown of the 2,000 modules and the runs' objects would take 1.7 s more (docs/BENCHMARKS.md).
+    A reader that went away (`| head`) ends it as a shell's SIGPIPE would."""
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError):  # a reader that went away (`| head`) misses nothing more
+        try:
             stream.flush()
+        except BrokenPipeError:
+            code = PIPE_CLOSED
+        except OSError:
+            pass
     os._exit(code)
 
 
+#: The exit status of a writer whose reader went away (128 + SIGPIPE), as a shell reports it.
+PIPE_CLOSED = 128 + signal.SIGPIPE
+
+
 if __name__ == "__main__":
-    exit_now(main())
+    try:
+        exit_now(main())
+    except BrokenPipeError:  # the reader went away (`| head`) while the synth was printing
+        exit_now(PIPE_CLOSED)
