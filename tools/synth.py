@@ -39,9 +39,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build", help="output directory")
     parser.add_argument("--skip-policies", action="store_true", help="do not run the policy gate")
     args = parser.parse_args(argv)
-    # A batch process of seconds: the cyclic collector's passes over the SDK's heap cost about
-    # half of its time and reclaim a few megabytes that exit returns anyway (docs/BENCHMARKS.md).
-    gc.disable()
     # The first-preview run forks before anything else (no gRPC channel yet) and runs on the
     # second core while this process runs the update; the packs start meanwhile, one per core:
     # a pack answers on one core (Python), so the two modes' gates run side by side.
@@ -179,6 +176,10 @@ PIPE_CLOSED = 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":
+    # A batch process of seconds: the cyclic collector's passes over the SDK's heap cost about
+    # half of its time and reclaim a few megabytes that exit returns anyway (docs/BENCHMARKS.md).
+    # Set here, not in main(), so a caller in its own process keeps its collector.
+    gc.disable()
     try:
         exit_now(main())
     except BrokenPipeError:  # the reader went away (`| head`) while the synth was printing
