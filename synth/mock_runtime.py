@@ -28,6 +28,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from stacks.stack_file import ROOT, project_name, stack_config
 from synth.mock_outputs import computed_outputs, invoke_result
+from synth.sdk_trims import offline_sdk
 
 SECRET_MARKER = "[secret]"
 #: How an input that is unknown until apply is recorded: the engine's own sentinel string.
@@ -286,7 +287,7 @@ def run_callable(
     set_root_resource(None)  # type: ignore[arg-type]  # each run gets a fresh root Stack resource
     pulumi.runtime.set_all_config(config, secret_keys or [])
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
-    with without_cycle_collection():
+    with without_cycle_collection(), offline_sdk():
         program()
         _sync_await(wait_for_rpcs())
         outputs, secret_outputs = _resolve_outputs()
