@@ -1,12 +1,15 @@
-"""One decoding of a resource's properties per request, instead of one per policy.
+"""One decoding of a resource per request, instead of one per policy.
 
-pulumi-policy 1.21 decodes the analyzed resource's properties (and its provider's) afresh for
-every policy it runs: about 70 resource policies and 15 stack policies here, so ~85 decodings of
-the same message per resource, most of the gate's time. Rules only read what they are given,
-so the decoding of one message can be shared by the policies that look at it. Remembered per
-thread (the pack serves requests on a thread pool), for as many messages as a stack holds
-resources: AnalyzeStack walks every resource once per stack policy. Keyed by the message object,
-which the cache holds, so its id is not reused meanwhile.
+pulumi-policy 1.21 decodes the analyzed resource afresh for every policy it runs: about 70
+resource policies and 15 stack policies here, so ~85 decodings of the same message per resource,
+most of the gate's time. For each policy it converts the properties to a dict, deserializes them,
+wraps them in its unknown-checking proxy, and builds the resource's options and provider. Rules
+only read what they are given, so what one message decodes to is shared by the policies that
+look at it. Remembered per thread (the pack serves requests on a thread pool), for as many
+messages as a stack holds resources: AnalyzeStack walks every resource once per stack policy.
+Keyed by the message object (or the decoded dict a proxy wraps), which the cache holds, so its id
+is not reused meanwhile. Measured on a prod gate: 1.33 s with the decoding shared, 0.73 s with
+the proxy, options and provider shared too.
 
 If pulumi-policy changes how it decodes, `install()` finds nothing to wrap and changes nothing.
 """
@@ -22,6 +25,8 @@ import pulumi_policy.policy as _policy
 #: Messages remembered per thread: more than a stack's resources and providers.
 REMEMBERED = 4096
 _local = threading.local()
+#: The servicer's per-resource helpers whose result depends on the resource's message alone.
+PER_MESSAGE = ("_get_resource_options", "_get_provider_resource")
 
 
 class _MemoJsonFormat:
@@ -46,6 +51,20 @@ def _deserialize(decode: Any):
     return deserialize
 
 
+def _per_message(kind: str, method: Any):
+    def per_message(servicer: Any, request: Any) -> Any:
+        return _remembered(kind, request, lambda: method(servicer, request))
+
+    return per_message
+
+
+def _proxy(wrap: Any):
+    def proxy(props: Any) -> Any:
+        return _remembered("proxies", props, lambda: wrap(props))
+
+    return proxy
+
+
 def _remembered(kind: Any, key: Any, make: Any) -> Any:
     caches = getattr(_local, "caches", None)
     if caches is None:
@@ -63,9 +82,15 @@ def _remembered(kind: Any, key: Any, make: Any) -> Any:
 
 def install() -> bool:
     """Wraps pulumi-policy's decoding; False if it is not where 1.21 has it."""
-    if not (hasattr(_policy, "json_format") and hasattr(_policy, "deserialize_properties")):
+    servicer = getattr(_policy, "_PolicyAnalyzerServicer", None)
+    if not all(hasattr(_policy, name) for name in ("json_format", "deserialize_properties", "unknown_checking_proxy")):
+        return False
+    if not all(hasattr(servicer, name) for name in PER_MESSAGE):
         return False
     if not isinstance(_policy.json_format, _MemoJsonFormat):
         _policy.json_format = _MemoJsonFormat(_policy.json_format)
         _policy.deserialize_properties = _deserialize(_policy.deserialize_properties)
+        _policy.unknown_checking_proxy = _proxy(_policy.unknown_checking_proxy)
+        for name in PER_MESSAGE:
+            setattr(servicer, name, _per_message(name, getattr(servicer, name)))
     return True

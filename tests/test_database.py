@@ -120,11 +120,11 @@ def test_master_password_is_secret_everywhere(run):
 def test_synth_artifacts_hold_no_secret_value(tmp_path):
     """Everything synth writes (inventory, manifests, estimate), written by synth's own functions
     from this session's run, whose generated values are known here."""
-    from tools.synth import write_artifacts, write_estimate
+    from tools.synth import estimate, write_artifacts, write_estimate
 
     run = program_run("prod")
     write_artifacts(run, tmp_path / "prod")
-    write_estimate(run, tmp_path / "prod")
+    write_estimate(estimate(run), tmp_path / "prod")
     written = [p for p in (tmp_path / "prod").rglob("*") if p.is_file()]
     text = "\n".join(p.read_text() for p in written)
     generated = [r.state["result"] for r in run.of_type("random:index/randomPassword:RandomPassword")]

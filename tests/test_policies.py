@@ -618,3 +618,32 @@ def test_the_pack_decodes_each_message_once_for_all_its_policies():
     assert pack.deserialize_properties(pack.json_format.MessageToDict(first)) is decoded
     assert pack.deserialize_properties(pack.json_format.MessageToDict(second)) == {"instanceClass": "db.t4g.large"}
     assert decoded == {"instanceClass": "db.r7g.4xlarge"}
+
+
+def test_the_pack_shares_each_resources_proxy_options_and_provider_across_its_policies():
+    """analyzer_cache: a resource's unknown-checking proxy, options and provider are built once
+    per message, and still check unknowns as pulumi-policy's own do."""
+    import analyzer_cache
+    import pulumi_policy.policy as pack
+    from pulumi.runtime.proto import analyzer_pb2
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
+
+    assert analyzer_cache.install()
+    decoded = {"arn": UNKNOWN_STRING_VALUE, "name": "sd-prod-db"}
+    proxy = pack.unknown_checking_proxy(decoded)
+    assert pack.unknown_checking_proxy(decoded) is proxy
+    assert pack.unknown_checking_proxy(dict(decoded)) is not proxy
+    assert proxy["name"] == "sd-prod-db"
+    with pytest.raises(UnknownValueError):
+        proxy["arn"]
+    servicer = pack._PolicyAnalyzerServicer.__new__(pack._PolicyAnalyzerServicer)
+    request = analyzer_pb2.AnalyzeRequest(
+        options=analyzer_pb2.AnalyzerResourceOptions(protect=True),
+        provider=analyzer_pb2.AnalyzerProviderResource(type="pulumi:providers:aws", urn="urn:p", name="p"),
+    )
+    options, provider = servicer._get_resource_options(request), servicer._get_provider_resource(request)
+    assert options.protect and provider is not None and provider.urn == "urn:p"
+    assert servicer._get_resource_options(request) is options
+    assert servicer._get_provider_resource(request) is provider
+    other = analyzer_pb2.AnalyzeRequest(options=analyzer_pb2.AnalyzerResourceOptions(protect=False))
+    assert not servicer._get_resource_options(other).protect and servicer._get_provider_resource(other) is None

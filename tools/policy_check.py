@@ -206,11 +206,12 @@ class PolicyGate:
                 provider=_provider(by_urn, r),
             )
 
-        pending = [(r.urn, analyzer.Analyze.future(analyzer_pb2.AnalyzeRequest(**fields(r)))) for r in resources]
+        encoded = {r.urn: fields(r) for r in resources}
+        pending = [(r.urn, analyzer.Analyze.future(analyzer_pb2.AnalyzeRequest(**encoded[r.urn]))) for r in resources]
         stack_request = analyzer_pb2.AnalyzeStackRequest(
             resources=[
                 analyzer_pb2.AnalyzerResource(
-                    **fields(r),
+                    **encoded[r.urn],
                     parent=r.parent,
                     dependencies=r.dependencies,
                     propertyDependencies={

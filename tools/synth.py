@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from stacks.loader import ConfigError
 from synth.background import Background, free_cores
 from synth.mock_runtime import ROOT, SECRET_MARKER, ProgramRun, run_program
+from synth.preload import preload, program_files
 from tools.cost import StackEstimate, stack_estimate
 from tools.policy_check import PolicyGate, pack_config, report
 
@@ -39,17 +40,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build", help="output directory")
     parser.add_argument("--skip-policies", action="store_true", help="do not run the policy gate")
     args = parser.parse_args(argv)
-    # The first-preview run forks before anything else (no gRPC channel yet) and runs on the
-    # second core while this process runs the update; the packs start meanwhile, one per core:
-    # a pack answers on one core (Python), so the two modes' gates run side by side.
+    # The packs start first, one per core (a pack answers on one core, so the two modes' gates
+    # run side by side), and load on the second core while this process loads the provider
+    # modules the program names. Then the first-preview run forks, finds them loaded, and runs
+    # on the second core while this process runs the update. A pack's gRPC channel opens at its
+    # first call, after the fork.
     signal.signal(signal.SIGTERM, _exit_on_signal)  # a cancelled CI job still cleans up
-    preview = Background(run_program, args.stack, preview=True)
     gates: list[PolicyGate] = []
+    preview: Background | None = None
     try:
         gates += [] if args.skip_policies else [PolicyGate() for _ in range(min(free_cores(), 2))]
+        preload(program_files(ROOT))
+        preview = Background(run_program, args.stack, preview=True)
         return synth(args.stack, args.out, preview, gates)
     finally:
-        preview.close()
+        if preview is not None:
+            preview.close()
         for gate in gates:
             gate.close()
 
@@ -68,33 +74,42 @@ def synth(stack: str, build: Path, preview: Background, gates: list[PolicyGate])
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    out = build / stack
-    write_artifacts(run, out)
     try:
-        priced = write_estimate(run, out)
+        priced = estimate(run)
     except ValueError as exc:  # a price file that cannot be used
         print(f"error: stack {stack!r}: {exc}", file=sys.stderr)
         return 2
-    print(summary(run, out))
-    print(estimate_line(priced))
-    print(f"first preview (IDs and computed outputs unknown): {len(first_preview.resources)} registrations")
-    if not gates:
-        return 0
-    # One pack config for both modes: the figures price the configuration (the update run's
-    # inventory), which the first preview shares with unknown IDs.
-    config = pack_config(stack, cost=priced.figures())
-    for gate in gates:
-        gate.configure(config)
     modes = {"update": run, "first preview": first_preview}
-    with ThreadPoolExecutor(len(gates)) as pool:
-        checked = pool.map(lambda mode, gate: gate.analyze(mode), modes.values(), itertools.cycle(gates))
-        results = dict(zip(modes, checked, strict=True))
+    # The packs check both modes while this process writes the artifacts.
+    with ThreadPoolExecutor(1) as background:
+        checking = background.submit(check, stack, priced, modes, gates)
+        out = build / stack
+        write_artifacts(run, out)
+        write_estimate(priced, out)
+        print(summary(run, out))
+        print(estimate_line(priced))
+        print(f"first preview (IDs and computed outputs unknown): {len(first_preview.resources)} registrations")
+        results = checking.result()
     failed = False
     for label, diagnostics in results.items():
         print(f"--- policy gate, {label}")
         print(report(diagnostics))
         failed |= any(d.level == "mandatory" for d in diagnostics)
     return 1 if failed else 0
+
+
+def check(stack: str, priced: StackEstimate, modes: dict[str, ProgramRun], gates: list[PolicyGate]) -> dict[str, list]:
+    """Each mode through a pack, side by side when there are two; {} without gates. One pack
+    config for both modes: its figures price the configuration (the update run's inventory),
+    which the first preview shares with unknown IDs."""
+    if not gates:
+        return {}
+    config = pack_config(stack, cost=priced.figures())
+    for gate in gates:
+        gate.configure(config)
+    with ThreadPoolExecutor(len(gates)) as pool:
+        checked = pool.map(lambda mode, gate: gate.analyze(mode), modes.values(), itertools.cycle(gates))
+        return dict(zip(modes, checked, strict=True))
 
 
 def write_artifacts(run: ProgramRun, out: Path) -> None:
@@ -116,11 +131,14 @@ def write_artifacts(run: ProgramRun, out: Path) -> None:
             (manifests / f"{stem}.yaml").write_text(yaml.safe_dump(ordered, sort_keys=False))
 
 
-def write_estimate(run: ProgramRun, out: Path) -> StackEstimate:
-    """build/<stack>/cost.json: the inventory priced (cost/), which the plan diff compares."""
-    found = stack_estimate(run.stack, [r.to_json() for r in run.resources])
+def estimate(run: ProgramRun) -> StackEstimate:
+    """The run's inventory priced (cost/)."""
+    return stack_estimate(run.stack, [r.to_json() for r in run.resources])
+
+
+def write_estimate(found: StackEstimate, out: Path) -> None:
+    """build/<stack>/cost.json, which the plan diff compares."""
     (out / "cost.json").write_text(json.dumps(found.result.as_dict(), indent=2, sort_keys=True) + "\n")
-    return found
 
 
 def estimate_line(found: StackEstimate) -> str:
