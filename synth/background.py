@@ -1,8 +1,8 @@
 """A call run in a forked child while this process does other work, when a core is free for it.
 
 The synth's two modes are independent whole-program runs under the mock runtime: the first
-preview runs in a child forked before anything else starts (no threads, no gRPC channel yet)
-and sends its ProgramRun back pickled. On one core, or without fork, the call runs here, when
+preview runs in a child forked before any thread or gRPC channel exists (the synth has loaded
+the provider modules by then, so the child shares them) and sends its ProgramRun back pickled. On one core, or without fork, the call runs here, when
 its result is asked for.
 """
 
