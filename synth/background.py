@@ -2,8 +2,8 @@
 
 The synth's two modes are independent whole-program runs under the mock runtime: the first
 preview runs in a child forked before any thread or gRPC channel exists (the synth has loaded
-the provider modules by then, so the child shares them) and sends its ProgramRun back pickled. On one core, or without fork, the call runs here, when
-its result is asked for.
+the provider modules by then, so the child shares them) and sends its ProgramRun back pickled.
+On one core, or without fork, the call runs here, when its result is asked for.
 """
 
 from __future__ import annotations

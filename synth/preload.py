@@ -58,14 +58,24 @@ def program_files(project_dir: Path) -> list[Path]:
 
 
 def preload(files: Iterable[Path]) -> int:
-    """Reads every provider attribute chain the files name; returns how many chains resolved."""
-    chains = set().union(*(provider_chains(path.read_text()) for path in files))
-    resolved = 0
-    for package, *attributes in sorted(chains):
+    """Reads every provider attribute chain the files name; returns how many chains resolved.
+    A file it cannot read or parse, or a chain that fails, is skipped: the program meets the
+    same error itself, in its own run, if it imports that file or reads that name."""
+    chains: set[tuple[str, ...]] = set()
+    for path in files:
+        try:
+            chains |= provider_chains(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+            continue
+    return sum(_resolves(chain) for chain in sorted(chains))
+
+
+def _resolves(chain: tuple[str, ...]) -> bool:
+    package, *attributes = chain
+    try:
         value: object = importlib.import_module(package)
         for attribute in attributes:
-            value = getattr(value, attribute, None)
-            if value is None:
-                break
-        resolved += value is not None
-    return resolved
+            value = getattr(value, attribute)
+    except Exception:  # loading ahead must never fail a synth that the run would not
+        return False
+    return True

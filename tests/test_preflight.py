@@ -233,3 +233,12 @@ def test_the_command_prints_each_problem_and_fails(monkeypatch, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == "preflight prod: 2 problem(s)"
     assert any(line.startswith(f"{PROJECT}:cdn.hostedZoneId = 'Z0PROD") for line in out)
+
+
+def test_the_test_sessions_share_one_model_loader_holding_each_search_path_once():
+    """conftest: every session reads the same parsed service models; boto3's per-session append
+    of its data path does not grow the shared loader's search path."""
+    first, second = (boto3.Session(region_name=REGION) for _ in range(2))
+    loader = first._session.get_component("data_loader")
+    assert second._session.get_component("data_loader") is loader
+    assert len(loader.search_paths) == len(set(loader.search_paths))

@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from synth.preload import program_files, provider_chains
+from synth.preload import preload, program_files, provider_chains
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,3 +52,13 @@ def test_after_the_preload_a_run_loads_no_provider_module_of_its_own():
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.splitlines()[-1]) == []
+
+
+def test_a_file_or_chain_that_fails_is_skipped_and_the_rest_still_loads(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("import pulumi_aws as aws\ndef (:\n")
+    undecodable = tmp_path / "latin.py"
+    undecodable.write_bytes(b"import pulumi_aws as aws\nname = '\xe9'\n")
+    named = tmp_path / "named.py"
+    named.write_text("import pulumi_random as random\nx = random.RandomPassword\ny = random.NoSuchThing\n")
+    assert preload([broken, undecodable, tmp_path / "missing.py", named]) == 1

@@ -63,8 +63,10 @@ def _cycles_left_by(check) -> int:
 
 
 def test_contains_unknowns_leaves_no_reference_cycle_where_the_sdks_leaves_one_per_call():
-    assert _cycles_left_by(sdk_contains_unknowns) >= 100
-    assert _cycles_left_by(sdk_trims.contains_unknowns) == 0
+    """100 calls: the SDK's leaves a function, its cell and closure per call; ours none (a few
+    objects of the test process itself may be collected too)."""
+    assert _cycles_left_by(sdk_contains_unknowns) >= 300
+    assert _cycles_left_by(sdk_trims.contains_unknowns) < 30
 
 
 def test_the_swaps_last_for_the_block_and_the_sdks_own_are_back_after_it_even_on_error():
@@ -86,10 +88,12 @@ def test_on_another_sdk_release_the_sdks_own_code_runs(monkeypatch):
         assert rpc.contains_unknowns is sdk_contains_unknowns
 
 
-def test_a_run_with_the_swaps_registers_what_a_run_on_the_sdks_own_code_registers(monkeypatch):
-    trimmed = program_run("staging")
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "first preview"])
+def test_a_run_with_the_swaps_registers_what_a_run_on_the_sdks_own_code_registers(monkeypatch, preview):
+    """The first preview is where contains_unknowns answers True: every computed output unknown."""
+    trimmed = run_program("staging", preview=True) if preview else program_run("staging")
     monkeypatch.setattr(sdk_trims, "SWAPS", ())
-    untrimmed = run_program("staging")
+    untrimmed = run_program("staging", preview=preview)
     assert [r.to_json() for r in untrimmed.resources] == [r.to_json() for r in trimmed.resources]
     assert untrimmed.outputs == trimmed.outputs
     assert untrimmed.secret_outputs == trimmed.secret_outputs

@@ -109,8 +109,10 @@ class PolicyPackProcess:
         return self._analyzer
 
     def close(self) -> None:
+        """Idempotent: the synth closes a gate early when it is interrupted, and again on exit."""
         if self.channel is not None:
             self.channel.close()
+            self.channel = None
         self.process.kill()
         self.process.wait()
 
@@ -206,19 +208,22 @@ class PolicyGate:
                 provider=_provider(by_urn, r),
             )
 
-        encoded = {r.urn: fields(r) for r in resources}
-        pending = [(r.urn, analyzer.Analyze.future(analyzer_pb2.AnalyzeRequest(**encoded[r.urn]))) for r in resources]
+        encoded = [fields(r) for r in resources]
+        pending = [
+            (r.urn, analyzer.Analyze.future(analyzer_pb2.AnalyzeRequest(**f)))
+            for r, f in zip(resources, encoded, strict=True)
+        ]
         stack_request = analyzer_pb2.AnalyzeStackRequest(
             resources=[
                 analyzer_pb2.AnalyzerResource(
-                    **encoded[r.urn],
+                    **f,
                     parent=r.parent,
                     dependencies=r.dependencies,
                     propertyDependencies={
                         k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v) for k, v in r.property_dependencies.items()
                     },
                 )
-                for r in resources
+                for r, f in zip(resources, encoded, strict=True)
             ]
         )
         diagnostics = [d for urn, future in pending for d in _diagnostics(future.result(), urn)]

@@ -65,6 +65,7 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 
 
 def synth(stack: str, build: Path, preview: Background, gates: list[PolicyGate]) -> int:
+    """Bad input (the stack's config, a price file) exits 2 before anything is written."""
     try:
         run = run_program(stack)
         first_preview = preview.result()
@@ -83,13 +84,20 @@ def synth(stack: str, build: Path, preview: Background, gates: list[PolicyGate])
     # The packs check both modes while this process writes the artifacts.
     with ThreadPoolExecutor(1) as background:
         checking = background.submit(check, stack, priced, modes, gates)
-        out = build / stack
-        write_artifacts(run, out)
-        write_estimate(priced, out)
-        print(summary(run, out))
-        print(estimate_line(priced))
-        print(f"first preview (IDs and computed outputs unknown): {len(first_preview.resources)} registrations")
-        results = checking.result()
+        try:
+            out = build / stack
+            write_artifacts(run, out)
+            write_estimate(priced, out)
+            print(summary(run, out))
+            print(estimate_line(priced))
+            print(f"first preview (IDs and computed outputs unknown): {len(first_preview.resources)} registrations")
+            results = checking.result()
+        except BaseException:
+            # SIGTERM, a closed pipe, a full disk: the packs stop first, so a check waiting on
+            # one ends at once and leaving this block does not wait for both modes' analysis.
+            for gate in gates:
+                gate.close()
+            raise
     failed = False
     for label, diagnostics in results.items():
         print(f"--- policy gate, {label}")

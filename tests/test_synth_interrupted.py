@@ -1,0 +1,70 @@
+"""tools/synth.py: interrupted while the packs check, the synth ends at once and stops them."""
+
+from __future__ import annotations
+
+import threading
+
+from tests.conftest import program_run
+from tools import synth
+
+
+class StalledGate:
+    """A pack that never answers its configuration until it is stopped."""
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+
+    def configure(self, _config: dict) -> None:
+        self.stopped.wait()
+        raise RuntimeError("policy pack did not start")
+
+    def close(self) -> None:
+        self.stopped.set()
+
+
+class Finished:
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def result(self) -> object:
+        return self.value
+
+
+def test_a_failure_while_the_packs_check_stops_them_and_is_raised(monkeypatch, tmp_path):
+    run = program_run("staging")
+    monkeypatch.setattr(synth, "run_program", lambda _stack: run)
+
+    def disk_full(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(synth, "write_artifacts", disk_full)
+    gates = [StalledGate(), StalledGate()]
+    raised: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            synth.synth("staging", tmp_path, Finished(run), gates)  # type: ignore[arg-type]
+        except BaseException as exc:
+            raised.append(exc)
+
+    caller = threading.Thread(target=call, daemon=True)
+    caller.start()
+    caller.join(60)
+    assert not caller.is_alive(), "the synth waited on a pack that was never stopped"
+    assert [type(exc) for exc in raised] == [OSError]
+    assert all(gate.stopped.is_set() for gate in gates)
+
+
+def test_bad_price_input_exits_2_before_anything_is_written(monkeypatch, tmp_path, capsys):
+    run = program_run("staging")
+    monkeypatch.setattr(synth, "run_program", lambda _stack: run)
+
+    def unusable(_run: object) -> None:
+        raise ValueError("prices/eu-west-1.json: no price for db.r7g.4xlarge")
+
+    monkeypatch.setattr(synth, "estimate", unusable)
+    assert synth.synth("staging", tmp_path, Finished(run), []) == 2  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+    assert capsys.readouterr().err.strip() == (
+        "error: stack 'staging': prices/eu-west-1.json: no price for db.r7g.4xlarge"
+    )
