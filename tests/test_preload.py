@@ -40,13 +40,15 @@ def test_after_the_preload_a_run_loads_no_provider_module_of_its_own():
     """What the forked first-preview run would still load itself: nothing."""
     script = textwrap.dedent(
         """
-        import json, sys
+        import gc, json, os, sys
+        gc.disable()  # as in the synth
         from synth.mock_runtime import ROOT, run_program
         from synth.preload import preload, program_files
         preload(program_files(ROOT))
         before = set(sys.modules)
         run_program("staging")
-        print(json.dumps(sorted(m for m in set(sys.modules) - before if m.startswith("pulumi_"))))
+        print(json.dumps(sorted(m for m in set(sys.modules) - before if m.startswith("pulumi_"))), flush=True)
+        os._exit(0)  # as the synth ends: no interpreter teardown
         """
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
