@@ -647,3 +647,29 @@ def test_the_pack_shares_each_resources_proxy_options_and_provider_across_its_po
     assert servicer._get_provider_resource(request) is provider
     other = analyzer_pb2.AnalyzeRequest(options=analyzer_pb2.AnalyzerResourceOptions(protect=False))
     assert not servicer._get_resource_options(other).protect and servicer._get_provider_resource(other) is None
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_no_rule_writes_to_the_resources_it_checks(stack):
+    """The pack shares one decoding of a resource (properties, proxy, provider) across its 85
+    policies (analyzer_cache): a rule that wrote to it would change what the next one sees.
+    Every rule over the stack, with the gate's config, leaves every resource as it found it."""
+    from tools.policy_check import pack_config
+
+    run = program_run(stack)
+    config = pack_config(stack, [r.to_json() for r in run.resources])
+    resources = policy_resources(run)
+
+    def contents() -> list[str]:  # an asset is compared by its kind: deepcopy makes a new one
+        return [json.dumps(r.props, sort_keys=True, default=lambda value: type(value).__name__) for r in resources]
+
+    before = contents()
+    for rule in load_rules():
+        rule_config = {k: v for k, v in config.get(rule.name, {}).items() if k != "enforcementLevel"}
+        if rule.types:
+            for resource in resources:
+                if resource.resource_type in rule.types:
+                    list(rule.check(resource.props, rule_config))
+        else:
+            list(rule.check(resources, rule_config))
+    assert contents() == before
