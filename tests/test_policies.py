@@ -661,7 +661,10 @@ def test_no_rule_writes_to_the_resources_it_checks(stack):
     resources = policy_resources(run)
 
     def contents() -> list[str]:  # an asset is compared by its kind: deepcopy makes a new one
-        return [json.dumps(r.props, sort_keys=True, default=lambda value: type(value).__name__) for r in resources]
+        return [
+            json.dumps([r.props, vars(r.opts)], sort_keys=True, default=lambda value: type(value).__name__)
+            for r in resources
+        ]
 
     before = contents()
     for rule in load_rules():
