@@ -6,11 +6,9 @@ import json
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 from synth.preload import preload, program_files, provider_chains
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT
 
 
 def test_chains_are_read_from_names_bound_to_a_provider_package():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -16,9 +15,7 @@ from pulumi.runtime.rpc import contains_unknowns as sdk_contains_unknowns
 
 from synth import sdk_trims
 from synth.mock_runtime import run_program
-from tests.conftest import program_run
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT, program_run
 
 leaves = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5), st.just(UNKNOWN))
 values = st.recursive(
