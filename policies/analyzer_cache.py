@@ -66,18 +66,24 @@ def _proxy(wrap: Any):
 
 
 def _remembered(kind: Any, key: Any, make: Any) -> Any:
-    caches = getattr(_local, "caches", None)
-    if caches is None:
-        caches = _local.caches = {}
-    cache: OrderedDict = caches.setdefault(kind, OrderedDict())
+    try:
+        cache = _local.caches[kind]
+    except (AttributeError, KeyError):  # this thread's first message of this kind
+        cache = _caches().setdefault(kind, OrderedDict())
     entry = cache.get(id(key))
     if entry is not None and entry[0] is key:
         return entry[1]
     value = make()
     cache[id(key)] = (key, value)  # holding the key keeps its id from being reused meanwhile
-    while len(cache) > REMEMBERED:
+    if len(cache) > REMEMBERED:
         cache.popitem(last=False)
     return value
+
+
+def _caches() -> dict:
+    if not hasattr(_local, "caches"):
+        _local.caches = {}
+    return _local.caches
 
 
 def install() -> bool:

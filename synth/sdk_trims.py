@@ -1,7 +1,7 @@
-"""What an offline run does not ask of the SDK: two per-resource steps, swapped during a mock run.
+"""What an offline run does not ask of the SDK: three per-resource steps, swapped during a mock run.
 
 Issue #29 measured the SDK's own work per resource as most of a program run under the mock
-runtime, and asked to trim what the offline run does not need. Two steps, read in pulumi 3.272.0:
+runtime, and asked to trim what the offline run does not need. Three steps, read in pulumi 3.272.0:
 
 - `pulumi.runtime.resource._get_stack_trace` walks the Python stack of every resource the
   program creates (`traceback.extract_stack`, which stats and reads source lines) so that the
@@ -11,8 +11,15 @@ runtime, and asked to trim what the offline run does not need. Two steps, read i
   recursive function inside itself, whose closure refers to the function: each call leaves a
   reference cycle that only the cyclic collector frees, 25,000 of them in a prod run. The
   replacement is the same walk, written at module level.
+- Every call to the resource monitor (`RegisterResource`, `Invoke`, ...) goes through the event
+  loop's default executor: a hop to a worker thread and back, for a gRPC call that may block on
+  the engine. The mock monitor answers in microseconds, in Python, under the same GIL, so the
+  hop is pure cost: a fifth of a run's CPU. During a run the loop's default executor answers on
+  the loop's own thread. The mock monitor's `_sync_await` of the state it serializes (plain
+  values, which never wait on anything) is driven to its end directly, because pumping the
+  running loop from inside one of its own steps could run, nested, the task waiting for it.
 
-`offline_sdk()` swaps both for the length of a run and puts the SDK's own back after, so a
+`offline_sdk()` swaps them for the length of a run and puts the SDK's own back after, so a
 caller in the same process that is not a mock run sees the SDK unchanged. Only on the SDK
 release they were read from: on any other, the SDK's own code runs (slower, never wrong) and
 `tests/test_sdk_trims.py` fails until they are read again.
@@ -20,15 +27,21 @@ release they were read from: on any other, the SDK's own code runs (slower, neve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache
 from importlib.metadata import version
-from typing import Any
+from typing import Any, TypeVar
 
 from pulumi.runtime import known_types, rpc
+from pulumi.runtime import mocks as sdk_mocks
 from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime.proto import source_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+T = TypeVar("T")
 
 #: The SDK release whose code the swaps below were read from (requirements.txt pins it).
 READ_AT = "3.272.0"
@@ -57,7 +70,41 @@ def _walk_for_unknowns(value: Any, seen_ids: set[int]) -> bool:
     return False
 
 
-SWAPS = ((sdk_resource, "_get_stack_trace", no_stack_trace), (rpc, "contains_unknowns", contains_unknowns))
+class AnsweredInline(ThreadPoolExecutor):
+    """A default executor that calls each function on the caller's thread and hands back its
+    settled future: what `run_in_executor` returns then resolves on the loop's next step, as it
+    would when a worker thread finished. No thread is ever started. KeyboardInterrupt and
+    SystemExit (the synth's SIGTERM) are not results: they end the run, as on the loop's thread."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+def settle(awaitable: Awaitable[T]) -> T:
+    """The mock monitor's `_sync_await`, on the loop's thread: a coroutine runs to its end here.
+    Should it wait on a future, the SDK's own `_sync_await` pumps the loop until that future is
+    done, and the coroutine goes on (the future's outcome, error or value, is raised or returned
+    inside it, as a task would)."""
+    if not asyncio.iscoroutine(awaitable):
+        return _sync_await(awaitable)
+    while True:
+        try:
+            waited_on = awaitable.send(None)
+        except StopIteration as finished:
+            return finished.value
+        _sync_await(asyncio.wait({waited_on}) if asyncio.isfuture(waited_on) else asyncio.sleep(0))
+
+
+SWAPS = (
+    (sdk_resource, "_get_stack_trace", no_stack_trace),
+    (rpc, "contains_unknowns", contains_unknowns),
+    (sdk_mocks, "_sync_await", settle),
+)
 
 
 @cache
@@ -67,7 +114,7 @@ def applies() -> bool:
 
 @contextmanager
 def offline_sdk() -> Iterator[None]:
-    """The SDK with both steps swapped, for one mock run; its own functions are back after."""
+    """The SDK with its steps swapped, for one mock run; its own functions are back after."""
     if not applies():
         yield
         return
@@ -75,7 +122,22 @@ def offline_sdk() -> Iterator[None]:
     for module, name, replacement in SWAPS:
         setattr(module, name, replacement)
     try:
-        yield
+        with monitor_answered_inline():
+            yield
     finally:
         for module, name, original in originals:
             setattr(module, name, original)
+
+
+@contextmanager
+def monitor_answered_inline() -> Iterator[None]:
+    """The loop the SDK runs on gets `AnsweredInline` as its default executor for the block.
+    asyncio has no public way back to "none yet" (it makes one on first use), so the one before
+    is put back through the attribute `set_default_executor` writes."""
+    loop = _ensure_event_loop()
+    before = loop._default_executor
+    loop.set_default_executor(AnsweredInline())
+    try:
+        yield
+    finally:
+        loop._default_executor = before

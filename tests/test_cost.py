@@ -236,12 +236,12 @@ def test_the_billing_topics_admit_the_billing_services_for_this_account_only(pro
 
 
 def test_the_ceiling_policy_fails_prod_configured_below_its_estimate():
-    from tools.policy_check import _capacity_figures, analyze
+    from tools.policy_check import analyze, capacity_figures
 
     run = program_run("prod")
     figures = cost_tool.cost_figures("prod", [r.to_json() for r in run.resources])
     assert figures["estimateUsd"]["max"] <= figures["ceilingUsd"]  # as configured: passes
-    config = policy_config("prod", _capacity_figures("prod")[1], {**figures, "ceilingUsd": 1000})
+    config = policy_config("prod", capacity_figures("prod")[1], {**figures, "ceilingUsd": 1000})
     [violation] = [d for d in analyze(run, config=config) if d.policy == "cost-ceiling"]
     assert violation.level == "mandatory"
     assert "above cost.monthlyCeilingUsd $1,000" in violation.message

@@ -1,20 +1,27 @@
-"""The offline run's two SDK swaps (synth/sdk_trims.py): same answers, no cycles, scoped to a run."""
+"""The offline run's SDK swaps (synth/sdk_trims.py): same answers, no cycles, no thread hop, scoped to a run."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import re
+import threading
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pulumi.output import UNKNOWN
+from pulumi.runtime import mocks as sdk_mocks
 from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime import rpc
 from pulumi.runtime.rpc import contains_unknowns as sdk_contains_unknowns
+from pulumi.runtime.sync_await import _ensure_event_loop
+from pulumi.runtime.sync_await import _sync_await as sdk_sync_await
 
-from synth import sdk_trims
-from synth.mock_runtime import run_program
+from synth import mock_runtime, sdk_trims
+from synth.mock_runtime import run_callable, run_program
 from tests.conftest import ROOT, program_run
 
 leaves = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5), st.just(UNKNOWN))
@@ -26,7 +33,7 @@ values = st.recursive(
 
 
 def test_the_swaps_were_read_at_the_sdk_the_project_pins():
-    """An SDK upgrade fails here: read the two functions again, then move READ_AT."""
+    """An SDK upgrade fails here: read the swapped functions again, then move READ_AT."""
     pinned = re.search(r"^pulumi==(\S+)", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
     assert pinned and pinned.group(1) == sdk_trims.READ_AT
     assert sdk_trims.applies()
@@ -68,29 +75,101 @@ def test_contains_unknowns_leaves_no_reference_cycle_where_the_sdks_leaves_one_p
 
 
 def test_the_swaps_last_for_the_block_and_the_sdks_own_are_back_after_it_even_on_error():
-    stack_trace = sdk_resource._get_stack_trace
+    stack_trace, loop = sdk_resource._get_stack_trace, _ensure_event_loop()
+    executor = loop._default_executor
     with sdk_trims.offline_sdk():
         assert rpc.contains_unknowns is sdk_trims.contains_unknowns
         assert sdk_resource._get_stack_trace is sdk_trims.no_stack_trace
+        assert sdk_mocks._sync_await is sdk_trims.settle
+        assert isinstance(loop._default_executor, sdk_trims.AnsweredInline)
     assert rpc.contains_unknowns is sdk_contains_unknowns
     assert sdk_resource._get_stack_trace is stack_trace
+    assert sdk_mocks._sync_await is sdk_sync_await
+    assert loop._default_executor is executor
     with pytest.raises(RuntimeError), sdk_trims.offline_sdk():
         raise RuntimeError("a program that fails")
     assert rpc.contains_unknowns is sdk_contains_unknowns
     assert sdk_resource._get_stack_trace is stack_trace
+    assert sdk_mocks._sync_await is sdk_sync_await
+    assert loop._default_executor is executor
 
 
 def test_on_another_sdk_release_the_sdks_own_code_runs(monkeypatch):
     monkeypatch.setattr(sdk_trims, "applies", lambda: False)
     with sdk_trims.offline_sdk():
         assert rpc.contains_unknowns is sdk_contains_unknowns
+        assert not isinstance(_ensure_event_loop()._default_executor, sdk_trims.AnsweredInline)
+
+
+def _threads_answering(monkeypatch) -> set[int]:
+    """The threads the mock monitor answers a two-resource program's registrations on."""
+    answered_on: set[int] = set()
+    register = mock_runtime._RecordingMonitor.RegisterResource
+
+    def recording(self, request):
+        answered_on.add(threading.get_ident())
+        return register(self, request)
+
+    monkeypatch.setattr(mock_runtime._RecordingMonitor, "RegisterResource", recording)
+
+    def program():
+        bucket = aws.s3.Bucket("logs")
+        aws.s3.BucketVersioning("logs", bucket=bucket.id, versioning_configuration={"status": "Enabled"})
+        pulumi.export("bucket", bucket.arn)
+
+    run_callable(program)
+    return answered_on
+
+
+@pytest.mark.program  # a two-resource program under the mock runtime
+def test_during_a_run_the_mock_monitor_answers_on_the_loops_own_thread(monkeypatch):
+    assert _threads_answering(monkeypatch) == {threading.get_ident()}
+
+
+@pytest.mark.program
+def test_on_the_sdks_own_code_the_mock_monitor_answers_on_worker_threads(monkeypatch):
+    """The control for the test above: without the swap, the hop to a worker thread is there."""
+    monkeypatch.setattr(sdk_trims, "applies", lambda: False)
+    assert threading.get_ident() not in _threads_answering(monkeypatch)
+
+
+def test_the_inline_executor_returns_errors_as_results_and_lets_an_interrupt_end_the_run():
+    executor = sdk_trims.AnsweredInline()
+    assert executor.submit(lambda a, b: a + b, 2, b=3).result() == 5
+    with pytest.raises(ZeroDivisionError):
+        executor.submit(lambda: 1 / 0).result()
+    with pytest.raises(KeyboardInterrupt):
+        executor.submit(lambda: (_ for _ in ()).throw(KeyboardInterrupt))
+    assert not executor._threads
+
+
+def test_settle_runs_a_coroutine_that_waits_to_its_end_with_the_outcome_inside_it():
+    """The mock monitor's coroutines never wait (plain values); one that does still settles, on
+    the running loop, as the monitor's calls do during a run."""
+
+    async def later(value):
+        return await asyncio.sleep(0.01, result=value)
+
+    async def failing():
+        future = asyncio.get_event_loop().create_future()
+        asyncio.get_event_loop().call_soon(future.set_exception, ValueError("bad state"))
+        try:
+            await future
+        except ValueError as exc:
+            return f"caught inside: {exc}"
+
+    async def monitor_call(coroutine):
+        return sdk_trims.settle(coroutine)
+
+    assert sdk_sync_await(monitor_call(later(7))) == 7
+    assert sdk_sync_await(monitor_call(failing())) == "caught inside: bad state"
 
 
 @pytest.mark.parametrize("preview", [False, True], ids=["update", "first preview"])
 def test_a_run_with_the_swaps_registers_what_a_run_on_the_sdks_own_code_registers(monkeypatch, preview):
     """The first preview is where contains_unknowns answers True: every computed output unknown."""
     trimmed = run_program("staging", preview=True) if preview else program_run("staging")
-    monkeypatch.setattr(sdk_trims, "SWAPS", ())
+    monkeypatch.setattr(sdk_trims, "applies", lambda: False)
     untrimmed = run_program("staging", preview=preview)
     assert [r.to_json() for r in untrimmed.resources] == [r.to_json() for r in trimmed.resources]
     assert untrimmed.outputs == trimmed.outputs

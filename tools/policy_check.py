@@ -128,20 +128,27 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
 
 
-def pack_config(stack: str, resources: list[dict] | None = None, cost: dict[str, Any] | None = None) -> dict[str, Any]:
+def pack_config(
+    stack: str,
+    resources: list[dict] | None = None,
+    cost: dict[str, Any] | None = None,
+    capacity_of_stack: tuple[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The policy set of the stack's environment plus the figures `make capacity` writes: the
-    capacity model's, and the cost estimate's (`cost`, or that of `resources`, the run checked)."""
+    capacity model's (`capacity_of_stack` when the caller has them already), and the cost
+    estimate's (`cost`, or that of `resources`, the run checked)."""
     from tools.capacity import policy_config
     from tools.cost import cost_figures
 
-    environment, capacity = _capacity_figures(stack)
+    environment, capacity = capacity_of_stack or capacity_figures(stack)
     if cost is None and resources is not None:
         cost = cost_figures(stack, resources)
     return policy_config(environment, capacity, cost)
 
 
 @functools.cache
-def _capacity_figures(stack: str) -> tuple[str, dict[str, Any]]:
+def capacity_figures(stack: str) -> tuple[str, dict[str, Any]]:
+    """The stack's environment and what its capacity model answers (a tenth of a second)."""
     from stacks.stack_file import load_stack
     from tools.capacity import figures
 
