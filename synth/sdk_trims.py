@@ -15,9 +15,10 @@ runtime, and asked to trim what the offline run does not need. Three steps, read
   loop's default executor: a hop to a worker thread and back, for a gRPC call that may block on
   the engine. The mock monitor answers in microseconds, in Python, under the same GIL, so the
   hop is pure cost: a fifth of a run's CPU. During a run the loop's default executor answers on
-  the loop's own thread. The mock monitor's `_sync_await` of the state it serializes (plain
-  values, which never wait on anything) is driven to its end directly, because pumping the
-  running loop from inside one of its own steps could run, nested, the task waiting for it.
+  the loop's own thread. The mock monitor's `_sync_await` of the state it serializes is driven
+  to its end directly: that state is plain values, which wait on nothing, and the SDK's own
+  `_sync_await` would pump the running loop from inside one of its steps, running other tasks
+  nested in it.
 
 `offline_sdk()` swaps them for the length of a run and puts the SDK's own back after, so a
 caller in the same process that is not a mock run sees the SDK unchanged. Only on the SDK
@@ -73,8 +74,9 @@ def _walk_for_unknowns(value: Any, seen_ids: set[int]) -> bool:
 class AnsweredInline(ThreadPoolExecutor):
     """A default executor that calls each function on the caller's thread and hands back its
     settled future: what `run_in_executor` returns then resolves on the loop's next step, as it
-    would when a worker thread finished. No thread is ever started. KeyboardInterrupt and
-    SystemExit (the synth's SIGTERM) are not results: they end the run, as on the loop's thread."""
+    would when a worker thread finished. No thread is ever started. Only an `Exception` is a
+    result; any other BaseException (Ctrl-C, the synth's SIGTERM as SystemExit) ends the run
+    from where it was raised, as it would on the loop's thread."""
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         future: Future[T] = Future()
@@ -86,10 +88,16 @@ class AnsweredInline(ThreadPoolExecutor):
 
 
 def settle(awaitable: Awaitable[T]) -> T:
-    """The mock monitor's `_sync_await`, on the loop's thread: a coroutine runs to its end here.
-    Should it wait on a future, the SDK's own `_sync_await` pumps the loop until that future is
-    done, and the coroutine goes on (the future's outcome, error or value, is raised or returned
-    inside it, as a task would)."""
+    """The mock monitor's `_sync_await`, on the loop's thread: a coroutine that waits on nothing
+    (the plain values of a mock's state) runs to its end here, and no other task runs meanwhile.
+
+    One that waits on a future (a program that passes a resource object as an input gets it back
+    in the mock's state, and serializing it waits on its URN) goes on once the SDK's own
+    `_sync_await` has pumped the loop until that future is done, with the future's outcome raised
+    or returned inside it, as a task would. That pump nests, one level per registration waiting
+    at once: a few dozen work, hundreds end in RecursionError. The SDK's own code hangs there
+    from the first one (its worker thread waits on the loop's future), and this program passes
+    no resource as an input (tests/test_sdk_trims.py runs it both ways)."""
     if not asyncio.iscoroutine(awaitable):
         return _sync_await(awaitable)
     while True:

@@ -620,6 +620,25 @@ def test_the_pack_decodes_each_message_once_for_all_its_policies():
     assert decoded == {"instanceClass": "db.r7g.4xlarge"}
 
 
+def test_the_packs_memo_holds_at_most_its_bound_and_lets_the_oldest_go_first(monkeypatch):
+    import analyzer_cache
+
+    monkeypatch.setattr(analyzer_cache, "REMEMBERED", 3)
+    messages = [object() for _ in range(5)]
+    made: list[object] = []
+
+    def make(message: object) -> int:
+        made.append(message)
+        return id(message)
+
+    for message in messages + messages[-3:]:
+        analyzer_cache._remembered("bound test", message, lambda m=message: make(m))
+    assert made == messages  # the last three were remembered; the first two are gone
+    assert len(analyzer_cache._local.caches["bound test"]) == 3
+    analyzer_cache._remembered("bound test", messages[0], lambda: make(messages[0]))
+    assert made[-1] is messages[0]
+
+
 def test_the_pack_shares_each_resources_proxy_options_and_provider_across_its_policies():
     """analyzer_cache: a resource's unknown-checking proxy, options and provider are built once
     per message, and still check unknowns as pulumi-policy's own do."""

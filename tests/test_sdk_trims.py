@@ -22,7 +22,7 @@ from pulumi.runtime.sync_await import _sync_await as sdk_sync_await
 
 from synth import mock_runtime, sdk_trims
 from synth.mock_runtime import run_callable, run_program
-from tests.conftest import ROOT, program_run
+from tests.conftest import ROOT, STACKS, program_run
 
 leaves = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5), st.just(UNKNOWN))
 values = st.recursive(
@@ -143,9 +143,26 @@ def test_the_inline_executor_returns_errors_as_results_and_lets_an_interrupt_end
     assert not executor._threads
 
 
-def test_settle_runs_a_coroutine_that_waits_to_its_end_with_the_outcome_inside_it():
-    """The mock monitor's coroutines never wait (plain values); one that does still settles, on
-    the running loop, as the monitor's calls do during a run."""
+def test_settle_runs_a_coroutine_that_waits_on_nothing_without_running_other_tasks():
+    """Its reason to exist: the SDK's own `_sync_await`, called on the running loop, pumps it
+    and runs whatever else is ready, nested inside the caller's step."""
+    ran: list[str] = []
+
+    async def plain_state():
+        return {"arn": "arn:aws:s3:::logs"}
+
+    async def monitor_call(wait):
+        asyncio.get_running_loop().call_soon(ran.append, "another task")
+        value = wait(plain_state())
+        return value, list(ran)
+
+    assert sdk_sync_await(monitor_call(sdk_trims.settle)) == ({"arn": "arn:aws:s3:::logs"}, [])
+    ran.clear()
+    assert sdk_sync_await(monitor_call(sdk_sync_await))[1] == ["another task"]  # the SDK's own
+
+
+def test_settle_runs_a_coroutine_that_does_wait_to_its_end_with_the_outcome_inside_it():
+    """A program passing a resource as an input makes the mock's state wait on its URN."""
 
     async def later(value):
         return await asyncio.sleep(0.01, result=value)
@@ -165,12 +182,13 @@ def test_settle_runs_a_coroutine_that_waits_to_its_end_with_the_outcome_inside_i
     assert sdk_sync_await(monitor_call(failing())) == "caught inside: bad state"
 
 
+@pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("preview", [False, True], ids=["update", "first preview"])
-def test_a_run_with_the_swaps_registers_what_a_run_on_the_sdks_own_code_registers(monkeypatch, preview):
+def test_a_run_with_the_swaps_registers_what_a_run_on_the_sdks_own_code_registers(monkeypatch, stack, preview):
     """The first preview is where contains_unknowns answers True: every computed output unknown."""
-    trimmed = run_program("staging", preview=True) if preview else program_run("staging")
+    trimmed = run_program(stack, preview=True) if preview else program_run(stack)
     monkeypatch.setattr(sdk_trims, "applies", lambda: False)
-    untrimmed = run_program("staging", preview=preview)
+    untrimmed = run_program(stack, preview=preview)
     assert [r.to_json() for r in untrimmed.resources] == [r.to_json() for r in trimmed.resources]
     assert untrimmed.outputs == trimmed.outputs
     assert untrimmed.secret_outputs == trimmed.secret_outputs

@@ -22,5 +22,15 @@ def test_every_manifest_loads_back_as_the_object_the_program_registered(monkeypa
     assert sorted(written, key=key) == sorted(registered, key=key)
 
 
-def test_the_synth_uses_libyamls_emitter_where_pyyaml_has_it():
+def test_the_synth_writes_each_manifest_with_libyamls_emitter_where_pyyaml_has_it(monkeypatch, tmp_path):
     assert synth.MANIFEST_DUMPER is (yaml.CSafeDumper if yaml.__with_libyaml__ else yaml.SafeDumper)
+    used: list[object] = []
+
+    class Recording(synth.MANIFEST_DUMPER):  # type: ignore[misc,valid-type]
+        def __init__(self, *args, **kwargs):
+            used.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(synth, "MANIFEST_DUMPER", Recording)
+    synth.write_artifacts(program_run("staging"), tmp_path)
+    assert len(used) == len(list((tmp_path / "manifests").iterdir())) > 50

@@ -8,7 +8,6 @@ import pytest
 
 from tests.conftest import program_run
 from tools import synth
-from tools.policy_check import capacity_figures
 
 
 class StalledGate:
@@ -51,7 +50,7 @@ def test_an_interruption_while_the_packs_check_stops_them_and_is_raised(monkeypa
 
     def call() -> None:
         try:
-            synth.synth("staging", tmp_path, Finished(run), gates, Finished(capacity_figures("staging")))  # type: ignore[arg-type]
+            synth.synth("staging", tmp_path, Finished(run), gates)  # type: ignore[arg-type]
         except BaseException as exc:
             raised.append(exc)
 
@@ -75,7 +74,7 @@ def test_bad_price_input_exits_2_before_anything_is_written(monkeypatch, tmp_pat
         raise ValueError("prices/eu-west-1.json: no price for db.r7g.4xlarge")
 
     monkeypatch.setattr(synth, "estimate", unusable)
-    assert synth.synth("staging", tmp_path, Finished(run), [], Finished(None)) == 2  # type: ignore[arg-type]
+    assert synth.synth("staging", tmp_path, Finished(run), []) == 2  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
     assert capsys.readouterr().err.strip() == (
         "error: stack 'staging': prices/eu-west-1.json: no price for db.r7g.4xlarge"

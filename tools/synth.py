@@ -50,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     children: list[Background] = []
     try:
         gates += [] if args.skip_policies else [PolicyGate() for _ in range(min(free_cores(), 2))]
-        capacity = Background(capacity_figures, args.stack)
-        children.append(capacity)
+        capacity = Background(capacity_figures, args.stack) if gates else None
+        children += [capacity] if capacity else []
         preload(program_files(ROOT))
         preview = Background(run_program, args.stack, preview=True)
         children.append(preview)
@@ -67,7 +67,9 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def synth(stack: str, build: Path, preview: Background, gates: list[PolicyGate], capacity: Background) -> int:
+def synth(
+    stack: str, build: Path, preview: Background, gates: list[PolicyGate], capacity: Background | None = None
+) -> int:
     """Bad input (the stack's config, a price file) exits 2 before anything is written."""
     try:
         run = run_program(stack)
@@ -84,9 +86,11 @@ def synth(stack: str, build: Path, preview: Background, gates: list[PolicyGate],
         print(f"error: stack {stack!r}: {exc}", file=sys.stderr)
         return 2
     modes = {"update": run, "first preview": first_preview}
+    # Here, not in the check's thread, where an interruption would wait on it.
+    capacity_of_stack = capacity.result() if capacity else None
     # The packs check both modes while this process writes the artifacts.
     with ThreadPoolExecutor(1) as background:
-        checking = background.submit(check, stack, priced, modes, gates, capacity)
+        checking = background.submit(check, stack, priced, modes, gates, capacity_of_stack)
         try:
             out = build / stack
             write_artifacts(run, out)
@@ -110,14 +114,18 @@ def synth(stack: str, build: Path, preview: Background, gates: list[PolicyGate],
 
 
 def check(
-    stack: str, priced: StackEstimate, modes: dict[str, ProgramRun], gates: list[PolicyGate], capacity: Background
+    stack: str,
+    priced: StackEstimate,
+    modes: dict[str, ProgramRun],
+    gates: list[PolicyGate],
+    capacity_of_stack: tuple[str, dict] | None = None,
 ) -> dict[str, list]:
     """Each mode through a pack, side by side when there are two; {} without gates. One pack
     config for both modes: its figures price the configuration (the update run's inventory),
     which the first preview shares with unknown IDs."""
     if not gates:
         return {}
-    config = pack_config(stack, cost=priced.figures(), capacity_of_stack=capacity.result())
+    config = pack_config(stack, cost=priced.figures(), capacity_of_stack=capacity_of_stack)
     for gate in gates:
         gate.configure(config)
     with ThreadPoolExecutor(len(gates)) as pool:
