@@ -3,7 +3,9 @@
 The synth's two modes are independent whole-program runs under the mock runtime: the first
 preview runs in a child forked before any thread or gRPC channel exists (the synth has loaded
 the provider modules by then, so the child shares them) and sends its ProgramRun back pickled.
-On one core, or without fork, the call runs here, when its result is asked for.
+The capacity model the packs' config needs runs in another, forked earlier, while the synth
+loads those modules. On one core, or without fork, the call runs here, when its result is
+asked for.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ class Background:
         raise value
 
     def close(self) -> None:
-        """Stops a child whose result nobody asked for (the other mode failed first)."""
+        """Stops a child whose result nobody asked for (the synth ended before it needed it: bad
+        input, a failed run, an interruption)."""
         if self._process is not None:
             self._process.kill()
             self._process.join()

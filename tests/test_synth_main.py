@@ -1,0 +1,91 @@
+"""tools/synth.py's main: the children and packs it starts, what it hands the synth, what it stops."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import program_run
+from tools import synth
+from tools.policy_check import capacity_figures
+
+
+class FakeGate:
+    def __init__(self) -> None:
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeChild:
+    """Records the call main() would fork, and whether it was stopped."""
+
+    started: list[FakeChild] = []
+
+    def __init__(self, fn, *args, **kwargs) -> None:
+        self.call, self.closed = (fn, args, kwargs), False
+        FakeChild.started.append(self)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    """main() with its packs, forks, preload and synth replaced by recorders."""
+    FakeChild.started = []
+    handed: dict[str, object] = {}
+    monkeypatch.setattr(synth, "PolicyGate", FakeGate)
+    monkeypatch.setattr(synth, "Background", FakeChild)
+    monkeypatch.setattr(synth, "free_cores", lambda: 2)
+    monkeypatch.setattr(synth, "preload", lambda _files: 0)
+    monkeypatch.setattr(synth.signal, "signal", lambda *_args: None)  # the test process keeps its handlers
+
+    def fake_synth(stack, _out, preview, gates, capacity=None):
+        handed.update(stack=stack, preview=preview, gates=gates, capacity=capacity)
+        return 0
+
+    monkeypatch.setattr(synth, "synth", fake_synth)
+    return handed
+
+
+def test_with_gates_the_capacity_model_and_the_first_preview_fork_and_all_are_stopped(recorded):
+    assert synth.main(["staging"]) == 0
+    capacity, preview = FakeChild.started
+    assert capacity.call == (capacity_figures, ("staging",), {})
+    assert preview.call == (synth.run_program, ("staging",), {"preview": True})
+    assert recorded["capacity"] is capacity and recorded["preview"] is preview
+    assert len(recorded["gates"]) == 2
+    assert all(child.closed for child in FakeChild.started)
+    assert all(gate.closed for gate in recorded["gates"])
+
+
+def test_without_gates_no_capacity_model_is_forked(recorded):
+    assert synth.main(["staging", "--skip-policies"]) == 0
+    [preview] = FakeChild.started
+    assert preview.call[0] is synth.run_program
+    assert recorded["capacity"] is None and recorded["gates"] == []
+
+
+class Interrupted:
+    def result(self) -> object:
+        raise SystemExit(143)  # SIGTERM while this process waited on the capacity child
+
+
+class Finished:
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def result(self) -> object:
+        return self.value
+
+
+def test_an_interruption_while_waiting_on_the_capacity_model_is_raised_before_anything_is_written(
+    monkeypatch, tmp_path
+):
+    run = program_run("staging")
+    monkeypatch.setattr(synth, "run_program", lambda _stack: run)
+    with pytest.raises(SystemExit) as raised:
+        synth.synth("staging", tmp_path, Finished(run), [FakeGate()], Interrupted())  # type: ignore[arg-type,list-item]
+    assert raised.value.code == 143
+    assert list(tmp_path.iterdir()) == []
