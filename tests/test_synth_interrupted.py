@@ -1,4 +1,4 @@
-"""tools/synth.py: interrupted while the packs check, the synth ends at once and stops them."""
+"""tools/synth.py: interrupted while it waits (on the packs, on the capacity model), the synth ends at once."""
 
 from __future__ import annotations
 
@@ -79,3 +79,19 @@ def test_bad_price_input_exits_2_before_anything_is_written(monkeypatch, tmp_pat
     assert capsys.readouterr().err.strip() == (
         "error: stack 'staging': prices/eu-west-1.json: no price for db.r7g.4xlarge"
     )
+
+
+class Interrupted:
+    def result(self) -> object:
+        raise SystemExit(143)  # SIGTERM while this process waited on the capacity child
+
+
+def test_an_interruption_while_waiting_on_the_capacity_model_is_raised_before_anything_is_written(
+    monkeypatch, tmp_path
+):
+    run = program_run("staging")
+    monkeypatch.setattr(synth, "run_program", lambda _stack: run)
+    with pytest.raises(SystemExit) as raised:
+        synth.synth("staging", tmp_path, Finished(run), [StalledGate()], Interrupted())  # type: ignore[arg-type,list-item]
+    assert raised.value.code == 143
+    assert list(tmp_path.iterdir()) == []

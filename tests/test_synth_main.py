@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import program_run
 from tools import synth
 from tools.policy_check import capacity_figures
 
@@ -65,27 +64,3 @@ def test_without_gates_no_capacity_model_is_forked(recorded):
     [preview] = FakeChild.started
     assert preview.call[0] is synth.run_program
     assert recorded["capacity"] is None and recorded["gates"] == []
-
-
-class Interrupted:
-    def result(self) -> object:
-        raise SystemExit(143)  # SIGTERM while this process waited on the capacity child
-
-
-class Finished:
-    def __init__(self, value: object) -> None:
-        self.value = value
-
-    def result(self) -> object:
-        return self.value
-
-
-def test_an_interruption_while_waiting_on_the_capacity_model_is_raised_before_anything_is_written(
-    monkeypatch, tmp_path
-):
-    run = program_run("staging")
-    monkeypatch.setattr(synth, "run_program", lambda _stack: run)
-    with pytest.raises(SystemExit) as raised:
-        synth.synth("staging", tmp_path, Finished(run), [FakeGate()], Interrupted())  # type: ignore[arg-type,list-item]
-    assert raised.value.code == 143
-    assert list(tmp_path.iterdir()) == []
