@@ -69,7 +69,7 @@ def _remembered(kind: Any, key: Any, make: Any) -> Any:
     try:
         cache = _local.caches[kind]
     except (AttributeError, KeyError):  # this thread's first message of this kind
-        cache = _caches().setdefault(kind, OrderedDict())
+        cache = vars(_local).setdefault("caches", {}).setdefault(kind, OrderedDict())
     entry = cache.get(id(key))
     if entry is not None and entry[0] is key:
         return entry[1]
@@ -78,12 +78,6 @@ def _remembered(kind: Any, key: Any, make: Any) -> Any:
     if len(cache) > REMEMBERED:
         cache.popitem(last=False)
     return value
-
-
-def _caches() -> dict:
-    if not hasattr(_local, "caches"):
-        _local.caches = {}
-    return _local.caches
 
 
 def install() -> bool:
