@@ -158,14 +158,15 @@ def examples(thorough: int) -> int:
     return thorough if PROFILE == "thorough" else min(thorough, settings.get_profile(PROFILE).max_examples)
 
 
-_runs: dict[str, ProgramRun] = {}
+_runs: dict[tuple[str, bool], ProgramRun] = {}
 
 
-def program_run(stack: str) -> ProgramRun:
-    """One whole-program run per stack per session (runs are deterministic)."""
-    if stack not in _runs:
-        _runs[stack] = run_program(stack)
-    return _runs[stack]
+def program_run(stack: str, preview: bool = False) -> ProgramRun:
+    """One whole-program run per stack and mode per session (runs are deterministic). Tests
+    read it; one that changes a run changes a copy (copy.deepcopy)."""
+    if (stack, preview) not in _runs:
+        _runs[stack, preview] = run_program(stack, preview=preview)
+    return _runs[stack, preview]
 
 
 @pytest.fixture(params=STACKS)

@@ -220,7 +220,7 @@ def test_a_real_stack_with_real_values_loads():
 
 @pytest.fixture(scope="module", params=["staging", "prod"])
 def first_preview(request) -> ProgramRun:
-    return run_program(request.param, preview=True)
+    return program_run(request.param, preview=True)
 
 
 def test_first_preview_registers_everything_with_computed_outputs_unknown(first_preview):

@@ -19,7 +19,7 @@ import stack
 from registry import load_rules
 
 from tests.harness.checks import nonempty
-from tools.policy_check import analyze
+from tools.policy_check import PolicyGate, pack_config
 
 #: Every case here runs the program (its known-good properties) or the pack.
 pytestmark = pytest.mark.program
@@ -477,19 +477,34 @@ def test_every_policy_maps_to_a_control_or_says_why_not():
 # --- end to end, over the Analyzer gRPC interface -------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def gate_of():
+    """One pack per stack for this module's gate tests, configured as the synth configures it
+    (from the stack's own run): a pack serves any number of runs, and starting one costs 0.7 s."""
+    gates: dict[str, PolicyGate] = {}
+
+    def gate(stack_name: str) -> PolicyGate:
+        if stack_name not in gates:
+            resources = [r.to_json() for r in program_run(stack_name).resources]
+            gates[stack_name] = PolicyGate().configure(pack_config(stack_name, resources))
+        return gates[stack_name]
+
+    yield gate
+    for started in gates.values():
+        started.close()
+
+
 @pytest.mark.parametrize("stack_name", ["staging", "prod"])
-def test_gate_passes_both_stacks_with_no_mandatory_violation(stack_name):
-    diagnostics = analyze(program_run(stack_name))
+def test_gate_passes_both_stacks_with_no_mandatory_violation(stack_name, gate_of):
+    diagnostics = gate_of(stack_name).analyze(program_run(stack_name))
     assert [d for d in diagnostics if d.level == "mandatory"] == []
 
 
-def test_gate_reports_a_misconfigured_resource_as_mandatory_and_survives_unknowns():
-    from synth.mock_runtime import run_program
-
-    run = run_program("prod")
+def test_gate_reports_a_misconfigured_resource_as_mandatory_and_survives_unknowns(gate_of):
+    run = copy.deepcopy(program_run("prod"))  # the session's run stays as the program made it
     primary = next(r for r in run.resources if r.type == RDS and r.name.endswith("primary"))
     primary.plain_inputs["publiclyAccessible"] = True
-    diagnostics = analyze(run, unknowns={"sd-prod-cdn": ["defaultRootObject"]})
+    diagnostics = gate_of("prod").analyze(run, unknowns={"sd-prod-cdn": ["defaultRootObject"]})
     public = [d for d in diagnostics if d.policy == "rds-not-public"]
     assert len(public) == 1 and public[0].level == "mandatory" and public[0].urn == primary.urn
     assert public[0].message == "publiclyAccessible must be false"
@@ -497,16 +512,14 @@ def test_gate_reports_a_misconfigured_resource_as_mandatory_and_survives_unknown
     assert unknown and unknown[0].level == "advisory" and "can't be known during preview" in unknown[0].message
 
 
-def test_a_secret_block_is_still_checked_through_the_gate():
+def test_a_secret_block_is_still_checked_through_the_gate(gate_of):
     """A block that holds a secret (an internal master's password would make advancedSecurity-
     Options one) reaches the pack wrapped as a secret: the FGAC rule must still see inside it."""
-    from synth.mock_runtime import run_program
-
-    run = run_program("prod")
+    run = copy.deepcopy(program_run("prod"))
     domain = next(r for r in run.resources if r.type == SEARCH)
     domain.secret_paths.append("advancedSecurityOptions")
     domain.plain_inputs["advancedSecurityOptions"]["enabled"] = False
-    found = [d for d in analyze(run) if d.policy == "opensearch-fine-grained-access"]
+    found = [d for d in gate_of("prod").analyze(run) if d.policy == "opensearch-fine-grained-access"]
     assert [(d.urn, d.level, d.message) for d in found] == [
         (domain.urn, "mandatory", "advancedSecurityOptions.enabled must be true")
     ]

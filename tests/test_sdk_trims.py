@@ -186,7 +186,7 @@ def test_settle_runs_a_coroutine_that_does_wait_to_its_end_with_the_outcome_insi
 @pytest.mark.parametrize("preview", [False, True], ids=["update", "first preview"])
 def test_a_run_with_the_swaps_registers_what_a_run_on_the_sdks_own_code_registers(monkeypatch, stack, preview):
     """The first preview is where contains_unknowns answers True: every computed output unknown."""
-    trimmed = run_program(stack, preview=True) if preview else program_run(stack)
+    trimmed = program_run(stack, preview=preview)
     monkeypatch.setattr(sdk_trims, "applies", lambda: False)
     untrimmed = run_program(stack, preview=preview)
     assert [r.to_json() for r in untrimmed.resources] == [r.to_json() for r in trimmed.resources]

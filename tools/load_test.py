@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from kubernetes.client.exceptions import ApiException
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -131,25 +130,34 @@ def main(argv: Sequence[str]) -> int:
             enable(ROOT / f"Pulumi.{rest[0]}.yaml", rest[1], scenarios)
             return 0
         if command in ("wait", "report", "cleanup") and len(rest) in (1, 2):
-            run_id, minutes = rest[0], float(rest[1]) if len(rest) == 2 else 150.0
-            core, objects, batch = _clients()
-            if command == "wait":
-                wait_for_run(lambda: _stage(objects, run_id), minutes)
-            elif command == "cleanup":
-                _cleanup(batch, run_id, minutes)
-            else:
-                text, passed = report(run_id, _runners(core, run_id))
-                print(text)
-                return 0 if passed else 1
-            return 0
+            return _on_the_cluster(command, rest[0], float(rest[1]) if len(rest) == 2 else 150.0)
     except (FileNotFoundError, ValueError) as error:
         print(f"load_test {command}: {error}", file=sys.stderr)
         return 2
+    print(__doc__.split("\n\n")[1], file=sys.stderr)
+    return 2
+
+
+def _on_the_cluster(command: str, run_id: str, minutes: float) -> int:
+    """The steps that call the cluster. The Kubernetes client is imported here, not with the
+    module: it takes 0.4 s, which the `enable` step and every test process importing this module
+    for its pure helpers would otherwise pay."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        core, objects, batch = _clients()
+        if command == "wait":
+            wait_for_run(lambda: _stage(objects, run_id), minutes)
+        elif command == "cleanup":
+            _cleanup(batch, run_id, minutes)
+        else:
+            text, passed = report(run_id, _runners(core, run_id))
+            print(text)
+            return 0 if passed else 1
+        return 0
     except ApiException as error:
         print(f"load_test {command}: the cluster answered {error.status} {error.reason}", file=sys.stderr)
         return 1
-    print(__doc__.split("\n\n")[1], file=sys.stderr)
-    return 2
 
 
 if __name__ == "__main__":
