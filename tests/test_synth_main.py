@@ -9,8 +9,11 @@ from tools.policy_check import capacity_figures
 
 
 class FakeGate:
+    made = 0
+
     def __init__(self) -> None:
         self.closed = False
+        FakeGate.made += 1
 
     def close(self) -> None:
         self.closed = True
@@ -32,7 +35,7 @@ class FakeChild:
 @pytest.fixture
 def recorded(monkeypatch):
     """main() with its packs, forks, preload and synth replaced by recorders."""
-    FakeChild.started = []
+    FakeChild.started, FakeGate.made = [], 0
     handed: dict[str, object] = {}
     monkeypatch.setattr(synth, "PolicyGate", FakeGate)
     monkeypatch.setattr(synth, "Background", FakeChild)
@@ -64,3 +67,19 @@ def test_without_gates_no_capacity_model_is_forked(recorded):
     [preview] = FakeChild.started
     assert preview.call[0] is synth.run_program
     assert recorded["capacity"] is None and recorded["gates"] == []
+
+
+def test_bad_config_exits_2_before_a_pack_or_a_child_starts(recorded, capsys):
+    """One line per problem naming the key, and nothing started: no pack, no fork."""
+    stack_file = synth.ROOT / "Pulumi.maintest.yaml"
+    stack_file.write_text(
+        "config:\n  aws:region: eu-west-1\n  smartdairy-platform:environment: maintest\n"
+        "  smartdairy-platform:network: {cidr: 10.0.0.0/16, natGateways: single, azCount: many}\n"
+    )
+    try:
+        assert synth.main(["maintest"]) == 2
+    finally:
+        stack_file.unlink()
+    assert FakeChild.started == [] and recorded == {}
+    assert FakeGate.made == 0
+    assert "smartdairy-platform:network.azCount = 'many'" in capsys.readouterr().err

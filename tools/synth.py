@@ -27,6 +27,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stacks.loader import ConfigError
+from stacks.stack_file import load_stack
 from synth.background import Background, free_cores
 from synth.mock_runtime import ROOT, SECRET_MARKER, ProgramRun, run_program
 from synth.preload import preload, program_files
@@ -46,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     # first-preview run forks, finds them loaded, and runs on the second core while this process
     # runs the update. A pack's gRPC channel opens at its first call, after the forks.
     signal.signal(signal.SIGTERM, _exit_on_signal)  # a cancelled CI job still cleans up
+    try:
+        load_stack(args.stack)  # 15 ms: bad input exits 2 before a pack or a child starts
+    except (ConfigError, FileNotFoundError) as exc:
+        return bad_input(args.stack, exc)
     gates: list[PolicyGate] = []
     children: list[Background] = []
     try:
@@ -74,12 +79,8 @@ def synth(
     try:
         run = run_program(stack)
         first_preview = preview.result()
-    except ConfigError as exc:
-        print(f"error: stack {stack!r}: {exc}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (ConfigError, FileNotFoundError) as exc:
+        return bad_input(stack, exc)
     try:
         priced = estimate(run)
     except ValueError as exc:  # a price file that cannot be used
@@ -111,6 +112,12 @@ def synth(
         print(report(diagnostics))
         failed |= any(d.level == "mandatory" for d in diagnostics)
     return 1 if failed else 0
+
+
+def bad_input(stack: str, exc: ConfigError | FileNotFoundError) -> int:
+    """A problem of the stack's config (one line per key), or a file it needs that is missing."""
+    print(f"error: stack {stack!r}: {exc}" if isinstance(exc, ConfigError) else f"error: {exc}", file=sys.stderr)
+    return 2
 
 
 def check(
