@@ -19,7 +19,7 @@ import stack
 from registry import load_rules
 
 from tests.harness.checks import nonempty
-from tools.policy_check import PolicyGate, pack_config
+from tools.policy_check import PolicyGate, analyze, pack_config
 
 #: Every case here runs the program (its known-good properties) or the pack.
 pytestmark = pytest.mark.program
@@ -485,8 +485,13 @@ def gate_of():
 
     def gate(stack_name: str) -> PolicyGate:
         if stack_name not in gates:
-            resources = [r.to_json() for r in program_run(stack_name).resources]
-            gates[stack_name] = PolicyGate().configure(pack_config(stack_name, resources))
+            config = pack_config(stack_name, [r.to_json() for r in program_run(stack_name).resources])
+            started = PolicyGate()
+            try:
+                gates[stack_name] = started.configure(config)
+            except BaseException:
+                started.close()  # not in `gates`, so the teardown would not stop it
+                raise
         return gates[stack_name]
 
     yield gate
@@ -498,6 +503,13 @@ def gate_of():
 def test_gate_passes_both_stacks_with_no_mandatory_violation(stack_name, gate_of):
     diagnostics = gate_of(stack_name).analyze(program_run(stack_name))
     assert [d for d in diagnostics if d.level == "mandatory"] == []
+
+
+def test_the_one_shot_gate_configures_its_pack_from_the_runs_own_stack(gate_of):
+    """`analyze(run)` (`tools/policy_check.py STACK`) starts a pack of its own and configures it
+    from the run: it must find what the shared gate finds."""
+    run = program_run("staging")
+    assert analyze(run) == gate_of("staging").analyze(run)
 
 
 def test_gate_reports_a_misconfigured_resource_as_mandatory_and_survives_unknowns(gate_of):
