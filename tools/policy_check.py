@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -78,19 +79,38 @@ def _replace(value: Any, parts: list, change) -> Any:
     return value
 
 
+#: The pack's process, after exec: the kernel is to kill it when its parent dies (Linux's
+#: PR_SET_PDEATHSIG), so a killed gate leaves no pack serving behind it; a parent that died before
+#: that was set shows as another parent pid. Then `python -m pulumi.policy ADDRESS PACK_DIR`.
+PACK_LAUNCHER = """
+import contextlib, ctypes, os, runpy, signal, sys
+parent = int(sys.argv.pop(1))
+with contextlib.suppress(OSError):  # not Linux: the gate's own close() still stops the pack
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+if os.getppid() != parent:
+    sys.exit("policy pack: the gate that started it has gone")
+runpy.run_module("pulumi.policy", run_name="__main__", alter_sys=True)
+"""
+
+
 class PolicyPackProcess:
-    """The pack as a child process serving the Analyzer on a loopback port."""
+    """The pack as a child process serving the Analyzer on a loopback port.
+
+    Spawned without Python code between fork and exec, so CPython uses vfork and runs no fork
+    handler in the child. With a preexec_fn it forks, and gRPC's handler restarts its poller in
+    the child while another gate's channel is open; the child then dies on the epoll descriptor
+    that close_fds closed, before exec (grpc/grpc#43055, grpcio 1.80 to at least 1.85). The
+    pack's own process asks to die with its parent instead (`PACK_LAUNCHER`)."""
 
     def __init__(self, pack_dir: Path = PACK_DIR):
         # -u: the pack prints its port with print(); block-buffered into a pipe, the line never
         # arrives unless the environment happens to set PYTHONUNBUFFERED.
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir)],
+            [sys.executable, "-u", "-c", PACK_LAUNCHER, str(os.getpid()), "127.0.0.1:0", str(pack_dir)],
             cwd=pack_dir,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            preexec_fn=_die_with_parent,
         )
         self.channel: grpc.Channel | None = None
         self._analyzer: analyzer_pb2_grpc.AnalyzerStub | None = None
@@ -115,17 +135,6 @@ class PolicyPackProcess:
             self.channel = None
         self.process.kill()
         self.process.wait()
-
-
-def _die_with_parent() -> None:
-    """In the pack's process before it starts: the kernel kills it if its parent dies (Linux's
-    PR_SET_PDEATHSIG), so a killed gate leaves no pack serving behind it."""
-    import contextlib
-    import ctypes
-    import signal
-
-    with contextlib.suppress(OSError):  # not Linux: the gate's own close() still stops it
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
 
 
 def pack_config(
