@@ -99,8 +99,9 @@ class PolicyPackProcess:
     Spawned without Python code between fork and exec, so CPython uses vfork and runs no fork
     handler in the child. With a preexec_fn it forks, and gRPC's handler restarts its poller in
     the child while another gate's channel is open; the child then dies on the epoll descriptor
-    that close_fds closed, before exec (grpc/grpc#43055, grpcio 1.80 to at least 1.85). The
-    pack's own process asks to die with its parent instead (`PACK_LAUNCHER`)."""
+    that close_fds closed, before exec (grpc/grpc#43055, grpcio 1.80 to at least 1.85). Where
+    vfork is refused CPython forks instead, and a test with a C-level fork handler fails. The
+    pack's own process asks to die with its parent (`PACK_LAUNCHER`)."""
 
     def __init__(self, pack_dir: Path = PACK_DIR):
         # -u: the pack prints its port with print(); block-buffered into a pipe, the line never
