@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
-from tests.conftest import program_run
+from tests.conftest import ROOT, program_run
 from tools import synth
 
 
@@ -95,3 +100,56 @@ def test_an_interruption_while_waiting_on_the_capacity_model_is_raised_before_an
         synth.synth("staging", tmp_path, Finished(run), [StalledGate()], Interrupted())  # type: ignore[arg-type,list-item]
     assert raised.value.code == 143
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_synth_sent_sigterm_exits_143_and_leaves_no_pack(tmp_path):
+    """A cancelled CI job: SIGTERM once the packs have started ends the synth with 128 + 15, its
+    packs and children stopped, no traceback, nothing written."""
+    process = subprocess.Popen(
+        [sys.executable, "tools/synth.py", "staging", "--out", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        packs = _children_once_started(process.pid)
+        process.send_signal(signal.SIGTERM)
+        stderr = process.communicate(timeout=60)[1]
+    finally:
+        process.kill()
+    assert process.returncode == 143, stderr
+    assert "Traceback" not in stderr
+    assert not [pid for pid in packs if _running(pid)]
+    assert not (tmp_path / "staging").exists()
+
+
+def _children_once_started(parent: int) -> list[int]:
+    """The parent's child processes, once it has some (its packs: main() has set its handler)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        children = [pid for pid in _pids() if _parent_of(pid) == parent]
+        if children:
+            return children
+        time.sleep(0.02)
+    raise AssertionError("the synth started no pack within 60 s")
+
+
+def _pids() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        return None
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -222,6 +222,14 @@ def exit_now(code: int) -> None:
     os._exit(code)
 
 
+def exit_status(stop: SystemExit) -> int:
+    """The status Python would exit with (a message it would print goes to stderr here)."""
+    if stop.code is None or isinstance(stop.code, int):
+        return stop.code or 0
+    print(stop.code, file=sys.stderr)
+    return 1
+
+
 #: The exit status of a writer whose reader went away (128 + SIGPIPE), as a shell reports it.
 PIPE_CLOSED = 128 + signal.SIGPIPE
 
@@ -235,3 +243,5 @@ if __name__ == "__main__":
         exit_now(main())
     except BrokenPipeError:  # the reader went away (`| head`) while the synth was printing
         exit_now(PIPE_CLOSED)
+    except SystemExit as stop:  # SIGTERM (143), argparse (2, or 0 for --help)
+        exit_now(exit_status(stop))
