@@ -10,11 +10,11 @@ import select
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.harness.processes import running, wait_until
 
 
 def _glibc() -> bool:
@@ -72,28 +72,12 @@ def test_a_pack_dies_with_the_gate_that_started_it():
         ready, _, _ = select.select([gate.stdout], [], [], 60)
         assert ready, "the gate's pack did not start within 60 s"
         pack = int(gate.stdout.readline())
-        assert _alive(pack)
+        assert running(pack)
     finally:
         gate.kill()
         gate.wait()
     try:
-        _wait_while(lambda: _alive(pack), seconds=10)
-        assert not _alive(pack), f"the pack {pack} outlived its gate"
+        assert wait_until(lambda: not running(pack), seconds=10), f"the pack {pack} outlived its gate"
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pack, signal.SIGKILL)  # a failure leaves no pack behind
-
-
-def _wait_while(condition, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while condition() and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
-def _alive(pid: int) -> bool:
-    """Running: not gone, and not a zombie left for init to reap."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:  # gone, or reaped while being read
-        return False

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 from tests.conftest import ROOT, program_run
+from tests.harness.processes import children_of, running, wait_until
 from tools import synth
 
 
@@ -113,43 +112,14 @@ def test_a_synth_sent_sigterm_exits_143_and_leaves_no_pack(tmp_path):
         text=True,
     )
     try:
-        packs = _children_once_started(process.pid)
+        # Children mean main() has set its SIGTERM handler: it starts the packs after that.
+        packs = wait_until(lambda: children_of(process.pid), seconds=60)
+        assert packs, "the synth started no pack within 60 s"
         process.send_signal(signal.SIGTERM)
         stderr = process.communicate(timeout=60)[1]
     finally:
         process.kill()
     assert process.returncode == 143, stderr
     assert "Traceback" not in stderr
-    assert not [pid for pid in packs if _running(pid)]
+    assert not [pid for pid in packs if running(pid)]
     assert not (tmp_path / "staging").exists()
-
-
-def _children_once_started(parent: int) -> list[int]:
-    """The parent's child processes, once it has some (its packs: main() has set its handler)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        children = [pid for pid in _pids() if _parent_of(pid) == parent]
-        if children:
-            return children
-        time.sleep(0.02)
-    raise AssertionError("the synth started no pack within 60 s")
-
-
-def _pids() -> list[int]:
-    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
-
-
-def _parent_of(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError):
-        return None
-
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
