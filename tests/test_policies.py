@@ -19,7 +19,7 @@ import stack
 from registry import load_rules
 
 from tests.harness.checks import nonempty
-from tools.policy_check import PolicyGate, analyze, pack_config
+from tools.policy_check import PolicyGate, analyze, configured_gate
 
 #: Every case here runs the program (its known-good properties) or the pack.
 pytestmark = pytest.mark.program
@@ -485,13 +485,7 @@ def gate_of():
 
     def gate(stack_name: str) -> PolicyGate:
         if stack_name not in gates:
-            config = pack_config(stack_name, [r.to_json() for r in program_run(stack_name).resources])
-            started = PolicyGate()
-            try:
-                gates[stack_name] = started.configure(config)
-            except BaseException:
-                started.close()  # not in `gates`, so the teardown would not stop it
-                raise
+            gates[stack_name] = configured_gate(program_run(stack_name))
         return gates[stack_name]
 
     yield gate

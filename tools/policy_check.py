@@ -255,10 +255,21 @@ def analyze(
 ) -> list[Diagnostic]:
     """One run through its own pack. `config`: the pack config to use instead of the platform
     stack's (another program's run)."""
+    with configured_gate(run, config, pack_dir) as gate:
+        return gate.analyze(run, unknowns)
+
+
+def configured_gate(run: ProgramRun, config: dict[str, Any] | None = None, pack_dir: Path = PACK_DIR) -> PolicyGate:
+    """A pack started and configured for `run`: with `config`, or the policy set and figures of
+    the run's own stack. Stopped again if its configuration fails."""
     if config is None:
         config = pack_config(run.stack, [r.to_json() for r in run.resources])
-    with PolicyGate(pack_dir) as gate:
-        return gate.configure(config).analyze(run, unknowns)
+    gate = PolicyGate(pack_dir)
+    try:
+        return gate.configure(config)
+    except BaseException:
+        gate.close()
+        raise
 
 
 def _options(resource: RegisteredResource) -> analyzer_pb2.AnalyzerResourceOptions:
