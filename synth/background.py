@@ -10,8 +10,11 @@ asked for.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +30,8 @@ class Background:
         if free_cores() >= 2 and "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
             self._receiver, sender = context.Pipe(duplex=False)
-            self._process = context.Process(target=_child, args=(self._receiver, sender, fn, args, kwargs), daemon=True)
+            call = (os.getpid(), self._receiver, sender, fn, args, kwargs)
+            self._process = context.Process(target=_child, args=call, daemon=True)
             self._process.start()
             sender.close()
 
@@ -57,7 +61,8 @@ class Background:
             self._process = None
 
 
-def _child(receiver: Any, sender: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+def _child(parent: int, receiver: Any, sender: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    _die_with(parent)
     # The parent's end: closed here, so a parent that dies leaves this send a broken pipe.
     receiver.close()
     try:
@@ -67,3 +72,19 @@ def _child(receiver: Any, sender: Any, fn: Callable[..., Any], args: tuple, kwar
             sender.send((False, exc))
         except Exception:  # an exception that does not pickle
             sender.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+
+
+def _die_with(parent: int) -> None:
+    """The kernel kills this child when the thread that forked it ends, however it ends: a
+    synth ended by SIGTERM exits at once (`os._exit`) and a SIGKILLed one runs no cleanup, and
+    neither leaves a whole-program run going for seconds after it (Linux's PR_SET_PDEATHSIG; a
+    Background is made on the main thread). A parent gone before that was set shows as another
+    parent pid."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux: close() still stops the child
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+#: prctl(2)'s option for the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1

@@ -75,7 +75,7 @@ class AnsweredInline(ThreadPoolExecutor):
     """A default executor that calls each function on the caller's thread and hands back its
     settled future: what `run_in_executor` returns then resolves on the loop's next step, as it
     would when a worker thread finished. No thread is ever started. Only an `Exception` is a
-    result; any other BaseException (Ctrl-C, the synth's SIGTERM as SystemExit) ends the run
+    result; any other BaseException (KeyboardInterrupt, SystemExit) ends the run
     from where it was raised, as it would on the loop's thread."""
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -10,6 +12,8 @@ import pytest
 from stacks.loader import ConfigError
 from synth import background
 from synth.background import Background
+from tests.conftest import ROOT
+from tests.harness.processes import running, wait_until
 
 pytestmark = pytest.mark.integration  # forks a process
 
@@ -57,3 +61,28 @@ def test_close_stops_a_child_whose_result_nobody_wants(monkeypatch):
     process = running._process
     running.close()
     assert process is not None and not process.is_alive()
+
+
+#: A parent that starts a child's 30 s call, prints the child's pid and is then SIGKILLed.
+KILLED_PARENT = """
+import os, signal, time
+from synth import background
+background.free_cores = lambda: 2
+call = background.Background(time.sleep, 30)
+print(call._process.pid, flush=True)
+time.sleep(0.2)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_child_dies_with_its_parent_however_the_parent_ends():
+    """A synth ended by SIGTERM exits without closing its children, and a SIGKILLed one cannot:
+    neither may leave a whole-program run going behind it."""
+    parent = subprocess.Popen([sys.executable, "-c", KILLED_PARENT], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())  # not communicate(): the child holds the pipe too
+        assert parent.wait(timeout=60) == -9
+    finally:
+        parent.kill()
+    assert wait_until(lambda: not running(child), seconds=10), "the child outlived its parent"

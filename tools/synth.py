@@ -46,7 +46,6 @@ def main(argv: list[str] | None = None) -> int:
     # modules the program names; so does the capacity model the packs' config needs. Then the
     # first-preview run forks, finds them loaded, and runs on the second core while this process
     # runs the update. A pack's gRPC channel opens at its first call, after the forks.
-    signal.signal(signal.SIGTERM, _exit_on_signal)  # a cancelled CI job still cleans up
     try:
         load_stack(args.stack)  # 15 ms: bad input exits 2 before a pack or a child starts
     except (ConfigError, FileNotFoundError) as exc:
@@ -66,10 +65,6 @@ def main(argv: list[str] | None = None) -> int:
             child.close()
         for gate in gates:
             gate.close()
-
-
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
 
 
 def synth(
@@ -101,8 +96,8 @@ def synth(
             print(f"first preview (IDs and computed outputs unknown): {len(first_preview.resources)} registrations")
             results = checking.result()
         except BaseException:
-            # SIGTERM, a closed pipe, a full disk: the packs stop first, so a check waiting on
-            # one ends at once and leaving this block does not wait for both modes' analysis.
+            # A closed pipe, a full disk, a caller's own Ctrl-C: the packs stop first, so a check
+            # waiting on one ends at once and leaving this block does not wait for both modes.
             for gate in gates:
                 gate.close()
             raise
@@ -230,6 +225,16 @@ def exit_status(stop: SystemExit) -> int:
     return 1
 
 
+def end_at_once(signum: int, _frame: object) -> None:
+    """SIGTERM (a cancelled CI job) and Ctrl-C end the synth here with 128 + the signal, without
+    raising: an exception raised from a handler lands wherever the main thread is, and in a fork
+    callback (logging's lock release, as multiprocessing forks a child) Python prints it as
+    ignored and goes on with logging's lock held, so the synth hung (CI, 2026-12-01). The packs
+    and the forked runs die with this process (PR_SET_PDEATHSIG, tools/policy_check.py and
+    synth/background.py); nothing is flushed or written after the signal."""
+    os._exit(128 + signum)
+
+
 #: The exit status of a writer whose reader went away (128 + SIGPIPE), as a shell reports it.
 PIPE_CLOSED = 128 + signal.SIGPIPE
 
@@ -239,9 +244,11 @@ if __name__ == "__main__":
     # half of its time and reclaim a few megabytes that exit returns anyway (docs/BENCHMARKS.md).
     # Set here, not in main(), so a caller in its own process keeps its collector.
     gc.disable()
+    for ending in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(ending, end_at_once)
     try:
         exit_now(main())
     except BrokenPipeError:  # the reader went away (`| head`) while the synth was printing
         exit_now(PIPE_CLOSED)
-    except SystemExit as stop:  # SIGTERM (143), argparse (2, or 0 for --help)
+    except SystemExit as stop:  # argparse (2, or 0 for --help)
         exit_now(exit_status(stop))
