@@ -4,8 +4,8 @@ The synth's two modes are independent whole-program runs under the mock runtime:
 preview runs in a child forked before any thread or gRPC channel exists (the synth has loaded
 the provider modules by then, so the child shares them) and sends its ProgramRun back pickled.
 The capacity model the packs' config needs runs in another, forked earlier, while the synth
-loads those modules. On one core, or without fork, the call runs here, when its result is
-asked for.
+loads those modules. On one core, without fork, or off the main thread, the call runs here,
+when its result is asked for.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import ctypes
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,7 @@ class Background:
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any):
         self._call = (fn, args, kwargs)
         self._process: Any = None
-        if free_cores() >= 2 and "fork" in multiprocessing.get_all_start_methods():
+        if free_cores() >= 2 and "fork" in multiprocessing.get_all_start_methods() and _on_the_main_thread():
             context = multiprocessing.get_context("fork")
             self._receiver, sender = context.Pipe(duplex=False)
             call = (os.getpid(), self._receiver, sender, fn, args, kwargs)
@@ -81,9 +82,16 @@ def _die_with(parent: int) -> None:
     Background is made on the main thread). A parent gone before that was set shows as another
     parent pid."""
     with contextlib.suppress(AttributeError, OSError):  # not Linux: close() still stops the child
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
     if os.getppid() != parent:
         os._exit(1)
+
+
+def _on_the_main_thread() -> bool:
+    """A child dies with the thread that forked it (`_die_with`): forked from a worker thread, it
+    would die when that thread ended, so off the main thread the call runs inline."""
+    return threading.current_thread() is threading.main_thread()
 
 
 #: prctl(2)'s option for the signal a process gets when its parent dies.

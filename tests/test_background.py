@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
+import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -63,26 +67,58 @@ def test_close_stops_a_child_whose_result_nobody_wants(monkeypatch):
     assert process is not None and not process.is_alive()
 
 
-#: A parent that starts a child's 30 s call, prints the child's pid and is then SIGKILLed.
-KILLED_PARENT = """
-import os, signal, time
+#: A parent whose child prints its pid once it is running its call (so it has asked to die with
+#: its parent) and then sleeps; the parent waits to be killed.
+PARENT_OF_A_SLEEPING_CHILD = """
+import os, time
 from synth import background
+def report_and_sleep():
+    print(os.getpid(), flush=True)
+    time.sleep(60)
 background.free_cores = lambda: 2
-call = background.Background(time.sleep, 30)
-print(call._process.pid, flush=True)
-time.sleep(0.2)
-os.kill(os.getpid(), signal.SIGKILL)
+background.Background(report_and_sleep)
+time.sleep(120)
 """
 
 
 def test_a_child_dies_with_its_parent_however_the_parent_ends():
     """A synth ended by SIGTERM exits without closing its children, and a SIGKILLed one cannot:
-    neither may leave a whole-program run going behind it."""
-    parent = subprocess.Popen([sys.executable, "-c", KILLED_PARENT], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    neither may leave a whole-program run going behind it (the kernel's PR_SET_PDEATHSIG)."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT_OF_A_SLEEPING_CHILD], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    child = None
     try:
         assert parent.stdout is not None
-        child = int(parent.stdout.readline())  # not communicate(): the child holds the pipe too
-        assert parent.wait(timeout=60) == -9
+        ready, _, _ = select.select([parent.stdout], [], [], 60)
+        assert ready, "the child did not start its call within 60 s"
+        child = int(parent.stdout.readline())
+        assert running(child)
+        parent.kill()
+        parent.wait()
+        assert wait_until(lambda: not running(child), seconds=10), f"the child {child} outlived its parent"
     finally:
         parent.kill()
-    assert wait_until(lambda: not running(child), seconds=10), "the child outlived its parent"
+        if child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)  # a failure leaves no child behind
+
+
+def test_a_child_whose_parent_is_already_gone_ends_before_its_call():
+    """Killed between the fork and the prctl, the parent never takes the child with it: the
+    child sees another parent and ends itself."""
+    ended = subprocess.run(
+        [sys.executable, "-c", "from synth.background import _die_with; _die_with(1); print('ran its call')"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (ended.returncode, ended.stdout) == (1, "")
+
+
+def test_off_the_main_thread_the_call_runs_inline(monkeypatch):
+    """A child dies with the thread that forked it, so a worker thread does not fork one."""
+    monkeypatch.setattr(background, "free_cores", lambda: 2)
+    with ThreadPoolExecutor(1) as worker:
+        assert worker.submit(lambda: Background(double, 21).result()).result() == {"pid": os.getpid(), "value": 42}

@@ -85,8 +85,9 @@ def _replace(value: Any, parts: list, change) -> Any:
 PACK_LAUNCHER = """
 import contextlib, ctypes, os, runpy, signal, sys
 parent = int(sys.argv.pop(1))
-with contextlib.suppress(OSError):  # not Linux: the gate's own close() still stops the pack
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+with contextlib.suppress(AttributeError, OSError):  # not Linux: the gate's close() still stops it
+    if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL) != 0:  # 1: PR_SET_PDEATHSIG
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
 if os.getppid() != parent:
     sys.exit("policy pack: the gate that started it has gone")
 runpy.run_module("pulumi.policy", run_name="__main__", alter_sys=True)

@@ -231,7 +231,9 @@ def end_at_once(signum: int, _frame: object) -> None:
     callback (logging's lock release, as multiprocessing forks a child) Python prints it as
     ignored and goes on with logging's lock held, so the synth hung (CI, 2026-12-01). The packs
     and the forked runs die with this process (PR_SET_PDEATHSIG, tools/policy_check.py and
-    synth/background.py); nothing is flushed or written after the signal."""
+    synth/background.py). Output still buffered is dropped and a file being written may be cut
+    short (the next synth replaces the stack's build directory); one line says why it ended."""
+    os.write(2, f"synth: ended by {signal.Signals(signum).name}\n".encode())
     os._exit(128 + signum)
 
 
