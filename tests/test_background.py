@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import select
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +14,7 @@ from stacks.loader import ConfigError
 from synth import background
 from synth.background import Background
 from tests.conftest import ROOT
-from tests.harness.processes import running, wait_until
+from tests.harness.processes import assert_dies_with_its_parent
 
 pytestmark = pytest.mark.integration  # forks a process
 
@@ -87,21 +84,7 @@ def test_a_child_dies_with_its_parent_however_the_parent_ends():
     parent = subprocess.Popen(
         [sys.executable, "-c", PARENT_OF_A_SLEEPING_CHILD], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
-    child = None
-    try:
-        assert parent.stdout is not None
-        ready, _, _ = select.select([parent.stdout], [], [], 60)
-        assert ready, "the child did not start its call within 60 s"
-        child = int(parent.stdout.readline())
-        assert running(child)
-        parent.kill()
-        parent.wait()
-        assert wait_until(lambda: not running(child), seconds=10), f"the child {child} outlived its parent"
-    finally:
-        parent.kill()
-        if child is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGKILL)  # a failure leaves no child behind
+    assert_dies_with_its_parent(parent, "forked run")
 
 
 def test_a_child_whose_parent_is_already_gone_ends_before_its_call():

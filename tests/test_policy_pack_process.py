@@ -3,18 +3,14 @@ that it does not outlive the gate that started it."""
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
-import os
-import select
-import signal
 import subprocess
 import sys
 
 import pytest
 
 from tests.conftest import ROOT
-from tests.harness.processes import running, wait_until
+from tests.harness.processes import assert_dies_with_its_parent
 
 
 def _glibc() -> bool:
@@ -67,17 +63,4 @@ def test_a_pack_dies_with_the_gate_that_started_it():
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
-        assert gate.stdout is not None
-        ready, _, _ = select.select([gate.stdout], [], [], 60)
-        assert ready, "the gate's pack did not start within 60 s"
-        pack = int(gate.stdout.readline())
-        assert running(pack)
-    finally:
-        gate.kill()
-        gate.wait()
-    try:
-        assert wait_until(lambda: not running(pack), seconds=10), f"the pack {pack} outlived its gate"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pack, signal.SIGKILL)  # a failure leaves no pack behind
+    assert_dies_with_its_parent(gate, "pack")

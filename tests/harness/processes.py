@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -32,6 +36,28 @@ def wait_until(condition: Callable[[], T], seconds: float) -> T:
     while not (value := condition()) and time.monotonic() < deadline:
         time.sleep(0.02)
     return value
+
+
+def assert_dies_with_its_parent(parent: subprocess.Popen, child: str) -> None:
+    """`parent` prints the pid of its `child` (a pack, a forked run) once the child is running;
+    SIGKILLed, the parent runs no cleanup, so only the kernel can end the child. A failure
+    leaves neither behind."""
+    pid = None
+    try:
+        assert parent.stdout is not None
+        ready, _, _ = select.select([parent.stdout], [], [], 60)
+        assert ready, f"the {child} did not start within 60 s"
+        pid = int(parent.stdout.readline())
+        assert running(pid)
+        parent.kill()
+        parent.wait()
+        assert wait_until(lambda: not running(pid), seconds=10), f"the {child} {pid} outlived its parent"
+    finally:
+        parent.kill()
+        parent.wait()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _stat(pid: int) -> list[str] | None:
