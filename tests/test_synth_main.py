@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from tools import synth
@@ -41,7 +43,6 @@ def recorded(monkeypatch):
     monkeypatch.setattr(synth, "Background", FakeChild)
     monkeypatch.setattr(synth, "free_cores", lambda: 2)
     monkeypatch.setattr(synth, "preload", lambda _files: 0)
-    monkeypatch.setattr(synth.signal, "signal", lambda *_args: None)  # the test process keeps its handlers
 
     def fake_synth(stack, _out, preview, gates, capacity=None):
         handed.update(stack=stack, preview=preview, gates=gates, capacity=capacity)
@@ -52,7 +53,10 @@ def recorded(monkeypatch):
 
 
 def test_with_gates_the_capacity_model_and_the_first_preview_fork_and_all_are_stopped(recorded):
+    handlers = [signal.getsignal(ending) for ending in (signal.SIGTERM, signal.SIGINT)]
     assert synth.main(["staging"]) == 0
+    # The synth's own process sets end_at_once (tools/synth.py's __main__); a caller keeps its own.
+    assert [signal.getsignal(ending) for ending in (signal.SIGTERM, signal.SIGINT)] == handlers
     capacity, preview = FakeChild.started
     assert capacity.call == (capacity_figures, ("staging",), {})
     assert preview.call == (synth.run_program, ("staging",), {"preview": True})
